@@ -1,0 +1,10 @@
+DROP TABLE IF EXISTS user_domains;
+DROP TABLE IF EXISTS ldap_configs;
+DROP TABLE IF EXISTS mail_server_configs;
+DROP TABLE IF EXISTS audit_logs;
+DROP TABLE IF EXISTS alias_domains;
+DROP TABLE IF EXISTS aliases;
+DROP TABLE IF EXISTS mailboxes;
+DROP TABLE IF EXISTS domains;
+DROP TABLE IF EXISTS users;
+DROP FUNCTION IF EXISTS mailboxes_quota_rollup();

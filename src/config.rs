@@ -1,0 +1,160 @@
+//! The config file (TOML): where it lives, what it holds, how it is written.
+//! Precedence for the database URL: `--database-url` / env, then the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const APP: &str = "postfix-manager";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub security: SecurityConfig,
+    pub mail: MailConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SecurityConfig {
+    /// Shortest password accepted for admins and mailboxes (characters).
+    pub min_password_length: usize,
+    /// bcrypt cost for new hashes; 12 takes ~250 ms, which is the point.
+    pub bcrypt_cost: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            min_password_length: 12,
+            bcrypt_cost: 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MailConfig {
+    /// Quota for a new mailbox when none is given (bytes; 0 = unlimited).
+    pub default_mailbox_quota: i64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            default_mailbox_quota: 1 << 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot find a home directory to put the config file in; pass --config PATH")]
+    NoHome,
+    #[error("reading config {0}: {1}")]
+    Read(PathBuf, String),
+    #[error("config {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("writing config {0}: {1}")]
+    Write(PathBuf, String),
+}
+
+fn dirs() -> Result<directories::ProjectDirs, ConfigError> {
+    directories::ProjectDirs::from("", "", APP).ok_or(ConfigError::NoHome)
+}
+
+/// `--config` / POSTFIX_MANAGER_CONFIG if given, else the platform config dir.
+pub fn config_path(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    match explicit {
+        Some(p) => Ok(p.to_path_buf()),
+        None => Ok(dirs()?.config_dir().join("config.toml")),
+    }
+}
+
+/// Where `init` puts the SQLite database when no URL is given.
+pub fn default_sqlite_path() -> Result<PathBuf, ConfigError> {
+    Ok(dirs()?.data_dir().join("postfix-manager.db"))
+}
+
+impl Config {
+    /// Load the file; a missing file is the default config.
+    pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ConfigError::Read(path.to_path_buf(), e.to_string())),
+        };
+        let cfg: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
+        if cfg.security.bcrypt_cost < 4 || cfg.security.bcrypt_cost > 31 {
+            return Err(ConfigError::Parse(
+                path.to_path_buf(),
+                "security.bcrypt_cost must be between 4 and 31".into(),
+            ));
+        }
+        Ok(Some(cfg))
+    }
+
+    /// Write atomically (temp file + rename) with mode 0600: the URL may
+    /// hold a database password.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let werr = |e: String| ConfigError::Write(path.to_path_buf(), e);
+        let text = toml::to_string_pretty(self).map_err(|e| werr(e.to_string()))?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| werr(e.to_string()))?;
+        let tmp = dir.join(format!(".{APP}.config.{}.tmp", std::process::id()));
+        let body = format!(
+            "# postfix-manager configuration (written by `postfix-manager init`).\n\
+             # --database-url and POSTFIX_MANAGER_DATABASE_URL override database.url.\n\n{text}"
+        );
+        write_private(&tmp, body.as_bytes()).map_err(|e| werr(e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            werr(e.to_string())
+        })
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_then_load_round_trips_with_private_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/config.toml");
+        let mut c = Config::default();
+        c.database.url = Some("sqlite:///x.db".into());
+        c.save(&p).unwrap();
+        assert_eq!(Config::load(&p).unwrap(), Some(c));
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(Config::load(&dir.path().join("none.toml")).unwrap(), None);
+    }
+}

@@ -1,0 +1,261 @@
+//! Database access: which backend a URL names, opening a connection with the
+//! settings each backend needs, and the write transaction every `ops` call runs in.
+
+pub mod migrate;
+pub mod models;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+/// One connection type for both backends, so queries are written once.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// How long a SQLite writer waits for another process's lock before failing.
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed database URL. Parsing never touches the filesystem, so a typo is
+/// reported before anything is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database URL {0:?}: {1}")]
+    BadUrl(String, String),
+    #[error("SQLite database {0} does not exist; create it with `postfix-manager init` or `postfix-manager db migrate`")]
+    Missing(PathBuf),
+    #[error("cannot open database {0}: {1}")]
+    Connect(String, String),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Migration(String),
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> Result<Self, DbError> {
+        let bad = |why: &str| DbError::BadUrl(raw.to_string(), why.to_string());
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(bad("is empty"));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(s.to_string()));
+        }
+        if let Some(rest) = s.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err(bad(
+                    "sqlite:// needs a file path, e.g. sqlite:///var/lib/postfix-manager/pm.db",
+                ));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(rest)));
+        }
+        if let Some(rest) = s.strip_prefix("sqlite:") {
+            if rest.is_empty() {
+                return Err(bad("sqlite: needs a file path"));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(rest)));
+        }
+        // Anything that looks like "scheme:" is a URL we do not know; refusing it
+        // keeps a mistyped `postgress://host/db` from becoming a local file.
+        if let Some((scheme, _)) = s.split_once(':') {
+            let looks_like_scheme = !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if looks_like_scheme {
+                return Err(bad(&format!(
+                    "unknown scheme {scheme:?}: use sqlite://PATH, a file path, postgres:// or postgresql://"
+                )));
+            }
+        }
+        Ok(DbUrl::Sqlite(PathBuf::from(s)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbUrl::Sqlite(_) => Backend::Sqlite,
+            DbUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password replaced, for messages and `--json` output.
+    pub fn redacted(&self) -> String {
+        match self {
+            DbUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DbUrl::Postgres(u) => redact_url_password(u),
+        }
+    }
+}
+
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Open a connection. `create` allows a new SQLite file (init, db migrate);
+/// everything else refuses to conjure an empty database out of a wrong path.
+pub fn connect(url: &DbUrl, create: bool) -> Result<AnyConnection, DbError> {
+    match url {
+        DbUrl::Sqlite(path) => {
+            if !create && !path.exists() {
+                return Err(DbError::Missing(path.clone()));
+            }
+            if create {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbError::Connect(
+                            path.display().to_string(),
+                            format!("creating {}: {e}", dir.display()),
+                        )
+                    })?;
+                }
+            }
+            let mut conn = SqliteConnection::establish(&sqlite_target(path))
+                .map_err(|e| DbError::Connect(url.redacted(), e.to_string()))?;
+            configure_sqlite(&mut conn)?;
+            Ok(AnyConnection::Sqlite(conn))
+        }
+        DbUrl::Postgres(u) => {
+            let mut conn = PgConnection::establish(u)
+                .map_err(|e| DbError::Connect(url.redacted(), e.to_string()))?;
+            // Timestamps are written and read as UTC whatever the server's default.
+            conn.batch_execute("SET TIME ZONE 'UTC'")?;
+            Ok(AnyConnection::Postgresql(conn))
+        }
+    }
+}
+
+fn sqlite_target(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Settings every SQLite connection needs: wait for locks rather than fail,
+/// WAL so readers never block the writer, and enforced foreign keys (off by
+/// default in SQLite, per connection).
+fn configure_sqlite(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))?;
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(())
+}
+
+/// Run `f` in a write transaction. On SQLite the outermost one is
+/// `BEGIN IMMEDIATE`: the write lock is taken up front, so a second process
+/// waits on busy_timeout instead of failing with "database is locked" when a
+/// deferred transaction tries to upgrade. Nested calls become savepoints.
+pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = <AnyConnection as Connection>::TransactionManager;
+    let outermost = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_none();
+    match conn {
+        AnyConnection::Sqlite(c) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(user_error) => match Tm::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+pub fn backend_of(conn: &AnyConnection) -> Backend {
+    match conn {
+        AnyConnection::Sqlite(_) => Backend::Sqlite,
+        AnyConnection::Postgresql(_) => Backend::Postgres,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_pick_the_backend() {
+        assert_eq!(
+            DbUrl::parse("sqlite:///tmp/a.db").unwrap(),
+            DbUrl::Sqlite("/tmp/a.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("/tmp/a.db").unwrap(),
+            DbUrl::Sqlite("/tmp/a.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("rel/a.db").unwrap(),
+            DbUrl::Sqlite("rel/a.db".into())
+        );
+        assert!(matches!(
+            DbUrl::parse("postgres://h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DbUrl::parse("postgresql://h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        for bad in [
+            "postgress://h/db",
+            "mysql://h/db",
+            "sqlite://",
+            "",
+            "http://x",
+        ] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn redaction_hides_the_password_only() {
+        let u = DbUrl::parse("postgres://pm:s3cret@db.example:5432/mail").unwrap();
+        assert_eq!(u.redacted(), "postgres://pm:***@db.example:5432/mail");
+        let u = DbUrl::parse("postgres://pm@db/mail").unwrap();
+        assert_eq!(u.redacted(), "postgres://pm@db/mail");
+    }
+}

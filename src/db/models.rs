@@ -1,0 +1,158 @@
+//! Row types. Field order follows `schema.rs` so `Queryable` maps by position.
+//! Secrets (password hashes) are never serialised.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub username: String,
+    pub email: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_login: Option<NaiveDateTime>,
+    pub is_active: bool,
+    pub failed_logins: i32,
+    pub last_failed_login: Option<NaiveDateTime>,
+    pub locked_until: Option<NaiveDateTime>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = domains)]
+pub struct Domain {
+    pub id: i32,
+    pub name: String,
+    pub status: String,
+    pub quota_limit: i64,
+    pub quota_used: i64,
+    pub description: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub created_by: Option<i32>,
+    pub max_mailboxes: i32,
+    pub max_aliases: i32,
+    pub max_mailbox_quota: i64,
+    pub transport: Option<String>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = mailboxes)]
+pub struct Mailbox {
+    pub id: i32,
+    pub username: String,
+    pub domain_id: i32,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub quota_limit: i64,
+    pub quota_used: i64,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_login: Option<NaiveDateTime>,
+    pub created_by: Option<i32>,
+    pub local_part: String,
+    pub name: Option<String>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = aliases)]
+pub struct Alias {
+    pub id: i32,
+    pub address: String,
+    pub goto: String,
+    pub domain_id: i32,
+    pub status: String,
+    pub description: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub created_by: Option<i32>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = alias_domains)]
+pub struct AliasDomain {
+    pub id: i32,
+    pub name: String,
+    pub target_domain_id: i32,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub created_by: Option<i32>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_logs)]
+pub struct AuditLog {
+    pub id: i64,
+    pub user_id: Option<i32>,
+    pub action: String,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+    pub details: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub timestamp: NaiveDateTime,
+    pub actor: Option<String>,
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = user_domains)]
+pub struct UserDomain {
+    pub id: i32,
+    pub user_id: i32,
+    pub domain_id: i32,
+    pub permissions: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = mail_server_configs)]
+pub struct MailServerConfig {
+    pub id: i32,
+    pub service_name: String,
+    pub config_file: String,
+    pub config_data: String,
+    pub backup_file: Option<String>,
+    pub is_active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: Option<i32>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = ldap_configs)]
+pub struct LdapConfig {
+    pub id: i32,
+    pub server_name: String,
+    pub host: String,
+    pub port: i32,
+    pub use_ssl: bool,
+    pub bind_dn: Option<String>,
+    #[serde(skip)]
+    pub bind_password: Option<String>,
+    pub base_dn: String,
+    pub user_search_base: Option<String>,
+    pub group_search_base: Option<String>,
+    pub is_active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: Option<i32>,
+    pub version: i32,
+}

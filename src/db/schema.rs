@@ -1,0 +1,168 @@
+// One schema for both backends: the SQLite and PostgreSQL migrations create
+// the same columns with the same diesel types, so every query is written once.
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        username -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login -> Nullable<Timestamp>,
+        is_active -> Bool,
+        failed_logins -> Integer,
+        last_failed_login -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    domains (id) {
+        id -> Integer,
+        name -> Text,
+        status -> Text,
+        quota_limit -> BigInt,
+        quota_used -> BigInt,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        max_mailboxes -> Integer,
+        max_aliases -> Integer,
+        max_mailbox_quota -> BigInt,
+        transport -> Nullable<Text>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    mailboxes (id) {
+        id -> Integer,
+        username -> Text,
+        domain_id -> Integer,
+        password_hash -> Text,
+        quota_limit -> BigInt,
+        quota_used -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login -> Nullable<Timestamp>,
+        created_by -> Nullable<Integer>,
+        local_part -> Text,
+        name -> Nullable<Text>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    aliases (id) {
+        id -> Integer,
+        address -> Text,
+        goto -> Text,
+        domain_id -> Integer,
+        status -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    alias_domains (id) {
+        id -> Integer,
+        name -> Text,
+        target_domain_id -> Integer,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_logs (id) {
+        id -> BigInt,
+        user_id -> Nullable<Integer>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<BigInt>,
+        details -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        timestamp -> Timestamp,
+        actor -> Nullable<Text>,
+        result -> Text,
+    }
+}
+
+diesel::table! {
+    mail_server_configs (id) {
+        id -> Integer,
+        service_name -> Text,
+        config_file -> Text,
+        config_data -> Text,
+        backup_file -> Nullable<Text>,
+        is_active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Integer>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    ldap_configs (id) {
+        id -> Integer,
+        server_name -> Text,
+        host -> Text,
+        port -> Integer,
+        use_ssl -> Bool,
+        bind_dn -> Nullable<Text>,
+        bind_password -> Nullable<Text>,
+        base_dn -> Text,
+        user_search_base -> Nullable<Text>,
+        group_search_base -> Nullable<Text>,
+        is_active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Integer>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    user_domains (id) {
+        id -> Integer,
+        user_id -> Integer,
+        domain_id -> Integer,
+        permissions -> Nullable<Text>,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(mailboxes -> domains (domain_id));
+diesel::joinable!(aliases -> domains (domain_id));
+diesel::joinable!(alias_domains -> domains (target_domain_id));
+diesel::joinable!(user_domains -> domains (domain_id));
+diesel::joinable!(user_domains -> users (user_id));
+diesel::joinable!(audit_logs -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    domains,
+    mailboxes,
+    aliases,
+    alias_domains,
+    audit_logs,
+    mail_server_configs,
+    ldap_configs,
+    user_domains,
+);

@@ -1,0 +1,11 @@
+//! postfix-manager: a terminal console for a Postfix + Dovecot virtual-mail
+//! host whose data lives in SQL. See docs/architecture.md for the map.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ops;
+pub mod password;
+pub mod sanitize;
+pub mod store;
+pub mod validate;

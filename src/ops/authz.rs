@@ -1,0 +1,227 @@
+//! Roles and per-domain permissions, decided here and nowhere else.
+//! `admin` does everything; `user` acts only on domains granted to it in
+//! user_domains, within the granted permissions; `readonly` only reads.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::models::{Domain, User};
+use crate::db::schema::{user_domains, users};
+use crate::db::AnyConnection;
+use crate::error::{OpError, OpResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+    Readonly,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+            Role::Readonly => "readonly",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> OpResult<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "user" => Ok(Role::User),
+            "readonly" => Ok(Role::Readonly),
+            other => Err(OpError::invalid(
+                field,
+                format!("must be admin, user or readonly (got {other:?})"),
+            )),
+        }
+    }
+}
+
+/// What a `user` may do on a granted domain. Reading the domain's objects
+/// comes with any grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Perm {
+    /// create, edit, suspend, delete mailboxes and set their passwords
+    Mailboxes,
+    /// create, edit, suspend, delete aliases
+    Aliases,
+    /// edit the domain's description and manage its alias domains
+    Domain,
+}
+
+pub const ALL_PERMS: [Perm; 3] = [Perm::Mailboxes, Perm::Aliases, Perm::Domain];
+
+impl Perm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Perm::Mailboxes => "mailboxes",
+            Perm::Aliases => "aliases",
+            Perm::Domain => "domain",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> OpResult<Perm> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mailboxes" => Ok(Perm::Mailboxes),
+            "aliases" => Ok(Perm::Aliases),
+            "domain" => Ok(Perm::Domain),
+            other => Err(OpError::invalid(
+                field,
+                format!("unknown permission {other:?}: use mailboxes, aliases or domain"),
+            )),
+        }
+    }
+
+    /// A comma-separated list ("mailboxes,aliases"); "all" for every one.
+    pub fn parse_list(field: &str, s: &str) -> OpResult<Vec<Perm>> {
+        if s.trim().eq_ignore_ascii_case("all") {
+            return Ok(ALL_PERMS.to_vec());
+        }
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let p = Perm::parse(field, part)?;
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        if out.is_empty() {
+            return Err(OpError::invalid(
+                field,
+                "needs at least one of mailboxes, aliases, domain",
+            ));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Decode the JSON stored in user_domains.permissions; unknown names
+    /// (from a newer version) grant nothing.
+    pub fn decode(json: Option<&str>) -> Vec<Perm> {
+        let names: Vec<String> = json
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
+        let mut out: Vec<Perm> = names
+            .iter()
+            .filter_map(|n| Perm::parse("permissions", n).ok())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    pub fn encode(perms: &[Perm]) -> String {
+        serde_json::Value::from(perms.iter().map(|p| p.as_str()).collect::<Vec<_>>()).to_string()
+    }
+}
+
+/// The acting user as the database says now, with its grants.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub id: i32,
+    pub username: String,
+    pub role: Role,
+    grants: HashMap<i32, Vec<Perm>>,
+}
+
+impl Principal {
+    /// Loaded inside each operation's transaction: a suspension or a revoked
+    /// grant takes effect on the very next operation of a session already open.
+    pub fn load(conn: &mut AnyConnection, user_id: i32) -> OpResult<Principal> {
+        let user: Option<User> = users::table
+            .find(user_id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(user) = user else {
+            return Err(OpError::Denied("your account no longer exists".into()));
+        };
+        if user.status != "active" || !user.is_active {
+            return Err(OpError::Denied(format!(
+                "account {} is {}",
+                user.username, user.status
+            )));
+        }
+        let role = Role::parse("role", &user.role)?;
+        let mut grants = HashMap::new();
+        if role == Role::User {
+            let rows: Vec<(i32, Option<String>)> = user_domains::table
+                .filter(user_domains::user_id.eq(user_id))
+                .select((user_domains::domain_id, user_domains::permissions))
+                .load(conn)?;
+            for (domain_id, perms) in rows {
+                grants.insert(domain_id, Perm::decode(perms.as_deref()));
+            }
+        }
+        Ok(Principal {
+            id: user.id,
+            username: user.username,
+            role,
+            grants,
+        })
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn require_admin(&self, what: &str) -> OpResult<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(OpError::Denied(format!(
+                "{what} needs role admin; {} has role {}",
+                self.username,
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// May this principal act on `domain` with `perm`?
+    pub fn require_domain(&self, domain: &Domain, perm: Perm) -> OpResult<()> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::Readonly => Err(OpError::Denied(format!(
+                "{} has role readonly and may only read",
+                self.username
+            ))),
+            Role::User => match self.grants.get(&domain.id) {
+                Some(perms) if perms.contains(&perm) => Ok(()),
+                Some(_) => Err(OpError::Denied(format!(
+                    "{} has no '{}' permission on domain {}",
+                    self.username,
+                    perm.as_str(),
+                    domain.name
+                ))),
+                None => Err(OpError::Denied(format!(
+                    "{} has no access to domain {}",
+                    self.username, domain.name
+                ))),
+            },
+        }
+    }
+
+    pub fn can_read_domain(&self, domain_id: i32) -> bool {
+        match self.role {
+            Role::Admin | Role::Readonly => true,
+            Role::User => self.grants.contains_key(&domain_id),
+        }
+    }
+
+    /// Domain ids this principal may see; None means every domain.
+    pub fn domain_scope(&self) -> Option<Vec<i32>> {
+        match self.role {
+            Role::Admin | Role::Readonly => None,
+            Role::User => {
+                let mut ids: Vec<i32> = self.grants.keys().copied().collect();
+                ids.sort_unstable();
+                Some(ids)
+            }
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Mailboxes: create, edit, set password, suspend/activate, delete.
+//! Passwords are hashed before the transaction opens, so a 250 ms bcrypt
+//! never holds the database's write lock.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{check_version, domains::lock, now, run_write, Ctx, Done, Perm, Principal, Status};
+use crate::db::models::{Domain, Mailbox};
+use crate::db::schema::mailboxes;
+use crate::db::AnyConnection;
+use crate::error::{OpError, OpResult};
+use crate::password;
+use crate::store::{self, Filter, Page};
+use crate::validate::{self, format_size};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewMailbox {
+    pub address: String,
+    pub password: String,
+    /// Bytes; None = the configured default (capped at the domain's per-mailbox maximum).
+    pub quota: Option<i64>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MailboxEdit {
+    pub quota: Option<i64>,
+    /// Display name; Some("") clears it.
+    pub name: Option<String>,
+}
+
+/// Validate and hash a new password outside any transaction; the error (if
+/// any) is reported inside the operation, after authorization, so refused
+/// attempts are audited like every other refusal.
+fn prepare_password(ctx: &Ctx, pw: &str) -> OpResult<String> {
+    validate::password("password", pw, ctx.policy.min_password_length)?;
+    password::hash_mailbox(pw, ctx.policy.bcrypt_cost).map_err(|e| OpError::Io(e.to_string()))
+}
+
+/// The mailbox's domain, which must be a real (not alias) domain.
+fn domain_of(c: &mut AnyConnection, dom: &str) -> OpResult<Domain> {
+    match store::domains::by_name(c, dom)? {
+        Some(d) => Ok(d),
+        None if store::alias_domains::by_name(c, dom)?.is_some() => Err(OpError::invalid(
+            "address",
+            format!("{dom} is an alias domain; create the mailbox in its target domain"),
+        )),
+        None => Err(OpError::invalid(
+            "address",
+            format!("domain {dom} does not exist; add it first"),
+        )),
+    }
+}
+
+/// Find a mailbox by any spelling of its address, with its domain; a scoped
+/// user is told "not found" for mailboxes outside its domains.
+fn find(c: &mut AnyConnection, who: &Principal, address: &str) -> OpResult<(Mailbox, Domain)> {
+    let (addr, _, _) = validate::address("address", address)?;
+    let m = store::mailboxes::by_address(c, &addr)?
+        .ok_or_else(|| OpError::not_found("mailbox", addr.clone()))?;
+    if !who.can_read_domain(m.domain_id) {
+        return Err(OpError::not_found("mailbox", addr));
+    }
+    let d = store::domains::by_id(c, m.domain_id)?
+        .ok_or_else(|| OpError::not_found("domain", m.domain_id.to_string()))?;
+    Ok((m, d))
+}
+
+/// The domain's quota rules for a mailbox quota `q`; `except` leaves the
+/// mailbox being edited out of the domain's allotment.
+fn check_quota(c: &mut AnyConnection, d: &Domain, q: i64, except: Option<i32>) -> OpResult<()> {
+    if q < 0 {
+        return Err(OpError::invalid("quota", "must not be negative"));
+    }
+    if d.max_mailbox_quota > 0 {
+        if q == 0 {
+            return Err(OpError::invalid(
+                "quota",
+                format!(
+                    "unlimited is not allowed: {} caps mailboxes at {}",
+                    d.name,
+                    format_size(d.max_mailbox_quota)
+                ),
+            ));
+        }
+        if q > d.max_mailbox_quota {
+            return Err(OpError::invalid(
+                "quota",
+                format!(
+                    "{} exceeds the per-mailbox maximum of {} for {}",
+                    format_size(q),
+                    format_size(d.max_mailbox_quota),
+                    d.name
+                ),
+            ));
+        }
+    }
+    if d.quota_limit > 0 {
+        if q == 0 {
+            return Err(OpError::invalid(
+                "quota",
+                format!(
+                    "unlimited is not allowed: {} has a total quota of {}",
+                    d.name,
+                    format_size(d.quota_limit)
+                ),
+            ));
+        }
+        let allotted = store::domains::allotted(c, d.id, except)?;
+        if allotted.saturating_add(q) > d.quota_limit {
+            return Err(OpError::invalid(
+                "quota",
+                format!(
+                    "{} would bring {} to {} allotted, over its total quota of {} ({} free); pass a smaller quota or raise the domain's",
+                    format_size(q),
+                    d.name,
+                    format_size(allotted.saturating_add(q)),
+                    format_size(d.quota_limit),
+                    free_bytes(d.quota_limit - allotted)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewMailbox) -> OpResult<Mailbox> {
+    let hash = prepare_password(ctx, &new.password);
+    let request = json!({ "address": new.address, "quota": new.quota, "name": new.name });
+    run_write(conn, ctx, "create", "mailbox", request, |c, who| {
+        let (addr, local, dom) = validate::address("address", &new.address)?;
+        let d = domain_of(c, &dom)?;
+        who.require_domain(&d, Perm::Mailboxes)?;
+        let hash = hash?;
+        let name = match &new.name {
+            Some(n) => validate::description("name", n)?,
+            None => None,
+        };
+        lock(c, d.id)?;
+        if store::mailboxes::by_address(c, &addr)?.is_some() {
+            return Err(OpError::duplicate(
+                "address",
+                format!("mailbox {addr} already exists"),
+            ));
+        }
+        if d.max_mailboxes > 0
+            && store::domains::mailbox_count(c, d.id)? >= i64::from(d.max_mailboxes)
+        {
+            return Err(OpError::invalid(
+                "address",
+                format!(
+                    "domain {} already has its maximum of {} mailboxes",
+                    d.name, d.max_mailboxes
+                ),
+            ));
+        }
+        let quota = match new.quota {
+            Some(q) => q,
+            None if d.max_mailbox_quota > 0 && ctx.policy.default_mailbox_quota == 0 => {
+                d.max_mailbox_quota
+            }
+            None if d.max_mailbox_quota > 0 => {
+                ctx.policy.default_mailbox_quota.min(d.max_mailbox_quota)
+            }
+            None => ctx.policy.default_mailbox_quota,
+        };
+        check_quota(c, &d, quota, None)?;
+        let t = now();
+        diesel::insert_into(mailboxes::table)
+            .values((
+                mailboxes::username.eq(&addr),
+                mailboxes::domain_id.eq(d.id),
+                mailboxes::password_hash.eq(&hash),
+                mailboxes::quota_limit.eq(quota),
+                mailboxes::quota_used.eq(0i64),
+                mailboxes::status.eq("active"),
+                mailboxes::created_at.eq(t),
+                mailboxes::updated_at.eq(t),
+                mailboxes::created_by.eq(who.id),
+                mailboxes::local_part.eq(&local),
+                mailboxes::name.eq(&name),
+            ))
+            .execute(c)?;
+        let m = store::mailboxes::by_address(c, &addr)?
+            .ok_or_else(|| OpError::not_found("mailbox", addr.clone()))?;
+        let done = Done::new(i64::from(m.id), json!({ "after": m, "password": "set" }));
+        Ok((m, done))
+    })
+}
+
+pub fn edit(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    address: &str,
+    expected_version: Option<i32>,
+    e: &MailboxEdit,
+) -> OpResult<Mailbox> {
+    let request = json!({ "address": address, "edit": e, "version": expected_version });
+    run_write(conn, ctx, "update", "mailbox", request, |c, who| {
+        let (before, d) = find(c, who, address)?;
+        who.require_domain(&d, Perm::Mailboxes)?;
+        check_version(
+            "mailbox",
+            &before.username,
+            expected_version,
+            before.version,
+        )?;
+        lock(c, d.id)?;
+        let mut after = before.clone();
+        if let Some(n) = &e.name {
+            after.name = validate::description("name", n)?;
+        }
+        if let Some(q) = e.quota {
+            check_quota(c, &d, q, Some(before.id))?;
+            after.quota_limit = q;
+        }
+        let n = diesel::update(
+            mailboxes::table
+                .find(before.id)
+                .filter(mailboxes::version.eq(before.version)),
+        )
+        .set((
+            mailboxes::name.eq(&after.name),
+            mailboxes::quota_limit.eq(after.quota_limit),
+            mailboxes::updated_at.eq(now()),
+            mailboxes::version.eq(before.version + 1),
+        ))
+        .execute(c)?;
+        if n != 1 {
+            return Err(OpError::Conflict(format!(
+                "mailbox {} changed while saving; reload and try again",
+                before.username
+            )));
+        }
+        let after = reload(c, before.id)?;
+        let done = Done::new(
+            i64::from(after.id),
+            json!({ "before": before, "after": after }),
+        );
+        Ok((after, done))
+    })
+}
+
+fn reload(c: &mut AnyConnection, id: i32) -> OpResult<Mailbox> {
+    mailboxes::table
+        .find(id)
+        .select(Mailbox::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| OpError::not_found("mailbox", id.to_string()))
+}
+
+pub fn set_password(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    address: &str,
+    pw: &str,
+) -> OpResult<Mailbox> {
+    let hash = prepare_password(ctx, pw);
+    let request = json!({ "address": address, "password": "[redacted]" });
+    run_write(conn, ctx, "set_password", "mailbox", request, |c, who| {
+        let (before, d) = find(c, who, address)?;
+        who.require_domain(&d, Perm::Mailboxes)?;
+        let hash = hash?;
+        diesel::update(mailboxes::table.find(before.id))
+            .set((
+                mailboxes::password_hash.eq(&hash),
+                mailboxes::updated_at.eq(now()),
+                mailboxes::version.eq(before.version + 1),
+            ))
+            .execute(c)?;
+        let after = reload(c, before.id)?;
+        let done = Done::new(
+            i64::from(after.id),
+            json!({ "address": after.username, "password": "changed" }),
+        );
+        Ok((after, done))
+    })
+}
+
+pub fn set_status(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    address: &str,
+    status: Status,
+) -> OpResult<Mailbox> {
+    let request = json!({ "address": address, "status": status.as_str() });
+    run_write(conn, ctx, status.action(), "mailbox", request, |c, who| {
+        let (before, d) = find(c, who, address)?;
+        who.require_domain(&d, Perm::Mailboxes)?;
+        diesel::update(mailboxes::table.find(before.id))
+            .set((
+                mailboxes::status.eq(status.as_str()),
+                mailboxes::updated_at.eq(now()),
+                mailboxes::version.eq(before.version + 1),
+            ))
+            .execute(c)?;
+        let after = reload(c, before.id)?;
+        let done = Done::new(
+            i64::from(after.id),
+            json!({ "address": after.username, "before": { "status": before.status }, "after": { "status": after.status } }),
+        );
+        Ok((after, done))
+    })
+}
+
+pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {
+    let request = json!({ "address": address });
+    run_write(conn, ctx, "delete", "mailbox", request, |c, who| {
+        let (m, d) = find(c, who, address)?;
+        who.require_domain(&d, Perm::Mailboxes)?;
+        diesel::delete(mailboxes::table.find(m.id)).execute(c)?;
+        let done = Done::new(i64::from(m.id), json!({ "before": m }));
+        Ok((m, done))
+    })
+}
+
+pub fn get(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    Ok(find(conn, &who, address)?.0)
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    filter: &Filter,
+    page: &Page,
+) -> OpResult<Vec<Mailbox>> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let scope = who.domain_scope();
+    Ok(store::mailboxes::list(
+        conn,
+        scope.as_deref(),
+        filter,
+        page,
+    )?)
+}
+
+fn free_bytes(free: i64) -> String {
+    if free <= 0 {
+        "0 bytes".to_string()
+    } else {
+        format_size(free)
+    }
+}

@@ -1,0 +1,223 @@
+//! Every operation a user can do. Each write runs as: load the acting user
+//! (fresh, inside the transaction) -> validate -> authorize -> write -> audit,
+//! all in one transaction. A refusal rolls back its savepoint and commits
+//! only its audit row. The TUI and the CLI both come through here, so no
+//! second path can skip a check or an audit entry.
+
+pub mod alias_domains;
+pub mod aliases;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod domains;
+pub mod mailboxes;
+pub mod permissions;
+pub mod users;
+
+use diesel::Connection;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::db::{write_tx, AnyConnection};
+use crate::error::{OpError, OpResult};
+pub use authz::{Perm, Principal, Role};
+
+/// Which front end made the request; recorded in every audit row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Cli,
+    Tui,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Cli => "cli",
+            ClientKind::Tui => "tui",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub kind: ClientKind,
+    /// The SSH client's address, or "local".
+    pub ip: String,
+}
+
+impl Client {
+    /// The SSH origin from SSH_CONNECTION ("client port server port") or
+    /// SSH_CLIENT ("client port sport"); "local" when neither is set.
+    pub fn from_env(kind: ClientKind) -> Client {
+        let ip = ["SSH_CONNECTION", "SSH_CLIENT"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find_map(|s| s.split_whitespace().next().map(str::to_string))
+            .filter(|ip| {
+                ip.len() <= 45
+                    && ip
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':'))
+            })
+            .unwrap_or_else(|| "local".to_string());
+        Client { kind, ip }
+    }
+
+    pub fn user_agent(&self) -> String {
+        format!(
+            "postfix-manager/{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            self.kind.as_str()
+        )
+    }
+}
+
+/// Settings from the config file that operations enforce.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub min_password_length: usize,
+    pub bcrypt_cost: u32,
+    pub default_mailbox_quota: i64,
+}
+
+impl Policy {
+    pub fn from_config(cfg: &Config) -> Policy {
+        Policy {
+            min_password_length: cfg.security.min_password_length,
+            bcrypt_cost: cfg.security.bcrypt_cost,
+            default_mailbox_quota: cfg.mail.default_mailbox_quota,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::from_config(&Config::default())
+    }
+}
+
+/// Who is acting, from where, under which policy.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub user_id: i32,
+    pub username: String,
+    pub client: Client,
+    pub policy: Policy,
+}
+
+/// What a successful write tells the audit log.
+pub(crate) struct Done {
+    pub resource_id: Option<i64>,
+    pub details: Value,
+}
+
+impl Done {
+    pub fn new(resource_id: impl Into<Option<i64>>, details: Value) -> Done {
+        Done {
+            resource_id: resource_id.into(),
+            details,
+        }
+    }
+}
+
+/// The transaction shape every write shares (see the module comment).
+/// `request` describes the attempt for the audit row of a refusal; it must
+/// never hold a secret.
+pub(crate) fn run_write<T>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    action: &str,
+    resource_type: &str,
+    request: Value,
+    f: impl FnOnce(&mut AnyConnection, &Principal) -> OpResult<(T, Done)>,
+) -> OpResult<T> {
+    let outcome = write_tx(conn, |c| {
+        let attempt = c.transaction(|c| {
+            let who = Principal::load(c, ctx.user_id)?;
+            f(c, &who)
+        });
+        match attempt {
+            Ok((value, done)) => {
+                audit::record(
+                    c,
+                    ctx,
+                    audit::Entry {
+                        action,
+                        resource_type,
+                        resource_id: done.resource_id,
+                        details: done.details,
+                        result: audit::RESULT_OK,
+                    },
+                )?;
+                Ok(Ok(value))
+            }
+            Err(e) if e.is_refusal() => {
+                audit::record(
+                    c,
+                    ctx,
+                    audit::Entry {
+                        action,
+                        resource_type,
+                        resource_id: None,
+                        details: serde_json::json!({ "request": request, "error": e.to_string() }),
+                        result: audit::RESULT_REFUSED,
+                    },
+                )?;
+                Ok(Err(e))
+            }
+            Err(e) => Err(e),
+        }
+    })?;
+    outcome
+}
+
+pub(crate) fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// Refuse a save when the row changed since the caller read it.
+pub(crate) fn check_version(
+    kind: &str,
+    key: &str,
+    expected: Option<i32>,
+    actual: i32,
+) -> OpResult<()> {
+    match expected {
+        Some(v) if v != actual => Err(OpError::Conflict(format!(
+            "{kind} {key} was changed by someone else since you opened it (version {v}, now {actual}); reload and try again"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// "active" or "suspended": the two states a user can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Suspended,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+        }
+    }
+    pub fn parse(field: &str, s: &str) -> OpResult<Status> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Ok(Status::Active),
+            "suspended" => Ok(Status::Suspended),
+            other => Err(OpError::invalid(
+                field,
+                format!("must be active or suspended (got {other:?})"),
+            )),
+        }
+    }
+    pub fn action(self) -> &'static str {
+        match self {
+            Status::Active => "activate",
+            Status::Suspended => "suspend",
+        }
+    }
+}

@@ -1,0 +1,50 @@
+use diesel::prelude::*;
+
+use super::{like_pattern, Filter, Page};
+use crate::db::models::AliasDomain;
+use crate::db::schema::alias_domains;
+use crate::db::AnyConnection;
+
+pub fn by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<AliasDomain>> {
+    alias_domains::table
+        .filter(alias_domains::name.eq(name))
+        .select(AliasDomain::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_for_target(conn: &mut AnyConnection, domain_id: i32) -> QueryResult<i64> {
+    alias_domains::table
+        .filter(alias_domains::target_domain_id.eq(domain_id))
+        .count()
+        .get_result(conn)
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    f: &Filter,
+    page: &Page,
+) -> QueryResult<Vec<AliasDomain>> {
+    let mut q = alias_domains::table
+        .select(AliasDomain::as_select())
+        .order(alias_domains::name.asc())
+        .limit(page.limit())
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(alias_domains::target_domain_id.eq_any(ids.to_vec()));
+    }
+    if let Some(d) = f.domain_id {
+        q = q.filter(alias_domains::target_domain_id.eq(d));
+    }
+    if let Some(t) = &f.text {
+        q = q.filter(alias_domains::name.like(like_pattern(t)).escape('\\'));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(alias_domains::status.eq(s.clone()));
+    }
+    if let Some(a) = &page.after {
+        q = q.filter(alias_domains::name.gt(a.clone()));
+    }
+    q.load(conn)
+}

@@ -1,0 +1,49 @@
+use diesel::prelude::*;
+
+use super::{like_pattern, Filter, Page};
+use crate::db::models::Alias;
+use crate::db::schema::aliases;
+use crate::db::AnyConnection;
+
+pub fn by_address(conn: &mut AnyConnection, address: &str) -> QueryResult<Option<Alias>> {
+    aliases::table
+        .filter(aliases::address.eq(address))
+        .select(Alias::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    f: &Filter,
+    page: &Page,
+) -> QueryResult<Vec<Alias>> {
+    let mut q = aliases::table
+        .select(Alias::as_select())
+        .order(aliases::address.asc())
+        .limit(page.limit())
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(aliases::domain_id.eq_any(ids.to_vec()));
+    }
+    if let Some(d) = f.domain_id {
+        q = q.filter(aliases::domain_id.eq(d));
+    }
+    if let Some(t) = &f.text {
+        let pat = like_pattern(t);
+        q = q.filter(
+            aliases::address
+                .like(pat.clone())
+                .escape('\\')
+                .or(aliases::goto.like(pat).escape('\\')),
+        );
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(aliases::status.eq(s.clone()));
+    }
+    if let Some(a) = &page.after {
+        q = q.filter(aliases::address.gt(a.clone()));
+    }
+    q.load(conn)
+}

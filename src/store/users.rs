@@ -1,0 +1,61 @@
+use diesel::prelude::*;
+
+use super::{like_pattern, Filter, Page};
+use crate::db::models::User;
+use crate::db::schema::users;
+use crate::db::AnyConnection;
+
+pub fn by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::username.eq(name))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// Active admins other than `except` (to keep the last one from being removed).
+pub fn other_active_admins(conn: &mut AnyConnection, except: i32) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::status.eq("active"))
+        .filter(users::is_active.eq(true))
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)
+}
+
+pub fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> QueryResult<Vec<User>> {
+    let mut q = users::table
+        .select(User::as_select())
+        .order(users::username.asc())
+        .limit(page.limit())
+        .into_boxed();
+    if let Some(t) = &f.text {
+        let pat = like_pattern(t);
+        q = q.filter(
+            users::username
+                .like(pat.clone())
+                .escape('\\')
+                .or(users::email.like(pat).escape('\\')),
+        );
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(users::status.eq(s.clone()));
+    }
+    if let Some(a) = &page.after {
+        q = q.filter(users::username.gt(a.clone()));
+    }
+    q.load(conn)
+}

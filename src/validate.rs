@@ -1,0 +1,476 @@
+//! Input rules. Every function names the field it checks in its error, and
+//! returns the normalized form that is stored (lower-case, IDN as ASCII), so
+//! a name in any letter case or script maps to one row.
+
+use crate::error::{OpError, OpResult};
+
+pub const MAX_DOMAIN_LEN: usize = 253;
+pub const MAX_LABEL_LEN: usize = 63;
+pub const MAX_LOCAL_LEN: usize = 64;
+pub const MAX_ADDRESS_LEN: usize = 254;
+pub const BCRYPT_MAX_BYTES: usize = 72;
+pub const MAX_DESCRIPTION_LEN: usize = 1000;
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
+}
+
+/// A domain name: IDN converted to ASCII (punycode), lower-case, at most 253
+/// characters, at least two labels of 1-63 letters, digits and hyphens, no
+/// label starting or ending with a hyphen, and a top-level label that is not
+/// all digits (so an IP address is not taken for a domain).
+pub fn domain(field: &str, input: &str) -> OpResult<String> {
+    let raw = input.trim();
+    if raw.is_empty() {
+        return Err(OpError::invalid(field, "must not be empty"));
+    }
+    if has_control(raw) || raw.chars().any(char::is_whitespace) {
+        return Err(OpError::invalid(
+            field,
+            "must not contain spaces or control characters",
+        ));
+    }
+    let raw = raw.strip_suffix('.').unwrap_or(raw);
+    let ascii = idna::domain_to_ascii(raw)
+        .map_err(|_| {
+            OpError::invalid(
+                field,
+                format!("{raw:?} is not a valid domain name (IDN conversion failed)"),
+            )
+        })?
+        .to_ascii_lowercase();
+    if ascii.len() > MAX_DOMAIN_LEN {
+        return Err(OpError::invalid(
+            field,
+            format!(
+                "must be at most {MAX_DOMAIN_LEN} characters (is {})",
+                ascii.len()
+            ),
+        ));
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.len() < 2 {
+        return Err(OpError::invalid(
+            field,
+            format!("{ascii:?} needs at least two labels, like example.com"),
+        ));
+    }
+    for label in &labels {
+        if label.is_empty() || label.len() > MAX_LABEL_LEN {
+            return Err(OpError::invalid(
+                field,
+                format!("each label must be 1-{MAX_LABEL_LEN} characters ({label:?} in {ascii:?})"),
+            ));
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(OpError::invalid(
+                field,
+                format!(
+                    "labels may hold only letters, digits and hyphens ({label:?} in {ascii:?})"
+                ),
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(OpError::invalid(
+                field,
+                format!("a label must not start or end with a hyphen ({label:?})"),
+            ));
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(OpError::invalid(
+            field,
+            format!("{ascii:?} looks like an IP address, not a domain"),
+        ));
+    }
+    Ok(ascii)
+}
+
+const LOCAL_SPECIALS: &str = ".!#$%&'*+/=?^_`{|}~-";
+
+/// The local part of an address: 1-64 characters from the unquoted RFC 5321
+/// set minus what Postfix's maps would misread; no leading, trailing or
+/// doubled dot. Stored lower-case.
+pub fn local_part(field: &str, input: &str) -> OpResult<String> {
+    if input.is_empty() {
+        return Err(OpError::invalid(
+            field,
+            "the local part (before @) must not be empty",
+        ));
+    }
+    let lower = input.to_lowercase();
+    if lower.chars().count() > MAX_LOCAL_LEN {
+        return Err(OpError::invalid(
+            field,
+            format!("the local part must be at most {MAX_LOCAL_LEN} characters"),
+        ));
+    }
+    if let Some(bad) = lower
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(*c)))
+    {
+        return Err(OpError::invalid(
+            field,
+            format!(
+                "the local part may hold only letters, digits and {LOCAL_SPECIALS} (found {:?})",
+                bad
+            ),
+        ));
+    }
+    if lower.starts_with('.') || lower.ends_with('.') || lower.contains("..") {
+        return Err(OpError::invalid(
+            field,
+            "the local part must not start or end with a dot or contain two dots in a row",
+        ));
+    }
+    Ok(lower)
+}
+
+/// A full address `local@domain`. Returns (address, local, domain).
+pub fn address(field: &str, input: &str) -> OpResult<(String, String, String)> {
+    let raw = input.trim();
+    if raw.is_empty() {
+        return Err(OpError::invalid(field, "must not be empty"));
+    }
+    if has_control(raw) || raw.chars().any(char::is_whitespace) {
+        return Err(OpError::invalid(
+            field,
+            "must not contain spaces or control characters",
+        ));
+    }
+    let Some((local, dom)) = raw.rsplit_once('@') else {
+        return Err(OpError::invalid(
+            field,
+            format!("{raw:?} is not an address of the form user@domain"),
+        ));
+    };
+    let local = local_part(field, local)?;
+    let dom = domain(field, dom)?;
+    let addr = format!("{local}@{dom}");
+    if addr.len() > MAX_ADDRESS_LEN {
+        return Err(OpError::invalid(
+            field,
+            format!(
+                "must be at most {MAX_ADDRESS_LEN} characters (is {})",
+                addr.len()
+            ),
+        ));
+    }
+    Ok((addr, local, dom))
+}
+
+/// An alias source: an address, or `@domain` for the domain's catch-all.
+/// Returns (address, domain).
+pub fn alias_address(field: &str, input: &str) -> OpResult<(String, String)> {
+    let raw = input.trim();
+    if let Some(dom) = raw.strip_prefix('@') {
+        let dom = domain(field, dom)?;
+        return Ok((format!("@{dom}"), dom));
+    }
+    let (addr, _, dom) = address(field, raw)?;
+    Ok((addr, dom))
+}
+
+/// Alias destinations: addresses separated by commas, spaces or newlines;
+/// duplicates dropped, order kept. Returns the normalized list.
+pub fn destinations(field: &str, input: &str) -> OpResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in input
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        let (addr, _, _) = address(field, item).map_err(|e| match e {
+            OpError::Invalid { message, .. } => OpError::invalid(
+                field,
+                format!("destination {} ({item:?}): {message}", i + 1),
+            ),
+            other => other,
+        })?;
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    if out.is_empty() {
+        return Err(OpError::invalid(
+            field,
+            "needs at least one destination address",
+        ));
+    }
+    Ok(out)
+}
+
+/// A size in bytes: a plain number, or a number with K, M, G, T (powers of
+/// 1024, optional "iB"/"B"), or "unlimited" (0). Never negative.
+pub fn size(field: &str, input: &str) -> OpResult<i64> {
+    let raw = input.trim();
+    if raw.is_empty() {
+        return Err(OpError::invalid(field, "must not be empty"));
+    }
+    if raw.eq_ignore_ascii_case("unlimited") {
+        return Ok(0);
+    }
+    if raw.starts_with('-') {
+        return Err(OpError::invalid(field, "must not be negative"));
+    }
+    let upper = raw.to_ascii_uppercase();
+    let trimmed = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (num, mult): (&str, u64) = match trimmed.chars().last() {
+        Some('K') => (&trimmed[..trimmed.len() - 1], 1 << 10),
+        Some('M') => (&trimmed[..trimmed.len() - 1], 1 << 20),
+        Some('G') => (&trimmed[..trimmed.len() - 1], 1 << 30),
+        Some('T') => (&trimmed[..trimmed.len() - 1], 1 << 40),
+        _ => (trimmed, 1),
+    };
+    let num = num.trim();
+    let bad = || {
+        OpError::invalid(
+            field,
+            format!("{raw:?} is not a size: use bytes or a number with K, M, G or T (e.g. 500M, 2G), or \"unlimited\""),
+        )
+    };
+    if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(bad());
+    }
+    let bytes = if num.contains('.') {
+        let f: f64 = num.parse().map_err(|_| bad())?;
+        let v = (f * mult as f64).round();
+        if !v.is_finite() || v > i64::MAX as f64 {
+            return Err(OpError::invalid(field, "is too large"));
+        }
+        v as i64
+    } else {
+        let n: u64 = num
+            .parse()
+            .map_err(|_| OpError::invalid(field, "is too large"))?;
+        let v = n
+            .checked_mul(mult)
+            .ok_or_else(|| OpError::invalid(field, "is too large"))?;
+        i64::try_from(v).map_err(|_| OpError::invalid(field, "is too large"))?
+    };
+    Ok(bytes)
+}
+
+/// Bytes in the form `size` reads back: "unlimited" for 0, else the largest
+/// unit that keeps one decimal (1.5G, 500M, 100).
+pub fn format_size(bytes: i64) -> String {
+    if bytes == 0 {
+        return "unlimited".into();
+    }
+    const UNITS: [(&str, i64); 4] = [
+        ("T", 1 << 40),
+        ("G", 1 << 30),
+        ("M", 1 << 20),
+        ("K", 1 << 10),
+    ];
+    for (unit, m) in UNITS {
+        if bytes >= m {
+            let whole = bytes / m;
+            let tenth = (bytes % m) * 10 / m;
+            return if tenth == 0 && bytes % m == 0 {
+                format!("{whole}{unit}")
+            } else {
+                format!("{whole}.{tenth}{unit}")
+            };
+        }
+    }
+    bytes.to_string()
+}
+
+/// A count limit (max mailboxes, max aliases): 0 means unlimited.
+pub fn count_limit(field: &str, value: i64) -> OpResult<i32> {
+    if value < 0 {
+        return Err(OpError::invalid(
+            field,
+            "must not be negative (0 means unlimited)",
+        ));
+    }
+    i32::try_from(value).map_err(|_| OpError::invalid(field, "is too large"))
+}
+
+/// A password as it will be hashed: at least `min_len` characters, at most
+/// 72 bytes (bcrypt ignores the rest, and we never truncate silently), and no
+/// NUL byte (bcrypt would end the password there).
+pub fn password(field: &str, pw: &str, min_len: usize) -> OpResult<()> {
+    let chars = pw.chars().count();
+    if chars < min_len {
+        return Err(OpError::invalid(
+            field,
+            format!("must be at least {min_len} characters (is {chars})"),
+        ));
+    }
+    if pw.len() > BCRYPT_MAX_BYTES {
+        return Err(OpError::invalid(
+            field,
+            format!(
+                "must be at most {BCRYPT_MAX_BYTES} bytes, since bcrypt ignores the rest (is {} bytes)",
+                pw.len()
+            ),
+        ));
+    }
+    if pw.contains('\0') {
+        return Err(OpError::invalid(field, "must not contain a NUL byte"));
+    }
+    Ok(())
+}
+
+/// An admin login name: 1-80 of a-z, 0-9, '.', '_', '-', starting with a
+/// letter or digit. Stored lower-case.
+pub fn username(field: &str, input: &str) -> OpResult<String> {
+    let s = input.trim().to_lowercase();
+    if s.is_empty() || s.len() > 80 {
+        return Err(OpError::invalid(field, "must be 1-80 characters"));
+    }
+    if !s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Err(OpError::invalid(field, "must start with a letter or digit"));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(OpError::invalid(
+            field,
+            "may hold only letters, digits, '.', '_' and '-'",
+        ));
+    }
+    Ok(s)
+}
+
+/// Free text shown in screens: at most 1000 characters, no control characters.
+pub fn description(field: &str, input: &str) -> OpResult<Option<String>> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if has_control(s) {
+        return Err(OpError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    if s.chars().count() > MAX_DESCRIPTION_LEN {
+        return Err(OpError::invalid(
+            field,
+            format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// A Postfix transport (`smtp:[relay.example]:587`, `lmtp:unix:private/dovecot-lmtp`):
+/// printable ASCII without spaces or commas, at most 255 characters.
+pub fn transport(field: &str, input: &str) -> OpResult<Option<String>> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+        return Err(OpError::invalid(
+            field,
+            "must be printable ASCII without spaces or commas, at most 255 characters (e.g. smtp:[relay.example.com]:587)",
+        ));
+    }
+    if !s.contains(':') {
+        return Err(OpError::invalid(
+            field,
+            "must have the form transport:nexthop (e.g. smtp:[relay.example.com])",
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_normalize() {
+        assert_eq!(domain("d", "Example.COM").unwrap(), "example.com");
+        assert_eq!(domain("d", "example.com.").unwrap(), "example.com");
+        assert_eq!(
+            domain("d", "bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        for bad in [
+            "", "com", "-a.com", "a-.com", "a..com", "a b.com", "a_b.com", "1.2.3.4", "a,b.com",
+            "a:b.com",
+        ] {
+            assert!(domain("d", bad).is_err(), "{bad:?} accepted");
+        }
+        let long_label = format!("{}.com", "a".repeat(64));
+        assert!(domain("d", &long_label).is_err());
+        let long = format!("{}.com", vec!["a".repeat(60); 5].join("."));
+        let err = domain("d", &long).unwrap_err().to_string();
+        assert!(err.contains("253"), "{err}");
+    }
+
+    #[test]
+    fn addresses_normalize() {
+        assert_eq!(
+            address("a", "Alice@Example.com").unwrap().0,
+            "alice@example.com"
+        );
+        assert_eq!(address("a", "a.b+tag@x.org").unwrap().0, "a.b+tag@x.org");
+        for bad in [
+            "alice",
+            "@x.org",
+            "a@",
+            ".a@x.org",
+            "a..b@x.org",
+            "a,b@x.org",
+            "a:b@x.org",
+            "a b@x.org",
+            "\"q\"@x.org",
+        ] {
+            assert!(address("a", bad).is_err(), "{bad:?} accepted");
+        }
+        let long = format!("{}@x.org", "a".repeat(65));
+        assert!(address("a", &long).unwrap_err().to_string().contains("64"));
+    }
+
+    #[test]
+    fn sizes_parse_and_print() {
+        assert_eq!(size("q", "500M").unwrap(), 500 << 20);
+        assert_eq!(size("q", "2G").unwrap(), 2 << 30);
+        assert_eq!(size("q", "1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(size("q", "1024").unwrap(), 1024);
+        assert_eq!(size("q", "unlimited").unwrap(), 0);
+        for bad in ["-1", "abc", "1X", "", "99999999999T"] {
+            assert!(size("q", bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(format_size(500 << 20), "500M");
+        assert_eq!(format_size(3 << 29), "1.5G");
+        assert_eq!(format_size(0), "unlimited");
+        assert_eq!(size("q", &format_size(2 << 30)).unwrap(), 2 << 30);
+    }
+
+    #[test]
+    fn passwords_are_bounded() {
+        assert!(password("p", "short", 12).is_err());
+        assert!(password("p", "long enough password", 12).is_ok());
+        let err = password("p", &"x".repeat(73), 12).unwrap_err().to_string();
+        assert!(err.contains("72 bytes"), "{err}");
+        // 72 bytes but multibyte: counted in bytes, not characters
+        assert!(password("p", &"ü".repeat(37), 12).is_err());
+    }
+
+    #[test]
+    fn destinations_dedupe() {
+        let d = destinations("goto", "A@x.org, b@y.org\na@x.org").unwrap();
+        assert_eq!(d, vec!["a@x.org", "b@y.org"]);
+        assert!(destinations("goto", "").is_err());
+        assert!(destinations("goto", "a@x.org, nope")
+            .unwrap_err()
+            .to_string()
+            .contains("destination 2"));
+    }
+}
