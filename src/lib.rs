@@ -1,6 +1,7 @@
 //! postfix-manager: a terminal console for a Postfix + Dovecot virtual-mail
 //! host whose data lives in SQL. See docs/architecture.md for the map.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;

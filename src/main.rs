@@ -1,1 +1,28 @@
-fn main() {}
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use postfix_manager::cli::{self, args::Cli};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    match cli::run(&args) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if args.json {
+                println!("{}", e.to_json());
+            }
+            eprintln!(
+                "error: {}",
+                postfix_manager::sanitize::for_terminal(&e.to_string())
+            );
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

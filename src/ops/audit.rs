@@ -46,3 +46,41 @@ pub(crate) fn insert(
         .execute(conn)?;
     Ok(())
 }
+
+/// Reading the audit log: admins and readonly users see every row; a
+/// domain-scoped user sees its own actions only.
+pub fn list(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    filter: &crate::store::audit::AuditFilter,
+    limit: i64,
+) -> crate::error::OpResult<Vec<crate::db::models::AuditLog>> {
+    let who = super::Principal::load(conn, ctx.user_id)?;
+    let mut f = filter.clone();
+    if who.role == super::Role::User {
+        if f.user_id.is_some_and(|u| u != who.id) {
+            return Err(crate::error::OpError::Denied(format!(
+                "{} may only read its own audit entries",
+                who.username
+            )));
+        }
+        f.user_id = Some(who.id);
+    }
+    Ok(crate::store::audit::list(
+        conn,
+        &f,
+        limit.clamp(1, crate::store::MAX_PAGE),
+    )?)
+}
+
+pub fn get(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    id: i64,
+) -> crate::error::OpResult<crate::db::models::AuditLog> {
+    let who = super::Principal::load(conn, ctx.user_id)?;
+    let row = crate::store::audit::by_id(conn, id)?
+        .filter(|r| who.role != super::Role::User || r.user_id == Some(who.id))
+        .ok_or_else(|| crate::error::OpError::not_found("audit entry", id.to_string()))?;
+    Ok(row)
+}

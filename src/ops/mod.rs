@@ -131,7 +131,9 @@ pub(crate) fn run_write<T>(
     request: Value,
     f: impl FnOnce(&mut AnyConnection, &Principal) -> OpResult<(T, Done)>,
 ) -> OpResult<T> {
-    let outcome = write_tx(conn, |c| {
+    // The outer Result is the transaction's; the inner one is the operation's
+    // answer, committed together with its audit row either way.
+    write_tx(conn, |c| {
         let attempt = c.transaction(|c| {
             let who = Principal::load(c, ctx.user_id)?;
             f(c, &who)
@@ -167,8 +169,7 @@ pub(crate) fn run_write<T>(
             }
             Err(e) => Err(e),
         }
-    })?;
-    outcome
+    })?
 }
 
 pub(crate) fn now() -> chrono::NaiveDateTime {
@@ -220,4 +221,20 @@ impl Status {
             Status::Suspended => "suspend",
         }
     }
+}
+
+/// Statistics for the dashboard and `stats`, scoped to what the user may see.
+pub fn stats(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    page: &crate::store::Page,
+) -> OpResult<(
+    crate::store::stats::MailboxTotals,
+    Vec<crate::store::stats::DomainUsage>,
+)> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let scope = who.domain_scope();
+    let totals = crate::store::stats::mailbox_totals(conn, scope.as_deref())?;
+    let domains = crate::store::stats::domains_with_usage(conn, scope.as_deref(), page)?;
+    Ok((totals, domains))
 }

@@ -1,0 +1,404 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postfix-manager",
+    version,
+    about = "Terminal console for a Postfix + Dovecot virtual-mail host whose data lives in SQL",
+    long_about = None
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: the platform config dir, e.g. ~/.config/postfix-manager/config.toml
+    #[arg(
+        long,
+        global = true,
+        env = "POSTFIX_MANAGER_CONFIG",
+        value_name = "PATH"
+    )]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH, a file path, or postgres://... (overrides the config file)
+    #[arg(
+        long,
+        global = true,
+        env = "POSTFIX_MANAGER_DATABASE_URL",
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// Act as this app user
+    #[arg(long, global = true, env = "POSTFIX_MANAGER_USER", value_name = "NAME")]
+    pub user: Option<String>,
+    /// Read the app user's password from this file (first line)
+    #[arg(
+        long,
+        global = true,
+        env = "POSTFIX_MANAGER_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    pub password_file: Option<PathBuf>,
+    /// Machine-readable output
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the config, create and migrate the database, create the first admin
+    Init(InitArgs),
+    /// Schema migrations
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Mail domains
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Mailboxes (Dovecot users)
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+    /// Aliases and catch-alls (Postfix virtual_alias_maps)
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Alias domains (user@alias.example -> user@target.example)
+    #[command(subcommand, name = "alias-domain")]
+    AliasDomain(AliasDomainCommand),
+    /// App users (admins) of this console
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Per-domain permissions of users with role `user`
+    #[command(subcommand)]
+    Permission(PermissionCommand),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Mailbox totals and per-domain usage
+    Stats(PageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Read the first admin's password from this file instead of prompting or generating one
+    #[arg(long, value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
+    /// The first admin's e-mail address
+    #[arg(
+        long,
+        default_value = "admin@localhost.localdomain",
+        value_name = "ADDRESS"
+    )]
+    pub admin_email: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations (creates a missing SQLite file)
+    Migrate,
+    /// Revert the most recent migration
+    Rollback,
+    /// List migrations and whether each is applied
+    Status,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PageArgs {
+    /// Rows per page (1-10000)
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// Start after this key (the "next" value of the previous page)
+    #[arg(long, value_name = "KEY")]
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ListArgs {
+    /// Only rows whose name contains this text
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Only rows with this status (active, suspended)
+    #[arg(long)]
+    pub status: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DomainFields {
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Total quota of the domain's mailboxes (e.g. 10G; 0 or "unlimited")
+    #[arg(long, value_name = "SIZE")]
+    pub quota: Option<String>,
+    /// Most mailboxes the domain may have (0 = unlimited)
+    #[arg(long, value_name = "N")]
+    pub max_mailboxes: Option<i64>,
+    /// Most aliases the domain may have (0 = unlimited)
+    #[arg(long, value_name = "N")]
+    pub max_aliases: Option<i64>,
+    /// Largest quota of one mailbox (e.g. 2G; 0 = no cap)
+    #[arg(long, value_name = "SIZE")]
+    pub max_mailbox_quota: Option<String>,
+    /// Postfix transport, e.g. smtp:[relay.example.com]:587 ("" clears)
+    #[arg(long)]
+    pub transport: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    Add {
+        name: String,
+        #[command(flatten)]
+        fields: DomainFields,
+    },
+    List(ListArgs),
+    Show {
+        name: String,
+    },
+    Edit {
+        name: String,
+        #[command(flatten)]
+        fields: DomainFields,
+        /// Refuse if the row is no longer at this version (from `show`)
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    Suspend {
+        name: String,
+    },
+    Activate {
+        name: String,
+    },
+    Delete {
+        name: String,
+        /// Also delete its mailboxes, aliases, alias domains and permissions
+        #[arg(long)]
+        cascade: bool,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct NewPasswordArgs {
+    /// Read the new password from this file (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "generate_password")]
+    pub new_password_file: Option<PathBuf>,
+    /// Generate a random password and print it once
+    #[arg(long)]
+    pub generate_password: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailboxCommand {
+    Add {
+        address: String,
+        /// Quota (e.g. 500M, 2G); default from the config, within the domain's limits
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<String>,
+        /// Display name
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        password: NewPasswordArgs,
+    },
+    List {
+        /// Only mailboxes of this domain
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    Show {
+        address: String,
+    },
+    Edit {
+        address: String,
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    /// Set a new password
+    Password {
+        address: String,
+        #[command(flatten)]
+        password: NewPasswordArgs,
+    },
+    Suspend {
+        address: String,
+    },
+    Activate {
+        address: String,
+    },
+    Delete {
+        address: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Add an alias: ADDRESS (or @domain for a catch-all) forwarding to DESTINATION...
+    Add {
+        address: String,
+        #[arg(required = true, num_args = 1..)]
+        destinations: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    Show {
+        address: String,
+    },
+    Edit {
+        address: String,
+        /// New destinations, comma-separated (replaces the list)
+        #[arg(long)]
+        goto: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    Suspend {
+        address: String,
+    },
+    Activate {
+        address: String,
+    },
+    Delete {
+        address: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasDomainCommand {
+    /// Make NAME an alias of TARGET
+    Add {
+        name: String,
+        target: String,
+    },
+    List {
+        /// Only alias domains of this target
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    Show {
+        name: String,
+    },
+    /// Point NAME at another target
+    Edit {
+        name: String,
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    Suspend {
+        name: String,
+    },
+    Activate {
+        name: String,
+    },
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    Add {
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// admin, user (domain-scoped) or readonly
+        #[arg(long, default_value = "user")]
+        role: String,
+        #[command(flatten)]
+        password: NewPasswordArgs,
+    },
+    List(ListArgs),
+    Show {
+        username: String,
+    },
+    Edit {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    Password {
+        username: String,
+        #[command(flatten)]
+        password: NewPasswordArgs,
+    },
+    Suspend {
+        username: String,
+    },
+    Activate {
+        username: String,
+    },
+    Delete {
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionCommand {
+    /// Grant USER permissions on DOMAIN (replaces an existing grant's permissions)
+    Grant {
+        username: String,
+        domain: String,
+        /// Comma-separated: mailboxes, aliases, domain; or "all"
+        #[arg(long, default_value = "mailboxes,aliases")]
+        permissions: String,
+    },
+    Revoke {
+        username: String,
+        domain: String,
+    },
+    List {
+        #[arg(long = "for")]
+        for_user: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Newest first
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Only entries older than this id (the "next" value of the previous page)
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long)]
+        action: Option<String>,
+        /// Only entries by this user
+        #[arg(long = "by")]
+        by_user: Option<String>,
+        #[arg(long)]
+        resource_type: Option<String>,
+        /// ok, refused or failed
+        #[arg(long)]
+        result: Option<String>,
+    },
+    Show {
+        id: i64,
+    },
+}

@@ -1,0 +1,279 @@
+//! Printing results: aligned text for people, JSON for scripts. Every value
+//! from the database is stripped of control characters before printing.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::db::models::{Alias, AuditLog, Domain, Mailbox, User};
+use crate::ops::alias_domains::AliasDomainView;
+use crate::sanitize::for_terminal;
+use crate::store::permissions::Grant;
+use crate::store::stats::DomainUsage;
+use crate::validate::format_size;
+
+/// A row in a text table.
+pub trait Row {
+    const HEADERS: &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+    /// The keyset cursor a following page starts after.
+    fn key(&self) -> String;
+}
+
+fn ts(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+impl Row for Domain {
+    const HEADERS: &'static [&'static str] = &[
+        "DOMAIN",
+        "STATUS",
+        "QUOTA",
+        "USED",
+        "MAX MBOX",
+        "MAX ALIAS",
+        "DESCRIPTION",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.status.clone(),
+            format_size(self.quota_limit),
+            format_size(self.quota_used).replace("unlimited", "0"),
+            limit(self.max_mailboxes),
+            limit(self.max_aliases),
+            self.description.clone().unwrap_or_default(),
+        ]
+    }
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+fn limit(n: i32) -> String {
+    if n == 0 {
+        "unlimited".into()
+    } else {
+        n.to_string()
+    }
+}
+
+fn used(bytes: i64) -> String {
+    if bytes == 0 {
+        "0".into()
+    } else {
+        format_size(bytes)
+    }
+}
+
+impl Row for Mailbox {
+    const HEADERS: &'static [&'static str] = &["ADDRESS", "STATUS", "QUOTA", "USED", "NAME"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.username.clone(),
+            self.status.clone(),
+            format_size(self.quota_limit),
+            used(self.quota_used),
+            self.name.clone().unwrap_or_default(),
+        ]
+    }
+    fn key(&self) -> String {
+        self.username.clone()
+    }
+}
+
+impl Row for Alias {
+    const HEADERS: &'static [&'static str] = &["ADDRESS", "STATUS", "GOTO", "DESCRIPTION"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.address.clone(),
+            self.status.clone(),
+            self.goto.clone(),
+            self.description.clone().unwrap_or_default(),
+        ]
+    }
+    fn key(&self) -> String {
+        self.address.clone()
+    }
+}
+
+impl Row for AliasDomainView {
+    const HEADERS: &'static [&'static str] = &["ALIAS DOMAIN", "TARGET", "STATUS"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.row.name.clone(),
+            self.target.clone(),
+            self.row.status.clone(),
+        ]
+    }
+    fn key(&self) -> String {
+        self.row.name.clone()
+    }
+}
+
+impl Row for User {
+    const HEADERS: &'static [&'static str] = &["USERNAME", "EMAIL", "ROLE", "STATUS", "LAST LOGIN"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.username.clone(),
+            self.email.clone(),
+            self.role.clone(),
+            self.status.clone(),
+            self.last_login
+                .as_ref()
+                .map(ts)
+                .unwrap_or_else(|| "never".into()),
+        ]
+    }
+    fn key(&self) -> String {
+        self.username.clone()
+    }
+}
+
+impl Row for Grant {
+    const HEADERS: &'static [&'static str] = &["USERNAME", "DOMAIN", "PERMISSIONS"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.username.clone(),
+            self.domain.clone(),
+            self.permissions
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ]
+    }
+    fn key(&self) -> String {
+        format!("{}/{}", self.username, self.domain)
+    }
+}
+
+impl Row for AuditLog {
+    const HEADERS: &'static [&'static str] = &[
+        "ID",
+        "TIME (UTC)",
+        "ACTOR",
+        "ACTION",
+        "RESOURCE",
+        "RESULT",
+        "FROM",
+        "DETAILS",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let mut details = self.details.clone().unwrap_or_default();
+        if details.chars().count() > 80 {
+            details = details.chars().take(77).collect::<String>() + "...";
+        }
+        vec![
+            self.id.to_string(),
+            ts(&self.timestamp),
+            self.actor.clone().unwrap_or_default(),
+            self.action.clone(),
+            match (&self.resource_type, self.resource_id) {
+                (Some(t), Some(id)) => format!("{t}#{id}"),
+                (Some(t), None) => t.clone(),
+                _ => String::new(),
+            },
+            self.result.clone(),
+            self.ip_address.clone().unwrap_or_default(),
+            details,
+        ]
+    }
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Row for DomainUsage {
+    const HEADERS: &'static [&'static str] =
+        &["DOMAIN", "STATUS", "MAILBOXES", "USED", "QUOTA", "USE%"];
+    fn cells(&self) -> Vec<String> {
+        let pct = if self.domain.quota_limit > 0 {
+            format!(
+                "{:.1}",
+                self.mailbox_used as f64 * 100.0 / self.domain.quota_limit as f64
+            )
+        } else {
+            "-".into()
+        };
+        vec![
+            self.domain.name.clone(),
+            self.domain.status.clone(),
+            self.mailbox_count.to_string(),
+            used(self.mailbox_used),
+            format_size(self.domain.quota_limit),
+            pct,
+        ]
+    }
+    fn key(&self) -> String {
+        self.domain.name.clone()
+    }
+}
+
+pub fn table<T: Row>(rows: &[T]) -> String {
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.cells().iter().map(|c| for_terminal(c)).collect())
+        .collect();
+    let mut widths: Vec<usize> = T::HEADERS.iter().map(|h| h.chars().count()).collect();
+    for row in &body {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let last = cells.len().saturating_sub(1);
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push('\n');
+    };
+    line(T::HEADERS.to_vec(), &mut out);
+    for row in &body {
+        line(row.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+/// A page of rows; `next` is set when the page was full.
+pub fn list<T: Row + Serialize>(rows: &[T], limit: i64, json: bool) -> String {
+    let next = if rows.len() as i64 >= limit {
+        rows.last().map(Row::key)
+    } else {
+        None
+    };
+    if json {
+        let v = serde_json::json!({ "items": rows, "next": next });
+        return format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    let mut out = table(rows);
+    if let Some(n) = next {
+        out.push_str(&format!("(more: --after {})\n", for_terminal(&n)));
+    }
+    out
+}
+
+/// One object: pretty JSON, or "key: value" lines.
+pub fn object<T: Serialize>(item: &T, json: bool) -> String {
+    let v = serde_json::to_value(item).unwrap_or(Value::Null);
+    if json {
+        return format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    let mut out = String::new();
+    if let Value::Object(map) = v {
+        let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, val) in map {
+            let text = match val {
+                Value::String(s) => s,
+                Value::Null => "-".into(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{:<width$}  {}\n", k, for_terminal(&text)));
+        }
+    }
+    out
+}

@@ -1,0 +1,531 @@
+//! The data commands: domain, mailbox, alias, alias-domain, user,
+//! permission, audit, stats. Each is a thin call into `ops`.
+
+use serde_json::json;
+
+use super::args::*;
+use super::output::{list, object};
+use super::{setup, CliError};
+use crate::db::AnyConnection;
+use crate::ops::{self, Ctx, Perm, Status};
+use crate::store::{audit::AuditFilter, Filter, Page};
+use crate::validate;
+
+fn page(p: &PageArgs) -> Page {
+    Page {
+        after: p.after.clone(),
+        limit: Some(p.limit),
+    }
+}
+
+fn filter(l: &ListArgs, domain_id: Option<i32>) -> Result<Filter, CliError> {
+    let status = match &l.status {
+        Some(s) => Some(Status::parse("status", s)?.as_str().to_string()),
+        None => None,
+    };
+    Ok(Filter {
+        text: l.filter.clone(),
+        status,
+        domain_id,
+    })
+}
+
+fn size_opt(field: &str, v: &Option<String>) -> Result<Option<i64>, CliError> {
+    Ok(match v {
+        Some(s) => Some(validate::size(field, s)?),
+        None => None,
+    })
+}
+
+fn domain_input(f: &DomainFields) -> Result<ops::domains::DomainInput, CliError> {
+    Ok(ops::domains::DomainInput {
+        description: f.description.clone(),
+        quota_limit: size_opt("quota_limit", &f.quota)?,
+        max_mailboxes: f.max_mailboxes,
+        max_aliases: f.max_aliases,
+        max_mailbox_quota: size_opt("max_mailbox_quota", &f.max_mailbox_quota)?,
+        transport: f.transport.clone(),
+    })
+}
+
+fn domain_id(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    name: &Option<String>,
+) -> Result<Option<i32>, CliError> {
+    Ok(match name {
+        Some(n) => Some(ops::domains::get(conn, ctx, n)?.id),
+        None => None,
+    })
+}
+
+fn said<T: serde::Serialize>(json: bool, item: &T, text: String) -> String {
+    if json {
+        object(item, true)
+    } else {
+        text + "\n"
+    }
+}
+
+/// Append the generated password (shown once) to a result.
+fn with_generated(mut out: String, generated: Option<String>, json: bool, what: &str) -> String {
+    if let Some(pw) = generated {
+        if json {
+            // Keep stdout one JSON document: put the password in it.
+            if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&out) {
+                v["generated_password"] = json!(pw);
+                out = format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+        } else {
+            out.push_str(&format!(
+                "generated password for {what} (shown once): {pw}\n"
+            ));
+        }
+    }
+    out
+}
+
+pub fn run(
+    cli: &Cli,
+    cmd: &Command,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+) -> Result<String, CliError> {
+    let j = cli.json;
+    match cmd {
+        Command::Domain(c) => domain(c, conn, ctx, j),
+        Command::Mailbox(c) => mailbox(c, conn, ctx, j),
+        Command::Alias(c) => alias(c, conn, ctx, j),
+        Command::AliasDomain(c) => alias_domain(c, conn, ctx, j),
+        Command::User(c) => user(c, conn, ctx, j),
+        Command::Permission(c) => permission(c, conn, ctx, j),
+        Command::Audit(c) => audit(c, conn, ctx, j),
+        Command::Stats(p) => {
+            let pg = page(p);
+            let (totals, domains) = ops::stats(conn, ctx, &pg)?;
+            if j {
+                let next = (domains.len() as i64 >= pg.limit())
+                    .then(|| domains.last().map(|d| d.domain.name.clone()));
+                return Ok(object(
+                    &json!({ "totals": totals, "domains": domains, "next": next.flatten() }),
+                    true,
+                ));
+            }
+            let mut out = format!(
+                "mailboxes {}  used {}  allotted {}  average used {}\n\n",
+                totals.total_mailboxes,
+                validate::format_size(totals.total_used).replace("unlimited", "0"),
+                validate::format_size(totals.total_limit).replace("unlimited", "0"),
+                validate::format_size(totals.avg_used).replace("unlimited", "0"),
+            );
+            out.push_str(&list(&domains, pg.limit(), false));
+            Ok(out)
+        }
+        Command::Init(_) | Command::Db(_) => Err(CliError::Usage("not a data command".into())),
+    }
+}
+
+fn domain(
+    c: &DomainCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        DomainCommand::Add { name, fields } => {
+            let d = ops::domains::create(conn, ctx, name, &domain_input(fields)?)?;
+            said(j, &d, format!("created domain {} (id {})", d.name, d.id))
+        }
+        DomainCommand::List(l) => {
+            let pg = page(&l.page);
+            list(
+                &ops::domains::list(conn, ctx, &filter(l, None)?, &pg)?,
+                pg.limit(),
+                j,
+            )
+        }
+        DomainCommand::Show { name } => object(&ops::domains::get(conn, ctx, name)?, j),
+        DomainCommand::Edit {
+            name,
+            fields,
+            version,
+        } => {
+            let d = ops::domains::edit(conn, ctx, name, *version, &domain_input(fields)?)?;
+            said(
+                j,
+                &d,
+                format!("updated domain {} (version {})", d.name, d.version),
+            )
+        }
+        DomainCommand::Suspend { name } => {
+            let d = ops::domains::set_status(conn, ctx, name, Status::Suspended)?;
+            said(j, &d, format!("suspended domain {}", d.name))
+        }
+        DomainCommand::Activate { name } => {
+            let d = ops::domains::set_status(conn, ctx, name, Status::Active)?;
+            said(j, &d, format!("activated domain {}", d.name))
+        }
+        DomainCommand::Delete { name, cascade } => {
+            let s = ops::domains::delete(conn, ctx, name, *cascade)?;
+            said(
+                j,
+                &s,
+                format!(
+                    "deleted domain {} with {} mailbox(es), {} alias(es), {} alias domain(s), {} permission(s)",
+                    s.domain, s.mailboxes, s.aliases, s.alias_domains, s.permissions
+                ),
+            )
+        }
+    })
+}
+
+fn mailbox(
+    c: &MailboxCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        MailboxCommand::Add {
+            address,
+            quota,
+            name,
+            password,
+        } => {
+            let quota = size_opt("quota", quota)?;
+            let (pw, generated) = setup::new_password(password, address)?;
+            let new = ops::mailboxes::NewMailbox {
+                address: address.clone(),
+                password: pw.clone(),
+                quota,
+                name: name.clone(),
+            };
+            let m = ops::mailboxes::create(conn, ctx, &new)?;
+            let out = said(
+                j,
+                &m,
+                format!("created mailbox {} (id {})", m.username, m.id),
+            );
+            with_generated(out, generated.then_some(pw), j, &m.username)
+        }
+        MailboxCommand::List { domain, list: l } => {
+            let d = domain_id(conn, ctx, domain)?;
+            let pg = page(&l.page);
+            list(
+                &ops::mailboxes::list(conn, ctx, &filter(l, d)?, &pg)?,
+                pg.limit(),
+                j,
+            )
+        }
+        MailboxCommand::Show { address } => object(&ops::mailboxes::get(conn, ctx, address)?, j),
+        MailboxCommand::Edit {
+            address,
+            quota,
+            name,
+            version,
+        } => {
+            let e = ops::mailboxes::MailboxEdit {
+                quota: size_opt("quota", quota)?,
+                name: name.clone(),
+            };
+            let m = ops::mailboxes::edit(conn, ctx, address, *version, &e)?;
+            said(
+                j,
+                &m,
+                format!("updated mailbox {} (version {})", m.username, m.version),
+            )
+        }
+        MailboxCommand::Password { address, password } => {
+            let (pw, generated) = setup::new_password(password, address)?;
+            let m = ops::mailboxes::set_password(conn, ctx, address, &pw)?;
+            let out = said(
+                j,
+                &m,
+                format!("changed the password of mailbox {}", m.username),
+            );
+            with_generated(out, generated.then_some(pw), j, &m.username)
+        }
+        MailboxCommand::Suspend { address } => {
+            let m = ops::mailboxes::set_status(conn, ctx, address, Status::Suspended)?;
+            said(j, &m, format!("suspended mailbox {}", m.username))
+        }
+        MailboxCommand::Activate { address } => {
+            let m = ops::mailboxes::set_status(conn, ctx, address, Status::Active)?;
+            said(j, &m, format!("activated mailbox {}", m.username))
+        }
+        MailboxCommand::Delete { address } => {
+            let m = ops::mailboxes::delete(conn, ctx, address)?;
+            said(j, &m, format!("deleted mailbox {}", m.username))
+        }
+    })
+}
+
+fn alias(
+    c: &AliasCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        AliasCommand::Add {
+            address,
+            destinations,
+            description,
+        } => {
+            let a = ops::aliases::create(
+                conn,
+                ctx,
+                address,
+                &destinations.join(","),
+                description.as_deref(),
+            )?;
+            said(j, &a, format!("created alias {} -> {}", a.address, a.goto))
+        }
+        AliasCommand::List { domain, list: l } => {
+            let d = domain_id(conn, ctx, domain)?;
+            let pg = page(&l.page);
+            list(
+                &ops::aliases::list(conn, ctx, &filter(l, d)?, &pg)?,
+                pg.limit(),
+                j,
+            )
+        }
+        AliasCommand::Show { address } => object(&ops::aliases::get(conn, ctx, address)?, j),
+        AliasCommand::Edit {
+            address,
+            goto,
+            description,
+            version,
+        } => {
+            let e = ops::aliases::AliasEdit {
+                goto: goto.clone(),
+                description: description.clone(),
+            };
+            let a = ops::aliases::edit(conn, ctx, address, *version, &e)?;
+            said(j, &a, format!("updated alias {} -> {}", a.address, a.goto))
+        }
+        AliasCommand::Suspend { address } => {
+            let a = ops::aliases::set_status(conn, ctx, address, Status::Suspended)?;
+            said(j, &a, format!("suspended alias {}", a.address))
+        }
+        AliasCommand::Activate { address } => {
+            let a = ops::aliases::set_status(conn, ctx, address, Status::Active)?;
+            said(j, &a, format!("activated alias {}", a.address))
+        }
+        AliasCommand::Delete { address } => {
+            let a = ops::aliases::delete(conn, ctx, address)?;
+            said(j, &a, format!("deleted alias {}", a.address))
+        }
+    })
+}
+
+fn alias_domain(
+    c: &AliasDomainCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        AliasDomainCommand::Add { name, target } => {
+            let a = ops::alias_domains::create(conn, ctx, name, target)?;
+            said(
+                j,
+                &a,
+                format!("created alias domain {} -> {}", a.row.name, a.target),
+            )
+        }
+        AliasDomainCommand::List { domain, list: l } => {
+            let d = domain_id(conn, ctx, domain)?;
+            let pg = page(&l.page);
+            list(
+                &ops::alias_domains::list(conn, ctx, &filter(l, d)?, &pg)?,
+                pg.limit(),
+                j,
+            )
+        }
+        AliasDomainCommand::Show { name } => object(&ops::alias_domains::get(conn, ctx, name)?, j),
+        AliasDomainCommand::Edit {
+            name,
+            target,
+            version,
+        } => {
+            let a = ops::alias_domains::retarget(conn, ctx, name, *version, target)?;
+            said(
+                j,
+                &a,
+                format!("alias domain {} now points at {}", a.row.name, a.target),
+            )
+        }
+        AliasDomainCommand::Suspend { name } => {
+            let a = ops::alias_domains::set_status(conn, ctx, name, Status::Suspended)?;
+            said(j, &a, format!("suspended alias domain {}", a.row.name))
+        }
+        AliasDomainCommand::Activate { name } => {
+            let a = ops::alias_domains::set_status(conn, ctx, name, Status::Active)?;
+            said(j, &a, format!("activated alias domain {}", a.row.name))
+        }
+        AliasDomainCommand::Delete { name } => {
+            let a = ops::alias_domains::delete(conn, ctx, name)?;
+            said(j, &a, format!("deleted alias domain {}", a.row.name))
+        }
+    })
+}
+
+fn user(c: &UserCommand, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {
+    Ok(match c {
+        UserCommand::Add {
+            username,
+            email,
+            role,
+            password,
+        } => {
+            let (pw, generated) = setup::new_password(password, username)?;
+            let new = ops::users::NewUser {
+                username: username.clone(),
+                email: email.clone(),
+                role: role.clone(),
+                password: pw.clone(),
+            };
+            let u = ops::users::create(conn, ctx, &new)?;
+            let out = said(
+                j,
+                &u,
+                format!(
+                    "created user {} with role {} (id {})",
+                    u.username, u.role, u.id
+                ),
+            );
+            with_generated(out, generated.then_some(pw), j, &u.username)
+        }
+        UserCommand::List(l) => {
+            let pg = page(&l.page);
+            list(
+                &ops::users::list(conn, ctx, &filter(l, None)?, &pg)?,
+                pg.limit(),
+                j,
+            )
+        }
+        UserCommand::Show { username } => object(&ops::users::get(conn, ctx, username)?, j),
+        UserCommand::Edit {
+            username,
+            email,
+            role,
+            version,
+        } => {
+            let e = ops::users::UserEdit {
+                email: email.clone(),
+                role: role.clone(),
+            };
+            let u = ops::users::edit(conn, ctx, username, *version, &e)?;
+            said(
+                j,
+                &u,
+                format!("updated user {} (version {})", u.username, u.version),
+            )
+        }
+        UserCommand::Password { username, password } => {
+            let (pw, generated) = setup::new_password(password, username)?;
+            let u = ops::users::set_password(conn, ctx, username, &pw)?;
+            let out = said(
+                j,
+                &u,
+                format!("changed the password of user {}", u.username),
+            );
+            with_generated(out, generated.then_some(pw), j, &u.username)
+        }
+        UserCommand::Suspend { username } => {
+            let u = ops::users::set_status(conn, ctx, username, Status::Suspended)?;
+            said(j, &u, format!("suspended user {}", u.username))
+        }
+        UserCommand::Activate { username } => {
+            let u = ops::users::set_status(conn, ctx, username, Status::Active)?;
+            said(j, &u, format!("activated user {}", u.username))
+        }
+        UserCommand::Delete { username } => {
+            let u = ops::users::delete(conn, ctx, username)?;
+            said(j, &u, format!("deleted user {}", u.username))
+        }
+    })
+}
+
+fn permission(
+    c: &PermissionCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        PermissionCommand::Grant {
+            username,
+            domain,
+            permissions,
+        } => {
+            let perms = Perm::parse_list("permissions", permissions)?;
+            let g = ops::permissions::grant(conn, ctx, username, domain, &perms)?;
+            let names: Vec<&str> = g.permissions.iter().map(|p| p.as_str()).collect();
+            said(
+                j,
+                &g,
+                format!(
+                    "granted {} on {}: {}",
+                    g.username,
+                    g.domain,
+                    names.join(",")
+                ),
+            )
+        }
+        PermissionCommand::Revoke { username, domain } => {
+            let g = ops::permissions::revoke(conn, ctx, username, domain)?;
+            said(j, &g, format!("revoked {} on {}", g.username, g.domain))
+        }
+        PermissionCommand::List {
+            for_user,
+            domain,
+            page: p,
+        } => {
+            let pg = page(p);
+            let rows =
+                ops::permissions::list(conn, ctx, for_user.as_deref(), domain.as_deref(), &pg)?;
+            list(&rows, pg.limit(), j)
+        }
+    })
+}
+
+fn audit(
+    c: &AuditCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        AuditCommand::List {
+            limit,
+            before,
+            action,
+            by_user,
+            resource_type,
+            result,
+        } => {
+            let user_id = match by_user {
+                Some(u) => Some(ops::users::get(conn, ctx, u)?.id),
+                None => None,
+            };
+            let f = AuditFilter {
+                user_id,
+                action: action.clone(),
+                resource_type: resource_type.clone(),
+                resource_id: None,
+                result: result.clone(),
+                before_id: *before,
+            };
+            let rows = ops::audit::list(conn, ctx, &f, *limit)?;
+            let out = list(&rows, *limit, j);
+            if j {
+                out
+            } else {
+                out.replace("(more: --after", "(more: --before")
+            }
+        }
+        AuditCommand::Show { id } => object(&ops::audit::get(conn, ctx, *id)?, j),
+    })
+}
