@@ -51,12 +51,7 @@ pub fn create(
         let norm = validate::domain("name", name)?;
         let t = domains::find(c, "target", target)?;
         who.require_domain(&t, Perm::Domain)?;
-        if norm == t.name {
-            return Err(OpError::invalid(
-                "name",
-                "an alias domain cannot point at itself",
-            ));
-        }
+        // Also catches a name equal to its target, which is a domain.
         if store::domains::by_name(c, &norm)?.is_some() {
             return Err(OpError::duplicate(
                 "name",
@@ -107,12 +102,6 @@ pub fn retarget(
             expected_version,
             before.version,
         )?;
-        if t.name == before.name {
-            return Err(OpError::invalid(
-                "target",
-                "an alias domain cannot point at itself",
-            ));
-        }
         diesel::update(alias_domains::table.find(before.id))
             .set((
                 alias_domains::target_domain_id.eq(t.id),

@@ -49,16 +49,26 @@ impl Client {
     /// The SSH origin from SSH_CONNECTION ("client port server port") or
     /// SSH_CLIENT ("client port sport"); "local" when neither is set.
     pub fn from_env(kind: ClientKind) -> Client {
-        let ip = ["SSH_CONNECTION", "SSH_CLIENT"]
-            .iter()
-            .filter_map(|v| std::env::var(v).ok())
+        let get = |v: &str| std::env::var(v).ok();
+        Client::from_ssh_vars(
+            kind,
+            get("SSH_CONNECTION").as_deref(),
+            get("SSH_CLIENT").as_deref(),
+        )
+    }
+
+    /// The first word of SSH_CONNECTION or SSH_CLIENT if it looks like an IP
+    /// address (anything else could be an injection attempt), else "local".
+    pub fn from_ssh_vars(
+        kind: ClientKind,
+        ssh_connection: Option<&str>,
+        ssh_client: Option<&str>,
+    ) -> Client {
+        let ip = [ssh_connection, ssh_client]
+            .into_iter()
+            .flatten()
             .find_map(|s| s.split_whitespace().next().map(str::to_string))
-            .filter(|ip| {
-                ip.len() <= 45
-                    && ip
-                        .chars()
-                        .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':'))
-            })
+            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
             .unwrap_or_else(|| "local".to_string());
         Client { kind, ip }
     }
