@@ -1,0 +1,451 @@
+//! The binary end to end: init, the data commands, exit codes, JSON output,
+//! refusal to create files from bad URLs, the pending-migration guard, and
+//! two processes writing one SQLite file at once.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use postfix_manager::db::{self, DbUrl};
+
+const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
+const ADMIN_PW: &str = "cli-admin-password-1";
+
+struct Site {
+    dir: tempfile::TempDir,
+    url: String,
+    _db: Option<common::TestDb>,
+}
+
+impl Site {
+    /// A config with a cheap bcrypt cost, pointed at `url` (None: SQLite in the temp dir).
+    fn new(db: Option<common::TestDb>) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match &db {
+            Some(t) => t.url_string(),
+            None => format!("sqlite://{}", dir.path().join("pm.db").display()),
+        };
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[security]\nbcrypt_cost = 4\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("admin.pw"), format!("{ADMIN_PW}\n")).unwrap();
+        std::fs::write(dir.path().join("mailbox.pw"), "mailbox-password-1\n").unwrap();
+        Site { dir, url, _db: db }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.dir.path())
+            .env("POSTFIX_MANAGER_CONFIG", self.path("config.toml"))
+            .env_remove("POSTFIX_MANAGER_DATABASE_URL")
+            .env_remove("POSTFIX_MANAGER_USER")
+            .env_remove("POSTFIX_MANAGER_PASSWORD_FILE")
+            .env_remove("SSH_CONNECTION")
+            .env_remove("SSH_CLIENT")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// As `admin`, expecting success; returns stdout.
+    fn admin(&self, args: &[&str]) -> String {
+        let mut full = vec!["--user", "admin", "--password-file"];
+        let pw = self.path("admin.pw");
+        full.push(pw.to_str().unwrap());
+        full.extend_from_slice(args);
+        let out = self.run(&full);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn init(&self) -> String {
+        let pw = self.path("admin.pw");
+        let out = self.run(&[
+            "init",
+            "--database-url",
+            &self.url,
+            "--admin-password-file",
+            pw.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "init: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn conn(&self) -> postfix_manager::db::AnyConnection {
+        db::connect(&DbUrl::parse(&self.url).unwrap(), false).unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn site_for(t: &common::TestDb) -> Site {
+    match t.name {
+        "postgres" => Site::new(common::TestDb::postgres()),
+        _ => Site::new(None),
+    }
+}
+
+on_both_backends!(init_then_domain_then_mailbox, |t| {
+    let s = site_for(t);
+    let first = s.init();
+    assert!(first.contains("created admin user `admin`"), "{first}");
+    let again = s.init();
+    assert!(again.contains("nothing changed"), "{again}");
+
+    s.admin(&["domain", "add", "Example.COM", "--quota", "10G"]);
+    let mpw = s.path("mailbox.pw");
+    s.admin(&[
+        "mailbox",
+        "add",
+        "Alice@example.com",
+        "--quota",
+        "500M",
+        "--new-password-file",
+        mpw.to_str().unwrap(),
+    ]);
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&s.admin(&["mailbox", "list", "--json"])).unwrap();
+    assert_eq!(listed["items"][0]["username"], "alice@example.com");
+    assert_eq!(listed["items"][0]["quota_limit"], 500 << 20);
+    assert!(
+        listed["items"][0].get("password_hash").is_none(),
+        "hashes never leave the database"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&s.admin(&["domain", "show", "example.com", "--json"])).unwrap();
+    assert_eq!(shown["quota_limit"], 10i64 << 30);
+
+    // the rows are really there, each with its audit row
+    use diesel::prelude::*;
+    use postfix_manager::db::schema::{audit_logs, mailboxes};
+    let mut c = s.conn();
+    let (addr, hash): (String, String) = mailboxes::table
+        .select((mailboxes::username, mailboxes::password_hash))
+        .first(&mut c)
+        .unwrap();
+    assert_eq!(addr, "alice@example.com");
+    assert!(postfix_manager::password::verify(
+        "mailbox-password-1",
+        &hash
+    ));
+    let audited: Vec<(String, Option<String>, String)> = audit_logs::table
+        .filter(audit_logs::action.eq("create"))
+        .select((
+            audit_logs::action,
+            audit_logs::resource_type,
+            audit_logs::result,
+        ))
+        .order(audit_logs::id)
+        .load(&mut c)
+        .unwrap();
+    let kinds: Vec<&str> = audited
+        .iter()
+        .filter_map(|(_, t, _)| t.as_deref())
+        .collect();
+    assert_eq!(kinds, vec!["user", "domain", "mailbox"]);
+
+    // exit codes: refused or invalid -> 1, usage -> 2
+    let bad = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        s.path("admin.pw").to_str().unwrap(),
+        "domain",
+        "add",
+        "bad_domain",
+    ]);
+    assert_eq!(code(&bad), 1);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("name:"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let json_err = s.run(&[
+        "--json",
+        "--user",
+        "admin",
+        "--password-file",
+        s.path("admin.pw").to_str().unwrap(),
+        "domain",
+        "add",
+        "bad_domain",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json_err.stdout).unwrap();
+    assert_eq!(v["error"]["field"], "name");
+    assert_eq!(v["error"]["kind"], "invalid");
+    assert_eq!(
+        code(&s.run(&["domain", "list"])),
+        2,
+        "no user given and no terminal"
+    );
+    assert_eq!(
+        code(&s.run(&["domain", "frobnicate"])),
+        2,
+        "clap usage error"
+    );
+    let wrong = s.path("wrong.pw");
+    std::fs::write(&wrong, "not-the-password\n").unwrap();
+    let denied = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        wrong.to_str().unwrap(),
+        "domain",
+        "list",
+    ]);
+    assert_eq!(code(&denied), 1);
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("login failed"));
+
+    // a generated password is printed once and works
+    let out = s.admin(&[
+        "user",
+        "add",
+        "carol",
+        "--email",
+        "carol@example.com",
+        "--role",
+        "readonly",
+        "--generate-password",
+    ]);
+    let generated = out.rsplit(": ").next().unwrap().trim().to_string();
+    assert!(generated.len() >= 20, "{out}");
+    std::fs::write(s.path("carol.pw"), &generated).unwrap();
+    let ro = s.run(&[
+        "--user",
+        "carol",
+        "--password-file",
+        s.path("carol.pw").to_str().unwrap(),
+        "mailbox",
+        "delete",
+        "alice@example.com",
+    ]);
+    assert_eq!(code(&ro), 1);
+    assert!(String::from_utf8_lossy(&ro.stderr).contains("permission denied"));
+});
+
+#[test]
+fn init_generates_a_password_when_none_is_given() {
+    let s = Site::new(None);
+    let out = s.run(&["init", "--database-url", &s.url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let pw = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() >= 20 && l.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| panic!("no generated password in {text}"));
+    std::fs::write(s.path("gen.pw"), pw).unwrap();
+    let ok = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        s.path("gen.pw").to_str().unwrap(),
+        "domain",
+        "list",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // the config now names the database, and a second init changes nothing
+    let cfg = std::fs::read_to_string(s.path("config.toml")).unwrap();
+    assert!(cfg.contains(&s.url), "{cfg}");
+    let before = std::fs::metadata(s.path("config.toml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = s.run(&["init"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
+    assert_eq!(
+        std::fs::metadata(s.path("config.toml"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
+}
+
+#[test]
+fn init_with_a_bad_password_file_creates_nothing() {
+    let s = Site::new(None);
+    std::fs::remove_file(s.path("config.toml")).unwrap();
+    std::fs::write(s.path("short.pw"), "short\n").unwrap();
+    let out = s.run(&[
+        "init",
+        "--database-url",
+        &s.url,
+        "--admin-password-file",
+        s.path("short.pw").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("admin password: must be at least 12"));
+    assert!(!s.path("config.toml").exists());
+    assert!(!s.path("pm.db").exists());
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_mistyped_url_creates_nothing() {
+    let s = Site::new(None);
+    let before = files_in(s.dir.path());
+    for url in [
+        "postgress://localhost/mail",
+        "mysql://localhost/mail",
+        "sqlite://",
+    ] {
+        let out = s.run(&[
+            "init",
+            "--database-url",
+            url,
+            "--admin-password-file",
+            s.path("admin.pw").to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 1, "{url}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("database URL"),
+            "{url}"
+        );
+        let out = s.run(&["--database-url", url, "db", "migrate"]);
+        assert_ne!(code(&out), 0, "{url}");
+    }
+    assert_eq!(files_in(s.dir.path()), before);
+    // and a data command never creates a missing SQLite file
+    let out = s.run(&[
+        "--database-url",
+        "sqlite://missing.db",
+        "--user",
+        "admin",
+        "domain",
+        "list",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert_eq!(files_in(s.dir.path()), before);
+}
+
+on_both_backends!(pending_migrations_are_refused, |t| {
+    let s = site_for(t);
+    s.init();
+    let out = s.run(&["db", "rollback"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = String::from_utf8(s.run(&["db", "status"]).stdout).unwrap();
+    assert!(status.contains("[ ]"), "{status}");
+    let out = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        s.path("admin.pw").to_str().unwrap(),
+        "domain",
+        "list",
+    ]);
+    assert_eq!(code(&out), 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pending migration") && err.contains("postfix-manager db migrate"),
+        "{err}"
+    );
+    let out = s.run(&["db", "migrate"]);
+    assert!(out.status.success());
+    let st: serde_json::Value =
+        serde_json::from_slice(&s.run(&["db", "status", "--json"]).stdout).unwrap();
+    assert!(st["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["applied"] == true));
+});
+
+#[test]
+fn two_processes_write_one_sqlite_file_at_once() {
+    let s = Site::new(None);
+    s.init();
+    // 30 mailboxes of 1M fit exactly: a check-then-insert race would let the
+    // allotment overshoot or a writer fail with "database is locked".
+    s.admin(&[
+        "domain",
+        "add",
+        "example.com",
+        "--quota",
+        "30M",
+        "--max-mailboxes",
+        "30",
+    ]);
+    let script = |prefix: &str| {
+        format!(
+            "for i in $(seq 1 15); do \"{BIN}\" --user admin --password-file admin.pw mailbox add {prefix}$i@example.com --quota 1M --new-password-file mailbox.pw || echo FAILED $i >&2; done"
+        )
+    };
+    let spawn = |prefix: &str| {
+        let mut sh = Command::new("sh");
+        sh.current_dir(s.dir.path())
+            .env("POSTFIX_MANAGER_CONFIG", s.path("config.toml"))
+            .arg("-c")
+            .arg(script(prefix))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        sh.spawn().unwrap()
+    };
+    let a = spawn("a");
+    let b = spawn("b");
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("locked"), "{err}");
+        assert!(!err.contains("FAILED"), "{err}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&s.admin(&["stats", "--json"])).unwrap();
+    assert_eq!(v["totals"]["total_mailboxes"], 30);
+    assert_eq!(v["totals"]["total_limit"], 30 << 20);
+    let over = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        "admin.pw",
+        "mailbox",
+        "add",
+        "c@example.com",
+        "--quota",
+        "1M",
+        "--new-password-file",
+        "mailbox.pw",
+    ]);
+    assert_eq!(code(&over), 1);
+}
