@@ -14,6 +14,10 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::SUCCESS
         }
+        Err(cli::CliError::Broken(report)) => {
+            let _ = std::io::stdout().write_all(report.as_bytes());
+            ExitCode::from(1)
+        }
         Err(e) => {
             if args.json {
                 println!("{}", e.to_json());

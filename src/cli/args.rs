@@ -401,4 +401,11 @@ pub enum AuditCommand {
     Show {
         id: i64,
     },
+    /// Check the hash chain: finds edited, deleted or reordered rows (exit 1 if broken)
+    Verify,
+    /// Delete entries older than a date (YYYY-MM-DD or RFC 3339, UTC); the chain stays verifiable
+    Prune {
+        #[arg(long, value_name = "DATE")]
+        before: String,
+    },
 }

@@ -23,6 +23,10 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A check that ran and found a problem: the report is printed on stdout
+    /// and the exit status is 1.
+    #[error("check failed")]
+    Broken(String),
 }
 
 impl CliError {
@@ -39,6 +43,7 @@ impl CliError {
             CliError::Op(e) => (e.kind(), e.field()),
             CliError::Config(_) => ("config", None),
             CliError::Db(_) => ("database", None),
+            CliError::Broken(_) => ("check_failed", None),
         };
         serde_json::json!({ "error": { "kind": kind, "field": field, "message": self.to_string() } })
     }

@@ -85,6 +85,21 @@ fn with_generated(mut out: String, generated: Option<String>, json: bool, what: 
     out
 }
 
+/// A date (midnight UTC) or an RFC 3339 timestamp, as naive UTC.
+fn parse_date(field: &str, s: &str) -> Result<chrono::NaiveDateTime, CliError> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN));
+    }
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.naive_utc())
+        .map_err(|_| {
+            CliError::Op(crate::error::OpError::invalid(
+                field,
+                format!("{s:?} is not a date: use YYYY-MM-DD or RFC 3339"),
+            ))
+        })
+}
+
 pub fn run(
     cli: &Cli,
     cmd: &Command,
@@ -527,5 +542,38 @@ fn audit(
             }
         }
         AuditCommand::Show { id } => object(&ops::audit::get(conn, ctx, *id)?, j),
+        AuditCommand::Verify => {
+            let r = ops::audit::verify(conn, ctx)?;
+            let text = if r.ok() {
+                format!("audit chain intact: {} row(s) checked\n", r.rows_checked)
+            } else {
+                let mut t = format!(
+                    "audit chain BROKEN after checking {} row(s):\n",
+                    r.rows_checked
+                );
+                for p in &r.problems {
+                    t.push_str(&format!("  {p}\n"));
+                }
+                t
+            };
+            let out = if j { object(&r, true) } else { text };
+            if r.ok() {
+                out
+            } else {
+                return Err(CliError::Broken(out));
+            }
+        }
+        AuditCommand::Prune { before } => {
+            let when = parse_date("before", before)?;
+            let r = ops::audit::prune(conn, ctx, when)?;
+            said(
+                j,
+                &r,
+                format!(
+                    "deleted {} audit entr(y/ies); the chain now starts at id {}",
+                    r.deleted, r.first_id
+                ),
+            )
+        }
     })
 }

@@ -24,6 +24,7 @@ pub struct User {
     pub failed_logins: i32,
     pub last_failed_login: Option<NaiveDateTime>,
     pub locked_until: Option<NaiveDateTime>,
+    pub must_change_password: bool,
     pub version: i32,
 }
 
@@ -108,6 +109,8 @@ pub struct AuditLog {
     pub timestamp: NaiveDateTime,
     pub actor: Option<String>,
     pub result: String,
+    pub prev_hash: String,
+    pub row_hash: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

@@ -16,6 +16,7 @@ diesel::table! {
         failed_logins -> Integer,
         last_failed_login -> Nullable<Timestamp>,
         locked_until -> Nullable<Timestamp>,
+        must_change_password -> Bool,
         version -> Integer,
     }
 }
@@ -99,6 +100,8 @@ diesel::table! {
         timestamp -> Timestamp,
         actor -> Nullable<Text>,
         result -> Text,
+        prev_hash -> Text,
+        row_hash -> Text,
     }
 }
 
@@ -148,6 +151,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_prune_guard (token) {
+        token -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_chain_anchor (id) {
+        id -> Integer,
+        first_id -> BigInt,
+        prev_hash -> Text,
+        pruned_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(aliases -> domains (domain_id));
 diesel::joinable!(alias_domains -> domains (target_domain_id));
@@ -165,4 +183,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_server_configs,
     ldap_configs,
     user_domains,
+    audit_prune_guard,
+    audit_chain_anchor,
 );

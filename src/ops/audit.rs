@@ -1,15 +1,34 @@
-//! Writing audit rows. Only `ops` calls this, inside the write's transaction.
+//! The audit log: writing rows (only `ops` does, inside the write's
+//! transaction), reading them, and the hash chain that makes edits,
+//! deletions and reordering detectable.
+//!
+//! Each row's `row_hash` is SHA-256 over its fields and `prev_hash`, the
+//! previous row's `row_hash`; ids are consecutive. The database refuses
+//! UPDATE and DELETE on audit_logs (triggers), except inside `prune`, which
+//! records where the remaining chain starts in audit_chain_anchor.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
-use super::Ctx;
-use crate::db::schema::audit_logs;
+use super::{now, run_write, Client, Ctx, Done, Principal, Role};
+use crate::db::models::AuditLog;
+use crate::db::schema::{audit_chain_anchor, audit_logs, audit_prune_guard};
 use crate::db::AnyConnection;
+use crate::error::{OpError, OpResult};
+use crate::store::audit::AuditFilter;
 
 pub const RESULT_OK: &str = "ok";
 pub const RESULT_REFUSED: &str = "refused";
 pub const RESULT_FAILED: &str = "failed";
+
+/// prev_hash of the very first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Advisory-lock key serialising audit inserts on PostgreSQL ("pfm_audt").
+const PG_AUDIT_LOCK: i64 = 0x7066_6d5f_6175_6474;
 
 pub struct Entry<'a> {
     pub action: &'a str,
@@ -23,25 +42,120 @@ pub(crate) fn record(conn: &mut AnyConnection, ctx: &Ctx, e: Entry<'_>) -> Query
     insert(conn, Some(ctx.user_id), &ctx.username, &ctx.client, e)
 }
 
+/// The fields a row's hash covers, in a fixed order and format.
+#[allow(clippy::too_many_arguments)]
+fn hash_row(
+    id: i64,
+    timestamp: &chrono::NaiveDateTime,
+    user_id: Option<i32>,
+    actor: Option<&str>,
+    action: &str,
+    resource_type: Option<&str>,
+    resource_id: Option<i64>,
+    details: Option<&str>,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    result: &str,
+    prev_hash: &str,
+) -> String {
+    let canonical = json!([
+        id,
+        timestamp.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        user_id,
+        actor,
+        action,
+        resource_type,
+        resource_id,
+        details,
+        ip,
+        user_agent,
+        result,
+        prev_hash
+    ]);
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash_of(r: &AuditLog) -> String {
+    hash_row(
+        r.id,
+        &r.timestamp,
+        r.user_id,
+        r.actor.as_deref(),
+        &r.action,
+        r.resource_type.as_deref(),
+        r.resource_id,
+        r.details.as_deref(),
+        r.ip_address.as_deref(),
+        r.user_agent.as_deref(),
+        &r.result,
+        &r.prev_hash,
+    )
+}
+
+/// Where the chain continues: the next id and the hash to link to.
+fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
+    let last: Option<(i64, String)> = audit_logs::table
+        .order(audit_logs::id.desc())
+        .select((audit_logs::id, audit_logs::row_hash))
+        .first(conn)
+        .optional()?;
+    if let Some((id, hash)) = last {
+        return Ok((id + 1, hash));
+    }
+    let anchor: Option<(i64, String)> = audit_chain_anchor::table
+        .select((audit_chain_anchor::first_id, audit_chain_anchor::prev_hash))
+        .first(conn)
+        .optional()?;
+    Ok(anchor.unwrap_or((1, GENESIS.to_string())))
+}
+
+/// Append one row. Callers are inside a write transaction: on SQLite that
+/// already serialises writers; on PostgreSQL a transaction-scoped advisory
+/// lock keeps two sessions from linking to the same previous row.
 pub(crate) fn insert(
     conn: &mut AnyConnection,
     user_id: Option<i32>,
     actor: &str,
-    client: &super::Client,
+    client: &Client,
     e: Entry<'_>,
 ) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
+    }
+    let (id, prev_hash) = chain_head(conn)?;
+    let ts = now();
+    let details = e.details.to_string();
+    let ua = client.user_agent();
+    let row_hash = hash_row(
+        id,
+        &ts,
+        user_id,
+        Some(actor),
+        e.action,
+        Some(e.resource_type),
+        e.resource_id,
+        Some(&details),
+        Some(&client.ip),
+        Some(&ua),
+        e.result,
+        &prev_hash,
+    );
     diesel::insert_into(audit_logs::table)
         .values((
+            audit_logs::id.eq(id),
             audit_logs::user_id.eq(user_id),
             audit_logs::action.eq(e.action),
             audit_logs::resource_type.eq(e.resource_type),
             audit_logs::resource_id.eq(e.resource_id),
-            audit_logs::details.eq(e.details.to_string()),
+            audit_logs::details.eq(&details),
             audit_logs::ip_address.eq(&client.ip),
-            audit_logs::user_agent.eq(client.user_agent()),
-            audit_logs::timestamp.eq(super::now()),
+            audit_logs::user_agent.eq(&ua),
+            audit_logs::timestamp.eq(ts),
             audit_logs::actor.eq(actor),
             audit_logs::result.eq(e.result),
+            audit_logs::prev_hash.eq(&prev_hash),
+            audit_logs::row_hash.eq(&row_hash),
         ))
         .execute(conn)?;
     Ok(())
@@ -52,14 +166,14 @@ pub(crate) fn insert(
 pub fn list(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    filter: &crate::store::audit::AuditFilter,
+    filter: &AuditFilter,
     limit: i64,
-) -> crate::error::OpResult<Vec<crate::db::models::AuditLog>> {
-    let who = super::Principal::load(conn, ctx.user_id)?;
+) -> OpResult<Vec<AuditLog>> {
+    let who = Principal::load(conn, ctx.user_id)?;
     let mut f = filter.clone();
-    if who.role == super::Role::User {
+    if who.role == Role::User {
         if f.user_id.is_some_and(|u| u != who.id) {
-            return Err(crate::error::OpError::Denied(format!(
+            return Err(OpError::Denied(format!(
                 "{} may only read its own audit entries",
                 who.username
             )));
@@ -73,14 +187,177 @@ pub fn list(
     )?)
 }
 
-pub fn get(
+pub fn get(conn: &mut AnyConnection, ctx: &Ctx, id: i64) -> OpResult<AuditLog> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let row = crate::store::audit::by_id(conn, id)?
+        .filter(|r| who.role != Role::User || r.user_id == Some(who.id))
+        .ok_or_else(|| OpError::not_found("audit entry", id.to_string()))?;
+    Ok(row)
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChainReport {
+    pub rows_checked: i64,
+    pub first_id: Option<i64>,
+    pub last_id: Option<i64>,
+    /// Problems, first one first; empty means the chain is intact.
+    pub problems: Vec<String>,
+}
+
+impl ChainReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Most problems listed before `verify` stops (one tampering often breaks
+/// every link after it).
+const MAX_PROBLEMS: usize = 20;
+const VERIFY_BATCH: i64 = 5_000;
+
+/// Walk the whole chain in id order, a batch at a time (constant memory).
+/// An edited row fails its hash, a deleted one leaves a gap in the ids or a
+/// broken link, a reordered one fails both.
+pub fn verify(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<ChainReport> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    if who.role == Role::User {
+        return Err(OpError::Denied(format!(
+            "verifying the audit log needs role admin or readonly; {} has role user",
+            who.username
+        )));
+    }
+    verify_chain(conn)
+}
+
+pub(crate) fn verify_chain(conn: &mut AnyConnection) -> OpResult<ChainReport> {
+    let anchor: Option<(i64, String)> = audit_chain_anchor::table
+        .select((audit_chain_anchor::first_id, audit_chain_anchor::prev_hash))
+        .first(conn)
+        .optional()?;
+    let (mut expect_id, mut expect_prev) = anchor.unwrap_or((1, GENESIS.to_string()));
+    let mut report = ChainReport {
+        rows_checked: 0,
+        first_id: None,
+        last_id: None,
+        problems: Vec::new(),
+    };
+    let mut after = i64::MIN;
+    loop {
+        let batch: Vec<AuditLog> = audit_logs::table
+            .filter(audit_logs::id.gt(after))
+            .order(audit_logs::id.asc())
+            .limit(VERIFY_BATCH)
+            .select(AuditLog::as_select())
+            .load(conn)?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        for row in &batch {
+            report.rows_checked += 1;
+            report.first_id.get_or_insert(row.id);
+            report.last_id = Some(row.id);
+            if row.id != expect_id {
+                report.problems.push(if row.id > expect_id {
+                    format!(
+                        "rows {}..{} are missing (deleted) before row {}",
+                        expect_id,
+                        row.id - 1,
+                        row.id
+                    )
+                } else {
+                    format!("row {} is out of order (expected {})", row.id, expect_id)
+                });
+            }
+            if row.prev_hash != expect_prev {
+                report.problems.push(format!(
+                    "row {} does not link to the row before it (deleted or reordered rows)",
+                    row.id
+                ));
+            }
+            if hash_of(row) != row.row_hash {
+                report.problems.push(format!(
+                    "row {} was altered after it was written (hash mismatch)",
+                    row.id
+                ));
+            }
+            if report.problems.len() >= MAX_PROBLEMS {
+                return Ok(report);
+            }
+            expect_id = row.id + 1;
+            expect_prev = row.row_hash.clone();
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PruneReport {
+    pub deleted: i64,
+    /// The chain now starts at this id.
+    pub first_id: i64,
+}
+
+/// Delete audit rows older than `before`, admin only. The chain stays
+/// verifiable: the anchor records the first remaining id and the hash it
+/// links to, and the prune itself is the next audited row.
+pub fn prune(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    id: i64,
-) -> crate::error::OpResult<crate::db::models::AuditLog> {
-    let who = super::Principal::load(conn, ctx.user_id)?;
-    let row = crate::store::audit::by_id(conn, id)?
-        .filter(|r| who.role != super::Role::User || r.user_id == Some(who.id))
-        .ok_or_else(|| crate::error::OpError::not_found("audit entry", id.to_string()))?;
-    Ok(row)
+    before: chrono::NaiveDateTime,
+) -> OpResult<PruneReport> {
+    let request = json!({ "before": before.to_string() });
+    run_write(conn, ctx, "prune", "audit_log", request, |c, who| {
+        who.require_admin("pruning the audit log")?;
+        if let AnyConnection::Postgresql(pg) = c {
+            pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
+        }
+        let report = verify_chain(c)?;
+        if !report.ok() {
+            return Err(OpError::invalid(
+                "audit_log",
+                format!(
+                    "the chain is already broken ({}); run `postfix-manager audit verify` and investigate before pruning",
+                    report.problems[0]
+                ),
+            ));
+        }
+        let last_old: Option<(i64, String)> = audit_logs::table
+            .filter(audit_logs::timestamp.lt(before))
+            .order(audit_logs::id.desc())
+            .select((audit_logs::id, audit_logs::row_hash))
+            .first(c)
+            .optional()?;
+        let Some((last_id, last_hash)) = last_old else {
+            let (next, _) = chain_head(c)?;
+            let r = PruneReport {
+                deleted: 0,
+                first_id: report.first_id.unwrap_or(next),
+            };
+            return Ok((r.clone(), Done::new(None, json!({ "deleted": 0 }))));
+        };
+        diesel::insert_into(audit_prune_guard::table)
+            .values(audit_prune_guard::token.eq(1))
+            .execute(c)?;
+        let deleted =
+            diesel::delete(audit_logs::table.filter(audit_logs::id.le(last_id))).execute(c)? as i64;
+        diesel::delete(audit_prune_guard::table).execute(c)?;
+        diesel::delete(audit_chain_anchor::table).execute(c)?;
+        diesel::insert_into(audit_chain_anchor::table)
+            .values((
+                audit_chain_anchor::id.eq(1),
+                audit_chain_anchor::first_id.eq(last_id + 1),
+                audit_chain_anchor::prev_hash.eq(&last_hash),
+                audit_chain_anchor::pruned_at.eq(now()),
+            ))
+            .execute(c)?;
+        let r = PruneReport {
+            deleted,
+            first_id: last_id + 1,
+        };
+        let done = Done::new(
+            None,
+            json!({ "before": before.to_string(), "deleted": deleted, "chain_starts_at": last_id + 1 }),
+        );
+        Ok((r, done))
+    })
 }

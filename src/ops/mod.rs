@@ -182,8 +182,13 @@ pub(crate) fn run_write<T>(
     })?
 }
 
+/// The current UTC time at microsecond precision: what PostgreSQL stores, so
+/// a timestamp reads back exactly as written on both backends (the audit
+/// chain hashes it).
 pub(crate) fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
+    use chrono::{DurationRound, TimeDelta};
+    let t = chrono::Utc::now().naive_utc();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 
 /// Refuse a save when the row changed since the caller read it.

@@ -1,3 +1,5 @@
+DROP TABLE IF EXISTS audit_chain_anchor;
+DROP TABLE IF EXISTS audit_prune_guard;
 DROP TABLE IF EXISTS user_domains;
 DROP TABLE IF EXISTS ldap_configs;
 DROP TABLE IF EXISTS mail_server_configs;
@@ -8,3 +10,4 @@ DROP TABLE IF EXISTS mailboxes;
 DROP TABLE IF EXISTS domains;
 DROP TABLE IF EXISTS users;
 DROP FUNCTION IF EXISTS mailboxes_quota_rollup();
+DROP FUNCTION IF EXISTS audit_logs_append_only();

@@ -1,3 +1,7 @@
+DROP TRIGGER IF EXISTS audit_logs_no_delete;
+DROP TRIGGER IF EXISTS audit_logs_no_update;
+DROP TABLE IF EXISTS audit_chain_anchor;
+DROP TABLE IF EXISTS audit_prune_guard;
 DROP TRIGGER IF EXISTS mailboxes_quota_update;
 DROP TRIGGER IF EXISTS mailboxes_quota_delete;
 DROP TRIGGER IF EXISTS mailboxes_quota_insert;

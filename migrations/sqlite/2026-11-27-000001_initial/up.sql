@@ -17,6 +17,7 @@ CREATE TABLE users (
     failed_logins INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
     last_failed_login TIMESTAMP,
     locked_until TIMESTAMP,
+    must_change_password BOOLEAN NOT NULL DEFAULT FALSE,
     version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX idx_users_username ON users(username);
@@ -106,7 +107,10 @@ CREATE TABLE audit_logs (
     timestamp TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     -- the acting user's name as typed, kept for refused logins of unknown users
     actor VARCHAR(80),
-    result VARCHAR(20) NOT NULL DEFAULT 'ok' CHECK (result IN ('ok', 'refused', 'failed'))
+    result VARCHAR(20) NOT NULL DEFAULT 'ok' CHECK (result IN ('ok', 'refused', 'failed')),
+    -- SHA-256 chain: row_hash covers this row and prev_hash, the previous row's row_hash
+    prev_hash VARCHAR(64) NOT NULL,
+    row_hash VARCHAR(64) NOT NULL
 );
 CREATE INDEX idx_audit_logs_user_id ON audit_logs(user_id);
 CREATE INDEX idx_audit_logs_timestamp ON audit_logs(timestamp);
@@ -170,4 +174,23 @@ CREATE TRIGGER mailboxes_quota_update AFTER UPDATE OF quota_used, domain_id ON m
 WHEN OLD.quota_used <> NEW.quota_used OR OLD.domain_id <> NEW.domain_id BEGIN
     UPDATE domains SET quota_used = quota_used - OLD.quota_used WHERE id = OLD.domain_id;
     UPDATE domains SET quota_used = quota_used + NEW.quota_used WHERE id = NEW.domain_id;
+END;
+
+-- Audit rows are append-only: the database itself refuses UPDATE and DELETE.
+-- The one exception is `audit prune`, which inserts a guard row, deletes,
+-- records where the chain now starts (audit_chain_anchor) and removes the
+-- guard, all in one transaction.
+CREATE TABLE audit_prune_guard (token INTEGER PRIMARY KEY);
+CREATE TABLE audit_chain_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    first_id BIGINT NOT NULL,
+    prev_hash VARCHAR(64) NOT NULL,
+    pruned_at TIMESTAMP NOT NULL
+);
+CREATE TRIGGER audit_logs_no_update BEFORE UPDATE ON audit_logs BEGIN
+    SELECT RAISE(ABORT, 'audit_logs is append-only');
+END;
+CREATE TRIGGER audit_logs_no_delete BEFORE DELETE ON audit_logs
+WHEN NOT EXISTS (SELECT 1 FROM audit_prune_guard) BEGIN
+    SELECT RAISE(ABORT, 'audit_logs is append-only; old rows are removed with postfix-manager audit prune');
 END;
