@@ -28,6 +28,12 @@ pub struct SecurityConfig {
     pub min_password_length: usize,
     /// bcrypt cost for new hashes; 12 takes ~250 ms, which is the point.
     pub bcrypt_cost: u32,
+    /// Failed logins in a row before the account is locked.
+    pub lockout_threshold: i32,
+    /// First lock lasts this long; each further failure doubles it.
+    pub lockout_base_seconds: i64,
+    /// The longest a lock lasts.
+    pub lockout_max_seconds: i64,
 }
 
 impl Default for SecurityConfig {
@@ -35,6 +41,9 @@ impl Default for SecurityConfig {
         SecurityConfig {
             min_password_length: 12,
             bcrypt_cost: 12,
+            lockout_threshold: 5,
+            lockout_base_seconds: 30,
+            lockout_max_seconds: 3600,
         }
     }
 }
@@ -93,6 +102,12 @@ impl Config {
         };
         let cfg: Config = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
+        if cfg.security.min_password_length < 8 {
+            return Err(ConfigError::Parse(
+                path.to_path_buf(),
+                "security.min_password_length must be at least 8".into(),
+            ));
+        }
         if cfg.security.bcrypt_cost < 4 || cfg.security.bcrypt_cost > 31 {
             return Err(ConfigError::Parse(
                 path.to_path_buf(),

@@ -320,7 +320,30 @@ pub fn password(field: &str, pw: &str, min_len: usize) -> OpResult<()> {
     if pw.contains('\0') {
         return Err(OpError::invalid(field, "must not contain a NUL byte"));
     }
+    if is_common_password(pw) {
+        return Err(OpError::invalid(
+            field,
+            "is one of the most common passwords, which attackers try first; choose another",
+        ));
+    }
     Ok(())
+}
+
+/// The shipped list of common passwords (assets/common-passwords.txt), sorted.
+fn common_passwords() -> &'static [&'static str] {
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("../assets/common-passwords.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
+pub fn is_common_password(pw: &str) -> bool {
+    common_passwords()
+        .binary_search(&pw.to_lowercase().as_str())
+        .is_ok()
 }
 
 /// An admin login name: 1-80 of a-z, 0-9, '.', '_', '-', starting with a
@@ -461,6 +484,21 @@ mod tests {
         assert!(err.contains("72 bytes"), "{err}");
         // 72 bytes but multibyte: counted in bytes, not characters
         assert!(password("p", &"ü".repeat(37), 12).is_err());
+        assert!(password("p", "Password1234", 12)
+            .unwrap_err()
+            .to_string()
+            .contains("common"));
+        assert!(
+            password("p", "123123QWEQWE", 12).is_err(),
+            "compared case-insensitively"
+        );
+        assert!(!is_common_password("k7#mQ9!vR2@xL5"));
+        let list = common_passwords();
+        assert!(list.len() > 10_000);
+        assert!(
+            list.windows(2).all(|w| w[0] < w[1]),
+            "the list must stay sorted for binary search"
+        );
     }
 
     #[test]

@@ -335,6 +335,9 @@ pub enum UserCommand {
         email: Option<String>,
         #[arg(long)]
         role: Option<String>,
+        /// Require a new password at the next login (true) or stop requiring it (false)
+        #[arg(long, value_name = "BOOL")]
+        require_password_change: Option<bool>,
         #[arg(long)]
         version: Option<i32>,
     },

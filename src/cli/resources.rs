@@ -425,11 +425,13 @@ fn user(c: &UserCommand, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result
             username,
             email,
             role,
+            require_password_change,
             version,
         } => {
             let e = ops::users::UserEdit {
                 email: email.clone(),
                 role: role.clone(),
+                must_change_password: *require_password_change,
             };
             let u = ops::users::edit(conn, ctx, username, *version, &e)?;
             said(

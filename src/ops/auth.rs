@@ -36,24 +36,48 @@ pub fn login(
         record(conn, None, &typed, client, "unknown user")?;
         return Err(OpError::Auth);
     };
-    // Verify before looking at the status, so every path costs one bcrypt.
+    // Verify before looking at lock and status, so every path costs one bcrypt.
     let ok = password::verify(pw, &user.password_hash);
+    let t = now();
+    if let Some(until) = user.locked_until.filter(|u| *u > t) {
+        record(
+            conn,
+            Some(user.id),
+            &user.username,
+            client,
+            &format!("account locked until {until} UTC"),
+        )?;
+        return Err(OpError::Auth);
+    }
     let active = user.status == "active" && user.is_active;
     if !ok {
         write_tx(conn, |c| -> OpResult<()> {
             diesel::update(users::table.find(user.id))
                 .set((
                     users::failed_logins.eq(users::failed_logins + 1),
-                    users::last_failed_login.eq(Some(now())),
+                    users::last_failed_login.eq(Some(t)),
                 ))
                 .execute(c)?;
+            let failed: i32 = users::table
+                .find(user.id)
+                .select(users::failed_logins)
+                .first(c)?;
+            let lock = lock_for(policy, failed);
+            let mut reason = format!("wrong password ({failed} in a row)");
+            if let Some(secs) = lock {
+                let until = t + chrono::TimeDelta::seconds(secs);
+                diesel::update(users::table.find(user.id))
+                    .set(users::locked_until.eq(Some(until)))
+                    .execute(c)?;
+                reason.push_str(&format!("; account locked for {secs} s"));
+            }
             login_audit(
                 c,
                 Some(user.id),
                 &user.username,
                 client,
                 audit::RESULT_FAILED,
-                "wrong password",
+                &reason,
             )
         })?;
         return Err(OpError::Auth);
@@ -72,7 +96,8 @@ pub fn login(
         diesel::update(users::table.find(user.id))
             .set((
                 users::failed_logins.eq(0),
-                users::last_login.eq(Some(now())),
+                users::locked_until.eq(None::<chrono::NaiveDateTime>),
+                users::last_login.eq(Some(t)),
             ))
             .execute(c)?;
         login_audit(
@@ -90,6 +115,21 @@ pub fn login(
         client: client.clone(),
         policy: policy.clone(),
     })
+}
+
+/// Seconds to lock after `failed` failures in a row: none below the
+/// threshold, then the base doubling with each further failure, capped.
+pub fn lock_for(policy: &Policy, failed: i32) -> Option<i64> {
+    if policy.lockout_threshold <= 0 || failed < policy.lockout_threshold {
+        return None;
+    }
+    let doublings = u32::try_from(failed - policy.lockout_threshold)
+        .unwrap_or(0)
+        .min(30);
+    let secs = policy
+        .lockout_base_seconds
+        .saturating_mul(1i64 << doublings);
+    Some(secs.min(policy.lockout_max_seconds).max(1))
 }
 
 fn record(

@@ -126,6 +126,8 @@ pub struct Principal {
     pub id: i32,
     pub username: String,
     pub role: Role,
+    /// An admin required a new password: until it is set, nothing else is allowed.
+    pub must_change_password: bool,
     grants: HashMap<i32, Vec<Perm>>,
 }
 
@@ -133,6 +135,19 @@ impl Principal {
     /// Loaded inside each operation's transaction: a suspension or a revoked
     /// grant takes effect on the very next operation of a session already open.
     pub fn load(conn: &mut AnyConnection, user_id: i32) -> OpResult<Principal> {
+        let p = Principal::load_pending(conn, user_id)?;
+        if p.must_change_password {
+            return Err(OpError::Denied(format!(
+                "{} must set a new password first (postfix-manager user password {})",
+                p.username, p.username
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Like `load`, but also for an account whose password change is pending
+    /// (the one operation it may do is setting its own password).
+    pub fn load_pending(conn: &mut AnyConnection, user_id: i32) -> OpResult<Principal> {
         let user: Option<User> = users::table
             .find(user_id)
             .select(User::as_select())
@@ -162,6 +177,7 @@ impl Principal {
             id: user.id,
             username: user.username,
             role,
+            must_change_password: user.must_change_password,
             grants,
         })
     }

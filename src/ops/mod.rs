@@ -88,6 +88,9 @@ pub struct Policy {
     pub min_password_length: usize,
     pub bcrypt_cost: u32,
     pub default_mailbox_quota: i64,
+    pub lockout_threshold: i32,
+    pub lockout_base_seconds: i64,
+    pub lockout_max_seconds: i64,
 }
 
 impl Policy {
@@ -96,6 +99,9 @@ impl Policy {
             min_password_length: cfg.security.min_password_length,
             bcrypt_cost: cfg.security.bcrypt_cost,
             default_mailbox_quota: cfg.mail.default_mailbox_quota,
+            lockout_threshold: cfg.security.lockout_threshold,
+            lockout_base_seconds: cfg.security.lockout_base_seconds,
+            lockout_max_seconds: cfg.security.lockout_max_seconds,
         }
     }
 }
@@ -145,7 +151,11 @@ pub(crate) fn run_write<T>(
     // answer, committed together with its audit row either way.
     write_tx(conn, |c| {
         let attempt = c.transaction(|c| {
-            let who = Principal::load(c, ctx.user_id)?;
+            let who = if action == "set_password" && resource_type == "user" {
+                Principal::load_pending(c, ctx.user_id)?
+            } else {
+                Principal::load(c, ctx.user_id)?
+            };
             f(c, &who)
         });
         match attempt {

@@ -31,6 +31,8 @@ pub struct NewUser {
 pub struct UserEdit {
     pub email: Option<String>,
     pub role: Option<String>,
+    /// Require (true) or stop requiring (false) a new password at next login.
+    pub must_change_password: Option<bool>,
 }
 
 fn prepare_password(policy: &Policy, pw: &str) -> OpResult<String> {
@@ -183,6 +185,9 @@ pub fn edit(
             }
             after.role = role.as_str().to_string();
         }
+        if let Some(m) = e.must_change_password {
+            after.must_change_password = m;
+        }
         let n = diesel::update(
             users::table
                 .find(before.id)
@@ -191,6 +196,7 @@ pub fn edit(
         .set((
             users::email.eq(&after.email),
             users::role.eq(&after.role),
+            users::must_change_password.eq(after.must_change_password),
             users::updated_at.eq(now()),
             users::version.eq(before.version + 1),
         ))
@@ -226,7 +232,14 @@ pub fn set_password(
     let request = json!({ "username": username, "password": "[redacted]" });
     run_write(conn, ctx, "set_password", "user", request, |c, who| {
         let target = find(c, username)?;
-        if target.id != who.id {
+        let own = target.id == who.id;
+        if !own {
+            if who.must_change_password {
+                return Err(OpError::Denied(format!(
+                    "{} must set its own new password first",
+                    who.username
+                )));
+            }
             who.require_admin("setting another user's password")?;
         }
         let hash = hash?;
@@ -235,6 +248,8 @@ pub fn set_password(
                 users::password_hash.eq(&hash),
                 users::failed_logins.eq(0),
                 users::locked_until.eq(None::<chrono::NaiveDateTime>),
+                // Setting your own password is the change that was required.
+                users::must_change_password.eq(target.must_change_password && !own),
                 users::updated_at.eq(now()),
                 users::version.eq(target.version + 1),
             ))

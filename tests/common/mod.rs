@@ -44,6 +44,7 @@ pub fn policy() -> Policy {
         min_password_length: 12,
         bcrypt_cost: 4,
         default_mailbox_quota: 1 << 30,
+        ..Policy::default()
     }
 }
 
