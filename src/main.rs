@@ -14,9 +14,9 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::SUCCESS
         }
-        Err(cli::CliError::Broken(report)) => {
-            let _ = std::io::stdout().write_all(report.as_bytes());
-            ExitCode::from(1)
+        Err(cli::CliError::Report { out, code }) => {
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            ExitCode::from(code)
         }
         Err(e) => {
             if args.json {

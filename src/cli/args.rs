@@ -76,6 +76,18 @@ pub enum Command {
     Audit(AuditCommand),
     /// Mailbox totals and per-domain usage
     Stats(PageArgs),
+    /// Monitoring check: connection, schema, table sizes, WAL, last backup, mail configs (exit 0/1/2 = OK/WARNING/CRITICAL)
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// A last backup older than this many hours is a warning
+    #[arg(long, default_value_t = 26)]
+    pub backup_max_age_hours: i64,
+    /// Also verify the audit log's hash chain (reads every row)
+    #[arg(long)]
+    pub verify_audit: bool,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +112,10 @@ pub enum DbCommand {
     Rollback,
     /// List migrations and whether each is applied
     Status,
+    /// Write a consistent, integrity-checked backup to FILE (SQLite: VACUUM INTO; PostgreSQL: pg_dump)
+    Backup { file: std::path::PathBuf },
+    /// Replace the database with a backup, atomically (SQLite: only when no other session uses it)
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -23,16 +23,17 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] DbError),
-    /// A check that ran and found a problem: the report is printed on stdout
-    /// and the exit status is 1.
+    /// A check that ran and found a problem: the report is printed on
+    /// stdout and the process exits with `code`.
     #[error("check failed")]
-    Broken(String),
+    Report { out: String, code: u8 },
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Report { code, .. } => i32::from(*code),
             _ => 1,
         }
     }
@@ -43,7 +44,7 @@ impl CliError {
             CliError::Op(e) => (e.kind(), e.field()),
             CliError::Config(_) => ("config", None),
             CliError::Db(_) => ("database", None),
-            CliError::Broken(_) => ("check_failed", None),
+            CliError::Report { .. } => ("check_failed", None),
         };
         serde_json::json!({ "error": { "kind": kind, "field": field, "message": self.to_string() } })
     }
@@ -58,7 +59,73 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
     };
     match command {
         Command::Init(a) => init::run(cli, a),
+        Command::Db(DbCommand::Backup { file }) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            let r = crate::ops::maintenance::backup(&mut conn, &ctx, &env.url, file)?;
+            Ok(if cli.json {
+                output::object(&r, true)
+            } else {
+                format!(
+                    "backup written to {} ({} bytes, {})\n",
+                    r.file, r.bytes, r.integrity
+                )
+            })
+        }
+        Command::Db(DbCommand::Restore { file }) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (r, _) = crate::ops::maintenance::restore(conn, &ctx, &env.url, file)?;
+            Ok(if cli.json {
+                output::object(&r, true)
+            } else if r.pending_migrations > 0 {
+                format!(
+                    "restored {}; it needs {} migration(s): run `postfix-manager db migrate`\n",
+                    r.file, r.pending_migrations
+                )
+            } else {
+                format!("restored {}\n", r.file)
+            })
+        }
         Command::Db(c) => run_db(cli, c),
+        Command::Health(h) => {
+            let env = setup::load(cli)?;
+            let opts = crate::health::Options {
+                backup_max_age_hours: h.backup_max_age_hours,
+                verify_audit: h.verify_audit,
+                ..Default::default()
+            };
+            let r = crate::health::run(&env.url, &opts);
+            let out = if cli.json {
+                output::object(&r, true)
+            } else {
+                let mut t = format!(
+                    "{}: {}\n",
+                    format!("{:?}", r.status).to_uppercase(),
+                    env.url.redacted()
+                );
+                for c in &r.checks {
+                    t.push_str(&format!(
+                        "  {:<8} {}: {}\n",
+                        format!("{:?}", c.status).to_uppercase(),
+                        c.name,
+                        c.message
+                    ));
+                }
+                if !r.tables.is_empty() {
+                    let sizes: Vec<String> =
+                        r.tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
+                    t.push_str(&format!("  tables: {}\n", sizes.join(" ")));
+                }
+                t
+            };
+            match r.status.exit_code() {
+                0 => Ok(out),
+                code => Err(CliError::Report { out, code }),
+            }
+        }
         other => {
             let env = setup::load(cli)?;
             let mut conn = setup::connect_current(&env)?;
@@ -99,6 +166,9 @@ fn run_db(cli: &Cli, c: &DbCommand) -> Result<String, CliError> {
                 Some(v) => format!("{}: reverted {v}\n", env.url.redacted()),
                 None => format!("{}: nothing to revert\n", env.url.redacted()),
             })
+        }
+        DbCommand::Backup { .. } | DbCommand::Restore { .. } => {
+            Err(CliError::Usage("handled above".into()))
         }
         DbCommand::Status => {
             let mut conn = db::connect(&env.url, false)?;

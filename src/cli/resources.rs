@@ -136,7 +136,9 @@ pub fn run(
             out.push_str(&list(&domains, pg.limit(), false));
             Ok(out)
         }
-        Command::Init(_) | Command::Db(_) => Err(CliError::Usage("not a data command".into())),
+        Command::Init(_) | Command::Db(_) | Command::Health(_) => {
+            Err(CliError::Usage("not a data command".into()))
+        }
     }
 }
 
@@ -562,7 +564,7 @@ fn audit(
             if r.ok() {
                 out
             } else {
-                return Err(CliError::Broken(out));
+                return Err(CliError::Report { out, code: 1 });
             }
         }
         AuditCommand::Prune { before } => {

@@ -1,9 +1,11 @@
 //! Database access: which backend a URL names, opening a connection with the
 //! settings each backend needs, and the write transaction every `ops` call runs in.
 
+pub mod backup;
 pub mod migrate;
 pub mod models;
 pub mod schema;
+pub mod sessions;
 
 use std::path::{Path, PathBuf};
 
@@ -146,6 +148,9 @@ pub fn connect(url: &DbUrl, create: bool) -> Result<AnyConnection, DbError> {
                     })?;
                 }
             }
+            sessions::join(path).map_err(|e| {
+                DbError::Connect(path.display().to_string(), format!("session lock: {e}"))
+            })?;
             let mut conn = SqliteConnection::establish(&sqlite_target(path))
                 .map_err(|e| DbError::Connect(url.redacted(), e.to_string()))?;
             configure_sqlite(&mut conn)?;
@@ -159,6 +164,18 @@ pub fn connect(url: &DbUrl, create: bool) -> Result<AnyConnection, DbError> {
             Ok(AnyConnection::Postgresql(conn))
         }
     }
+}
+
+/// A SQLite file opened for inspection only (backups, restore candidates):
+/// no WAL switch, no session registration, so nothing is left beside it.
+pub fn open_sqlite_file(path: &Path) -> Result<AnyConnection, DbError> {
+    if !path.is_file() {
+        return Err(DbError::Missing(path.to_path_buf()));
+    }
+    let mut conn = SqliteConnection::establish(&sqlite_target(path))
+        .map_err(|e| DbError::Connect(path.display().to_string(), e.to_string()))?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))?;
+    Ok(AnyConnection::Sqlite(conn))
 }
 
 fn sqlite_target(path: &Path) -> String {

@@ -230,7 +230,8 @@ pub fn verify(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<ChainReport> {
     verify_chain(conn)
 }
 
-pub(crate) fn verify_chain(conn: &mut AnyConnection) -> OpResult<ChainReport> {
+/// The chain check itself, without a login: for `health` and offline copies.
+pub fn verify_chain(conn: &mut AnyConnection) -> OpResult<ChainReport> {
     let anchor: Option<(i64, String)> = audit_chain_anchor::table
         .select((audit_chain_anchor::first_id, audit_chain_anchor::prev_hash))
         .first(conn)

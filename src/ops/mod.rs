@@ -11,6 +11,7 @@ pub mod auth;
 pub mod authz;
 pub mod domains;
 pub mod mailboxes;
+pub mod maintenance;
 pub mod permissions;
 pub mod users;
 
