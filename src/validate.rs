@@ -260,8 +260,9 @@ pub fn size(field: &str, input: &str) -> OpResult<i64> {
     Ok(bytes)
 }
 
-/// Bytes in the form `size` reads back: "unlimited" for 0, else the largest
-/// unit that keeps one decimal (1.5G, 500M, 100).
+/// Bytes in the form `size` reads back to the same number: "unlimited" for
+/// 0, else the largest unit that is exact with at most one decimal (1.5G,
+/// 500M), else plain bytes. Forms and edits round-trip through this.
 pub fn format_size(bytes: i64) -> String {
     if bytes == 0 {
         return "unlimited".into();
@@ -273,17 +274,35 @@ pub fn format_size(bytes: i64) -> String {
         ("K", 1 << 10),
     ];
     for (unit, m) in UNITS {
-        if bytes >= m {
-            let whole = bytes / m;
-            let tenth = (bytes % m) * 10 / m;
-            return if tenth == 0 && bytes % m == 0 {
-                format!("{whole}{unit}")
+        let tenths = i128::from(bytes) * 10;
+        if bytes >= m && tenths % i128::from(m) == 0 {
+            let t = tenths / i128::from(m);
+            return if t % 10 == 0 {
+                format!("{}{unit}", t / 10)
             } else {
-                format!("{whole}.{tenth}{unit}")
+                format!("{}.{}{unit}", t / 10, t % 10)
             };
         }
     }
     bytes.to_string()
+}
+
+/// Bytes for reading at a glance (usage, totals): one decimal in the largest
+/// unit, rounded down; "0" for nothing. Not for values that are edited.
+pub fn format_size_approx(bytes: i64) -> String {
+    const UNITS: [(&str, i64); 4] = [
+        ("T", 1 << 40),
+        ("G", 1 << 30),
+        ("M", 1 << 20),
+        ("K", 1 << 10),
+    ];
+    for (unit, m) in UNITS {
+        if bytes >= m {
+            let tenths = i128::from(bytes) * 10 / i128::from(m);
+            return format!("{}.{}{unit}", tenths / 10, tenths % 10);
+        }
+    }
+    bytes.max(0).to_string()
 }
 
 /// A count limit (max mailboxes, max aliases): 0 means unlimited.
@@ -472,6 +491,9 @@ mod tests {
         }
         assert_eq!(format_size(500 << 20), "500M");
         assert_eq!(format_size(3 << 29), "1.5G");
+        assert_eq!(format_size(1025), "1025");
+        assert_eq!(format_size_approx(1025), "1.0K");
+        assert_eq!(format_size_approx(0), "0");
         assert_eq!(format_size(0), "unlimited");
         assert_eq!(size("q", &format_size(2 << 30)).unwrap(), 2 << 30);
     }

@@ -9,7 +9,7 @@ use crate::ops::alias_domains::AliasDomainView;
 use crate::sanitize::for_terminal;
 use crate::store::permissions::Grant;
 use crate::store::stats::DomainUsage;
-use crate::validate::format_size;
+use crate::validate::{format_size, format_size_approx};
 
 /// A row in a text table.
 pub trait Row {
@@ -38,7 +38,7 @@ impl Row for Domain {
             self.name.clone(),
             self.status.clone(),
             format_size(self.quota_limit),
-            format_size(self.quota_used).replace("unlimited", "0"),
+            format_size_approx(self.quota_used),
             limit(self.max_mailboxes),
             limit(self.max_aliases),
             self.description.clone().unwrap_or_default(),
@@ -58,11 +58,7 @@ fn limit(n: i32) -> String {
 }
 
 fn used(bytes: i64) -> String {
-    if bytes == 0 {
-        "0".into()
-    } else {
-        format_size(bytes)
-    }
+    format_size_approx(bytes)
 }
 
 impl Row for Mailbox {

@@ -129,9 +129,9 @@ pub fn run(
             let mut out = format!(
                 "mailboxes {}  used {}  allotted {}  average used {}\n\n",
                 totals.total_mailboxes,
-                validate::format_size(totals.total_used).replace("unlimited", "0"),
-                validate::format_size(totals.total_limit).replace("unlimited", "0"),
-                validate::format_size(totals.avg_used).replace("unlimited", "0"),
+                validate::format_size_approx(totals.total_used),
+                validate::format_size_approx(totals.total_limit),
+                validate::format_size_approx(totals.avg_used),
             );
             out.push_str(&list(&domains, pg.limit(), false));
             Ok(out)
