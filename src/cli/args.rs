@@ -76,6 +76,9 @@ pub enum Command {
     Audit(AuditCommand),
     /// Mailbox totals and per-domain usage
     Stats(PageArgs),
+    /// Your own preferences: theme, language, time zone (they follow you to every host)
+    #[command(subcommand)]
+    Preferences(PreferencesCommand),
     /// Monitoring check: connection, schema, table sizes, WAL, last backup, mail configs (exit 0/1/2 = OK/WARNING/CRITICAL)
     Health(HealthArgs),
 }
@@ -426,5 +429,23 @@ pub enum AuditCommand {
     Prune {
         #[arg(long, value_name = "DATE")]
         before: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PreferencesCommand {
+    Show,
+    Set {
+        /// dark, light or no-color
+        #[arg(long)]
+        theme: Option<String>,
+        /// A language tag such as en
+        #[arg(long)]
+        language: Option<String>,
+        /// An IANA time zone such as Europe/Berlin; timestamps are shown in it
+        #[arg(long)]
+        timezone: Option<String>,
+        #[arg(long)]
+        version: Option<i32>,
     },
 }

@@ -19,8 +19,28 @@ pub trait Row {
     fn key(&self) -> String;
 }
 
-fn ts(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+/// The time zone text output shows timestamps in: the acting admin's
+/// preference, set once per CLI run (JSON stays UTC, for machines).
+static DISPLAY_TZ: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
+
+pub fn set_timezone(tz: chrono_tz::Tz) {
+    let _ = DISPLAY_TZ.set(tz);
+}
+
+/// A stored UTC timestamp in the admin's time zone, with the zone's abbreviation.
+pub fn ts(t: &chrono::NaiveDateTime) -> String {
+    use chrono::TimeZone;
+    let tz = DISPLAY_TZ.get().copied().unwrap_or(chrono_tz::UTC);
+    tz.from_utc_datetime(t)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+/// A timestamp as serde writes it ("2026-11-27T05:24:10.223999"), shown local.
+fn ts_text(s: &str) -> Option<String> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| ts(&t))
 }
 
 impl Row for Domain {
@@ -145,14 +165,7 @@ impl Row for Grant {
 
 impl Row for AuditLog {
     const HEADERS: &'static [&'static str] = &[
-        "ID",
-        "TIME (UTC)",
-        "ACTOR",
-        "ACTION",
-        "RESOURCE",
-        "RESULT",
-        "FROM",
-        "DETAILS",
+        "ID", "TIME", "ACTOR", "ACTION", "RESOURCE", "RESULT", "FROM", "DETAILS",
     ];
     fn cells(&self) -> Vec<String> {
         let mut details = self.details.clone().unwrap_or_default();
@@ -264,7 +277,7 @@ pub fn object<T: Serialize>(item: &T, json: bool) -> String {
         let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
         for (k, val) in map {
             let text = match val {
-                Value::String(s) => s,
+                Value::String(s) => ts_text(&s).unwrap_or(s),
                 Value::Null => "-".into(),
                 other => other.to_string(),
             };

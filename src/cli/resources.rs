@@ -107,7 +107,34 @@ pub fn run(
     ctx: &Ctx,
 ) -> Result<String, CliError> {
     let j = cli.json;
+    if let Ok(p) = ops::preferences::get(conn, ctx) {
+        super::output::set_timezone(p.tz());
+    }
     match cmd {
+        Command::Preferences(PreferencesCommand::Show) => {
+            Ok(object(&ops::preferences::get(conn, ctx)?, j))
+        }
+        Command::Preferences(PreferencesCommand::Set {
+            theme,
+            language,
+            timezone,
+            version,
+        }) => {
+            let e = ops::preferences::PreferencesEdit {
+                theme: theme.clone(),
+                language: language.clone(),
+                timezone: timezone.clone(),
+            };
+            let p = ops::preferences::set(conn, ctx, *version, &e)?;
+            Ok(said(
+                j,
+                &p,
+                format!(
+                    "preferences saved: theme {}, language {}, time zone {}",
+                    p.theme, p.language, p.timezone
+                ),
+            ))
+        }
         Command::Domain(c) => domain(c, conn, ctx, j),
         Command::Mailbox(c) => mailbox(c, conn, ctx, j),
         Command::Alias(c) => alias(c, conn, ctx, j),

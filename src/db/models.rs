@@ -159,3 +159,16 @@ pub struct LdapConfig {
     pub updated_by: Option<i32>,
     pub version: i32,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = user_preferences)]
+pub struct UserPreferences {
+    pub id: i32,
+    pub user_id: i32,
+    pub theme: String,
+    pub language: String,
+    pub timezone: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}

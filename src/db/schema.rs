@@ -166,12 +166,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_preferences (id) {
+        id -> Integer,
+        user_id -> Integer,
+        theme -> Text,
+        language -> Text,
+        timezone -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(aliases -> domains (domain_id));
 diesel::joinable!(alias_domains -> domains (target_domain_id));
 diesel::joinable!(user_domains -> domains (domain_id));
 diesel::joinable!(user_domains -> users (user_id));
 diesel::joinable!(audit_logs -> users (user_id));
+diesel::joinable!(user_preferences -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -185,4 +199,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_domains,
     audit_prune_guard,
     audit_chain_anchor,
+    user_preferences,
 );

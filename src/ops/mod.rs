@@ -13,6 +13,7 @@ pub mod domains;
 pub mod mailboxes;
 pub mod maintenance;
 pub mod permissions;
+pub mod preferences;
 pub mod users;
 
 use diesel::Connection;
