@@ -187,10 +187,42 @@ fn sqlite_target(path: &Path) -> String {
 /// default in SQLite, per connection).
 fn configure_sqlite(conn: &mut SqliteConnection) -> Result<(), DbError> {
     conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))?;
-    conn.batch_execute(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )?;
+    enable_wal(conn)?;
+    conn.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     Ok(())
+}
+
+/// Switch a database to WAL. Switching needs the file to itself, and SQLite
+/// does not wait on busy_timeout for that: while another process holds a
+/// lock on a fresh database (say, migrating it) the switch fails at once
+/// with "database is locked". So retry until it is WAL, up to the timeout.
+fn enable_wal(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
+    loop {
+        match diesel::sql_query("PRAGMA journal_mode = WAL").get_result::<Mode>(conn) {
+            Ok(m) if m.journal_mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(m) => {
+                return Err(DbError::Connect(
+                    "sqlite".into(),
+                    format!(
+                        "cannot switch to WAL (journal mode stays {})",
+                        m.journal_mode
+                    ),
+                ))
+            }
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("locked") => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Run `f` in a write transaction. On SQLite the outermost one is
