@@ -3,6 +3,7 @@
 
 pub mod args;
 mod init;
+mod mail;
 pub mod output;
 mod resources;
 pub mod setup;
@@ -54,6 +55,18 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
     match command {
         Command::Init(a) => init::run(cli, a),
         Command::Db(c) => run_db(cli, c),
+        Command::Mail(c) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            mail::run_mail(cli, c, &env, &mut conn, &ctx)
+        }
+        Command::Quota(c) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            mail::run_quota(cli, c, &env, &mut conn, &ctx)
+        }
         other => {
             let env = setup::load(cli)?;
             let mut conn = setup::connect_current(&env)?;

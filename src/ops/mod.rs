@@ -10,8 +10,10 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod domains;
+pub mod mail_configs;
 pub mod mailboxes;
 pub mod permissions;
+pub mod quota;
 pub mod users;
 
 use diesel::Connection;
