@@ -1,12 +1,10 @@
 //! Reading Dovecot's quota usage: run `doveadm -f tab quota get -A` (or the
 //! configured command) and parse its table into bytes per mailbox.
 //!
-//! The output looks like this (Dovecot 2.3; STORAGE values are KiB):
-//! ```text
-//! Username	Quota name	Type	Value	Limit	%
-//! a@x.com	User quota	STORAGE	3	1024	0
-//! a@x.com	User quota	MESSAGE	1	-	0
-//! ```
+//! The output is a tab-separated table (Dovecot 2.3; STORAGE values are
+//! KiB), the header being `Username, Quota name, Type, Value, Limit, %`,
+//! then a STORAGE and a MESSAGE row per user and quota root; see the
+//! recorded sample in the tests below.
 
 use std::collections::BTreeMap;
 use std::process::Command;
