@@ -60,8 +60,7 @@ pub fn postfix_supports(kind: &str, dir: &Path) -> bool {
 /// last seconds; a minute-old mtime keeps each postmap call in milliseconds.
 pub fn backdate(paths: &[PathBuf]) {
     let st = Command::new("touch")
-        .arg("-d")
-        .arg("-1 minute")
+        .arg("--date=1 minute ago")
         .args(paths)
         .status()
         .expect("touch");
