@@ -53,12 +53,26 @@ impl Default for SecurityConfig {
 pub struct MailConfig {
     /// Quota for a new mailbox when none is given (bytes; 0 = unlimited).
     pub default_mailbox_quota: i64,
+    /// What `quota sync` runs (through `sh -c`) to read Dovecot's usage;
+    /// e.g. prefix `ssh mailhost` when Dovecot runs elsewhere.
+    pub quota_command: String,
+    /// Owner of every mailbox's files, as Dovecot's userdb returns it.
+    pub vmail_uid: u32,
+    pub vmail_gid: u32,
+    /// Mail homes are `<mail_root>/<domain>/<local part>`.
+    pub mail_root: String,
 }
+
+pub const DEFAULT_QUOTA_COMMAND: &str = "doveadm -f tab quota get -A";
 
 impl Default for MailConfig {
     fn default() -> Self {
         MailConfig {
             default_mailbox_quota: 1 << 30,
+            quota_command: DEFAULT_QUOTA_COMMAND.to_string(),
+            vmail_uid: 5000,
+            vmail_gid: 5000,
+            mail_root: "/var/vmail".to_string(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod mail;
 pub mod ops;
 pub mod password;
 pub mod sanitize;

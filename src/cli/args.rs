@@ -81,6 +81,12 @@ pub enum Command {
     Preferences(PreferencesCommand),
     /// Monitoring check: connection, schema, table sizes, WAL, last backup, mail configs (exit 0/1/2 = OK/WARNING/CRITICAL)
     Health(HealthArgs),
+    /// Postfix and Dovecot: generated SQL maps and config-file management
+    #[command(subcommand)]
+    Mail(MailCommand),
+    /// Mailbox usage from Dovecot
+    #[command(subcommand)]
+    Quota(QuotaCommand),
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +97,79 @@ pub struct HealthArgs {
     /// Also verify the audit log's hash chain (reads every row)
     #[arg(long)]
     pub verify_audit: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Write Postfix map files, Dovecot SQL config and instructions for the configured database
+    Generate {
+        /// Directory to (re)create; an existing one must be empty or written by this command
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Stored versions of main.cf, master.cf, dovecot.conf and its includes
+    #[command(subcommand)]
+    Config(MailConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailConfigCommand {
+    /// Store FILE (and, for dovecot, every file it !includes) as a new version
+    Import {
+        file: PathBuf,
+        /// postfix or dovecot
+        #[arg(long)]
+        service: String,
+    },
+    /// Stored versions, newest first
+    List {
+        #[arg(long)]
+        service: Option<String>,
+        /// Only versions of this file (absolute path)
+        #[arg(long)]
+        file: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One version with its contents
+    Show { id: i32 },
+    /// Unified diff of version ID against the file on disk (default) or another version
+    Diff {
+        id: i32,
+        #[arg(long, conflicts_with = "against")]
+        against_disk: bool,
+        /// The other version's id (shown as the old side)
+        #[arg(long, value_name = "ID")]
+        against: Option<i32>,
+    },
+    /// Edit version ID in $VISUAL/$EDITOR; a change is stored as a new version
+    Edit { id: i32 },
+    /// Write version ID to its file: backup, atomic replace, check, reload, roll back on failure
+    Apply {
+        id: i32,
+        /// Validation run after writing, e.g. "postfix check" or "doveconf -n" (PM_CONFIG_FILE is set)
+        #[arg(long, value_name = "CMD")]
+        check: Option<String>,
+        /// Run after a passing check, e.g. "postfix reload"
+        #[arg(long, value_name = "CMD")]
+        reload: Option<String>,
+        /// Overwrite even if the file changed on disk since it was imported or applied
+        #[arg(long)]
+        force: bool,
+        /// Put the backup here instead of beside the file
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Read Dovecot's usage of every mailbox and store it in one transaction
+    Sync {
+        /// Command printing `doveadm -f tab quota get -A` output (default: mail.quota_command)
+        #[arg(long, value_name = "CMD")]
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

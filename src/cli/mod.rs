@@ -3,6 +3,7 @@
 
 pub mod args;
 mod init;
+mod mail;
 pub mod output;
 mod resources;
 pub mod setup;
@@ -125,6 +126,18 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
                 0 => Ok(out),
                 code => Err(CliError::Report { out, code }),
             }
+        }
+        Command::Mail(c) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            mail::run_mail(cli, c, &env, &mut conn, &ctx)
+        }
+        Command::Quota(c) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            mail::run_quota(cli, c, &env, &mut conn, &ctx)
         }
         other => {
             let env = setup::load(cli)?;

@@ -163,9 +163,11 @@ pub fn run(
             out.push_str(&list(&domains, pg.limit(), false));
             Ok(out)
         }
-        Command::Init(_) | Command::Db(_) | Command::Health(_) => {
-            Err(CliError::Usage("not a data command".into()))
-        }
+        Command::Init(_)
+        | Command::Db(_)
+        | Command::Health(_)
+        | Command::Mail(_)
+        | Command::Quota(_) => Err(CliError::Usage("not a data command".into())),
     }
 }
 

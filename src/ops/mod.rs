@@ -10,10 +10,12 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod domains;
+pub mod mail_configs;
 pub mod mailboxes;
 pub mod maintenance;
 pub mod permissions;
 pub mod preferences;
+pub mod quota;
 pub mod users;
 
 use diesel::Connection;

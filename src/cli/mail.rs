@@ -1,0 +1,268 @@
+//! `mail generate`, `mail config ...` and `quota sync`: thin calls into
+//! `ops` with the disk work from `crate::mail`.
+
+use serde_json::json;
+
+use super::args::{Cli, MailCommand, MailConfigCommand, QuotaCommand};
+use super::output::object;
+use super::setup::Env;
+use super::CliError;
+use crate::db::models::MailServerConfig;
+use crate::db::AnyConnection;
+use crate::mail::configs::{self, ApplyOptions};
+use crate::mail::{generate, quota, target::Target};
+use crate::ops::{self, Ctx};
+use crate::sanitize::for_terminal;
+
+pub fn run_mail(
+    cli: &Cli,
+    cmd: &MailCommand,
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+) -> Result<String, CliError> {
+    let j = cli.json;
+    match cmd {
+        MailCommand::Generate { out } => {
+            let target = Target::from_url(&env.url)?;
+            let g =
+                ops::mail_configs::generate_files(conn, ctx, &out.display().to_string(), || {
+                    generate::generate(&target, &env.config.mail, out)
+                })?;
+            if j {
+                return Ok(object(&g, true));
+            }
+            Ok(format!(
+                "wrote {} files for {} into {}; see {}/README.md\n",
+                g.files.len(),
+                g.backend,
+                for_terminal(&g.dir.display().to_string()),
+                for_terminal(&g.dir.display().to_string()),
+            ))
+        }
+        MailCommand::Config(c) => config(c, conn, ctx, j),
+    }
+}
+
+fn meta(r: &MailServerConfig) -> String {
+    format!(
+        "{:>5}  {:<8} v{:<4} {:<6} {}  {}",
+        r.id,
+        for_terminal(&r.service_name),
+        r.version,
+        if r.is_active { "active" } else { "" },
+        r.updated_at.format("%Y-%m-%d %H:%M:%S"),
+        for_terminal(&r.config_file),
+    )
+}
+
+fn config(
+    c: &MailConfigCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        MailConfigCommand::Import { file, service } => {
+            let service = ops::mail_configs::check_service("service", service)?;
+            let files = configs::read_with_includes(&service, file)?;
+            let done = ops::mail_configs::import(conn, ctx, &service, &files)?;
+            if j {
+                return Ok(object(&done, true));
+            }
+            let mut out = String::new();
+            for i in &done {
+                out.push_str(&format!(
+                    "{} {} version {} (id {})\n",
+                    if i.new_version {
+                        "imported"
+                    } else {
+                        "unchanged"
+                    },
+                    for_terminal(&i.config_file),
+                    i.version,
+                    i.id
+                ));
+            }
+            out
+        }
+        MailConfigCommand::List {
+            service,
+            file,
+            limit,
+        } => {
+            let rows =
+                ops::mail_configs::list(conn, ctx, service.as_deref(), file.as_deref(), *limit)?;
+            if j {
+                let slim: Vec<_> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({ "id": r.id, "service_name": r.service_name, "config_file": r.config_file,
+                        "version": r.version, "is_active": r.is_active, "backup_file": r.backup_file,
+                        "updated_at": r.updated_at, "updated_by": r.updated_by })
+                    })
+                    .collect();
+                return Ok(object(&slim, true));
+            }
+            let mut out = String::from("   ID  SERVICE  VERSION      UPDATED              FILE\n");
+            for r in &rows {
+                out.push_str(&meta(r));
+                out.push('\n');
+            }
+            out
+        }
+        MailConfigCommand::Show { id } => {
+            let r = ops::mail_configs::get(conn, ctx, *id)?;
+            if j {
+                return Ok(object(&r, true));
+            }
+            let mut out = meta(&r);
+            out.push('\n');
+            if let Some(b) = &r.backup_file {
+                out.push_str(&format!("backup: {}\n", for_terminal(b)));
+            }
+            out.push('\n');
+            out.push_str(&configs::terminal_lines(&r.config_data));
+            out
+        }
+        MailConfigCommand::Diff {
+            id,
+            against_disk: _,
+            against,
+        } => {
+            let new = ops::mail_configs::get(conn, ctx, *id)?;
+            let (label, old) = match against {
+                Some(other) => {
+                    let o = ops::mail_configs::get(conn, ctx, *other)?;
+                    (
+                        format!("{} (id {}, v{})", o.config_file, o.id, o.version),
+                        o.config_data,
+                    )
+                }
+                None => {
+                    let text = match std::fs::read(&new.config_file) {
+                        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                        Err(e) => {
+                            return Err(ops_io(format!("{}: {e}", new.config_file)));
+                        }
+                    };
+                    (format!("{} (on disk)", new.config_file), text)
+                }
+            };
+            let d = configs::unified_diff(
+                &label,
+                &old,
+                &format!("{} (id {}, v{})", new.config_file, new.id, new.version),
+                &new.config_data,
+            );
+            if j {
+                return Ok(object(
+                    &json!({ "identical": d.is_empty(), "diff": d }),
+                    true,
+                ));
+            }
+            if d.is_empty() {
+                "no differences\n".to_string()
+            } else {
+                d
+            }
+        }
+        MailConfigCommand::Edit { id } => {
+            let r = ops::mail_configs::get(conn, ctx, *id)?;
+            let name = std::path::Path::new(&r.config_file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "config".into());
+            let edited = configs::edit_in_editor(&r.config_data, &name)?;
+            if edited == r.config_data {
+                return Ok(if j {
+                    object(&json!({ "changed": false }), true)
+                } else {
+                    "no change; nothing stored\n".to_string()
+                });
+            }
+            let row = ops::mail_configs::edit(conn, ctx, *id, &edited)?;
+            if j {
+                return Ok(object(&row, true));
+            }
+            format!(
+                "stored {} version {} (id {}); apply it with `mail config apply {}`\n",
+                for_terminal(&row.config_file),
+                row.version,
+                row.id,
+                row.id
+            )
+        }
+        MailConfigCommand::Apply {
+            id,
+            check,
+            reload,
+            force,
+            backup_dir,
+        } => {
+            let opts = ApplyOptions {
+                check: check.clone(),
+                reload: reload.clone(),
+                force: *force,
+                backup_dir: backup_dir.clone(),
+            };
+            let (row, applied) = ops::mail_configs::apply(conn, ctx, *id, |row, active| {
+                configs::write_to_disk(row, active, &opts)
+            })?;
+            if j {
+                return Ok(object(&json!({ "config": row, "applied": applied }), true));
+            }
+            let mut out = format!(
+                "applied {} version {} (id {})\n",
+                for_terminal(&row.config_file),
+                row.version,
+                row.id
+            );
+            for s in &applied.steps {
+                out.push_str(&format!("  {}\n", for_terminal(s)));
+            }
+            out
+        }
+    })
+}
+
+fn ops_io(msg: String) -> CliError {
+    CliError::Op(crate::error::OpError::Io(msg))
+}
+
+pub fn run_quota(
+    cli: &Cli,
+    cmd: &QuotaCommand,
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+) -> Result<String, CliError> {
+    match cmd {
+        QuotaCommand::Sync { command } => {
+            let command = command
+                .clone()
+                .unwrap_or_else(|| env.config.mail.quota_command.clone());
+            let output = quota::run_command(&command)?;
+            let s = ops::quota::sync_from_output(conn, ctx, &output, &command)?;
+            if cli.json {
+                return Ok(object(&s, true));
+            }
+            let mut out = format!(
+                "quota sync: {} mailbox(es) reported, {} updated, {} unchanged, {} unknown; {} in use\n",
+                s.reported,
+                s.updated,
+                s.unchanged,
+                s.unknown,
+                crate::validate::format_size(s.total_bytes).replace("unlimited", "0")
+            );
+            if !s.unknown_names.is_empty() {
+                out.push_str(&format!(
+                    "  not in the database: {}\n",
+                    for_terminal(&s.unknown_names.join(", "))
+                ));
+            }
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `mail generate`: the Postfix map files, Dovecot SQL config and
+//! instructions, rendered from the templates in `assets/mail` for the
+//! configured backend and written as one directory.
+
+use std::path::{Path, PathBuf};
+
+use super::atomic;
+use super::target::Target;
+use crate::config::MailConfig;
+use crate::error::{OpError, OpResult};
+
+/// Generated files are readable by the mail servers' group, never by all:
+/// they hold the database credentials.
+pub const FILE_MODE: u32 = 0o640;
+
+/// (file name, template). Postfix `.cf` templates get the connection header.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "virtual_mailbox_domains.cf",
+        include_str!("../../assets/mail/virtual_mailbox_domains.cf"),
+    ),
+    (
+        "virtual_mailbox_maps.cf",
+        include_str!("../../assets/mail/virtual_mailbox_maps.cf"),
+    ),
+    (
+        "virtual_alias_maps.cf",
+        include_str!("../../assets/mail/virtual_alias_maps.cf"),
+    ),
+    (
+        "virtual_alias_domain_maps.cf",
+        include_str!("../../assets/mail/virtual_alias_domain_maps.cf"),
+    ),
+    (
+        "virtual_alias_domain_catchall_maps.cf",
+        include_str!("../../assets/mail/virtual_alias_domain_catchall_maps.cf"),
+    ),
+    (
+        "sender_login_maps.cf",
+        include_str!("../../assets/mail/sender_login_maps.cf"),
+    ),
+    (
+        "transport_maps.cf",
+        include_str!("../../assets/mail/transport_maps.cf"),
+    ),
+    (
+        "dovecot-sql.conf.ext",
+        include_str!("../../assets/mail/dovecot-sql.conf.ext"),
+    ),
+    (
+        "dovecot-postfix-manager.conf",
+        include_str!("../../assets/mail/dovecot-postfix-manager.conf"),
+    ),
+    (
+        "postfix-manager-quota-sync.service",
+        include_str!("../../assets/mail/postfix-manager-quota-sync.service"),
+    ),
+    (
+        "postfix-manager-quota-sync.timer",
+        include_str!("../../assets/mail/postfix-manager-quota-sync.timer"),
+    ),
+    ("README.md", include_str!("../../assets/mail/README.md")),
+];
+
+/// What was written.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Generated {
+    pub dir: PathBuf,
+    pub backend: &'static str,
+    pub files: Vec<String>,
+}
+
+/// Replace `{{name}}` placeholders; a placeholder left over is a bug in a
+/// template, reported rather than shipped.
+fn render(name: &str, template: &str, vars: &[(&str, String)]) -> OpResult<String> {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    if let Some(i) = out.find("{{") {
+        let end = out[i..].find("}}").map(|e| i + e + 2).unwrap_or(out.len());
+        return Err(OpError::Io(format!(
+            "template {name} has an unknown placeholder {}",
+            &out[i..end]
+        )));
+    }
+    Ok(out)
+}
+
+fn check_path_setting(field: &str, v: &str) -> OpResult<()> {
+    if !v.starts_with('/')
+        || v.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '%' | '\'' | '\\'))
+    {
+        return Err(OpError::invalid(
+            field,
+            format!(
+                "must be an absolute path without spaces, quotes, backslashes or '%' (got {v:?})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The files for `target`, naming `dir` as where they live.
+pub fn render_all(
+    target: &Target,
+    mail: &MailConfig,
+    dir: &Path,
+) -> OpResult<Vec<(String, String)>> {
+    let dir_s = dir.display().to_string();
+    check_path_setting("out", &dir_s)?;
+    let root = mail.mail_root.trim_end_matches('/');
+    check_path_setting("mail.mail_root", &mail.mail_root)?;
+    let vars = [
+        ("header", target.postfix_header().trim_end().to_string()),
+        ("kind", target.kind().to_string()),
+        ("connect", target.dovecot_connect()),
+        ("dir", dir_s),
+        ("mail_root", root.to_string()),
+        ("uid", mail.vmail_uid.to_string()),
+        ("gid", mail.vmail_gid.to_string()),
+    ];
+    TEMPLATES
+        .iter()
+        .map(|(name, t)| Ok((name.to_string(), render(name, t, &vars)?)))
+        .collect()
+}
+
+/// Render and write everything into `out` (made absolute: the files name
+/// each other by absolute path, as Postfix requires).
+pub fn generate(target: &Target, mail: &MailConfig, out: &Path) -> OpResult<Generated> {
+    let out = absolute(out)?;
+    let files = render_all(target, mail, &out)?;
+    atomic::write_dir(&out, &files, FILE_MODE)
+        .map_err(|e| OpError::Io(format!("writing {}: {e}", out.display())))?;
+    Ok(Generated {
+        dir: out,
+        backend: target.kind(),
+        files: files.into_iter().map(|(n, _)| n).collect(),
+    })
+}
+
+fn absolute(p: &Path) -> OpResult<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| OpError::Io(format!("cannot resolve {}: {e}", p.display())))?;
+    Ok(cwd.join(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_without_leftovers() {
+        let t = Target::Sqlite("/var/lib/pm/pm.db".into());
+        let files = render_all(&t, &MailConfig::default(), Path::new("/etc/pm")).unwrap();
+        assert_eq!(files.len(), TEMPLATES.len());
+        let cf = &files
+            .iter()
+            .find(|(n, _)| n == "virtual_mailbox_maps.cf")
+            .unwrap()
+            .1;
+        assert!(cf.contains("dbpath = /var/lib/pm/pm.db\n"), "{cf}");
+        let sql = &files
+            .iter()
+            .find(|(n, _)| n == "dovecot-sql.conf.ext")
+            .unwrap()
+            .1;
+        assert!(sql.contains("driver = sqlite\n") && sql.contains("'/var/vmail/' ||"));
+        assert!(render("x", "a {{nope}} b", &[]).is_err());
+    }
+
+    #[test]
+    fn unsafe_settings_are_refused() {
+        let t = Target::Sqlite("/x.db".into());
+        let mail = MailConfig {
+            mail_root: "/var/v'mail".into(),
+            ..Default::default()
+        };
+        let e = render_all(&t, &mail, Path::new("/etc/pm")).unwrap_err();
+        assert!(e.to_string().starts_with("mail.mail_root:"), "{e}");
+    }
+}
