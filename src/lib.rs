@@ -7,6 +7,8 @@ pub mod db;
 pub mod error;
 pub mod ops;
 pub mod password;
+pub mod ldap;
 pub mod sanitize;
+pub mod secrets;
 pub mod store;
 pub mod validate;

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            if args.json {
+            if let cli::CliError::Reported { output, .. } = &e {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(output.as_bytes());
+                let _ = stdout.flush();
+            } else if args.json {
                 println!("{}", e.to_json());
             }
             eprintln!(

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod init;
+mod ldap;
 pub mod output;
 mod resources;
 pub mod setup;
@@ -23,6 +24,10 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A failure whose report is the command's normal output (e.g. a
+    /// connection test that failed): stdout gets `output`, exit status 1.
+    #[error("{message}")]
+    Reported { output: String, message: String },
 }
 
 impl CliError {
@@ -39,6 +44,7 @@ impl CliError {
             CliError::Op(e) => (e.kind(), e.field()),
             CliError::Config(_) => ("config", None),
             CliError::Db(_) => ("database", None),
+            CliError::Reported { .. } => ("failed", None),
         };
         serde_json::json!({ "error": { "kind": kind, "field": field, "message": self.to_string() } })
     }
@@ -58,7 +64,10 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             let env = setup::load(cli)?;
             let mut conn = setup::connect_current(&env)?;
             let ctx = setup::login(cli, &env, &mut conn)?;
-            resources::run(cli, other, &mut conn, &ctx)
+            match other {
+                Command::Ldap(c) => ldap::run(cli, c, &env, &mut conn, &ctx),
+                _ => resources::run(cli, other, &mut conn, &ctx),
+            }
         }
     }
 }

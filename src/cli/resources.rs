@@ -121,7 +121,9 @@ pub fn run(
             out.push_str(&list(&domains, pg.limit(), false));
             Ok(out)
         }
-        Command::Init(_) | Command::Db(_) => Err(CliError::Usage("not a data command".into())),
+        Command::Init(_) | Command::Db(_) | Command::Ldap(_) => {
+            Err(CliError::Usage("not a data command".into()))
+        }
     }
 }
 
@@ -410,11 +412,13 @@ fn user(c: &UserCommand, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result
             username,
             email,
             role,
+            auth_source,
             version,
         } => {
             let e = ops::users::UserEdit {
                 email: email.clone(),
                 role: role.clone(),
+                auth_source: auth_source.clone(),
             };
             let u = ops::users::edit(conn, ctx, username, *version, &e)?;
             said(

@@ -17,6 +17,8 @@ diesel::table! {
         last_failed_login -> Nullable<Timestamp>,
         locked_until -> Nullable<Timestamp>,
         version -> Integer,
+        auth_source -> Text,
+        ldap_server_id -> Nullable<Integer>,
     }
 }
 
@@ -134,6 +136,11 @@ diesel::table! {
         updated_at -> Timestamp,
         updated_by -> Nullable<Integer>,
         version -> Integer,
+        tls_mode -> Text,
+        ca_file -> Nullable<Text>,
+        user_attribute -> Text,
+        user_filter -> Nullable<Text>,
+        priority -> Integer,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod domains;
+pub mod ldap;
 pub mod mailboxes;
 pub mod permissions;
 pub mod users;
