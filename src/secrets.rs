@@ -186,7 +186,8 @@ impl SecretKey {
                 .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
                 .map_err(|_| SecretError::Decrypt { what: slot.what() })?,
         );
-        let s = std::str::from_utf8(&plain).map_err(|_| SecretError::Decrypt { what: slot.what() })?;
+        let s =
+            std::str::from_utf8(&plain).map_err(|_| SecretError::Decrypt { what: slot.what() })?;
         Ok(SecretString::new(s))
     }
 }
@@ -287,7 +288,8 @@ impl KeyFile {
     /// the current key is kept as `backup`, then `staged` is renamed over
     /// the key file, which is atomic on one filesystem.
     pub fn replace(&self, staged: &Path, backup: &Path) -> Result<(), SecretError> {
-        let err = |p: &Path, e: std::io::Error| SecretError::KeyFile(p.to_path_buf(), e.to_string());
+        let err =
+            |p: &Path, e: std::io::Error| SecretError::KeyFile(p.to_path_buf(), e.to_string());
         std::fs::hard_link(&self.path, backup).map_err(|e| err(backup, e))?;
         std::fs::rename(staged, &self.path).map_err(|e| err(&self.path, e))?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -318,19 +320,28 @@ mod tests {
         ));
         let other = SecretKey::generate();
         assert!(other.decrypt(Slot::ldap_bind_password(1), &c).is_err());
-        assert_ne!(c, k.encrypt(Slot::ldap_bind_password(1), &pw).unwrap(), "fresh nonce");
+        assert_ne!(
+            c,
+            k.encrypt(Slot::ldap_bind_password(1), &pw).unwrap(),
+            "fresh nonce"
+        );
     }
 
     #[test]
     fn any_flipped_byte_is_refused() {
         let k = SecretKey::generate();
-        let c = k.encrypt(Slot::ldap_bind_password(3), &SecretString::new("pw")).unwrap();
+        let c = k
+            .encrypt(Slot::ldap_bind_password(3), &SecretString::new("pw"))
+            .unwrap();
         let raw = B64.decode(&c[3..]).unwrap();
         for i in 0..raw.len() {
             let mut t = raw.clone();
             t[i] ^= 0x01;
             let tampered = format!("v1:{}", B64.encode(&t));
-            assert!(k.decrypt(Slot::ldap_bind_password(3), &tampered).is_err(), "byte {i}");
+            assert!(
+                k.decrypt(Slot::ldap_bind_password(3), &tampered).is_err(),
+                "byte {i}"
+            );
         }
         assert!(matches!(
             k.decrypt(Slot::ldap_bind_password(3), "plaintext"),
@@ -354,8 +365,13 @@ mod tests {
         let mode = std::fs::metadata(&kf.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let k2 = kf.load_or_create().unwrap();
-        let c = k1.encrypt(Slot::ldap_bind_password(1), &SecretString::new("x")).unwrap();
-        assert!(k2.decrypt(Slot::ldap_bind_password(1), &c).is_ok(), "same key reloaded");
+        let c = k1
+            .encrypt(Slot::ldap_bind_password(1), &SecretString::new("x"))
+            .unwrap();
+        assert!(
+            k2.decrypt(Slot::ldap_bind_password(1), &c).is_ok(),
+            "same key reloaded"
+        );
         std::fs::set_permissions(&kf.path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(
             kf.load(),

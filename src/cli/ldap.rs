@@ -20,8 +20,15 @@ use crate::secrets::SecretString;
 use crate::store::Page;
 
 impl Row for ServerView {
-    const HEADERS: &'static [&'static str] =
-        &["NAME", "URL", "TLS", "PRIO", "ACTIVE", "BIND DN", "USER BASE"];
+    const HEADERS: &'static [&'static str] = &[
+        "NAME",
+        "URL",
+        "TLS",
+        "PRIO",
+        "ACTIVE",
+        "BIND DN",
+        "USER BASE",
+    ];
     fn cells(&self) -> Vec<String> {
         vec![
             self.server_name.clone(),

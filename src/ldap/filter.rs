@@ -38,7 +38,10 @@ pub fn check(field: &str, input: &str) -> OpResult<String> {
         return Err(OpError::invalid(field, "must be at most 1024 characters"));
     }
     if f.chars().any(char::is_control) {
-        return Err(OpError::invalid(field, "must not contain control characters"));
+        return Err(OpError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     if !f.starts_with('(') || !f.ends_with(')') || ldap3::parse_filter(f).is_err() {
         return Err(OpError::invalid(
@@ -86,7 +89,12 @@ mod tests {
     #[test]
     fn configured_filters_are_checked() {
         assert!(check("user_filter", "(objectClass=person)").is_ok());
-        for bad in ["objectClass=person", "(objectClass=person", "(&(a=b)", "(a=b))("] {
+        for bad in [
+            "objectClass=person",
+            "(objectClass=person",
+            "(&(a=b)",
+            "(a=b))(",
+        ] {
             let e = check("user_filter", bad).unwrap_err().to_string();
             assert!(e.starts_with("user_filter:"), "{bad}: {e}");
         }

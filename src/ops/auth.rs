@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 use super::{audit, now, Client, Ctx, Policy};
 use crate::db::models::User;
 use crate::db::schema::users;
-use crate::ldap::login::Outcome;
-use crate::secrets::{KeyFile, SecretKey, SecretString};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
+use crate::ldap::login::Outcome;
 use crate::password;
+use crate::secrets::{KeyFile, SecretKey, SecretString};
 use crate::store;
 use crate::validate;
 
@@ -75,7 +75,14 @@ pub fn login_with(
             LdapVerdict::Unavailable(details) => {
                 // Nobody could answer: not the user's mistake, so no failure count.
                 write_tx(conn, |c| {
-                    login_audit(c, Some(user.id), &user.username, client, audit::RESULT_FAILED, details)
+                    login_audit(
+                        c,
+                        Some(user.id),
+                        &user.username,
+                        client,
+                        audit::RESULT_FAILED,
+                        details,
+                    )
                 })?;
                 return Err(OpError::Auth);
             }

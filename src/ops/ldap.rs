@@ -147,12 +147,12 @@ fn key_hint(keys: &KeyFile, e: OpError) -> OpError {
 
 /// Turn a stored row into connection settings, decrypting the bind
 /// password with `key` (loaded by the caller, once).
-pub(crate) fn settings(
-    row: &LdapConfig,
-    key: Option<&SecretKey>,
-) -> OpResult<ServerSettings> {
+pub(crate) fn settings(row: &LdapConfig, key: Option<&SecretKey>) -> OpResult<ServerSettings> {
     let tls = TlsMode::parse(&row.tls_mode).ok_or_else(|| {
-        OpError::invalid("tls_mode", format!("unknown TLS mode {:?} in the database", row.tls_mode))
+        OpError::invalid(
+            "tls_mode",
+            format!("unknown TLS mode {:?} in the database", row.tls_mode),
+        )
     })?;
     let port = u16::try_from(row.port)
         .map_err(|_| OpError::invalid("port", format!("{} is not a port", row.port)))?;
@@ -160,7 +160,9 @@ pub(crate) fn settings(
         None => None,
         Some(stored) => {
             let key = key.ok_or_else(|| {
-                OpError::Secret("no secrets key file is configured to decrypt the bind password".into())
+                OpError::Secret(
+                    "no secrets key file is configured to decrypt the bind password".into(),
+                )
             })?;
             Some(key.decrypt(Slot::ldap_bind_password(row.id), stored)?)
         }

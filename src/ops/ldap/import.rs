@@ -87,7 +87,11 @@ fn plan(c: &mut AnyConnection, found: &[Candidate]) -> OpResult<Vec<ImportRow>> 
             }
         };
         let Some(mail) = &cand.mail else {
-            rows.push(skip(cand, Some(name), "no mail attribute (users need an email)".into()));
+            rows.push(skip(
+                cand,
+                Some(name),
+                "no mail attribute (users need an email)".into(),
+            ));
             continue;
         };
         let email = match validate::address("email", mail) {
@@ -98,15 +102,27 @@ fn plan(c: &mut AnyConnection, found: &[Candidate]) -> OpResult<Vec<ImportRow>> 
             }
         };
         if store::users::by_name(c, &name)?.is_some() || !names.insert(name.clone()) {
-            rows.push(skip(cand, Some(name.clone()), format!("user {name} already exists")));
+            rows.push(skip(
+                cand,
+                Some(name.clone()),
+                format!("user {name} already exists"),
+            ));
             continue;
         }
         if let Some(u) = store::users::by_email(c, &email)? {
-            rows.push(skip(cand, Some(name), format!("{email} is already used by user {}", u.username)));
+            rows.push(skip(
+                cand,
+                Some(name),
+                format!("{email} is already used by user {}", u.username),
+            ));
             continue;
         }
         if !emails.insert(email.clone()) {
-            rows.push(skip(cand, Some(name), format!("{email} appears twice in this import")));
+            rows.push(skip(
+                cand,
+                Some(name),
+                format!("{email} appears twice in this import"),
+            ));
             continue;
         }
         rows.push(ImportRow {
@@ -143,7 +159,8 @@ pub fn import(
         let s = admin_settings(conn, ctx, keys, &req.server)?;
         Ok((filter, s))
     })();
-    let (filter, s) = checked.map_err(|e| audit_refusal(conn, ctx, "import", request.clone(), e))?;
+    let (filter, s) =
+        checked.map_err(|e| audit_refusal(conn, ctx, "import", request.clone(), e))?;
     let (found, truncated) = crate::ldap::import::search(&s, filter.as_deref(), req.limit, timeout)
         .map_err(|e| {
             let e = OpError::Io(format!("LDAP server {}: {e}", s.name));

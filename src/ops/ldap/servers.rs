@@ -83,7 +83,9 @@ pub fn server_name(field: &str, input: &str) -> OpResult<String> {
         return Err(OpError::invalid(field, "must be 1-64 characters"));
     }
     if !s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
         return Err(OpError::invalid(
             field,
@@ -124,10 +126,16 @@ pub fn host(field: &str, input: &str) -> OpResult<String> {
 pub fn dn(field: &str, input: &str) -> OpResult<String> {
     let d = input.trim();
     if d.is_empty() || d.len() > MAX_DN {
-        return Err(OpError::invalid(field, format!("must be 1-{MAX_DN} characters")));
+        return Err(OpError::invalid(
+            field,
+            format!("must be 1-{MAX_DN} characters"),
+        ));
     }
     if has_control(d) {
-        return Err(OpError::invalid(field, "must not contain control characters"));
+        return Err(OpError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     if !d.contains('=') {
         return Err(OpError::invalid(
@@ -140,7 +148,10 @@ pub fn dn(field: &str, input: &str) -> OpResult<String> {
 
 fn tls_mode(field: &str, input: &str) -> OpResult<TlsMode> {
     TlsMode::parse(input).ok_or_else(|| {
-        OpError::invalid(field, format!("must be none, starttls or ldaps (got {:?})", input.trim()))
+        OpError::invalid(
+            field,
+            format!("must be none, starttls or ldaps (got {:?})", input.trim()),
+        )
     })
 }
 
@@ -173,7 +184,11 @@ fn bind_password(field: &str, pw: &SecretString) -> OpResult<()> {
 }
 
 /// "" -> None (clear), text -> checked value, None -> keep `current`.
-fn optional<F>(input: &Option<String>, current: Option<String>, check: F) -> OpResult<Option<String>>
+fn optional<F>(
+    input: &Option<String>,
+    current: Option<String>,
+    check: F,
+) -> OpResult<Option<String>>
 where
     F: FnOnce(&str) -> OpResult<String>,
 {
@@ -215,7 +230,10 @@ fn merge(input: &ServerInput, current: Option<&LdapConfig>) -> OpResult<Merged> 
     let port = match (input.port, current) {
         (Some(p), _) => {
             if !(1..=65535).contains(&p) {
-                return Err(OpError::invalid("port", format!("must be 1-65535 (got {p})")));
+                return Err(OpError::invalid(
+                    "port",
+                    format!("must be 1-65535 (got {p})"),
+                ));
             }
             p as i32
         }
@@ -228,9 +246,20 @@ fn merge(input: &ServerInput, current: Option<&LdapConfig>) -> OpResult<Merged> 
         (None, Some(c)) => c.base_dn.clone(),
         (None, None) => return Err(OpError::invalid("base_dn", "is required")),
     };
-    let ca = optional(&input.ca_file, current.and_then(|c| c.ca_file.clone()), |s| {
-        ca_file("ca_file", s)
-    })?;
+    // The TLS rule first: a CA file is not read for a server that never uses it.
+    let ca = optional(
+        &input.ca_file,
+        current.and_then(|c| c.ca_file.clone()),
+        |s| {
+            if tls == TlsMode::None {
+                return Err(OpError::invalid(
+                    "ca_file",
+                    "is used only with tls_mode starttls or ldaps",
+                ));
+            }
+            ca_file("ca_file", s)
+        },
+    )?;
     if ca.is_some() && tls == TlsMode::None {
         return Err(OpError::invalid(
             "ca_file",
@@ -245,7 +274,10 @@ fn merge(input: &ServerInput, current: Option<&LdapConfig>) -> OpResult<Merged> 
     let priority = match (input.priority, current) {
         (Some(p), _) => {
             if !(0..=1_000_000).contains(&p) {
-                return Err(OpError::invalid("priority", format!("must be 0-1000000 (got {p})")));
+                return Err(OpError::invalid(
+                    "priority",
+                    format!("must be 0-1000000 (got {p})"),
+                ));
             }
             p as i32
         }
@@ -257,9 +289,11 @@ fn merge(input: &ServerInput, current: Option<&LdapConfig>) -> OpResult<Merged> 
         port,
         tls,
         ca_file: ca,
-        bind_dn: optional(&input.bind_dn, current.and_then(|c| c.bind_dn.clone()), |s| {
-            dn("bind_dn", s)
-        })?,
+        bind_dn: optional(
+            &input.bind_dn,
+            current.and_then(|c| c.bind_dn.clone()),
+            |s| dn("bind_dn", s),
+        )?,
         base_dn,
         user_search_base: optional(
             &input.user_search_base,
@@ -322,7 +356,8 @@ fn keep_a_server(c: &mut AnyConnection, row: &LdapConfig, what: &str) -> OpResul
 }
 
 fn reload(c: &mut AnyConnection, id: i32) -> OpResult<LdapConfig> {
-    store::ldap_servers::by_id(c, id)?.ok_or_else(|| OpError::not_found("LDAP server", id.to_string()))
+    store::ldap_servers::by_id(c, id)?
+        .ok_or_else(|| OpError::not_found("LDAP server", id.to_string()))
 }
 
 /// Encrypt and store a new bind password for row `id`.
@@ -347,56 +382,63 @@ pub fn create(
     name: &str,
     input: &ServerInput,
 ) -> OpResult<ServerView> {
-    run_write(conn, ctx, "create", RESOURCE, input.request(name), |c, who| {
-        who.require_admin("adding an LDAP server")?;
-        let name = server_name("server_name", name)?;
-        let m = merge(input, None)?;
-        let pw = match &input.bind_password {
-            BindPassword::Set(pw) => {
-                bind_password("bind_password", pw)?;
-                Some(pw)
+    run_write(
+        conn,
+        ctx,
+        "create",
+        RESOURCE,
+        input.request(name),
+        |c, who| {
+            who.require_admin("adding an LDAP server")?;
+            let name = server_name("server_name", name)?;
+            let m = merge(input, None)?;
+            let pw = match &input.bind_password {
+                BindPassword::Set(pw) => {
+                    bind_password("bind_password", pw)?;
+                    Some(pw)
+                }
+                _ => None,
+            };
+            check_bind_pair(&m.bind_dn, pw.is_some())?;
+            if store::ldap_servers::by_name(c, &name)?.is_some() {
+                return Err(OpError::duplicate(
+                    "server_name",
+                    format!("LDAP server {name} already exists"),
+                ));
             }
-            _ => None,
-        };
-        check_bind_pair(&m.bind_dn, pw.is_some())?;
-        if store::ldap_servers::by_name(c, &name)?.is_some() {
-            return Err(OpError::duplicate(
-                "server_name",
-                format!("LDAP server {name} already exists"),
-            ));
-        }
-        let t = now();
-        diesel::insert_into(ldap_configs::table)
-            .values((
-                ldap_configs::server_name.eq(&name),
-                ldap_configs::host.eq(&m.host),
-                ldap_configs::port.eq(m.port),
-                ldap_configs::use_ssl.eq(m.tls == TlsMode::Ldaps),
-                ldap_configs::tls_mode.eq(m.tls.as_str()),
-                ldap_configs::ca_file.eq(&m.ca_file),
-                ldap_configs::bind_dn.eq(&m.bind_dn),
-                ldap_configs::base_dn.eq(&m.base_dn),
-                ldap_configs::user_search_base.eq(&m.user_search_base),
-                ldap_configs::group_search_base.eq(&m.group_search_base),
-                ldap_configs::user_attribute.eq(&m.user_attribute),
-                ldap_configs::user_filter.eq(&m.user_filter),
-                ldap_configs::priority.eq(m.priority),
-                ldap_configs::is_active.eq(m.is_active),
-                ldap_configs::created_at.eq(t),
-                ldap_configs::updated_at.eq(t),
-                ldap_configs::updated_by.eq(Some(who.id)),
-            ))
-            .execute(c)?;
-        let row = store::ldap_servers::by_name(c, &name)?
-            .ok_or_else(|| OpError::not_found("LDAP server", name.clone()))?;
-        // The ciphertext is bound to the row id, which exists only now.
-        if let Some(pw) = pw {
-            store_password(c, keys, row.id, pw)?;
-        }
-        let view = ServerView::from(&reload(c, row.id)?);
-        let done = Done::new(i64::from(view.id), json!({ "after": view }));
-        Ok((view, done))
-    })
+            let t = now();
+            diesel::insert_into(ldap_configs::table)
+                .values((
+                    ldap_configs::server_name.eq(&name),
+                    ldap_configs::host.eq(&m.host),
+                    ldap_configs::port.eq(m.port),
+                    ldap_configs::use_ssl.eq(m.tls == TlsMode::Ldaps),
+                    ldap_configs::tls_mode.eq(m.tls.as_str()),
+                    ldap_configs::ca_file.eq(&m.ca_file),
+                    ldap_configs::bind_dn.eq(&m.bind_dn),
+                    ldap_configs::base_dn.eq(&m.base_dn),
+                    ldap_configs::user_search_base.eq(&m.user_search_base),
+                    ldap_configs::group_search_base.eq(&m.group_search_base),
+                    ldap_configs::user_attribute.eq(&m.user_attribute),
+                    ldap_configs::user_filter.eq(&m.user_filter),
+                    ldap_configs::priority.eq(m.priority),
+                    ldap_configs::is_active.eq(m.is_active),
+                    ldap_configs::created_at.eq(t),
+                    ldap_configs::updated_at.eq(t),
+                    ldap_configs::updated_by.eq(Some(who.id)),
+                ))
+                .execute(c)?;
+            let row = store::ldap_servers::by_name(c, &name)?
+                .ok_or_else(|| OpError::not_found("LDAP server", name.clone()))?;
+            // The ciphertext is bound to the row id, which exists only now.
+            if let Some(pw) = pw {
+                store_password(c, keys, row.id, pw)?;
+            }
+            let view = ServerView::from(&reload(c, row.id)?);
+            let done = Done::new(i64::from(view.id), json!({ "after": view }));
+            Ok((view, done))
+        },
+    )
 }
 
 pub fn edit(
@@ -412,7 +454,12 @@ pub fn edit(
     run_write(conn, ctx, "update", RESOURCE, request, |c, who| {
         who.require_admin("editing an LDAP server")?;
         let before = find(c, name)?;
-        check_version("LDAP server", &before.server_name, expected_version, before.version)?;
+        check_version(
+            "LDAP server",
+            &before.server_name,
+            expected_version,
+            before.version,
+        )?;
         let m = merge(input, Some(&before))?;
         let has_pw = match &input.bind_password {
             BindPassword::Keep => before.bind_password.is_some(),
@@ -479,21 +526,28 @@ pub fn edit(
 }
 
 pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<ServerView> {
-    run_write(conn, ctx, "delete", RESOURCE, json!({ "server_name": name }), |c, who| {
-        who.require_admin("deleting an LDAP server")?;
-        let before = find(c, name)?;
-        keep_a_server(c, &before, "deleting it")?;
-        let unlinked = diesel::update(users::table.filter(users::ldap_server_id.eq(before.id)))
-            .set(users::ldap_server_id.eq(None::<i32>))
-            .execute(c)?;
-        diesel::delete(ldap_configs::table.find(before.id)).execute(c)?;
-        let view = ServerView::from(&before);
-        let done = Done::new(
-            i64::from(view.id),
-            json!({ "before": view, "users_unlinked": unlinked }),
-        );
-        Ok((view, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        "delete",
+        RESOURCE,
+        json!({ "server_name": name }),
+        |c, who| {
+            who.require_admin("deleting an LDAP server")?;
+            let before = find(c, name)?;
+            keep_a_server(c, &before, "deleting it")?;
+            let unlinked = diesel::update(users::table.filter(users::ldap_server_id.eq(before.id)))
+                .set(users::ldap_server_id.eq(None::<i32>))
+                .execute(c)?;
+            diesel::delete(ldap_configs::table.find(before.id)).execute(c)?;
+            let view = ServerView::from(&before);
+            let done = Done::new(
+                i64::from(view.id),
+                json!({ "before": view, "users_unlinked": unlinked }),
+            );
+            Ok((view, done))
+        },
+    )
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<ServerView> {
