@@ -13,6 +13,54 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
     pub mail: MailConfig,
+    pub secrets: SecretsConfig,
+    pub ldap: LdapSettings,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SecretsConfig {
+    /// The key that encrypts stored secrets (LDAP bind passwords). Default:
+    /// `secret.key` next to the config file. Back it up apart from the
+    /// database: a dump is useless without it, and it is useless without a dump.
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LdapSettings {
+    /// Longest wait for one LDAP server (connect, TLS, bind, search) before
+    /// a test reports a timeout or a login moves on to the next server.
+    pub timeout_secs: u64,
+}
+
+impl Default for LdapSettings {
+    fn default() -> Self {
+        LdapSettings { timeout_secs: 5 }
+    }
+}
+
+/// Name of the key file when the config names none.
+pub const DEFAULT_KEY_FILE: &str = "secret.key";
+
+impl Config {
+    /// The secrets key file: as configured (relative paths are taken from
+    /// the config file's directory), else `secret.key` beside the config.
+    pub fn key_file(&self, config_path: &Path) -> PathBuf {
+        let dir = config_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match &self.secrets.key_file {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => dir.join(p),
+            None => dir.join(DEFAULT_KEY_FILE),
+        }
+    }
+
+    pub fn ldap_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.ldap.timeout_secs)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -126,6 +174,12 @@ impl Config {
             return Err(ConfigError::Parse(
                 path.to_path_buf(),
                 "security.bcrypt_cost must be between 4 and 31".into(),
+            ));
+        }
+        if !(1..=300).contains(&cfg.ldap.timeout_secs) {
+            return Err(ConfigError::Parse(
+                path.to_path_buf(),
+                "ldap.timeout_secs must be between 1 and 300".into(),
             ));
         }
         Ok(Some(cfg))

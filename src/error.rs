@@ -25,6 +25,10 @@ pub enum OpError {
     Db(#[from] DbError),
     #[error("{0}")]
     Io(String),
+    /// The secrets key is missing or unsafe, or a stored secret does not
+    /// decrypt (wrong key, tampered or moved ciphertext).
+    #[error("{0}")]
+    Secret(String),
 }
 
 impl OpError {
@@ -72,6 +76,7 @@ impl OpError {
             OpError::Auth => "auth",
             OpError::Db(_) => "database",
             OpError::Io(_) => "io",
+            OpError::Secret(_) => "secret",
         }
     }
 
@@ -95,6 +100,12 @@ impl From<diesel::result::Error> for OpError {
             },
             other => OpError::Db(DbError::Query(other)),
         }
+    }
+}
+
+impl From<crate::secrets::SecretError> for OpError {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        OpError::Secret(e.to_string())
     }
 }
 

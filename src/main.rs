@@ -14,8 +14,14 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::SUCCESS
         }
-        Err(cli::CliError::Report { out, code }) => {
+        Err(cli::CliError::Report { out, code, message }) => {
             let _ = std::io::stdout().write_all(out.as_bytes());
+            if !message.is_empty() {
+                eprintln!(
+                    "error: {}",
+                    postfix_manager::sanitize::for_terminal(&message)
+                );
+            }
             ExitCode::from(code)
         }
         Err(e) => {

@@ -49,8 +49,8 @@ on_both_backends!(concurrent_migrators_migrate_once, |t| {
         })
         .collect();
     let results: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let known = migrate::status(&mut t.raw()).unwrap().len();
     let applied: usize = results.iter().map(Vec::len).sum();
+    let known = migrate::status(&mut t.raw()).unwrap().len();
     assert_eq!(
         applied, known,
         "each migration applied exactly once: {results:?}"

@@ -360,7 +360,7 @@ on_both_backends!(users_and_grants, |t| {
     let demote = ops::users::UserEdit {
         email: None,
         role: Some("readonly".into()),
-        must_change_password: None,
+        ..Default::default()
     };
     refused(&mut c, "username", "last active admin", |c| {
         ops::users::edit(c, &a, "admin", None, &demote)

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod init;
+mod ldap;
 mod mail;
 pub mod output;
 mod resources;
@@ -26,8 +27,12 @@ pub enum CliError {
     Db(#[from] DbError),
     /// A check that ran and found a problem: the report is printed on
     /// stdout and the process exits with `code`.
-    #[error("check failed")]
-    Report { out: String, code: u8 },
+    #[error("{message}")]
+    Report {
+        out: String,
+        code: u8,
+        message: String,
+    },
 }
 
 impl CliError {
@@ -124,7 +129,11 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             };
             match r.status.exit_code() {
                 0 => Ok(out),
-                code => Err(CliError::Report { out, code }),
+                code => Err(CliError::Report {
+                    out,
+                    code,
+                    message: String::new(),
+                }),
             }
         }
         Command::Mail(c) => {
@@ -143,7 +152,10 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             let env = setup::load(cli)?;
             let mut conn = setup::connect_current(&env)?;
             let ctx = setup::login(cli, &env, &mut conn)?;
-            resources::run(cli, other, &mut conn, &ctx)
+            match other {
+                Command::Ldap(c) => ldap::run(cli, c, &env, &mut conn, &ctx),
+                _ => resources::run(cli, other, &mut conn, &ctx),
+            }
         }
     }
 }

@@ -167,7 +167,8 @@ pub fn run(
         | Command::Db(_)
         | Command::Health(_)
         | Command::Mail(_)
-        | Command::Quota(_) => Err(CliError::Usage("not a data command".into())),
+        | Command::Quota(_)
+        | Command::Ldap(_) => Err(CliError::Usage("not a data command".into())),
     }
 }
 
@@ -457,12 +458,14 @@ fn user(c: &UserCommand, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result
             email,
             role,
             require_password_change,
+            auth_source,
             version,
         } => {
             let e = ops::users::UserEdit {
                 email: email.clone(),
                 role: role.clone(),
                 must_change_password: *require_password_change,
+                auth_source: auth_source.clone(),
             };
             let u = ops::users::edit(conn, ctx, username, *version, &e)?;
             said(
@@ -593,7 +596,11 @@ fn audit(
             if r.ok() {
                 out
             } else {
-                return Err(CliError::Report { out, code: 1 });
+                return Err(CliError::Report {
+                    out,
+                    code: 1,
+                    message: "the audit chain is broken".into(),
+                });
             }
         }
         AuditCommand::Prune { before } => {

@@ -8,10 +8,13 @@ use super::{args::Cli, CliError};
 use crate::config::{config_path, Config};
 use crate::db::{self, migrate, AnyConnection, DbUrl};
 use crate::ops::{self, Client, ClientKind, Ctx, Policy};
+use crate::secrets::KeyFile;
 
 pub struct Env {
     pub config: Config,
     pub url: DbUrl,
+    /// The secrets key file (read only when a secret is needed).
+    pub key_file: KeyFile,
 }
 
 /// Config file plus the URL override; no file and no URL is an error that
@@ -31,6 +34,7 @@ pub fn load(cli: &Cli) -> Result<Env, CliError> {
     };
     Ok(Env {
         url: DbUrl::parse(&raw)?,
+        key_file: KeyFile::new(config.key_file(&path)),
         config,
     })
 }
@@ -75,12 +79,17 @@ pub fn login(cli: &Cli, env: &Env, conn: &mut AnyConnection) -> Result<Ctx, CliE
         }
     };
     let client = Client::from_env(ClientKind::Cli);
-    Ok(ops::auth::login(
+    let directory = ops::auth::Directory {
+        key_file: Some(env.key_file.clone()),
+        timeout: Some(env.config.ldap_timeout()),
+    };
+    Ok(ops::auth::login_with(
         conn,
         &user,
         &pw,
         &client,
         &Policy::from_config(&env.config),
+        &directory,
     )?)
 }
 

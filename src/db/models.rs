@@ -26,6 +26,10 @@ pub struct User {
     pub locked_until: Option<NaiveDateTime>,
     pub must_change_password: bool,
     pub version: i32,
+    /// "local" (bcrypt hash here) or "ldap" (bind to the directory at login).
+    pub auth_source: String,
+    /// The LDAP server an account was imported from.
+    pub ldap_server_id: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -139,7 +143,10 @@ pub struct MailServerConfig {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+/// A row of ldap_configs as stored: `bind_password` is the encrypted form
+/// (see `crate::secrets`), never plaintext, and is kept out of Debug and
+/// serialisation all the same.
+#[derive(Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = ldap_configs)]
 pub struct LdapConfig {
     pub id: i32,
@@ -158,6 +165,33 @@ pub struct LdapConfig {
     pub updated_at: NaiveDateTime,
     pub updated_by: Option<i32>,
     pub version: i32,
+    /// "none", "starttls" or "ldaps".
+    pub tls_mode: String,
+    pub ca_file: Option<String>,
+    pub user_attribute: String,
+    pub user_filter: Option<String>,
+    pub priority: i32,
+}
+
+impl std::fmt::Debug for LdapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapConfig")
+            .field("id", &self.id)
+            .field("server_name", &self.server_name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls_mode", &self.tls_mode)
+            .field("bind_dn", &self.bind_dn)
+            .field(
+                "bind_password",
+                &self.bind_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field("base_dn", &self.base_dn)
+            .field("is_active", &self.is_active)
+            .field("priority", &self.priority)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

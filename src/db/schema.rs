@@ -18,6 +18,8 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         must_change_password -> Bool,
         version -> Integer,
+        auth_source -> Text,
+        ldap_server_id -> Nullable<Integer>,
     }
 }
 
@@ -137,6 +139,11 @@ diesel::table! {
         updated_at -> Timestamp,
         updated_by -> Nullable<Integer>,
         version -> Integer,
+        tls_mode -> Text,
+        ca_file -> Nullable<Text>,
+        user_attribute -> Text,
+        user_filter -> Nullable<Text>,
+        priority -> Integer,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod domains;
+pub mod ldap;
 pub mod mail_configs;
 pub mod mailboxes;
 pub mod maintenance;

@@ -19,6 +19,14 @@ use crate::validate;
 
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 
+/// password_hash of a user who logs in by LDAP bind: not a bcrypt hash, so
+/// no password ever verifies against it locally.
+pub const LDAP_PASSWORD_MARKER: &str = "!ldap";
+
+/// Where a user's password is checked.
+pub const AUTH_LOCAL: &str = "local";
+pub const AUTH_LDAP: &str = "ldap";
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
@@ -33,6 +41,20 @@ pub struct UserEdit {
     pub role: Option<String>,
     /// Require (true) or stop requiring (false) a new password at next login.
     pub must_change_password: Option<bool>,
+    /// "local" or "ldap". Switching to ldap drops the local password hash;
+    /// switching back needs a new password (`set_password`).
+    pub auth_source: Option<String>,
+}
+
+fn auth_source(field: &str, s: &str) -> OpResult<&'static str> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        AUTH_LOCAL => Ok(AUTH_LOCAL),
+        AUTH_LDAP => Ok(AUTH_LDAP),
+        other => Err(OpError::invalid(
+            field,
+            format!("must be local or ldap (got {other:?})"),
+        )),
+    }
 }
 
 fn prepare_password(policy: &Policy, pw: &str) -> OpResult<String> {
@@ -105,7 +127,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewUser) -> OpResult<Us
     })
 }
 
-fn insert_user(
+pub(crate) fn insert_user(
     c: &mut AnyConnection,
     name: &str,
     email: &str,
@@ -188,6 +210,25 @@ pub fn edit(
         if let Some(m) = e.must_change_password {
             after.must_change_password = m;
         }
+        let mut hash = before.password_hash.clone();
+        if let Some(a) = &e.auth_source {
+            let a = auth_source("auth_source", a)?;
+            if a == AUTH_LDAP && before.auth_source != AUTH_LDAP {
+                if crate::store::ldap_servers::active(c)?.is_empty() {
+                    return Err(OpError::invalid(
+                        "auth_source",
+                        "no active LDAP server is configured (add one with `ldap add`)",
+                    ));
+                }
+                // A stale local password must not remain a second way in.
+                hash = LDAP_PASSWORD_MARKER.to_string();
+            }
+            if a == AUTH_LOCAL && before.auth_source == AUTH_LDAP {
+                // No password verifies until `set_password` gives one.
+                hash = LDAP_PASSWORD_MARKER.to_string();
+            }
+            after.auth_source = a.to_string();
+        }
         let n = diesel::update(
             users::table
                 .find(before.id)
@@ -197,6 +238,8 @@ pub fn edit(
             users::email.eq(&after.email),
             users::role.eq(&after.role),
             users::must_change_password.eq(after.must_change_password),
+            users::auth_source.eq(&after.auth_source),
+            users::password_hash.eq(&hash),
             users::updated_at.eq(now()),
             users::version.eq(before.version + 1),
         ))
@@ -241,6 +284,15 @@ pub fn set_password(
                 )));
             }
             who.require_admin("setting another user's password")?;
+        }
+        if target.auth_source == AUTH_LDAP {
+            return Err(OpError::invalid(
+                "password",
+                format!(
+                    "{} logs in through LDAP; change the password in the directory, or switch the account to local first (user edit --auth-source local)",
+                    target.username
+                ),
+            ));
         }
         let hash = hash?;
         diesel::update(users::table.find(target.id))

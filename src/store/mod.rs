@@ -6,6 +6,7 @@ pub mod alias_domains;
 pub mod aliases;
 pub mod audit;
 pub mod domains;
+pub mod ldap_servers;
 pub mod mailboxes;
 pub mod permissions;
 pub mod stats;
