@@ -9,4 +9,6 @@ pub mod ops;
 pub mod password;
 pub mod sanitize;
 pub mod store;
+pub mod tui;
 pub mod validate;
+pub mod worker;

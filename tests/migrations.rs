@@ -15,14 +15,19 @@ on_both_backends!(up_down_up, |t| {
     assert!(migrate::status(&mut c).unwrap().iter().all(|m| m.applied));
     migrate::ensure_current(&mut c).unwrap();
     assert_eq!(common::count(&mut c, "domains"), 0);
-    assert!(migrate::run_pending(&mut c).unwrap().is_empty(), "second run applies nothing");
+    assert!(
+        migrate::run_pending(&mut c).unwrap().is_empty(),
+        "second run applies nothing"
+    );
 
     let reverted = migrate::revert_last(&mut c).unwrap();
     assert!(reverted.is_some());
     assert!(migrate::status(&mut c).unwrap().iter().all(|m| !m.applied));
     // the tables are gone
     use diesel::prelude::*;
-    assert!(diesel::sql_query("SELECT 1 FROM domains").execute(&mut c).is_err());
+    assert!(diesel::sql_query("SELECT 1 FROM domains")
+        .execute(&mut c)
+        .is_err());
     assert_eq!(migrate::revert_last(&mut c).unwrap(), None);
 
     migrate::run_pending(&mut c).unwrap();
@@ -42,7 +47,10 @@ on_both_backends!(concurrent_migrators_migrate_once, |t| {
         .collect();
     let results: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let applied: usize = results.iter().map(Vec::len).sum();
-    assert_eq!(applied, 1, "exactly one migrator applied the migration: {results:?}");
+    assert_eq!(
+        applied, 1,
+        "exactly one migrator applied the migration: {results:?}"
+    );
     let mut c = t.raw();
     migrate::ensure_current(&mut c).unwrap();
 });
@@ -67,13 +75,19 @@ on_both_backends!(quota_used_follows_mailboxes, |t| {
         )
         .unwrap();
         // Usage written by someone else (Dovecot's quota dict, quota sync).
-        diesel::update(mailboxes::table.filter(mailboxes::username.eq(format!("{who}@example.com"))))
-            .set(mailboxes::quota_used.eq((i as i64 + 1) * 1000))
-            .execute(&mut c)
-            .unwrap();
+        diesel::update(
+            mailboxes::table.filter(mailboxes::username.eq(format!("{who}@example.com"))),
+        )
+        .set(mailboxes::quota_used.eq((i as i64 + 1) * 1000))
+        .execute(&mut c)
+        .unwrap();
     }
     let used = |c: &mut postfix_manager::db::AnyConnection| -> i64 {
-        domains::table.find(d.id).select(domains::quota_used).first(c).unwrap()
+        domains::table
+            .find(d.id)
+            .select(domains::quota_used)
+            .first(c)
+            .unwrap()
     };
     assert_eq!(used(&mut c), 3000);
     ops::mailboxes::delete(&mut c, &admin, "a@example.com").unwrap();
@@ -82,7 +96,9 @@ on_both_backends!(quota_used_follows_mailboxes, |t| {
     assert_eq!(totals.total_mailboxes, 1);
     assert_eq!(totals.total_used, 2000);
     assert_eq!(totals.total_limit, 100 << 20);
-    let per_domain = postfix_manager::store::stats::domains_with_usage(&mut c, None, &Default::default()).unwrap();
+    let per_domain =
+        postfix_manager::store::stats::domains_with_usage(&mut c, None, &Default::default())
+            .unwrap();
     assert_eq!(per_domain.len(), 1);
     assert_eq!(per_domain[0].mailbox_count, 1);
     assert_eq!(per_domain[0].mailbox_used, 2000);

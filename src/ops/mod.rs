@@ -12,6 +12,7 @@ pub mod authz;
 pub mod domains;
 pub mod mailboxes;
 pub mod permissions;
+pub mod servers;
 pub mod users;
 
 use diesel::Connection;

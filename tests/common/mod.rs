@@ -61,7 +61,9 @@ impl TestDb {
 
     pub fn postgres() -> Option<TestDb> {
         let Ok(base) = std::env::var(PG_ENV) else {
-            skip(&format!("{PG_ENV} is not set; PostgreSQL tests need a server URL"));
+            skip(&format!(
+                "{PG_ENV} is not set; PostgreSQL tests need a server URL"
+            ));
             return None;
         };
         let dbname = format!(
@@ -70,7 +72,8 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::SeqCst),
             rand_suffix()
         );
-        let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| panic!("connect {base}: {e}"));
+        let mut admin = diesel::PgConnection::establish(&base)
+            .unwrap_or_else(|e| panic!("connect {base}: {e}"));
         admin
             .batch_execute(&format!("CREATE DATABASE {dbname}"))
             .expect("create test database");
@@ -107,7 +110,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((base, dbname)) = &self.pg_admin {
             if let Ok(mut admin) = diesel::PgConnection::establish(base) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"));
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"));
             }
         }
     }
@@ -115,7 +119,10 @@ impl Drop for TestDb {
 
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
 }
 
 fn replace_db(url: &str, dbname: &str) -> String {
@@ -137,12 +144,20 @@ fn replace_db(url: &str, dbname: &str) -> String {
 /// Bootstrap `admin` and log in as it.
 pub fn admin(conn: &mut AnyConnection) -> Ctx {
     let client = Client::from_env(ClientKind::Cli);
-    ops::users::bootstrap_admin(conn, &client, &policy(), "admin@example.net", ADMIN_PW).expect("bootstrap");
+    ops::users::bootstrap_admin(conn, &client, &policy(), "admin@example.net", ADMIN_PW)
+        .expect("bootstrap");
     login(conn, "admin", ADMIN_PW)
 }
 
 pub fn login(conn: &mut AnyConnection, user: &str, pw: &str) -> Ctx {
-    ops::auth::login(conn, user, pw, &Client::from_env(ClientKind::Cli), &policy()).expect("login")
+    ops::auth::login(
+        conn,
+        user,
+        pw,
+        &Client::from_env(ClientKind::Cli),
+        &policy(),
+    )
+    .expect("login")
 }
 
 /// Create a user with `role` (password "<name>-password-1") and log in as it.
@@ -204,7 +219,9 @@ macro_rules! on_both_backends {
             }
             #[test]
             fn postgres() {
-                let Some(t) = common::TestDb::postgres() else { return };
+                let Some(t) = common::TestDb::postgres() else {
+                    return;
+                };
                 let f: fn(&common::TestDb) = $body;
                 f(&t);
             }
