@@ -122,6 +122,11 @@ impl App {
         std::mem::take(&mut self.outbox)
     }
 
+    /// Nothing queued and no reply awaited (tests wait for this).
+    pub fn idle(&self) -> bool {
+        self.inflight.is_empty() && self.outbox.is_empty()
+    }
+
     /// Is a request for this slot still awaited?
     pub fn waiting(&self, slot: Slot) -> bool {
         self.inflight.contains_key(&slot)
@@ -592,7 +597,7 @@ impl App {
                 return vec![("←/→", "choose"), ("Enter", "answer"), ("Esc", "cancel")]
             }
             Some(Modal::Detail(_)) => return vec![("Esc", "close")],
-            Some(Modal::Help) => return vec![("any key", "close")],
+            Some(Modal::Help) => return vec![("any key", "closes the help")],
             Some(Modal::Command(_)) => return vec![("Enter", "go"), ("Esc", "cancel")],
             None => {}
         }
@@ -606,11 +611,14 @@ impl App {
             }
             None => Vec::new(),
         };
-        keys.extend([(":", "go to"), ("t", "tail"), ("?", "help"), ("q", "quit")]);
+        // These come first so a narrow footer never loses the way to help.
+        let mut all = vec![("?", "help"), ("q", "quit")];
         if self.stack.len() > 1 {
-            keys.push(("Esc", "back"));
+            all.push(("Esc", "back"));
         }
-        keys
+        all.append(&mut keys);
+        all.extend([(":", "go to"), ("t", "tail")]);
+        all
     }
 
     fn screen_title(&self) -> String {
@@ -684,15 +692,8 @@ impl App {
             (_, None) => Line::default(),
         };
         f.render_widget(Paragraph::new(status), a.status);
-        let mut spans = Vec::new();
-        for (i, (k, what)) in self.footer_keys().into_iter().enumerate() {
-            if i > 0 {
-                spans.push(Span::styled(" · ", self.theme.dim()));
-            }
-            spans.push(Span::styled(k, self.theme.key()));
-            spans.push(Span::raw(format!(" {what}")));
-        }
-        f.render_widget(Paragraph::new(Line::from(spans)), a.footer);
+        let line = footer_line(&self.footer_keys(), a.footer.width, &self.theme);
+        f.render_widget(Paragraph::new(line), a.footer);
     }
 }
 
@@ -706,4 +707,24 @@ fn field_message(e: &Failure) -> String {
             .to_string(),
         None => e.message.clone(),
     }
+}
+
+/// As many "key what" pairs as fit the width, in order; the rest are in `?`.
+fn footer_line(keys: &[(&'static str, &'static str)], width: u16, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    for (i, (k, what)) in keys.iter().enumerate() {
+        let sep = if i > 0 { 3 } else { 0 };
+        let len = sep + k.chars().count() + 1 + what.chars().count();
+        if used + len > usize::from(width) {
+            break;
+        }
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        spans.push(Span::styled(*k, theme.key()));
+        spans.push(Span::raw(format!(" {what}")));
+        used += len;
+    }
+    Line::from(spans)
 }

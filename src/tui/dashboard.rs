@@ -123,11 +123,7 @@ impl Dashboard {
     }
 
     pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("PgUp/PgDn", "domains"),
-            ("r", "reload"),
-            (":domains", "manage"),
-        ]
+        vec![("PgUp/PgDn", "more domains"), ("r", "reload")]
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {

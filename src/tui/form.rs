@@ -53,6 +53,12 @@ impl Field {
         }
     }
 
+    /// For a pre-filled "@domain": the local part is typed in front of it.
+    pub fn cursor_at_start(mut self) -> Field {
+        self.input = self.input.with_cursor(0);
+        self
+    }
+
     pub fn value(&self) -> &str {
         self.input.value()
     }
@@ -161,9 +167,20 @@ impl Form {
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let errors = self.fields.iter().filter(|f| f.error.is_some()).count() as u16;
-        let height = (self.fields.len() as u16 + errors + 5).min(area.height);
         let width = 72.min(area.width);
+        let input_w = width.saturating_sub(2 + 19);
+        let errors: u16 = self
+            .fields
+            .iter()
+            .filter_map(|f| f.error.as_deref())
+            .map(|e| error_lines(e, input_w))
+            .sum();
+        let message_lines = match &self.message {
+            Some(m) => (m.chars().count() as u16).div_ceil(width.saturating_sub(2).max(1)),
+            None => 1,
+        };
+        // Fields, their messages, a blank line, the form's own message.
+        let height = (self.fields.len() as u16 + errors + 3 + message_lines).min(area.height);
         let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
         f.render_widget(Clear, rect);
         let block = Block::bordered()
@@ -213,12 +230,14 @@ impl Form {
             }
             y += 1;
             if let Some(e) = &field.error {
-                if y < inner.bottom() {
+                let h = error_lines(e, input_w).min(inner.bottom().saturating_sub(y));
+                if h > 0 {
                     f.render_widget(
-                        Paragraph::new(Span::styled(format!("↑ {e}"), theme.error())),
-                        Rect::new(inner.x + label_w + 1, y, input_w, 1),
+                        Paragraph::new(Span::styled(format!("↑ {e}"), theme.error()))
+                            .wrap(Wrap { trim: true }),
+                        Rect::new(inner.x + label_w + 1, y, input_w, h),
                     );
-                    y += 1;
+                    y += h;
                 }
             }
         }
@@ -239,4 +258,11 @@ impl Form {
             f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), bottom);
         }
     }
+}
+
+/// Lines a field's message takes when wrapped under the input (at most 3).
+fn error_lines(e: &str, width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    let n = (e.chars().count() + 2).div_ceil(w);
+    n.clamp(1, 3) as u16
 }

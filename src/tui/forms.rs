@@ -47,7 +47,7 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
             Field::new("transport", "Transport", "", "empty = default"),
         ],
         Resource::Mailboxes => vec![
-            Field::new("address", "Address", &at, "user@example.com"),
+            Field::new("address", "Address", &at, "user@example.com").cursor_at_start(),
             Field::new("name", "Full name", "", ""),
             Field::secret("password", "Password", "at least 12 characters"),
             Field::new("quota", "Quota", "", "empty = default; e.g. 2G"),

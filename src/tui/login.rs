@@ -126,7 +126,7 @@ impl LoginScreen {
             (None, _) => Line::styled("Enter to continue · Ctrl-C to quit", theme.dim()),
         });
         f.render_widget(
-            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
             inner,
         );
         if !self.pending {

@@ -131,15 +131,17 @@ impl Detail {
 }
 
 pub const GLOBAL_KEYS: [(&str, &str); 7] = [
-    (":", "go to a screen (:domains, :mailboxes, :aliases, :alias-domains, :users, :permissions, :audit, :mail-servers, :ldap, :dashboard)"),
+    (":", "go to a screen"),
     ("?", "this help"),
-    ("t", "show/hide the live audit tail"),
+    ("t", "live audit tail"),
     ("Esc", "back / cancel"),
     ("q", "quit"),
-    ("Ctrl-C", "quit from anywhere"),
-    ("Tab/S-Tab", "next/previous field in a form"),
+    ("Ctrl-C", "quit, anywhere"),
+    ("Tab", "next form field"),
 ];
 
+/// Two columns (this screen's keys, then the global ones) so the whole
+/// help fits an 80x24 terminal without scrolling.
 pub fn draw_help(
     f: &mut Frame,
     area: Rect,
@@ -147,22 +149,40 @@ pub fn draw_help(
     screen: &str,
     keys: &[(&'static str, &'static str)],
 ) {
-    let mut lines = vec![Line::styled(format!("On {screen}:"), theme.title())];
-    for (k, what) in keys {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {k:>10}  "), theme.key()),
-            Span::raw(*what),
-        ]));
+    let key_line = |k: &str, what: &str| {
+        vec![
+            Span::styled(format!("{k:>10}  "), theme.key()),
+            Span::raw(format!("{what:<24}")),
+        ]
+    };
+    let rows = keys.len().max(GLOBAL_KEYS.len());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{:<36}", format!("On {screen}:")), theme.title()),
+        Span::styled("Everywhere:", theme.title()),
+    ])];
+    for i in 0..rows {
+        let mut spans = match keys.get(i) {
+            Some((k, w)) => key_line(k, w),
+            None => vec![Span::raw(" ".repeat(36))],
+        };
+        if let Some((k, w)) = GLOBAL_KEYS.get(i) {
+            spans.extend(key_line(k, w));
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::default());
-    lines.push(Line::styled("Everywhere:", theme.title()));
-    for (k, what) in GLOBAL_KEYS {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {k:>10}  "), theme.key()),
-            Span::raw(what),
-        ]));
-    }
-    let h = (lines.len() as u16 + 4).min(area.height);
+    let screens: Vec<&str> = std::iter::once("dashboard")
+        .chain(
+            super::resources::ALL
+                .iter()
+                .map(|r| super::resources::command(*r)),
+        )
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("Screens for ':': ", theme.dim()),
+        Span::raw(screens.join(" ")),
+    ]));
+    let h = (lines.len() as u16 + 3).min(area.height);
     let rect = area.centered(
         Constraint::Length(78.min(area.width)),
         Constraint::Length(h),

@@ -60,7 +60,7 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
                 "Mbx max",
                 "Description",
             ],
-            vec![Fill(3), Length(9), Length(7), Length(9), Length(7), Fill(2)],
+            vec![Fill(3), Length(9), Length(6), Length(9), Length(9), Fill(2)],
         ),
         Resource::Mailboxes => (
             &["Address", "Name", "Status", "Used", "Quota"],

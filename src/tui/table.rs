@@ -398,14 +398,8 @@ impl TableScreen {
             return vec![("Enter", "keep filter"), ("Esc", "clear filter")];
         }
         let caps = self.caps();
-        let mut k = vec![
-            ("j/k", "move"),
-            ("PgUp/PgDn", "page"),
-            ("g/G", "first/last"),
-        ];
-        if resources::filterable(self.resource) {
-            k.push(("/", "filter"));
-        }
+        // What this screen can do first; moving around is the same everywhere.
+        let mut k = Vec::new();
         if caps.edit {
             k.push(("Enter", "edit"));
         } else {
@@ -418,13 +412,21 @@ impl TableScreen {
             k.push(("d", "delete"));
         }
         if caps.status {
-            k.push(("s", "suspend/activate"));
+            k.push(("s", "suspend"));
+        }
+        if resources::filterable(self.resource) {
+            k.push(("/", "filter"));
         }
         if self.resource == Resource::Domains {
             k.push(("m", "mailboxes"));
             k.push(("a", "aliases"));
         }
-        k.push(("r", "reload"));
+        k.extend([
+            ("j/k", "move"),
+            ("PgUp/PgDn", "page"),
+            ("g/G", "first/last"),
+            ("r", "reload"),
+        ]);
         k
     }
 
