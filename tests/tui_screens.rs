@@ -116,7 +116,7 @@ fn domains_and_filter() {
     t.char('/');
     t.text("be");
     snap!("domains_filtered", t.screen());
-    assert_eq!(t.app_rows(), vec!["beta.example"]);
+    assert_eq!(t.rows(), vec!["beta.example"]);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn mailboxes_scoped_from_domains() {
     t.command("domains");
     t.char('m');
     assert_eq!(
-        t.app_rows(),
+        t.rows(),
         vec!["ann@alpha.example", "bob@alpha.example"],
         "only alpha.example's mailboxes"
     );
@@ -279,7 +279,7 @@ fn refusals_show_the_reason() {
     t.login("carol", "carol-password-1");
     t.command("mailboxes");
     // carol may see alpha.example only.
-    assert_eq!(t.app_rows(), vec!["ann@alpha.example", "bob@alpha.example"]);
+    assert_eq!(t.rows(), vec!["ann@alpha.example", "bob@alpha.example"]);
     t.char('n');
     t.clear_field();
     t.text("x@beta.example");
@@ -316,20 +316,4 @@ fn control_characters_from_the_database_never_reach_the_screen() {
     let s = t.screen();
     assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s:?}");
     assert!(s.contains("x[2J]0;pwnedy"), "{s}");
-}
-
-trait Rows {
-    fn app_rows(&self) -> Vec<String>;
-}
-
-impl Rows for Tui {
-    /// Keys of the rows on the top table screen.
-    fn app_rows(&self) -> Vec<String> {
-        match self.app.stack.last() {
-            Some(postfix_manager::tui::app::Screen::Table(t)) => {
-                t.rows.iter().map(|r| r.key.clone()).collect()
-            }
-            _ => Vec::new(),
-        }
-    }
 }

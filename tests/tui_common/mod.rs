@@ -75,6 +75,51 @@ impl Tui {
         }
     }
 
+    /// Hand queued requests to the worker without waiting for answers.
+    pub fn send_only(&mut self) {
+        if let Some(w) = &self.worker {
+            for job in self.app.take_jobs() {
+                assert!(w.send(job), "worker gone");
+            }
+        }
+    }
+
+    /// The next reply from the worker, not yet given to the app.
+    pub fn next_reply(&mut self, within: Duration) -> Option<Reply> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(r) = self.replies.try_recv() {
+                return Some(r);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Press a key without waiting for the worker.
+    pub fn key_nowait(&mut self, code: KeyCode) -> bool {
+        self.app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    /// Keys of the rows on the top table screen.
+    pub fn rows(&self) -> Vec<String> {
+        match self.app.stack.last() {
+            Some(postfix_manager::tui::app::Screen::Table(t)) => {
+                t.rows.iter().map(|r| r.key.clone()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn selected(&self) -> Option<String> {
+        match self.app.stack.last() {
+            Some(postfix_manager::tui::app::Screen::Table(t)) => t.current().map(|r| r.key.clone()),
+            _ => None,
+        }
+    }
+
     pub fn press(&mut self, code: KeyCode) -> bool {
         let dirty = self.app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
         self.settle();
