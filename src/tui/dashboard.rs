@@ -79,10 +79,9 @@ impl Dashboard {
             })
             .collect();
         let more = lines.len() >= self.capacity;
-        let changed = self.loading
-            || self.totals.as_ref() != Some(&totals)
-            || self.domains != lines
-            || self.error.is_some();
+        // A periodic refresh that finds the same numbers draws nothing.
+        let changed =
+            self.totals.as_ref() != Some(&totals) || self.domains != lines || self.error.is_some();
         self.loading = false;
         self.error = None;
         self.totals = Some(totals);
