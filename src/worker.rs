@@ -48,8 +48,11 @@ pub enum Slot {
     Table(Resource),
     /// A create/edit form's save.
     Form,
-    /// A confirmed delete, a status toggle, or the delete dialog's impact count.
+    /// A confirmed delete or a status toggle.
     Action,
+    /// The delete dialog's count of what goes with the row. Apart from
+    /// `Action` so opening a dialog never makes a write's answer stale.
+    Impact,
     Tail,
 }
 

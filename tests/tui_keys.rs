@@ -237,3 +237,17 @@ fn unknown_command_says_which_exist() {
     let s = t.screen();
     assert!(s.contains("no screen \"nonsense\""), "{s}");
 }
+
+#[test]
+fn opening_a_delete_dialog_does_not_lose_a_writes_answer() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 2);
+    t.login_admin();
+    t.command("domains");
+    t.key_nowait(KeyCode::Char('s'));
+    t.key_nowait(KeyCode::Char('d'));
+    t.settle();
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(!failed && msg.contains("is now suspended"), "{msg}");
+    assert!(t.screen().contains("1 row(s) will be deleted"));
+}

@@ -320,7 +320,7 @@ impl App {
                 write,
             } => {
                 self.modal = Some(Modal::Confirm(Confirm::new(write)));
-                self.send(Slot::Action, Request::DeleteImpact { resource, key });
+                self.send(Slot::Impact, Request::DeleteImpact { resource, key });
                 true
             }
             Action::Write(w) => {
@@ -361,7 +361,7 @@ impl App {
                 ConfirmKey::Cancel => {
                     self.modal = None;
                     // A late impact count for a closed dialog is dropped.
-                    self.inflight.remove(&Slot::Action);
+                    self.inflight.remove(&Slot::Impact);
                     self.status = Some(("Nothing deleted.".into(), false));
                     true
                 }
@@ -505,6 +505,7 @@ impl App {
             },
             Slot::Form => self.on_saved(result),
             Slot::Action => self.on_action(result),
+            Slot::Impact => self.on_impact(result),
         }
     }
 
@@ -557,26 +558,33 @@ impl App {
         true
     }
 
-    fn on_action(&mut self, result: Result<Response, Failure>) -> bool {
+    fn on_impact(&mut self, result: Result<Response, Failure>) -> bool {
+        let Some(Modal::Confirm(c)) = self.modal.as_mut() else {
+            return false;
+        };
         match result {
             Ok(Response::Impact(text, n)) => {
-                if let Some(Modal::Confirm(c)) = self.modal.as_mut() {
-                    c.text = Some(text);
-                    c.rows = n;
-                }
+                c.text = Some(text);
+                c.rows = n;
             }
+            Ok(_) => {}
+            Err(e) => {
+                // Nothing to confirm when the row cannot even be looked at.
+                c.error = Some(e.message);
+                c.write = None;
+            }
+        }
+        true
+    }
+
+    fn on_action(&mut self, result: Result<Response, Failure>) -> bool {
+        match result {
             Ok(Response::Written(msg)) => {
                 self.status = Some((msg, false));
                 self.refresh_top();
             }
             Ok(_) => {}
-            Err(e) => match self.modal.as_mut() {
-                Some(Modal::Confirm(c)) => {
-                    c.error = Some(e.message);
-                    c.write = None;
-                }
-                _ => self.status = Some((e.message, true)),
-            },
+            Err(e) => self.status = Some((e.message, true)),
         }
         true
     }
