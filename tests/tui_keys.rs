@@ -251,3 +251,54 @@ fn opening_a_delete_dialog_does_not_lose_a_writes_answer() {
     assert!(!failed && msg.contains("is now suspended"), "{msg}");
     assert!(t.screen().contains("1 row(s) will be deleted"));
 }
+
+#[test]
+fn an_alias_is_created_and_edited_through_the_forms() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 1);
+    t.login_admin();
+    t.command("domains");
+    t.char('a');
+    assert!(t.screen().contains("Aliases of d00.example"));
+    t.char('n');
+    // The address field starts as "@d00.example" with the cursor in front.
+    t.text("info");
+    t.tab();
+    t.text("a@elsewhere.org, b@elsewhere.org");
+    t.enter();
+    let a = ops::aliases::get(&mut t.conn, &t.admin, "info@d00.example").expect("alias");
+    assert_eq!(a.goto, "a@elsewhere.org,b@elsewhere.org");
+    assert_eq!(t.rows(), vec!["info@d00.example"]);
+    t.enter();
+    t.clear_field();
+    t.text("c@elsewhere.org");
+    t.enter();
+    let a = ops::aliases::get(&mut t.conn, &t.admin, "info@d00.example").expect("alias");
+    assert_eq!(a.goto, "c@elsewhere.org");
+    assert_eq!(a.version, 2);
+}
+
+#[test]
+fn a_scoped_user_edits_only_what_it_changed() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 1);
+    let admin = t.admin.clone();
+    common::user_with_role(&mut t.conn, &admin, "carol", "user");
+    ops::permissions::grant(
+        &mut t.conn,
+        &admin,
+        "carol",
+        &name(0),
+        &[postfix_manager::ops::Perm::Domain],
+    )
+    .expect("grant");
+    t.login("carol", "carol-password-1");
+    t.command("domains");
+    t.enter();
+    t.text("carol's words");
+    t.enter();
+    // Quota and limits were not sent, so ops did not ask for role admin.
+    let d = ops::domains::get(&mut t.conn, &admin, &name(0)).expect("domain");
+    assert_eq!(d.description.as_deref(), Some("carol's words"));
+    assert!(t.app.modal.is_none(), "{}", t.screen());
+}

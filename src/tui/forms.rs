@@ -58,7 +58,8 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
                 "Address",
                 &at,
                 "info@example.com or @example.com",
-            ),
+            )
+            .cursor_at_start(),
             Field::new("goto", "Goes to", "", "a@example.com, b@elsewhere.org"),
             Field::new("description", "Description", "", ""),
         ],
