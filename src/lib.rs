@@ -13,4 +13,6 @@ pub mod password;
 pub mod sanitize;
 pub mod secrets;
 pub mod store;
+pub mod tui;
 pub mod validate;
+pub mod worker;

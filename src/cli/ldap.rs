@@ -118,6 +118,7 @@ pub fn run(
             let pg = Page {
                 after: p.after.clone(),
                 limit: Some(p.limit),
+                ..Default::default()
             };
             list(&ops::ldap::list(conn, ctx, &pg)?, pg.limit(), j)
         }

@@ -59,9 +59,8 @@ impl CliError {
 /// Run a parsed command line; returns what to print on stdout.
 pub fn run(cli: &Cli) -> Result<String, CliError> {
     let Some(command) = &cli.command else {
-        return Err(CliError::Usage(
-            "the terminal UI is not built yet; run a subcommand (see --help), e.g. `postfix-manager domain list`".into(),
-        ));
+        crate::tui::run(cli)?;
+        return Ok(String::new());
     };
     match command {
         Command::Init(a) => init::run(cli, a),

@@ -15,6 +15,7 @@ fn page(p: &PageArgs) -> Page {
     Page {
         after: p.after.clone(),
         limit: Some(p.limit),
+        ..Default::default()
     }
 }
 

@@ -362,3 +362,36 @@ pub fn prune(
         Ok((r, done))
     })
 }
+
+/// The user id a reader of the log is limited to: None for admins and
+/// readonly users, its own id for a domain-scoped user.
+fn reader_scope(conn: &mut AnyConnection, ctx: &Ctx) -> crate::error::OpResult<Option<i32>> {
+    let who = super::Principal::load(conn, ctx.user_id)?;
+    Ok((who.role == super::Role::User).then_some(who.id))
+}
+
+/// A keyset page of the log (newest first), scoped like `list`.
+pub fn page(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    page: &crate::store::Page,
+) -> crate::error::OpResult<Vec<crate::db::models::AuditLog>> {
+    let scope = reader_scope(conn, ctx)?;
+    Ok(crate::store::audit::page(conn, scope, page)?)
+}
+
+/// Entries newer than `after_id` (the live tail), scoped like `list`.
+pub fn newer_than(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    after_id: i64,
+    limit: i64,
+) -> crate::error::OpResult<Vec<crate::db::models::AuditLog>> {
+    let scope = reader_scope(conn, ctx)?;
+    Ok(crate::store::audit::newer_than(
+        conn,
+        scope,
+        after_id,
+        limit.clamp(1, crate::store::MAX_PAGE),
+    )?)
+}

@@ -42,6 +42,7 @@ fn grant_view(c: &mut AnyConnection, user_id: i32, domain_id: i32) -> OpResult<G
     let page = Page {
         after: None,
         limit: Some(1),
+        ..Default::default()
     };
     store::permissions::list(c, Some(user_id), Some(domain_id), &page)?
         .into_iter()

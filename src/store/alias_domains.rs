@@ -28,7 +28,6 @@ pub fn list(
 ) -> QueryResult<Vec<AliasDomain>> {
     let mut q = alias_domains::table
         .select(AliasDomain::as_select())
-        .order(alias_domains::name.asc())
         .limit(page.limit())
         .into_boxed();
     if let Some(ids) = scope {
@@ -43,8 +42,19 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(alias_domains::status.eq(s.clone()));
     }
-    if let Some(a) = &page.after {
-        q = q.filter(alias_domains::name.gt(a.clone()));
+    q = match (&page.after, page.backward) {
+        (None, false) => q.order(alias_domains::name.asc()),
+        (None, true) => q.order(alias_domains::name.desc()),
+        (Some(a), false) => q
+            .filter(alias_domains::name.gt(a.clone()))
+            .order(alias_domains::name.asc()),
+        (Some(a), true) => q
+            .filter(alias_domains::name.lt(a.clone()))
+            .order(alias_domains::name.desc()),
+    };
+    let mut rows: Vec<_> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
     }
-    q.load(conn)
+    Ok(rows)
 }

@@ -21,7 +21,6 @@ pub fn list(
 ) -> QueryResult<Vec<Alias>> {
     let mut q = aliases::table
         .select(Alias::as_select())
-        .order(aliases::address.asc())
         .limit(page.limit())
         .into_boxed();
     if let Some(ids) = scope {
@@ -42,8 +41,19 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(aliases::status.eq(s.clone()));
     }
-    if let Some(a) = &page.after {
-        q = q.filter(aliases::address.gt(a.clone()));
+    q = match (&page.after, page.backward) {
+        (None, false) => q.order(aliases::address.asc()),
+        (None, true) => q.order(aliases::address.desc()),
+        (Some(a), false) => q
+            .filter(aliases::address.gt(a.clone()))
+            .order(aliases::address.asc()),
+        (Some(a), true) => q
+            .filter(aliases::address.lt(a.clone()))
+            .order(aliases::address.desc()),
+    };
+    let mut rows: Vec<_> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
     }
-    q.load(conn)
+    Ok(rows)
 }

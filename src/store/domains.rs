@@ -29,7 +29,6 @@ pub fn list(
 ) -> QueryResult<Vec<Domain>> {
     let mut q = domains::table
         .select(Domain::as_select())
-        .order(domains::name.asc())
         .limit(page.limit())
         .into_boxed();
     if let Some(ids) = scope {
@@ -41,10 +40,21 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(domains::status.eq(s.clone()));
     }
-    if let Some(a) = &page.after {
-        q = q.filter(domains::name.gt(a.clone()));
+    q = match (&page.after, page.backward) {
+        (None, false) => q.order(domains::name.asc()),
+        (None, true) => q.order(domains::name.desc()),
+        (Some(a), false) => q
+            .filter(domains::name.gt(a.clone()))
+            .order(domains::name.asc()),
+        (Some(a), true) => q
+            .filter(domains::name.lt(a.clone()))
+            .order(domains::name.desc()),
+    };
+    let mut rows: Vec<_> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
     }
-    q.load(conn)
+    Ok(rows)
 }
 
 pub fn mailbox_count(conn: &mut AnyConnection, domain_id: i32) -> QueryResult<i64> {

@@ -21,7 +21,6 @@ pub fn list(
 ) -> QueryResult<Vec<Mailbox>> {
     let mut q = mailboxes::table
         .select(Mailbox::as_select())
-        .order(mailboxes::username.asc())
         .limit(page.limit())
         .into_boxed();
     if let Some(ids) = scope {
@@ -36,8 +35,19 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(mailboxes::status.eq(s.clone()));
     }
-    if let Some(a) = &page.after {
-        q = q.filter(mailboxes::username.gt(a.clone()));
+    q = match (&page.after, page.backward) {
+        (None, false) => q.order(mailboxes::username.asc()),
+        (None, true) => q.order(mailboxes::username.desc()),
+        (Some(a), false) => q
+            .filter(mailboxes::username.gt(a.clone()))
+            .order(mailboxes::username.asc()),
+        (Some(a), true) => q
+            .filter(mailboxes::username.lt(a.clone()))
+            .order(mailboxes::username.desc()),
+    };
+    let mut rows: Vec<_> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
     }
-    q.load(conn)
+    Ok(rows)
 }

@@ -6,7 +6,9 @@ pub mod alias_domains;
 pub mod aliases;
 pub mod audit;
 pub mod domains;
+pub mod ldap;
 pub mod ldap_servers;
+pub mod mail_servers;
 pub mod mailboxes;
 pub mod permissions;
 pub mod stats;
@@ -16,11 +18,16 @@ pub mod users;
 pub const DEFAULT_PAGE: i64 = 100;
 pub const MAX_PAGE: i64 = 10_000;
 
-/// A keyset page: rows strictly after `after` in the list's order.
+/// A keyset page: rows strictly after `after` in the list's order, or with
+/// `backward` the last `limit` rows strictly before it (all of the list's
+/// last rows when `after` is None), still returned in the list's order.
+/// Backward pages let a screen page up and jump to the end without counting
+/// or loading what lies in between.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     pub after: Option<String>,
     pub limit: Option<i64>,
+    pub backward: bool,
 }
 
 impl Page {

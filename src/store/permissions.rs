@@ -49,7 +49,6 @@ pub fn list(
             user_domains::created_at,
             user_domains::version,
         ))
-        .order((users::username.asc(), domains::name.asc()))
         .limit(page.limit())
         .into_boxed();
     if let Some(u) = user_id {
@@ -58,14 +57,26 @@ pub fn list(
     if let Some(d) = domain_id {
         q = q.filter(user_domains::domain_id.eq(d));
     }
-    if let Some((u, d)) = page.after.as_deref().and_then(|a| a.split_once('/')) {
-        q = q.filter(
-            users::username.gt(u.to_string()).or(users::username
-                .eq(u.to_string())
-                .and(domains::name.gt(d.to_string()))),
-        );
-    }
-    let rows: Vec<(
+    let cursor = page.after.as_deref().and_then(|a| a.split_once('/'));
+    q = match (cursor, page.backward) {
+        (None, false) => q.order((users::username.asc(), domains::name.asc())),
+        (None, true) => q.order((users::username.desc(), domains::name.desc())),
+        (Some((u, d)), false) => q
+            .filter(
+                users::username.gt(u.to_string()).or(users::username
+                    .eq(u.to_string())
+                    .and(domains::name.gt(d.to_string()))),
+            )
+            .order((users::username.asc(), domains::name.asc())),
+        (Some((u, d)), true) => q
+            .filter(
+                users::username.lt(u.to_string()).or(users::username
+                    .eq(u.to_string())
+                    .and(domains::name.lt(d.to_string()))),
+            )
+            .order((users::username.desc(), domains::name.desc())),
+    };
+    let mut rows: Vec<(
         i32,
         String,
         String,
@@ -73,6 +84,9 @@ pub fn list(
         chrono::NaiveDateTime,
         i32,
     )> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
+    }
     Ok(rows
         .into_iter()
         .map(|(id, username, domain, perms, created_at, version)| Grant {

@@ -66,16 +66,25 @@ pub fn domains_with_usage(
                 "(SELECT CAST(COALESCE(SUM(m.quota_used), 0) AS BIGINT) FROM mailboxes m WHERE m.domain_id = domains.id)",
             ),
         ))
-        .order(domains::name.asc())
         .limit(page.limit())
         .into_boxed();
     if let Some(ids) = scope {
         q = q.filter(domains::id.eq_any(ids.to_vec()));
     }
-    if let Some(a) = &page.after {
-        q = q.filter(domains::name.gt(a.clone()));
+    q = match (&page.after, page.backward) {
+        (None, false) => q.order(domains::name.asc()),
+        (None, true) => q.order(domains::name.desc()),
+        (Some(a), false) => q
+            .filter(domains::name.gt(a.clone()))
+            .order(domains::name.asc()),
+        (Some(a), true) => q
+            .filter(domains::name.lt(a.clone()))
+            .order(domains::name.desc()),
+    };
+    let mut rows: Vec<(Domain, i64, i64)> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
     }
-    let rows: Vec<(Domain, i64, i64)> = q.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(domain, mailbox_count, mailbox_used)| DomainUsage {

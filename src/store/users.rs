@@ -39,7 +39,6 @@ pub fn other_active_admins(conn: &mut AnyConnection, except: i32) -> QueryResult
 pub fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> QueryResult<Vec<User>> {
     let mut q = users::table
         .select(User::as_select())
-        .order(users::username.asc())
         .limit(page.limit())
         .into_boxed();
     if let Some(t) = &f.text {
@@ -54,8 +53,19 @@ pub fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> QueryResult<Ve
     if let Some(s) = &f.status {
         q = q.filter(users::status.eq(s.clone()));
     }
-    if let Some(a) = &page.after {
-        q = q.filter(users::username.gt(a.clone()));
+    q = match (&page.after, page.backward) {
+        (None, false) => q.order(users::username.asc()),
+        (None, true) => q.order(users::username.desc()),
+        (Some(a), false) => q
+            .filter(users::username.gt(a.clone()))
+            .order(users::username.asc()),
+        (Some(a), true) => q
+            .filter(users::username.lt(a.clone()))
+            .order(users::username.desc()),
+    };
+    let mut rows: Vec<_> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
     }
-    q.load(conn)
+    Ok(rows)
 }

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Prints docs/screens.md from the TUI's insta snapshots (run from the repo root).
+set -eu
+echo "# Screens"
+echo
+echo "Text captures of the TUI at 80x24, taken from the snapshot tests in"
+echo "\`tests/snapshots/\` (drawn from a real database through the real worker;"
+echo "times are masked). Regenerate with \`sh docs/screens.sh > docs/screens.md\`."
+for f in login login_failed dashboard dashboard_with_tail domains domains_filtered \
+    domain_form_new domain_form_local_error domain_form_ops_error domain_form_edit \
+    domain_form_conflict domain_created domain_delete_confirm mailboxes_of_alpha \
+    aliases alias_domains users permissions audit mail_servers ldap \
+    domains_readonly domain_detail_readonly help_mailboxes command_line too_small; do
+    echo
+    echo "## $f" | tr _ ' '
+    echo
+    echo '```text'
+    sed '1,/^---$/d' "tests/snapshots/$f.snap"
+    echo '```'
+done

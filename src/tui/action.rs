@@ -1,0 +1,31 @@
+//! What a screen asks the app to do after a key. Screens never send to the
+//! worker themselves: the app tags each request with the screen's slot and
+//! a new generation, which is what lets it drop stale replies.
+
+use super::form::Form;
+use crate::worker::{Request, Resource, Write};
+
+#[derive(Debug)]
+pub enum Action {
+    /// The key meant nothing here.
+    Ignored,
+    /// State changed; redraw.
+    Redraw,
+    /// Send this read for the current screen (replacing its pending one).
+    Fetch(Request),
+    /// Open a table screen, optionally scoped to one domain (id, name).
+    Open(Resource, Option<(i32, String)>),
+    OpenForm(Form),
+    /// Ask to delete: the app counts what goes with it, then confirms.
+    AskDelete {
+        resource: Resource,
+        key: String,
+        write: Write,
+    },
+    /// A write that needs no confirmation (suspend/activate).
+    Write(Write),
+    /// Show these name/value pairs in a read-only panel.
+    Detail(String, Vec<(String, String)>),
+    /// A one-line message for the status bar.
+    Status(String),
+}

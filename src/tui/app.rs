@@ -1,0 +1,738 @@
+//! The app's state and its answers to keys, worker replies, ticks and
+//! resizes. No terminal and no database here: every input returns whether
+//! the screen must be redrawn, and requests wait in an outbox the event loop
+//! hands to the worker. That is what lets tests drive it with a real worker
+//! and draw it on a `TestBackend`.
+
+use std::collections::HashMap;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use super::action::Action;
+use super::dashboard::Dashboard;
+use super::form::{Form, FormKey};
+use super::forms;
+use super::login::{LoginKey, LoginScreen};
+use super::overlay::{self, Confirm, ConfirmKey, Detail};
+use super::resources;
+use super::rows;
+use super::table::TableScreen;
+use super::tail::{self, Tail};
+use super::theme::Theme;
+use crate::worker::{Failure, Job, Reply, Request, Resource, Response, Session, Slot, Tag};
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+/// Ticks (of one second) between dashboard refreshes.
+const DASHBOARD_EVERY: u64 = 5;
+
+pub enum Screen {
+    Dashboard(Dashboard),
+    Table(TableScreen),
+}
+
+pub enum Modal {
+    Form(Form),
+    Confirm(Confirm),
+    Detail(Detail),
+    Help,
+    /// The `:` line.
+    Command(Input),
+}
+
+pub struct App {
+    pub theme: Theme,
+    pub size: (u16, u16),
+    pub session: Option<Session>,
+    pub login: LoginScreen,
+    pub stack: Vec<Screen>,
+    pub modal: Option<Modal>,
+    pub tail: Tail,
+    /// The status line: text and whether it reports a failure.
+    pub status: Option<(String, bool)>,
+    pub quit: bool,
+    db_label: String,
+    inflight: HashMap<Slot, u64>,
+    next_gen: u64,
+    outbox: Vec<Job>,
+    ticks: u64,
+}
+
+/// Where things go on screen; shared by drawing and by page sizing, so a
+/// page holds exactly the rows that will be drawn.
+pub struct Areas {
+    pub header: Rect,
+    pub body: Rect,
+    pub tail: Option<Rect>,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+pub fn areas(area: Rect, tail_visible: bool) -> Areas {
+    let tail_h = if tail_visible {
+        tail::LINES as u16 + 2
+    } else {
+        0
+    };
+    let [header, body, tail, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(tail_h),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        header,
+        body,
+        tail: tail_visible.then_some(tail),
+        status,
+        footer,
+    }
+}
+
+impl App {
+    pub fn new(theme: Theme, size: (u16, u16), user: Option<&str>, db_label: String) -> App {
+        App {
+            theme,
+            size,
+            session: None,
+            login: LoginScreen::new(user),
+            stack: Vec::new(),
+            modal: None,
+            tail: Tail::default(),
+            status: None,
+            quit: false,
+            db_label,
+            inflight: HashMap::new(),
+            next_gen: 0,
+            outbox: Vec::new(),
+            ticks: 0,
+        }
+    }
+
+    /// Requests to hand to the worker, oldest first.
+    pub fn take_jobs(&mut self) -> Vec<Job> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Nothing queued and no reply awaited (tests wait for this).
+    pub fn idle(&self) -> bool {
+        self.inflight.is_empty() && self.outbox.is_empty()
+    }
+
+    /// Is a request for this slot still awaited?
+    pub fn waiting(&self, slot: Slot) -> bool {
+        self.inflight.contains_key(&slot)
+    }
+
+    fn send(&mut self, slot: Slot, request: Request) {
+        self.next_gen += 1;
+        // Replacing the slot's generation is what makes any older reply
+        // for it stale.
+        self.inflight.insert(slot, self.next_gen);
+        self.outbox.push(Job {
+            tag: Tag {
+                slot,
+                gen: self.next_gen,
+            },
+            request,
+        });
+    }
+
+    fn too_small(&self) -> bool {
+        self.size.0 < MIN_WIDTH || self.size.1 < MIN_HEIGHT
+    }
+
+    fn body_capacity(&self) -> (usize, usize) {
+        let a = areas(Rect::new(0, 0, self.size.0, self.size.1), self.tail.visible);
+        // Table: borders and the column header. Dashboard: totals box,
+        // then the usage table's borders and header.
+        let table = a.body.height.saturating_sub(3) as usize;
+        let dash = a.body.height.saturating_sub(4 + 3) as usize;
+        (table, dash)
+    }
+
+    fn top_slot(&self) -> Option<Slot> {
+        match self.stack.last()? {
+            Screen::Dashboard(_) => Some(Slot::Dashboard),
+            Screen::Table(t) => Some(Slot::Table(t.resource)),
+        }
+    }
+
+    /// Fit the top screen to the current size and ask for its rows again.
+    fn refresh_top(&mut self) {
+        let (table_cap, dash_cap) = self.body_capacity();
+        let request = match self.stack.last_mut() {
+            Some(Screen::Dashboard(d)) => {
+                d.set_capacity(dash_cap);
+                Some(d.reload())
+            }
+            Some(Screen::Table(t)) => {
+                t.set_capacity(table_cap);
+                Some(t.reload())
+            }
+            None => None,
+        };
+        if let (Some(slot), Some(r)) = (self.top_slot(), request) {
+            self.send(slot, r);
+        }
+    }
+
+    fn open(&mut self, resource: Resource, scope: Option<(i32, String)>) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        self.stack.push(Screen::Table(TableScreen::new(
+            resource,
+            scope,
+            session.role,
+        )));
+        self.refresh_top();
+    }
+
+    pub fn on_event(&mut self, ev: Event) -> bool {
+        match ev {
+            Event::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
+            Event::Resize(w, h) => self.on_resize(w, h),
+            _ => false,
+        }
+    }
+
+    pub fn on_resize(&mut self, w: u16, h: u16) -> bool {
+        self.size = (w, h);
+        if self.session.is_some() && !self.too_small() {
+            self.refit();
+        }
+        true
+    }
+
+    /// Re-ask the top screen for a page of the new height, if it changed.
+    fn refit(&mut self) {
+        let (table_cap, dash_cap) = self.body_capacity();
+        let request = match self.stack.last_mut() {
+            Some(Screen::Dashboard(d)) => d.set_capacity(dash_cap),
+            Some(Screen::Table(t)) => t.set_capacity(table_cap),
+            None => None,
+        };
+        if let (Some(slot), Some(r)) = (self.top_slot(), request) {
+            self.send(slot, r);
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> bool {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return true;
+        }
+        if self.too_small() {
+            if key.code == KeyCode::Char('q') {
+                self.quit = true;
+            }
+            return false;
+        }
+        if self.session.is_none() {
+            return match self.login.handle_key(key) {
+                LoginKey::Ignored => false,
+                LoginKey::Redraw => true,
+                LoginKey::Submit(r) => {
+                    self.send(Slot::Login, r);
+                    true
+                }
+            };
+        }
+        if self.modal.is_some() {
+            return self.modal_key(key);
+        }
+        let captures = matches!(self.stack.last(), Some(Screen::Table(t)) if t.captures_input());
+        if !captures {
+            match key.code {
+                KeyCode::Char(':') => {
+                    self.modal = Some(Modal::Command(Input::default()));
+                    return true;
+                }
+                KeyCode::Char('?') => {
+                    self.modal = Some(Modal::Help);
+                    return true;
+                }
+                KeyCode::Char('q') => {
+                    self.quit = true;
+                    return true;
+                }
+                KeyCode::Char('t') => {
+                    self.tail.visible = !self.tail.visible;
+                    if self.tail.visible && !self.waiting(Slot::Tail) {
+                        let r = self.tail.poll();
+                        self.send(Slot::Tail, r);
+                    }
+                    self.refit();
+                    return true;
+                }
+                KeyCode::Esc => {
+                    if self.stack.len() > 1 {
+                        self.stack.pop();
+                        self.refresh_top();
+                        return true;
+                    }
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        let action = match self.stack.last_mut() {
+            Some(Screen::Dashboard(d)) => d.handle_key(key),
+            Some(Screen::Table(t)) => t.handle_key(key),
+            None => Action::Ignored,
+        };
+        if !matches!(action, Action::Ignored) {
+            self.status = None;
+        }
+        self.apply(action)
+    }
+
+    fn apply(&mut self, action: Action) -> bool {
+        match action {
+            Action::Ignored => false,
+            Action::Redraw => true,
+            Action::Fetch(r) => {
+                if let Some(slot) = self.top_slot() {
+                    self.send(slot, r);
+                }
+                true
+            }
+            Action::Open(r, scope) => {
+                self.open(r, scope);
+                true
+            }
+            Action::OpenForm(f) => {
+                self.modal = Some(Modal::Form(f));
+                true
+            }
+            Action::AskDelete {
+                resource,
+                key,
+                write,
+            } => {
+                self.modal = Some(Modal::Confirm(Confirm::new(write)));
+                self.send(Slot::Impact, Request::DeleteImpact { resource, key });
+                true
+            }
+            Action::Write(w) => {
+                self.status = Some(("Working…".into(), false));
+                self.send(Slot::Action, Request::Write(w));
+                true
+            }
+            Action::Detail(title, fields) => {
+                self.modal = Some(Modal::Detail(Detail { title, fields }));
+                true
+            }
+            Action::Status(s) => {
+                self.status = Some((s, false));
+                true
+            }
+        }
+    }
+
+    fn modal_key(&mut self, key: KeyEvent) -> bool {
+        let Some(modal) = self.modal.as_mut() else {
+            return false;
+        };
+        match modal {
+            Modal::Help => {
+                self.modal = None;
+                true
+            }
+            Modal::Detail(_) => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    self.modal = None;
+                    return true;
+                }
+                false
+            }
+            Modal::Confirm(c) => match c.handle_key(key) {
+                ConfirmKey::Ignored => false,
+                ConfirmKey::Redraw => true,
+                ConfirmKey::Cancel => {
+                    self.modal = None;
+                    // A late impact count for a closed dialog is dropped.
+                    self.inflight.remove(&Slot::Impact);
+                    self.status = Some(("Nothing deleted.".into(), false));
+                    true
+                }
+                ConfirmKey::Confirm(w) => {
+                    self.modal = None;
+                    self.status = Some(("Deleting…".into(), false));
+                    self.send(Slot::Action, Request::Write(w));
+                    true
+                }
+            },
+            Modal::Form(f) => match f.handle_key(key) {
+                FormKey::Ignored => false,
+                FormKey::Changed => true,
+                FormKey::Cancel => {
+                    self.modal = None;
+                    self.status = Some(("Cancelled; nothing was saved.".into(), false));
+                    true
+                }
+                FormKey::Submit => {
+                    match forms::build(f) {
+                        Ok(w) => {
+                            f.pending = true;
+                            f.message = None;
+                            self.send(Slot::Form, Request::Write(w));
+                        }
+                        Err(errors) => f.set_errors(&errors, None),
+                    }
+                    true
+                }
+            },
+            Modal::Command(input) => match key.code {
+                KeyCode::Esc => {
+                    self.modal = None;
+                    true
+                }
+                KeyCode::Enter => {
+                    let word = input.value().trim().to_string();
+                    self.modal = None;
+                    self.command(&word);
+                    true
+                }
+                _ => input.handle_event(&Event::Key(key)).is_some(),
+            },
+        }
+    }
+
+    /// Run a `:` command: a screen name, or q/quit.
+    pub fn command(&mut self, word: &str) {
+        match word {
+            "" => {}
+            "q" | "quit" => self.quit = true,
+            "dashboard" | "dash" | "home" => {
+                self.stack.truncate(1);
+                self.refresh_top();
+            }
+            other => match resources::by_command(other) {
+                Some(r) => {
+                    self.stack.truncate(1);
+                    self.open(r, None);
+                }
+                None => {
+                    let names: Vec<&str> = resources::ALL
+                        .iter()
+                        .map(|r| resources::command(*r))
+                        .collect();
+                    self.status = Some((
+                        format!("no screen {other:?}; try dashboard, {}", names.join(", ")),
+                        true,
+                    ));
+                }
+            },
+        }
+    }
+
+    /// One second passed: poll the tail, refresh the dashboard now and then.
+    pub fn on_tick(&mut self) -> bool {
+        self.ticks += 1;
+        if self.session.is_none() {
+            return false;
+        }
+        if self.tail.visible && !self.waiting(Slot::Tail) {
+            let r = self.tail.poll();
+            self.send(Slot::Tail, r);
+        }
+        if self.ticks.is_multiple_of(DASHBOARD_EVERY)
+            && self.modal.is_none()
+            && !self.waiting(Slot::Dashboard)
+        {
+            if let Some(Screen::Dashboard(d)) = self.stack.last_mut() {
+                let r = d.reload();
+                self.send(Slot::Dashboard, r);
+            }
+        }
+        // Nothing visible changed yet: the replies decide.
+        false
+    }
+
+    pub fn on_reply(&mut self, reply: Reply) -> bool {
+        let Reply { tag, result } = reply;
+        if self.inflight.get(&tag.slot) != Some(&tag.gen) {
+            return false;
+        }
+        self.inflight.remove(&tag.slot);
+        match tag.slot {
+            Slot::Login => self.on_login(result),
+            Slot::Dashboard => {
+                let Some(Screen::Dashboard(d)) = self.stack.first_mut() else {
+                    return false;
+                };
+                match result {
+                    Ok(Response::Stats(t, rows)) => d.on_stats(t, rows),
+                    Ok(_) => false,
+                    Err(e) => {
+                        d.on_error(e.message);
+                        true
+                    }
+                }
+            }
+            Slot::Table(r) => {
+                let screen = self.stack.iter_mut().rev().find_map(|s| match s {
+                    Screen::Table(t) if t.resource == r => Some(t),
+                    _ => None,
+                });
+                let Some(t) = screen else {
+                    return false;
+                };
+                match result {
+                    Ok(Response::Rows(l)) => t.on_rows(rows::from_listing(&l)),
+                    Ok(_) => {}
+                    Err(e) => t.on_error(e.message),
+                }
+                true
+            }
+            Slot::Tail => match result {
+                Ok(Response::Tail(rows)) => self.tail.on_rows(rows),
+                Ok(_) => false,
+                Err(e) => {
+                    self.tail.error = Some(e.message);
+                    true
+                }
+            },
+            Slot::Form => self.on_saved(result),
+            Slot::Action => self.on_action(result),
+            Slot::Impact => self.on_impact(result),
+        }
+    }
+
+    fn on_login(&mut self, result: Result<Response, Failure>) -> bool {
+        match result {
+            Ok(Response::Session(s)) => {
+                self.login.pending = false;
+                self.login.password.reset();
+                self.status = Some((
+                    format!(
+                        "Logged in as {} ({}). ? shows the keys.",
+                        s.username,
+                        s.role.as_str()
+                    ),
+                    false,
+                ));
+                self.session = Some(s);
+                self.stack = vec![Screen::Dashboard(Dashboard::default())];
+                self.refresh_top();
+            }
+            Ok(_) => {}
+            Err(f) => self.login.on_failure(&f),
+        }
+        true
+    }
+
+    fn on_saved(&mut self, result: Result<Response, Failure>) -> bool {
+        match result {
+            Ok(Response::Written(msg)) => {
+                if matches!(self.modal, Some(Modal::Form(_))) {
+                    self.modal = None;
+                }
+                self.status = Some((msg, false));
+                self.refresh_top();
+            }
+            Ok(_) => {}
+            Err(e) => match self.modal.as_mut() {
+                Some(Modal::Form(f)) => {
+                    f.pending = false;
+                    let fields: Vec<(String, String)> = match &e.field {
+                        Some(name) => vec![(name.clone(), field_message(&e))],
+                        None => Vec::new(),
+                    };
+                    let general = e.field.is_none().then(|| e.message.clone());
+                    f.set_errors(&fields, general);
+                }
+                _ => self.status = Some((e.message, true)),
+            },
+        }
+        true
+    }
+
+    fn on_impact(&mut self, result: Result<Response, Failure>) -> bool {
+        let Some(Modal::Confirm(c)) = self.modal.as_mut() else {
+            return false;
+        };
+        match result {
+            Ok(Response::Impact(text, n)) => {
+                c.text = Some(text);
+                c.rows = n;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                // Nothing to confirm when the row cannot even be looked at.
+                c.error = Some(e.message);
+                c.write = None;
+            }
+        }
+        true
+    }
+
+    fn on_action(&mut self, result: Result<Response, Failure>) -> bool {
+        match result {
+            Ok(Response::Written(msg)) => {
+                self.status = Some((msg, false));
+                self.refresh_top();
+            }
+            Ok(_) => {}
+            Err(e) => self.status = Some((e.message, true)),
+        }
+        true
+    }
+
+    fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
+        if self.session.is_none() {
+            return vec![
+                ("Tab", "switch field"),
+                ("Enter", "log in"),
+                ("Ctrl-C", "quit"),
+            ];
+        }
+        match &self.modal {
+            Some(Modal::Form(_)) => {
+                return vec![("Tab/S-Tab", "field"), ("Enter", "save"), ("Esc", "cancel")]
+            }
+            Some(Modal::Confirm(_)) => {
+                return vec![("←/→", "choose"), ("Enter", "answer"), ("Esc", "cancel")]
+            }
+            Some(Modal::Detail(_)) => return vec![("Esc", "close")],
+            Some(Modal::Help) => return vec![("any key", "closes the help")],
+            Some(Modal::Command(_)) => return vec![("Enter", "go"), ("Esc", "cancel")],
+            None => {}
+        }
+        let mut keys = match self.stack.last() {
+            Some(Screen::Dashboard(d)) => d.keys(),
+            Some(Screen::Table(t)) => {
+                if t.captures_input() {
+                    return t.keys();
+                }
+                t.keys()
+            }
+            None => Vec::new(),
+        };
+        // These come first so a narrow footer never loses the way to help.
+        let mut all = vec![("?", "help"), ("q", "quit")];
+        if self.stack.len() > 1 {
+            all.push(("Esc", "back"));
+        }
+        all.append(&mut keys);
+        all.extend([(":", "go to"), ("t", "tail")]);
+        all
+    }
+
+    fn screen_title(&self) -> String {
+        match self.stack.last() {
+            Some(Screen::Dashboard(_)) => "Dashboard".into(),
+            Some(Screen::Table(t)) => t.title(),
+            None => "Log in".into(),
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame) {
+        let area = f.area();
+        if self.too_small() {
+            let text = vec![
+                Line::raw("Terminal too small."),
+                Line::raw(format!(
+                    "Need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}.",
+                    area.width, area.height
+                )),
+                Line::raw("Enlarge it, or press q to quit."),
+            ];
+            f.render_widget(Paragraph::new(text), area);
+            return;
+        }
+        let a = areas(area, self.tail.visible && self.session.is_some());
+        let who = match &self.session {
+            Some(s) => format!("{} ({})", s.username, s.role.as_str()),
+            None => "not logged in".into(),
+        };
+        let header = format!(
+            " postfix-manager │ {} │ {} │ {}",
+            self.screen_title(),
+            who,
+            self.db_label
+        );
+        f.render_widget(Paragraph::new(header).style(self.theme.header()), a.header);
+        match (&self.session, self.stack.last()) {
+            (None, _) => self.login.draw(f, a.body, &self.theme),
+            (Some(_), Some(Screen::Dashboard(d))) => d.draw(f, a.body, &self.theme),
+            (Some(_), Some(Screen::Table(t))) => t.draw(f, a.body, &self.theme),
+            (Some(_), None) => {}
+        }
+        if let Some(t) = a.tail {
+            self.tail.draw(f, t, &self.theme);
+        }
+        match &self.modal {
+            Some(Modal::Form(form)) => form.draw(f, a.body, &self.theme),
+            Some(Modal::Confirm(c)) => c.draw(f, a.body, &self.theme),
+            Some(Modal::Detail(d)) => d.draw(f, a.body, &self.theme),
+            Some(Modal::Help) => {
+                let keys = match self.stack.last() {
+                    Some(Screen::Dashboard(d)) => d.keys(),
+                    Some(Screen::Table(t)) => t.keys(),
+                    None => Vec::new(),
+                };
+                overlay::draw_help(f, a.body, &self.theme, &self.screen_title(), &keys);
+            }
+            Some(Modal::Command(_)) | None => {}
+        }
+        let status = match (&self.modal, &self.status) {
+            (Some(Modal::Command(input)), _) => {
+                let line = Line::from(vec![
+                    Span::styled(":", self.theme.key()),
+                    Span::raw(input.value().to_string()),
+                ]);
+                f.set_cursor_position((a.status.x + 1 + input.visual_cursor() as u16, a.status.y));
+                line
+            }
+            (_, Some((m, true))) => Line::styled(m.clone(), self.theme.error()),
+            (_, Some((m, false))) => Line::styled(m.clone(), self.theme.ok()),
+            (_, None) => Line::default(),
+        };
+        f.render_widget(Paragraph::new(status), a.status);
+        let line = footer_line(&self.footer_keys(), a.footer.width, &self.theme);
+        f.render_widget(Paragraph::new(line), a.footer);
+    }
+}
+
+/// The field message without the "field: " prefix ops puts in Display.
+fn field_message(e: &Failure) -> String {
+    match &e.field {
+        Some(name) => e
+            .message
+            .strip_prefix(&format!("{name}: "))
+            .unwrap_or(&e.message)
+            .to_string(),
+        None => e.message.clone(),
+    }
+}
+
+/// As many "key what" pairs as fit the width, in order; the rest are in `?`.
+fn footer_line(keys: &[(&'static str, &'static str)], width: u16, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    for (i, (k, what)) in keys.iter().enumerate() {
+        let sep = if i > 0 { 3 } else { 0 };
+        let len = sep + k.chars().count() + 1 + what.chars().count();
+        if used + len > usize::from(width) {
+            break;
+        }
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        spans.push(Span::styled(*k, theme.key()));
+        spans.push(Span::raw(format!(" {what}")));
+        used += len;
+    }
+    Line::from(spans)
+}

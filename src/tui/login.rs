@@ -1,0 +1,142 @@
+//! The login screen. Whatever went wrong with the name or password, the
+//! answer is the same sentence (ops already makes it so and audits it).
+
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use super::theme::Theme;
+use crate::worker::{Failure, Request};
+
+pub const FAILED: &str = "Login failed: unknown user, wrong password, or account not active.";
+
+#[derive(Debug, Default)]
+pub struct LoginScreen {
+    pub username: Input,
+    pub password: Input,
+    /// 0 = username, 1 = password.
+    pub focus: usize,
+    pub message: Option<String>,
+    pub pending: bool,
+}
+
+pub enum LoginKey {
+    Ignored,
+    Redraw,
+    Submit(Request),
+}
+
+impl LoginScreen {
+    pub fn new(username: Option<&str>) -> LoginScreen {
+        let name = username.unwrap_or("").to_string();
+        LoginScreen {
+            focus: usize::from(!name.is_empty()),
+            username: Input::new(name),
+            ..LoginScreen::default()
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> LoginKey {
+        if self.pending {
+            return LoginKey::Ignored;
+        }
+        match key.code {
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                self.focus = 1 - self.focus;
+                LoginKey::Redraw
+            }
+            KeyCode::Enter if self.focus == 0 => {
+                self.focus = 1;
+                LoginKey::Redraw
+            }
+            KeyCode::Enter => {
+                let username = self.username.value().trim().to_string();
+                if username.is_empty() {
+                    self.focus = 0;
+                    self.message = Some("Type a user name.".into());
+                    return LoginKey::Redraw;
+                }
+                self.pending = true;
+                self.message = None;
+                LoginKey::Submit(Request::Login {
+                    username,
+                    password: self.password.value().to_string(),
+                })
+            }
+            _ => {
+                let input = if self.focus == 0 {
+                    &mut self.username
+                } else {
+                    &mut self.password
+                };
+                match input.handle_event(&Event::Key(key)) {
+                    Some(_) => LoginKey::Redraw,
+                    None => LoginKey::Ignored,
+                }
+            }
+        }
+    }
+
+    pub fn on_failure(&mut self, f: &Failure) {
+        self.pending = false;
+        self.password.reset();
+        self.focus = 1;
+        // Only a database problem gets its own words; anything about the
+        // account itself is the one generic sentence.
+        self.message = Some(if f.kind == "database" || f.kind == "io" {
+            f.message.clone()
+        } else {
+            FAILED.to_string()
+        });
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let rect = area.centered(Constraint::Length(60), Constraint::Length(9));
+        let block = Block::bordered().title(Span::styled(" Log in ", theme.title()));
+        let inner = block.inner(rect);
+        f.render_widget(block, rect);
+        let field = |label: &str, shown: String, focused: bool| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{label:>10}: "),
+                    if focused {
+                        theme.focus()
+                    } else {
+                        ratatui::style::Style::default()
+                    },
+                ),
+                Span::styled(format!("{shown:<40}"), theme.input(focused)),
+            ])
+        };
+        let stars = "*".repeat(self.password.value().chars().count());
+        let mut lines = vec![
+            Line::default(),
+            field("User", self.username.value().to_string(), self.focus == 0),
+            Line::default(),
+            field("Password", stars, self.focus == 1),
+            Line::default(),
+        ];
+        lines.push(match (&self.message, self.pending) {
+            (_, true) => Line::styled("Checking…", theme.dim()),
+            (Some(m), _) => Line::styled(m.clone(), theme.error()),
+            (None, _) => Line::styled("Enter to continue · Ctrl-C to quit", theme.dim()),
+        });
+        f.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+            inner,
+        );
+        if !self.pending {
+            let (input, row) = if self.focus == 0 {
+                (&self.username, 1)
+            } else {
+                (&self.password, 3)
+            };
+            let x = inner.x + 12 + input.visual_cursor().min(39) as u16;
+            f.set_cursor_position((x, inner.y + row));
+        }
+    }
+}

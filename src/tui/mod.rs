@@ -1,0 +1,150 @@
+//! The terminal UI: `postfix-manager` with no subcommand. See
+//! docs/architecture.md ("The TUI") for how the pieces fit.
+//!
+//! One tokio task on the main thread waits on three things at once: terminal
+//! events, worker replies and a one-second tick. Each returns whether the
+//! screen changed, and only then is a frame drawn; nothing redraws on a
+//! timer. The database lives on the worker's threads (`crate::worker`).
+
+mod action;
+pub mod app;
+mod dashboard;
+mod form;
+mod forms;
+mod login;
+mod overlay;
+pub mod resources;
+pub mod rows;
+mod table;
+mod tail;
+pub mod terminal;
+pub mod theme;
+
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::cli::{args::Cli, setup, CliError};
+use crate::ops::Policy;
+use crate::worker::{Reply, Worker};
+use app::App;
+
+/// How long quitting waits for a write already running to finish.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+pub fn run(cli: &Cli) -> Result<(), CliError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "the terminal UI needs a terminal; for scripts run a subcommand (see --help)".into(),
+        ));
+    }
+    let env = setup::load(cli)?;
+    // Both connections are opened (and the schema checked) before the
+    // screen changes, so a wrong URL is an ordinary error message.
+    let reader = setup::connect_current(&env)?;
+    let writer = setup::connect_current(&env)?;
+    let io = |e: std::io::Error| CliError::Usage(format!("terminal: {e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = Worker::spawn(reader, writer, Policy::from_config(&env.config), tx).map_err(io)?;
+    let result = runtime.block_on(event_loop(cli, env.url.redacted(), &worker, rx));
+    worker.shutdown(SHUTDOWN_WAIT);
+    let stats = result.map_err(io)?;
+    if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
+        eprintln!(
+            "tui: {} frames, {} bytes written ({} per frame on average)",
+            stats.frames,
+            stats.bytes,
+            stats.bytes / stats.frames.max(1)
+        );
+    }
+    Ok(())
+}
+
+pub struct Stats {
+    pub frames: u64,
+    pub bytes: u64,
+}
+
+async fn event_loop(
+    cli: &Cli,
+    db_label: String,
+    worker: &Worker,
+    mut replies: UnboundedReceiver<Reply>,
+) -> std::io::Result<Stats> {
+    let mut guard = terminal::Guard::enter()?;
+    let size = guard.terminal.size()?;
+    let mut app = App::new(
+        theme::Theme::from_env(),
+        (size.width, size.height),
+        cli.user.as_deref(),
+        db_label,
+    );
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut hangup = hangup_signal()?;
+    let mut frames = 0u64;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            guard.terminal.draw(|f| app.draw(f))?;
+            frames += 1;
+        }
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => dirty = app.on_event(ev),
+                // The terminal is gone or broken: leave as on a hang-up.
+                Some(Err(_)) | None => break,
+            },
+            Some(reply) = replies.recv() => dirty = app.on_reply(reply),
+            _ = tick.tick() => dirty = app.on_tick(),
+            _ = hangup.recv() => break,
+        }
+        for job in app.take_jobs() {
+            if !worker.send(job) {
+                app.status = Some((
+                    "the database worker stopped; quit and start again".into(),
+                    true,
+                ));
+                dirty = true;
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    let bytes = guard.bytes.load(Ordering::Relaxed);
+    drop(guard);
+    Ok(Stats { frames, bytes })
+}
+
+/// SIGHUP (the SSH connection dropped) and SIGTERM end the loop like `q`.
+struct Hangup {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Hangup {
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.hup.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
+}
+
+fn hangup_signal() -> std::io::Result<Hangup> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok(Hangup {
+        hup: signal(SignalKind::hangup())?,
+        term: signal(SignalKind::terminate())?,
+    })
+}

@@ -1,0 +1,199 @@
+//! Modals drawn over a screen: the delete confirmation (focus starts on
+//! No), a read-only detail panel, and the `?` help.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::worker::Write;
+
+#[derive(Debug)]
+pub struct Confirm {
+    /// None while the worker counts what the delete takes with it.
+    pub text: Option<String>,
+    pub rows: i64,
+    pub yes: bool,
+    pub write: Option<Write>,
+    pub error: Option<String>,
+}
+
+pub enum ConfirmKey {
+    Ignored,
+    Redraw,
+    Cancel,
+    Confirm(Write),
+}
+
+impl Confirm {
+    pub fn new(write: Write) -> Confirm {
+        Confirm {
+            text: None,
+            rows: 0,
+            yes: false,
+            write: Some(write),
+            error: None,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> ConfirmKey {
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => ConfirmKey::Cancel,
+            KeyCode::Left
+            | KeyCode::Right
+            | KeyCode::Tab
+            | KeyCode::BackTab
+            | KeyCode::Char('h')
+            | KeyCode::Char('l') => {
+                self.yes = !self.yes;
+                ConfirmKey::Redraw
+            }
+            KeyCode::Enter if self.yes && self.text.is_some() => match self.write.take() {
+                Some(w) => ConfirmKey::Confirm(w),
+                None => ConfirmKey::Ignored,
+            },
+            KeyCode::Enter => ConfirmKey::Cancel,
+            _ => ConfirmKey::Ignored,
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let rect = area.centered(
+            Constraint::Length(64.min(area.width)),
+            Constraint::Length(9),
+        );
+        f.render_widget(Clear, rect);
+        let block = Block::bordered().title(Span::styled(" Confirm delete ", theme.error()));
+        let button = |label: &str, on: bool| {
+            if on {
+                Span::styled(format!("[ {label} ]"), theme.selected())
+            } else {
+                Span::raw(format!("  {label}  "))
+            }
+        };
+        let mut lines = vec![match (&self.error, &self.text) {
+            (Some(e), _) => Line::styled(e.clone(), theme.error()),
+            (None, Some(t)) => Line::raw(t.clone()),
+            (None, None) => Line::styled("Counting the rows this deletes…", theme.dim()),
+        }];
+        lines.push(Line::default());
+        lines.push(
+            Line::from(vec![
+                button("No", !self.yes),
+                Span::raw("    "),
+                button(&format!("Yes, delete {} row(s)", self.rows), self.yes),
+            ])
+            .centered(),
+        );
+        lines.push(Line::styled("←/→ choose · Enter · Esc cancels", theme.dim()).centered());
+        f.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+            rect,
+        );
+    }
+}
+
+#[derive(Debug)]
+pub struct Detail {
+    pub title: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Detail {
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let h = (self.fields.len() as u16 + 4).min(area.height);
+        let rect = area.centered(
+            Constraint::Length(76.min(area.width)),
+            Constraint::Length(h),
+        );
+        f.render_widget(Clear, rect);
+        let lines: Vec<Line> = self
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                Line::from(vec![
+                    Span::styled(format!("{k:>18}: "), theme.dim()),
+                    Span::raw(v.clone()),
+                ])
+            })
+            .collect();
+        f.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+                Block::bordered()
+                    .title(Span::styled(format!(" {} ", self.title), theme.title()))
+                    .title_bottom(Line::from(" Esc close ").centered()),
+            ),
+            rect,
+        );
+    }
+}
+
+pub const GLOBAL_KEYS: [(&str, &str); 7] = [
+    (":", "go to a screen"),
+    ("?", "this help"),
+    ("t", "live audit tail"),
+    ("Esc", "back / cancel"),
+    ("q", "quit"),
+    ("Ctrl-C", "quit, anywhere"),
+    ("Tab", "next form field"),
+];
+
+/// Two columns (this screen's keys, then the global ones) so the whole
+/// help fits an 80x24 terminal without scrolling.
+pub fn draw_help(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    screen: &str,
+    keys: &[(&'static str, &'static str)],
+) {
+    let key_line = |k: &str, what: &str| {
+        vec![
+            Span::styled(format!("{k:>10}  "), theme.key()),
+            Span::raw(format!("{what:<24}")),
+        ]
+    };
+    let rows = keys.len().max(GLOBAL_KEYS.len());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{:<36}", format!("On {screen}:")), theme.title()),
+        Span::styled("Everywhere:", theme.title()),
+    ])];
+    for i in 0..rows {
+        let mut spans = match keys.get(i) {
+            Some((k, w)) => key_line(k, w),
+            None => vec![Span::raw(" ".repeat(36))],
+        };
+        if let Some((k, w)) = GLOBAL_KEYS.get(i) {
+            spans.extend(key_line(k, w));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::default());
+    let screens: Vec<&str> = std::iter::once("dashboard")
+        .chain(
+            super::resources::ALL
+                .iter()
+                .map(|r| super::resources::command(*r)),
+        )
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("Screens for ':': ", theme.dim()),
+        Span::raw(screens.join(" ")),
+    ]));
+    let h = (lines.len() as u16 + 3).min(area.height);
+    let rect = area.centered(
+        Constraint::Length(78.min(area.width)),
+        Constraint::Length(h),
+    );
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title(Span::styled(" Help ", theme.title()))
+                .title_bottom(Line::from(" any key closes ").centered()),
+        ),
+        rect,
+    );
+}

@@ -1,0 +1,200 @@
+//! What each table screen is: its title, `:` command, columns, and which
+//! keys a role gets there. The keys shown follow the role; ops still has
+//! the last word on every write.
+
+use ratatui::layout::Constraint;
+
+use crate::ops::Role;
+use crate::worker::Resource;
+
+pub const ALL: [Resource; 9] = [
+    Resource::Domains,
+    Resource::Mailboxes,
+    Resource::Aliases,
+    Resource::AliasDomains,
+    Resource::Users,
+    Resource::Permissions,
+    Resource::Audit,
+    Resource::MailServers,
+    Resource::Ldap,
+];
+
+pub fn title(r: Resource) -> &'static str {
+    match r {
+        Resource::Domains => "Domains",
+        Resource::Mailboxes => "Mailboxes",
+        Resource::Aliases => "Aliases",
+        Resource::AliasDomains => "Alias domains",
+        Resource::Users => "Admin users",
+        Resource::Permissions => "Permissions",
+        Resource::Audit => "Audit log",
+        Resource::MailServers => "Mail server configs",
+        Resource::Ldap => "LDAP servers",
+    }
+}
+
+/// The name `:` jumps by.
+pub fn command(r: Resource) -> &'static str {
+    match r {
+        Resource::Domains => "domains",
+        Resource::Mailboxes => "mailboxes",
+        Resource::Aliases => "aliases",
+        Resource::AliasDomains => "alias-domains",
+        Resource::Users => "users",
+        Resource::Permissions => "permissions",
+        Resource::Audit => "audit",
+        Resource::MailServers => "mail-servers",
+        Resource::Ldap => "ldap",
+    }
+}
+
+pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
+    use Constraint::{Fill, Length};
+    match r {
+        Resource::Domains => (
+            &[
+                "Domain",
+                "Status",
+                "Used",
+                "Quota",
+                "Mbx max",
+                "Description",
+            ],
+            vec![Fill(3), Length(9), Length(6), Length(9), Length(9), Fill(2)],
+        ),
+        Resource::Mailboxes => (
+            &["Address", "Name", "Status", "Used", "Quota"],
+            vec![Fill(3), Fill(2), Length(9), Length(7), Length(9)],
+        ),
+        Resource::Aliases => (
+            &["Address", "Goes to", "Status"],
+            vec![Fill(2), Fill(3), Length(9)],
+        ),
+        Resource::AliasDomains => (
+            &["Alias domain", "Target", "Status"],
+            vec![Fill(1), Fill(1), Length(9)],
+        ),
+        Resource::Users => (
+            &["Username", "Email", "Role", "Status", "Last login"],
+            vec![Fill(2), Fill(3), Length(8), Length(9), Length(16)],
+        ),
+        Resource::Permissions => (
+            &["User", "Domain", "Permissions"],
+            vec![Fill(1), Fill(2), Fill(2)],
+        ),
+        Resource::Audit => (
+            &["Id", "Time (UTC)", "Actor", "Action", "Resource", "Result"],
+            vec![
+                Length(6),
+                Length(16),
+                Fill(1),
+                Length(12),
+                Fill(1),
+                Length(7),
+            ],
+        ),
+        Resource::MailServers => (
+            &["Id", "Service", "Config file", "Active", "Updated"],
+            vec![Length(4), Length(10), Fill(1), Length(6), Length(16)],
+        ),
+        Resource::Ldap => (
+            &["Id", "Name", "Host:port", "SSL", "Base DN", "Active"],
+            vec![Length(4), Fill(1), Fill(1), Length(4), Fill(1), Length(6)],
+        ),
+    }
+}
+
+/// What a role may try on a screen. A `user` may act on its granted
+/// domains' rows (ops checks which); it never manages domains, users or
+/// permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub create: bool,
+    pub edit: bool,
+    pub delete: bool,
+    pub status: bool,
+}
+
+pub fn caps(r: Resource, role: Role) -> Caps {
+    let none = Caps {
+        create: false,
+        edit: false,
+        delete: false,
+        status: false,
+    };
+    let all = Caps {
+        create: true,
+        edit: true,
+        delete: true,
+        status: true,
+    };
+    match (role, r) {
+        (Role::Readonly, _) => none,
+        (_, Resource::Audit | Resource::MailServers | Resource::Ldap) => none,
+        (Role::Admin, Resource::Permissions) => Caps {
+            status: false,
+            ..all
+        },
+        (Role::Admin, _) => all,
+        (Role::User, Resource::Mailboxes | Resource::Aliases | Resource::AliasDomains) => all,
+        // A user with the `domain` permission may edit a domain's description.
+        (Role::User, Resource::Domains) => Caps { edit: true, ..none },
+        (Role::User, _) => none,
+    }
+}
+
+/// Whether `/` filters this list (the permission and audit queries take no
+/// text filter).
+pub fn filterable(r: Resource) -> bool {
+    !matches!(r, Resource::Permissions | Resource::Audit)
+}
+
+/// Look up a `:` command: an exact name, or an unambiguous prefix.
+pub fn by_command(word: &str) -> Option<Resource> {
+    let w = word.trim().to_ascii_lowercase();
+    if let Some(r) = ALL.iter().find(|r| command(**r) == w) {
+        return Some(*r);
+    }
+    let aliases: [(&str, Resource); 5] = [
+        ("admins", Resource::Users),
+        ("alias-domain", Resource::AliasDomains),
+        ("aliasdomains", Resource::AliasDomains),
+        ("mailservers", Resource::MailServers),
+        ("perms", Resource::Permissions),
+    ];
+    if let Some((_, r)) = aliases.iter().find(|(a, _)| *a == w) {
+        return Some(*r);
+    }
+    let hits: Vec<Resource> = ALL
+        .iter()
+        .copied()
+        .filter(|r| !w.is_empty() && command(*r).starts_with(&w))
+        .collect();
+    match hits.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_resolve_by_name_alias_and_unique_prefix() {
+        assert_eq!(by_command("mailboxes"), Some(Resource::Mailboxes));
+        assert_eq!(by_command("mail"), None, "mailboxes or mail-servers");
+        assert_eq!(by_command("mailb"), Some(Resource::Mailboxes));
+        assert_eq!(by_command("alias"), None, "aliases or alias-domains");
+        assert_eq!(by_command("admins"), Some(Resource::Users));
+        assert_eq!(by_command("nonsense"), None);
+    }
+
+    #[test]
+    fn readonly_gets_no_write_keys_anywhere() {
+        for r in ALL {
+            let c = caps(r, Role::Readonly);
+            assert!(!c.create && !c.edit && !c.delete && !c.status, "{r:?}");
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! One table screen: a keyset page exactly as tall as the screen, moved by
+//! asking the worker for the rows after the last one (or before the first);
+//! nothing counts or loads the rest of the table.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Row as TRow, Table, TableState};
+use ratatui::Frame;
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use super::action::Action;
+use super::forms;
+use super::resources::{self, Caps};
+use super::rows::Row;
+use super::theme::Theme;
+use crate::ops::{Role, Status};
+use crate::store::{Filter, Page};
+use crate::worker::{Request, Resource, Write};
+
+/// How the page on screen was (or is being) fetched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anchor {
+    pub after: Option<String>,
+    pub backward: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Select {
+    First,
+    Last,
+    Keep(usize),
+}
+
+#[derive(Debug)]
+pub struct TableScreen {
+    pub resource: Resource,
+    /// Only rows of this domain (id, name): Mailboxes/Aliases opened from Domains.
+    pub scope: Option<(i32, String)>,
+    pub rows: Vec<Row>,
+    pub selected: usize,
+    anchor: Anchor,
+    at_start: bool,
+    at_end: bool,
+    /// A request is out; draw "loading".
+    pub loading: bool,
+    pending: Option<(Anchor, Select)>,
+    pub filter: String,
+    /// Some while `/` is being typed.
+    filter_input: Option<Input>,
+    capacity: usize,
+    pub error: Option<String>,
+    role: Role,
+}
+
+impl TableScreen {
+    pub fn new(resource: Resource, scope: Option<(i32, String)>, role: Role) -> TableScreen {
+        TableScreen {
+            resource,
+            scope,
+            rows: Vec::new(),
+            selected: 0,
+            anchor: Anchor::default(),
+            at_start: true,
+            at_end: true,
+            loading: false,
+            pending: None,
+            filter: String::new(),
+            filter_input: None,
+            capacity: 10,
+            error: None,
+            role,
+        }
+    }
+
+    pub fn title(&self) -> String {
+        let base = resources::title(self.resource);
+        match &self.scope {
+            Some((_, d)) => format!("{base} of {d}"),
+            None => base.to_string(),
+        }
+    }
+
+    pub fn caps(&self) -> Caps {
+        resources::caps(self.resource, self.role)
+    }
+
+    /// Typing into the filter: global keys (q, :, ?) are text then.
+    pub fn captures_input(&self) -> bool {
+        self.filter_input.is_some()
+    }
+
+    /// Rows that fit; a change re-fetches the same page at the new height.
+    pub fn set_capacity(&mut self, rows: usize) -> Option<Request> {
+        let rows = rows.max(1);
+        if rows == self.capacity {
+            return None;
+        }
+        self.capacity = rows;
+        Some(self.reload())
+    }
+
+    pub fn reload(&mut self) -> Request {
+        let a = self.anchor.clone();
+        self.fetch(a, Select::Keep(self.selected))
+    }
+
+    pub fn first_page(&mut self) -> Request {
+        self.fetch(Anchor::default(), Select::First)
+    }
+
+    fn fetch(&mut self, anchor: Anchor, select: Select) -> Request {
+        self.loading = true;
+        self.pending = Some((anchor.clone(), select));
+        Request::List {
+            resource: self.resource,
+            filter: Filter {
+                text: Some(self.filter.clone()).filter(|t| !t.is_empty()),
+                status: None,
+                domain_id: self.scope.as_ref().map(|(id, _)| *id),
+            },
+            page: Page {
+                after: anchor.after,
+                limit: Some(self.capacity as i64),
+                backward: anchor.backward,
+            },
+        }
+    }
+
+    pub fn on_rows(&mut self, rows: Vec<Row>) {
+        self.loading = false;
+        self.error = None;
+        let Some((anchor, select)) = self.pending.take() else {
+            return;
+        };
+        let full = rows.len() >= self.capacity;
+        if rows.is_empty() && anchor.after.is_some() {
+            // Paged past an end: stay on the rows we have.
+            if anchor.backward {
+                self.at_start = true;
+                self.selected = 0;
+            } else {
+                self.at_end = true;
+                self.selected = self.rows.len().saturating_sub(1);
+            }
+            return;
+        }
+        match (anchor.after.is_some(), anchor.backward) {
+            (false, false) => (self.at_start, self.at_end) = (true, !full),
+            (true, false) => (self.at_start, self.at_end) = (false, !full),
+            (false, true) => (self.at_start, self.at_end) = (!full, true),
+            (true, true) => (self.at_start, self.at_end) = (!full, false),
+        }
+        self.rows = rows;
+        self.anchor = anchor;
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = match select {
+            Select::First => 0,
+            Select::Last => last,
+            Select::Keep(i) => i.min(last),
+        };
+    }
+
+    pub fn on_error(&mut self, message: String) {
+        self.loading = false;
+        self.pending = None;
+        self.error = Some(message);
+    }
+
+    pub fn current(&self) -> Option<&Row> {
+        self.rows.get(self.selected)
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Action {
+        if let Some(input) = &mut self.filter_input {
+            return match key.code {
+                KeyCode::Esc => {
+                    self.filter_input = None;
+                    self.filter.clear();
+                    Action::Fetch(self.first_page())
+                }
+                KeyCode::Enter => {
+                    self.filter_input = None;
+                    Action::Redraw
+                }
+                _ => {
+                    if input.handle_event(&Event::Key(key)).is_none() {
+                        return Action::Ignored;
+                    }
+                    // Every keystroke asks again; the worker runs only the
+                    // newest of those still queued, the app drops the rest.
+                    self.filter = input.value().to_string();
+                    Action::Fetch(self.first_page())
+                }
+            };
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let caps = self.caps();
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => self.down(),
+            KeyCode::Char('k') | KeyCode::Up => self.up(),
+            KeyCode::Char('g') | KeyCode::Home => Action::Fetch(self.first_page()),
+            KeyCode::Char('G') | KeyCode::End => Action::Fetch(self.fetch(
+                Anchor {
+                    after: None,
+                    backward: true,
+                },
+                Select::Last,
+            )),
+            KeyCode::PageDown => self.page_down(),
+            KeyCode::Char('f') if ctrl => self.page_down(),
+            KeyCode::PageUp => self.page_up(),
+            KeyCode::Char('b') if ctrl => self.page_up(),
+            KeyCode::Char('r') => Action::Fetch(self.reload()),
+            KeyCode::Char('/') if resources::filterable(self.resource) => {
+                self.filter_input = Some(Input::new(self.filter.clone()));
+                Action::Redraw
+            }
+            KeyCode::Enter => self.open_current(caps),
+            KeyCode::Char('n') if caps.create => {
+                match forms::create(self.resource, self.scope.as_ref().map(|(_, d)| d.as_str())) {
+                    Some(f) => Action::OpenForm(f),
+                    None => Action::Ignored,
+                }
+            }
+            KeyCode::Char('d') if caps.delete => self.ask_delete(),
+            KeyCode::Char('s') if caps.status => self.toggle_status(),
+            KeyCode::Char('m') if self.resource == Resource::Domains => {
+                self.open_scoped(Resource::Mailboxes)
+            }
+            KeyCode::Char('a') if self.resource == Resource::Domains => {
+                self.open_scoped(Resource::Aliases)
+            }
+            _ => Action::Ignored,
+        }
+    }
+
+    fn down(&mut self) -> Action {
+        if self.selected + 1 < self.rows.len() {
+            self.selected += 1;
+            return Action::Redraw;
+        }
+        match (self.at_end, self.rows.last()) {
+            (false, Some(last)) => {
+                let after = Some(last.cursor.clone());
+                Action::Fetch(self.fetch(
+                    Anchor {
+                        after,
+                        backward: false,
+                    },
+                    Select::First,
+                ))
+            }
+            _ => Action::Ignored,
+        }
+    }
+
+    fn up(&mut self) -> Action {
+        if self.selected > 0 {
+            self.selected -= 1;
+            return Action::Redraw;
+        }
+        match (self.at_start, self.rows.first()) {
+            (false, Some(first)) => {
+                let after = Some(first.cursor.clone());
+                Action::Fetch(self.fetch(
+                    Anchor {
+                        after,
+                        backward: true,
+                    },
+                    Select::Last,
+                ))
+            }
+            _ => Action::Ignored,
+        }
+    }
+
+    fn page_down(&mut self) -> Action {
+        match (self.at_end, self.rows.last()) {
+            (false, Some(last)) => {
+                let after = Some(last.cursor.clone());
+                Action::Fetch(self.fetch(
+                    Anchor {
+                        after,
+                        backward: false,
+                    },
+                    Select::Keep(self.selected),
+                ))
+            }
+            _ if self.selected + 1 < self.rows.len() => {
+                self.selected = self.rows.len() - 1;
+                Action::Redraw
+            }
+            _ => Action::Ignored,
+        }
+    }
+
+    fn page_up(&mut self) -> Action {
+        match (self.at_start, self.rows.first()) {
+            (false, Some(first)) => {
+                let after = Some(first.cursor.clone());
+                Action::Fetch(self.fetch(
+                    Anchor {
+                        after,
+                        backward: true,
+                    },
+                    Select::Keep(self.selected),
+                ))
+            }
+            _ if self.selected > 0 => {
+                self.selected = 0;
+                Action::Redraw
+            }
+            _ => Action::Ignored,
+        }
+    }
+
+    fn open_current(&self, caps: Caps) -> Action {
+        let Some(row) = self.current() else {
+            return Action::Ignored;
+        };
+        if caps.edit {
+            if let Some(f) = forms::edit(self.resource, row) {
+                return Action::OpenForm(f);
+            }
+        }
+        let title = format!("{} {}", crate::worker::noun(self.resource), row.key);
+        Action::Detail(
+            title,
+            row.fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn ask_delete(&self) -> Action {
+        let Some(row) = self.current() else {
+            return Action::Ignored;
+        };
+        let key = row.key.clone();
+        let write = match self.resource {
+            Resource::Domains => Write::DeleteDomain {
+                name: key.clone(),
+                cascade: true,
+            },
+            Resource::Mailboxes => Write::DeleteMailbox {
+                address: key.clone(),
+            },
+            Resource::Aliases => Write::DeleteAlias {
+                address: key.clone(),
+            },
+            Resource::AliasDomains => Write::DeleteAliasDomain { name: key.clone() },
+            Resource::Users => Write::DeleteUser {
+                username: key.clone(),
+            },
+            Resource::Permissions => Write::Revoke {
+                username: row.field("username").to_string(),
+                domain: row.field("domain").to_string(),
+            },
+            Resource::Audit | Resource::MailServers | Resource::Ldap => return Action::Ignored,
+        };
+        Action::AskDelete {
+            resource: self.resource,
+            key,
+            write,
+        }
+    }
+
+    fn toggle_status(&self) -> Action {
+        let Some(row) = self.current() else {
+            return Action::Ignored;
+        };
+        let status = match row.status.as_deref() {
+            Some("active") => Status::Suspended,
+            Some(_) => Status::Active,
+            None => return Action::Ignored,
+        };
+        Action::Write(Write::SetStatus {
+            resource: self.resource,
+            key: row.key.clone(),
+            status,
+        })
+    }
+
+    fn open_scoped(&self, target: Resource) -> Action {
+        match self.current() {
+            Some(row) => Action::Open(target, Some((row.id as i32, row.key.clone()))),
+            None => Action::Ignored,
+        }
+    }
+
+    /// The keys that do something here, for the footer and `?`.
+    pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
+        if self.filter_input.is_some() {
+            return vec![("Enter", "keep filter"), ("Esc", "clear filter")];
+        }
+        let caps = self.caps();
+        // What this screen can do first; moving around is the same everywhere.
+        let mut k = Vec::new();
+        if caps.edit {
+            k.push(("Enter", "edit"));
+        } else {
+            k.push(("Enter", "details"));
+        }
+        if caps.create {
+            k.push(("n", "new"));
+        }
+        if caps.delete {
+            k.push(("d", "delete"));
+        }
+        if caps.status {
+            k.push(("s", "suspend"));
+        }
+        if resources::filterable(self.resource) {
+            k.push(("/", "filter"));
+        }
+        if self.resource == Resource::Domains {
+            k.push(("m", "mailboxes"));
+            k.push(("a", "aliases"));
+        }
+        k.extend([
+            ("j/k", "move"),
+            ("PgUp/PgDn", "page"),
+            ("g/G", "first/last"),
+            ("r", "reload"),
+        ]);
+        k
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let mut title = vec![Span::styled(format!(" {} ", self.title()), theme.title())];
+        if self.filter_input.is_some() {
+            title.push(Span::styled(format!("/{}█ ", self.filter), theme.focus()));
+        } else if !self.filter.is_empty() {
+            title.push(Span::raw(format!("/{} ", self.filter)));
+        }
+        if self.loading {
+            title.push(Span::styled("loading… ", theme.dim()));
+        }
+        let more = match (self.at_start, self.at_end) {
+            (true, true) => "",
+            (false, true) => " ↑ more ",
+            (true, false) => " ↓ more ",
+            (false, false) => " ↑↓ more ",
+        };
+        let block = Block::bordered()
+            .title(Line::from(title))
+            .title_bottom(Line::from(more).right_aligned());
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        if self.rows.is_empty() {
+            let (text, style) = match (&self.error, self.loading) {
+                (Some(e), _) => (e.clone(), theme.error()),
+                (None, true) => ("Loading…".to_string(), theme.dim()),
+                (None, false) if self.filter.is_empty() => {
+                    let hint = if self.caps().create {
+                        " — n adds one"
+                    } else {
+                        ""
+                    };
+                    (format!("No rows yet{hint}."), theme.dim())
+                }
+                (None, false) => ("No rows match the filter.".to_string(), theme.dim()),
+            };
+            f.render_widget(Paragraph::new(Line::styled(text, style)), inner);
+            return;
+        }
+        let (names, widths) = resources::columns(self.resource);
+        // The lists are ordered by their first column (the keyset key).
+        let header = TRow::new(names.iter().enumerate().map(|(i, n)| {
+            if i == 0 {
+                format!("{n} {}", sort_mark(self.resource))
+            } else {
+                n.to_string()
+            }
+        }))
+        .style(theme.column_header());
+        let body = self.rows.iter().map(|r| {
+            let style = match r.status.as_deref() {
+                Some("suspended") | Some("deleted") => theme.suspended(),
+                _ => Style::default(),
+            };
+            TRow::new(r.cells.iter().cloned()).style(style)
+        });
+        let table = Table::new(body, widths)
+            .header(header)
+            .row_highlight_style(theme.selected())
+            .column_spacing(1);
+        let mut state = TableState::default().with_selected(Some(self.selected));
+        f.render_stateful_widget(table, inner, &mut state);
+    }
+}
+
+/// The list's order: names ascending; the audit log newest first.
+fn sort_mark(r: Resource) -> &'static str {
+    match r {
+        Resource::Audit => "▼",
+        _ => "▲",
+    }
+}

@@ -1,0 +1,87 @@
+//! Entering and leaving the terminal's raw, alternate-screen mode. The
+//! guard restores on drop (normal exit, error, a hang-up breaking the loop)
+//! and a panic hook restores before the panic message prints, so the shell
+//! is never left in raw mode.
+
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossterm::cursor::Show;
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+/// Counts the bytes frames cost: the figure that matters over SSH.
+pub struct Counting<W> {
+    inner: W,
+    pub bytes: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+pub type Term = Terminal<CrosstermBackend<Counting<Stdout>>>;
+
+pub struct Guard {
+    pub terminal: Term,
+    pub bytes: Arc<AtomicU64>,
+}
+
+/// Put the terminal back as the shell expects it. Errors are ignored: after
+/// a hang-up there is no terminal left to restore, and nothing to tell.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let mut out = io::stdout();
+    let _ = execute!(out, LeaveAlternateScreen, Show);
+    let _ = out.flush();
+}
+
+impl Guard {
+    pub fn enter() -> io::Result<Guard> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        let mut out = io::stdout();
+        if let Err(e) = execute!(out, EnterAlternateScreen) {
+            restore();
+            return Err(e);
+        }
+        let bytes = Arc::new(AtomicU64::new(0));
+        let backend = CrosstermBackend::new(Counting {
+            inner: io::stdout(),
+            bytes: bytes.clone(),
+        });
+        match Terminal::new(backend) {
+            Ok(terminal) => Ok(Guard { terminal, bytes }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}

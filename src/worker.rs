@@ -1,0 +1,677 @@
+//! The database worker: the only place the TUI's requests touch SQL.
+//!
+//! Two threads, each owning its own connection: a reader for lists, stats
+//! and the audit tail, and a writer for logins and every `ops` write. A write
+//! that waits 30 s on another process's SQLite lock therefore never stops
+//! the screens from paging or the tail from moving, and the UI thread never
+//! waits on either: it sends a [`Job`] and gets a [`Reply`] on a channel.
+//!
+//! Every job carries a [`Tag`]: the slot (which screen or modal asked) and a
+//! generation number. The reader coalesces: of several reads queued for one
+//! slot only the newest runs, because the UI would drop the older replies
+//! anyway. Writes are never coalesced or dropped.
+
+use std::collections::HashSet;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use crate::db::models::{AuditLog, LdapConfig, MailServerConfig, User};
+use crate::db::AnyConnection;
+use crate::error::OpError;
+use crate::ops::{
+    self, alias_domains::AliasDomainView, aliases::AliasEdit, domains::DomainInput,
+    mailboxes::MailboxEdit, mailboxes::NewMailbox, users::NewUser, users::UserEdit, Client,
+    ClientKind, Ctx, Perm, Policy, Principal, Role, Status,
+};
+use crate::store::{self, permissions::Grant, stats, Filter, Page};
+
+/// The tables the TUI lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Domains,
+    Mailboxes,
+    Aliases,
+    AliasDomains,
+    Users,
+    Permissions,
+    Audit,
+    MailServers,
+    Ldap,
+}
+
+/// Who asked: one pending request per slot, newer replaces older.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Login,
+    Dashboard,
+    Table(Resource),
+    /// A create/edit form's save.
+    Form,
+    /// A confirmed delete or a status toggle.
+    Action,
+    /// The delete dialog's count of what goes with the row. Apart from
+    /// `Action` so opening a dialog never makes a write's answer stale.
+    Impact,
+    Tail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    pub slot: Slot,
+    pub gen: u64,
+}
+
+#[derive(Debug)]
+pub struct Job {
+    pub tag: Tag,
+    pub request: Request,
+}
+
+#[derive(Debug)]
+pub enum Request {
+    Login {
+        username: String,
+        password: String,
+    },
+    Stats {
+        page: Page,
+    },
+    List {
+        resource: Resource,
+        filter: Filter,
+        page: Page,
+    },
+    /// Audit entries above this id (the live tail).
+    Tail {
+        after_id: i64,
+        limit: i64,
+    },
+    /// How many rows deleting this row takes with it (for the confirm dialog).
+    DeleteImpact {
+        resource: Resource,
+        key: String,
+    },
+    Write(Write),
+}
+
+impl Request {
+    fn is_read(&self) -> bool {
+        !matches!(self, Request::Login { .. } | Request::Write(_))
+    }
+}
+
+/// Every change the TUI can ask for; each maps onto one `ops` call (edits
+/// with a new password onto two, the password second).
+#[derive(Debug)]
+pub enum Write {
+    CreateDomain {
+        name: String,
+        input: DomainInput,
+    },
+    EditDomain {
+        name: String,
+        version: i32,
+        input: DomainInput,
+    },
+    DeleteDomain {
+        name: String,
+        cascade: bool,
+    },
+    CreateMailbox(NewMailbox),
+    EditMailbox {
+        address: String,
+        version: i32,
+        edit: MailboxEdit,
+        password: Option<String>,
+    },
+    DeleteMailbox {
+        address: String,
+    },
+    CreateAlias {
+        address: String,
+        goto: String,
+        description: Option<String>,
+    },
+    EditAlias {
+        address: String,
+        version: i32,
+        edit: AliasEdit,
+    },
+    DeleteAlias {
+        address: String,
+    },
+    CreateAliasDomain {
+        name: String,
+        target: String,
+    },
+    RetargetAliasDomain {
+        name: String,
+        version: i32,
+        target: String,
+    },
+    DeleteAliasDomain {
+        name: String,
+    },
+    CreateUser(NewUser),
+    EditUser {
+        username: String,
+        version: i32,
+        edit: UserEdit,
+        password: Option<String>,
+    },
+    DeleteUser {
+        username: String,
+    },
+    Grant {
+        username: String,
+        domain: String,
+        perms: Vec<Perm>,
+    },
+    Revoke {
+        username: String,
+        domain: String,
+    },
+    SetStatus {
+        resource: Resource,
+        key: String,
+        status: Status,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub username: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub enum Listing {
+    Domains(Vec<crate::db::models::Domain>),
+    Mailboxes(Vec<crate::db::models::Mailbox>),
+    Aliases(Vec<crate::db::models::Alias>),
+    AliasDomains(Vec<AliasDomainView>),
+    Users(Vec<User>),
+    Permissions(Vec<Grant>),
+    Audit(Vec<AuditLog>),
+    MailServers(Vec<MailServerConfig>),
+    Ldap(Vec<LdapConfig>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Response {
+    Session(Session),
+    Stats(stats::MailboxTotals, Vec<stats::DomainUsage>),
+    Rows(Listing),
+    Tail(Vec<AuditLog>),
+    /// What a delete would remove: a sentence and the row count.
+    Impact(String, i64),
+    /// A write succeeded; the sentence for the status line.
+    Written(String),
+}
+
+/// An `OpError` as the UI needs it: plain data, safe to send across threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<OpError> for Failure {
+    fn from(e: OpError) -> Self {
+        Failure {
+            kind: e.kind(),
+            field: e.field().map(str::to_string),
+            message: crate::sanitize::for_terminal(&e.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub tag: Tag,
+    pub result: Result<Response, Failure>,
+}
+
+/// The sending end the UI holds; dropping it (or calling `shutdown`) ends
+/// both threads once their current job is done.
+pub struct Worker {
+    reads: Option<mpsc::Sender<Job>>,
+    writes: Option<mpsc::Sender<Job>>,
+    writer_done: mpsc::Receiver<()>,
+}
+
+pub type ReplySender = tokio::sync::mpsc::UnboundedSender<Reply>;
+
+impl Worker {
+    /// Start both threads; `reader` and `writer` are two connections to the
+    /// same database, already on the current schema.
+    pub fn spawn(
+        reader: AnyConnection,
+        writer: AnyConnection,
+        policy: Policy,
+        replies: ReplySender,
+    ) -> std::io::Result<Worker> {
+        let session: Arc<Mutex<Option<Ctx>>> = Arc::new(Mutex::new(None));
+        let (rtx, rrx) = mpsc::channel();
+        let (wtx, wrx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let r = Runner {
+            conn: reader,
+            session: session.clone(),
+            policy: policy.clone(),
+            replies: replies.clone(),
+        };
+        thread::Builder::new()
+            .name("pm-db-reader".into())
+            .spawn(move || r.run(rrx, true))?;
+        let w = Runner {
+            conn: writer,
+            session,
+            policy,
+            replies,
+        };
+        thread::Builder::new()
+            .name("pm-db-writer".into())
+            .spawn(move || {
+                w.run(wrx, false);
+                let _ = done_tx.send(());
+            })?;
+        Ok(Worker {
+            reads: Some(rtx),
+            writes: Some(wtx),
+            writer_done: done_rx,
+        })
+    }
+
+    /// Queue a job; false when the worker has gone (its thread died).
+    pub fn send(&self, job: Job) -> bool {
+        let ch = if job.request.is_read() {
+            &self.reads
+        } else {
+            &self.writes
+        };
+        ch.as_ref().is_some_and(|c| c.send(job).is_ok())
+    }
+
+    /// Stop taking jobs and give a write in progress up to `wait` to commit
+    /// or roll back, so quitting (or a hang-up) never cuts a transaction
+    /// short from our side.
+    pub fn shutdown(mut self, wait: Duration) {
+        self.reads = None;
+        self.writes = None;
+        let _ = self.writer_done.recv_timeout(wait);
+    }
+}
+
+struct Runner {
+    conn: AnyConnection,
+    session: Arc<Mutex<Option<Ctx>>>,
+    policy: Policy,
+    replies: ReplySender,
+}
+
+impl Runner {
+    fn run(mut self, rx: mpsc::Receiver<Job>, coalesce: bool) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            if coalesce {
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                batch = newest_per_slot(batch);
+            }
+            for job in batch {
+                let result = self.execute(job.request);
+                if self
+                    .replies
+                    .send(Reply {
+                        tag: job.tag,
+                        result,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn ctx(&self) -> Result<Ctx, Failure> {
+        let guard = self.session.lock().map_err(|_| Failure {
+            kind: "internal",
+            field: None,
+            message: "session lock poisoned".into(),
+        })?;
+        guard.clone().ok_or_else(|| Failure {
+            kind: "auth",
+            field: None,
+            message: "not logged in".into(),
+        })
+    }
+
+    fn execute(&mut self, request: Request) -> Result<Response, Failure> {
+        match request {
+            Request::Login { username, password } => self.login(&username, &password),
+            other => {
+                let ctx = self.ctx()?;
+                Ok(run(&mut self.conn, &ctx, other)?)
+            }
+        }
+    }
+
+    fn login(&mut self, username: &str, password: &str) -> Result<Response, Failure> {
+        let client = Client::from_env(ClientKind::Tui);
+        let ctx = ops::auth::login(&mut self.conn, username, password, &client, &self.policy)?;
+        let who = Principal::load(&mut self.conn, ctx.user_id)?;
+        let session = Session {
+            username: ctx.username.clone(),
+            role: who.role,
+        };
+        if let Ok(mut s) = self.session.lock() {
+            *s = Some(ctx);
+        }
+        Ok(Response::Session(session))
+    }
+}
+
+fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, OpError> {
+    Ok(match request {
+        // `execute` answers logins itself; one arriving here is refused
+        // rather than panicking.
+        Request::Login { .. } => return Err(OpError::Denied("already logged in".into())),
+        Request::Stats { page } => {
+            let (totals, domains) = ops::stats(c, ctx, &page)?;
+            Response::Stats(totals, domains)
+        }
+        Request::List {
+            resource,
+            filter,
+            page,
+        } => Response::Rows(list(c, ctx, resource, &filter, &page)?),
+        Request::Tail { after_id, limit } => {
+            Response::Tail(ops::audit::newer_than(c, ctx, after_id, limit)?)
+        }
+        Request::DeleteImpact { resource, key } => {
+            let (text, n) = impact(c, ctx, resource, &key)?;
+            Response::Impact(text, n)
+        }
+        Request::Write(w) => Response::Written(write(c, ctx, w)?),
+    })
+}
+
+/// Keep, for each slot, only its newest read (the last queued); writes are
+/// never in this batch. Order of the survivors is kept.
+fn newest_per_slot(batch: Vec<Job>) -> Vec<Job> {
+    let mut seen = HashSet::new();
+    let mut keep: Vec<Job> = batch
+        .into_iter()
+        .rev()
+        .filter(|j| seen.insert(j.tag.slot))
+        .collect();
+    keep.reverse();
+    keep
+}
+
+fn list(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    f: &Filter,
+    page: &Page,
+) -> Result<Listing, OpError> {
+    Ok(match resource {
+        Resource::Domains => Listing::Domains(ops::domains::list(c, ctx, f, page)?),
+        Resource::Mailboxes => Listing::Mailboxes(ops::mailboxes::list(c, ctx, f, page)?),
+        Resource::Aliases => Listing::Aliases(ops::aliases::list(c, ctx, f, page)?),
+        Resource::AliasDomains => Listing::AliasDomains(ops::alias_domains::list(c, ctx, f, page)?),
+        Resource::Users => Listing::Users(ops::users::list(c, ctx, f, page)?),
+        Resource::Permissions => {
+            Listing::Permissions(ops::permissions::list(c, ctx, None, None, page)?)
+        }
+        Resource::Audit => Listing::Audit(ops::audit::page(c, ctx, page)?),
+        Resource::MailServers => {
+            Listing::MailServers(ops::servers::mail_servers(c, ctx, f.text.as_deref(), page)?)
+        }
+        Resource::Ldap => {
+            Listing::Ldap(ops::servers::ldap_servers(c, ctx, f.text.as_deref(), page)?)
+        }
+    })
+}
+
+fn impact(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    key: &str,
+) -> Result<(String, i64), OpError> {
+    Ok(match resource {
+        Resource::Domains => {
+            // Through ops first, so a scoped user learns nothing about a
+            // domain it cannot see.
+            let d = ops::domains::get(c, ctx, key)?;
+            let mb = store::domains::mailbox_count(c, d.id)?;
+            let al = store::domains::alias_count(c, d.id)?;
+            let ad = store::alias_domains::count_for_target(c, d.id)?;
+            let n = 1 + mb + al + ad;
+            (
+                format!(
+                    "Delete domain {} with its {mb} mailbox(es), {al} alias(es) and {ad} alias domain(s)? {n} row(s) will be deleted.",
+                    crate::sanitize::for_terminal(&d.name)
+                ),
+                n,
+            )
+        }
+        Resource::Users => (
+            format!(
+                "Delete user {} (marked deleted; its grants are removed)? 1 row will change.",
+                crate::sanitize::for_terminal(key)
+            ),
+            1,
+        ),
+        Resource::Permissions => (
+            format!(
+                "Revoke permission {}? 1 row will be deleted.",
+                crate::sanitize::for_terminal(key)
+            ),
+            1,
+        ),
+        other => (
+            format!(
+                "Delete {} {}? 1 row will be deleted.",
+                noun(other),
+                crate::sanitize::for_terminal(key)
+            ),
+            1,
+        ),
+    })
+}
+
+pub fn noun(r: Resource) -> &'static str {
+    match r {
+        Resource::Domains => "domain",
+        Resource::Mailboxes => "mailbox",
+        Resource::Aliases => "alias",
+        Resource::AliasDomains => "alias domain",
+        Resource::Users => "user",
+        Resource::Permissions => "permission",
+        Resource::Audit => "audit entry",
+        Resource::MailServers => "mail server config",
+        Resource::Ldap => "LDAP server",
+    }
+}
+
+fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> {
+    Ok(match w {
+        Write::CreateDomain { name, input } => {
+            format!(
+                "created domain {}",
+                ops::domains::create(c, ctx, &name, &input)?.name
+            )
+        }
+        Write::EditDomain {
+            name,
+            version,
+            input,
+        } => format!(
+            "saved domain {}",
+            ops::domains::edit(c, ctx, &name, Some(version), &input)?.name
+        ),
+        Write::DeleteDomain { name, cascade } => {
+            let s = ops::domains::delete(c, ctx, &name, cascade)?;
+            format!(
+                "deleted domain {} ({} mailboxes, {} aliases, {} alias domains)",
+                s.domain, s.mailboxes, s.aliases, s.alias_domains
+            )
+        }
+        Write::CreateMailbox(new) => format!(
+            "created mailbox {}",
+            ops::mailboxes::create(c, ctx, &new)?.username
+        ),
+        Write::EditMailbox {
+            address,
+            version,
+            edit,
+            password,
+        } => {
+            let m = ops::mailboxes::edit(c, ctx, &address, Some(version), &edit)?;
+            if let Some(pw) = password {
+                ops::mailboxes::set_password(c, ctx, &m.username, &pw)?;
+                format!("saved mailbox {} and its new password", m.username)
+            } else {
+                format!("saved mailbox {}", m.username)
+            }
+        }
+        Write::DeleteMailbox { address } => format!(
+            "deleted mailbox {}",
+            ops::mailboxes::delete(c, ctx, &address)?.username
+        ),
+        Write::CreateAlias {
+            address,
+            goto,
+            description,
+        } => format!(
+            "created alias {}",
+            ops::aliases::create(c, ctx, &address, &goto, description.as_deref())?.address
+        ),
+        Write::EditAlias {
+            address,
+            version,
+            edit,
+        } => format!(
+            "saved alias {}",
+            ops::aliases::edit(c, ctx, &address, Some(version), &edit)?.address
+        ),
+        Write::DeleteAlias { address } => format!(
+            "deleted alias {}",
+            ops::aliases::delete(c, ctx, &address)?.address
+        ),
+        Write::CreateAliasDomain { name, target } => {
+            let v = ops::alias_domains::create(c, ctx, &name, &target)?;
+            format!("created alias domain {} -> {}", v.row.name, v.target)
+        }
+        Write::RetargetAliasDomain {
+            name,
+            version,
+            target,
+        } => {
+            let v = ops::alias_domains::retarget(c, ctx, &name, Some(version), &target)?;
+            format!("alias domain {} now points at {}", v.row.name, v.target)
+        }
+        Write::DeleteAliasDomain { name } => format!(
+            "deleted alias domain {}",
+            ops::alias_domains::delete(c, ctx, &name)?.row.name
+        ),
+        Write::CreateUser(new) => format!(
+            "created user {}",
+            ops::users::create(c, ctx, &new)?.username
+        ),
+        Write::EditUser {
+            username,
+            version,
+            edit,
+            password,
+        } => {
+            let u = ops::users::edit(c, ctx, &username, Some(version), &edit)?;
+            if let Some(pw) = password {
+                ops::users::set_password(c, ctx, &u.username, &pw)?;
+                format!("saved user {} and its new password", u.username)
+            } else {
+                format!("saved user {}", u.username)
+            }
+        }
+        Write::DeleteUser { username } => format!(
+            "deleted user {}",
+            ops::users::delete(c, ctx, &username)?.username
+        ),
+        Write::Grant {
+            username,
+            domain,
+            perms,
+        } => {
+            let g = ops::permissions::grant(c, ctx, &username, &domain, &perms)?;
+            format!("granted {} on {}", g.username, g.domain)
+        }
+        Write::Revoke { username, domain } => {
+            let g = ops::permissions::revoke(c, ctx, &username, &domain)?;
+            format!("revoked {} on {}", g.username, g.domain)
+        }
+        Write::SetStatus {
+            resource,
+            key,
+            status,
+        } => {
+            match resource {
+                Resource::Domains => {
+                    ops::domains::set_status(c, ctx, &key, status)?;
+                }
+                Resource::Mailboxes => {
+                    ops::mailboxes::set_status(c, ctx, &key, status)?;
+                }
+                Resource::Aliases => {
+                    ops::aliases::set_status(c, ctx, &key, status)?;
+                }
+                Resource::AliasDomains => {
+                    ops::alias_domains::set_status(c, ctx, &key, status)?;
+                }
+                Resource::Users => {
+                    ops::users::set_status(c, ctx, &key, status)?;
+                }
+                other => {
+                    return Err(OpError::invalid(
+                        "status",
+                        format!("a {} has no status to change", noun(other)),
+                    ))
+                }
+            }
+            format!("{} {} is now {}", noun(resource), key, status.as_str())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(slot: Slot, gen: u64) -> Job {
+        Job {
+            tag: Tag { slot, gen },
+            request: Request::Stats {
+                page: Page::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn coalescing_keeps_the_newest_read_of_each_slot() {
+        let batch = vec![
+            job(Slot::Table(Resource::Domains), 1),
+            job(Slot::Tail, 2),
+            job(Slot::Table(Resource::Domains), 3),
+            job(Slot::Table(Resource::Domains), 4),
+        ];
+        let gens: Vec<u64> = newest_per_slot(batch).iter().map(|j| j.tag.gen).collect();
+        assert_eq!(gens, vec![2, 4]);
+    }
+}

@@ -1,0 +1,304 @@
+//! Key handling and screen state: paging by keyset, stale replies, modals
+//! that must write nothing, quitting from anywhere, and staying responsive
+//! while another process holds the SQLite write lock.
+
+mod common;
+mod tui_common;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use diesel::connection::SimpleConnection;
+use postfix_manager::ops::{self, domains::DomainInput};
+use postfix_manager::worker::{Resource, Slot};
+use tui_common::Tui;
+
+fn domains(t: &mut Tui, n: usize) {
+    for i in 0..n {
+        ops::domains::create(
+            &mut t.conn,
+            &t.admin,
+            &format!("d{i:02}.example"),
+            &DomainInput::default(),
+        )
+        .expect("domain");
+    }
+}
+
+fn name(i: usize) -> String {
+    format!("d{i:02}.example")
+}
+
+fn names(r: std::ops::Range<usize>) -> Vec<String> {
+    r.map(name).collect()
+}
+
+#[test]
+fn pages_move_by_keyset_and_hold_only_the_visible_rows() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 45);
+    t.login_admin();
+    t.command("domains");
+    // 24 lines: header, footer, status, two borders, the column header.
+    assert_eq!(t.rows(), names(0..18));
+    for _ in 0..17 {
+        t.char('j');
+    }
+    assert_eq!(t.selected(), Some(name(17)));
+    t.char('j');
+    assert_eq!(
+        t.rows(),
+        names(18..36),
+        "j past the bottom loads the next page"
+    );
+    assert_eq!(t.selected(), Some(name(18)));
+    t.char('k');
+    assert_eq!(
+        t.rows(),
+        names(0..18),
+        "k past the top loads the page before"
+    );
+    assert_eq!(t.selected(), Some(name(17)));
+    t.press(KeyCode::PageDown);
+    t.press(KeyCode::PageDown);
+    assert_eq!(t.rows(), names(36..45));
+    t.press(KeyCode::PageDown);
+    assert_eq!(t.rows(), names(36..45), "no page after the last");
+    assert_eq!(t.selected(), Some(name(44)));
+    t.press(KeyCode::PageUp);
+    assert_eq!(t.rows(), names(18..36));
+    t.char('g');
+    assert_eq!(t.rows(), names(0..18));
+    t.char('G');
+    assert_eq!(t.rows(), names(27..45), "G is the last full page");
+    assert_eq!(t.selected(), Some(name(44)));
+    // A taller terminal asks for a taller page from the same place.
+    t.resize(80, 30);
+    assert_eq!(t.rows().len(), 24);
+}
+
+#[test]
+fn a_reply_older_than_the_screens_last_request_is_dropped() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 3);
+    t.login_admin();
+    t.command("domains");
+    t.char('/');
+    t.key_nowait(KeyCode::Char('1'));
+    t.send_only();
+    let old = t.next_reply(Duration::from_secs(10)).expect("first reply");
+    // The filter changed before the first answer was read.
+    t.key_nowait(KeyCode::Backspace);
+    t.send_only();
+    let new = t.next_reply(Duration::from_secs(10)).expect("second reply");
+    assert!(new.tag.gen > old.tag.gen);
+    assert!(t.app.on_reply(new));
+    assert_eq!(t.rows(), names(0..3));
+    assert!(!t.app.on_reply(old), "the stale reply must not redraw");
+    assert_eq!(t.rows(), names(0..3), "nor replace the newer rows");
+}
+
+#[test]
+fn escape_in_a_form_writes_nothing() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 1);
+    t.login_admin();
+    t.command("domains");
+    let before = common::snapshot(&mut t.conn);
+    let audit_before = common::count(&mut t.conn, "audit_logs");
+    t.char('n');
+    t.text("new.example");
+    t.esc();
+    assert!(t.app.modal.is_none());
+    t.enter();
+    t.clear_field();
+    t.text("edited");
+    t.esc();
+    assert_eq!(before, common::snapshot(&mut t.conn));
+    assert_eq!(audit_before, common::count(&mut t.conn, "audit_logs"));
+    let d = ops::domains::get(&mut t.conn, &t.admin, &name(0)).expect("domain");
+    assert_eq!(d.description, None);
+}
+
+#[test]
+fn ctrl_c_quits_from_a_form_the_filter_and_the_login() {
+    let mut t = Tui::new(80, 24);
+    t.ctrl('c');
+    assert!(t.app.quit, "login screen");
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.command("domains");
+    t.char('n');
+    t.ctrl('c');
+    assert!(t.app.quit, "form");
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.command("domains");
+    t.char('/');
+    t.char('q');
+    assert!(!t.app.quit, "q is text while filtering");
+    t.ctrl('c');
+    assert!(t.app.quit, "filter");
+}
+
+#[test]
+fn s_suspends_and_activates_through_ops() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 1);
+    t.login_admin();
+    t.command("domains");
+    t.char('s');
+    let d = ops::domains::get(&mut t.conn, &t.admin, &name(0)).expect("domain");
+    assert_eq!(d.status, "suspended");
+    assert!(t.screen().contains("suspended"));
+    t.char('s');
+    let d = ops::domains::get(&mut t.conn, &t.admin, &name(0)).expect("domain");
+    assert_eq!(d.status, "active");
+}
+
+#[test]
+fn escape_clears_the_filter() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 3);
+    t.login_admin();
+    t.command("domains");
+    t.char('/');
+    t.text("d01");
+    assert_eq!(t.rows(), vec![name(1)]);
+    t.enter();
+    assert_eq!(t.rows(), vec![name(1)], "Enter keeps the filter");
+    t.char('/');
+    t.esc();
+    assert_eq!(t.rows(), names(0..3));
+}
+
+#[test]
+fn the_tail_shows_entries_written_by_another_connection() {
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.char('t');
+    // Another session (here: another connection) writes.
+    ops::domains::create(
+        &mut t.conn,
+        &t.admin,
+        "far.example",
+        &DomainInput::default(),
+    )
+    .expect("domain");
+    t.app.on_tick();
+    t.settle();
+    let s = t.screen();
+    let tail: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("Audit (live)"))
+        .collect();
+    assert!(tail.iter().any(|l| l.contains("create domain")), "{s}");
+}
+
+#[test]
+fn screens_answer_while_another_process_holds_the_write_lock() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 30);
+    t.login_admin();
+    t.command("domains");
+    // Another process takes SQLite's write lock and keeps it.
+    let mut other = t.db.conn();
+    other.batch_execute("BEGIN IMMEDIATE").expect("lock");
+    // A write from the TUI now waits for the lock on the writer thread...
+    t.key_nowait(KeyCode::Char('s'));
+    t.send_only();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(t.app.waiting(Slot::Action));
+    // ...while paging and filtering are still answered by the reader.
+    let started = Instant::now();
+    t.key_nowait(KeyCode::PageDown);
+    t.send_only();
+    let reply = t.next_reply(Duration::from_secs(5)).expect("page reply");
+    let took = started.elapsed();
+    assert_eq!(reply.tag.slot, Slot::Table(Resource::Domains));
+    assert!(t.app.on_reply(reply));
+    assert_eq!(t.rows(), names(18..30));
+    eprintln!("page answered in {took:?} during a held write lock");
+    assert!(took < Duration::from_millis(1000), "took {took:?}");
+    other.batch_execute("COMMIT").expect("unlock");
+    t.settle();
+    let d = ops::domains::get(&mut t.conn, &t.admin, &name(0)).expect("domain");
+    assert_eq!(
+        d.status, "suspended",
+        "the queued write went through after the lock"
+    );
+}
+
+#[test]
+fn unknown_command_says_which_exist() {
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.command("nonsense");
+    let s = t.screen();
+    assert!(s.contains("no screen \"nonsense\""), "{s}");
+}
+
+#[test]
+fn opening_a_delete_dialog_does_not_lose_a_writes_answer() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 2);
+    t.login_admin();
+    t.command("domains");
+    t.key_nowait(KeyCode::Char('s'));
+    t.key_nowait(KeyCode::Char('d'));
+    t.settle();
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(!failed && msg.contains("is now suspended"), "{msg}");
+    assert!(t.screen().contains("1 row(s) will be deleted"));
+}
+
+#[test]
+fn an_alias_is_created_and_edited_through_the_forms() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 1);
+    t.login_admin();
+    t.command("domains");
+    t.char('a');
+    assert!(t.screen().contains("Aliases of d00.example"));
+    t.char('n');
+    // The address field starts as "@d00.example" with the cursor in front.
+    t.text("info");
+    t.tab();
+    t.text("a@elsewhere.org, b@elsewhere.org");
+    t.enter();
+    let a = ops::aliases::get(&mut t.conn, &t.admin, "info@d00.example").expect("alias");
+    assert_eq!(a.goto, "a@elsewhere.org,b@elsewhere.org");
+    assert_eq!(t.rows(), vec!["info@d00.example"]);
+    t.enter();
+    t.clear_field();
+    t.text("c@elsewhere.org");
+    t.enter();
+    let a = ops::aliases::get(&mut t.conn, &t.admin, "info@d00.example").expect("alias");
+    assert_eq!(a.goto, "c@elsewhere.org");
+    assert_eq!(a.version, 2);
+}
+
+#[test]
+fn a_scoped_user_edits_only_what_it_changed() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 1);
+    let admin = t.admin.clone();
+    common::user_with_role(&mut t.conn, &admin, "carol", "user");
+    ops::permissions::grant(
+        &mut t.conn,
+        &admin,
+        "carol",
+        &name(0),
+        &[postfix_manager::ops::Perm::Domain],
+    )
+    .expect("grant");
+    t.login("carol", "carol-password-1");
+    t.command("domains");
+    t.enter();
+    t.text("carol's words");
+    t.enter();
+    // Quota and limits were not sent, so ops did not ask for role admin.
+    let d = ops::domains::get(&mut t.conn, &admin, &name(0)).expect("domain");
+    assert_eq!(d.description.as_deref(), Some("carol's words"));
+    assert!(t.app.modal.is_none(), "{}", t.screen());
+}

@@ -1,0 +1,295 @@
+//! End to end: the real binary in a pseudo-terminal, read back through a
+//! vt100 parser, against a database made by the binary's own `init`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use postfix_manager::db::{self, DbUrl};
+use postfix_manager::store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
+const PW: &str = "e2e-admin-password-1";
+
+struct Host {
+    dir: tempfile::TempDir,
+}
+
+impl Host {
+    /// A config (cheap bcrypt, so the test is about the UI) and a database
+    /// with its first admin, made by `postfix-manager init`.
+    fn new() -> Host {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("pm.db");
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!(
+                "[database]\nurl = \"sqlite://{}\"\n\n[security]\nbcrypt_cost = 4\n",
+                db.display()
+            ),
+        )
+        .expect("config");
+        std::fs::write(dir.path().join("pw"), format!("{PW}\n")).expect("pw");
+        let out = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(dir.path().join("config.toml"))
+            .arg("init")
+            .arg("--admin-password-file")
+            .arg(dir.path().join("pw"))
+            .output()
+            .expect("init");
+        assert!(out.status.success(), "init: {out:?}");
+        Host { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.path().join("pm.db")
+    }
+}
+
+struct Pty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Pty {
+    fn spawn(config: &Path) -> Pty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--config");
+        cmd.arg(config);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        cmd.env_remove("POSTFIX_MANAGER_DATABASE_URL");
+        cmd.env_remove("POSTFIX_MANAGER_USER");
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().expect("parser").process(&buf[..n]);
+                r.lock().expect("raw").extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            parser,
+            raw,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().expect("parser").screen().contents()
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).expect("write");
+        self.writer.flush().expect("flush");
+        // Keys typed faster than a person are fine, but a key must not
+        // arrive inside the previous one's escape sequence.
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{text:?} never appeared; screen:\n{}", self.screen());
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                // Let the reader drain what the process wrote last.
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the TUI did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The terminal is back to normal: main screen, cursor shown, and the
+    /// last thing written is the restore sequence.
+    fn assert_restored(&self) {
+        let parser = self.parser.lock().expect("parser");
+        assert!(
+            !parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!parser.screen().hide_cursor(), "cursor left hidden");
+        let raw = self.raw.lock().expect("raw");
+        let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(64)..]).to_string();
+        assert!(
+            tail.contains("\x1b[?1049l"),
+            "no leave-alternate-screen at the end: {tail:?}"
+        );
+    }
+
+    fn login(&mut self) {
+        self.wait_for("Log in");
+        self.send("admin\r");
+        self.send(&format!("{PW}\r"));
+        self.wait_for("Logged in as admin");
+    }
+}
+
+#[test]
+fn log_in_create_filter_suspend_delete_and_quit() {
+    let host = Host::new();
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.wait_for("Usage per domain");
+
+    t.send(":domains\r");
+    t.wait_for("No rows yet");
+    t.send("n");
+    t.wait_for("New domain");
+    t.send("e2e.example\t\t");
+    t.send("\x15"); // Ctrl-U clears the quota field
+    t.send("3G\r");
+    t.wait_for("created domain e2e.example");
+
+    // A mailbox in it, through the scoped Mailboxes screen.
+    t.send("m");
+    t.wait_for("Mailboxes of e2e.example");
+    t.send("n");
+    t.wait_for("New mailbox");
+    t.send("alice\t\t");
+    t.send("alice-password-1\t");
+    t.send("500M\r");
+    t.wait_for("created mailbox alice@e2e.example");
+    t.send("\x1b");
+    // Esc alone must be told apart from an escape sequence.
+    std::thread::sleep(Duration::from_millis(100));
+    t.wait_for(" Domains ");
+
+    t.send("/e2e");
+    t.wait_for("/e2e");
+    t.send("\r");
+    t.send("s");
+    t.wait_for("domain e2e.example is now suspended");
+
+    let mut conn = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");
+    let d = store::domains::by_name(&mut conn, "e2e.example")
+        .expect("query")
+        .expect("created by the TUI");
+    assert_eq!(d.status, "suspended");
+    assert_eq!(d.quota_limit, 3 << 30);
+    let m = store::mailboxes::by_address(&mut conn, "alice@e2e.example")
+        .expect("query")
+        .expect("mailbox");
+    assert_eq!(m.quota_limit, 500 << 20);
+
+    t.send("d");
+    t.wait_for("2 row(s) will be deleted");
+    t.send("\x1b[C"); // Right: from No to Yes
+    t.send("\r");
+    t.wait_for("deleted domain e2e.example");
+    assert!(store::domains::by_name(&mut conn, "e2e.example")
+        .expect("query")
+        .is_none());
+
+    // Every write the TUI made is in the audit log as the TUI's.
+    let rows = store::audit::list(&mut conn, &Default::default(), 50).expect("audit");
+    let tui: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            r.user_agent
+                .as_deref()
+                .is_some_and(|u| u.ends_with("(tui)"))
+        })
+        .map(|r| format!("{} {}", r.action, r.resource_type.as_deref().unwrap_or("")))
+        .collect();
+    for want in [
+        "login session",
+        "create domain",
+        "create mailbox",
+        "suspend domain",
+        "delete domain",
+    ] {
+        assert!(tui.iter().any(|a| a == want), "{want} missing from {tui:?}");
+    }
+
+    t.send("q");
+    let status = t.wait_exit();
+    assert!(status.success(), "{status:?}");
+    t.assert_restored();
+}
+
+#[test]
+fn hangup_restores_the_terminal_and_exits_cleanly() {
+    let host = Host::new();
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.send(":domains\r");
+    t.wait_for(" Domains ");
+    let pid = t.child.process_id().expect("pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = t.wait_exit();
+    assert!(status.success(), "{status:?}");
+    t.assert_restored();
+}
+
+#[test]
+fn ctrl_c_on_the_login_screen_quits() {
+    let host = Host::new();
+    let mut t = Pty::spawn(&host.config());
+    t.wait_for("Log in");
+    t.send("\x03");
+    let status = t.wait_exit();
+    assert!(status.success(), "{status:?}");
+    t.assert_restored();
+}
+
+#[test]
+fn an_idle_screen_writes_nothing() {
+    let host = Host::new();
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.wait_for("Usage per domain");
+    std::thread::sleep(Duration::from_millis(300));
+    let before = t.raw.lock().expect("raw").len();
+    // Longer than the dashboard's refresh: it re-reads the numbers, finds
+    // them unchanged, and draws nothing.
+    std::thread::sleep(Duration::from_secs(6));
+    let after = t.raw.lock().expect("raw").len();
+    assert_eq!(before, after, "bytes written while idle");
+    t.send("q");
+    assert!(t.wait_exit().success());
+}
