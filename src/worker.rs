@@ -432,11 +432,9 @@ fn list(
         }
         Resource::Audit => Listing::Audit(ops::audit::page(c, ctx, page)?),
         Resource::MailServers => {
-            Listing::MailServers(ops::servers::mail_servers(c, ctx, f.text.as_deref(), page)?)
+            Listing::MailServers(ops::mail_configs::page(c, ctx, f.text.as_deref(), page)?)
         }
-        Resource::Ldap => {
-            Listing::Ldap(ops::servers::ldap_servers(c, ctx, f.text.as_deref(), page)?)
-        }
+        Resource::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
     })
 }
 

@@ -101,12 +101,12 @@ on_both_backends!(server_rows_list_by_id_with_a_text_filter, |t| {
                   ('Dovecot', '/etc/dovecot/dovecot-sql.conf.ext', 'y', {bool_true}, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1);"
     ))
     .expect("rows");
-    let all = ops::servers::mail_servers(&mut c, &admin, None, &Page::default()).expect("list");
+    let all = ops::mail_configs::page(&mut c, &admin, None, &Page::default()).expect("list");
     assert_eq!(all.len(), 2);
-    let dove = ops::servers::mail_servers(&mut c, &admin, Some("dove"), &Page::default())
-        .expect("filtered");
+    let dove =
+        ops::mail_configs::page(&mut c, &admin, Some("dove"), &Page::default()).expect("filtered");
     assert_eq!(dove.len(), 1, "case-insensitive");
-    let after = ops::servers::mail_servers(
+    let after = ops::mail_configs::page(
         &mut c,
         &admin,
         None,
@@ -115,5 +115,9 @@ on_both_backends!(server_rows_list_by_id_with_a_text_filter, |t| {
     .expect("after");
     assert_eq!(after.len(), 1);
     let scoped = common::user_with_role(&mut c, &admin, "scoped", "user");
-    assert!(ops::servers::ldap_servers(&mut c, &scoped, None, &Page::default()).is_err());
+    assert!(ops::ldap::page(&mut c, &scoped, None, &Page::default()).is_err());
+    // config files can hold credentials: readonly users may not read them
+    let viewer = common::user_with_role(&mut c, &admin, "viewer", "readonly");
+    assert!(ops::mail_configs::page(&mut c, &viewer, None, &Page::default()).is_err());
+    assert!(ops::ldap::page(&mut c, &viewer, None, &Page::default()).is_ok());
 });

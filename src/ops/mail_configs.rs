@@ -276,6 +276,18 @@ pub fn get(conn: &mut AnyConnection, ctx: &Ctx, id: i32) -> OpResult<MailServerC
     by_id(conn, id)
 }
 
+/// A keyset page for the mail server configs screen; admin only, like every
+/// read of these rows (the files can hold database credentials).
+pub fn page(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    text: Option<&str>,
+    page: &crate::store::Page,
+) -> OpResult<Vec<MailServerConfig>> {
+    Principal::load(conn, ctx.user_id)?.require_admin("reading mail server configs")?;
+    Ok(crate::store::mail_servers::list(conn, text, page)?)
+}
+
 /// Versions, newest first, optionally of one service or file.
 pub fn list(
     conn: &mut AnyConnection,

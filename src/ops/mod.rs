@@ -17,7 +17,6 @@ pub mod maintenance;
 pub mod permissions;
 pub mod preferences;
 pub mod quota;
-pub mod servers;
 pub mod users;
 
 use diesel::Connection;

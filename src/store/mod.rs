@@ -6,7 +6,6 @@ pub mod alias_domains;
 pub mod aliases;
 pub mod audit;
 pub mod domains;
-pub mod ldap;
 pub mod ldap_servers;
 pub mod mail_servers;
 pub mod mailboxes;

@@ -564,3 +564,15 @@ pub fn list(conn: &mut AnyConnection, ctx: &Ctx, page: &Page) -> OpResult<Vec<Se
         .map(ServerView::from)
         .collect())
 }
+
+/// A keyset page by id with a name filter, for the LDAP servers screen.
+pub fn page(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    text: Option<&str>,
+    page: &Page,
+) -> OpResult<Vec<crate::db::models::LdapConfig>> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    require_reader(&who)?;
+    Ok(store::ldap_servers::page(conn, text, page)?)
+}
