@@ -82,6 +82,9 @@ pub struct SecurityConfig {
     pub lockout_base_seconds: i64,
     /// The longest a lock lasts.
     pub lockout_max_seconds: i64,
+    /// Minutes without a key before the terminal UI locks and asks for the
+    /// password again (0: never).
+    pub idle_lock_minutes: u64,
 }
 
 impl Default for SecurityConfig {
@@ -92,6 +95,7 @@ impl Default for SecurityConfig {
             lockout_threshold: 5,
             lockout_base_seconds: 30,
             lockout_max_seconds: 3600,
+            idle_lock_minutes: 15,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod password;
 pub mod sanitize;
 pub mod secrets;
 pub mod store;
+pub mod timefmt;
 pub mod tui;
 pub mod validate;
 pub mod worker;

@@ -172,6 +172,14 @@ pub enum Write {
         username: String,
         domain: String,
     },
+    /// The logged-in admin's own password (the way out of a required change).
+    SetOwnPassword {
+        password: String,
+    },
+    SetPreferences {
+        version: Option<i32>,
+        edit: ops::preferences::PreferencesEdit,
+    },
     SetStatus {
         resource: Resource,
         key: String,
@@ -183,6 +191,9 @@ pub enum Write {
 pub struct Session {
     pub username: String,
     pub role: Role,
+    /// An admin required a new password: nothing else works until it is set.
+    pub must_change_password: bool,
+    pub preferences: ops::preferences::Preferences,
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +264,23 @@ impl Worker {
         policy: Policy,
         replies: ReplySender,
     ) -> std::io::Result<Worker> {
+        Worker::spawn_with(
+            reader,
+            writer,
+            policy,
+            ops::auth::Directory::default(),
+            replies,
+        )
+    }
+
+    /// `spawn` with the directory settings LDAP logins need.
+    pub fn spawn_with(
+        reader: AnyConnection,
+        writer: AnyConnection,
+        policy: Policy,
+        directory: ops::auth::Directory,
+        replies: ReplySender,
+    ) -> std::io::Result<Worker> {
         let session: Arc<Mutex<Option<Ctx>>> = Arc::new(Mutex::new(None));
         let (rtx, rrx) = mpsc::channel();
         let (wtx, wrx) = mpsc::channel();
@@ -261,6 +289,7 @@ impl Worker {
             conn: reader,
             session: session.clone(),
             policy: policy.clone(),
+            directory: directory.clone(),
             replies: replies.clone(),
         };
         thread::Builder::new()
@@ -270,6 +299,7 @@ impl Worker {
             conn: writer,
             session,
             policy,
+            directory,
             replies,
         };
         thread::Builder::new()
@@ -309,6 +339,8 @@ struct Runner {
     conn: AnyConnection,
     session: Arc<Mutex<Option<Ctx>>>,
     policy: Policy,
+    /// What LDAP logins need (key file, timeout).
+    directory: ops::auth::Directory,
     replies: ReplySender,
 }
 
@@ -363,11 +395,21 @@ impl Runner {
 
     fn login(&mut self, username: &str, password: &str) -> Result<Response, Failure> {
         let client = Client::from_env(ClientKind::Tui);
-        let ctx = ops::auth::login(&mut self.conn, username, password, &client, &self.policy)?;
-        let who = Principal::load(&mut self.conn, ctx.user_id)?;
+        let ctx = ops::auth::login_with(
+            &mut self.conn,
+            username,
+            password,
+            &client,
+            &self.policy,
+            &self.directory,
+        )?;
+        let who = Principal::load_pending(&mut self.conn, ctx.user_id)?;
+        let preferences = ops::preferences::get(&mut self.conn, &ctx)?;
         let session = Session {
             username: ctx.username.clone(),
             role: who.role,
+            must_change_password: who.must_change_password,
+            preferences,
         };
         if let Ok(mut s) = self.session.lock() {
             *s = Some(ctx);
@@ -502,6 +544,17 @@ pub fn noun(r: Resource) -> &'static str {
 
 fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> {
     Ok(match w {
+        Write::SetOwnPassword { password } => {
+            ops::users::set_password(c, ctx, &ctx.username, &password)?;
+            "password changed".to_string()
+        }
+        Write::SetPreferences { version, edit } => {
+            let p = ops::preferences::set(c, ctx, version, &edit)?;
+            format!(
+                "preferences saved: theme {}, time zone {}",
+                p.theme, p.timezone
+            )
+        }
         Write::CreateDomain { name, input } => {
             format!(
                 "created domain {}",

@@ -19,21 +19,9 @@ pub trait Row {
     fn key(&self) -> String;
 }
 
-/// The time zone text output shows timestamps in: the acting admin's
-/// preference, set once per CLI run (JSON stays UTC, for machines).
-static DISPLAY_TZ: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
-
-pub fn set_timezone(tz: chrono_tz::Tz) {
-    let _ = DISPLAY_TZ.set(tz);
-}
-
 /// A stored UTC timestamp in the admin's time zone, with the zone's abbreviation.
 pub fn ts(t: &chrono::NaiveDateTime) -> String {
-    use chrono::TimeZone;
-    let tz = DISPLAY_TZ.get().copied().unwrap_or(chrono_tz::UTC);
-    tz.from_utc_datetime(t)
-        .format("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+    crate::timefmt::local(t, "%Y-%m-%d %H:%M:%S %Z")
 }
 
 /// A timestamp as serde writes it ("2026-11-27T05:24:10.223999"), shown local.

@@ -109,7 +109,7 @@ pub fn run(
 ) -> Result<String, CliError> {
     let j = cli.json;
     if let Ok(p) = ops::preferences::get(conn, ctx) {
-        super::output::set_timezone(p.tz());
+        crate::timefmt::set_zone(p.tz());
     }
     match cmd {
         Command::Preferences(PreferencesCommand::Show) => {

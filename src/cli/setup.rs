@@ -79,10 +79,7 @@ pub fn login(cli: &Cli, env: &Env, conn: &mut AnyConnection) -> Result<Ctx, CliE
         }
     };
     let client = Client::from_env(ClientKind::Cli);
-    let directory = ops::auth::Directory {
-        key_file: Some(env.key_file.clone()),
-        timeout: Some(env.config.ldap_timeout()),
-    };
+    let directory = directory(env);
     Ok(ops::auth::login_with(
         conn,
         &user,
@@ -91,6 +88,14 @@ pub fn login(cli: &Cli, env: &Env, conn: &mut AnyConnection) -> Result<Ctx, CliE
         &Policy::from_config(&env.config),
         &directory,
     )?)
+}
+
+/// What an LDAP login needs from the config: the secrets key and the timeout.
+pub fn directory(env: &Env) -> ops::auth::Directory {
+    ops::auth::Directory {
+        key_file: Some(env.key_file.clone()),
+        timeout: Some(env.config.ldap_timeout()),
+    }
 }
 
 fn prompt_line(prompt: &str) -> Result<String, CliError> {

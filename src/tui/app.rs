@@ -62,6 +62,12 @@ pub struct App {
     next_gen: u64,
     outbox: Vec<Job>,
     ticks: u64,
+    /// Seconds without a key before the screen locks (0: never).
+    pub lock_after: u64,
+    /// Seconds since the last key.
+    idle: u64,
+    /// The idle lock, drawn over everything; forms underneath keep their text.
+    pub lock: Option<super::lock::LockScreen>,
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -114,6 +120,9 @@ impl App {
             next_gen: 0,
             outbox: Vec::new(),
             ticks: 0,
+            lock_after: super::lock::DEFAULT_AFTER_SECS,
+            idle: 0,
+            lock: None,
         }
     }
 
@@ -229,6 +238,20 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> bool {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             self.quit = true;
+            return true;
+        }
+        self.idle = 0;
+        if let Some(lock) = self.lock.as_mut() {
+            let username = self
+                .session
+                .as_ref()
+                .map(|s| s.username.clone())
+                .unwrap_or_default();
+            if let Some(password) = lock.on_key(key) {
+                // Unlocking is logging in again as the same user: checked,
+                // counted and audited like any login.
+                self.send(Slot::Login, Request::Login { username, password });
+            }
             return true;
         }
         if self.too_small() {
@@ -376,6 +399,14 @@ impl App {
                 FormKey::Ignored => false,
                 FormKey::Changed => true,
                 FormKey::Cancel => {
+                    if f.kind == (forms::FormKind::OwnPassword { required: true }) {
+                        self.status = Some((
+                            "A new password is required before anything else (Ctrl-C quits)."
+                                .into(),
+                            true,
+                        ));
+                        return true;
+                    }
                     self.modal = None;
                     self.status = Some(("Cancelled; nothing was saved.".into(), false));
                     true
@@ -417,6 +448,12 @@ impl App {
                 self.stack.truncate(1);
                 self.refresh_top();
             }
+            "preferences" | "prefs" => {
+                if let Some(s) = &self.session {
+                    self.modal = Some(Modal::Form(forms::preferences(&s.preferences)));
+                }
+            }
+            "password" | "passwd" => self.modal = Some(Modal::Form(forms::own_password(false))),
             other => match resources::by_command(other) {
                 Some(r) => {
                     self.stack.truncate(1);
@@ -428,7 +465,10 @@ impl App {
                         .map(|r| resources::command(*r))
                         .collect();
                     self.status = Some((
-                        format!("no screen {other:?}; try dashboard, {}", names.join(", ")),
+                        format!(
+                            "no screen {other:?}; try dashboard, {}, preferences, password",
+                            names.join(", ")
+                        ),
                         true,
                     ));
                 }
@@ -439,8 +479,16 @@ impl App {
     /// One second passed: poll the tail, refresh the dashboard now and then.
     pub fn on_tick(&mut self) -> bool {
         self.ticks += 1;
+        self.idle += 1;
         if self.session.is_none() {
             return false;
+        }
+        if self.lock.is_some() {
+            return false;
+        }
+        if self.lock_after > 0 && self.idle >= self.lock_after {
+            self.lock = Some(super::lock::LockScreen::new(self.lock_after));
+            return true;
         }
         if self.tail.visible && !self.waiting(Slot::Tail) {
             let r = self.tail.poll();
@@ -510,6 +558,19 @@ impl App {
     }
 
     fn on_login(&mut self, result: Result<Response, Failure>) -> bool {
+        if let Some(lock) = self.lock.as_mut() {
+            match result {
+                Ok(Response::Session(s)) => {
+                    self.lock = None;
+                    self.session = Some(s);
+                    self.status = Some(("Unlocked.".into(), false));
+                    self.refresh_top();
+                }
+                Ok(_) => {}
+                Err(f) => lock.on_failure(&f.message),
+            }
+            return true;
+        }
         match result {
             Ok(Response::Session(s)) => {
                 self.login.pending = false;
@@ -522,9 +583,20 @@ impl App {
                     ),
                     false,
                 ));
+                crate::timefmt::set_zone(s.preferences.tz());
+                self.theme = self.theme.with_preference(&s.preferences.theme);
+                let required = s.must_change_password;
                 self.session = Some(s);
                 self.stack = vec![Screen::Dashboard(Dashboard::default())];
-                self.refresh_top();
+                if required {
+                    self.modal = Some(Modal::Form(forms::own_password(true)));
+                    self.status = Some((
+                        "An admin requires you to set a new password first.".into(),
+                        true,
+                    ));
+                } else {
+                    self.refresh_top();
+                }
             }
             Ok(_) => {}
             Err(f) => self.login.on_failure(&f),
@@ -535,8 +607,8 @@ impl App {
     fn on_saved(&mut self, result: Result<Response, Failure>) -> bool {
         match result {
             Ok(Response::Written(msg)) => {
-                if matches!(self.modal, Some(Modal::Form(_))) {
-                    self.modal = None;
+                if let Some(Modal::Form(f)) = self.modal.take() {
+                    self.saved_own_settings(&f);
                 }
                 self.status = Some((msg, false));
                 self.refresh_top();
@@ -556,6 +628,34 @@ impl App {
             },
         }
         true
+    }
+
+    /// After saving the admin's own password or preferences, the session
+    /// follows without another round trip: the form holds what was saved.
+    fn saved_own_settings(&mut self, f: &Form) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        match f.kind {
+            forms::FormKind::OwnPassword { .. } => session.must_change_password = false,
+            forms::FormKind::Preferences { version } => {
+                let value = |name: &str| {
+                    f.fields
+                        .iter()
+                        .find(|x| x.name == name)
+                        .map(|x| x.input.value().trim().to_string())
+                        .unwrap_or_default()
+                };
+                let p = &mut session.preferences;
+                p.theme = value("theme").to_ascii_lowercase();
+                p.timezone = value("timezone");
+                p.language = value("language");
+                p.version = version + 1;
+                crate::timefmt::set_zone(p.tz());
+                self.theme = self.theme.with_preference(&p.theme);
+            }
+            _ => {}
+        }
     }
 
     fn on_impact(&mut self, result: Result<Response, Failure>) -> bool {
@@ -702,6 +802,14 @@ impl App {
         f.render_widget(Paragraph::new(status), a.status);
         let line = footer_line(&self.footer_keys(), a.footer.width, &self.theme);
         f.render_widget(Paragraph::new(line), a.footer);
+        if let Some(lock) = &self.lock {
+            let who = self
+                .session
+                .as_ref()
+                .map(|s| s.username.as_str())
+                .unwrap_or("");
+            lock.draw(f, area, who, &self.theme);
+        }
     }
 }
 

@@ -22,6 +22,50 @@ pub enum FormKind {
         key: String,
         version: i32,
     },
+    /// The admin's own password; `required` when an admin demanded a change
+    /// (then the form cannot be dismissed: nothing else would work).
+    OwnPassword {
+        required: bool,
+    },
+    /// The admin's own preferences, as read at `version`.
+    Preferences {
+        version: i32,
+    },
+}
+
+/// Set your own password (typed twice).
+pub fn own_password(required: bool) -> Form {
+    let title = if required {
+        "A new password is required"
+    } else {
+        "Change your password"
+    };
+    Form::new(
+        title.into(),
+        FormKind::OwnPassword { required },
+        vec![
+            Field::secret("password", "New password", "at least 12 characters"),
+            Field::secret("repeat", "Repeat it", ""),
+        ],
+    )
+}
+
+/// Your preferences: theme, time zone, language.
+pub fn preferences(p: &crate::ops::preferences::Preferences) -> Form {
+    Form::new(
+        "Your preferences".into(),
+        FormKind::Preferences { version: p.version },
+        vec![
+            Field::new("theme", "Theme", &p.theme, "dark, light or no-color"),
+            Field::new(
+                "timezone",
+                "Time zone",
+                &p.timezone,
+                "e.g. Europe/Berlin, UTC",
+            ),
+            Field::new("language", "Language", &p.language, "en"),
+        ],
+    )
 }
 
 const SIZE_HINT: &str = "e.g. 500M, 2G, unlimited";
@@ -347,6 +391,22 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 perms: r.perms("permissions"),
             }
         }
+        FormKind::OwnPassword { .. } => {
+            let pw = r.secret("password").unwrap_or_default();
+            if r.secret("repeat").unwrap_or_default() != pw {
+                r.errors
+                    .push(("repeat".into(), "the two passwords differ".into()));
+            }
+            Write::SetOwnPassword { password: pw }
+        }
+        FormKind::Preferences { version } => Write::SetPreferences {
+            version: Some(*version),
+            edit: crate::ops::preferences::PreferencesEdit {
+                theme: r.changed("theme"),
+                language: r.changed("language"),
+                timezone: r.changed("timezone"),
+            },
+        },
         FormKind::Create(other)
         | FormKind::Edit {
             resource: other, ..

@@ -11,6 +11,7 @@ pub mod app;
 mod dashboard;
 mod form;
 mod forms;
+mod lock;
 mod login;
 mod overlay;
 pub mod resources;
@@ -53,8 +54,16 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         .build()
         .map_err(io)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = Worker::spawn(reader, writer, Policy::from_config(&env.config), tx).map_err(io)?;
-    let result = runtime.block_on(event_loop(cli, env.url.redacted(), &worker, rx));
+    let worker = Worker::spawn_with(
+        reader,
+        writer,
+        Policy::from_config(&env.config),
+        setup::directory(&env),
+        tx,
+    )
+    .map_err(io)?;
+    let lock_after = env.config.security.idle_lock_minutes.saturating_mul(60);
+    let result = runtime.block_on(event_loop(cli, env.url.redacted(), lock_after, &worker, rx));
     worker.shutdown(SHUTDOWN_WAIT);
     let stats = result.map_err(io)?;
     if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
@@ -76,6 +85,7 @@ pub struct Stats {
 async fn event_loop(
     cli: &Cli,
     db_label: String,
+    lock_after: u64,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
 ) -> std::io::Result<Stats> {
@@ -87,6 +97,7 @@ async fn event_loop(
         cli.user.as_deref(),
         db_label,
     );
+    app.lock_after = lock_after;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -36,8 +36,9 @@ fn opt(s: &Option<String>) -> String {
     s.as_deref().map(clean).unwrap_or_default()
 }
 
+/// In the admin's time zone (a preference; UTC until set).
 pub fn time(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
+    crate::timefmt::local(t, "%Y-%m-%d %H:%M")
 }
 
 fn opt_time(t: &Option<NaiveDateTime>) -> String {

@@ -7,20 +7,42 @@ use ratatui::style::{Color, Modifier, Style};
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
+    /// Colors chosen for a light background (the admin's "light" preference).
+    pub light: bool,
 }
 
 impl Theme {
     pub fn from_env() -> Theme {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme { color: !no_color }
+        Theme {
+            color: !no_color,
+            light: false,
+        }
+    }
+
+    /// Apply the admin's theme preference (dark, light, no-color). NO_COLOR
+    /// in the environment still wins: the terminal said it wants none.
+    pub fn with_preference(self, theme: &str) -> Theme {
+        let env = Theme::from_env();
+        Theme {
+            color: env.color && theme != "no-color",
+            light: theme == "light",
+        }
     }
 
     fn paint(&self, s: Style, fg: Color) -> Style {
-        if self.color {
-            s.fg(fg)
-        } else {
-            s
+        if !self.color {
+            return s;
         }
+        // Light and pale colors vanish on a light background: darker twins.
+        let fg = match (self.light, fg) {
+            (true, Color::Cyan) => Color::Blue,
+            (true, Color::Yellow) => Color::Magenta,
+            (true, Color::Gray) => Color::DarkGray,
+            (true, Color::Green) => Color::Rgb(0, 110, 0),
+            (_, c) => c,
+        };
+        s.fg(fg)
     }
 
     pub fn header(&self) -> Style {

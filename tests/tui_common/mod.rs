@@ -37,7 +37,15 @@ impl Tui {
         let admin = common::admin(&mut conn);
         let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
         let worker = Worker::spawn(db.conn(), db.conn(), common::policy(), tx).expect("worker");
-        let app = App::new(Theme { color: false }, (w, h), None, "test.db".into());
+        let app = App::new(
+            Theme {
+                color: false,
+                light: false,
+            },
+            (w, h),
+            None,
+            "test.db".into(),
+        );
         let term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         Tui {
             app,
