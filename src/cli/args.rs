@@ -201,6 +201,12 @@ pub enum DbCommand {
     Backup { file: std::path::PathBuf },
     /// Replace the database with a backup, atomically (SQLite: only when no other session uses it)
     Restore { file: std::path::PathBuf },
+    /// Upkeep: SQLite ANALYZE, PRAGMA optimize, WAL checkpoint (and VACUUM with --vacuum); PostgreSQL VACUUM (ANALYZE)
+    Maintain {
+        /// SQLite: also rewrite the file to give space back (writers wait meanwhile)
+        #[arg(long)]
+        vacuum: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -505,8 +511,20 @@ pub enum AuditCommand {
         #[arg(long)]
         result: Option<String>,
     },
+    /// One entry by id; with --archive, entries from an archive file (all, or the one with ID)
     Show {
-        id: i64,
+        #[arg(required_unless_present = "archive")]
+        id: Option<i64>,
+        /// Read an archive written by `audit archive` instead of the database
+        #[arg(long, value_name = "FILE")]
+        archive: Option<PathBuf>,
+    },
+    /// Move entries older than a date into a compressed file (verified before anything is deleted)
+    Archive {
+        #[arg(long, value_name = "DATE")]
+        before: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// Check the hash chain: finds edited, deleted or reordered rows (exit 1 if broken)
     Verify,

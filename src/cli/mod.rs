@@ -94,6 +94,34 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
                 format!("restored {}\n", r.file)
             })
         }
+        Command::Db(DbCommand::Maintain { vacuum }) => {
+            let env = setup::load(cli)?;
+            let mut conn = setup::connect_current(&env)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            let mut progress = |s: &str| eprintln!("maintain: {s}");
+            let r = crate::ops::maintenance::maintain(
+                &mut conn,
+                &ctx,
+                &env.url,
+                *vacuum,
+                &mut progress,
+            )?;
+            if cli.json {
+                return Ok(output::object(&r, true));
+            }
+            let mut out = String::new();
+            if let (Some(b), Some(a)) = (r.size_before, r.size_after) {
+                out.push_str(&format!("file size: {b} -> {a} bytes\n"));
+            }
+            for (before, after) in r.tables_before.iter().zip(&r.tables_after) {
+                out.push_str(&format!(
+                    "{:<28} {:>12} -> {:>12} bytes, dead rows {} -> {}\n",
+                    before.table, before.bytes, after.bytes, before.dead_rows, after.dead_rows
+                ));
+            }
+            out.push_str(&format!("done: {}\n", r.steps.join("; ")));
+            Ok(out)
+        }
         Command::Db(c) => run_db(cli, c),
         Command::Health(h) => {
             let env = setup::load(cli)?;
@@ -191,7 +219,7 @@ fn run_db(cli: &Cli, c: &DbCommand) -> Result<String, CliError> {
                 None => format!("{}: nothing to revert\n", env.url.redacted()),
             })
         }
-        DbCommand::Backup { .. } | DbCommand::Restore { .. } => {
+        DbCommand::Backup { .. } | DbCommand::Restore { .. } | DbCommand::Maintain { .. } => {
             Err(CliError::Usage("handled above".into()))
         }
         DbCommand::Status => {

@@ -578,7 +578,67 @@ fn audit(
                 out.replace("(more: --after", "(more: --before")
             }
         }
-        AuditCommand::Show { id } => object(&ops::audit::get(conn, ctx, *id)?, j),
+        AuditCommand::Show { id, archive: None } => {
+            let id = id.ok_or_else(|| {
+                CliError::Usage("audit show needs an ID or --archive FILE".into())
+            })?;
+            object(&ops::audit::get(conn, ctx, id)?, j)
+        }
+        AuditCommand::Show {
+            id,
+            archive: Some(file),
+        } => {
+            ops::audit::require_reader(conn, ctx)?;
+            let a = ops::audit_archive::read(file)?;
+            let rows: Vec<_> = a
+                .rows
+                .iter()
+                .filter(|r| id.is_none_or(|i| r.id == i))
+                .cloned()
+                .collect();
+            if j {
+                object(
+                    &json!({ "header": a.header, "problems": a.problems, "items": rows }),
+                    true,
+                )
+            } else {
+                let mut out = format!(
+                    "archive {}: ids {}..{}, {} row(s), older than {} UTC; {}\n",
+                    file.display(),
+                    a.header.first_id,
+                    a.header.last_id,
+                    a.rows.len(),
+                    a.header.before,
+                    if a.problems.is_empty() {
+                        "chain intact".to_string()
+                    } else {
+                        format!("PROBLEMS: {}", a.problems.join("; "))
+                    }
+                );
+                out.push_str(&super::output::table(&rows));
+                out
+            }
+        }
+        AuditCommand::Archive { before, out } => {
+            let when = parse_date("before", before)?;
+            let r = ops::audit_archive::archive(conn, ctx, when, out)?;
+            said(
+                j,
+                &r,
+                if r.rows == 0 {
+                    format!("no entries older than {when} UTC; nothing archived, no file written")
+                } else {
+                    format!(
+                        "archived {} entr(y/ies) (ids {}..{}) to {}, verified (sha256 {}), and removed them from the table",
+                        r.rows,
+                        r.first_id.unwrap_or(0),
+                        r.last_id.unwrap_or(0),
+                        r.file,
+                        r.sha256.as_deref().unwrap_or("")
+                    )
+                },
+            )
+        }
         AuditCommand::Verify => {
             let r = ops::audit::verify(conn, ctx)?;
             let text = if r.ok() {

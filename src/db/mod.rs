@@ -2,6 +2,7 @@
 //! settings each backend needs, and the write transaction every `ops` call runs in.
 
 pub mod backup;
+pub mod maintain;
 pub mod migrate;
 pub mod models;
 pub mod schema;

@@ -99,7 +99,7 @@ pub struct AliasDomain {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, serde::Deserialize)]
 #[diesel(table_name = audit_logs)]
 pub struct AuditLog {
     pub id: i64,

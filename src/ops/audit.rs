@@ -120,9 +120,7 @@ pub(crate) fn insert(
     client: &Client,
     e: Entry<'_>,
 ) -> QueryResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
-    }
+    lock_chain(conn)?;
     let (id, prev_hash) = chain_head(conn)?;
     let ts = now();
     let details = e.details.to_string();
@@ -220,14 +218,21 @@ const VERIFY_BATCH: i64 = 5_000;
 /// An edited row fails its hash, a deleted one leaves a gap in the ids or a
 /// broken link, a reordered one fails both.
 pub fn verify(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<ChainReport> {
+    require_reader(conn, ctx)?;
+    verify_chain(conn)
+}
+
+/// The whole log (verifying it, reading archives) is for admins and
+/// readonly users; a domain-scoped user sees only its own entries.
+pub fn require_reader(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<()> {
     let who = Principal::load(conn, ctx.user_id)?;
     if who.role == Role::User {
         return Err(OpError::Denied(format!(
-            "verifying the audit log needs role admin or readonly; {} has role user",
+            "the whole audit log needs role admin or readonly; {} has role user",
             who.username
         )));
     }
-    verify_chain(conn)
+    Ok(())
 }
 
 /// The chain check itself, without a login: for `health` and offline copies.
@@ -309,9 +314,7 @@ pub fn prune(
     let request = json!({ "before": before.to_string() });
     run_write(conn, ctx, "prune", "audit_log", request, |c, who| {
         who.require_admin("pruning the audit log")?;
-        if let AnyConnection::Postgresql(pg) = c {
-            pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
-        }
+        lock_chain(c)?;
         let report = verify_chain(c)?;
         if !report.ok() {
             return Err(OpError::invalid(
@@ -336,21 +339,7 @@ pub fn prune(
             };
             return Ok((r.clone(), Done::new(None, json!({ "deleted": 0 }))));
         };
-        diesel::insert_into(audit_prune_guard::table)
-            .values(audit_prune_guard::token.eq(1))
-            .execute(c)?;
-        let deleted =
-            diesel::delete(audit_logs::table.filter(audit_logs::id.le(last_id))).execute(c)? as i64;
-        diesel::delete(audit_prune_guard::table).execute(c)?;
-        diesel::delete(audit_chain_anchor::table).execute(c)?;
-        diesel::insert_into(audit_chain_anchor::table)
-            .values((
-                audit_chain_anchor::id.eq(1),
-                audit_chain_anchor::first_id.eq(last_id + 1),
-                audit_chain_anchor::prev_hash.eq(&last_hash),
-                audit_chain_anchor::pruned_at.eq(now()),
-            ))
-            .execute(c)?;
+        let deleted = delete_through(c, last_id, &last_hash)?;
         let r = PruneReport {
             deleted,
             first_id: last_id + 1,
@@ -361,6 +350,46 @@ pub fn prune(
         );
         Ok((r, done))
     })
+}
+
+/// Delete every row up to `last_id` (whose hash is `last_hash`) and record
+/// where the chain now starts. The caller holds the write transaction and
+/// has checked the chain; the guard row is what lets the append-only
+/// trigger allow these deletes, and it is gone before the commit.
+pub(crate) fn delete_through(
+    c: &mut AnyConnection,
+    last_id: i64,
+    last_hash: &str,
+) -> OpResult<i64> {
+    diesel::insert_into(audit_prune_guard::table)
+        .values(audit_prune_guard::token.eq(1))
+        .execute(c)?;
+    let deleted =
+        diesel::delete(audit_logs::table.filter(audit_logs::id.le(last_id))).execute(c)? as i64;
+    diesel::delete(audit_prune_guard::table).execute(c)?;
+    diesel::delete(audit_chain_anchor::table).execute(c)?;
+    diesel::insert_into(audit_chain_anchor::table)
+        .values((
+            audit_chain_anchor::id.eq(1),
+            audit_chain_anchor::first_id.eq(last_id + 1),
+            audit_chain_anchor::prev_hash.eq(last_hash),
+            audit_chain_anchor::pruned_at.eq(now()),
+        ))
+        .execute(c)?;
+    Ok(deleted)
+}
+
+/// Serialise audit writers (PostgreSQL; SQLite's write lock already does).
+pub(crate) fn lock_chain(c: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = c {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
+    }
+    Ok(())
+}
+
+/// Recompute a row's hash (for archives read back from disk).
+pub fn row_hash_of(r: &AuditLog) -> String {
+    hash_of(r)
 }
 
 /// The user id a reader of the log is limited to: None for admins and

@@ -116,3 +116,25 @@ pub fn restore(
     }
     Ok((report, fresh))
 }
+
+/// Database upkeep (see `db::maintain`), admin only and audited. It runs
+/// outside a write transaction (VACUUM cannot run inside one), so the audit
+/// row follows it.
+pub fn maintain(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    url: &DbUrl,
+    vacuum: bool,
+    progress: &mut dyn FnMut(&str),
+) -> OpResult<crate::db::maintain::MaintainReport> {
+    let request = json!({ "vacuum": vacuum });
+    require_admin(conn, ctx, "maintain", &request, "database maintenance")?;
+    let r = crate::db::maintain::maintain(conn, url, vacuum, progress)?;
+    run_write(conn, ctx, "maintain", "database", request, |_, _| {
+        let done = Done::new(
+            None,
+            json!({ "steps": r.steps, "size_before": r.size_before, "size_after": r.size_after }),
+        );
+        Ok((r.clone(), done))
+    })
+}

@@ -7,6 +7,7 @@
 pub mod alias_domains;
 pub mod aliases;
 pub mod audit;
+pub mod audit_archive;
 pub mod auth;
 pub mod authz;
 pub mod domains;
