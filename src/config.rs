@@ -67,6 +67,10 @@ impl Config {
 #[serde(default)]
 pub struct DatabaseConfig {
     pub url: Option<String>,
+    /// PostgreSQL: read the password from this file (first line) instead of
+    /// writing it into `url`, so the config file can be shared or committed.
+    /// libpq's own PGPASSFILE / ~/.pgpass work too when neither gives one.
+    pub password_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

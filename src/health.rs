@@ -105,6 +105,7 @@ pub fn run(url: &DbUrl, opts: &Options) -> Report {
                         Status::Ok,
                         format!("connected and answered in {ms:.1} ms"),
                     ));
+                    checks.push(encryption(&mut conn, url));
                     match migrate::ensure_current(&mut conn) {
                         Ok(()) => {
                             checks.push(check("migrations", Status::Ok, "schema is current"));
@@ -131,6 +132,56 @@ pub fn run(url: &DbUrl, opts: &Options) -> Report {
         checks,
         tables,
     }
+}
+
+/// Is the database connection encrypted? Over the network it should be;
+/// on loopback or a local socket plain is fine.
+fn encryption(conn: &mut AnyConnection, url: &DbUrl) -> Check {
+    #[derive(QueryableByName)]
+    struct Tls {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let DbUrl::Postgres(u) = url else {
+        return check(
+            "encryption",
+            Status::Ok,
+            "local SQLite file, no network connection",
+        );
+    };
+    let q = "SELECT ssl, COALESCE(version, '') || ' ' || COALESCE(cipher, '') AS detail \
+             FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    match diesel::sql_query(q).get_result::<Tls>(conn) {
+        Ok(t) if t.ssl => check(
+            "encryption",
+            Status::Ok,
+            format!("TLS: {}", t.detail.trim()),
+        ),
+        Ok(_) if is_local(u) => check("encryption", Status::Ok, "not encrypted (local connection)"),
+        Ok(_) => check(
+            "encryption",
+            Status::Warning,
+            "not encrypted over the network: add sslmode=verify-full (and sslrootcert) to the URL",
+        ),
+        Err(e) => check("encryption", Status::Warning, format!("cannot tell: {e}")),
+    }
+}
+
+fn is_local(url: &str) -> bool {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    host.is_empty()
+        || host == "localhost"
+        || host.starts_with("127.")
+        || host == "[::1]"
+        || url.contains("host=/")
 }
 
 fn table_sizes(conn: &mut AnyConnection) -> Vec<(String, i64)> {

@@ -32,8 +32,12 @@ pub fn load(cli: &Cli) -> Result<Env, CliError> {
             )))
         }
     };
+    let mut url = DbUrl::parse(&raw)?;
+    if let Some(f) = &config.database.password_file {
+        url = url.with_password(&read_secret_file(f, "database password")?)?;
+    }
     Ok(Env {
-        url: DbUrl::parse(&raw)?,
+        url,
         key_file: KeyFile::new(config.key_file(&path)),
         config,
     })

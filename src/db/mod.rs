@@ -105,6 +105,40 @@ impl DbUrl {
         }
     }
 
+    /// A PostgreSQL URL with `password` set in its user part (percent-encoded).
+    /// A URL that already holds a password, or a SQLite path, is returned as is.
+    pub fn with_password(self, password: &str) -> Result<DbUrl, DbError> {
+        let DbUrl::Postgres(u) = &self else {
+            return Ok(self);
+        };
+        let bad = |why: &str| DbError::BadUrl(redact_url_password(u), why.to_string());
+        let (scheme, rest) = u.split_once("://").ok_or_else(|| bad("has no scheme"))?;
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((userinfo, _)) if userinfo.contains(':') => return Ok(self),
+            Some((userinfo, host)) => (userinfo, host),
+            None => {
+                return Err(bad(
+                    "names no user; a password file needs postgres://USER@HOST/DB",
+                ))
+            }
+        };
+        let enc: String = password
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        Ok(DbUrl::Postgres(format!(
+            "{scheme}://{user}:{enc}@{host}{tail}"
+        )))
+    }
+
     /// The URL with any password replaced, for messages and `--json` output.
     pub fn redacted(&self) -> String {
         match self {
@@ -307,5 +341,25 @@ mod tests {
         assert_eq!(u.redacted(), "postgres://pm:***@db.example:5432/mail");
         let u = DbUrl::parse("postgres://pm@db/mail").unwrap();
         assert_eq!(u.redacted(), "postgres://pm@db/mail");
+    }
+
+    #[test]
+    fn a_password_file_value_is_encoded_into_the_url() {
+        let u = DbUrl::parse("postgres://pm@db:5432/mail?sslmode=require").unwrap();
+        let with = u.with_password("p@ss:w/rd").unwrap();
+        assert_eq!(
+            with,
+            DbUrl::Postgres("postgres://pm:p%40ss%3Aw%2Frd@db:5432/mail?sslmode=require".into())
+        );
+        assert_eq!(
+            with.redacted(),
+            "postgres://pm:***@db:5432/mail?sslmode=require"
+        );
+        let kept = DbUrl::parse("postgres://pm:x@db/mail").unwrap();
+        assert_eq!(kept.clone().with_password("y").unwrap(), kept);
+        assert!(DbUrl::parse("postgres://db/mail")
+            .unwrap()
+            .with_password("y")
+            .is_err());
     }
 }
