@@ -449,3 +449,33 @@ fn two_processes_write_one_sqlite_file_at_once() {
     ]);
     assert_eq!(code(&over), 1);
 }
+
+#[test]
+fn control_sequences_from_the_database_are_not_printed() {
+    use diesel::connection::SimpleConnection;
+    let s = Site::new(None);
+    s.init();
+    let mut c = s.conn();
+    c.batch_execute(
+        "INSERT INTO domains (name, description) VALUES ('evil.example', 'x' || char(27) || ']0;PWNED' || char(7) || char(27) || '[2Jtail');
+         INSERT INTO mailboxes (username, domain_id, password_hash, local_part, name)
+           SELECT 'bob@evil.example', id, 'h', 'bob', 'Bob' || char(27) || '[31mRED' || char(155) || '2J' FROM domains WHERE name = 'evil.example';",
+    )
+    .unwrap();
+    for args in [
+        vec!["domain", "list"],
+        vec!["domain", "show", "evil.example"],
+        vec!["mailbox", "list"],
+        vec!["mailbox", "show", "bob@evil.example"],
+    ] {
+        let out = s.admin(&args);
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{9b}'),
+            "{args:?} printed a control character: {out:?}"
+        );
+        assert!(
+            out.contains("PWNED") || out.contains("RED"),
+            "{args:?}: the text itself is still shown: {out}"
+        );
+    }
+}

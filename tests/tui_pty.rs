@@ -293,3 +293,51 @@ fn an_idle_screen_writes_nothing() {
     t.send("q");
     assert!(t.wait_exit().success());
 }
+
+#[test]
+fn escape_sequences_stored_in_the_database_never_reach_the_terminal() {
+    use diesel::connection::SimpleConnection;
+    let host = Host::new();
+    // A hostile writer (direct SQL, a compromised import) stores terminal
+    // control sequences: set the window title, clear the screen, ring.
+    // (rows.rs strips them, and ratatui's buffer drops control characters
+    // as well; this checks the property end to end. The CLI, which prints
+    // without ratatui, is checked in tests/cli.rs.)
+    let mut c = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");
+    c.batch_execute(
+        "INSERT INTO domains (name, description) VALUES ('evil.example', 'x' || char(27) || ']0;PWNED-TITLE' || char(7) || char(27) || '[2J' || 'tail');
+         INSERT INTO mailboxes (username, domain_id, password_hash, local_part, name)
+           SELECT 'bob@evil.example', id, 'h', 'bob', 'Bob' || char(27) || '[31mRED' || char(155) || '2J' FROM domains WHERE name = 'evil.example';",
+    )
+    .expect("hostile rows");
+    drop(c);
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.send(":domains\r");
+    t.wait_for("evil.example");
+    t.send("\r");
+    t.wait_for("PWNED-TITLE");
+    t.send("\x1b");
+    t.send(":mailboxes\r");
+    t.wait_for("bob@evil.example");
+    t.send("q");
+    t.wait_exit();
+    let raw = t.raw.lock().expect("raw").clone();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains("\x1b]0;PWNED"),
+        "an OSC title sequence from the database reached the terminal"
+    );
+    assert!(
+        !text.contains("\x1b[31mRED"),
+        "an SGR sequence from the database reached the terminal"
+    );
+    assert!(
+        !raw.windows(2).any(|w| w == [0xc2, 0x9b]),
+        "a C1 CSI from the database reached the terminal"
+    );
+    assert!(
+        !raw.contains(&0x07),
+        "a BEL from the database reached the terminal"
+    );
+}
