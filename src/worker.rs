@@ -172,6 +172,14 @@ pub enum Write {
         username: String,
         domain: String,
     },
+    /// A consistent, checked backup into `file` (admin only).
+    Backup {
+        file: std::path::PathBuf,
+    },
+    /// Database upkeep (admin only); `vacuum` also rewrites a SQLite file.
+    Maintain {
+        vacuum: bool,
+    },
     /// The logged-in admin's own password (the way out of a required change).
     SetOwnPassword {
         password: String,
@@ -269,6 +277,7 @@ impl Worker {
             writer,
             policy,
             ops::auth::Directory::default(),
+            None,
             replies,
         )
     }
@@ -279,6 +288,7 @@ impl Worker {
         writer: AnyConnection,
         policy: Policy,
         directory: ops::auth::Directory,
+        url: Option<crate::db::DbUrl>,
         replies: ReplySender,
     ) -> std::io::Result<Worker> {
         let session: Arc<Mutex<Option<Ctx>>> = Arc::new(Mutex::new(None));
@@ -290,6 +300,7 @@ impl Worker {
             session: session.clone(),
             policy: policy.clone(),
             directory: directory.clone(),
+            url: url.clone(),
             replies: replies.clone(),
         };
         thread::Builder::new()
@@ -300,6 +311,7 @@ impl Worker {
             session,
             policy,
             directory,
+            url,
             replies,
         };
         thread::Builder::new()
@@ -341,7 +353,17 @@ struct Runner {
     policy: Policy,
     /// What LDAP logins need (key file, timeout).
     directory: ops::auth::Directory,
+    /// The database's URL, for backups and maintenance.
+    url: Option<crate::db::DbUrl>,
     replies: ReplySender,
+}
+
+fn no_url() -> Failure {
+    Failure {
+        kind: "internal",
+        field: None,
+        message: "this session does not know its database URL".into(),
+    }
 }
 
 impl Runner {
@@ -386,6 +408,28 @@ impl Runner {
     fn execute(&mut self, request: Request) -> Result<Response, Failure> {
         match request {
             Request::Login { username, password } => self.login(&username, &password),
+            // These need the database URL, which only the runner knows.
+            Request::Write(Write::Backup { file }) => {
+                let ctx = self.ctx()?;
+                let url = self.url.clone().ok_or_else(|| no_url())?;
+                let r = ops::maintenance::backup(&mut self.conn, &ctx, &url, &file)?;
+                Ok(Response::Written(format!(
+                    "backup written to {} ({} bytes, {})",
+                    r.file, r.bytes, r.integrity
+                )))
+            }
+            Request::Write(Write::Maintain { vacuum }) => {
+                let ctx = self.ctx()?;
+                let url = self.url.clone().ok_or_else(|| no_url())?;
+                let r =
+                    ops::maintenance::maintain(&mut self.conn, &ctx, &url, vacuum, &mut |_| {})?;
+                Ok(Response::Written(match (r.size_before, r.size_after) {
+                    (Some(b), Some(a)) => {
+                        format!("maintenance done: {}; file {b} -> {a} bytes", r.steps.len())
+                    }
+                    _ => format!("maintenance done: {} step(s)", r.steps.len()),
+                }))
+            }
             other => {
                 let ctx = self.ctx()?;
                 Ok(run(&mut self.conn, &ctx, other)?)
@@ -544,6 +588,9 @@ pub fn noun(r: Resource) -> &'static str {
 
 fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> {
     Ok(match w {
+        Write::Backup { .. } | Write::Maintain { .. } => {
+            return Err(OpError::Denied("backups run on the writer thread".into()))
+        }
         Write::SetOwnPassword { password } => {
             ops::users::set_password(c, ctx, &ctx.username, &password)?;
             "password changed".to_string()

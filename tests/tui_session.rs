@@ -112,3 +112,37 @@ fn preferences_change_the_time_zone_of_every_timestamp() {
     assert_eq!(p.timezone, "Asia/Tokyo");
     postfix_manager::timefmt::set_zone(chrono_tz::UTC);
 }
+
+#[test]
+fn backup_and_maintenance_from_the_terminal_ui() {
+    let mut t = Tui::new(100, 30);
+    t.login_admin();
+    t.command("backup");
+    assert!(
+        t.screen().contains("Back up the database"),
+        "{}",
+        t.screen()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("from-tui.db");
+    t.clear_field();
+    t.text(file.to_str().unwrap());
+    t.enter();
+    assert!(t.app.modal.is_none(), "{}", t.screen());
+    assert!(t.screen().contains("backup written to"), "{}", t.screen());
+    let mut b = postfix_manager::db::open_sqlite_file(&file).unwrap();
+    assert_eq!(
+        postfix_manager::db::backup::sqlite_integrity(&mut b).unwrap(),
+        "ok"
+    );
+    // the same file again: refused beside the field, nothing overwritten
+    t.command("backup");
+    t.clear_field();
+    t.text(file.to_str().unwrap());
+    t.enter();
+    assert!(t.screen().contains("already exists"), "{}", t.screen());
+    t.esc();
+    t.command("vacuum");
+    t.settle();
+    assert!(t.screen().contains("maintenance done"), "{}", t.screen());
+}

@@ -39,6 +39,20 @@ fn temp_beside(target: &Path, tag: &str) -> PathBuf {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     sweep_stale(dir, &format!(".{name}.{tag}-"));
+    temp_name(target, tag)
+}
+
+/// The temporary file a backup to `target` by this process is written to
+/// before it is checked and renamed (a progress display watches it grow).
+pub fn temp_name(target: &Path, tag: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     dir.join(format!(".{name}.{tag}-{}.tmp", std::process::id()))
 }
 

@@ -68,6 +68,9 @@ pub struct App {
     idle: u64,
     /// The idle lock, drawn over everything; forms underneath keep their text.
     pub lock: Option<super::lock::LockScreen>,
+    /// The SQLite file, when there is one: a backup's progress is its
+    /// temporary file's size against this one's.
+    pub db_file: Option<std::path::PathBuf>,
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -123,6 +126,7 @@ impl App {
             lock_after: super::lock::DEFAULT_AFTER_SECS,
             idle: 0,
             lock: None,
+            db_file: None,
         }
     }
 
@@ -454,6 +458,28 @@ impl App {
                 }
             }
             "password" | "passwd" => self.modal = Some(Modal::Form(forms::own_password(false))),
+            "backup" => {
+                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+                let ext = if self.db_file.is_some() { "db" } else { "sql" };
+                let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+                let default = format!("{home}/postfix-manager-{stamp}.{ext}");
+                self.modal = Some(Modal::Form(forms::backup(&default)));
+            }
+            "maintain" | "vacuum" => {
+                self.status = Some(("Maintaining the database…".into(), false));
+                self.send(
+                    Slot::Action,
+                    Request::Write(crate::worker::Write::Maintain {
+                        vacuum: word == "vacuum",
+                    }),
+                );
+            }
+            "restore" => {
+                self.status = Some((
+                    "Restore replaces the database under every open session: quit and run `postfix-manager db restore FILE`.".into(),
+                    true,
+                ));
+            }
             other => match resources::by_command(other) {
                 Some(r) => {
                     self.stack.truncate(1);
@@ -489,6 +515,13 @@ impl App {
         if self.lock_after > 0 && self.idle >= self.lock_after {
             self.lock = Some(super::lock::LockScreen::new(self.lock_after));
             return true;
+        }
+        if let Some(line) = self.backup_progress() {
+            let changed = self.status.as_ref().map(|(s, _)| s) != Some(&line);
+            self.status = Some((line, false));
+            if changed {
+                return true;
+            }
         }
         if self.tail.visible && !self.waiting(Slot::Tail) {
             let r = self.tail.poll();
@@ -628,6 +661,34 @@ impl App {
             },
         }
         true
+    }
+
+    /// While a backup form is saving: how far its temporary file has grown.
+    fn backup_progress(&self) -> Option<String> {
+        let Some(Modal::Form(f)) = &self.modal else {
+            return None;
+        };
+        if f.kind != forms::FormKind::Backup || !f.pending {
+            return None;
+        }
+        let target = f.fields.first()?.input.value().trim().to_string();
+        let tmp = crate::db::backup::temp_name(std::path::Path::new(&target), "backup");
+        let written = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(0);
+        let mib = written as f64 / (1 << 20) as f64;
+        Some(
+            match self
+                .db_file
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+            {
+                Some(m) if m.len() > 0 => {
+                    let pct = ((written * 100) / m.len()).min(99) as usize;
+                    let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
+                    format!("Backing up… [{bar}] {pct}% ({mib:.1} MiB)")
+                }
+                _ => format!("Backing up… {mib:.1} MiB written"),
+            },
+        )
     }
 
     /// After saving the admin's own password or preferences, the session

@@ -31,6 +31,22 @@ pub enum FormKind {
     Preferences {
         version: i32,
     },
+    /// Where to write a backup of the whole database.
+    Backup,
+}
+
+/// Back the database up into a new file.
+pub fn backup(default_file: &str) -> Form {
+    Form::new(
+        "Back up the database".into(),
+        FormKind::Backup,
+        vec![Field::new(
+            "file",
+            "Backup file",
+            default_file,
+            "a new file; never overwritten",
+        )],
+    )
 }
 
 /// Set your own password (typed twice).
@@ -399,6 +415,9 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             }
             Write::SetOwnPassword { password: pw }
         }
+        FormKind::Backup => Write::Backup {
+            file: std::path::PathBuf::from(r.text("file")),
+        },
         FormKind::Preferences { version } => Write::SetPreferences {
             version: Some(*version),
             edit: crate::ops::preferences::PreferencesEdit {

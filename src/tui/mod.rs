@@ -59,11 +59,23 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         writer,
         Policy::from_config(&env.config),
         setup::directory(&env),
+        Some(env.url.clone()),
         tx,
     )
     .map_err(io)?;
     let lock_after = env.config.security.idle_lock_minutes.saturating_mul(60);
-    let result = runtime.block_on(event_loop(cli, env.url.redacted(), lock_after, &worker, rx));
+    let db_file = match &env.url {
+        crate::db::DbUrl::Sqlite(p) => Some(p.clone()),
+        crate::db::DbUrl::Postgres(_) => None,
+    };
+    let result = runtime.block_on(event_loop(
+        cli,
+        env.url.redacted(),
+        lock_after,
+        db_file,
+        &worker,
+        rx,
+    ));
     worker.shutdown(SHUTDOWN_WAIT);
     let stats = result.map_err(io)?;
     if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
@@ -86,6 +98,7 @@ async fn event_loop(
     cli: &Cli,
     db_label: String,
     lock_after: u64,
+    db_file: Option<std::path::PathBuf>,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
 ) -> std::io::Result<Stats> {
@@ -98,6 +111,7 @@ async fn event_loop(
         db_label,
     );
     app.lock_after = lock_after;
+    app.db_file = db_file;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

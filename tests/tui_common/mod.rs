@@ -36,7 +36,15 @@ impl Tui {
         let mut conn = db.conn();
         let admin = common::admin(&mut conn);
         let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
-        let worker = Worker::spawn(db.conn(), db.conn(), common::policy(), tx).expect("worker");
+        let worker = Worker::spawn_with(
+            db.conn(),
+            db.conn(),
+            common::policy(),
+            Default::default(),
+            Some(db.url.clone()),
+            tx,
+        )
+        .expect("worker");
         let app = App::new(
             Theme {
                 color: false,
