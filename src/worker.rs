@@ -411,7 +411,7 @@ impl Runner {
             // These need the database URL, which only the runner knows.
             Request::Write(Write::Backup { file }) => {
                 let ctx = self.ctx()?;
-                let url = self.url.clone().ok_or_else(|| no_url())?;
+                let url = self.url.clone().ok_or_else(no_url)?;
                 let r = ops::maintenance::backup(&mut self.conn, &ctx, &url, &file)?;
                 Ok(Response::Written(format!(
                     "backup written to {} ({} bytes, {})",
@@ -420,7 +420,7 @@ impl Runner {
             }
             Request::Write(Write::Maintain { vacuum }) => {
                 let ctx = self.ctx()?;
-                let url = self.url.clone().ok_or_else(|| no_url())?;
+                let url = self.url.clone().ok_or_else(no_url)?;
                 let r =
                     ops::maintenance::maintain(&mut self.conn, &ctx, &url, vacuum, &mut |_| {})?;
                 Ok(Response::Written(match (r.size_before, r.size_after) {
