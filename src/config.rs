@@ -117,6 +117,12 @@ pub struct MailConfig {
     pub vmail_gid: u32,
     /// Mail homes are `<mail_root>/<domain>/<local part>`.
     pub mail_root: String,
+    /// Validation of a staged copy before a Postfix file is replaced
+    /// (`sh -c`; PM_STAGE_DIR holds main.cf and master.cf as they would be).
+    pub postfix_stage_check: String,
+    /// The same for Dovecot (PM_STAGE_FILE is the staged file, beside the
+    /// real one so relative `!include`s resolve).
+    pub dovecot_stage_check: String,
 }
 
 pub const DEFAULT_QUOTA_COMMAND: &str = "doveadm -f tab quota get -A";
@@ -129,6 +135,8 @@ impl Default for MailConfig {
             vmail_uid: 5000,
             vmail_gid: 5000,
             mail_root: "/var/vmail".to_string(),
+            postfix_stage_check: "postconf -c \"$PM_STAGE_DIR\" -n >/dev/null".to_string(),
+            dovecot_stage_check: "doveconf -n -c \"$PM_STAGE_FILE\" >/dev/null".to_string(),
         }
     }
 }

@@ -355,3 +355,71 @@ on_both_backends!(cli_edit_diff_and_a_killed_apply, |t| {
     );
     assert_eq!(std::fs::read_to_string(&main).unwrap(), new_text);
 });
+
+on_both_backends!(a_rejected_staged_copy_never_touches_the_live_file, |t| {
+    if !mail_harness::have(&["postconf"]) {
+        return;
+    }
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    let d = postfix_dir();
+    let main = d.path().join("main.cf");
+    let v1 = import(&mut c, &a, "postfix", &main);
+    let before = std::fs::metadata(&main).unwrap();
+    let listing = |dir: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let files_before = listing(d.path());
+    let staged = ApplyOptions {
+        stage_check: Some(postfix_manager::config::MailConfig::default().postfix_stage_check),
+        ..Default::default()
+    };
+    let bad =
+        mail_configs::edit(&mut c, &a, v1[0].id, &format!("{GOOD}this is garbage\n")).unwrap();
+    let e = apply(&mut c, &a, bad.id, &staged).unwrap_err().to_string();
+    assert!(
+        e.contains("staged copy failed") && e.contains("not touched"),
+        "{e}"
+    );
+    let after = std::fs::metadata(&main).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (before.ino(), before.mtime_nsec()),
+        (after.ino(), after.mtime_nsec()),
+        "the live file was not replaced"
+    );
+    assert_eq!(
+        listing(d.path()),
+        files_before,
+        "no backup, no stage left behind"
+    );
+    // a good one passes the same staged check and is applied
+    let good = mail_configs::edit(
+        &mut c,
+        &a,
+        v1[0].id,
+        &format!("{GOOD}smtpd_banner = $myhostname ESMTP\n"),
+    )
+    .unwrap();
+    let (_, applied) = apply(&mut c, &a, good.id, &staged).unwrap();
+    assert!(
+        applied
+            .steps
+            .iter()
+            .any(|s| s.starts_with("staged copy passed")),
+        "{:?}",
+        applied.steps
+    );
+    assert_eq!(
+        listing(d.path())
+            .iter()
+            .filter(|n| n.contains("pm-stage"))
+            .count(),
+        0
+    );
+});

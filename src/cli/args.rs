@@ -147,22 +147,41 @@ pub enum MailConfigCommand {
     },
     /// Edit version ID in $VISUAL/$EDITOR; a change is stored as a new version
     Edit { id: i32 },
-    /// Write version ID to its file: backup, atomic replace, check, reload, roll back on failure
+    /// Write version ID to its file: staged validation, backup, atomic replace, check, reload, roll back on failure
     Apply {
         id: i32,
-        /// Validation run after writing, e.g. "postfix check" or "doveconf -n" (PM_CONFIG_FILE is set)
-        #[arg(long, value_name = "CMD")]
-        check: Option<String>,
-        /// Run after a passing check, e.g. "postfix reload"
-        #[arg(long, value_name = "CMD")]
-        reload: Option<String>,
-        /// Overwrite even if the file changed on disk since it was imported or applied
-        #[arg(long)]
-        force: bool,
-        /// Put the backup here instead of beside the file
-        #[arg(long, value_name = "DIR")]
-        backup_dir: Option<PathBuf>,
+        #[command(flatten)]
+        how: ApplyArgs,
     },
+    /// Put back the file as it was before version ID was applied (its backup), the same safe way as apply
+    Rollback {
+        id: i32,
+        #[command(flatten)]
+        how: ApplyArgs,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// Validation of a staged copy before the live file is touched (default: mail.postfix_stage_check /
+    /// mail.dovecot_stage_check; PM_STAGE_FILE and PM_STAGE_DIR are set)
+    #[arg(long, value_name = "CMD", conflicts_with = "no_stage_check")]
+    pub stage_check: Option<String>,
+    /// Skip the staged validation
+    #[arg(long)]
+    pub no_stage_check: bool,
+    /// Validation run after writing, e.g. "postfix check" or "doveconf -n" (PM_CONFIG_FILE is set)
+    #[arg(long, value_name = "CMD")]
+    pub check: Option<String>,
+    /// Run after a passing check, e.g. "postfix reload"
+    #[arg(long, value_name = "CMD")]
+    pub reload: Option<String>,
+    /// Overwrite even if the file changed on disk since it was imported or applied
+    #[arg(long)]
+    pub force: bool,
+    /// Put the backup here instead of beside the file
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::args::{Cli, MailCommand, MailConfigCommand, QuotaCommand};
+use super::args::{ApplyArgs, Cli, MailCommand, MailConfigCommand, QuotaCommand};
 use super::output::object;
 use super::setup::Env;
 use super::CliError;
@@ -40,7 +40,7 @@ pub fn run_mail(
                 for_terminal(&g.dir.display().to_string()),
             ))
         }
-        MailCommand::Config(c) => config(c, conn, ctx, j),
+        MailCommand::Config(c) => config(c, env, conn, ctx, j),
     }
 }
 
@@ -58,6 +58,7 @@ fn meta(r: &MailServerConfig) -> String {
 
 fn config(
     c: &MailConfigCommand,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
@@ -194,21 +195,44 @@ fn config(
                 row.id
             )
         }
-        MailConfigCommand::Apply {
-            id,
-            check,
-            reload,
-            force,
-            backup_dir,
-        } => {
-            let opts = ApplyOptions {
-                check: check.clone(),
-                reload: reload.clone(),
-                force: *force,
-                backup_dir: backup_dir.clone(),
-            };
+        MailConfigCommand::Rollback { id, how } => {
+            // The backup taken when ID was applied is the file as it was
+            // before: store it as a new version, then apply that.
+            let row = ops::mail_configs::get(conn, ctx, *id)?;
+            let backup = row.backup_file.clone().ok_or_else(|| {
+                CliError::Op(crate::error::OpError::invalid(
+                    "id",
+                    format!("version {} of {} has no backup (it was never applied over an existing file)", row.version, row.config_file),
+                ))
+            })?;
+            let data = std::fs::read_to_string(&backup)
+                .map_err(|e| ops_io(format!("reading the backup {backup}: {e}")))?;
+            let restored = ops::mail_configs::edit(conn, ctx, row.id, &data)?;
+            let (after, applied) =
+                ops::mail_configs::apply(conn, ctx, restored.id, |r, active| {
+                    configs::write_to_disk(r, active, &apply_options(env, how, &r.service_name))
+                })?;
+            if j {
+                return Ok(object(
+                    &json!({ "config": after, "applied": applied, "from_backup": backup }),
+                    true,
+                ));
+            }
+            let mut out = format!(
+                "rolled {} back to the backup {} (now version {}, id {})\n",
+                for_terminal(&after.config_file),
+                for_terminal(&backup),
+                after.version,
+                after.id
+            );
+            for s in &applied.steps {
+                out.push_str(&format!("  {}\n", for_terminal(s)));
+            }
+            out
+        }
+        MailConfigCommand::Apply { id, how } => {
             let (row, applied) = ops::mail_configs::apply(conn, ctx, *id, |row, active| {
-                configs::write_to_disk(row, active, &opts)
+                configs::write_to_disk(row, active, &apply_options(env, how, &row.service_name))
             })?;
             if j {
                 return Ok(object(&json!({ "config": row, "applied": applied }), true));
@@ -225,6 +249,26 @@ fn config(
             out
         }
     })
+}
+
+/// The apply options for one file: the service's staged check from the
+/// config unless the command line says otherwise.
+fn apply_options(env: &Env, how: &ApplyArgs, service: &str) -> ApplyOptions {
+    let default_stage = match service {
+        "postfix" => env.config.mail.postfix_stage_check.clone(),
+        _ => env.config.mail.dovecot_stage_check.clone(),
+    };
+    ApplyOptions {
+        check: how.check.clone(),
+        reload: how.reload.clone(),
+        force: how.force,
+        backup_dir: how.backup_dir.clone(),
+        stage_check: if how.no_stage_check {
+            None
+        } else {
+            Some(how.stage_check.clone().unwrap_or(default_stage))
+        },
+    }
 }
 
 fn ops_io(msg: String) -> CliError {

@@ -214,6 +214,68 @@ pub struct ApplyOptions {
     pub force: bool,
     /// Where backups go; default: beside the file.
     pub backup_dir: Option<PathBuf>,
+    /// Validation of a staged copy, run before anything on disk changes
+    /// (`sh -c` with PM_STAGE_FILE and PM_STAGE_DIR set); None skips it.
+    pub stage_check: Option<String>,
+}
+
+/// Check the new contents without touching the live file: Postfix reads a
+/// directory (`postconf -c DIR`), so main.cf and master.cf are staged
+/// together in a private directory beside the file; Dovecot reads a file,
+/// staged beside the real one so relative `!include`s resolve the same.
+fn stage_check(row: &MailServerConfig, cmd: &str) -> Result<(), String> {
+    let path = PathBuf::from(&row.config_file);
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".into());
+    let stage_dir = dir.join(format!(".pm-stage-{}", std::process::id()));
+    let stage_file = dir.join(format!(".{name}.pm-stage-{}", std::process::id()));
+    let result = (|| -> Result<(), String> {
+        std::fs::create_dir(&stage_dir)
+            .map_err(|e| format!("staging in {}: {e}", dir.display()))?;
+        for sibling in ["main.cf", "master.cf"] {
+            let from = dir.join(sibling);
+            if sibling != name && from.exists() {
+                std::fs::copy(&from, stage_dir.join(sibling))
+                    .map_err(|e| format!("staging {sibling}: {e}"))?;
+            }
+        }
+        std::fs::write(stage_dir.join(&name), &row.config_data)
+            .map_err(|e| format!("staging {name}: {e}"))?;
+        std::fs::write(&stage_file, &row.config_data)
+            .map_err(|e| format!("staging {name}: {e}"))?;
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("PM_STAGE_FILE", &stage_file)
+            .env("PM_STAGE_DIR", &stage_dir)
+            .output()
+            .map_err(|e| format!("stage check {cmd:?} could not run: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let complaint = stderr.lines().find(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("warning:") || l.contains("error:") || l.contains("fatal:")
+        });
+        if !out.status.success() || complaint.is_some() {
+            let detail = complaint
+                .map(str::to_string)
+                .unwrap_or_else(|| stderr.lines().last().unwrap_or("").to_string());
+            return Err(format!(
+                "the staged copy failed {cmd:?} ({}): {}",
+                out.status,
+                for_terminal(detail.trim())
+            ));
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&stage_dir);
+    let _ = std::fs::remove_file(&stage_file);
+    result
 }
 
 fn run_hook(what: &str, cmd: &str, file: &Path) -> Result<(), String> {
@@ -272,6 +334,15 @@ pub fn write_to_disk(
                 path.display()
             )));
         }
+    }
+    if let Some(cmd) = opts.stage_check.as_deref().filter(|c| !c.trim().is_empty()) {
+        stage_check(row, cmd).map_err(|why| {
+            OpError::invalid(
+                "config_data",
+                format!("{why}; the live file was not touched"),
+            )
+        })?;
+        applied.steps.push(format!("staged copy passed: {cmd}"));
     }
     let backup = match &current {
         Some(old) => {
