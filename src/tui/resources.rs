@@ -83,7 +83,7 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
             vec![Fill(1), Fill(2), Fill(2)],
         ),
         Resource::Audit => (
-            &["Id", "Time (UTC)", "Actor", "Action", "Resource", "Result"],
+            &["Id", "Time", "Actor", "Action", "Resource", "Result"],
             vec![
                 Length(6),
                 Length(16),
