@@ -64,18 +64,6 @@ impl Default for Options {
     }
 }
 
-const TABLES: [&str; 9] = [
-    "users",
-    "domains",
-    "mailboxes",
-    "aliases",
-    "alias_domains",
-    "user_domains",
-    "audit_logs",
-    "mail_server_configs",
-    "ldap_configs",
-];
-
 fn check(name: &str, status: Status, message: impl Into<String>) -> Check {
     Check {
         name: name.into(),
@@ -190,8 +178,11 @@ fn table_sizes(conn: &mut AnyConnection) -> Vec<(String, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    TABLES
+    crate::db::maintain::TABLES
         .iter()
+        .filter(|t| {
+            !t.starts_with("__") && !t.starts_with("audit_chain") && !t.starts_with("audit_prune")
+        })
         .filter_map(|t| {
             diesel::sql_query(format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {t}"))
                 .get_result::<N>(conn)

@@ -383,7 +383,7 @@ on_both_backends!(a_rejected_staged_copy_never_touches_the_live_file, |t| {
         mail_configs::edit(&mut c, &a, v1[0].id, &format!("{GOOD}this is garbage\n")).unwrap();
     let e = apply(&mut c, &a, bad.id, &staged).unwrap_err().to_string();
     assert!(
-        e.contains("staged copy failed") && e.contains("not touched"),
+        e.contains("the staged copy's check") && e.contains("not touched"),
         "{e}"
     );
     let after = std::fs::metadata(&main).unwrap();

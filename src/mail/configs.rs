@@ -249,28 +249,11 @@ fn stage_check(row: &MailServerConfig, cmd: &str) -> Result<(), String> {
             .map_err(|e| format!("staging {name}: {e}"))?;
         std::fs::write(&stage_file, &row.config_data)
             .map_err(|e| format!("staging {name}: {e}"))?;
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .env("PM_STAGE_FILE", &stage_file)
-            .env("PM_STAGE_DIR", &stage_dir)
-            .output()
-            .map_err(|e| format!("stage check {cmd:?} could not run: {e}"))?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let complaint = stderr.lines().find(|l| {
-            let l = l.to_ascii_lowercase();
-            l.contains("warning:") || l.contains("error:") || l.contains("fatal:")
-        });
-        if !out.status.success() || complaint.is_some() {
-            let detail = complaint
-                .map(str::to_string)
-                .unwrap_or_else(|| stderr.lines().last().unwrap_or("").to_string());
-            return Err(format!(
-                "the staged copy failed {cmd:?} ({}): {}",
-                out.status,
-                for_terminal(detail.trim())
-            ));
-        }
+        run_hook(
+            "the staged copy's check",
+            cmd,
+            &[("PM_STAGE_FILE", &stage_file), ("PM_STAGE_DIR", &stage_dir)],
+        )?;
         Ok(())
     })();
     let _ = std::fs::remove_dir_all(&stage_dir);
@@ -278,11 +261,15 @@ fn stage_check(row: &MailServerConfig, cmd: &str) -> Result<(), String> {
     result
 }
 
-fn run_hook(what: &str, cmd: &str, file: &Path) -> Result<(), String> {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .env("PM_CONFIG_FILE", file)
+/// Run a check or reload command (`sh -c`) with `envs` set. It fails on a
+/// non-zero exit or a "warning:"/"error:"/"fatal:" line on stderr.
+fn run_hook(what: &str, cmd: &str, envs: &[(&str, &Path)]) -> Result<(), String> {
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(cmd);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command
         .output()
         .map_err(|e| format!("{what} {cmd:?} could not run: {e}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -361,7 +348,7 @@ pub fn write_to_disk(
     let hooks = [("check", &opts.check), ("reload", &opts.reload)];
     for (what, cmd) in hooks {
         let Some(cmd) = cmd else { continue };
-        if let Err(why) = run_hook(what, cmd, &path) {
+        if let Err(why) = run_hook(what, cmd, &[("PM_CONFIG_FILE", &path)]) {
             let restored = match &backup {
                 Some((b, old)) => atomic::replace_file(&path, old, 0o644)
                     .map(|_| format!("restored {} from {}", path.display(), b.display())),

@@ -69,21 +69,33 @@ pub fn login_with(
         return Err(OpError::Auth);
     };
     let t = now();
-    let locked = user.locked_until.filter(|u| *u > t);
-    let extra = if user.auth_source == super::users::AUTH_LDAP {
-        // A locked account does not reach the directory at all: repeated
-        // binds there could lock the user out of everything else too.
-        if let Some(until) = locked {
-            record(
+    // Local users: verify before looking at lock and status, so every path
+    // costs one bcrypt. LDAP users are not sent to the directory while
+    // locked: repeated binds there could lock them out of everything else.
+    let local_ok = (user.auth_source != super::users::AUTH_LDAP)
+        .then(|| password::verify(pw, &user.password_hash));
+    if let Some(until) = user.locked_until.filter(|u| *u > t) {
+        record(
+            conn,
+            Some(user.id),
+            &user.username,
+            client,
+            &format!("account locked until {until} UTC"),
+        )?;
+        return Err(OpError::Auth);
+    }
+    let extra = match local_ok {
+        Some(true) => json!({}),
+        Some(false) => {
+            return wrong_password(
                 conn,
-                Some(user.id),
-                &user.username,
+                &user,
                 client,
-                &format!("account locked until {until} UTC"),
-            )?;
-            return Err(OpError::Auth);
+                policy,
+                json!({ "reason": "wrong password" }),
+            )
         }
-        match ldap_check(conn, &user, pw, directory)? {
+        None => match ldap_check(conn, &user, pw, directory)? {
             LdapVerdict::Accepted(details) => details,
             LdapVerdict::Rejected(details) => {
                 return wrong_password(conn, &user, client, policy, details)
@@ -102,30 +114,7 @@ pub fn login_with(
                 })?;
                 return Err(OpError::Auth);
             }
-        }
-    } else {
-        // Verify before looking at lock and status, so every path costs one bcrypt.
-        let ok = password::verify(pw, &user.password_hash);
-        if let Some(until) = locked {
-            record(
-                conn,
-                Some(user.id),
-                &user.username,
-                client,
-                &format!("account locked until {until} UTC"),
-            )?;
-            return Err(OpError::Auth);
-        }
-        if !ok {
-            return wrong_password(
-                conn,
-                &user,
-                client,
-                policy,
-                json!({ "reason": "wrong password" }),
-            );
-        }
-        json!({})
+        },
     };
     let active = user.status == "active" && user.is_active;
     if !active {
