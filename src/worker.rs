@@ -172,6 +172,24 @@ pub enum Write {
         username: String,
         domain: String,
     },
+    /// LDAP servers: these need the secrets key file, which the runner holds.
+    CreateLdap {
+        name: String,
+        input: ops::ldap::ServerInput,
+    },
+    EditLdap {
+        name: String,
+        version: i32,
+        input: ops::ldap::ServerInput,
+    },
+    DeleteLdap {
+        name: String,
+    },
+    /// Bind and search as the server is configured; the writer thread waits
+    /// (up to the LDAP timeout), the screen does not.
+    TestLdap {
+        name: String,
+    },
     /// A consistent, checked backup into `file` (admin only).
     Backup {
         file: std::path::PathBuf,
@@ -418,6 +436,19 @@ impl Runner {
                     r.file, r.bytes, r.integrity
                 )))
             }
+            Request::Write(
+                w @ (Write::CreateLdap { .. }
+                | Write::EditLdap { .. }
+                | Write::DeleteLdap { .. }
+                | Write::TestLdap { .. }
+                | Write::SetStatus {
+                    resource: Resource::Ldap,
+                    ..
+                }),
+            ) => {
+                let ctx = self.ctx()?;
+                Ok(Response::Written(self.ldap(&ctx, w)?))
+            }
             Request::Write(Write::Maintain { vacuum }) => {
                 let ctx = self.ctx()?;
                 let url = self.url.clone().ok_or_else(no_url)?;
@@ -435,6 +466,77 @@ impl Runner {
                 Ok(run(&mut self.conn, &ctx, other)?)
             }
         }
+    }
+
+    fn ldap(&mut self, ctx: &Ctx, w: Write) -> Result<String, OpError> {
+        let keys = self.directory.key_file.clone().unwrap_or_else(|| {
+            crate::secrets::KeyFile::new(std::path::PathBuf::from(
+                "/nonexistent/postfix-manager.key",
+            ))
+        });
+        let c = &mut self.conn;
+        Ok(match w {
+            Write::CreateLdap { name, input } => {
+                let v = ops::ldap::create(c, ctx, &keys, &name, &input)?;
+                format!("added LDAP server {}", v.server_name)
+            }
+            Write::EditLdap {
+                name,
+                version,
+                input,
+            } => {
+                let v = ops::ldap::edit(c, ctx, &keys, &name, Some(version), &input)?;
+                format!("updated LDAP server {}", v.server_name)
+            }
+            Write::DeleteLdap { name } => {
+                let v = ops::ldap::delete(c, ctx, &name)?;
+                format!("deleted LDAP server {}", v.server_name)
+            }
+            Write::SetStatus { key, status, .. } => {
+                let input = ops::ldap::ServerInput {
+                    is_active: Some(status == ops::Status::Active),
+                    ..Default::default()
+                };
+                let v = ops::ldap::edit(c, ctx, &keys, &key, None, &input)?;
+                format!(
+                    "LDAP server {} is now {}",
+                    v.server_name,
+                    if status == ops::Status::Active {
+                        "active"
+                    } else {
+                        "inactive"
+                    }
+                )
+            }
+            Write::TestLdap { name } => {
+                let timeout = self
+                    .directory
+                    .timeout
+                    .unwrap_or(crate::ldap::DEFAULT_TIMEOUT);
+                let r = ops::ldap::test(c, ctx, &keys, &name, timeout)?;
+                if r.ok {
+                    format!(
+                        "LDAP {}: bind and search fine in {} ms ({} entries under {})",
+                        r.server,
+                        r.total_ms,
+                        r.entries.len(),
+                        r.search_base
+                    )
+                } else {
+                    let why = r.error.as_ref().map(|e| e.to_string()).unwrap_or_default();
+                    return Err(OpError::invalid(
+                        "test",
+                        format!(
+                            "LDAP {} failed at {} after {} ms: {why}",
+                            r.server,
+                            r.failed_step.unwrap_or("connect"),
+                            r.total_ms
+                        ),
+                    ));
+                }
+            }
+            _ => return Err(OpError::Denied("not an LDAP request".into())),
+        })
     }
 
     fn login(&mut self, username: &str, password: &str) -> Result<Response, Failure> {
@@ -588,7 +690,12 @@ pub fn noun(r: Resource) -> &'static str {
 
 fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> {
     Ok(match w {
-        Write::Backup { .. } | Write::Maintain { .. } => {
+        Write::Backup { .. }
+        | Write::Maintain { .. }
+        | Write::CreateLdap { .. }
+        | Write::EditLdap { .. }
+        | Write::DeleteLdap { .. }
+        | Write::TestLdap { .. } => {
             return Err(OpError::Denied("backups run on the writer thread".into()))
         }
         Write::SetOwnPassword { password } => {

@@ -148,7 +148,8 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
                 "mailboxes, aliases, domain",
             ),
         ],
-        Resource::Audit | Resource::MailServers | Resource::Ldap => return None,
+        Resource::Ldap => ldap_fields(None),
+        Resource::Audit | Resource::MailServers => return None,
     };
     let noun = crate::worker::noun(r);
     Some(Form::new(
@@ -156,6 +157,71 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
         FormKind::Create(r),
         fields,
     ))
+}
+
+/// An LDAP server's fields, pre-filled from a listed row when editing (the
+/// name is the key then, and an empty bind password keeps the stored one).
+fn ldap_fields(row: Option<&Row>) -> Vec<Field> {
+    let v = |n: &str, d: &str| {
+        row.map(|r| r.field(n).to_string())
+            .unwrap_or_else(|| d.to_string())
+    };
+    let mut f = Vec::new();
+    if row.is_none() {
+        f.push(Field::new("name", "Name", "", "e.g. corp-dc1"));
+    }
+    f.extend([
+        Field::new("host", "Host", &v("host", ""), "ldap.example.com"),
+        Field::new("port", "Port", &v("port", "389"), "389 or 636"),
+        Field::new(
+            "tls_mode",
+            "TLS",
+            &v("tls_mode", "starttls"),
+            "none, starttls or ldaps",
+        ),
+        Field::new(
+            "ca_file",
+            "CA file",
+            &v("ca_file", ""),
+            "PEM; empty = system roots",
+        ),
+        Field::new("bind_dn", "Bind DN", &v("bind_dn", ""), "empty = anonymous"),
+        Field::secret(
+            "bind_password",
+            "Bind password",
+            if row.is_some() {
+                "empty = keep the stored one"
+            } else {
+                ""
+            },
+        ),
+        Field::new("base_dn", "Base DN", &v("base_dn", ""), "dc=example,dc=com"),
+        Field::new(
+            "user_search_base",
+            "User base",
+            &v("user_search_base", ""),
+            "ou=people,...",
+        ),
+        Field::new(
+            "user_attribute",
+            "User attribute",
+            &v("user_attribute", "uid"),
+            "uid, sAMAccountName",
+        ),
+        Field::new(
+            "user_filter",
+            "User filter",
+            &v("user_filter", ""),
+            "(objectClass=person)",
+        ),
+        Field::new(
+            "priority",
+            "Priority",
+            &v("priority", "0"),
+            "lower is tried first",
+        ),
+    ]);
+    f
 }
 
 /// The edit form, pre-filled from the row as listed.
@@ -201,7 +267,8 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
             &v("permissions"),
             "mailboxes, aliases, domain",
         )],
-        Resource::Audit | Resource::MailServers | Resource::Ldap => return None,
+        Resource::Ldap => ldap_fields(Some(row)),
+        Resource::Audit | Resource::MailServers => return None,
     };
     let noun = crate::worker::noun(r);
     Some(Form::new(
@@ -270,6 +337,30 @@ impl<'a> Reader<'a> {
                 Vec::new()
             }
         }
+    }
+}
+
+/// An LDAP server's input: changed fields only on an edit (an emptied text
+/// field clears it), the bind password only when one was typed.
+fn ldap_input(r: &mut Reader<'_>) -> crate::ops::ldap::ServerInput {
+    use crate::ops::ldap::BindPassword;
+    crate::ops::ldap::ServerInput {
+        host: r.changed("host"),
+        port: r.count("port"),
+        tls_mode: r.changed("tls_mode"),
+        ca_file: r.changed("ca_file"),
+        bind_dn: r.changed("bind_dn"),
+        bind_password: match r.secret("bind_password") {
+            Some(pw) => BindPassword::Set(crate::secrets::SecretString::new(&pw)),
+            None => BindPassword::Keep,
+        },
+        base_dn: r.changed("base_dn"),
+        user_search_base: r.changed("user_search_base"),
+        group_search_base: None,
+        user_attribute: r.changed("user_attribute"),
+        user_filter: r.changed("user_filter"),
+        priority: r.count("priority"),
+        is_active: None,
     }
 }
 
@@ -415,6 +506,19 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             }
             Write::SetOwnPassword { password: pw }
         }
+        FormKind::Create(Resource::Ldap) => Write::CreateLdap {
+            name: r.text("name"),
+            input: ldap_input(&mut r),
+        },
+        FormKind::Edit {
+            resource: Resource::Ldap,
+            key,
+            version,
+        } => Write::EditLdap {
+            name: key.clone(),
+            version: *version,
+            input: ldap_input(&mut r),
+        },
         FormKind::Backup => Write::Backup {
             file: std::path::PathBuf::from(r.text("file")),
         },

@@ -130,6 +130,7 @@ pub fn caps(r: Resource, role: Role) -> Caps {
     };
     match (role, r) {
         (Role::Readonly, _) => none,
+        (Role::Admin, Resource::Ldap) => all,
         (_, Resource::Audit | Resource::MailServers | Resource::Ldap) => none,
         (Role::Admin, Resource::Permissions) => Caps {
             status: false,

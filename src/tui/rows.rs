@@ -255,11 +255,12 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
         Listing::Ldap(v) => v
             .iter()
             .map(|l| Row {
-                key: l.id.to_string(),
+                // ops address servers by name; the list pages by id.
+                key: clean(&l.server_name),
                 cursor: l.id.to_string(),
                 id: i64::from(l.id),
                 version: Some(l.version),
-                status: None,
+                status: Some(if l.is_active { "active" } else { "inactive" }.to_string()),
                 cells: vec![
                     l.id.to_string(),
                     clean(&l.server_name),
@@ -272,11 +273,26 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                     ("name", clean(&l.server_name)),
                     ("host", clean(&l.host)),
                     ("port", l.port.to_string()),
+                    ("tls_mode", clean(&l.tls_mode)),
                     ("ssl", yes_no(l.use_ssl)),
+                    ("ca_file", opt(&l.ca_file)),
                     ("bind_dn", opt(&l.bind_dn)),
+                    // Whether one is stored; never what it is.
+                    (
+                        "bind_password",
+                        if l.bind_password.is_some() {
+                            "set"
+                        } else {
+                            "not set"
+                        }
+                        .into(),
+                    ),
                     ("base_dn", clean(&l.base_dn)),
                     ("user_search_base", opt(&l.user_search_base)),
                     ("group_search_base", opt(&l.group_search_base)),
+                    ("user_attribute", clean(&l.user_attribute)),
+                    ("user_filter", opt(&l.user_filter)),
+                    ("priority", l.priority.to_string()),
                     ("active", yes_no(l.is_active)),
                 ],
             })

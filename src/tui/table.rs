@@ -233,6 +233,16 @@ impl TableScreen {
             KeyCode::Char('a') if self.resource == Resource::Domains => {
                 self.open_scoped(Resource::Aliases)
             }
+            // Test the selected LDAP server: the worker binds and searches,
+            // the screen keeps answering keys meanwhile.
+            KeyCode::Char('T') if self.resource == Resource::Ldap && caps.edit => {
+                match self.current() {
+                    Some(row) => Action::Write(Write::TestLdap {
+                        name: row.key.clone(),
+                    }),
+                    None => Action::Ignored,
+                }
+            }
             _ => Action::Ignored,
         }
     }
@@ -360,7 +370,8 @@ impl TableScreen {
                 username: row.field("username").to_string(),
                 domain: row.field("domain").to_string(),
             },
-            Resource::Audit | Resource::MailServers | Resource::Ldap => return Action::Ignored,
+            Resource::Ldap => Write::DeleteLdap { name: key.clone() },
+            Resource::Audit | Resource::MailServers => return Action::Ignored,
         };
         Action::AskDelete {
             resource: self.resource,
@@ -420,6 +431,9 @@ impl TableScreen {
         if self.resource == Resource::Domains {
             k.push(("m", "mailboxes"));
             k.push(("a", "aliases"));
+        }
+        if self.resource == Resource::Ldap && caps.edit {
+            k.push(("T", "test connection"));
         }
         k.extend([
             ("j/k", "move"),
