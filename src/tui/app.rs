@@ -39,7 +39,8 @@ pub enum Screen {
 
 pub enum Modal {
     Form(Form),
-    Confirm(Confirm),
+    /// Boxed: it holds the pending write, the largest of the modals.
+    Confirm(Box<Confirm>),
     Detail(Detail),
     Help,
     /// The `:` line.
@@ -346,7 +347,7 @@ impl App {
                 key,
                 write,
             } => {
-                self.modal = Some(Modal::Confirm(Confirm::new(write)));
+                self.modal = Some(Modal::Confirm(Box::new(Confirm::new(write))));
                 self.send(Slot::Impact, Request::DeleteImpact { resource, key });
                 true
             }
