@@ -173,14 +173,15 @@ pub enum Write {
         domain: String,
     },
     /// LDAP servers: these need the secrets key file, which the runner holds.
+    // Boxed: a server's input is the largest write by far.
     CreateLdap {
         name: String,
-        input: ops::ldap::ServerInput,
+        input: Box<ops::ldap::ServerInput>,
     },
     EditLdap {
         name: String,
         version: i32,
-        input: ops::ldap::ServerInput,
+        input: Box<ops::ldap::ServerInput>,
     },
     DeleteLdap {
         name: String,

@@ -508,7 +508,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         }
         FormKind::Create(Resource::Ldap) => Write::CreateLdap {
             name: r.text("name"),
-            input: ldap_input(&mut r),
+            input: Box::new(ldap_input(&mut r)),
         },
         FormKind::Edit {
             resource: Resource::Ldap,
@@ -517,7 +517,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         } => Write::EditLdap {
             name: key.clone(),
             version: *version,
-            input: ldap_input(&mut r),
+            input: Box::new(ldap_input(&mut r)),
         },
         FormKind::Backup => Write::Backup {
             file: std::path::PathBuf::from(r.text("file")),
