@@ -224,7 +224,7 @@ fn hash_all(
                                 let h = crate::password::hash_mailbox(pw, cost)
                                     .map_err(|e| OpError::Io(e.to_string()))?;
                                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                                if n % 64 == 0 || n == total {
+                                if n.is_multiple_of(64) || n == total {
                                     progress(n, total);
                                 }
                                 Ok(h)

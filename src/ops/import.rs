@@ -346,12 +346,14 @@ fn check_mailboxes<'a>(
             ));
             continue;
         }
-        if !counts.contains_key(&d.id) {
-            let n = crate::store::domains::mailbox_count(c, d.id)?;
-            let a = crate::store::domains::allotted(c, d.id, None)?;
-            counts.insert(d.id, (n, a));
-        }
-        let entry = counts.entry(d.id).or_default();
+        let entry = match counts.entry(d.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let n = crate::store::domains::mailbox_count(c, d.id)?;
+                let a = crate::store::domains::allotted(c, d.id, None)?;
+                v.insert((n, a))
+            }
+        };
         if d.max_mailboxes > 0 && entry.0 >= i64::from(d.max_mailboxes) {
             errs.push((
                 r.line,
