@@ -29,8 +29,7 @@ fn policy() -> Policy {
 fn admin(c: &mut AnyConnection) -> Ctx {
     let client = Client::from_env(ClientKind::Cli);
     let pw = "bench-admin-password-1";
-    ops::users::bootstrap_admin(c, &client, &policy(), "admin@example.net", pw)
-        .expect("bootstrap");
+    ops::users::bootstrap_admin(c, &client, &policy(), "admin@example.net", pw).expect("bootstrap");
     ops::auth::login(c, "admin", pw, &client, &policy()).expect("login")
 }
 

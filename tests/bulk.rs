@@ -96,7 +96,18 @@ on_both_backends!(preview_then_apply_suspends_all_and_audits_each_row, |t| {
     )
     .unwrap();
     assert_eq!(q.summary, "set quota of 10 mailboxes in 1 domain to 5M");
+    // The domain's quota_used rollup follows bulk deletes (statement-level
+    // trigger on PostgreSQL, row triggers on SQLite).
+    c.batch_execute("UPDATE mailboxes SET quota_used = 1000 WHERE username LIKE '%@a.example'")
+        .unwrap();
+    let used = |c: &mut AnyConnection| {
+        ops::domains::get(c, &admin, "a.example")
+            .unwrap()
+            .quota_used
+    };
+    assert_eq!(used(&mut c), 700 * 1000);
     let d = bulk::mailboxes_apply(&mut c, &admin, &keys[..100], MailboxAction::Delete).unwrap();
+    assert_eq!(used(&mut c), 600 * 1000);
     assert_eq!(d.changes, 100);
     assert_eq!(common::count(&mut c, "mailboxes"), 1184);
     assert!(ops::audit::verify_chain(&mut c).unwrap().ok());
