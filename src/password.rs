@@ -28,6 +28,34 @@ pub fn hash_mailbox(pw: &str, cost: u32) -> Result<String, HashError> {
     Ok(format!("{DOVECOT_PREFIX}{}", bcrypt_2y(pw, cost)?))
 }
 
+/// Accept an already hashed mailbox password (from an import): bcrypt in
+/// modular-crypt form `$2y$`/`$2b$`/`$2a$`, cost 04-31, 53 characters of salt
+/// and hash, with or without the `{BLF-CRYPT}` prefix. Returns it with the
+/// prefix, which is what Dovecot needs; None when it is not such a hash.
+pub fn normalize_mailbox_hash(s: &str) -> Option<String> {
+    let bare = s.strip_prefix(DOVECOT_PREFIX).unwrap_or(s);
+    let b = bare.as_bytes();
+    let ok = b.len() == 60
+        && b[0] == b'$'
+        && b[1] == b'2'
+        && matches!(b[2], b'a' | b'b' | b'y')
+        && b[3] == b'$'
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
+        && (4..=31).contains(&((b[4] - b'0') * 10 + (b[5] - b'0')))
+        && b[6] == b'$'
+        && b[7..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/');
+    ok.then(|| format!("{DOVECOT_PREFIX}{bare}"))
+}
+
+/// Does this look like any password hash (so an import must not treat it as
+/// a plaintext password)? `{SCHEME}` prefixes and `$id$` crypt strings.
+pub fn looks_hashed(s: &str) -> bool {
+    (s.starts_with('{') && s.contains('}')) || (s.starts_with('$') && s[1..].contains('$'))
+}
+
 /// Check a password against a stored hash with or without the scheme prefix.
 pub fn verify(pw: &str, stored: &str) -> bool {
     let hash = stored.strip_prefix(DOVECOT_PREFIX).unwrap_or(stored);

@@ -302,6 +302,13 @@ pub enum DomainCommand {
         #[arg(long)]
         cascade: bool,
     },
+    /// Act on many domains at once (one name per line in --from)
+    #[command(subcommand)]
+    Bulk(DomainBulk),
+    /// Create domains from a CSV file (header: name,description,quota,max_mailboxes,max_aliases,max_mailbox_quota,transport,status); all or nothing
+    Import(ImportArgs),
+    /// Write domains as CSV to stdout
+    Export,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -361,6 +368,95 @@ pub enum MailboxCommand {
     Delete {
         address: String,
     },
+    /// Act on many mailboxes at once (one address per line in --from)
+    #[command(subcommand)]
+    Bulk(MailboxBulk),
+    /// Create mailboxes from a CSV file (header: address,password,quota,name,status); all or nothing
+    Import(ImportArgs),
+    /// Write mailboxes as CSV to stdout (passwords as their bcrypt hashes)
+    Export {
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Edit many mailboxes in $EDITOR as tab-separated rows, then apply in one transaction
+    EditMany {
+        /// Addresses to edit, one per line ("-" = stdin)
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Apply without asking
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Shared by every bulk action: which rows, and preview or apply.
+#[derive(Debug, Args, Clone)]
+pub struct BulkArgs {
+    /// Keys, one per line ("-" = stdin; blank lines and # comments ignored)
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Only show what would change
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Apply without asking
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// CSV file ("-" = stdin)
+    pub file: PathBuf,
+    /// Check every line and report what would be created; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailboxBulk {
+    Suspend(BulkArgs),
+    Activate(BulkArgs),
+    Delete(BulkArgs),
+    SetQuota {
+        /// New quota (e.g. 2G; 0 = unlimited)
+        quota: String,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasBulk {
+    Suspend(BulkArgs),
+    Activate(BulkArgs),
+    Delete(BulkArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainBulk {
+    Suspend(BulkArgs),
+    Activate(BulkArgs),
+    /// Set quota/limits/transport on every listed domain
+    SetLimits {
+        #[command(flatten)]
+        fields: DomainFields,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
+    /// Grant USER permissions on every listed domain
+    Grant {
+        username: String,
+        #[arg(long, default_value = "mailboxes,aliases")]
+        permissions: String,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
+    /// Revoke USER's grant on every listed domain
+    Revoke {
+        username: String,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,6 +496,16 @@ pub enum AliasCommand {
     },
     Delete {
         address: String,
+    },
+    /// Act on many aliases at once (one address per line in --from)
+    #[command(subcommand)]
+    Bulk(AliasBulk),
+    /// Create aliases from a CSV file (header: address,goto,description,status); all or nothing
+    Import(ImportArgs),
+    /// Write aliases as CSV to stdout
+    Export {
+        #[arg(long)]
+        domain: Option<String>,
     },
 }
 

@@ -2,6 +2,7 @@
 //! resolves the database, logs in, calls `ops`, and prints text or JSON.
 
 pub mod args;
+mod bulk;
 mod init;
 mod ldap;
 mod mail;

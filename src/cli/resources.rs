@@ -136,8 +136,24 @@ pub fn run(
                 ),
             ))
         }
+        Command::Domain(DomainCommand::Bulk(b)) => super::bulk::domain_bulk(b, conn, ctx, j),
+        Command::Domain(DomainCommand::Import(a)) => super::bulk::domain_import(a, conn, ctx, j),
+        Command::Domain(DomainCommand::Export) => super::bulk::domain_export(conn, ctx),
         Command::Domain(c) => domain(c, conn, ctx, j),
+        Command::Mailbox(MailboxCommand::Bulk(b)) => super::bulk::mailbox_bulk(b, conn, ctx, j),
+        Command::Mailbox(MailboxCommand::Import(a)) => super::bulk::mailbox_import(a, conn, ctx, j),
+        Command::Mailbox(MailboxCommand::Export { domain }) => {
+            super::bulk::mailbox_export(conn, ctx, domain)
+        }
+        Command::Mailbox(MailboxCommand::EditMany { from, yes }) => {
+            super::bulk::mailbox_edit_many(from, *yes, conn, ctx, j)
+        }
         Command::Mailbox(c) => mailbox(c, conn, ctx, j),
+        Command::Alias(AliasCommand::Bulk(b)) => super::bulk::alias_bulk(b, conn, ctx, j),
+        Command::Alias(AliasCommand::Import(a)) => super::bulk::alias_import(a, conn, ctx, j),
+        Command::Alias(AliasCommand::Export { domain }) => {
+            super::bulk::alias_export(conn, ctx, domain)
+        }
         Command::Alias(c) => alias(c, conn, ctx, j),
         Command::AliasDomain(c) => alias_domain(c, conn, ctx, j),
         Command::User(c) => user(c, conn, ctx, j),
@@ -224,6 +240,9 @@ fn domain(
                 ),
             )
         }
+        DomainCommand::Bulk(_) | DomainCommand::Import(_) | DomainCommand::Export => {
+            return Err(CliError::Usage("handled by cli::bulk".into()))
+        }
     })
 }
 
@@ -305,6 +324,12 @@ fn mailbox(
             let m = ops::mailboxes::delete(conn, ctx, address)?;
             said(j, &m, format!("deleted mailbox {}", m.username))
         }
+        MailboxCommand::Bulk(_)
+        | MailboxCommand::Import(_)
+        | MailboxCommand::Export { .. }
+        | MailboxCommand::EditMany { .. } => {
+            return Err(CliError::Usage("handled by cli::bulk".into()))
+        }
     })
 }
 
@@ -363,6 +388,9 @@ fn alias(
         AliasCommand::Delete { address } => {
             let a = ops::aliases::delete(conn, ctx, address)?;
             said(j, &a, format!("deleted alias {}", a.address))
+        }
+        AliasCommand::Bulk(_) | AliasCommand::Import(_) | AliasCommand::Export { .. } => {
+            return Err(CliError::Usage("handled by cli::bulk".into()))
         }
     })
 }

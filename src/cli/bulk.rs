@@ -1,0 +1,420 @@
+//! Bulk commands: `mailbox|alias|domain bulk ...`, `import`, `export`, and
+//! `mailbox edit-many` (the $EDITOR round trip). Parsing and hashing happen
+//! here, before `ops` opens the one transaction that writes.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::args::*;
+use super::output::object;
+use super::CliError;
+use crate::db::AnyConnection;
+use crate::ops::bulk::{self, AliasAction, DomainAction, MailboxAction, Preview};
+use crate::ops::{self, Ctx, Perm};
+use crate::store::Filter;
+use crate::{csvio, validate};
+
+fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+fn read_input(p: &Path) -> Result<Box<dyn Read>, CliError> {
+    if is_stdin(p) {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    let f = std::fs::File::open(p)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", p.display())))?;
+    Ok(Box::new(std::io::BufReader::new(f)))
+}
+
+/// One key per line; blank lines and `#` comments are skipped.
+fn read_keys(p: &Path) -> Result<Vec<String>, CliError> {
+    let r = std::io::BufReader::new(read_input(p)?);
+    let mut keys = Vec::new();
+    for line in r.lines() {
+        let line = line.map_err(|e| CliError::Usage(format!("reading {}: {e}", p.display())))?;
+        let t = line.trim();
+        if !t.is_empty() && !t.starts_with('#') {
+            keys.push(t.to_string());
+        }
+    }
+    if keys.is_empty() {
+        return Err(CliError::Usage(format!("{} lists no rows", p.display())));
+    }
+    Ok(keys)
+}
+
+/// Ask on the terminal; default No. Without a terminal the caller must pass
+/// --yes (or --dry-run): a script never applies by accident.
+fn confirm(question: &str, from_stdin: bool) -> Result<bool, CliError> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "{question}: pass --yes to apply or --dry-run to preview (no terminal to ask on)"
+        )));
+    }
+    eprint!("{question}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Usage(format!("reading the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
+fn shown(p: &Preview, j: bool, done: bool) -> String {
+    if j {
+        return object(&serde_json::json!({ "applied": done, "preview": p }), true);
+    }
+    let mut s = if done {
+        format!("done: {}\n", p.summary)
+    } else {
+        format!("would {}\n", p.summary)
+    };
+    if p.changes < p.rows {
+        s.push_str(&format!(
+            "({} of {} rows already as requested)\n",
+            bulk::thousands(p.rows - p.changes),
+            bulk::thousands(p.rows)
+        ));
+    }
+    crate::sanitize::for_terminal(s.trim_end()) + "\n"
+}
+
+/// The shared shape: preview; stop on --dry-run; confirm unless --yes; apply.
+fn run_bulk(
+    args: &BulkArgs,
+    j: bool,
+    keys: Vec<String>,
+    p: Preview,
+    apply: impl FnOnce(&[String]) -> Result<Preview, CliError>,
+) -> Result<String, CliError> {
+    if args.dry_run {
+        return Ok(shown(&p, j, false));
+    }
+    if !args.yes && !confirm(&p.summary, is_stdin(&args.from))? {
+        return Ok("nothing changed\n".into());
+    }
+    let p = apply(&keys)?;
+    Ok(shown(&p, j, true))
+}
+
+pub fn mailbox_bulk(
+    b: &MailboxBulk,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let (args, action) = match b {
+        MailboxBulk::Suspend(a) => (a, MailboxAction::Suspend),
+        MailboxBulk::Activate(a) => (a, MailboxAction::Activate),
+        MailboxBulk::Delete(a) => (a, MailboxAction::Delete),
+        MailboxBulk::SetQuota { quota, args } => (
+            args,
+            MailboxAction::SetQuota(validate::size("quota", quota)?),
+        ),
+    };
+    let keys = read_keys(&args.from)?;
+    let p = bulk::mailboxes_preview(conn, ctx, &keys, action)?;
+    run_bulk(args, j, keys, p, |k| {
+        Ok(bulk::mailboxes_apply(conn, ctx, k, action)?)
+    })
+}
+
+pub fn alias_bulk(
+    b: &AliasBulk,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let (args, action) = match b {
+        AliasBulk::Suspend(a) => (a, AliasAction::Suspend),
+        AliasBulk::Activate(a) => (a, AliasAction::Activate),
+        AliasBulk::Delete(a) => (a, AliasAction::Delete),
+    };
+    let keys = read_keys(&args.from)?;
+    let p = bulk::aliases_preview(conn, ctx, &keys, action)?;
+    run_bulk(args, j, keys, p, |k| {
+        Ok(bulk::aliases_apply(conn, ctx, k, action)?)
+    })
+}
+
+pub fn domain_bulk(
+    b: &DomainBulk,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let (args, action) = match b {
+        DomainBulk::Suspend(a) => (a, DomainAction::Suspend),
+        DomainBulk::Activate(a) => (a, DomainAction::Activate),
+        DomainBulk::SetLimits { fields, args } => {
+            let size = |f: &str, v: &Option<String>| -> Result<Option<i64>, CliError> {
+                Ok(match v {
+                    Some(s) => Some(validate::size(f, s)?),
+                    None => None,
+                })
+            };
+            let input = ops::domains::DomainInput {
+                description: fields.description.clone(),
+                quota_limit: size("quota_limit", &fields.quota)?,
+                max_mailboxes: fields.max_mailboxes,
+                max_aliases: fields.max_aliases,
+                max_mailbox_quota: size("max_mailbox_quota", &fields.max_mailbox_quota)?,
+                transport: fields.transport.clone(),
+            };
+            (args, DomainAction::SetLimits(input))
+        }
+        DomainBulk::Grant {
+            username,
+            permissions,
+            args,
+        } => (
+            args,
+            DomainAction::Grant {
+                username: username.clone(),
+                perms: Perm::parse_list("permissions", permissions)?,
+            },
+        ),
+        DomainBulk::Revoke { username, args } => (
+            args,
+            DomainAction::Revoke {
+                username: username.clone(),
+            },
+        ),
+    };
+    let keys = read_keys(&args.from)?;
+    let p = bulk::domains_preview(conn, ctx, &keys, &action)?;
+    run_bulk(args, j, keys, p, |k| {
+        Ok(bulk::domains_apply(conn, ctx, k, &action)?)
+    })
+}
+
+/// Progress on stderr at most twice a second: done/total, rate, ETA.
+/// Only for imports long enough to need it (over 1,000 rows).
+struct Progress {
+    what: &'static str,
+    start: Instant,
+    last: std::sync::Mutex<Instant>,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(what: &'static str) -> Progress {
+        let now = Instant::now();
+        Progress {
+            what,
+            start: now,
+            last: std::sync::Mutex::new(now),
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&self, done: usize, total: usize) {
+        if total <= 1000 {
+            return;
+        }
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if done < total && last.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        *last = Instant::now();
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / secs;
+        let eta = if rate > 0.0 {
+            (total.saturating_sub(done)) as f64 / rate
+        } else {
+            0.0
+        };
+        let msg = format!(
+            "{}: {}/{} ({:.0}%) {:.0} rows/s, ETA {:.0}s",
+            self.what,
+            bulk::thousands(done),
+            bulk::thousands(total),
+            100.0 * done as f64 / total as f64,
+            rate,
+            eta
+        );
+        if self.tty {
+            eprint!("\r{msg}\x1b[K");
+            if done >= total {
+                eprintln!();
+            }
+        } else {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+fn import_report(r: &ops::import::ImportReport, j: bool) -> String {
+    if j {
+        return object(r, true);
+    }
+    if r.dry_run {
+        format!("dry run, nothing changed: would {}\n", r.summary)
+    } else {
+        format!("done: {}\n", r.summary)
+    }
+}
+
+pub fn mailbox_import(
+    a: &ImportArgs,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let hashing = Progress::new("hashing passwords");
+    let rows = csvio::parse_mailboxes(
+        read_input(&a.file)?,
+        ctx.policy.min_password_length,
+        ctx.policy.bcrypt_cost,
+        &|d, t| hashing.tick(d, t),
+    )?;
+    let writing = Progress::new("importing mailboxes");
+    let r = ops::import::mailboxes(conn, ctx, &rows, a.dry_run, &mut |d, t| writing.tick(d, t))?;
+    Ok(import_report(&r, j))
+}
+
+pub fn domain_import(
+    a: &ImportArgs,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let rows = csvio::parse_domains(read_input(&a.file)?)?;
+    let r = ops::import::domains(conn, ctx, &rows, a.dry_run)?;
+    Ok(import_report(&r, j))
+}
+
+pub fn alias_import(
+    a: &ImportArgs,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let rows = csvio::parse_aliases(read_input(&a.file)?)?;
+    let r = ops::import::aliases(conn, ctx, &rows, a.dry_run)?;
+    Ok(import_report(&r, j))
+}
+
+fn domain_filter(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    domain: &Option<String>,
+) -> Result<Filter, CliError> {
+    Ok(Filter {
+        domain_id: match domain {
+            Some(d) => Some(ops::domains::get(conn, ctx, d)?.id),
+            None => None,
+        },
+        ..Default::default()
+    })
+}
+
+/// Exports stream straight to stdout (a buffered writer over one page of
+/// rows at a time) instead of building the whole file in memory.
+pub fn mailbox_export(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    domain: &Option<String>,
+) -> Result<String, CliError> {
+    let f = domain_filter(conn, ctx, domain)?;
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    csvio::export_mailboxes(conn, ctx, &f, out)?;
+    Ok(String::new())
+}
+
+pub fn alias_export(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    domain: &Option<String>,
+) -> Result<String, CliError> {
+    let f = domain_filter(conn, ctx, domain)?;
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    csvio::export_aliases(conn, ctx, &f, out)?;
+    Ok(String::new())
+}
+
+pub fn domain_export(conn: &mut AnyConnection, ctx: &Ctx) -> Result<String, CliError> {
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    csvio::export_domains(conn, ctx, out)?;
+    Ok(String::new())
+}
+
+/// Run $VISUAL or $EDITOR (default vi) on `path` through the shell, so an
+/// editor with arguments ("code --wait") works; the path is passed as an
+/// argument, never spliced into the command text.
+pub fn run_editor(path: &Path) -> Result<(), CliError> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .unwrap_or_else(|| "vi".to_string());
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(path)
+        .status()
+        .map_err(|e| CliError::Usage(format!("cannot start editor {editor:?}: {e}")))?;
+    if !status.success() {
+        return Err(CliError::Usage(format!(
+            "editor {editor:?} exited with {status}; nothing changed"
+        )));
+    }
+    Ok(())
+}
+
+pub fn mailbox_edit_many(
+    from: &Path,
+    yes: bool,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let keys = read_keys(from)?;
+    let mut rows = Vec::with_capacity(keys.len());
+    for k in &keys {
+        rows.push(ops::mailboxes::get(conn, ctx, k)?);
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("postfix-manager-")
+        .suffix(".tsv")
+        .tempfile()
+        .map_err(|e| CliError::Usage(format!("cannot create a temporary file: {e}")))?;
+    file.write_all(csvio::mailboxes_tsv(&rows).as_bytes())
+        .and_then(|_| file.flush())
+        .map_err(|e| CliError::Usage(format!("cannot write the temporary file: {e}")))?;
+    run_editor(file.path())?;
+    let edited = std::fs::read_to_string(file.path())
+        .map_err(|e| CliError::Usage(format!("cannot read the edited file: {e}")))?;
+    let changes = csvio::diff_mailboxes_tsv(&rows, &edited)?;
+    if changes.is_empty() {
+        return Ok("no changes\n".into());
+    }
+    let diff = csvio::describe_changes(&rows, &changes);
+    if !yes {
+        eprint!("{diff}");
+        let q = format!(
+            "apply changes to {} mailboxes",
+            bulk::thousands(changes.len())
+        );
+        if !confirm(&q, is_stdin(from))? {
+            return Ok("nothing changed\n".into());
+        }
+    }
+    let r = ops::import::edit_mailboxes(conn, ctx, &changes)?;
+    if j {
+        return Ok(object(
+            &serde_json::json!({ "changes": changes, "report": r }),
+            true,
+        ));
+    }
+    Ok(format!("{diff}done: {}\n", r.summary))
+}

@@ -1,0 +1,556 @@
+//! CSV import parsing and export for mailboxes, domains and aliases, and the
+//! tab-separated file of `mailbox edit-many`.
+//!
+//! Parsing reports every bad line with its number (the header is line 1) and
+//! builds nothing when any line is bad. Plaintext mailbox passwords are
+//! hashed here, across all cores, before any transaction opens.
+//! Export reads keyset pages of `PAGE` rows, so memory stays constant
+//! whatever the table size.
+
+use std::io::{Read, Write};
+
+use crate::db::AnyConnection;
+use crate::error::{OpError, OpResult};
+use crate::ops::import::{line_errors, AliasRow, DomainRow, MailboxChange, MailboxRow};
+use crate::ops::{self, Ctx, Status};
+use crate::store::{Filter, Page};
+use crate::validate;
+
+/// Rows per export page.
+pub const PAGE: i64 = 1000;
+
+pub const MAILBOX_HEADER: [&str; 5] = ["address", "password", "quota", "name", "status"];
+pub const DOMAIN_HEADER: [&str; 8] = [
+    "name",
+    "description",
+    "quota",
+    "max_mailboxes",
+    "max_aliases",
+    "max_mailbox_quota",
+    "transport",
+    "status",
+];
+pub const ALIAS_HEADER: [&str; 4] = ["address", "goto", "description", "status"];
+
+/// Read records with their line numbers; the header must name exactly
+/// `header`'s columns (in any order). Returns, for each record, its line
+/// and its fields in `header`'s order.
+fn records<R: Read>(input: R, header: &[&str]) -> OpResult<Vec<(u64, Vec<String>)>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let got: Vec<String> = rdr
+        .headers()
+        .map_err(|e| OpError::invalid("file", format!("line 1: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let mut idx = Vec::with_capacity(header.len());
+    for h in header {
+        match got.iter().position(|g| g == h) {
+            Some(i) => idx.push(i),
+            None => {
+                return Err(OpError::invalid(
+                    "file",
+                    format!(
+                        "line 1: the header needs the columns {} (missing {h})",
+                        header.join(",")
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(extra) = got.iter().find(|g| !header.contains(&g.as_str())) {
+        return Err(OpError::invalid(
+            "file",
+            format!(
+                "line 1: unknown column {extra:?}; the columns are {}",
+                header.join(",")
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for rec in rdr.records() {
+        match rec {
+            Ok(r) => {
+                let line = r.position().map(|p| p.line()).unwrap_or(0);
+                if r.len() != got.len() {
+                    errs.push((
+                        line,
+                        format!("has {} fields, the header has {}", r.len(), got.len()),
+                    ));
+                    continue;
+                }
+                if r.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                out.push((line, idx.iter().map(|&i| r[i].to_string()).collect()));
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errs.push((line, e.to_string()));
+            }
+        }
+    }
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    Ok(out)
+}
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn status(s: &str) -> OpResult<Status> {
+    if s.trim().is_empty() {
+        Ok(Status::Active)
+    } else {
+        Status::parse("status", s)
+    }
+}
+
+fn size(field: &str, s: &str) -> OpResult<Option<i64>> {
+    match opt(s) {
+        Some(v) => Ok(Some(validate::size(field, &v)?)),
+        None => Ok(None),
+    }
+}
+
+fn count(field: &str, s: &str) -> OpResult<Option<i64>> {
+    match opt(s) {
+        Some(v) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| OpError::invalid(field, format!("must be a whole number (got {v:?})"))),
+        None => Ok(None),
+    }
+}
+
+/// A password field before hashing.
+enum Pw {
+    Hashed(String),
+    Plain(String),
+}
+
+/// Parse a mailbox CSV and hash its plaintext passwords on every core.
+/// `progress(done, total)` reports hashing progress.
+pub fn parse_mailboxes<R: Read>(
+    input: R,
+    min_password_length: usize,
+    bcrypt_cost: u32,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> OpResult<Vec<MailboxRow>> {
+    let recs = records(input, &MAILBOX_HEADER)?;
+    let mut errs = Vec::new();
+    let mut rows = Vec::with_capacity(recs.len());
+    let mut pws = Vec::with_capacity(recs.len());
+    for (line, f) in recs {
+        let parsed = (|| -> OpResult<(MailboxRow, Pw)> {
+            validate::address("address", &f[0])?;
+            let pw = f[1].trim();
+            let pw = if crate::password::looks_hashed(pw) {
+                match crate::password::normalize_mailbox_hash(pw) {
+                    Some(h) => Pw::Hashed(h),
+                    None => {
+                        return Err(OpError::invalid(
+                            "password",
+                            "looks like a hash but is not bcrypt ({BLF-CRYPT}$2y$NN$ + 53 characters, or $2b$/$2y$)",
+                        ))
+                    }
+                }
+            } else {
+                validate::password("password", pw, min_password_length)?;
+                Pw::Plain(pw.to_string())
+            };
+            Ok((
+                MailboxRow {
+                    line,
+                    address: f[0].trim().to_string(),
+                    password_hash: String::new(),
+                    quota: size("quota", &f[2])?,
+                    name: opt(&f[3]),
+                    status: status(&f[4])?,
+                },
+                pw,
+            ))
+        })();
+        match parsed {
+            Ok((r, p)) => {
+                rows.push(r);
+                pws.push(p);
+            }
+            Err(e) => errs.push((line, e.to_string())),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    let hashes = hash_all(pws, bcrypt_cost, progress)?;
+    for (r, h) in rows.iter_mut().zip(hashes) {
+        r.password_hash = h;
+    }
+    Ok(rows)
+}
+
+/// bcrypt every plaintext on all cores (std scoped threads over contiguous
+/// slices; hashes are independent), keeping order.
+fn hash_all(
+    pws: Vec<Pw>,
+    cost: u32,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> OpResult<Vec<String>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let total = pws.iter().filter(|p| matches!(p, Pw::Plain(_))).count();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(1);
+    let per = pws.len().div_ceil(threads).max(1);
+    let done = AtomicUsize::new(0);
+    let results: Vec<OpResult<Vec<String>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pws
+            .chunks(per)
+            .map(|chunk| {
+                let done = &done;
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|p| match p {
+                            Pw::Hashed(h) => Ok(h.clone()),
+                            Pw::Plain(pw) => {
+                                let h = crate::password::hash_mailbox(pw, cost)
+                                    .map_err(|e| OpError::Io(e.to_string()))?;
+                                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                                if n.is_multiple_of(64) || n == total {
+                                    progress(n, total);
+                                }
+                                Ok(h)
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(OpError::Io("a hashing thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+pub fn parse_domains<R: Read>(input: R) -> OpResult<Vec<DomainRow>> {
+    let recs = records(input, &DOMAIN_HEADER)?;
+    let mut errs = Vec::new();
+    let mut rows = Vec::new();
+    for (line, f) in recs {
+        let r = (|| -> OpResult<DomainRow> {
+            Ok(DomainRow {
+                line,
+                name: f[0].trim().to_string(),
+                input: ops::domains::DomainInput {
+                    description: opt(&f[1]),
+                    quota_limit: size("quota", &f[2])?,
+                    max_mailboxes: count("max_mailboxes", &f[3])?,
+                    max_aliases: count("max_aliases", &f[4])?,
+                    max_mailbox_quota: size("max_mailbox_quota", &f[5])?,
+                    transport: opt(&f[6]),
+                },
+                status: status(&f[7])?,
+            })
+        })();
+        match r {
+            Ok(r) => rows.push(r),
+            Err(e) => errs.push((line, e.to_string())),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    Ok(rows)
+}
+
+pub fn parse_aliases<R: Read>(input: R) -> OpResult<Vec<AliasRow>> {
+    let recs = records(input, &ALIAS_HEADER)?;
+    let mut errs = Vec::new();
+    let mut rows = Vec::new();
+    for (line, f) in recs {
+        match status(&f[3]) {
+            Ok(s) => rows.push(AliasRow {
+                line,
+                address: f[0].trim().to_string(),
+                goto: f[1].trim().to_string(),
+                description: opt(&f[2]),
+                status: s,
+            }),
+            Err(e) => errs.push((line, e.to_string())),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    Ok(rows)
+}
+
+fn io(e: impl std::fmt::Display) -> OpError {
+    OpError::Io(format!("writing the export: {e}"))
+}
+
+fn quota_field(q: i64) -> String {
+    q.to_string()
+}
+
+/// Stream every mailbox the user may see (optionally of one domain) as CSV.
+/// Passwords are exported as their stored bcrypt hashes so the file imports
+/// back unchanged. Returns the number of rows.
+pub fn export_mailboxes<W: Write>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    filter: &Filter,
+    out: W,
+) -> OpResult<u64> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(MAILBOX_HEADER).map_err(io)?;
+    let mut page = Page {
+        after: None,
+        limit: Some(PAGE),
+        backward: false,
+    };
+    let mut n = 0u64;
+    loop {
+        let rows = ops::mailboxes::list(conn, ctx, filter, &page)?;
+        for m in &rows {
+            w.write_record([
+                m.username.as_str(),
+                m.password_hash.as_str(),
+                &quota_field(m.quota_limit),
+                m.name.as_deref().unwrap_or(""),
+                m.status.as_str(),
+            ])
+            .map_err(io)?;
+        }
+        n += rows.len() as u64;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == PAGE => page.after = Some(last.username.clone()),
+            _ => break,
+        }
+    }
+    w.flush().map_err(io)?;
+    Ok(n)
+}
+
+pub fn export_domains<W: Write>(conn: &mut AnyConnection, ctx: &Ctx, out: W) -> OpResult<u64> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(DOMAIN_HEADER).map_err(io)?;
+    let mut page = Page {
+        after: None,
+        limit: Some(PAGE),
+        backward: false,
+    };
+    let mut n = 0u64;
+    loop {
+        let rows = ops::domains::list(conn, ctx, &Filter::default(), &page)?;
+        for d in &rows {
+            w.write_record([
+                d.name.as_str(),
+                d.description.as_deref().unwrap_or(""),
+                &d.quota_limit.to_string(),
+                &d.max_mailboxes.to_string(),
+                &d.max_aliases.to_string(),
+                &d.max_mailbox_quota.to_string(),
+                d.transport.as_deref().unwrap_or(""),
+                d.status.as_str(),
+            ])
+            .map_err(io)?;
+        }
+        n += rows.len() as u64;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == PAGE => page.after = Some(last.name.clone()),
+            _ => break,
+        }
+    }
+    w.flush().map_err(io)?;
+    Ok(n)
+}
+
+pub fn export_aliases<W: Write>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    filter: &Filter,
+    out: W,
+) -> OpResult<u64> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(ALIAS_HEADER).map_err(io)?;
+    let mut page = Page {
+        after: None,
+        limit: Some(PAGE),
+        backward: false,
+    };
+    let mut n = 0u64;
+    loop {
+        let rows = ops::aliases::list(conn, ctx, filter, &page)?;
+        for a in &rows {
+            w.write_record([
+                a.address.as_str(),
+                a.goto.as_str(),
+                a.description.as_deref().unwrap_or(""),
+                a.status.as_str(),
+            ])
+            .map_err(io)?;
+        }
+        n += rows.len() as u64;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == PAGE => page.after = Some(last.address.clone()),
+            _ => break,
+        }
+    }
+    w.flush().map_err(io)?;
+    Ok(n)
+}
+
+// ------------------------------------------------------------ edit-many TSV
+
+pub const TSV_HEADER: &str = "# address\tquota\tname\tstatus";
+
+/// The file the editor opens: a comment header, then one mailbox per line.
+/// Tabs and control characters in names are replaced so each row stays one
+/// line of four fields.
+pub fn mailboxes_tsv(rows: &[crate::db::models::Mailbox]) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    let mut out = String::new();
+    out.push_str(
+        "# Edit quota (bytes, 500M, 2G, 0 = unlimited), name and status (active|suspended).\n",
+    );
+    out.push_str(
+        "# Do not change the address column or add rows; lines starting with # are ignored.\n",
+    );
+    out.push_str(TSV_HEADER);
+    out.push('\n');
+    for m in rows {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            m.username,
+            m.quota_limit,
+            clean(m.name.as_deref().unwrap_or("")),
+            m.status
+        ));
+    }
+    out
+}
+
+/// Compare the edited file with the rows it was made from; returns the
+/// changed rows, or every bad line with its number.
+pub fn diff_mailboxes_tsv(
+    before: &[crate::db::models::Mailbox],
+    edited: &str,
+) -> OpResult<Vec<MailboxChange>> {
+    let by_addr: std::collections::HashMap<&str, &crate::db::models::Mailbox> =
+        before.iter().map(|m| (m.username.as_str(), m)).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut errs = Vec::new();
+    let mut out = Vec::new();
+    for (i, raw) in edited.lines().enumerate() {
+        let line = (i + 1) as u64;
+        if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = raw.split('\t').collect();
+        if f.len() != 4 {
+            errs.push((
+                line,
+                format!(
+                    "has {} tab-separated fields, needs 4 (address, quota, name, status)",
+                    f.len()
+                ),
+            ));
+            continue;
+        }
+        let addr = f[0].trim();
+        let Some(m) = by_addr.get(addr) else {
+            errs.push((line, format!("address: {addr:?} is not one of the rows being edited (the address column cannot change)")));
+            continue;
+        };
+        if !seen.insert(addr.to_string()) {
+            errs.push((line, format!("address: {addr} appears twice")));
+            continue;
+        }
+        let quota = match validate::size("quota", f[1].trim()) {
+            Ok(q) => q,
+            Err(e) => {
+                errs.push((line, e.to_string()));
+                continue;
+            }
+        };
+        let st = match Status::parse("status", f[3]) {
+            Ok(s) => s,
+            Err(e) => {
+                errs.push((line, e.to_string()));
+                continue;
+            }
+        };
+        let name = f[2].trim();
+        let old_name = m.name.as_deref().unwrap_or("");
+        let ch = MailboxChange {
+            line,
+            address: addr.to_string(),
+            quota: (quota != m.quota_limit).then_some(quota),
+            name: (name != old_name).then(|| opt(name)),
+            status: (st.as_str() != m.status).then(|| st.as_str().to_string()),
+        };
+        if ch.quota.is_some() || ch.name.is_some() || ch.status.is_some() {
+            out.push(ch);
+        }
+    }
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    Ok(out)
+}
+
+/// The diff shown before applying: one line per changed field.
+pub fn describe_changes(
+    before: &[crate::db::models::Mailbox],
+    changes: &[MailboxChange],
+) -> String {
+    let by_addr: std::collections::HashMap<&str, &crate::db::models::Mailbox> =
+        before.iter().map(|m| (m.username.as_str(), m)).collect();
+    // Each value is stripped of control characters on its own (the lines
+    // between them are ours).
+    let t = crate::sanitize::for_terminal;
+    let mut out = String::new();
+    for ch in changes {
+        let Some(m) = by_addr.get(ch.address.as_str()) else {
+            continue;
+        };
+        out.push_str(&format!("{} (line {}):\n", t(&ch.address), ch.line));
+        if let Some(q) = ch.quota {
+            out.push_str(&format!("  quota: {} -> {}\n", m.quota_limit, q));
+        }
+        if let Some(n) = &ch.name {
+            out.push_str(&format!(
+                "  name: {:?} -> {:?}\n",
+                t(m.name.as_deref().unwrap_or("")),
+                t(n.as_deref().unwrap_or(""))
+            ));
+        }
+        if let Some(s) = &ch.status {
+            out.push_str(&format!("  status: {} -> {}\n", m.status, s));
+        }
+    }
+    out
+}

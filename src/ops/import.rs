@@ -1,0 +1,575 @@
+//! All-or-nothing imports of mailboxes, domains and aliases (rows parsed by
+//! `crate::csvio`), and the multi-row edit behind `mailbox edit-many`.
+//!
+//! Every row is checked before anything is written and every bad row is
+//! reported with its line number in one error; one bad line changes nothing.
+//! Mailboxes take a fast path (batched reads, multi-row INSERTs, batched
+//! audit rows) because imports of 100,000 of them are expected; domains and
+//! aliases, at most a few thousand, run the single-row operations inside the
+//! import's transaction so every rule of `create` applies unchanged.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use super::bulk::{thousands, CHUNK};
+use super::{audit, now, run_write, Ctx, Done, Perm, Principal, Status};
+use crate::db::models::Domain;
+use crate::db::schema::{domains, mailboxes};
+use crate::db::{write_tx, AnyConnection};
+use crate::error::{OpError, OpResult};
+use crate::validate::{self, format_size};
+
+/// A mailbox row of an import, password already hashed (by the caller,
+/// before the transaction opens: bcrypt is slow and must not hold the lock).
+#[derive(Debug, Clone)]
+pub struct MailboxRow {
+    pub line: u64,
+    pub address: String,
+    /// `{BLF-CRYPT}$2y$...`
+    pub password_hash: String,
+    pub quota: Option<i64>,
+    pub name: Option<String>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone)]
+pub struct DomainRow {
+    pub line: u64,
+    pub name: String,
+    pub input: super::domains::DomainInput,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone)]
+pub struct AliasRow {
+    pub line: u64,
+    pub address: String,
+    pub goto: String,
+    pub description: Option<String>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub kind: String,
+    pub rows: usize,
+    pub domains: Vec<String>,
+    pub dry_run: bool,
+    pub summary: String,
+}
+
+/// "line N: message" for every bad line, in line order, as one error.
+pub fn line_errors(mut errs: Vec<(u64, String)>) -> OpError {
+    errs.sort_by_key(|e| e.0);
+    let n = errs.len();
+    let lines: Vec<String> = errs
+        .into_iter()
+        .map(|(l, m)| format!("line {l}: {m}"))
+        .collect();
+    OpError::invalid(
+        "file",
+        format!(
+            "{} bad line{}; nothing was changed\n{}",
+            thousands(n),
+            if n == 1 { "" } else { "s" },
+            lines.join("\n")
+        ),
+    )
+}
+
+/// Run `f` and roll everything back afterwards: a dry run does every check
+/// and every write of the real run, so what it reports is exactly what the
+/// real run would do.
+fn dry<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> OpResult<T>,
+) -> OpResult<T> {
+    enum Out<T> {
+        Done(T),
+        Failed(OpError),
+    }
+    impl<T> From<diesel::result::Error> for Out<T> {
+        fn from(e: diesel::result::Error) -> Self {
+            Out::Failed(e.into())
+        }
+    }
+    let r: Result<(), Out<T>> = write_tx(conn, |c| match f(c) {
+        Ok(v) => Err(Out::Done(v)),
+        Err(e) => Err(Out::Failed(e)),
+    });
+    match r {
+        Err(Out::Done(v)) => Ok(v),
+        Err(Out::Failed(e)) => Err(e),
+        Ok(()) => Err(OpError::Io("dry run did not roll back".into())),
+    }
+}
+
+/// Import mailboxes; `progress(done, total)` is called after each chunk.
+pub fn mailboxes(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    rows: &[MailboxRow],
+    dry_run: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> OpResult<ImportReport> {
+    if dry_run {
+        let mut r = dry(conn, |c| import_mailboxes(c, ctx, rows, progress))?;
+        r.dry_run = true;
+        return Ok(r);
+    }
+    import_mailboxes(conn, ctx, rows, progress)
+}
+
+struct Prepared<'a> {
+    row: &'a MailboxRow,
+    addr: String,
+    local: String,
+    domain_id: i32,
+    quota: i64,
+    name: Option<String>,
+}
+
+fn import_mailboxes(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    rows: &[MailboxRow],
+    progress: &mut dyn FnMut(usize, usize),
+) -> OpResult<ImportReport> {
+    let request = json!({ "rows": rows.len() });
+    run_write(conn, ctx, "import", "mailbox", request, |c, who| {
+        let prepared = check_mailboxes(c, ctx, who, rows)?;
+        let t = now();
+        let total = prepared.len();
+        let mut done = 0usize;
+        let mut domain_names = BTreeSet::new();
+        for chunk in prepared.chunks(CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|p| {
+                    (
+                        mailboxes::username.eq(p.addr.clone()),
+                        mailboxes::domain_id.eq(p.domain_id),
+                        mailboxes::password_hash.eq(p.row.password_hash.clone()),
+                        mailboxes::quota_limit.eq(p.quota),
+                        mailboxes::quota_used.eq(0i64),
+                        mailboxes::status.eq(p.row.status.as_str()),
+                        mailboxes::created_at.eq(t),
+                        mailboxes::updated_at.eq(t),
+                        mailboxes::created_by.eq(Some(who.id)),
+                        mailboxes::local_part.eq(p.local.clone()),
+                        mailboxes::name.eq(p.name.clone()),
+                    )
+                })
+                .collect();
+            // Multi-row INSERT is backend-specific in diesel's MultiConnection.
+            let q = diesel::insert_into(mailboxes::table).values(values);
+            match c {
+                AnyConnection::Sqlite(s) => q.execute(s)?,
+                AnyConnection::Postgresql(p) => q.execute(p)?,
+            };
+            let keys: Vec<&str> = chunk.iter().map(|p| p.addr.as_str()).collect();
+            let ids: HashMap<String, i32> = mailboxes::table
+                .filter(mailboxes::username.eq_any(keys))
+                .select((mailboxes::username, mailboxes::id))
+                .load::<(String, i32)>(c)?
+                .into_iter()
+                .collect();
+            let entries = chunk
+                .iter()
+                .map(|p| audit::Entry {
+                    action: "create",
+                    resource_type: "mailbox",
+                    resource_id: ids.get(&p.addr).map(|id| i64::from(*id)),
+                    details: json!({ "after": { "address": p.addr, "quota_limit": p.quota, "name": p.name, "status": p.row.status.as_str() }, "password": "set", "import": true }),
+                    result: audit::RESULT_OK,
+                })
+                .collect();
+            audit::record_many(c, ctx, entries)?;
+            done += chunk.len();
+            progress(done, total);
+        }
+        for p in &prepared {
+            domain_names.insert(
+                p.addr
+                    .rsplit_once('@')
+                    .map(|x| x.1.to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        let report = ImportReport {
+            kind: "mailbox".into(),
+            rows: total,
+            summary: format!(
+                "import {} mailbox{} in {} domain{}",
+                thousands(total),
+                if total == 1 { "" } else { "es" },
+                thousands(domain_names.len()),
+                if domain_names.len() == 1 { "" } else { "s" }
+            ),
+            domains: domain_names.into_iter().collect(),
+            dry_run: false,
+        };
+        let d = Done::new(None, json!({ "summary": report.summary, "rows": total }));
+        Ok((report, d))
+    })
+}
+
+/// Every rule of `mailboxes::create`, for all rows at once; every bad line
+/// is collected, then reported together.
+fn check_mailboxes<'a>(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    who: &Principal,
+    rows: &'a [MailboxRow],
+) -> OpResult<Vec<Prepared<'a>>> {
+    if rows.is_empty() {
+        return Err(OpError::invalid("file", "has no rows"));
+    }
+    let mut errs: Vec<(u64, String)> = Vec::new();
+    let mut parsed: Vec<(&MailboxRow, String, String, String, Option<String>)> = Vec::new();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    for r in rows {
+        let (addr, local, dom) = match validate::address("address", &r.address) {
+            Ok(x) => x,
+            Err(e) => {
+                errs.push((r.line, e.to_string()));
+                continue;
+            }
+        };
+        if let Some(l) = first_line.get(&addr) {
+            errs.push((r.line, format!("address: {addr} is also on line {l}")));
+            continue;
+        }
+        first_line.insert(addr.clone(), r.line);
+        if crate::password::normalize_mailbox_hash(&r.password_hash).is_none() {
+            errs.push((r.line, "password: not a bcrypt hash".into()));
+            continue;
+        }
+        let name = match &r.name {
+            Some(n) => match validate::description("name", n) {
+                Ok(n) => n,
+                Err(e) => {
+                    errs.push((r.line, e.to_string()));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        parsed.push((r, addr, local, dom, name));
+    }
+    // Domains by name, in chunks; one authorization decision per domain.
+    let names: Vec<String> = parsed
+        .iter()
+        .map(|p| p.3.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut doms: HashMap<String, Domain> = HashMap::new();
+    for chunk in names.chunks(CHUNK) {
+        let ds: Vec<Domain> = domains::table
+            .filter(domains::name.eq_any(chunk))
+            .select(Domain::as_select())
+            .load(c)?;
+        doms.extend(ds.into_iter().map(|d| (d.name.clone(), d)));
+    }
+    let mut refused: HashMap<String, String> = HashMap::new();
+    for d in doms.values() {
+        if let Err(e) = who.require_domain(d, Perm::Mailboxes) {
+            refused.insert(d.name.clone(), e.to_string());
+        }
+    }
+    // Addresses that exist already.
+    let addrs: Vec<String> = parsed.iter().map(|p| p.1.clone()).collect();
+    let mut existing = BTreeSet::new();
+    for chunk in addrs.chunks(CHUNK) {
+        let got: Vec<String> = mailboxes::table
+            .filter(mailboxes::username.eq_any(chunk))
+            .select(mailboxes::username)
+            .load(c)?;
+        existing.extend(got);
+    }
+    // Per-domain counters: mailboxes and allotted bytes so far.
+    let mut counts: HashMap<i32, (i64, i64)> = HashMap::new();
+    let mut out = Vec::with_capacity(parsed.len());
+    for (r, addr, local, dom, name) in parsed {
+        let Some(d) = doms.get(&dom) else {
+            errs.push((
+                r.line,
+                format!("address: domain {dom} does not exist; add it first"),
+            ));
+            continue;
+        };
+        if let Some(why) = refused.get(&dom) {
+            errs.push((r.line, format!("{addr}: {why}")));
+            continue;
+        }
+        if existing.contains(&addr) {
+            errs.push((r.line, format!("address: mailbox {addr} already exists")));
+            continue;
+        }
+        let quota = match r.quota {
+            Some(q) => q,
+            None if d.max_mailbox_quota > 0 && ctx.policy.default_mailbox_quota == 0 => {
+                d.max_mailbox_quota
+            }
+            None if d.max_mailbox_quota > 0 => {
+                ctx.policy.default_mailbox_quota.min(d.max_mailbox_quota)
+            }
+            None => ctx.policy.default_mailbox_quota,
+        };
+        if quota < 0 {
+            errs.push((r.line, "quota: must not be negative".into()));
+            continue;
+        }
+        if quota == 0 && (d.max_mailbox_quota > 0 || d.quota_limit > 0) {
+            errs.push((
+                r.line,
+                format!(
+                    "quota: unlimited is not allowed in {}: it has a quota limit",
+                    d.name
+                ),
+            ));
+            continue;
+        }
+        if d.max_mailbox_quota > 0 && quota > d.max_mailbox_quota {
+            errs.push((
+                r.line,
+                format!(
+                    "quota: {} exceeds the per-mailbox maximum of {} for {}",
+                    format_size(quota),
+                    format_size(d.max_mailbox_quota),
+                    d.name
+                ),
+            ));
+            continue;
+        }
+        let entry = match counts.entry(d.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let n = crate::store::domains::mailbox_count(c, d.id)?;
+                let a = crate::store::domains::allotted(c, d.id, None)?;
+                v.insert((n, a))
+            }
+        };
+        if d.max_mailboxes > 0 && entry.0 >= i64::from(d.max_mailboxes) {
+            errs.push((
+                r.line,
+                format!(
+                    "address: domain {} would exceed its maximum of {} mailboxes",
+                    d.name, d.max_mailboxes
+                ),
+            ));
+            continue;
+        }
+        if d.quota_limit > 0 && entry.1.saturating_add(quota) > d.quota_limit {
+            errs.push((
+                r.line,
+                format!(
+                    "quota: {} would bring {} over its total quota of {}",
+                    format_size(quota),
+                    d.name,
+                    format_size(d.quota_limit)
+                ),
+            ));
+            continue;
+        }
+        entry.0 += 1;
+        entry.1 = entry.1.saturating_add(quota);
+        out.push(Prepared {
+            row: r,
+            addr,
+            local,
+            domain_id: d.id,
+            quota,
+            name,
+        });
+    }
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    Ok(out)
+}
+
+/// Rows that run through a single-row operation each, inside one
+/// transaction: every refusal is collected with its line, then all roll back.
+fn each<R>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: &str,
+    rows: &[R],
+    line: impl Fn(&R) -> u64,
+    mut f: impl FnMut(&mut AnyConnection, &R) -> OpResult<String>,
+) -> OpResult<ImportReport> {
+    let request = json!({ "rows": rows.len() });
+    run_write(conn, ctx, "import", kind, request, |c, _who| {
+        if rows.is_empty() {
+            return Err(OpError::invalid("file", "has no rows"));
+        }
+        let mut errs = Vec::new();
+        let mut doms = BTreeSet::new();
+        for r in rows {
+            match f(c, r) {
+                Ok(d) => {
+                    doms.insert(d);
+                }
+                Err(e) if e.is_refusal() => errs.push((line(r), e.to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        if !errs.is_empty() {
+            return Err(line_errors(errs));
+        }
+        let plural = if kind == "alias" {
+            "aliases"
+        } else {
+            "domains"
+        };
+        let report = ImportReport {
+            kind: kind.into(),
+            rows: rows.len(),
+            summary: format!(
+                "import {} {}",
+                thousands(rows.len()),
+                if rows.len() == 1 { kind } else { plural }
+            ),
+            domains: doms.into_iter().collect(),
+            dry_run: false,
+        };
+        let d = Done::new(
+            None,
+            json!({ "summary": report.summary, "rows": rows.len() }),
+        );
+        Ok((report, d))
+    })
+}
+
+pub fn domains(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    rows: &[DomainRow],
+    dry_run: bool,
+) -> OpResult<ImportReport> {
+    let run = |c: &mut AnyConnection| {
+        each(
+            c,
+            ctx,
+            "domain",
+            rows,
+            |r| r.line,
+            |c, r| {
+                let d = super::domains::create(c, ctx, &r.name, &r.input)?;
+                if r.status == Status::Suspended {
+                    super::domains::set_status(c, ctx, &d.name, Status::Suspended)?;
+                }
+                Ok(d.name)
+            },
+        )
+    };
+    if dry_run {
+        let mut r = dry(conn, run)?;
+        r.dry_run = true;
+        return Ok(r);
+    }
+    run(conn)
+}
+
+pub fn aliases(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    rows: &[AliasRow],
+    dry_run: bool,
+) -> OpResult<ImportReport> {
+    let run = |c: &mut AnyConnection| {
+        each(
+            c,
+            ctx,
+            "alias",
+            rows,
+            |r| r.line,
+            |c, r| {
+                let a =
+                    super::aliases::create(c, ctx, &r.address, &r.goto, r.description.as_deref())?;
+                if r.status == Status::Suspended {
+                    super::aliases::set_status(c, ctx, &a.address, Status::Suspended)?;
+                }
+                Ok(a.address
+                    .rsplit_once('@')
+                    .map(|x| x.1.to_string())
+                    .unwrap_or_default())
+            },
+        )
+    };
+    if dry_run {
+        let mut r = dry(conn, run)?;
+        r.dry_run = true;
+        return Ok(r);
+    }
+    run(conn)
+}
+
+/// One mailbox's edited fields from the $EDITOR round trip; None = unchanged.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MailboxChange {
+    pub line: u64,
+    pub address: String,
+    pub quota: Option<i64>,
+    /// Some(None) clears the name.
+    pub name: Option<Option<String>>,
+    pub status: Option<String>,
+}
+
+/// Apply edited mailbox rows in one transaction through the single-row
+/// operations (each audited); any refused row is reported with its line and
+/// rolls every row back.
+pub fn edit_mailboxes(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    changes: &[MailboxChange],
+) -> OpResult<ImportReport> {
+    let request = json!({ "rows": changes.len() });
+    run_write(conn, ctx, "bulk_update", "mailbox", request, |c, _who| {
+        let mut errs = Vec::new();
+        for ch in changes {
+            let r = (|| -> OpResult<()> {
+                if ch.quota.is_some() || ch.name.is_some() {
+                    let e = super::mailboxes::MailboxEdit {
+                        quota: ch.quota,
+                        name: ch.name.clone().map(|n| n.unwrap_or_default()),
+                    };
+                    super::mailboxes::edit(c, ctx, &ch.address, None, &e)?;
+                }
+                if let Some(s) = &ch.status {
+                    super::mailboxes::set_status(c, ctx, &ch.address, Status::parse("status", s)?)?;
+                }
+                Ok(())
+            })();
+            match r {
+                Ok(()) => {}
+                Err(e) if e.is_refusal() => errs.push((ch.line, format!("{}: {e}", ch.address))),
+                Err(e) => return Err(e),
+            }
+        }
+        if !errs.is_empty() {
+            return Err(line_errors(errs));
+        }
+        let report = ImportReport {
+            kind: "mailbox".into(),
+            rows: changes.len(),
+            domains: Vec::new(),
+            dry_run: false,
+            summary: format!(
+                "edit {} mailbox{}",
+                thousands(changes.len()),
+                if changes.len() == 1 { "" } else { "es" }
+            ),
+        };
+        let d = Done::new(
+            None,
+            json!({ "summary": report.summary, "changes": changes }),
+        );
+        Ok((report, d))
+    })
+}

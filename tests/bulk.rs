@@ -1,0 +1,547 @@
+//! Bulk actions, imports and the edit-many diff at the operations layer, on
+//! both backends: all rows or none, every row audited, forbidden rows named,
+//! failures halfway leave nothing changed, bad lines reported by number.
+
+mod common;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use postfix_manager::csvio;
+use postfix_manager::db::schema::mailboxes;
+use postfix_manager::db::AnyConnection;
+use postfix_manager::error::OpError;
+use postfix_manager::ops::bulk::{self, AliasAction, DomainAction, MailboxAction};
+use postfix_manager::ops::import::{self, MailboxRow};
+use postfix_manager::ops::{self, domains::DomainInput, Ctx, Perm, Status};
+use postfix_manager::store::Filter;
+
+/// A real bcrypt hash (cost 4) in Dovecot's form, computed once.
+fn hash() -> String {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| postfix_manager::password::hash_mailbox("mailbox-password-1", 4).unwrap())
+        .clone()
+}
+
+fn domain(c: &mut AnyConnection, admin: &Ctx, name: &str) {
+    ops::domains::create(
+        c,
+        admin,
+        name,
+        &DomainInput {
+            quota_limit: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+/// `n` mailboxes u00000@dom.. through the import fast path.
+fn mailboxes_in(c: &mut AnyConnection, admin: &Ctx, dom: &str, n: usize) -> Vec<String> {
+    let rows: Vec<MailboxRow> = (0..n)
+        .map(|i| MailboxRow {
+            line: i as u64 + 2,
+            address: format!("u{i:05}@{dom}"),
+            password_hash: hash(),
+            quota: Some(1 << 20),
+            name: None,
+            status: Status::Active,
+        })
+        .collect();
+    import::mailboxes(c, admin, &rows, false, &mut |_, _| {}).unwrap();
+    rows.into_iter().map(|r| r.address).collect()
+}
+
+fn suspended(c: &mut AnyConnection) -> i64 {
+    mailboxes::table
+        .filter(mailboxes::status.eq("suspended"))
+        .count()
+        .get_result(c)
+        .unwrap()
+}
+
+on_both_backends!(preview_then_apply_suspends_all_and_audits_each_row, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "a.example");
+    domain(&mut c, &admin, "b.example");
+    domain(&mut c, &admin, "c.example");
+    let mut keys = mailboxes_in(&mut c, &admin, "a.example", 700);
+    keys.extend(mailboxes_in(&mut c, &admin, "b.example", 500));
+    keys.extend(mailboxes_in(&mut c, &admin, "c.example", 84));
+    // Odd spellings and duplicates name the same rows.
+    keys.push("U00001@A.EXAMPLE".into());
+
+    let audit_before = common::count(&mut c, "audit_logs");
+    let p = bulk::mailboxes_preview(&mut c, &admin, &keys, MailboxAction::Suspend).unwrap();
+    assert_eq!(p.summary, "suspend 1,284 mailboxes in 3 domains");
+    assert_eq!(suspended(&mut c), 0, "preview writes nothing");
+    assert_eq!(common::count(&mut c, "audit_logs"), audit_before);
+
+    let done = bulk::mailboxes_apply(&mut c, &admin, &keys, MailboxAction::Suspend).unwrap();
+    assert_eq!(done, p);
+    assert_eq!(suspended(&mut c), 1284);
+    // One audit row per changed row, plus the summary row.
+    assert_eq!(common::count(&mut c, "audit_logs"), audit_before + 1284 + 1);
+    assert!(ops::audit::verify_chain(&mut c).unwrap().ok());
+
+    // Again: nothing left to change.
+    let again = bulk::mailboxes_preview(&mut c, &admin, &keys, MailboxAction::Suspend).unwrap();
+    assert_eq!(again.changes, 0);
+
+    let q = bulk::mailboxes_apply(
+        &mut c,
+        &admin,
+        &keys[..10],
+        MailboxAction::SetQuota(5 << 20),
+    )
+    .unwrap();
+    assert_eq!(q.summary, "set quota of 10 mailboxes in 1 domain to 5M");
+    // The domain's quota_used rollup follows bulk deletes (statement-level
+    // trigger on PostgreSQL, row triggers on SQLite).
+    c.batch_execute("UPDATE mailboxes SET quota_used = 1000 WHERE username LIKE '%@a.example'")
+        .unwrap();
+    let used = |c: &mut AnyConnection| {
+        ops::domains::get(c, &admin, "a.example")
+            .unwrap()
+            .quota_used
+    };
+    assert_eq!(used(&mut c), 700 * 1000);
+    let d = bulk::mailboxes_apply(&mut c, &admin, &keys[..100], MailboxAction::Delete).unwrap();
+    assert_eq!(used(&mut c), 600 * 1000);
+    assert_eq!(d.changes, 100);
+    assert_eq!(common::count(&mut c, "mailboxes"), 1184);
+    assert!(ops::audit::verify_chain(&mut c).unwrap().ok());
+});
+
+on_both_backends!(a_forbidden_row_refuses_everything_and_is_named, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "mine.example");
+    domain(&mut c, &admin, "theirs.example");
+    domain(&mut c, &admin, "aliasonly.example");
+    let mut keys = mailboxes_in(&mut c, &admin, "mine.example", 50);
+    mailboxes_in(&mut c, &admin, "aliasonly.example", 3);
+    let carol = common::user_with_role(&mut c, &admin, "carol", "user");
+    ops::permissions::grant(&mut c, &admin, "carol", "mine.example", &[Perm::Mailboxes]).unwrap();
+    ops::permissions::grant(
+        &mut c,
+        &admin,
+        "carol",
+        "aliasonly.example",
+        &[Perm::Aliases],
+    )
+    .unwrap();
+
+    // A row in a domain carol may read but not change: denied, named.
+    keys.push("u00001@aliasonly.example".into());
+    let before = common::snapshot(&mut c);
+    let audit_before = common::count(&mut c, "audit_logs");
+    let e = bulk::mailboxes_apply(&mut c, &carol, &keys, MailboxAction::Suspend).unwrap_err();
+    assert!(matches!(e, OpError::Denied(_)), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("u00001@aliasonly.example"), "{msg}");
+    assert!(!msg.contains("u00002@mine.example"), "{msg}");
+    assert_eq!(suspended(&mut c), 0);
+    assert_eq!(common::snapshot(&mut c), before);
+    // Only the refusal is recorded.
+    assert_eq!(common::count(&mut c, "audit_logs"), audit_before + 1);
+
+    // A row in a domain carol cannot see: "not found", still named, nothing changes.
+    mailboxes_in(&mut c, &admin, "theirs.example", 1);
+    keys.pop();
+    keys.push("u00000@theirs.example".into());
+    let e = bulk::mailboxes_preview(&mut c, &carol, &keys, MailboxAction::Delete).unwrap_err();
+    assert!(e.to_string().contains("u00000@theirs.example"), "{e}");
+    let e = bulk::mailboxes_apply(&mut c, &carol, &keys, MailboxAction::Delete).unwrap_err();
+    assert!(e.to_string().contains("u00000@theirs.example"), "{e}");
+    assert_eq!(common::count(&mut c, "mailboxes"), 54);
+
+    // Domain actions are admin-only: every row is named.
+    let e = bulk::domains_apply(
+        &mut c,
+        &carol,
+        &["mine.example".into()],
+        &DomainAction::Suspend,
+    )
+    .unwrap_err();
+    assert!(matches!(e, OpError::Denied(_)) && e.to_string().contains("mine.example"));
+
+    // Within her grant it works.
+    keys.pop();
+    let p = bulk::mailboxes_apply(&mut c, &carol, &keys, MailboxAction::Suspend).unwrap();
+    assert_eq!(p.summary, "suspend 50 mailboxes in 1 domain");
+});
+
+fn inject_failure_on(c: &mut AnyConnection, backend: &str, address: &str) {
+    let sql = if backend == "sqlite" {
+        format!(
+            "CREATE TRIGGER inject_failure BEFORE UPDATE ON mailboxes \
+             WHEN NEW.username = '{address}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+        )
+    } else {
+        format!(
+            "CREATE FUNCTION inject_failure() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER inject_failure BEFORE UPDATE ON mailboxes FOR EACH ROW \
+             WHEN (NEW.username = '{address}') EXECUTE FUNCTION inject_failure();"
+        )
+    };
+    c.batch_execute(&sql).unwrap();
+}
+
+on_both_backends!(a_failure_on_the_5000th_row_leaves_zero_rows_changed, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "big.example");
+    let keys = mailboxes_in(&mut c, &admin, "big.example", 6000);
+    // The 5,000th row fails in the database, in the tenth UPDATE chunk.
+    inject_failure_on(&mut c, t.name, &keys[4999]);
+    let audit_before = common::count(&mut c, "audit_logs");
+    let e = bulk::mailboxes_apply(&mut c, &admin, &keys, MailboxAction::Suspend).unwrap_err();
+    assert!(e.to_string().contains("injected failure"), "{e}");
+    assert_eq!(suspended(&mut c), 0, "the 4,999 rows before it rolled back");
+    assert_eq!(common::count(&mut c, "audit_logs"), audit_before);
+    assert!(ops::audit::verify_chain(&mut c).unwrap().ok());
+});
+
+on_both_backends!(
+    a_row_deleted_between_preview_and_apply_changes_nothing,
+    |t| {
+        let mut c = t.conn();
+        let admin = common::admin(&mut c);
+        domain(&mut c, &admin, "a.example");
+        let keys = mailboxes_in(&mut c, &admin, "a.example", 20);
+        let p = bulk::mailboxes_preview(&mut c, &admin, &keys, MailboxAction::Suspend).unwrap();
+        assert_eq!(p.changes, 20);
+        // Another session deletes one of them.
+        let mut other = postfix_manager::db::connect(&t.url, false).unwrap();
+        diesel::delete(mailboxes::table.filter(mailboxes::username.eq(&keys[7])))
+            .execute(&mut other)
+            .unwrap();
+        let e = bulk::mailboxes_apply(&mut c, &admin, &keys, MailboxAction::Suspend).unwrap_err();
+        assert!(matches!(e, OpError::NotFound { .. }), "{e}");
+        assert!(e.to_string().contains(&keys[7]), "{e}");
+        assert_eq!(suspended(&mut c), 0);
+    }
+);
+
+on_both_backends!(bulk_quota_respects_domain_limits, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    ops::domains::create(
+        &mut c,
+        &admin,
+        "capped.example",
+        &DomainInput {
+            quota_limit: Some(100 << 20),
+            max_mailbox_quota: Some(50 << 20),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let keys = mailboxes_in(&mut c, &admin, "capped.example", 10);
+    // 10 x 20M = 200M > 100M total.
+    let e = bulk::mailboxes_apply(&mut c, &admin, &keys, MailboxAction::SetQuota(20 << 20))
+        .unwrap_err();
+    assert_eq!(e.field(), Some("quota"), "{e}");
+    let e = bulk::mailboxes_apply(
+        &mut c,
+        &admin,
+        &keys[..1],
+        MailboxAction::SetQuota(60 << 20),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("per-mailbox maximum"), "{e}");
+    bulk::mailboxes_apply(&mut c, &admin, &keys, MailboxAction::SetQuota(10 << 20)).unwrap();
+});
+
+on_both_backends!(domain_and_alias_bulk_actions, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    for d in ["a.example", "b.example"] {
+        domain(&mut c, &admin, d);
+    }
+    common::user_with_role(&mut c, &admin, "dave", "user");
+    let doms: Vec<String> = vec!["a.example".into(), "B.Example".into()];
+    let g = DomainAction::Grant {
+        username: "dave".into(),
+        perms: vec![Perm::Mailboxes],
+    };
+    assert_eq!(
+        bulk::domains_preview(&mut c, &admin, &doms, &g)
+            .unwrap()
+            .summary,
+        "grant dave mailboxes on 2 domains"
+    );
+    bulk::domains_apply(&mut c, &admin, &doms, &g).unwrap();
+    assert_eq!(common::count(&mut c, "user_domains"), 2);
+    let limits = DomainAction::SetLimits(DomainInput {
+        max_mailboxes: Some(5),
+        ..Default::default()
+    });
+    bulk::domains_apply(&mut c, &admin, &doms, &limits).unwrap();
+    assert_eq!(
+        ops::domains::get(&mut c, &admin, "b.example")
+            .unwrap()
+            .max_mailboxes,
+        5
+    );
+    // A bad value on the second domain rolls back the first.
+    mailboxes_in(&mut c, &admin, "b.example", 3);
+    let bad = DomainAction::SetLimits(DomainInput {
+        max_mailboxes: Some(2),
+        ..Default::default()
+    });
+    let e = bulk::domains_apply(&mut c, &admin, &doms, &bad).unwrap_err();
+    assert!(e.to_string().contains("b.example"), "{e}");
+    assert_eq!(
+        ops::domains::get(&mut c, &admin, "a.example")
+            .unwrap()
+            .max_mailboxes,
+        5
+    );
+    bulk::domains_apply(
+        &mut c,
+        &admin,
+        &doms,
+        &DomainAction::Revoke {
+            username: "dave".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(common::count(&mut c, "user_domains"), 0);
+    bulk::domains_apply(&mut c, &admin, &doms, &DomainAction::Suspend).unwrap();
+
+    ops::aliases::create(&mut c, &admin, "x@a.example", "y@elsewhere.org", None).unwrap();
+    ops::aliases::create(&mut c, &admin, "@b.example", "y@elsewhere.org", None).unwrap();
+    let ak: Vec<String> = vec!["x@a.example".into(), "@b.example".into()];
+    let p = bulk::aliases_apply(&mut c, &admin, &ak, AliasAction::Suspend).unwrap();
+    assert_eq!(p.summary, "suspend 2 aliases in 2 domains");
+    bulk::aliases_apply(&mut c, &admin, &ak, AliasAction::Delete).unwrap();
+    assert_eq!(common::count(&mut c, "aliases"), 0);
+    assert!(ops::audit::verify_chain(&mut c).unwrap().ok());
+});
+
+on_both_backends!(imports_report_every_bad_line_and_change_nothing, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "a.example");
+    mailboxes_in(&mut c, &admin, "a.example", 1); // u00000@a.example exists
+    let h = hash();
+    let csv = format!(
+        "address,password,quota,name,status\n\
+         good@a.example,{h},1M,Good,active\n\
+         not an address,{h},,,\n\
+         short@a.example,abc,,,\n\
+         nodomain@missing.example,{h},,,\n\
+         u00000@a.example,{h},,,\n\
+         good@a.example,{h},,,\n\
+         fine@a.example,plaintext-password-9,2M,,suspended\n\
+         badstatus@a.example,{h},,,frozen\n\
+         badhash@a.example,{{BLF-CRYPT}}$2y$04$tooshort,,,\n"
+    );
+    // Format errors first (lines 3, 4, 9, 10), found before any hashing.
+    let e = csvio::parse_mailboxes(csv.as_bytes(), 12, 4, &|_, _| {}).unwrap_err();
+    let msg = e.to_string();
+    for l in ["line 3:", "line 4:", "line 9:", "line 10:"] {
+        assert!(msg.contains(l), "{l} missing in {msg}");
+    }
+    assert!(msg.contains("4 bad lines"), "{msg}");
+    assert!(!msg.contains("line 2:"), "{msg}");
+
+    // Then the database's rules (lines 4, 5, 6 of this file).
+    let csv2 = format!(
+        "address,password,quota,name,status\n\
+         good@a.example,{h},1M,Good,active\n\
+         fine@a.example,plaintext-password-9,2M,,suspended\n\
+         nodomain@missing.example,{h},,,\n\
+         u00000@a.example,{h},,,\n\
+         good@a.example,{h},,,\n"
+    );
+    let rows = csvio::parse_mailboxes(csv2.as_bytes(), 12, 4, &|_, _| {}).unwrap();
+    assert!(rows[1].password_hash.starts_with("{BLF-CRYPT}$2y$04$"));
+    let before = common::snapshot(&mut c);
+    for dry in [true, false] {
+        let e = import::mailboxes(&mut c, &admin, &rows, dry, &mut |_, _| {}).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("line 4: address: domain missing.example does not exist"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("line 5: address: mailbox u00000@a.example already exists"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("line 6: address: good@a.example is also on line 2"),
+            "{msg}"
+        );
+        assert!(msg.contains("3 bad lines"), "{msg}");
+    }
+    assert_eq!(common::snapshot(&mut c), before);
+
+    // Without the bad lines: a dry run changes nothing, the real run all.
+    let ok = &rows[..2];
+    let r = import::mailboxes(&mut c, &admin, ok, true, &mut |_, _| {}).unwrap();
+    assert!(r.dry_run);
+    assert_eq!(r.summary, "import 2 mailboxes in 1 domain");
+    assert_eq!(common::snapshot(&mut c), before);
+    import::mailboxes(&mut c, &admin, ok, false, &mut |_, _| {}).unwrap();
+    let fine = ops::mailboxes::get(&mut c, &admin, "fine@a.example").unwrap();
+    assert_eq!(fine.status, "suspended");
+    assert!(postfix_manager::password::verify(
+        "plaintext-password-9",
+        &fine.password_hash
+    ));
+
+    // Domains and aliases: every bad line, nothing created.
+    let dcsv =
+        "name,description,quota,max_mailboxes,max_aliases,max_mailbox_quota,transport,status\n\
+                new1.example,First,10G,100,0,1G,,active\n\
+                bad..name,,,,,,,\n\
+                a.example,,,,,,,\n\
+                new2.example,,lots,,,,,\n";
+    let e = csvio::parse_domains(dcsv.as_bytes()).unwrap_err();
+    assert!(e.to_string().contains("line 5: quota"), "{e}");
+    let dcsv = dcsv.replace("lots", "1G");
+    let drows = csvio::parse_domains(dcsv.as_bytes()).unwrap();
+    let e = import::domains(&mut c, &admin, &drows, false).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("line 3:") && msg.contains("line 4:"), "{msg}");
+    assert!(
+        !msg.contains("line 2:") && !msg.contains("line 5:"),
+        "{msg}"
+    );
+    assert_eq!(common::count(&mut c, "domains"), 1);
+
+    let acsv = "address,goto,description,status\n\
+                info@a.example,x@elsewhere.org,,\n\
+                info@nowhere.example,x@elsewhere.org,,\n\
+                @a.example,not-an-address,,\n";
+    let arows = csvio::parse_aliases(acsv.as_bytes()).unwrap();
+    let e = import::aliases(&mut c, &admin, &arows, false).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("line 3:") && msg.contains("line 4:"), "{msg}");
+    assert_eq!(common::count(&mut c, "aliases"), 0);
+});
+
+on_both_backends!(export_then_import_round_trips, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "a.example");
+    domain(&mut c, &admin, "b.example");
+    // More than one export page.
+    let keys = mailboxes_in(&mut c, &admin, "a.example", 2100);
+    mailboxes_in(&mut c, &admin, "b.example", 5);
+    ops::mailboxes::edit(
+        &mut c,
+        &admin,
+        &keys[3],
+        None,
+        &ops::mailboxes::MailboxEdit {
+            name: Some("Zoë, \"quoted\"".into()),
+            quota: None,
+        },
+    )
+    .unwrap();
+    ops::aliases::create(
+        &mut c,
+        &admin,
+        "info@a.example",
+        "u00001@a.example, x@y.org",
+        Some("desk"),
+    )
+    .unwrap();
+
+    let mut mcsv = Vec::new();
+    let n = csvio::export_mailboxes(&mut c, &admin, &Filter::default(), &mut mcsv).unwrap();
+    assert_eq!(n, 2105);
+    let mut acsv = Vec::new();
+    csvio::export_aliases(&mut c, &admin, &Filter::default(), &mut acsv).unwrap();
+    let mut dcsv = Vec::new();
+    csvio::export_domains(&mut c, &admin, &mut dcsv).unwrap();
+    let a_id = ops::domains::get(&mut c, &admin, "a.example").unwrap().id;
+    let mut only_a = Vec::new();
+    let n = csvio::export_mailboxes(
+        &mut c,
+        &admin,
+        &Filter {
+            domain_id: Some(a_id),
+            ..Default::default()
+        },
+        &mut only_a,
+    )
+    .unwrap();
+    assert_eq!(n, 2100);
+
+    // Into a fresh database.
+    let t2 = common::TestDb::sqlite();
+    let mut c2 = t2.conn();
+    let admin2 = common::admin(&mut c2);
+    let d = csvio::parse_domains(dcsv.as_slice()).unwrap();
+    import::domains(&mut c2, &admin2, &d, false).unwrap();
+    let m = csvio::parse_mailboxes(mcsv.as_slice(), 12, 4, &|_, _| {}).unwrap();
+    import::mailboxes(&mut c2, &admin2, &m, false, &mut |_, _| {}).unwrap();
+    let a = csvio::parse_aliases(acsv.as_slice()).unwrap();
+    import::aliases(&mut c2, &admin2, &a, false).unwrap();
+
+    let mut again = Vec::new();
+    csvio::export_mailboxes(&mut c2, &admin2, &Filter::default(), &mut again).unwrap();
+    assert_eq!(
+        String::from_utf8(again).unwrap(),
+        String::from_utf8(mcsv).unwrap()
+    );
+    let mut again = Vec::new();
+    csvio::export_aliases(&mut c2, &admin2, &Filter::default(), &mut again).unwrap();
+    assert_eq!(again, acsv);
+    let mut again = Vec::new();
+    csvio::export_domains(&mut c2, &admin2, &mut again).unwrap();
+    assert_eq!(again, dcsv);
+    let z = ops::mailboxes::get(&mut c2, &admin2, &keys[3]).unwrap();
+    assert_eq!(z.name.as_deref(), Some("Zoë, \"quoted\""));
+    assert!(postfix_manager::password::verify(
+        "mailbox-password-1",
+        &z.password_hash
+    ));
+});
+
+#[test]
+fn edit_many_diff_reports_bad_lines_by_number() {
+    let t = common::TestDb::sqlite();
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "a.example");
+    let keys = mailboxes_in(&mut c, &admin, "a.example", 3);
+    let rows: Vec<_> = keys
+        .iter()
+        .map(|k| ops::mailboxes::get(&mut c, &admin, k).unwrap())
+        .collect();
+    let tsv = csvio::mailboxes_tsv(&rows);
+    assert_eq!(csvio::diff_mailboxes_tsv(&rows, &tsv).unwrap(), vec![]);
+    let edited = tsv
+        .replace(
+            "u00000@a.example\t1048576\t\tactive",
+            "u00000@a.example\t2M\tAnn\tsuspended",
+        )
+        .replace("u00001@a.example\t1048576", "u00001@a.example\tbig")
+        .replace("u00002@a.example", "someone@else.example");
+    let e = csvio::diff_mailboxes_tsv(&rows, &edited).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("line 5: quota"), "{msg}");
+    assert!(msg.contains("line 6: address"), "{msg}");
+    assert!(!msg.contains("line 4"), "{msg}");
+    let good = tsv.replace(
+        "u00000@a.example\t1048576\t\tactive",
+        "u00000@a.example\t2M\tAnn\tsuspended",
+    );
+    let ch = csvio::diff_mailboxes_tsv(&rows, &good).unwrap();
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].quota, Some(2 << 20));
+    assert_eq!(ch[0].name, Some(Some("Ann".into())));
+    assert_eq!(ch[0].status.as_deref(), Some("suspended"));
+    let shown = csvio::describe_changes(&rows, &ch);
+    assert!(shown.contains("quota: 1048576 -> 2097152"), "{shown}");
+    import::edit_mailboxes(&mut c, &admin, &ch).unwrap();
+    let m = ops::mailboxes::get(&mut c, &admin, "u00000@a.example").unwrap();
+    assert_eq!((m.quota_limit, m.status.as_str()), (2 << 20, "suspended"));
+}
