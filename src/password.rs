@@ -78,6 +78,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn imported_hashes_are_checked_and_prefixed() {
+        let h = hash_mailbox("correct horse battery", 4).unwrap();
+        let bare = h.strip_prefix(DOVECOT_PREFIX).unwrap();
+        assert_eq!(normalize_mailbox_hash(&h).as_deref(), Some(h.as_str()));
+        assert_eq!(normalize_mailbox_hash(bare).as_deref(), Some(h.as_str()));
+        let b = bare.replacen("$2y$", "$2b$", 1);
+        assert_eq!(
+            normalize_mailbox_hash(&b),
+            Some(format!("{DOVECOT_PREFIX}{b}"))
+        );
+        assert!(verify(
+            "correct horse battery",
+            &normalize_mailbox_hash(&b).unwrap()
+        ));
+        for bad in [
+            bare.replacen("$04$", "$03$", 1),
+            bare.replacen("$04$", "$32$", 1),
+            bare.replacen("$2y$", "$2x$", 1),
+            bare[..59].to_string(),
+            format!("{bare}x"),
+            "{SHA512-CRYPT}$6$salt$hash".to_string(),
+        ] {
+            assert_eq!(normalize_mailbox_hash(&bad), None, "{bad}");
+        }
+        assert!(looks_hashed("{SHA512-CRYPT}$6$x"));
+        assert!(looks_hashed("$6$salt$hash"));
+        assert!(!looks_hashed("plain password"));
+    }
+
+    #[test]
     fn mailbox_hash_round_trips() {
         let h = hash_mailbox("correct horse battery", 4).unwrap();
         assert!(h.starts_with("{BLF-CRYPT}$2y$04$"), "{h}");

@@ -54,6 +54,8 @@ pub enum Slot {
     /// `Action` so opening a dialog never makes a write's answer stale.
     Impact,
     Tail,
+    /// "Mark every row matching the filter": the keys of all pages.
+    Marks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +94,26 @@ pub enum Request {
         resource: Resource,
         key: String,
     },
+    /// What a bulk action on the marked rows would change (for its dialog).
+    BulkPreview {
+        resource: Resource,
+        keys: Vec<String>,
+        action: BulkAction,
+    },
+    /// Every key of `resource` matching `filter`, across all pages.
+    MatchingKeys {
+        resource: Resource,
+        filter: Filter,
+    },
     Write(Write),
+}
+
+/// Bulk actions the TUI offers on marked rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    Suspend,
+    Activate,
+    Delete,
 }
 
 impl Request {
@@ -105,6 +126,12 @@ impl Request {
 /// with a new password onto two, the password second).
 #[derive(Debug)]
 pub enum Write {
+    /// A bulk action on marked rows, in one transaction.
+    Bulk {
+        resource: Resource,
+        keys: Vec<String>,
+        action: BulkAction,
+    },
     CreateDomain {
         name: String,
         input: DomainInput,
@@ -246,6 +273,8 @@ pub enum Response {
     Impact(String, i64),
     /// A write succeeded; the sentence for the status line.
     Written(String),
+    /// Keys of every row matching a filter.
+    Keys(Vec<String>),
 }
 
 /// An `OpError` as the UI needs it: plain data, safe to send across threads.
@@ -586,8 +615,151 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             let (text, n) = impact(c, ctx, resource, &key)?;
             Response::Impact(text, n)
         }
+        Request::BulkPreview {
+            resource,
+            keys,
+            action,
+        } => {
+            let p = bulk_preview(c, ctx, resource, &keys, action)?;
+            let mut s = p.summary.clone();
+            if let Some(first) = s.get(..1) {
+                s = first.to_uppercase() + &s[1..];
+            }
+            let n = p.changes as i64;
+            Response::Impact(
+                crate::sanitize::for_terminal(&format!(
+                    "{s}? {} row(s) will change, in one transaction.",
+                    ops::bulk::thousands(p.changes)
+                )),
+                n,
+            )
+        }
+        Request::MatchingKeys { resource, filter } => {
+            Response::Keys(matching_keys(c, ctx, resource, &filter)?)
+        }
         Request::Write(w) => Response::Written(write(c, ctx, w)?),
     })
+}
+
+fn bulk_preview(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    keys: &[String],
+    action: BulkAction,
+) -> Result<ops::bulk::Preview, OpError> {
+    use ops::bulk::{AliasAction, DomainAction, MailboxAction};
+    match (resource, action) {
+        (Resource::Mailboxes, a) => {
+            let a = match a {
+                BulkAction::Suspend => MailboxAction::Suspend,
+                BulkAction::Activate => MailboxAction::Activate,
+                BulkAction::Delete => MailboxAction::Delete,
+            };
+            ops::bulk::mailboxes_preview(c, ctx, keys, a)
+        }
+        (Resource::Aliases, a) => {
+            let a = match a {
+                BulkAction::Suspend => AliasAction::Suspend,
+                BulkAction::Activate => AliasAction::Activate,
+                BulkAction::Delete => AliasAction::Delete,
+            };
+            ops::bulk::aliases_preview(c, ctx, keys, a)
+        }
+        (Resource::Domains, BulkAction::Suspend) => {
+            ops::bulk::domains_preview(c, ctx, keys, &DomainAction::Suspend)
+        }
+        (Resource::Domains, BulkAction::Activate) => {
+            ops::bulk::domains_preview(c, ctx, keys, &DomainAction::Activate)
+        }
+        (other, _) => Err(OpError::invalid(
+            "action",
+            format!("no such bulk action on {}", noun(other)),
+        )),
+    }
+}
+
+fn bulk_apply(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    keys: &[String],
+    action: BulkAction,
+) -> Result<ops::bulk::Preview, OpError> {
+    use ops::bulk::{AliasAction, DomainAction, MailboxAction};
+    match (resource, action) {
+        (Resource::Mailboxes, a) => {
+            let a = match a {
+                BulkAction::Suspend => MailboxAction::Suspend,
+                BulkAction::Activate => MailboxAction::Activate,
+                BulkAction::Delete => MailboxAction::Delete,
+            };
+            ops::bulk::mailboxes_apply(c, ctx, keys, a)
+        }
+        (Resource::Aliases, a) => {
+            let a = match a {
+                BulkAction::Suspend => AliasAction::Suspend,
+                BulkAction::Activate => AliasAction::Activate,
+                BulkAction::Delete => AliasAction::Delete,
+            };
+            ops::bulk::aliases_apply(c, ctx, keys, a)
+        }
+        (Resource::Domains, BulkAction::Suspend) => {
+            ops::bulk::domains_apply(c, ctx, keys, &DomainAction::Suspend)
+        }
+        (Resource::Domains, BulkAction::Activate) => {
+            ops::bulk::domains_apply(c, ctx, keys, &DomainAction::Activate)
+        }
+        (other, _) => Err(OpError::invalid(
+            "action",
+            format!("no such bulk action on {}", noun(other)),
+        )),
+    }
+}
+
+/// Keys of every row matching the filter, page after page (keyset pages of
+/// the largest size), for "mark all matching".
+fn matching_keys(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    filter: &Filter,
+) -> Result<Vec<String>, OpError> {
+    let mut out = Vec::new();
+    let mut page = Page {
+        after: None,
+        limit: Some(store::MAX_PAGE),
+        backward: false,
+    };
+    loop {
+        let keys: Vec<String> = match resource {
+            Resource::Mailboxes => ops::mailboxes::list(c, ctx, filter, &page)?
+                .into_iter()
+                .map(|m| m.username)
+                .collect(),
+            Resource::Aliases => ops::aliases::list(c, ctx, filter, &page)?
+                .into_iter()
+                .map(|a| a.address)
+                .collect(),
+            Resource::Domains => ops::domains::list(c, ctx, filter, &page)?
+                .into_iter()
+                .map(|d| d.name)
+                .collect(),
+            other => {
+                return Err(OpError::invalid(
+                    "marks",
+                    format!("{} rows cannot be marked", noun(other)),
+                ))
+            }
+        };
+        let full = keys.len() as i64 >= store::MAX_PAGE;
+        page.after = keys.last().cloned();
+        out.extend(keys);
+        if !full {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Keep, for each slot, only its newest read (the last queued); writes are
@@ -710,6 +882,14 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
                 p.theme, p.timezone
             )
         }
+        Write::Bulk {
+            resource,
+            keys,
+            action,
+        } => format!(
+            "done: {}",
+            bulk_apply(c, ctx, resource, &keys, action)?.summary
+        ),
         Write::CreateDomain { name, input } => {
             format!(
                 "created domain {}",

@@ -341,3 +341,55 @@ fn escape_sequences_stored_in_the_database_never_reach_the_terminal() {
         "a BEL from the database reached the terminal"
     );
 }
+
+#[test]
+fn mark_all_matching_then_bulk_suspend_in_the_terminal() {
+    let host = Host::new();
+    // 30 mailboxes made by the binary's own CLI import.
+    let mut csv = String::from("address,password,quota,name,status\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "m{i:02}@bulk.example,mailbox-password-{i:02},10M,,active\n"
+        ));
+    }
+    let file = host.dir.path().join("m.csv");
+    std::fs::write(&file, csv).expect("csv");
+    let pm = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(host.config())
+            .args(["--user", "admin", "--password-file"])
+            .arg(host.dir.path().join("pw"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    pm(&["domain", "add", "bulk.example", "--quota", "0"]);
+    pm(&["mailbox", "import", file.to_str().expect("path")]);
+
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.wait_for("Usage per domain");
+    t.send(":mailboxes\r");
+    t.wait_for("m00@bulk.example");
+    t.send("*");
+    t.wait_for("30 marked");
+    t.send("S");
+    t.wait_for("Suspend 30 mailboxes in 1 domain?");
+    t.send("\x1b[C"); // Right: from No to Yes
+    t.send("\r");
+    t.wait_for("done: suspend 30 mailboxes in 1 domain");
+
+    let mut conn = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");
+    for i in [0, 17, 29] {
+        let m = store::mailboxes::by_address(&mut conn, &format!("m{i:02}@bulk.example"))
+            .expect("query")
+            .expect("mailbox");
+        assert_eq!(m.status, "suspended");
+    }
+    t.send("q");
+    let status = t.wait_exit();
+    assert!(status.success(), "{status:?}");
+    t.assert_restored();
+}

@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{audit, now, run_write, Ctx, Done, Perm, Principal, Status};
-use crate::db::models::{Domain, Mailbox};
+use crate::db::models::Domain;
 use crate::db::schema::{aliases, domains, mailboxes};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
@@ -258,7 +258,6 @@ fn load_mailboxes(c: &mut AnyConnection, keys: &[String]) -> OpResult<Vec<Row>> 
 
 struct Plan {
     rows: Vec<Row>,
-    doms: HashMap<i32, Domain>,
     preview: Preview,
 }
 
@@ -308,7 +307,6 @@ fn plan_mailboxes(
     };
     Ok(Plan {
         rows: changing,
-        doms,
         preview,
     })
 }
@@ -461,7 +459,6 @@ pub fn mailboxes_apply(
             })
             .collect();
         audit::record_many(c, ctx, entries)?;
-        let _ = &plan.doms;
         let p = plan.preview;
         let done = Done::new(
             None,
@@ -550,7 +547,6 @@ fn plan_aliases(
     };
     Ok(Plan {
         rows: changing,
-        doms,
         preview,
     })
 }
@@ -798,30 +794,4 @@ pub fn domains_apply(
             Ok((preview, done))
         },
     )
-}
-
-/// Every mailbox address in the given domain scope matching `filter`, in
-/// key order: "mark all rows matching the filter" across every page.
-pub fn matching_mailboxes(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    filter: &crate::store::Filter,
-) -> OpResult<Vec<String>> {
-    let mut out = Vec::new();
-    let mut page = crate::store::Page {
-        after: None,
-        limit: Some(crate::store::MAX_PAGE),
-        backward: false,
-    };
-    loop {
-        let rows: Vec<Mailbox> = super::mailboxes::list(conn, ctx, filter, &page)?;
-        let Some(last) = rows.last() else { break };
-        page.after = Some(last.username.clone());
-        let n = rows.len();
-        out.extend(rows.into_iter().map(|m| m.username));
-        if (n as i64) < crate::store::MAX_PAGE {
-            break;
-        }
-    }
-    Ok(out)
 }

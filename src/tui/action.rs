@@ -22,6 +22,14 @@ pub enum Action {
         key: String,
         write: Write,
     },
+    /// A bulk action on marked rows: the worker previews it ("suspend 1,284
+    /// mailboxes in 3 domains"), the dialog confirms (default No).
+    AskBulk {
+        preview: Request,
+        write: Write,
+    },
+    /// Ask the worker for every key matching the filter, to mark them all.
+    MarkAll(Request),
     /// A write that needs no confirmation (suspend/activate).
     Write(Write),
     /// Show these name/value pairs in a read-only panel.

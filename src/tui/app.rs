@@ -351,6 +351,16 @@ impl App {
                 self.send(Slot::Impact, Request::DeleteImpact { resource, key });
                 true
             }
+            Action::AskBulk { preview, write } => {
+                self.modal = Some(Modal::Confirm(Box::new(Confirm::new(write))));
+                self.send(Slot::Impact, preview);
+                true
+            }
+            Action::MarkAll(r) => {
+                self.status = Some(("Marking every matching row…".into(), false));
+                self.send(Slot::Marks, r);
+                true
+            }
             Action::Write(w) => {
                 self.status = Some(("Working…".into(), false));
                 self.send(Slot::Action, Request::Write(w));
@@ -395,7 +405,15 @@ impl App {
                 }
                 ConfirmKey::Confirm(w) => {
                     self.modal = None;
-                    self.status = Some(("Deleting…".into(), false));
+                    let bulk = matches!(w, crate::worker::Write::Bulk { .. });
+                    if bulk {
+                        // The marked rows are being acted on: start afresh.
+                        if let Some(Screen::Table(t)) = self.stack.last_mut() {
+                            t.clear_marks();
+                        }
+                    }
+                    let working = if bulk { "Working…" } else { "Deleting…" };
+                    self.status = Some((working.into(), false));
                     self.send(Slot::Action, Request::Write(w));
                     true
                 }
@@ -588,6 +606,19 @@ impl App {
             Slot::Form => self.on_saved(result),
             Slot::Action => self.on_action(result),
             Slot::Impact => self.on_impact(result),
+            Slot::Marks => {
+                match result {
+                    Ok(Response::Keys(keys)) => {
+                        if let Some(Screen::Table(t)) = self.stack.last_mut() {
+                            let n = t.mark_keys(keys);
+                            self.status = Some((format!("{n} marked"), false));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.status = Some((e.message, true)),
+                }
+                true
+            }
         }
     }
 

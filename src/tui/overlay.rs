@@ -18,6 +18,8 @@ pub struct Confirm {
     pub yes: bool,
     pub write: Option<Write>,
     pub error: Option<String>,
+    /// A bulk suspend/activate says so instead of "delete".
+    verb: &'static str,
 }
 
 pub enum ConfirmKey {
@@ -29,7 +31,19 @@ pub enum ConfirmKey {
 
 impl Confirm {
     pub fn new(write: Write) -> Confirm {
+        let verb = match &write {
+            Write::Bulk {
+                action: crate::worker::BulkAction::Suspend,
+                ..
+            } => "suspend",
+            Write::Bulk {
+                action: crate::worker::BulkAction::Activate,
+                ..
+            } => "activate",
+            _ => "delete",
+        };
         Confirm {
+            verb,
             text: None,
             rows: 0,
             yes: false,
@@ -65,7 +79,10 @@ impl Confirm {
             Constraint::Length(9),
         );
         f.render_widget(Clear, rect);
-        let block = Block::bordered().title(Span::styled(" Confirm delete ", theme.error()));
+        let block = Block::bordered().title(Span::styled(
+            format!(" Confirm {} ", self.verb),
+            theme.error(),
+        ));
         let button = |label: &str, on: bool| {
             if on {
                 Span::styled(format!("[ {label} ]"), theme.selected())
@@ -76,14 +93,20 @@ impl Confirm {
         let mut lines = vec![match (&self.error, &self.text) {
             (Some(e), _) => Line::styled(e.clone(), theme.error()),
             (None, Some(t)) => Line::raw(t.clone()),
-            (None, None) => Line::styled("Counting the rows this deletes…", theme.dim()),
+            (None, None) => Line::styled(
+                format!("Counting the rows this {}s…", self.verb),
+                theme.dim(),
+            ),
         }];
         lines.push(Line::default());
         lines.push(
             Line::from(vec![
                 button("No", !self.yes),
                 Span::raw("    "),
-                button(&format!("Yes, delete {} row(s)", self.rows), self.yes),
+                button(
+                    &format!("Yes, {} {} row(s)", self.verb, self.rows),
+                    self.yes,
+                ),
             ])
             .centered(),
         );

@@ -18,7 +18,7 @@ use super::rows::Row;
 use super::theme::Theme;
 use crate::ops::{Role, Status};
 use crate::store::{Filter, Page};
-use crate::worker::{Request, Resource, Write};
+use crate::worker::{BulkAction, Request, Resource, Write};
 
 /// How the page on screen was (or is being) fetched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub struct TableScreen {
     capacity: usize,
     pub error: Option<String>,
     role: Role,
+    /// Keys of marked rows: kept across pages, filters and reloads.
+    pub marks: std::collections::BTreeSet<String>,
+    /// The last row marked with Space: one end of a `v` range.
+    last_mark: Option<String>,
 }
 
 impl TableScreen {
@@ -72,6 +76,83 @@ impl TableScreen {
             capacity: 10,
             error: None,
             role,
+            marks: Default::default(),
+            last_mark: None,
+        }
+    }
+
+    /// Rows of this screen can be marked for bulk actions.
+    fn markable(&self) -> bool {
+        matches!(
+            self.resource,
+            Resource::Mailboxes | Resource::Aliases | Resource::Domains
+        ) && (self.caps().status || self.caps().delete)
+    }
+
+    pub fn clear_marks(&mut self) {
+        self.marks.clear();
+        self.last_mark = None;
+    }
+
+    /// Mark these keys (from "mark all matching"); returns the marked count.
+    pub fn mark_keys(&mut self, keys: Vec<String>) -> usize {
+        self.marks.extend(keys);
+        self.marks.len()
+    }
+
+    fn filter_now(&self) -> Filter {
+        Filter {
+            text: Some(self.filter.clone()).filter(|t| !t.is_empty()),
+            status: None,
+            domain_id: self.scope.as_ref().map(|(id, _)| *id),
+        }
+    }
+
+    fn toggle_mark(&mut self) -> Action {
+        let Some(key) = self.current().map(|r| r.key.clone()) else {
+            return Action::Ignored;
+        };
+        if !self.marks.remove(&key) {
+            self.marks.insert(key.clone());
+        }
+        self.last_mark = Some(key);
+        Action::Redraw
+    }
+
+    /// Mark every row of this page between the last Space-marked row and
+    /// the cursor (from the cursor alone when that row is not on this page).
+    fn mark_range(&mut self) -> Action {
+        if self.rows.is_empty() {
+            return Action::Ignored;
+        }
+        let from = self
+            .last_mark
+            .as_ref()
+            .and_then(|k| self.rows.iter().position(|r| &r.key == k))
+            .unwrap_or(self.selected);
+        let (a, b) = (from.min(self.selected), from.max(self.selected));
+        for r in &self.rows[a..=b] {
+            self.marks.insert(r.key.clone());
+        }
+        Action::Redraw
+    }
+
+    fn ask_bulk(&self, action: BulkAction) -> Action {
+        if self.marks.is_empty() {
+            return Action::Status("Nothing marked: Space marks a row.".into());
+        }
+        let keys: Vec<String> = self.marks.iter().cloned().collect();
+        Action::AskBulk {
+            preview: Request::BulkPreview {
+                resource: self.resource,
+                keys: keys.clone(),
+                action,
+            },
+            write: Write::Bulk {
+                resource: self.resource,
+                keys,
+                action,
+            },
         }
     }
 
@@ -227,6 +308,27 @@ impl TableScreen {
             }
             KeyCode::Char('d') if caps.delete => self.ask_delete(),
             KeyCode::Char('s') if caps.status => self.toggle_status(),
+            KeyCode::Char(' ') if self.markable() => self.toggle_mark(),
+            KeyCode::Char('v') if self.markable() => self.mark_range(),
+            KeyCode::Char('*') if self.markable() => Action::MarkAll(Request::MatchingKeys {
+                resource: self.resource,
+                filter: self.filter_now(),
+            }),
+            KeyCode::Char('u') if self.markable() && !self.marks.is_empty() => {
+                self.clear_marks();
+                Action::Redraw
+            }
+            KeyCode::Char('S') if self.markable() && caps.status => {
+                self.ask_bulk(BulkAction::Suspend)
+            }
+            KeyCode::Char('A') if self.markable() && caps.status => {
+                self.ask_bulk(BulkAction::Activate)
+            }
+            KeyCode::Char('D')
+                if self.markable() && caps.delete && self.resource != Resource::Domains =>
+            {
+                self.ask_bulk(BulkAction::Delete)
+            }
             KeyCode::Char('m') if self.resource == Resource::Domains => {
                 self.open_scoped(Resource::Mailboxes)
             }
@@ -428,6 +530,10 @@ impl TableScreen {
         if resources::filterable(self.resource) {
             k.push(("/", "filter"));
         }
+        if self.markable() && !self.marks.is_empty() {
+            k.push(("S/A/D", "bulk on marked"));
+            k.push(("u", "unmark all"));
+        }
         if self.resource == Resource::Domains {
             k.push(("m", "mailboxes"));
             k.push(("a", "aliases"));
@@ -453,6 +559,13 @@ impl TableScreen {
         }
         if self.loading {
             title.push(Span::styled("loading… ", theme.dim()));
+        }
+        if !self.marks.is_empty() {
+            // Always visible while anything is marked, on any page.
+            title.push(Span::styled(
+                format!("{} marked ", crate::ops::bulk::thousands(self.marks.len())),
+                theme.focus(),
+            ));
         }
         let more = match (self.at_start, self.at_end) {
             (true, true) => "",
@@ -497,6 +610,13 @@ impl TableScreen {
                 Some("suspended") | Some("deleted") => theme.suspended(),
                 _ => Style::default(),
             };
+            if self.marks.contains(&r.key) {
+                let mut cells = r.cells.clone();
+                if let Some(first) = cells.first_mut() {
+                    *first = format!("* {first}");
+                }
+                return TRow::new(cells).style(style.patch(theme.focus()));
+            }
             TRow::new(r.cells.iter().cloned()).style(style)
         });
         let table = Table::new(body, widths)
