@@ -77,6 +77,12 @@ pub enum Request {
     Stats {
         page: Page,
     },
+    /// The live dashboard: answered with `Quota(None)` when nothing changed
+    /// since the snapshot whose token is `known`.
+    Quota {
+        known: Option<crate::store::quota::ChangeToken>,
+        top: i64,
+    },
     List {
         resource: Resource,
         filter: Filter,
@@ -202,6 +208,8 @@ pub enum Listing {
 pub enum Response {
     Session(Session),
     Stats(stats::MailboxTotals, Vec<stats::DomainUsage>),
+    /// A new dashboard snapshot, or None: unchanged.
+    Quota(Option<Box<ops::quota::Snapshot>>),
     Rows(Listing),
     Tail(Vec<AuditLog>),
     /// What a delete would remove: a sentence and the row count.
@@ -384,6 +392,9 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
         Request::Stats { page } => {
             let (totals, domains) = ops::stats(c, ctx, &page)?;
             Response::Stats(totals, domains)
+        }
+        Request::Quota { known, top } => {
+            Response::Quota(ops::quota::watch(c, ctx, known, top)?.map(Box::new))
         }
         Request::List {
             resource,

@@ -29,8 +29,6 @@ use crate::worker::{Failure, Job, Reply, Request, Resource, Response, Session, S
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
-/// Ticks (of one second) between dashboard refreshes.
-const DASHBOARD_EVERY: u64 = 5;
 
 pub enum Screen {
     Dashboard(Dashboard),
@@ -62,6 +60,8 @@ pub struct App {
     next_gen: u64,
     outbox: Vec<Job>,
     ticks: u64,
+    /// `[quota]` thresholds and refresh interval for the dashboard.
+    quota: crate::config::QuotaSettings,
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -114,7 +114,13 @@ impl App {
             next_gen: 0,
             outbox: Vec::new(),
             ticks: 0,
+            quota: crate::config::QuotaSettings::default(),
         }
+    }
+
+    /// Use the config's `[quota]` settings (before logging in).
+    pub fn set_quota_settings(&mut self, q: crate::config::QuotaSettings) {
+        self.quota = q;
     }
 
     /// Requests to hand to the worker, oldest first.
@@ -155,7 +161,14 @@ impl App {
         // Table: borders and the column header. Dashboard: totals box,
         // then the usage table's borders and header.
         let table = a.body.height.saturating_sub(3) as usize;
-        let dash = a.body.height.saturating_sub(4 + 3) as usize;
+        // Dashboard: the summary box, then two tables sharing the rest,
+        // each with borders and a header.
+        let dash = (a
+            .body
+            .height
+            .saturating_sub(super::dashboard::SUMMARY_HEIGHT)
+            / 2)
+        .saturating_sub(3) as usize;
         (table, dash)
     }
 
@@ -446,16 +459,15 @@ impl App {
             let r = self.tail.poll();
             self.send(Slot::Tail, r);
         }
-        if self.ticks.is_multiple_of(DASHBOARD_EVERY)
-            && self.modal.is_none()
-            && !self.waiting(Slot::Dashboard)
-        {
-            if let Some(Screen::Dashboard(d)) = self.stack.last_mut() {
-                let r = d.reload();
+        let may_check = self.modal.is_none() && !self.waiting(Slot::Dashboard);
+        if let Some(Screen::Dashboard(d)) = self.stack.last_mut() {
+            // The age label ticks; the data only moves when a reply says so.
+            let (redraw, check) = d.tick(may_check);
+            if let Some(r) = check {
                 self.send(Slot::Dashboard, r);
             }
+            return redraw;
         }
-        // Nothing visible changed yet: the replies decide.
         false
     }
 
@@ -472,7 +484,7 @@ impl App {
                     return false;
                 };
                 match result {
-                    Ok(Response::Stats(t, rows)) => d.on_stats(t, rows),
+                    Ok(Response::Quota(snap)) => d.on_quota(snap.map(|b| *b)),
                     Ok(_) => false,
                     Err(e) => {
                         d.on_error(e.message);
@@ -523,7 +535,7 @@ impl App {
                     false,
                 ));
                 self.session = Some(s);
-                self.stack = vec![Screen::Dashboard(Dashboard::default())];
+                self.stack = vec![Screen::Dashboard(Dashboard::new(self.quota.clone()))];
                 self.refresh_top();
             }
             Ok(_) => {}

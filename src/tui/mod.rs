@@ -54,7 +54,13 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         .map_err(io)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let worker = Worker::spawn(reader, writer, Policy::from_config(&env.config), tx).map_err(io)?;
-    let result = runtime.block_on(event_loop(cli, env.url.redacted(), &worker, rx));
+    let result = runtime.block_on(event_loop(
+        cli,
+        env.url.redacted(),
+        env.config.quota.clone(),
+        &worker,
+        rx,
+    ));
     worker.shutdown(SHUTDOWN_WAIT);
     let stats = result.map_err(io)?;
     if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
@@ -76,6 +82,7 @@ pub struct Stats {
 async fn event_loop(
     cli: &Cli,
     db_label: String,
+    quota: crate::config::QuotaSettings,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
 ) -> std::io::Result<Stats> {
@@ -87,6 +94,7 @@ async fn event_loop(
         cli.user.as_deref(),
         db_label,
     );
+    app.set_quota_settings(quota);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
