@@ -38,6 +38,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    quota_watch (id) {
+        id -> Integer,
+        domains_seq -> BigInt,
+    }
+}
+
+diesel::table! {
     quota_samples (id) {
         id -> BigInt,
         taken_at -> Timestamp,
@@ -75,8 +82,9 @@ pub struct Totals {
 }
 
 /// What changes whenever anything the dashboard shows changes: the number
-/// of domains, the newest domain id (ids are never reused, so a delete plus
-/// an insert still moves it) and the sum of the per-domain change counters.
+/// of domains, the domain create/delete counter (a create plus a delete
+/// between two checks still moves it) and the sum of the per-domain change
+/// counters the mailbox, alias and domain triggers bump.
 pub type ChangeToken = (i64, i64, i64);
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -106,17 +114,19 @@ fn sum(col: &str) -> diesel::expression::SqlLiteral<BigInt> {
 }
 
 pub fn change_token(conn: &mut AnyConnection, scope: Option<&[i32]>) -> QueryResult<ChangeToken> {
+    let seq: i64 = quota_watch::table
+        .select(quota_watch::domains_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0);
     let mut q = domain_usage::table
-        .select((
-            diesel::dsl::count_star(),
-            sql::<BigInt>("CAST(COALESCE(MAX(id), 0) AS BIGINT)"),
-            sum("change_seq"),
-        ))
+        .select((diesel::dsl::count_star(), sum("change_seq")))
         .into_boxed();
     if let Some(ids) = scope {
         q = q.filter(domain_usage::id.eq_any(ids.to_vec()));
     }
-    q.first(conn)
+    let (n, changes): (i64, i64) = q.first(conn)?;
+    Ok((n, seq, changes))
 }
 
 pub fn totals(conn: &mut AnyConnection, scope: Option<&[i32]>) -> QueryResult<Totals> {

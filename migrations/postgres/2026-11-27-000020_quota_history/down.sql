@@ -1,3 +1,7 @@
+DROP TRIGGER domains_watch_delete ON domains;
+DROP TRIGGER domains_watch_insert ON domains;
+DROP FUNCTION domains_watch_count();
+DROP TABLE quota_watch;
 DROP TABLE mailbox_quota_samples;
 DROP TABLE domain_quota_samples;
 DROP TABLE quota_samples;

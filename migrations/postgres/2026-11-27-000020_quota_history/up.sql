@@ -69,6 +69,25 @@ CREATE TRIGGER domains_watch_update BEFORE UPDATE OF name, status, quota_limit O
         OR OLD.quota_limit IS DISTINCT FROM NEW.quota_limit)
     EXECUTE FUNCTION domains_watch_bump();
 
+-- Domains created or deleted: rare, so one shared counter row is no
+-- bottleneck, and it catches a create + delete between two checks that
+-- leaves every per-domain number as it was.
+CREATE TABLE quota_watch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    domains_seq BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO quota_watch (id, domains_seq) VALUES (1, 0);
+CREATE FUNCTION domains_watch_count() RETURNS trigger AS $$
+BEGIN
+    UPDATE quota_watch SET domains_seq = domains_seq + 1 WHERE id = 1;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER domains_watch_insert AFTER INSERT ON domains
+    FOR EACH ROW EXECUTE FUNCTION domains_watch_count();
+CREATE TRIGGER domains_watch_delete AFTER DELETE ON domains
+    FOR EACH ROW EXECUTE FUNCTION domains_watch_count();
+
 CREATE INDEX idx_mailboxes_used_permille ON mailboxes (
     (CASE WHEN quota_limit > 0 THEN quota_used * 1000 / quota_limit ELSE -1 END), id);
 CREATE INDEX idx_domains_used_permille ON domains (

@@ -1,3 +1,6 @@
+DROP TRIGGER domains_watch_delete;
+DROP TRIGGER domains_watch_insert;
+DROP TABLE quota_watch;
 DROP TABLE mailbox_quota_samples;
 DROP TABLE domain_quota_samples;
 DROP TABLE quota_samples;

@@ -3,8 +3,8 @@
 -- Per-domain aggregates, kept by the same triggers that already keep
 -- domains.quota_used, so the dashboard reads ~10,000 domain rows instead of
 -- 1,000,000 mailboxes. change_seq is bumped on every change the dashboard
--- shows; the UI's cheap "did anything change?" check is
--- (COUNT(*), MAX(id), SUM(change_seq)) over domains. It lives on the domain
+-- shows; the UI's cheap "did anything change?" check is COUNT(*) and
+-- SUM(change_seq) over domains plus quota_watch.domains_seq (below). It lives on the domain
 -- row the quota trigger already writes, so it adds no second hot row that
 -- every writer of every domain would queue on.
 ALTER TABLE domains ADD COLUMN mailbox_count BIGINT NOT NULL DEFAULT 0;
@@ -63,6 +63,21 @@ END;
 CREATE TRIGGER domains_watch_update AFTER UPDATE OF name, status, quota_limit ON domains
 WHEN OLD.name <> NEW.name OR OLD.status <> NEW.status OR OLD.quota_limit <> NEW.quota_limit BEGIN
     UPDATE domains SET change_seq = change_seq + 1 WHERE id = NEW.id;
+END;
+
+-- Domains created or deleted: rare, so one shared counter row is no
+-- bottleneck, and it catches a create + delete between two checks that
+-- leaves every per-domain number as it was.
+CREATE TABLE quota_watch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    domains_seq BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO quota_watch (id, domains_seq) VALUES (1, 0);
+CREATE TRIGGER domains_watch_insert AFTER INSERT ON domains BEGIN
+    UPDATE quota_watch SET domains_seq = domains_seq + 1 WHERE id = 1;
+END;
+CREATE TRIGGER domains_watch_delete AFTER DELETE ON domains BEGIN
+    UPDATE quota_watch SET domains_seq = domains_seq + 1 WHERE id = 1;
 END;
 
 -- Percent used, in permille (integer, so both backends sort alike); -1 for
