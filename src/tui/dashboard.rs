@@ -230,7 +230,7 @@ impl Dashboard {
                 Span::styled("Used ", theme.dim()),
                 Span::raw(format!("{}{pct}", size0(t.used))),
                 Span::styled("  of allotted ", theme.dim()),
-                Span::raw(format_size(t.allotted)),
+                Span::raw(size0(t.allotted)),
                 Span::styled(
                     format!(
                         "   marks: ! ≥{}%  !! ≥{}%",
