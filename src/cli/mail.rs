@@ -300,6 +300,12 @@ pub fn run_quota(
                         crate::validate::format_size(f.limit)
                     ));
                 }
+                if r.truncated {
+                    t.push_str(&format!(
+                        "  (only the {} fullest of each kind are listed)\n",
+                        ops::quota::CHECK_LIMIT
+                    ));
+                }
                 t
             };
             match r.exit_code() {

@@ -155,7 +155,7 @@ pub fn watch(
 }
 
 /// Rows listed by `quota check` at most, per kind; the counts stay exact.
-const CHECK_LIMIT: i64 = 1000;
+pub const CHECK_LIMIT: i64 = 1000;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Flagged {
@@ -174,9 +174,14 @@ pub struct CheckReport {
     pub status: &'static str,
     pub warn_percent: u32,
     pub crit_percent: u32,
-    pub critical: usize,
-    pub warning: usize,
+    /// Mailboxes plus domains at or over --crit (exact).
+    pub critical: i64,
+    /// ... at or over --warn but under --crit (exact).
+    pub warning: i64,
+    /// The flagged rows, highest first; at most CHECK_LIMIT per kind.
     pub rows: Vec<Flagged>,
+    /// True when more rows are over --warn than `rows` lists.
+    pub truncated: bool,
 }
 
 impl CheckReport {
@@ -255,8 +260,11 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
             });
         }
     }
-    let critical = rows.iter().filter(|r| r.level == "critical").count();
-    let warning = rows.len() - critical;
+    let (cm, cd) = store::count_over(conn, scope, i64::from(crit) * 10)?;
+    let (wm, wd) = store::count_over(conn, scope, min)?;
+    let critical = cm + cd;
+    let warning = wm + wd - critical;
+    let truncated = (rows.len() as i64) < wm + wd;
     let status = if critical > 0 {
         "CRITICAL"
     } else if warning > 0 {
@@ -271,6 +279,7 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
         critical,
         warning,
         rows,
+        truncated,
     })
 }
 

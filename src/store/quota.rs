@@ -431,3 +431,27 @@ pub fn mailbox_history(
     v.reverse();
     Ok(v)
 }
+
+/// How many mailboxes and domains are at or above `min_permille` (a range
+/// count on the permille indexes, so exact without loading the rows).
+pub fn count_over(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    min_permille: i64,
+) -> QueryResult<(i64, i64)> {
+    let mut m = mailboxes::table
+        .select(diesel::dsl::count_star())
+        .filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(min_permille))
+        .into_boxed();
+    if let Some(ids) = scope {
+        m = m.filter(mailboxes::domain_id.eq_any(ids.to_vec()));
+    }
+    let mut d = domain_usage::table
+        .select(diesel::dsl::count_star())
+        .filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(min_permille))
+        .into_boxed();
+    if let Some(ids) = scope {
+        d = d.filter(domain_usage::id.eq_any(ids.to_vec()));
+    }
+    Ok((m.first(conn)?, d.first(conn)?))
+}
