@@ -54,6 +54,8 @@ pub enum Slot {
     /// `Action` so opening a dialog never makes a write's answer stale.
     Impact,
     Tail,
+    /// The usage history panel.
+    History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,11 @@ pub enum Request {
     Quota {
         known: Option<crate::store::quota::ChangeToken>,
         top: i64,
+    },
+    /// Usage samples of one domain (`mailbox: false`) or mailbox, by id.
+    History {
+        mailbox: bool,
+        id: i32,
     },
     List {
         resource: Resource,
@@ -210,6 +217,8 @@ pub enum Response {
     Stats(stats::MailboxTotals, Vec<stats::DomainUsage>),
     /// A new dashboard snapshot, or None: unchanged.
     Quota(Option<Box<ops::quota::Snapshot>>),
+    /// (taken_at, bytes used) change points, oldest first.
+    History(Vec<(chrono::NaiveDateTime, i64)>),
     Rows(Listing),
     Tail(Vec<AuditLog>),
     /// What a delete would remove: a sentence and the row count.
@@ -392,6 +401,9 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
         Request::Stats { page } => {
             let (totals, domains) = ops::stats(c, ctx, &page)?;
             Response::Stats(totals, domains)
+        }
+        Request::History { mailbox, id } => {
+            Response::History(ops::quota::history(c, ctx, mailbox, id)?)
         }
         Request::Quota { known, top } => {
             Response::Quota(ops::quota::watch(c, ctx, known, top)?.map(Box::new))

@@ -144,3 +144,27 @@ fn an_unchanged_check_only_moves_the_age_label_and_p_pauses() {
         _ => panic!("dashboard is the first screen"),
     }
 }
+
+#[test]
+fn h_shows_a_mailboxs_usage_history() {
+    let mut t = seeded();
+    for used in [10, 40, 90] {
+        set_used(&t.db, "cool@watch.example", used);
+        ops::quota::sample(&mut t.conn, &t.admin, 30).expect("sample");
+        // Samples are keyed by time: keep them apart.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    t.login_admin();
+    let s = t.screen();
+    assert!(
+        s.contains("History ▁"),
+        "host sparkline on the dashboard: {s}"
+    );
+    t.command("mailboxes");
+    // Rows are by address: cool@ is first.
+    t.char('h');
+    let s = t.screen();
+    assert!(s.contains("usage of cool@watch.example"), "{s}");
+    assert!(s.contains("▁▄█"), "sparkline 10 -> 40 -> 90 bytes: {s}");
+    assert!(s.contains("changes: 3"), "{s}");
+}

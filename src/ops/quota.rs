@@ -154,6 +154,42 @@ pub fn watch(
     }))
 }
 
+/// A domain's or mailbox's recent usage change points, oldest first, for
+/// whoever may see that domain.
+pub fn history(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    mailbox: bool,
+    id: i32,
+) -> OpResult<Vec<(chrono::NaiveDateTime, i64)>> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let domain_id = if mailbox {
+        mailboxes::table
+            .find(id)
+            .select(mailboxes::domain_id)
+            .first::<i32>(conn)
+            .optional()?
+    } else {
+        Some(id)
+    };
+    let visible = match (domain_id, who.domain_scope()) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(d), Some(scope)) => scope.contains(&d),
+    };
+    if !visible {
+        return Err(OpError::NotFound {
+            kind: if mailbox { "mailbox" } else { "domain" },
+            key: format!("#{id}"),
+        });
+    }
+    Ok(if mailbox {
+        store::mailbox_history(conn, id, HISTORY_POINTS)?
+    } else {
+        store::domain_history(conn, id, HISTORY_POINTS)?
+    })
+}
+
 /// Rows listed by `quota check` at most, per kind; the counts stay exact.
 pub const CHECK_LIMIT: i64 = 1000;
 

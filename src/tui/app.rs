@@ -349,6 +349,20 @@ impl App {
                 self.status = Some((s, false));
                 true
             }
+            Action::History(resource, id, title) => {
+                self.modal = Some(Modal::Detail(Detail {
+                    title,
+                    fields: vec![("history".into(), "loading…".into())],
+                }));
+                self.send(
+                    Slot::History,
+                    Request::History {
+                        mailbox: resource == Resource::Mailboxes,
+                        id,
+                    },
+                );
+                true
+            }
         }
     }
 
@@ -515,6 +529,17 @@ impl App {
                     true
                 }
             },
+            Slot::History => {
+                let Some(Modal::Detail(d)) = self.modal.as_mut() else {
+                    return false;
+                };
+                d.fields = match result {
+                    Ok(Response::History(points)) => history_fields(&points),
+                    Ok(_) => return false,
+                    Err(e) => vec![("error".into(), e.message)],
+                };
+                true
+            }
             Slot::Form => self.on_saved(result),
             Slot::Action => self.on_action(result),
             Slot::Impact => self.on_impact(result),
@@ -715,6 +740,45 @@ impl App {
         let line = footer_line(&self.footer_keys(), a.footer.width, &self.theme);
         f.render_widget(Paragraph::new(line), a.footer);
     }
+}
+
+/// The history panel's lines: a sparkline of the recorded change points and
+/// the range they cover.
+fn history_fields(points: &[(chrono::NaiveDateTime, i64)]) -> Vec<(String, String)> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return vec![(
+            "history".into(),
+            "no samples yet (postfix-manager quota sample)".into(),
+        )];
+    };
+    let values: Vec<i64> = points.iter().map(|p| p.1).collect();
+    let size = |n: i64| {
+        if n == 0 {
+            "0".to_string()
+        } else {
+            crate::validate::format_size(n)
+        }
+    };
+    vec![
+        ("usage".into(), super::dashboard::sparkline(&values, 50)),
+        ("changes".into(), points.len().to_string()),
+        (
+            "from".into(),
+            format!("{} ({})", super::rows::time(&first.0), size(first.1)),
+        ),
+        (
+            "to".into(),
+            format!("{} ({})", super::rows::time(&last.0), size(last.1)),
+        ),
+        (
+            "lowest".into(),
+            size(values.iter().copied().min().unwrap_or(0)),
+        ),
+        (
+            "highest".into(),
+            size(values.iter().copied().max().unwrap_or(0)),
+        ),
+    ]
 }
 
 /// The field message without the "field: " prefix ops puts in Display.

@@ -233,6 +233,18 @@ impl TableScreen {
             KeyCode::Char('a') if self.resource == Resource::Domains => {
                 self.open_scoped(Resource::Aliases)
             }
+            KeyCode::Char('h')
+                if matches!(self.resource, Resource::Domains | Resource::Mailboxes) =>
+            {
+                match self.current() {
+                    Some(row) => Action::History(
+                        self.resource,
+                        i32::try_from(row.id).unwrap_or_default(),
+                        format!("usage of {}", row.key),
+                    ),
+                    None => Action::Ignored,
+                }
+            }
             _ => Action::Ignored,
         }
     }
@@ -427,6 +439,9 @@ impl TableScreen {
             ("g/G", "first/last"),
             ("r", "reload"),
         ]);
+        if matches!(self.resource, Resource::Domains | Resource::Mailboxes) {
+            k.push(("h", "usage history"));
+        }
         k
     }
 
