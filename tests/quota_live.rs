@@ -254,3 +254,39 @@ on_both_backends!(samples_record_changes_and_prune, |t| {
     let reader = common::user_with_role(&mut c, &a, "watcher", "readonly");
     assert!(ops::quota::sample(&mut c, &reader, 30).is_err());
 });
+
+#[test]
+fn bad_quota_settings_name_the_field_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("config.toml");
+    for (body, want) in [
+        (
+            "[quota]\nwarn_percent = 96\ncrit_percent = 95\n",
+            "quota.warn_percent must not be above quota.crit_percent",
+        ),
+        (
+            "[quota]\nrefresh_secs = 0\n",
+            "quota.refresh_secs must be between 1 and 3600",
+        ),
+        (
+            "[quota]\nhistory_days = 0\n",
+            "quota.history_days must be between 1 and 3650",
+        ),
+    ] {
+        std::fs::write(&p, body).unwrap();
+        let e = postfix_manager::config::Config::load(&p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    std::fs::write(&p, "[quota]\nwarn_percent = 70\n").unwrap();
+    let c = postfix_manager::config::Config::load(&p).unwrap().unwrap();
+    assert_eq!(
+        (
+            c.quota.warn_percent,
+            c.quota.crit_percent,
+            c.quota.refresh_secs
+        ),
+        (70, 95, 2)
+    );
+}
