@@ -5,7 +5,6 @@ DROP TABLE quota_watch;
 DROP TABLE mailbox_quota_samples;
 DROP TABLE domain_quota_samples;
 DROP TABLE quota_samples;
-DROP INDEX idx_domains_used_permille;
 DROP INDEX idx_mailboxes_used_permille;
 DROP TRIGGER domains_watch_update ON domains;
 DROP FUNCTION domains_watch_bump();
