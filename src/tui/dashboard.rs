@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn sparkline_scales_between_min_and_max() {
-        assert_eq!(super::sparkline(&[0, 7, 14], 10), "▁▄█");
+        assert_eq!(super::sparkline(&[0, 7, 14], 10), "▁▅█");
         assert_eq!(super::sparkline(&[5, 5], 10), "▁▁");
         assert_eq!(super::sparkline(&[1, 2, 3], 2), "▁█");
         assert_eq!(super::sparkline(&[], 2), "");
