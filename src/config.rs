@@ -15,6 +15,54 @@ pub struct Config {
     pub mail: MailConfig,
     pub secrets: SecretsConfig,
     pub ldap: LdapSettings,
+    pub quota: QuotaSettings,
+}
+
+/// `[quota]`: live watching, thresholds and history (issue 6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct QuotaSettings {
+    /// Percent used at which a row is marked as a warning (`!`).
+    pub warn_percent: u32,
+    /// Percent used at which a row is marked critical (`!!`).
+    pub crit_percent: u32,
+    /// Seconds between the dashboard's change checks.
+    pub refresh_secs: u64,
+    /// Days of usage samples kept; `quota sample` prunes older ones.
+    pub history_days: u32,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            warn_percent: 80,
+            crit_percent: 95,
+            refresh_secs: 2,
+            history_days: 30,
+        }
+    }
+}
+
+impl QuotaSettings {
+    /// The rules a loaded config must meet, as "field: rule".
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=1000).contains(&self.warn_percent) {
+            return Err("quota.warn_percent must be between 1 and 1000".into());
+        }
+        if !(1..=1000).contains(&self.crit_percent) {
+            return Err("quota.crit_percent must be between 1 and 1000".into());
+        }
+        if self.warn_percent > self.crit_percent {
+            return Err("quota.warn_percent must not be above quota.crit_percent".into());
+        }
+        if !(1..=3600).contains(&self.refresh_secs) {
+            return Err("quota.refresh_secs must be between 1 and 3600".into());
+        }
+        if !(1..=3650).contains(&self.history_days) {
+            return Err("quota.history_days must be between 1 and 3650".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -198,6 +246,9 @@ impl Config {
                 "ldap.timeout_secs must be between 1 and 300".into(),
             ));
         }
+        cfg.quota
+            .check()
+            .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         Ok(Some(cfg))
     }
 

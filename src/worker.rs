@@ -56,6 +56,8 @@ pub enum Slot {
     Tail,
     /// "Mark every row matching the filter": the keys of all pages.
     Marks,
+    /// The usage history panel.
+    History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,17 @@ pub enum Request {
     },
     Stats {
         page: Page,
+    },
+    /// The live dashboard: answered with `Quota(None)` when nothing changed
+    /// since the snapshot whose token is `known`.
+    Quota {
+        known: Option<crate::store::quota::ChangeToken>,
+        top: i64,
+    },
+    /// Usage samples of one domain (`mailbox: false`) or mailbox, by id.
+    History {
+        mailbox: bool,
+        id: i32,
     },
     List {
         resource: Resource,
@@ -267,6 +280,10 @@ pub enum Listing {
 pub enum Response {
     Session(Session),
     Stats(stats::MailboxTotals, Vec<stats::DomainUsage>),
+    /// A new dashboard snapshot, or None: unchanged.
+    Quota(Option<Box<ops::quota::Snapshot>>),
+    /// (taken_at, bytes used) change points, oldest first.
+    History(Vec<(chrono::NaiveDateTime, i64)>),
     Rows(Listing),
     Tail(Vec<AuditLog>),
     /// What a delete would remove: a sentence and the row count.
@@ -602,6 +619,12 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
         Request::Stats { page } => {
             let (totals, domains) = ops::stats(c, ctx, &page)?;
             Response::Stats(totals, domains)
+        }
+        Request::History { mailbox, id } => {
+            Response::History(ops::quota::history(c, ctx, mailbox, id)?)
+        }
+        Request::Quota { known, top } => {
+            Response::Quota(ops::quota::watch(c, ctx, known, top)?.map(Box::new))
         }
         Request::List {
             resource,

@@ -479,3 +479,75 @@ fn control_sequences_from_the_database_are_not_printed() {
         );
     }
 }
+
+on_both_backends!(quota_check_exits_like_a_nagios_plugin, |t| {
+    use diesel::prelude::*;
+    use postfix_manager::db::schema::mailboxes;
+    let s = site_for(t);
+    s.init();
+    s.admin(&["domain", "add", "q.example", "--quota", "10G"]);
+    let mpw = s.path("mailbox.pw");
+    for u in ["hot@q.example", "warm@q.example"] {
+        s.admin(&[
+            "mailbox",
+            "add",
+            u,
+            "--quota",
+            "1000",
+            "--new-password-file",
+            mpw.to_str().unwrap(),
+        ]);
+    }
+    let pw = s.path("admin.pw");
+    let check = |extra: &[&str]| {
+        let mut a = vec![
+            "--user",
+            "admin",
+            "--password-file",
+            pw.to_str().unwrap(),
+            "quota",
+            "check",
+        ];
+        a.extend_from_slice(extra);
+        s.run(&a)
+    };
+    let out = check(&[]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("QUOTA OK"));
+
+    let mut c = s.conn();
+    let set = |c: &mut postfix_manager::db::AnyConnection, u: &str, n: i64| {
+        diesel::update(mailboxes::table.filter(mailboxes::username.eq(u)))
+            .set(mailboxes::quota_used.eq(n))
+            .execute(c)
+            .unwrap();
+    };
+    set(&mut c, "warm@q.example", 850);
+    let out = check(&["--warn", "80", "--crit", "95"]);
+    assert_eq!(code(&out), 1);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("QUOTA WARNING: 0 critical"), "{text}");
+    assert!(
+        text.contains("WARNING  mailbox warm@q.example 85.0%"),
+        "{text}"
+    );
+
+    set(&mut c, "hot@q.example", 990);
+    let out = check(&["--warn", "80", "--crit", "95", "--json"]);
+    assert_eq!(code(&out), 2);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "CRITICAL");
+    assert_eq!(v["rows"][0]["name"], "hot@q.example");
+    assert_eq!(v["rows"][0]["level"], "critical");
+    assert_eq!(v["rows"][1]["level"], "warning");
+
+    // A bad threshold is a refusal naming the field, not a check result.
+    let out = check(&["--warn", "99", "--crit", "95"]);
+    assert_eq!(code(&out), 1);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("warn") && err.contains("--crit"), "{err}");
+
+    // `quota sample` records history the dashboard draws.
+    let out = s.admin(&["quota", "sample"]);
+    assert!(out.contains("2 mailbox(es) changed"), "{out}");
+});

@@ -192,6 +192,17 @@ pub enum QuotaCommand {
         #[arg(long, value_name = "CMD")]
         command: Option<String>,
     },
+    /// Record a usage sample per host, domain and mailbox (for cron) and prune old ones
+    Sample,
+    /// List mailboxes and domains over the thresholds; exit 0 OK, 1 WARNING, 2 CRITICAL
+    Check {
+        /// Warning threshold, percent used (default: quota.warn_percent, 80)
+        #[arg(long, value_name = "PERCENT")]
+        warn: Option<u32>,
+        /// Critical threshold, percent used (default: quota.crit_percent, 95)
+        #[arg(long, value_name = "PERCENT")]
+        crit: Option<u32>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -289,6 +289,9 @@ pub fn run_quota(
                 .unwrap_or_else(|| env.config.mail.quota_command.clone());
             let output = quota::run_command(&command)?;
             let s = ops::quota::sync_from_output(conn, ctx, &output, &command)?;
+            // Every sync is also a history sample, so a host that only runs
+            // `quota sync` from cron still gets sparklines.
+            ops::quota::sample(conn, ctx, env.config.quota.history_days)?;
             if cli.json {
                 return Ok(object(&s, true));
             }
@@ -307,6 +310,56 @@ pub fn run_quota(
                 ));
             }
             Ok(out)
+        }
+        QuotaCommand::Sample => {
+            let s = ops::quota::sample(conn, ctx, env.config.quota.history_days)?;
+            if cli.json {
+                return Ok(object(&s, true));
+            }
+            Ok(format!(
+                "quota sample at {}: {} domain(s) and {} mailbox(es) changed since the last sample; {} old sample(s) pruned\n",
+                s.taken_at, s.domains, s.mailboxes, s.pruned
+            ))
+        }
+        QuotaCommand::Check { warn, crit } => {
+            let warn = warn.unwrap_or(env.config.quota.warn_percent);
+            let crit = crit.unwrap_or(env.config.quota.crit_percent);
+            let r = ops::quota::check(conn, ctx, warn, crit)?;
+            let out = if cli.json {
+                object(&r, true)
+            } else {
+                // Nagios plugin output: the first line is the summary.
+                let mut t = format!(
+                    "QUOTA {}: {} critical (>= {}%), {} warning (>= {}%)\n",
+                    r.status, r.critical, r.crit_percent, r.warning, r.warn_percent
+                );
+                for f in &r.rows {
+                    t.push_str(&format!(
+                        "  {:<8} {:<7} {} {:.1}% ({} of {})\n",
+                        f.level.to_uppercase(),
+                        f.kind,
+                        f.name,
+                        f.percent,
+                        crate::validate::format_size(f.used).replace("unlimited", "0"),
+                        crate::validate::format_size(f.limit)
+                    ));
+                }
+                if r.truncated {
+                    t.push_str(&format!(
+                        "  (only the {} fullest of each kind are listed)\n",
+                        ops::quota::CHECK_LIMIT
+                    ));
+                }
+                t
+            };
+            match r.exit_code() {
+                0 => Ok(out),
+                code => Err(CliError::Report {
+                    out,
+                    code,
+                    message: String::new(),
+                }),
+            }
         }
     }
 }

@@ -12,6 +12,10 @@ use super::{run_write, Ctx, Done};
 use crate::db::schema::mailboxes;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::ops::Principal;
+use crate::store::quota::{
+    self as store, ChangeToken, DomainRow, MailboxRow, SampleSummary, Totals,
+};
 
 /// Usernames named in an audit row at most; the counts are always complete.
 const LISTED: usize = 20;
@@ -99,4 +103,235 @@ fn write_usage(
         let done = Done::new(None, json!({ "source": source, "summary": s }));
         Ok((s, done))
     }
+}
+
+/// How many history samples the dashboard's sparkline shows.
+pub const HISTORY_POINTS: i64 = 60;
+
+/// Everything the live dashboard draws, read from aggregates and indexes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Snapshot {
+    pub token: ChangeToken,
+    pub totals: Totals,
+    /// Domains by percent used, highest first.
+    pub domains: Vec<DomainRow>,
+    /// Mailboxes by percent used, highest first (unlimited ones left out).
+    pub mailboxes: Vec<MailboxRow>,
+    /// The host's recent usage samples, oldest first (admins only: the
+    /// host total would tell a scoped user about other domains).
+    pub history: Vec<i64>,
+}
+
+/// The dashboard's refresh: `None` when the change token still equals
+/// `known` (one aggregate over the domain rows, nothing else read), else a
+/// fresh snapshot. The token is read before the data, so a write landing
+/// in between shows now and merely causes one more refresh later.
+pub fn watch(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    known: Option<ChangeToken>,
+    top: i64,
+) -> OpResult<Option<Snapshot>> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let scope = who.domain_scope();
+    let scope = scope.as_deref();
+    let token = store::change_token(conn, scope)?;
+    if known == Some(token) {
+        return Ok(None);
+    }
+    let top = top.clamp(1, 200);
+    let history = if scope.is_none() {
+        store::host_history(conn, HISTORY_POINTS)?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(Snapshot {
+        token,
+        totals: store::totals(conn, scope)?,
+        domains: store::domains_by_usage(conn, scope, None, top)?,
+        mailboxes: store::mailboxes_by_usage(conn, scope, Some(0), None, top)?,
+        history,
+    }))
+}
+
+/// A domain's or mailbox's recent usage change points, oldest first, for
+/// whoever may see that domain.
+pub fn history(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    mailbox: bool,
+    id: i32,
+) -> OpResult<Vec<(chrono::NaiveDateTime, i64)>> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let domain_id = if mailbox {
+        mailboxes::table
+            .find(id)
+            .select(mailboxes::domain_id)
+            .first::<i32>(conn)
+            .optional()?
+    } else {
+        Some(id)
+    };
+    let visible = match (domain_id, who.domain_scope()) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(d), Some(scope)) => scope.contains(&d),
+    };
+    if !visible {
+        return Err(OpError::NotFound {
+            kind: if mailbox { "mailbox" } else { "domain" },
+            key: format!("#{id}"),
+        });
+    }
+    Ok(if mailbox {
+        store::mailbox_history(conn, id, HISTORY_POINTS)?
+    } else {
+        store::domain_history(conn, id, HISTORY_POINTS)?
+    })
+}
+
+/// Rows listed by `quota check` at most, per kind; the counts stay exact.
+pub const CHECK_LIMIT: i64 = 1000;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Flagged {
+    pub kind: &'static str,
+    pub name: String,
+    pub used: i64,
+    pub limit: i64,
+    pub percent: f64,
+    /// "warning" or "critical".
+    pub level: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckReport {
+    /// "OK", "WARNING" or "CRITICAL".
+    pub status: &'static str,
+    pub warn_percent: u32,
+    pub crit_percent: u32,
+    /// Mailboxes plus domains at or over --crit (exact).
+    pub critical: i64,
+    /// ... at or over --warn but under --crit (exact).
+    pub warning: i64,
+    /// The flagged rows, highest first; at most CHECK_LIMIT per kind.
+    pub rows: Vec<Flagged>,
+    /// True when more rows are over --warn than `rows` lists.
+    pub truncated: bool,
+}
+
+impl CheckReport {
+    /// Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL.
+    pub fn exit_code(&self) -> u8 {
+        match self.status {
+            "CRITICAL" => 2,
+            "WARNING" => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Which level a permille value reaches, if any.
+pub fn level(permille: i64, warn_percent: u32, crit_percent: u32) -> Option<&'static str> {
+    if permille < 0 {
+        None
+    } else if permille >= i64::from(crit_percent) * 10 {
+        Some("critical")
+    } else if permille >= i64::from(warn_percent) * 10 {
+        Some("warning")
+    } else {
+        None
+    }
+}
+
+/// Validate thresholds: 1..=1000 percent, warn not above crit.
+pub fn check_thresholds(warn: u32, crit: u32) -> OpResult<()> {
+    if !(1..=1000).contains(&warn) {
+        return Err(OpError::invalid(
+            "warn",
+            "must be a percent between 1 and 1000",
+        ));
+    }
+    if !(1..=1000).contains(&crit) {
+        return Err(OpError::invalid(
+            "crit",
+            "must be a percent between 1 and 1000",
+        ));
+    }
+    if warn > crit {
+        return Err(OpError::invalid("warn", "must not be above --crit"));
+    }
+    Ok(())
+}
+
+/// Mailboxes and domains at or over the thresholds (what the caller may see).
+pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpResult<CheckReport> {
+    check_thresholds(warn, crit)?;
+    let who = Principal::load(conn, ctx.user_id)?;
+    let scope = who.domain_scope();
+    let scope = scope.as_deref();
+    let min = i64::from(warn) * 10;
+    let mut rows = Vec::new();
+    for d in store::domains_over(conn, scope, min, CHECK_LIMIT)? {
+        if let Some(l) = level(d.permille, warn, crit) {
+            rows.push(Flagged {
+                kind: "domain",
+                name: crate::sanitize::for_terminal(&d.name),
+                used: d.used,
+                limit: d.limit,
+                percent: d.permille as f64 / 10.0,
+                level: l,
+            });
+        }
+    }
+    for m in store::mailboxes_by_usage(conn, scope, Some(min), None, CHECK_LIMIT)? {
+        if let Some(l) = level(m.permille, warn, crit) {
+            rows.push(Flagged {
+                kind: "mailbox",
+                name: crate::sanitize::for_terminal(&m.username),
+                used: m.used,
+                limit: m.limit,
+                percent: m.permille as f64 / 10.0,
+                level: l,
+            });
+        }
+    }
+    let (cm, cd) = store::count_over(conn, scope, i64::from(crit) * 10)?;
+    let (wm, wd) = store::count_over(conn, scope, min)?;
+    let critical = cm + cd;
+    let warning = wm + wd - critical;
+    let truncated = (rows.len() as i64) < wm + wd;
+    let status = if critical > 0 {
+        "CRITICAL"
+    } else if warning > 0 {
+        "WARNING"
+    } else {
+        "OK"
+    };
+    Ok(CheckReport {
+        status,
+        warn_percent: warn,
+        crit_percent: crit,
+        critical,
+        warning,
+        rows,
+        truncated,
+    })
+}
+
+/// Record a usage sample (and prune what is older than `history_days`).
+/// Admin-only. Not audited: it changes no setting, and a cron job every
+/// few minutes would bury the audit log in identical rows.
+pub fn sample(conn: &mut AnyConnection, ctx: &Ctx, history_days: u32) -> OpResult<SampleSummary> {
+    if !(1..=3650).contains(&history_days) {
+        return Err(OpError::invalid(
+            "history_days",
+            "must be between 1 and 3650",
+        ));
+    }
+    let who = Principal::load(conn, ctx.user_id)?;
+    who.require_admin("quota sample")?;
+    let now = super::now();
+    let keep = now - chrono::TimeDelta::days(i64::from(history_days));
+    Ok(conn.transaction(|c| store::sample(c, now, keep))?)
 }

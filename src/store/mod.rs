@@ -10,6 +10,7 @@ pub mod ldap_servers;
 pub mod mail_servers;
 pub mod mailboxes;
 pub mod permissions;
+pub mod quota;
 pub mod stats;
 pub mod users;
 

@@ -36,4 +36,6 @@ pub enum Action {
     Detail(String, Vec<(String, String)>),
     /// A one-line message for the status bar.
     Status(String),
+    /// Open the usage history panel of a domain or mailbox (by id).
+    History(Resource, i32, String),
 }

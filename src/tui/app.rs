@@ -29,8 +29,6 @@ use crate::worker::{Failure, Job, Reply, Request, Resource, Response, Session, S
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
-/// Ticks (of one second) between dashboard refreshes.
-const DASHBOARD_EVERY: u64 = 5;
 
 pub enum Screen {
     Dashboard(Dashboard),
@@ -72,6 +70,8 @@ pub struct App {
     /// The SQLite file, when there is one: a backup's progress is its
     /// temporary file's size against this one's.
     pub db_file: Option<std::path::PathBuf>,
+    /// `[quota]` thresholds and refresh interval for the dashboard.
+    quota: crate::config::QuotaSettings,
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -128,7 +128,13 @@ impl App {
             idle: 0,
             lock: None,
             db_file: None,
+            quota: crate::config::QuotaSettings::default(),
         }
+    }
+
+    /// Use the config's `[quota]` settings (before logging in).
+    pub fn set_quota_settings(&mut self, q: crate::config::QuotaSettings) {
+        self.quota = q;
     }
 
     /// Requests to hand to the worker, oldest first.
@@ -169,7 +175,14 @@ impl App {
         // Table: borders and the column header. Dashboard: totals box,
         // then the usage table's borders and header.
         let table = a.body.height.saturating_sub(3) as usize;
-        let dash = a.body.height.saturating_sub(4 + 3) as usize;
+        // Dashboard: the summary box, then two tables sharing the rest,
+        // each with borders and a header.
+        let dash = (a
+            .body
+            .height
+            .saturating_sub(super::dashboard::SUMMARY_HEIGHT)
+            / 2)
+        .saturating_sub(3) as usize;
         (table, dash)
     }
 
@@ -374,6 +387,20 @@ impl App {
                 self.status = Some((s, false));
                 true
             }
+            Action::History(resource, id, title) => {
+                self.modal = Some(Modal::Detail(Detail {
+                    title,
+                    fields: vec![("history".into(), "loading…".into())],
+                }));
+                self.send(
+                    Slot::History,
+                    Request::History {
+                        mailbox: resource == Resource::Mailboxes,
+                        id,
+                    },
+                );
+                true
+            }
         }
     }
 
@@ -546,16 +573,15 @@ impl App {
             let r = self.tail.poll();
             self.send(Slot::Tail, r);
         }
-        if self.ticks.is_multiple_of(DASHBOARD_EVERY)
-            && self.modal.is_none()
-            && !self.waiting(Slot::Dashboard)
-        {
-            if let Some(Screen::Dashboard(d)) = self.stack.last_mut() {
-                let r = d.reload();
+        let may_check = self.modal.is_none() && !self.waiting(Slot::Dashboard);
+        if let Some(Screen::Dashboard(d)) = self.stack.last_mut() {
+            // The age label ticks; the data only moves when a reply says so.
+            let (redraw, check) = d.tick(may_check);
+            if let Some(r) = check {
                 self.send(Slot::Dashboard, r);
             }
+            return redraw;
         }
-        // Nothing visible changed yet: the replies decide.
         false
     }
 
@@ -572,7 +598,7 @@ impl App {
                     return false;
                 };
                 match result {
-                    Ok(Response::Stats(t, rows)) => d.on_stats(t, rows),
+                    Ok(Response::Quota(snap)) => d.on_quota(snap.map(|b| *b)),
                     Ok(_) => false,
                     Err(e) => {
                         d.on_error(e.message);
@@ -603,6 +629,17 @@ impl App {
                     true
                 }
             },
+            Slot::History => {
+                let Some(Modal::Detail(d)) = self.modal.as_mut() else {
+                    return false;
+                };
+                d.fields = match result {
+                    Ok(Response::History(points)) => history_fields(&points),
+                    Ok(_) => return false,
+                    Err(e) => vec![("error".into(), e.message)],
+                };
+                true
+            }
             Slot::Form => self.on_saved(result),
             Slot::Action => self.on_action(result),
             Slot::Impact => self.on_impact(result),
@@ -652,7 +689,7 @@ impl App {
                 self.theme = self.theme.with_preference(&s.preferences.theme);
                 let required = s.must_change_password;
                 self.session = Some(s);
-                self.stack = vec![Screen::Dashboard(Dashboard::default())];
+                self.stack = vec![Screen::Dashboard(Dashboard::new(self.quota.clone()))];
                 if required {
                     self.modal = Some(Modal::Form(forms::own_password(true)));
                     self.status = Some((
@@ -904,6 +941,45 @@ impl App {
             lock.draw(f, area, who, &self.theme);
         }
     }
+}
+
+/// The history panel's lines: a sparkline of the recorded change points and
+/// the range they cover.
+fn history_fields(points: &[(chrono::NaiveDateTime, i64)]) -> Vec<(String, String)> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return vec![(
+            "history".into(),
+            "no samples yet (postfix-manager quota sample)".into(),
+        )];
+    };
+    let values: Vec<i64> = points.iter().map(|p| p.1).collect();
+    let size = |n: i64| {
+        if n == 0 {
+            "0".to_string()
+        } else {
+            crate::validate::format_size(n)
+        }
+    };
+    vec![
+        ("usage".into(), super::dashboard::sparkline(&values, 50)),
+        ("changes".into(), points.len().to_string()),
+        (
+            "from".into(),
+            format!("{} ({})", super::rows::time(&first.0), size(first.1)),
+        ),
+        (
+            "to".into(),
+            format!("{} ({})", super::rows::time(&last.0), size(last.1)),
+        ),
+        (
+            "lowest".into(),
+            size(values.iter().copied().min().unwrap_or(0)),
+        ),
+        (
+            "highest".into(),
+            size(values.iter().copied().max().unwrap_or(0)),
+        ),
+    ]
 }
 
 /// The field message without the "field: " prefix ops puts in Display.

@@ -1,45 +1,68 @@
-//! The dashboard: mailbox totals and each domain's usage against its quota,
-//! one keyset page of domains (as many as fit), refreshed every few seconds
-//! and redrawn only when a number moved.
+//! The live quota dashboard (issue 6): totals, the domains and mailboxes
+//! with the highest percent used, threshold markers, a sparkline of the
+//! host's usage history, and "updated N s ago".
+//!
+//! Live without waste: every `refresh_secs` it sends one request carrying
+//! the change token of what it shows; the worker answers "unchanged" after
+//! a single aggregate over the domain rows, and only a changed snapshot is
+//! redrawn. Between changes the one thing that moves is the age label, once
+//! a second. `p` pauses and resumes the checks.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row as TRow, Table};
 use ratatui::Frame;
 
 use super::action::Action;
 use super::theme::Theme;
+use crate::config::QuotaSettings;
+use crate::ops::quota::{level, Snapshot};
 use crate::sanitize::for_terminal as clean;
-use crate::store::stats::{DomainUsage, MailboxTotals};
-use crate::store::Page;
+use crate::store::quota::{DomainRow, MailboxRow};
 use crate::validate::format_size;
 use crate::worker::Request;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct UsageLine {
-    pub name: String,
-    pub status: String,
-    pub mailboxes: i64,
-    pub used: i64,
-    pub limit: i64,
-}
+/// Rows of the summary box, borders included.
+pub const SUMMARY_HEIGHT: u16 = 5;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Dashboard {
-    pub totals: Option<MailboxTotals>,
-    pub domains: Vec<UsageLine>,
+    pub snapshot: Option<Snapshot>,
     pub loading: bool,
     pub error: Option<String>,
+    pub paused: bool,
+    settings: QuotaSettings,
+    /// Rows per table (domains, mailboxes) that fit.
     capacity: usize,
-    /// Cursor of the page shown (None = first) and whether more follow.
-    after: Option<String>,
-    pending_after: Option<String>,
-    more: bool,
-    history: Vec<Option<String>>,
+    /// Seconds since the snapshot last changed (counted in ticks, so tests
+    /// that do not tick see a steady "0 s").
+    age: u64,
+    /// Seconds since the last check was sent.
+    since_check: u64,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Dashboard::new(QuotaSettings::default())
+    }
 }
 
 impl Dashboard {
+    pub fn new(settings: QuotaSettings) -> Dashboard {
+        Dashboard {
+            snapshot: None,
+            loading: false,
+            error: None,
+            paused: false,
+            settings,
+            capacity: 0,
+            age: 0,
+            since_check: 0,
+        }
+    }
+
     pub fn set_capacity(&mut self, rows: usize) -> Option<Request> {
         let rows = rows.max(1);
         if rows == self.capacity {
@@ -49,46 +72,54 @@ impl Dashboard {
         Some(self.reload())
     }
 
+    /// A full reload (no token: the worker answers with a snapshot).
     pub fn reload(&mut self) -> Request {
-        let a = self.after.clone();
-        self.fetch(a)
-    }
-
-    fn fetch(&mut self, after: Option<String>) -> Request {
         self.loading = true;
-        self.pending_after = after.clone();
-        Request::Stats {
-            page: Page {
-                after,
-                limit: Some(self.capacity.max(1) as i64),
-                backward: false,
-            },
+        self.since_check = 0;
+        Request::Quota {
+            known: None,
+            top: self.capacity.max(1) as i64,
         }
     }
 
-    /// True when anything on screen changes.
-    pub fn on_stats(&mut self, totals: MailboxTotals, rows: Vec<DomainUsage>) -> bool {
-        let lines: Vec<UsageLine> = rows
-            .iter()
-            .map(|d| UsageLine {
-                name: clean(&d.domain.name),
-                status: clean(&d.domain.status),
-                mailboxes: d.mailbox_count,
-                used: d.mailbox_used,
-                limit: d.domain.quota_limit,
-            })
-            .collect();
-        let more = lines.len() >= self.capacity;
-        // A periodic refresh that finds the same numbers draws nothing.
-        let changed =
-            self.totals.as_ref() != Some(&totals) || self.domains != lines || self.error.is_some();
-        self.loading = false;
-        self.error = None;
-        self.totals = Some(totals);
-        self.domains = lines;
-        self.after = self.pending_after.take();
-        self.more = more;
-        changed
+    /// A cheap check: answered "unchanged" unless something moved.
+    fn check(&mut self) -> Request {
+        self.since_check = 0;
+        Request::Quota {
+            known: self.snapshot.as_ref().map(|s| s.token),
+            top: self.capacity.max(1) as i64,
+        }
+    }
+
+    /// One second passed. Returns whether the screen changed (the age
+    /// label) and the check to send, if one is due.
+    pub fn tick(&mut self, may_check: bool) -> (bool, Option<Request>) {
+        self.since_check += 1;
+        let redraw = self.snapshot.is_some();
+        if redraw {
+            self.age += 1;
+        }
+        let due = may_check && !self.paused && self.since_check >= self.settings.refresh_secs;
+        (redraw, due.then(|| self.check()))
+    }
+
+    /// A reply: None means unchanged. True when anything on screen changed.
+    pub fn on_quota(&mut self, snap: Option<Snapshot>) -> bool {
+        let had_error = self.error.take().is_some();
+        let was_loading = std::mem::replace(&mut self.loading, false);
+        match snap {
+            None => had_error || was_loading,
+            Some(s) => {
+                // A reload that finds the same numbers draws nothing new
+                // and keeps the age.
+                if self.snapshot.as_ref() == Some(&s) {
+                    return had_error || was_loading;
+                }
+                self.snapshot = Some(s);
+                self.age = 0;
+                true
+            }
+        }
     }
 
     pub fn on_error(&mut self, m: String) {
@@ -98,88 +129,175 @@ impl Dashboard {
 
     pub fn handle_key(&mut self, key: KeyEvent) -> Action {
         match key.code {
-            KeyCode::PageDown | KeyCode::Char('j') | KeyCode::Down if self.more => {
-                match self.domains.last() {
-                    Some(last) => {
-                        self.history.push(self.after.clone());
-                        let after = Some(last.name.clone());
-                        Action::Fetch(self.fetch(after))
-                    }
-                    None => Action::Ignored,
+            KeyCode::Char('r') => Action::Fetch(self.reload()),
+            KeyCode::Char('p') => {
+                self.paused = !self.paused;
+                if self.paused {
+                    Action::Status("Live updates paused; p resumes.".into())
+                } else {
+                    // Catch up at once rather than after the interval.
+                    Action::Fetch(self.check())
                 }
             }
-            KeyCode::PageUp | KeyCode::Char('k') | KeyCode::Up => match self.history.pop() {
-                Some(prev) => Action::Fetch(self.fetch(prev)),
-                None => Action::Ignored,
-            },
-            KeyCode::Char('g') | KeyCode::Home => {
-                self.history.clear();
-                Action::Fetch(self.fetch(None))
-            }
-            KeyCode::Char('r') => Action::Fetch(self.reload()),
             _ => Action::Ignored,
         }
     }
 
     pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("PgUp/PgDn", "more domains"), ("r", "reload")]
+        vec![
+            ("p", if self.paused { "resume" } else { "pause" }),
+            ("r", "reload"),
+        ]
+    }
+
+    fn age_label(&self) -> String {
+        let state = if self.paused {
+            "‖ paused"
+        } else {
+            "● live"
+        };
+        let a = self.age;
+        let age = if a < 120 {
+            format!("{a} s")
+        } else if a < 7200 {
+            format!("{} min", a / 60)
+        } else {
+            format!("{} h", a / 3600)
+        };
+        format!("{state} · updated {age} ago")
+    }
+
+    fn mark(&self, permille: i64, theme: &Theme) -> (&'static str, Style) {
+        match level(
+            permille,
+            self.settings.warn_percent,
+            self.settings.crit_percent,
+        ) {
+            Some("critical") => ("!!", theme.crit()),
+            Some(_) => ("! ", theme.warn()),
+            None => ("  ", Style::default()),
+        }
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
-        let totals = match (&self.totals, &self.error) {
+        let [top, rest] =
+            Layout::vertical([Constraint::Length(SUMMARY_HEIGHT), Constraint::Min(0)]).areas(area);
+        let [doms, mbxs] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(rest);
+        let block = Block::bordered()
+            .title(Span::styled(" Dashboard ", theme.title()))
+            .title(
+                Line::from(Span::styled(format!(" {} ", self.age_label()), theme.dim()))
+                    .right_aligned(),
+            );
+        let lines = match (&self.snapshot, &self.error) {
             (_, Some(e)) => vec![Line::styled(e.clone(), theme.error())],
-            (Some(t), None) => vec![
-                Line::from(vec![
-                    Span::styled("Mailboxes ", theme.dim()),
-                    Span::raw(format!("{:<10}", t.total_mailboxes)),
-                    Span::styled("Used ", theme.dim()),
-                    Span::raw(format!("{:<10}", size0(t.total_used))),
-                    Span::styled("Allotted ", theme.dim()),
-                    Span::raw(format!("{:<10}", format_size(t.total_limit))),
-                    Span::styled("Average ", theme.dim()),
-                    Span::raw(size0(t.avg_used)),
-                ]),
-                Line::raw(""),
-            ],
+            (Some(s), None) => self.summary(s, top.width.saturating_sub(2), theme),
             (None, None) => vec![Line::styled("Loading…", theme.dim())],
         };
-        f.render_widget(
-            Paragraph::new(totals)
-                .block(Block::bordered().title(Span::styled(" Dashboard ", theme.title()))),
-            top,
-        );
-        let rows = self.domains.iter().map(|d| {
+        f.render_widget(Paragraph::new(lines).block(block), top);
+        let empty = Vec::new();
+        let (drows, mrows) = match &self.snapshot {
+            Some(s) => (&s.domains, &s.mailboxes),
+            None => (&empty, &Vec::new()),
+        };
+        self.draw_domains(f, doms, theme, drows);
+        self.draw_mailboxes(f, mbxs, theme, mrows);
+    }
+
+    fn summary(&self, s: &Snapshot, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+        let t = &s.totals;
+        let pct = if t.allotted > 0 {
+            format!(" ({:.0}%)", t.used as f64 / t.allotted as f64 * 100.0)
+        } else {
+            String::new()
+        };
+        let spark_w = usize::from(width.saturating_sub(10)).min(60);
+        let history = if s.history.is_empty() {
+            Span::styled("no samples yet (postfix-manager quota sample)", theme.dim())
+        } else {
+            Span::raw(sparkline(&s.history, spark_w))
+        };
+        vec![
+            Line::from(vec![
+                Span::styled("Domains ", theme.dim()),
+                Span::raw(format!("{:<9}", t.domains)),
+                Span::styled("Mailboxes ", theme.dim()),
+                Span::raw(format!("{:<9}", t.mailboxes)),
+                Span::styled("Aliases ", theme.dim()),
+                Span::raw(t.aliases.to_string()),
+            ]),
+            Line::from(vec![
+                Span::styled("Used ", theme.dim()),
+                Span::raw(format!("{}{pct}", size0(t.used))),
+                Span::styled("  of allotted ", theme.dim()),
+                Span::raw(size0(t.allotted)),
+                Span::styled(
+                    format!(
+                        "   marks: ! ≥{}%  !! ≥{}%",
+                        self.settings.warn_percent, self.settings.crit_percent
+                    ),
+                    theme.dim(),
+                ),
+            ]),
+            Line::from(vec![Span::styled("History ", theme.dim()), history]),
+        ]
+    }
+
+    fn draw_domains(&self, f: &mut Frame, area: Rect, theme: &Theme, rows: &[DomainRow]) {
+        let body = rows.iter().map(|d| {
+            let (m, style) = self.mark(d.permille, theme);
             TRow::new(vec![
-                d.name.clone(),
-                d.status.clone(),
+                m.to_string(),
+                clean(&d.name),
+                clean(&d.status),
                 d.mailboxes.to_string(),
                 format!("{} / {}", size0(d.used), format_size(d.limit)),
-                gauge(d.used, d.limit, 20),
+                gauge(d.used, d.limit, 12),
             ])
+            .style(style)
         });
-        let more = if self.more { " ↓ more " } else { "" };
-        let table = Table::new(
-            rows,
+        let t = Table::new(
+            body,
             [
+                Constraint::Length(2),
                 Constraint::Fill(1),
                 Constraint::Length(9),
-                Constraint::Length(5),
+                Constraint::Length(7),
+                Constraint::Length(17),
                 Constraint::Length(19),
-                Constraint::Length(27),
             ],
         )
         .header(
-            TRow::new(["Domain ▲", "Status", "Mbx", "Used / quota", "Usage"])
+            TRow::new(["", "Domain", "Status", "Mbx", "Used / quota", "Usage ▼"])
                 .style(theme.column_header()),
         )
-        .block(
-            Block::bordered()
-                .title(Span::styled(" Usage per domain ", theme.title()))
-                .title_bottom(Line::from(more).right_aligned()),
-        );
-        f.render_widget(table, bottom);
+        .block(Block::bordered().title(Span::styled(" Domains by usage ", theme.title())));
+        f.render_widget(t, area);
+    }
+
+    fn draw_mailboxes(&self, f: &mut Frame, area: Rect, theme: &Theme, rows: &[MailboxRow]) {
+        let body = rows.iter().map(|r| {
+            let (m, style) = self.mark(r.permille, theme);
+            TRow::new(vec![
+                m.to_string(),
+                clean(&r.username),
+                format!("{} / {}", size0(r.used), format_size(r.limit)),
+                gauge(r.used, r.limit, 12),
+            ])
+            .style(style)
+        });
+        let t = Table::new(
+            body,
+            [
+                Constraint::Length(2),
+                Constraint::Fill(1),
+                Constraint::Length(17),
+                Constraint::Length(19),
+            ],
+        )
+        .header(TRow::new(["", "Mailbox", "Used / quota", "Usage ▼"]).style(theme.column_header()))
+        .block(Block::bordered().title(Span::styled(" Fullest mailboxes ", theme.title())));
+        f.render_widget(t, area);
     }
 }
 
@@ -206,6 +324,27 @@ pub fn gauge(used: i64, limit: i64, width: usize) -> String {
     )
 }
 
+/// The last `width` values as block characters, scaled from the smallest
+/// to the largest shown (a flat history is a flat low line).
+pub fn sparkline(values: &[i64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let v = &values[values.len().saturating_sub(width)..];
+    let (Some(lo), Some(hi)) = (v.iter().min(), v.iter().max()) else {
+        return String::new();
+    };
+    let span = (hi - lo) as f64;
+    v.iter()
+        .map(|x| {
+            if span <= 0.0 {
+                BARS[0]
+            } else {
+                let i = ((x - lo) as f64 / span * 7.0).round() as usize;
+                BARS[i.min(7)]
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -213,5 +352,13 @@ mod tests {
         assert_eq!(super::gauge(50, 100, 10), "[#####.....]  50%");
         assert_eq!(super::gauge(0, 0, 10), "no limit");
         assert_eq!(super::gauge(300, 100, 4), "[####] 300%");
+    }
+
+    #[test]
+    fn sparkline_scales_between_min_and_max() {
+        assert_eq!(super::sparkline(&[0, 7, 14], 10), "▁▅█");
+        assert_eq!(super::sparkline(&[5, 5], 10), "▁▁");
+        assert_eq!(super::sparkline(&[1, 2, 3], 2), "▁█");
+        assert_eq!(super::sparkline(&[], 2), "");
     }
 }

@@ -73,6 +73,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         env.url.redacted(),
         lock_after,
         db_file,
+        env.config.quota.clone(),
         &worker,
         rx,
     ));
@@ -99,6 +100,7 @@ async fn event_loop(
     db_label: String,
     lock_after: u64,
     db_file: Option<std::path::PathBuf>,
+    quota: crate::config::QuotaSettings,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
 ) -> std::io::Result<Stats> {
@@ -112,6 +114,7 @@ async fn event_loop(
     );
     app.lock_after = lock_after;
     app.db_file = db_file;
+    app.set_quota_settings(quota);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -48,6 +48,9 @@ pub fn command(r: Resource) -> &'static str {
     }
 }
 
+/// Width of the per-row usage bar, `[####]  45%`.
+pub const USAGE_WIDTH: u16 = 11;
+
 pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
     use Constraint::{Fill, Length};
     match r {
@@ -58,13 +61,29 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
                 "Used",
                 "Quota",
                 "Mbx max",
+                "Usage",
                 "Description",
             ],
-            vec![Fill(3), Length(9), Length(6), Length(9), Length(9), Fill(2)],
+            vec![
+                Fill(3),
+                Length(9),
+                Length(6),
+                Length(9),
+                Length(9),
+                Length(USAGE_WIDTH),
+                Fill(2),
+            ],
         ),
         Resource::Mailboxes => (
-            &["Address", "Name", "Status", "Used", "Quota"],
-            vec![Fill(3), Fill(2), Length(9), Length(7), Length(9)],
+            &["Address", "Name", "Status", "Used", "Quota", "Usage"],
+            vec![
+                Fill(3),
+                Fill(2),
+                Length(9),
+                Length(7),
+                Length(9),
+                Length(USAGE_WIDTH),
+            ],
         ),
         Resource::Aliases => (
             &["Address", "Goes to", "Status"],

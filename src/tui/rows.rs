@@ -61,6 +61,16 @@ fn used(n: i64) -> String {
     }
 }
 
+/// The per-row usage bar of the Domains and Mailboxes screens: four cells
+/// and the percent, plain characters so it reads without color.
+fn usage_bar(used: i64, limit: i64) -> String {
+    if limit <= 0 {
+        "-".into()
+    } else {
+        super::dashboard::gauge(used, limit, 4)
+    }
+}
+
 pub fn from_listing(l: &Listing) -> Vec<Row> {
     match l {
         Listing::Domains(v) => v
@@ -79,6 +89,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                         used(d.quota_used),
                         format_size(d.quota_limit),
                         count(d.max_mailboxes),
+                        usage_bar(d.quota_used, d.quota_limit),
                         opt(&d.description),
                     ],
                     fields: vec![
@@ -114,6 +125,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                         clean(&m.status),
                         used(m.quota_used),
                         format_size(m.quota_limit),
+                        usage_bar(m.quota_used, m.quota_limit),
                     ],
                     fields: vec![
                         ("address", addr),

@@ -345,6 +345,18 @@ impl TableScreen {
                     None => Action::Ignored,
                 }
             }
+            KeyCode::Char('h')
+                if matches!(self.resource, Resource::Domains | Resource::Mailboxes) =>
+            {
+                match self.current() {
+                    Some(row) => Action::History(
+                        self.resource,
+                        i32::try_from(row.id).unwrap_or_default(),
+                        format!("usage of {}", row.key),
+                    ),
+                    None => Action::Ignored,
+                }
+            }
             _ => Action::Ignored,
         }
     }
@@ -547,6 +559,9 @@ impl TableScreen {
             ("g/G", "first/last"),
             ("r", "reload"),
         ]);
+        if matches!(self.resource, Resource::Domains | Resource::Mailboxes) {
+            k.push(("h", "usage history"));
+        }
         k
     }
 

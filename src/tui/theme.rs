@@ -77,6 +77,14 @@ impl Theme {
     pub fn key(&self) -> Style {
         self.paint(Style::default().add_modifier(Modifier::BOLD), Color::Yellow)
     }
+    /// A row over the warning threshold (its `!` marker says so without color).
+    pub fn warn(&self) -> Style {
+        self.paint(Style::default(), Color::Yellow)
+    }
+    /// A row over the critical threshold (marked `!!`; bold without color).
+    pub fn crit(&self) -> Style {
+        self.paint(Style::default().add_modifier(Modifier::BOLD), Color::Red)
+    }
     pub fn suspended(&self) -> Style {
         self.paint(Style::default(), Color::Red)
     }

@@ -1,0 +1,457 @@
+//! Live quota queries (issue 6): the dashboard's snapshot, its cheap change
+//! check, percent-used rankings with keyset pages, threshold lists and the
+//! usage history. Everything reads the per-domain aggregates the triggers of
+//! migration `2026-11-27-000020_quota_history` keep, or walks the
+//! `used_permille` expression indexes, so no query here scans all mailboxes.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Timestamp};
+use serde::Serialize;
+
+use crate::db::schema::mailboxes;
+use crate::db::AnyConnection;
+
+/// Percent used in permille; -1 when there is no limit. The text must stay
+/// identical to the migration's index expression: that is what lets
+/// SQLite and PostgreSQL answer ORDER BY/WHERE on it from the index.
+pub const PERMILLE: &str =
+    "(CASE WHEN quota_limit > 0 THEN quota_used * 1000 / quota_limit ELSE -1 END)";
+
+// The domains table seen with the aggregate columns the migration added;
+// declared here rather than in schema.rs so the shared `Domain` model (and
+// every query selecting it) stays as it was.
+diesel::table! {
+    #[sql_name = "domains"]
+    domain_usage (id) {
+        id -> Integer,
+        name -> Text,
+        status -> Text,
+        quota_limit -> BigInt,
+        quota_used -> BigInt,
+        mailbox_count -> BigInt,
+        mailbox_quota -> BigInt,
+        alias_count -> BigInt,
+        change_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    quota_watch (id) {
+        id -> Integer,
+        domains_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    quota_samples (id) {
+        id -> BigInt,
+        taken_at -> Timestamp,
+        used -> BigInt,
+        allotted -> BigInt,
+        mailboxes -> BigInt,
+    }
+}
+
+diesel::table! {
+    domain_quota_samples (domain_id, taken_at) {
+        domain_id -> Integer,
+        taken_at -> Timestamp,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
+    mailbox_quota_samples (mailbox_id, taken_at) {
+        mailbox_id -> Integer,
+        taken_at -> Timestamp,
+        used -> BigInt,
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub domains: i64,
+    pub mailboxes: i64,
+    pub aliases: i64,
+    /// Bytes used by all mailboxes.
+    pub used: i64,
+    /// Sum of the mailboxes' quota limits (0 = unlimited counts as 0).
+    pub allotted: i64,
+}
+
+/// What changes whenever anything the dashboard shows changes: the number
+/// of domains, the domain create/delete counter (a create plus a delete
+/// between two checks still moves it) and the sum of the per-domain change
+/// counters the mailbox, alias and domain triggers bump.
+pub type ChangeToken = (i64, i64, i64);
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DomainRow {
+    pub id: i32,
+    pub name: String,
+    pub status: String,
+    pub used: i64,
+    pub limit: i64,
+    pub mailboxes: i64,
+    /// Permille used, -1 without a limit.
+    pub permille: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MailboxRow {
+    pub id: i32,
+    pub username: String,
+    pub used: i64,
+    pub limit: i64,
+    pub permille: i64,
+}
+
+fn sum(col: &str) -> diesel::expression::SqlLiteral<BigInt> {
+    // PostgreSQL's SUM(bigint) is numeric: cast back.
+    sql::<BigInt>(&format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)"))
+}
+
+pub fn change_token(conn: &mut AnyConnection, scope: Option<&[i32]>) -> QueryResult<ChangeToken> {
+    let seq: i64 = quota_watch::table
+        .select(quota_watch::domains_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0);
+    let mut q = domain_usage::table
+        .select((diesel::dsl::count_star(), sum("change_seq")))
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(domain_usage::id.eq_any(ids.to_vec()));
+    }
+    let (n, changes): (i64, i64) = q.first(conn)?;
+    Ok((n, seq, changes))
+}
+
+pub fn totals(conn: &mut AnyConnection, scope: Option<&[i32]>) -> QueryResult<Totals> {
+    let mut q = domain_usage::table
+        .select((
+            diesel::dsl::count_star(),
+            sum("mailbox_count"),
+            sum("alias_count"),
+            sum("quota_used"),
+            sum("mailbox_quota"),
+        ))
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(domain_usage::id.eq_any(ids.to_vec()));
+    }
+    let (domains, mailboxes, aliases, used, allotted) = q.first(conn)?;
+    Ok(Totals {
+        domains,
+        mailboxes,
+        aliases,
+        used,
+        allotted,
+    })
+}
+
+/// Domains by percent used, highest first (id breaks ties), after the
+/// keyset `after` = (permille, id) of the last row already shown.
+pub fn domains_by_usage(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    after: Option<(i64, i32)>,
+    limit: i64,
+) -> QueryResult<Vec<DomainRow>> {
+    let mut q = domain_usage::table
+        .select((
+            domain_usage::id,
+            domain_usage::name,
+            domain_usage::status,
+            domain_usage::quota_used,
+            domain_usage::quota_limit,
+            domain_usage::mailbox_count,
+            sql::<BigInt>(PERMILLE),
+        ))
+        .order((
+            sql::<BigInt>(&format!("{PERMILLE} DESC")),
+            domain_usage::id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(domain_usage::id.eq_any(ids.to_vec()));
+    }
+    if let Some((p, id)) = after {
+        // `(permille, id) < (p, id)` spelled out, the same on both backends.
+        q = q.filter(
+            sql::<Bool>(&format!("({PERMILLE} < "))
+                .bind::<BigInt, _>(p)
+                .sql(&format!(" OR ({PERMILLE} = "))
+                .bind::<BigInt, _>(p)
+                .sql(" AND domains.id < ")
+                .bind::<Integer, _>(id)
+                .sql("))"),
+        );
+    }
+    let rows: Vec<(i32, String, String, i64, i64, i64, i64)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, status, used, limit, mailboxes, permille)| DomainRow {
+                id,
+                name,
+                status,
+                used,
+                limit,
+                mailboxes,
+                permille,
+            },
+        )
+        .collect())
+}
+
+/// Mailboxes by percent used, highest first, keyset-paged like
+/// [`domains_by_usage`]. `min_permille` drops rows below it (and, at 0 or
+/// more, the unlimited ones).
+pub fn mailboxes_by_usage(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    min_permille: Option<i64>,
+    after: Option<(i64, i32)>,
+    limit: i64,
+) -> QueryResult<Vec<MailboxRow>> {
+    let mut q = mailboxes::table
+        .select((
+            mailboxes::id,
+            mailboxes::username,
+            mailboxes::quota_used,
+            mailboxes::quota_limit,
+            sql::<BigInt>(PERMILLE),
+        ))
+        .order((
+            sql::<BigInt>(&format!("{PERMILLE} DESC")),
+            mailboxes::id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(mailboxes::domain_id.eq_any(ids.to_vec()));
+    }
+    if let Some(m) = min_permille {
+        q = q.filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(m));
+    }
+    if let Some((p, id)) = after {
+        // `(permille, id) < (p, id)` spelled out, the same on both backends.
+        q = q.filter(
+            sql::<Bool>(&format!("({PERMILLE} < "))
+                .bind::<BigInt, _>(p)
+                .sql(&format!(" OR ({PERMILLE} = "))
+                .bind::<BigInt, _>(p)
+                .sql(" AND mailboxes.id < ")
+                .bind::<Integer, _>(id)
+                .sql("))"),
+        );
+    }
+    let rows: Vec<(i32, String, i64, i64, i64)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, username, used, limit, permille)| MailboxRow {
+            id,
+            username,
+            used,
+            limit,
+            permille,
+        })
+        .collect())
+}
+
+/// Domains at or above `min_permille`, highest first.
+pub fn domains_over(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    min_permille: i64,
+    limit: i64,
+) -> QueryResult<Vec<DomainRow>> {
+    let mut q = domain_usage::table
+        .select((
+            domain_usage::id,
+            domain_usage::name,
+            domain_usage::status,
+            domain_usage::quota_used,
+            domain_usage::quota_limit,
+            domain_usage::mailbox_count,
+            sql::<BigInt>(PERMILLE),
+        ))
+        .filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(min_permille))
+        .order((
+            sql::<BigInt>(&format!("{PERMILLE} DESC")),
+            domain_usage::id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(domain_usage::id.eq_any(ids.to_vec()));
+    }
+    let rows: Vec<(i32, String, String, i64, i64, i64, i64)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, status, used, limit, mailboxes, permille)| DomainRow {
+                id,
+                name,
+                status,
+                used,
+                limit,
+                mailboxes,
+                permille,
+            },
+        )
+        .collect())
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SampleSummary {
+    pub taken_at: String,
+    pub domains: usize,
+    pub mailboxes: usize,
+    pub pruned: usize,
+}
+
+/// Record one sample at `now`: a host row always, a domain or mailbox row
+/// only where usage moved since its last sample. Then drop samples older
+/// than `keep_before`.
+pub fn sample(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    keep_before: NaiveDateTime,
+) -> QueryResult<SampleSummary> {
+    let t = totals(conn, None)?;
+    diesel::insert_into(quota_samples::table)
+        .values((
+            quota_samples::taken_at.eq(now),
+            quota_samples::used.eq(t.used),
+            quota_samples::allotted.eq(t.allotted),
+            quota_samples::mailboxes.eq(t.mailboxes),
+        ))
+        .execute(conn)?;
+    let domains = diesel::insert_into(domain_quota_samples::table)
+        .values(
+            domain_usage::table
+                .select((
+                    domain_usage::id,
+                    now.into_sql::<Timestamp>(),
+                    domain_usage::quota_used,
+                ))
+                .filter(sql::<Bool>(
+                    "domains.quota_used <> COALESCE((SELECT s.used FROM domain_quota_samples s \
+                     WHERE s.domain_id = domains.id ORDER BY s.taken_at DESC LIMIT 1), -1)",
+                )),
+        )
+        .into_columns((
+            domain_quota_samples::domain_id,
+            domain_quota_samples::taken_at,
+            domain_quota_samples::used,
+        ))
+        .execute(conn)?;
+    let mailboxes = diesel::insert_into(mailbox_quota_samples::table)
+        .values(
+            mailboxes::table
+                .select((
+                    mailboxes::id,
+                    now.into_sql::<Timestamp>(),
+                    mailboxes::quota_used,
+                ))
+                .filter(sql::<Bool>(
+                    "mailboxes.quota_used <> COALESCE((SELECT s.used FROM mailbox_quota_samples s \
+                     WHERE s.mailbox_id = mailboxes.id ORDER BY s.taken_at DESC LIMIT 1), -1)",
+                )),
+        )
+        .into_columns((
+            mailbox_quota_samples::mailbox_id,
+            mailbox_quota_samples::taken_at,
+            mailbox_quota_samples::used,
+        ))
+        .execute(conn)?;
+    let mut pruned =
+        diesel::delete(quota_samples::table.filter(quota_samples::taken_at.lt(keep_before)))
+            .execute(conn)?;
+    pruned += diesel::delete(
+        domain_quota_samples::table.filter(domain_quota_samples::taken_at.lt(keep_before)),
+    )
+    .execute(conn)?;
+    pruned += diesel::delete(
+        mailbox_quota_samples::table.filter(mailbox_quota_samples::taken_at.lt(keep_before)),
+    )
+    .execute(conn)?;
+    Ok(SampleSummary {
+        taken_at: now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        domains,
+        mailboxes,
+        pruned,
+    })
+}
+
+/// The host's last `n` samples of bytes used, oldest first.
+pub fn host_history(conn: &mut AnyConnection, n: i64) -> QueryResult<Vec<i64>> {
+    let mut v: Vec<i64> = quota_samples::table
+        .select(quota_samples::used)
+        .order(quota_samples::taken_at.desc())
+        .limit(n)
+        .load(conn)?;
+    v.reverse();
+    Ok(v)
+}
+
+/// A domain's last `n` change points (taken_at, used), oldest first.
+pub fn domain_history(
+    conn: &mut AnyConnection,
+    domain_id: i32,
+    n: i64,
+) -> QueryResult<Vec<(NaiveDateTime, i64)>> {
+    let mut v: Vec<(NaiveDateTime, i64)> = domain_quota_samples::table
+        .filter(domain_quota_samples::domain_id.eq(domain_id))
+        .select((domain_quota_samples::taken_at, domain_quota_samples::used))
+        .order(domain_quota_samples::taken_at.desc())
+        .limit(n)
+        .load(conn)?;
+    v.reverse();
+    Ok(v)
+}
+
+/// A mailbox's last `n` change points (taken_at, used), oldest first.
+pub fn mailbox_history(
+    conn: &mut AnyConnection,
+    mailbox_id: i32,
+    n: i64,
+) -> QueryResult<Vec<(NaiveDateTime, i64)>> {
+    let mut v: Vec<(NaiveDateTime, i64)> = mailbox_quota_samples::table
+        .filter(mailbox_quota_samples::mailbox_id.eq(mailbox_id))
+        .select((mailbox_quota_samples::taken_at, mailbox_quota_samples::used))
+        .order(mailbox_quota_samples::taken_at.desc())
+        .limit(n)
+        .load(conn)?;
+    v.reverse();
+    Ok(v)
+}
+
+/// How many mailboxes and domains are at or above `min_permille` (a range
+/// count on the permille indexes, so exact without loading the rows).
+pub fn count_over(
+    conn: &mut AnyConnection,
+    scope: Option<&[i32]>,
+    min_permille: i64,
+) -> QueryResult<(i64, i64)> {
+    let mut m = mailboxes::table
+        .select(diesel::dsl::count_star())
+        .filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(min_permille))
+        .into_boxed();
+    if let Some(ids) = scope {
+        m = m.filter(mailboxes::domain_id.eq_any(ids.to_vec()));
+    }
+    let mut d = domain_usage::table
+        .select(diesel::dsl::count_star())
+        .filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(min_permille))
+        .into_boxed();
+    if let Some(ids) = scope {
+        d = d.filter(domain_usage::id.eq_any(ids.to_vec()));
+    }
+    Ok((m.first(conn)?, d.first(conn)?))
+}
