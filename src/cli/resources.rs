@@ -169,7 +169,9 @@ pub fn run(
         | Command::Health(_)
         | Command::Mail(_)
         | Command::Quota(_)
-        | Command::Ldap(_) => Err(CliError::Usage("not a data command".into())),
+        | Command::Ldap(_)
+        | Command::Demo(_)
+        | Command::Bench(_) => Err(CliError::Usage("not a data command".into())),
     }
 }
 

@@ -43,8 +43,9 @@ pub(crate) fn record(conn: &mut AnyConnection, ctx: &Ctx, e: Entry<'_>) -> Query
 }
 
 /// The fields a row's hash covers, in a fixed order and format.
+/// `pub(crate)` so `ops::demo` can chain seeded rows exactly like `insert`.
 #[allow(clippy::too_many_arguments)]
-fn hash_row(
+pub(crate) fn hash_row(
     id: i64,
     timestamp: &chrono::NaiveDateTime,
     user_id: Option<i32>,
@@ -94,7 +95,7 @@ fn hash_of(r: &AuditLog) -> String {
 }
 
 /// Where the chain continues: the next id and the hash to link to.
-fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
+pub(crate) fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
     let last: Option<(i64, String)> = audit_logs::table
         .order(audit_logs::id.desc())
         .select((audit_logs::id, audit_logs::row_hash))
@@ -110,6 +111,15 @@ fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
     Ok(anchor.unwrap_or((1, GENESIS.to_string())))
 }
 
+/// On PostgreSQL, the transaction-scoped lock that serialises appends to
+/// the chain (SQLite's write transaction already does).
+pub(crate) fn lock_chain(conn: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
+    }
+    Ok(())
+}
+
 /// Append one row. Callers are inside a write transaction: on SQLite that
 /// already serialises writers; on PostgreSQL a transaction-scoped advisory
 /// lock keeps two sessions from linking to the same previous row.
@@ -120,9 +130,7 @@ pub(crate) fn insert(
     client: &Client,
     e: Entry<'_>,
 ) -> QueryResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
-    }
+    lock_chain(conn)?;
     let (id, prev_hash) = chain_head(conn)?;
     let ts = now();
     let details = e.details.to_string();

@@ -9,6 +9,7 @@ pub mod aliases;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod demo;
 pub mod domains;
 pub mod ldap;
 pub mod mail_configs;

@@ -1,5 +1,8 @@
 use diesel::prelude::*;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{Bool, Text};
+
 use super::{like_pattern, Filter, Page};
 use crate::db::models::Mailbox;
 use crate::db::schema::mailboxes;
@@ -31,6 +34,18 @@ pub fn list(
     }
     if let Some(t) = &f.text {
         q = q.filter(mailboxes::username.like(like_pattern(t)).escape('\\'));
+        // On SQLite the trigram index narrows the rows first; the LIKE
+        // above still decides, so results are LIKE's exactly. PostgreSQL's
+        // pg_trgm index serves the LIKE itself.
+        if let (AnyConnection::Sqlite(_), Some(phrase)) = (&*conn, fts_phrase(t)) {
+            q = q.filter(
+                sql::<Bool>(
+                    "mailboxes.id IN (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ",
+                )
+                .bind::<Text, _>(phrase)
+                .sql(")"),
+            );
+        }
     }
     if let Some(s) = &f.status {
         q = q.filter(mailboxes::status.eq(s.clone()));
@@ -50,4 +65,16 @@ pub fn list(
         rows.reverse();
     }
     Ok(rows)
+}
+
+/// The FTS5 query for a substring: one quoted phrase (`"` doubled), which
+/// the trigram tokenizer matches as "contains", case-insensitively. None
+/// for terms under 3 characters: they have no trigram, so LIKE alone
+/// serves them (a scan, but short terms match most rows anyway).
+pub fn fts_phrase(term: &str) -> Option<String> {
+    let t = term.to_lowercase();
+    if t.chars().count() < 3 {
+        return None;
+    }
+    Some(format!("\"{}\"", t.replace('"', "\"\"")))
 }
