@@ -343,6 +343,9 @@ pub enum MailboxCommand {
         /// Only mailboxes of this domain
         #[arg(long)]
         domain: Option<String>,
+        /// Every matching mailbox, streamed page by page in constant memory (ignores --limit)
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         list: ListArgs,
     },
