@@ -33,19 +33,33 @@ pub fn list(
         q = q.filter(mailboxes::domain_id.eq(d));
     }
     if let Some(t) = &f.text {
-        q = q.filter(mailboxes::username.like(like_pattern(t)).escape('\\'));
-        // On SQLite the trigram index narrows the rows first; the LIKE
-        // above still decides, so results are LIKE's exactly. PostgreSQL's
-        // pg_trgm index serves the LIKE itself.
-        if let (AnyConnection::Sqlite(_), Some(phrase)) = (&*conn, fts_phrase(t)) {
-            q = q.filter(
-                sql::<Bool>(
-                    "mailboxes.id IN (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ",
-                )
-                .bind::<Text, _>(phrase)
-                .sql(")"),
-            );
-        }
+        let pattern = like_pattern(t);
+        q = match text_plan(conn, t, &pattern)? {
+            // Few matches: on SQLite the trigram index finds them and the
+            // LIKE still decides (results are LIKE's exactly); PostgreSQL's
+            // pg_trgm index serves the LIKE itself.
+            TextPlan::Sparse(Some(phrase)) => q
+                .filter(mailboxes::username.like(pattern).escape('\\'))
+                .filter(
+                    sql::<Bool>(
+                        "mailboxes.id IN (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ",
+                    )
+                    .bind::<Text, _>(phrase)
+                    .sql(")"),
+                ),
+            TextPlan::Sparse(None) => {
+                q.filter(mailboxes::username.like(pattern).escape('\\'))
+            }
+            // Many matches: walking the username index in page order finds
+            // a page within a few hundred rows, while the trigram index
+            // would fetch and sort every match. `|| ''` keeps PostgreSQL
+            // from choosing the trigram index for the same LIKE.
+            TextPlan::Dense => q.filter(
+                sql::<Bool>("(mailboxes.username || '') LIKE ")
+                    .bind::<Text, _>(pattern)
+                    .sql(" ESCAPE '\\'"),
+            ),
+        };
     }
     if let Some(s) = &f.status {
         q = q.filter(mailboxes::status.eq(s.clone()));
@@ -77,4 +91,51 @@ pub fn fts_phrase(term: &str) -> Option<String> {
         return None;
     }
     Some(format!("\"{}\"", t.replace('"', "\"\"")))
+}
+
+/// Matches the density probe may count before it calls a term "dense".
+const DENSE: i64 = 5000;
+
+enum TextPlan {
+    /// Use the trigram index (SQLite: with this FTS phrase).
+    Sparse(Option<String>),
+    /// Scan in index order and test each address.
+    Dense,
+}
+
+/// Pick the cheaper plan for a substring by counting its matches through
+/// the trigram index, stopping at `DENSE`. Terms under 3 characters have no
+/// trigram: they are short enough to match densely, so they scan in order.
+fn text_plan(conn: &mut AnyConnection, term: &str, pattern: &str) -> QueryResult<TextPlan> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let Some(phrase) = fts_phrase(term) else {
+        return Ok(TextPlan::Dense);
+    };
+    let (n, sparse) = match conn {
+        AnyConnection::Sqlite(_) => {
+            let n = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ? LIMIT ?)",
+            )
+            .bind::<Text, _>(&phrase)
+            .bind::<diesel::sql_types::BigInt, _>(DENSE)
+            .get_result::<N>(conn)?
+            .n;
+            (n, TextPlan::Sparse(Some(phrase)))
+        }
+        AnyConnection::Postgresql(_) => {
+            let n = diesel::sql_query(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 FROM mailboxes WHERE username LIKE $1 ESCAPE '\\' LIMIT $2) s",
+            )
+            .bind::<Text, _>(pattern)
+            .bind::<diesel::sql_types::BigInt, _>(DENSE)
+            .get_result::<N>(conn)?
+            .n;
+            (n, TextPlan::Sparse(None))
+        }
+    };
+    Ok(if n >= DENSE { TextPlan::Dense } else { sparse })
 }
