@@ -551,3 +551,56 @@ on_both_backends!(quota_check_exits_like_a_nagios_plugin, |t| {
     let out = s.admin(&["quota", "sample"]);
     assert!(out.contains("2 mailbox(es) changed"), "{out}");
 });
+
+on_both_backends!(demo_seed_list_all_and_bench, |t| {
+    let s = site_for(t);
+    s.init();
+    let out = s.admin(&[
+        "demo",
+        "seed",
+        "--domains",
+        "3",
+        "--mailboxes",
+        "2500",
+        "--aliases",
+        "30",
+        "--audit",
+        "40",
+    ]);
+    assert!(out.contains("seeded 3 domains, 2500 mailboxes"), "{out}");
+    // A second seed needs --yes; the refusal names it and exits non-zero.
+    let again = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        s.path("admin.pw").to_str().unwrap(),
+        "demo",
+        "seed",
+        "--domains",
+        "1",
+    ]);
+    assert_ne!(code(&again), 0);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--yes"),
+        "{again:?}"
+    );
+    // --all streams every row (more than one 1000-row page) as one JSON document.
+    let all: serde_json::Value =
+        serde_json::from_str(&s.admin(&["mailbox", "list", "--all", "--json"])).unwrap();
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2500);
+    assert!(all["next"].is_null());
+    let names: Vec<&str> = items
+        .iter()
+        .map(|m| m["username"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.windows(2).all(|w| w[0] < w[1]),
+        "in order, no repeats"
+    );
+    let bench: serde_json::Value =
+        serde_json::from_str(&s.admin(&["bench", "--runs", "1", "--json"])).unwrap();
+    assert_eq!(bench["scan_rows"], 2500);
+    assert!(bench["timings"].as_array().unwrap().len() > 10);
+    assert!(s.admin(&["audit", "verify"]).contains("intact"));
+});

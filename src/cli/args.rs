@@ -90,6 +90,11 @@ pub enum Command {
     /// LDAP servers: admin login by LDAP bind, user import, the secrets key
     #[command(subcommand)]
     Ldap(LdapCommand),
+    /// Demo data for trying things out and for benchmarks
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Measure paging, filtering and memory against this database (see docs/performance.md)
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +222,38 @@ pub struct InitArgs {
         value_name = "ADDRESS"
     )]
     pub admin_email: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Fill the database with generated domains, mailboxes, aliases and audit history (admin only)
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SeedArgs {
+    #[arg(long, default_value_t = 100)]
+    pub domains: u64,
+    #[arg(long, default_value_t = 10_000)]
+    pub mailboxes: u64,
+    #[arg(long, default_value_t = 1_000)]
+    pub aliases: u64,
+    /// Synthetic audit rows (chained like real ones)
+    #[arg(long, default_value_t = 10_000)]
+    pub audit: u64,
+    /// Seed even if the database already has domains (new names get a suffix)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Timed repetitions of each query
+    #[arg(long, default_value_t = 21)]
+    pub runs: usize,
+    /// Substring for the mailbox filter benchmark (besides a one-domain term, a missing one and a 2-character one)
+    #[arg(long, default_value = "garcia")]
+    pub term: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -349,6 +386,9 @@ pub enum MailboxCommand {
         /// Only mailboxes of this domain
         #[arg(long)]
         domain: Option<String>,
+        /// Every matching mailbox, streamed page by page in constant memory (ignores --limit)
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         list: ListArgs,
     },

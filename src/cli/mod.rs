@@ -2,7 +2,9 @@
 //! resolves the database, logs in, calls `ops`, and prints text or JSON.
 
 pub mod args;
+mod bench;
 mod bulk;
+mod demo;
 mod init;
 mod ldap;
 mod mail;
@@ -182,6 +184,8 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             let ctx = setup::login(cli, &env, &mut conn)?;
             match other {
                 Command::Ldap(c) => ldap::run(cli, c, &env, &mut conn, &ctx),
+                Command::Demo(c) => demo::run(cli, c, &mut conn, &ctx),
+                Command::Bench(b) => bench::run(cli, b, &mut conn, &ctx),
                 _ => resources::run(cli, other, &mut conn, &ctx),
             }
         }

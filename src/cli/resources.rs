@@ -185,7 +185,9 @@ pub fn run(
         | Command::Health(_)
         | Command::Mail(_)
         | Command::Quota(_)
-        | Command::Ldap(_) => Err(CliError::Usage("not a data command".into())),
+        | Command::Ldap(_)
+        | Command::Demo(_)
+        | Command::Bench(_) => Err(CliError::Usage("not a data command".into())),
     }
 }
 
@@ -275,7 +277,20 @@ fn mailbox(
             );
             with_generated(out, generated.then_some(pw), j, &m.username)
         }
-        MailboxCommand::List { domain, list: l } => {
+        MailboxCommand::List {
+            domain,
+            all: true,
+            list: l,
+        } => {
+            let d = domain_id(conn, ctx, domain)?;
+            stream_mailboxes(conn, ctx, &filter(l, d)?, l.page.after.clone(), j)?;
+            String::new()
+        }
+        MailboxCommand::List {
+            domain,
+            all: false,
+            list: l,
+        } => {
             let d = domain_id(conn, ctx, domain)?;
             let pg = page(&l.page);
             list(
@@ -705,4 +720,50 @@ fn audit(
             )
         }
     })
+}
+
+/// `mailbox list --all`: keyset pages of 1000 written as they arrive, so
+/// memory stays flat at any table size. JSON keeps the shape of a single
+/// page (`{"items": [...], "next": null}`), one compact row per line.
+fn stream_mailboxes(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    f: &Filter,
+    after: Option<String>,
+    json: bool,
+) -> Result<(), CliError> {
+    use std::io::Write;
+    let io = |e: std::io::Error| CliError::Op(crate::error::OpError::Io(e.to_string()));
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let mut page = Page {
+        after,
+        limit: Some(1000),
+        backward: false,
+    };
+    let mut first = true;
+    if json {
+        w.write_all(b"{\"items\": [\n").map_err(io)?;
+    }
+    loop {
+        let rows = ops::mailboxes::list(conn, ctx, f, &page)?;
+        let Some(last) = rows.last() else { break };
+        page.after = Some(last.username.clone());
+        if json {
+            for r in &rows {
+                if !first {
+                    w.write_all(b",\n").map_err(io)?;
+                }
+                first = false;
+                serde_json::to_writer(&mut w, r).map_err(|e| io(std::io::Error::other(e)))?;
+            }
+        } else {
+            w.write_all(super::output::table(&rows).as_bytes())
+                .map_err(io)?;
+        }
+    }
+    if json {
+        w.write_all(b"\n], \"next\": null}\n").map_err(io)?;
+    }
+    w.flush().map_err(io)
 }

@@ -43,8 +43,9 @@ pub(crate) fn record(conn: &mut AnyConnection, ctx: &Ctx, e: Entry<'_>) -> Query
 }
 
 /// The fields a row's hash covers, in a fixed order and format.
+/// `pub(crate)` so `ops::demo` can chain seeded rows exactly like `insert`.
 #[allow(clippy::too_many_arguments)]
-fn hash_row(
+pub(crate) fn hash_row(
     id: i64,
     timestamp: &chrono::NaiveDateTime,
     user_id: Option<i32>,
@@ -94,7 +95,7 @@ fn hash_of(r: &AuditLog) -> String {
 }
 
 /// Where the chain continues: the next id and the hash to link to.
-fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
+pub(crate) fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
     let last: Option<(i64, String)> = audit_logs::table
         .order(audit_logs::id.desc())
         .select((audit_logs::id, audit_logs::row_hash))
@@ -108,6 +109,15 @@ fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
         .first(conn)
         .optional()?;
     Ok(anchor.unwrap_or((1, GENESIS.to_string())))
+}
+
+/// On PostgreSQL, the transaction-scoped lock that serialises appends to
+/// the chain (SQLite's write transaction already does).
+pub(crate) fn lock_chain(conn: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
+    }
+    Ok(())
 }
 
 /// Append one row. Callers are inside a write transaction: on SQLite that
@@ -443,14 +453,6 @@ pub(crate) fn delete_through(
         ))
         .execute(c)?;
     Ok(deleted)
-}
-
-/// Serialise audit writers (PostgreSQL; SQLite's write lock already does).
-pub(crate) fn lock_chain(c: &mut AnyConnection) -> QueryResult<()> {
-    if let AnyConnection::Postgresql(pg) = c {
-        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
-    }
-    Ok(())
 }
 
 /// Recompute a row's hash (for archives read back from disk).

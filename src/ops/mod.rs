@@ -11,6 +11,7 @@ pub mod audit_archive;
 pub mod auth;
 pub mod authz;
 pub mod bulk;
+pub mod demo;
 pub mod domains;
 pub mod import;
 pub mod ldap;

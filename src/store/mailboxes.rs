@@ -1,5 +1,8 @@
 use diesel::prelude::*;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{Bool, Text};
+
 use super::{like_pattern, Filter, Page};
 use crate::db::models::Mailbox;
 use crate::db::schema::mailboxes;
@@ -30,7 +33,33 @@ pub fn list(
         q = q.filter(mailboxes::domain_id.eq(d));
     }
     if let Some(t) = &f.text {
-        q = q.filter(mailboxes::username.like(like_pattern(t)).escape('\\'));
+        let pattern = like_pattern(t);
+        q = match text_plan(conn, t)? {
+            // Few matches: on SQLite the trigram index finds them and the
+            // LIKE still decides (results are LIKE's exactly); PostgreSQL's
+            // pg_trgm index serves the LIKE itself.
+            TextPlan::Sparse(Some(phrase)) => q
+                .filter(mailboxes::username.like(pattern).escape('\\'))
+                .filter(
+                    sql::<Bool>(
+                        "mailboxes.id IN (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ",
+                    )
+                    .bind::<Text, _>(phrase)
+                    .sql(")"),
+                ),
+            TextPlan::Sparse(None) => {
+                q.filter(mailboxes::username.like(pattern).escape('\\'))
+            }
+            // Many matches: walking the username index in page order finds
+            // a page within a few hundred rows, while the trigram index
+            // would fetch and sort every match. `|| ''` keeps PostgreSQL
+            // from choosing the trigram index for the same LIKE.
+            TextPlan::Dense => q.filter(
+                sql::<Bool>("(mailboxes.username || '') LIKE ")
+                    .bind::<Text, _>(pattern)
+                    .sql(" ESCAPE '\\'"),
+            ),
+        };
     }
     if let Some(s) = &f.status {
         q = q.filter(mailboxes::status.eq(s.clone()));
@@ -50,4 +79,57 @@ pub fn list(
         rows.reverse();
     }
     Ok(rows)
+}
+
+/// The FTS5 query for a substring: one quoted phrase (`"` doubled), which
+/// the trigram tokenizer matches as "contains", case-insensitively. None
+/// for terms under 3 characters: they have no trigram, so LIKE alone
+/// serves them (a scan, but short terms match most rows anyway).
+pub fn fts_phrase(term: &str) -> Option<String> {
+    let t = term.to_lowercase();
+    if t.chars().count() < 3 {
+        return None;
+    }
+    Some(format!("\"{}\"", t.replace('"', "\"\"")))
+}
+
+/// Matches the density probe may count before it calls a term "dense".
+const DENSE: i64 = 5000;
+
+enum TextPlan {
+    /// Use the trigram index (SQLite: with this FTS phrase).
+    Sparse(Option<String>),
+    /// Scan in index order and test each address.
+    Dense,
+}
+
+/// Pick the cheaper plan for a substring: on SQLite by counting its
+/// matches through the trigram index, stopping at `DENSE`. Terms under 3 characters have no
+/// trigram: they are short enough to match densely, so they scan in order.
+fn text_plan(conn: &mut AnyConnection, term: &str) -> QueryResult<TextPlan> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let Some(phrase) = fts_phrase(term) else {
+        return Ok(TextPlan::Dense);
+    };
+    let (n, sparse) = match conn {
+        AnyConnection::Sqlite(_) => {
+            let n = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ? LIMIT ?)",
+            )
+            .bind::<Text, _>(&phrase)
+            .bind::<diesel::sql_types::BigInt, _>(DENSE)
+            .get_result::<N>(conn)?
+            .n;
+            (n, TextPlan::Sparse(Some(phrase)))
+        }
+        // PostgreSQL's planner estimates a LIKE's matches from pg_trgm
+        // statistics and picks the ordered B-tree walk for common terms
+        // itself (given ANALYZEd tables), so no probe is needed there.
+        AnyConnection::Postgresql(_) => return Ok(TextPlan::Sparse(None)),
+    };
+    Ok(if n >= DENSE { TextPlan::Dense } else { sparse })
 }
