@@ -58,7 +58,7 @@ time.sleep(0.2)
 buf.clear()
 t1 = time.monotonic()
 os.write(fd, (password + "\r").encode())
-t_dash = wait_for("Usage per domain", 60) - t1
+t_dash = wait_for("Domains by usage", 60) - t1
 read_for(2.0)  # let the first frames and data settle
 idle = read_for(idle_s)
 os.write(fd, b"\x1b[B")  # Down arrow on the dashboard's usage table
