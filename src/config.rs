@@ -171,6 +171,9 @@ pub struct MailConfig {
     /// The same for Dovecot (PM_STAGE_FILE is the staged file, beside the
     /// real one so relative `!include`s resolve).
     pub dovecot_stage_check: String,
+    /// Run after a config is applied from the terminal UI (empty: none).
+    pub postfix_reload: String,
+    pub dovecot_reload: String,
 }
 
 pub const DEFAULT_QUOTA_COMMAND: &str = "doveadm -f tab quota get -A";
@@ -185,6 +188,8 @@ impl Default for MailConfig {
             mail_root: "/var/vmail".to_string(),
             postfix_stage_check: "postconf -c \"$PM_STAGE_DIR\" -n >/dev/null".to_string(),
             dovecot_stage_check: "doveconf -n -c \"$PM_STAGE_FILE\" >/dev/null".to_string(),
+            postfix_reload: String::new(),
+            dovecot_reload: String::new(),
         }
     }
 }

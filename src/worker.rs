@@ -54,6 +54,8 @@ pub enum Slot {
     /// `Action` so opening a dialog never makes a write's answer stale.
     Impact,
     Tail,
+    /// The mail-config text panel (content, diffs).
+    Text,
     /// "Mark every row matching the filter": the keys of all pages.
     Marks,
     /// The usage history panel.
@@ -86,6 +88,11 @@ pub enum Request {
     Quota {
         known: Option<crate::store::quota::ChangeToken>,
         top: i64,
+    },
+    /// A mail server config version's text, or a diff of it.
+    ConfigText {
+        id: i32,
+        mode: TextMode,
     },
     /// Usage samples of one domain (`mailbox: false`) or mailbox, by id.
     History {
@@ -231,6 +238,23 @@ pub enum Write {
     TestLdap {
         name: String,
     },
+    /// Mail server configs: import a file (and its includes), store an
+    /// edited text as a new version, apply a version, or put back the
+    /// backup taken when a version was applied.
+    ImportConfig {
+        file: String,
+        service: String,
+    },
+    EditConfig {
+        id: i32,
+        data: String,
+    },
+    ApplyConfig {
+        id: i32,
+    },
+    RollbackConfig {
+        id: i32,
+    },
     /// A consistent, checked backup into `file` (admin only).
     Backup {
         file: std::path::PathBuf,
@@ -284,6 +308,13 @@ pub enum Response {
     Quota(Option<Box<ops::quota::Snapshot>>),
     /// (taken_at, bytes used) change points, oldest first.
     History(Vec<(chrono::NaiveDateTime, i64)>),
+    /// A titled text (a config file or a diff), and what it was asked for.
+    Text {
+        id: i32,
+        mode: TextMode,
+        title: String,
+        body: String,
+    },
     Rows(Listing),
     Tail(Vec<AuditLog>),
     /// What a delete would remove: a sentence and the row count.
@@ -342,7 +373,7 @@ impl Worker {
             writer,
             policy,
             ops::auth::Directory::default(),
-            None,
+            HostSettings::default(),
             replies,
         )
     }
@@ -353,7 +384,7 @@ impl Worker {
         writer: AnyConnection,
         policy: Policy,
         directory: ops::auth::Directory,
-        url: Option<crate::db::DbUrl>,
+        host: HostSettings,
         replies: ReplySender,
     ) -> std::io::Result<Worker> {
         let session: Arc<Mutex<Option<Ctx>>> = Arc::new(Mutex::new(None));
@@ -365,7 +396,7 @@ impl Worker {
             session: session.clone(),
             policy: policy.clone(),
             directory: directory.clone(),
-            url: url.clone(),
+            host: host.clone(),
             replies: replies.clone(),
         };
         thread::Builder::new()
@@ -376,7 +407,7 @@ impl Worker {
             session,
             policy,
             directory,
-            url,
+            host,
             replies,
         };
         thread::Builder::new()
@@ -418,9 +449,28 @@ struct Runner {
     policy: Policy,
     /// What LDAP logins need (key file, timeout).
     directory: ops::auth::Directory,
-    /// The database's URL, for backups and maintenance.
-    url: Option<crate::db::DbUrl>,
+    /// The database's URL and the mail settings, for backups, maintenance
+    /// and applying mail server configs.
+    host: HostSettings,
     replies: ReplySender,
+}
+
+/// What the worker needs to know about the host beyond the database.
+#[derive(Debug, Clone, Default)]
+pub struct HostSettings {
+    pub url: Option<crate::db::DbUrl>,
+    /// Stage checks and reload commands for applying mail server configs.
+    pub mail: crate::config::MailConfig,
+}
+
+/// What the mail-config text panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextMode {
+    Content,
+    DiffDisk,
+    DiffPrevious,
+    /// The content, to open in $EDITOR.
+    ForEdit,
 }
 
 fn no_url() -> Failure {
@@ -476,7 +526,7 @@ impl Runner {
             // These need the database URL, which only the runner knows.
             Request::Write(Write::Backup { file }) => {
                 let ctx = self.ctx()?;
-                let url = self.url.clone().ok_or_else(no_url)?;
+                let url = self.host.url.clone().ok_or_else(no_url)?;
                 let r = ops::maintenance::backup(&mut self.conn, &ctx, &url, &file)?;
                 Ok(Response::Written(format!(
                     "backup written to {} ({} bytes, {})",
@@ -496,9 +546,18 @@ impl Runner {
                 let ctx = self.ctx()?;
                 Ok(Response::Written(self.ldap(&ctx, w)?))
             }
+            Request::Write(
+                w @ (Write::ImportConfig { .. }
+                | Write::EditConfig { .. }
+                | Write::ApplyConfig { .. }
+                | Write::RollbackConfig { .. }),
+            ) => {
+                let ctx = self.ctx()?;
+                Ok(Response::Written(self.mail_config(&ctx, w)?))
+            }
             Request::Write(Write::Maintain { vacuum }) => {
                 let ctx = self.ctx()?;
-                let url = self.url.clone().ok_or_else(no_url)?;
+                let url = self.host.url.clone().ok_or_else(no_url)?;
                 let r =
                     ops::maintenance::maintain(&mut self.conn, &ctx, &url, vacuum, &mut |_| {})?;
                 Ok(Response::Written(match (r.size_before, r.size_after) {
@@ -513,6 +572,73 @@ impl Runner {
                 Ok(run(&mut self.conn, &ctx, other)?)
             }
         }
+    }
+
+    fn mail_config(&mut self, ctx: &Ctx, w: Write) -> Result<String, OpError> {
+        use crate::mail::configs;
+        let mail = self.host.mail.clone();
+        let opts = |service: &str| configs::ApplyOptions {
+            stage_check: Some(match service {
+                "postfix" => mail.postfix_stage_check.clone(),
+                _ => mail.dovecot_stage_check.clone(),
+            }),
+            reload: Some(match service {
+                "postfix" => mail.postfix_reload.clone(),
+                _ => mail.dovecot_reload.clone(),
+            })
+            .filter(|c| !c.trim().is_empty()),
+            ..Default::default()
+        };
+        let c = &mut self.conn;
+        let applied_text = |row: &crate::db::models::MailServerConfig,
+                            a: &ops::mail_configs::Applied| {
+            format!(
+                "applied {} version {}: {}",
+                row.config_file,
+                row.version,
+                a.steps.join("; ")
+            )
+        };
+        Ok(match w {
+            Write::ImportConfig { file, service } => {
+                let files = configs::read_with_includes(&service, std::path::Path::new(&file))?;
+                let out = ops::mail_configs::import(c, ctx, &service, &files)?;
+                format!("imported {} file(s) from {file}", out.len())
+            }
+            Write::EditConfig { id, data } => {
+                let row = ops::mail_configs::edit(c, ctx, id, &data)?;
+                format!(
+                    "stored {} version {} (not applied yet: A applies it)",
+                    row.config_file, row.version
+                )
+            }
+            Write::ApplyConfig { id } => {
+                let (row, a) = ops::mail_configs::apply(c, ctx, id, |r, active| {
+                    configs::write_to_disk(r, active, &opts(&r.service_name))
+                })?;
+                applied_text(&row, &a)
+            }
+            Write::RollbackConfig { id } => {
+                let row = ops::mail_configs::get(c, ctx, id)?;
+                let backup = row.backup_file.clone().ok_or_else(|| {
+                    OpError::invalid(
+                        "id",
+                        format!(
+                            "version {} of {} has no backup",
+                            row.version, row.config_file
+                        ),
+                    )
+                })?;
+                let data = std::fs::read_to_string(&backup)
+                    .map_err(|e| OpError::Io(format!("reading the backup {backup}: {e}")))?;
+                let restored = ops::mail_configs::edit(c, ctx, row.id, &data)?;
+                let (after, a) = ops::mail_configs::apply(c, ctx, restored.id, |r, active| {
+                    configs::write_to_disk(r, active, &opts(&r.service_name))
+                })?;
+                format!("rolled back to {backup}; {}", applied_text(&after, &a))
+            }
+            _ => Err(OpError::Denied("not a mail config request".into()))?,
+        })
     }
 
     fn ldap(&mut self, ctx: &Ctx, w: Write) -> Result<String, OpError> {
@@ -623,6 +749,7 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
         Request::History { mailbox, id } => {
             Response::History(ops::quota::history(c, ctx, mailbox, id)?)
         }
+        Request::ConfigText { id, mode } => config_text(c, ctx, id, mode)?,
         Request::Quota { known, top } => {
             Response::Quota(ops::quota::watch(c, ctx, known, top)?.map(Box::new))
         }
@@ -870,6 +997,63 @@ fn impact(
     })
 }
 
+fn config_text(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    id: i32,
+    mode: TextMode,
+) -> Result<Response, OpError> {
+    use crate::mail::configs::unified_diff;
+    let row = ops::mail_configs::get(c, ctx, id)?;
+    let label = format!("{} version {}", row.config_file, row.version);
+    let (title, body) = match mode {
+        TextMode::Content | TextMode::ForEdit => (label, row.config_data.clone()),
+        TextMode::DiffDisk => {
+            let disk = std::fs::read_to_string(&row.config_file).unwrap_or_default();
+            let d = unified_diff(
+                &format!("{} (on disk)", row.config_file),
+                &disk,
+                &label,
+                &row.config_data,
+            );
+            (format!("{label} against the file on disk"), d)
+        }
+        TextMode::DiffPrevious => {
+            let versions = ops::mail_configs::list(
+                c,
+                ctx,
+                Some(&row.service_name),
+                Some(&row.config_file),
+                1000,
+            )?;
+            let prev = versions
+                .iter()
+                .filter(|v| v.version < row.version)
+                .max_by_key(|v| v.version)
+                .ok_or_else(|| {
+                    OpError::invalid("version", format!("{label} is the first version"))
+                })?;
+            let d = unified_diff(
+                &format!("{} version {}", prev.config_file, prev.version),
+                &prev.config_data,
+                &label,
+                &row.config_data,
+            );
+            (format!("{label} against version {}", prev.version), d)
+        }
+    };
+    Ok(Response::Text {
+        id,
+        mode,
+        title,
+        body: if body.is_empty() && mode != TextMode::ForEdit {
+            "(no differences)".into()
+        } else {
+            body
+        },
+    })
+}
+
 pub fn noun(r: Resource) -> &'static str {
     match r {
         Resource::Domains => "domain",
@@ -888,6 +1072,10 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
     Ok(match w {
         Write::Backup { .. }
         | Write::Maintain { .. }
+        | Write::ImportConfig { .. }
+        | Write::EditConfig { .. }
+        | Write::ApplyConfig { .. }
+        | Write::RollbackConfig { .. }
         | Write::CreateLdap { .. }
         | Write::EditLdap { .. }
         | Write::DeleteLdap { .. }

@@ -38,4 +38,12 @@ pub enum Action {
     Status(String),
     /// Open the usage history panel of a domain or mailbox (by id).
     History(Resource, i32, String),
+    /// Show (or, for `TextMode::ForEdit`, edit) a mail server config version.
+    ConfigText(i32, crate::worker::TextMode),
+    /// Ask before a write that is not a delete (apply, roll back): the
+    /// dialog shows `text` and starts on No.
+    AskConfirm {
+        text: String,
+        write: Write,
+    },
 }

@@ -40,6 +40,8 @@ pub enum Modal {
     /// Boxed: it holds the pending write, the largest of the modals.
     Confirm(Box<Confirm>),
     Detail(Detail),
+    /// A config file or a diff, scrollable.
+    Text(overlay::TextView),
     Help,
     /// The `:` line.
     Command(Input),
@@ -70,6 +72,10 @@ pub struct App {
     /// The SQLite file, when there is one: a backup's progress is its
     /// temporary file's size against this one's.
     pub db_file: Option<std::path::PathBuf>,
+    /// A config version to open in $EDITOR: (id, file name hint, text). The
+    /// event loop takes it, hands the terminal to the editor, and gives the
+    /// result back through `edited`.
+    pub editor: Option<(i32, String, String)>,
     /// `[quota]` thresholds and refresh interval for the dashboard.
     quota: crate::config::QuotaSettings,
 }
@@ -128,6 +134,7 @@ impl App {
             idle: 0,
             lock: None,
             db_file: None,
+            editor: None,
             quota: crate::config::QuotaSettings::default(),
         }
     }
@@ -387,6 +394,18 @@ impl App {
                 self.status = Some((s, false));
                 true
             }
+            Action::ConfigText(id, mode) => {
+                self.status = Some(("Loading…".into(), false));
+                self.send(Slot::Text, Request::ConfigText { id, mode });
+                true
+            }
+            Action::AskConfirm { text, write } => {
+                let mut c = Confirm::new(write);
+                c.text = Some(text);
+                c.rows = 1;
+                self.modal = Some(Modal::Confirm(Box::new(c)));
+                true
+            }
             Action::History(resource, id, title) => {
                 self.modal = Some(Modal::Detail(Detail {
                     title,
@@ -412,6 +431,17 @@ impl App {
             Modal::Help => {
                 self.modal = None;
                 true
+            }
+            Modal::Text(t) => {
+                let page = usize::from(self.size.1.saturating_sub(6));
+                match t.handle_key(key, page) {
+                    Some(true) => true,
+                    Some(false) => {
+                        self.modal = None;
+                        true
+                    }
+                    None => false,
+                }
             }
             Modal::Detail(_) => {
                 if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
@@ -629,6 +659,26 @@ impl App {
                     true
                 }
             },
+            Slot::Text => {
+                match result {
+                    Ok(Response::Text {
+                        id,
+                        mode: crate::worker::TextMode::ForEdit,
+                        title,
+                        body,
+                    }) => {
+                        self.status = None;
+                        self.editor = Some((id, title, body));
+                    }
+                    Ok(Response::Text { title, body, .. }) => {
+                        self.status = None;
+                        self.modal = Some(Modal::Text(overlay::TextView::new(&title, &body)));
+                    }
+                    Ok(_) => return false,
+                    Err(e) => self.status = Some((e.message, true)),
+                }
+                true
+            }
             Slot::History => {
                 let Some(Modal::Detail(d)) = self.modal.as_mut() else {
                     return false;
@@ -728,6 +778,29 @@ impl App {
                 }
                 _ => self.status = Some((e.message, true)),
             },
+        }
+        true
+    }
+
+    /// The event loop's hand-off to $EDITOR: the job, if one is waiting.
+    pub fn take_editor(&mut self) -> Option<(i32, String, String)> {
+        self.editor.take()
+    }
+
+    /// The editor's result: a changed text becomes a new (inactive) version.
+    pub fn edited(&mut self, id: i32, original: &str, result: Result<String, String>) -> bool {
+        match result {
+            Ok(text) if text == original => {
+                self.status = Some(("No change; nothing was stored.".into(), false));
+            }
+            Ok(data) => {
+                self.status = Some(("Storing the edited version…".into(), false));
+                self.send(
+                    Slot::Action,
+                    Request::Write(crate::worker::Write::EditConfig { id, data }),
+                );
+            }
+            Err(e) => self.status = Some((e, true)),
         }
         true
     }
@@ -836,6 +909,9 @@ impl App {
             }
             Some(Modal::Detail(_)) => return vec![("Esc", "close")],
             Some(Modal::Help) => return vec![("any key", "closes the help")],
+            Some(Modal::Text(_)) => {
+                return vec![("j/k", "scroll"), ("PgUp/PgDn", "page"), ("Esc", "close")]
+            }
             Some(Modal::Command(_)) => return vec![("Enter", "go"), ("Esc", "cancel")],
             None => {}
         }
@@ -906,6 +982,7 @@ impl App {
             Some(Modal::Form(form)) => form.draw(f, a.body, &self.theme),
             Some(Modal::Confirm(c)) => c.draw(f, a.body, &self.theme),
             Some(Modal::Detail(d)) => d.draw(f, a.body, &self.theme),
+            Some(Modal::Text(t)) => t.draw(f, a.body, &self.theme),
             Some(Modal::Help) => {
                 let keys = match self.stack.last() {
                     Some(Screen::Dashboard(d)) => d.keys(),

@@ -149,7 +149,16 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
             ),
         ],
         Resource::Ldap => ldap_fields(None),
-        Resource::Audit | Resource::MailServers => return None,
+        Resource::MailServers => vec![
+            Field::new(
+                "file",
+                "File",
+                "/etc/postfix/main.cf",
+                "absolute path; Dovecot includes follow",
+            ),
+            Field::new("service", "Service", "postfix", "postfix or dovecot"),
+        ],
+        Resource::Audit => return None,
     };
     let noun = crate::worker::noun(r);
     Some(Form::new(
@@ -506,6 +515,10 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             }
             Write::SetOwnPassword { password: pw }
         }
+        FormKind::Create(Resource::MailServers) => Write::ImportConfig {
+            file: r.text("file"),
+            service: r.text("service"),
+        },
         FormKind::Create(Resource::Ldap) => Write::CreateLdap {
             name: r.text("name"),
             input: Box::new(ldap_input(&mut r)),

@@ -59,7 +59,10 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         writer,
         Policy::from_config(&env.config),
         setup::directory(&env),
-        Some(env.url.clone()),
+        crate::worker::HostSettings {
+            url: Some(env.url.clone()),
+            mail: env.config.mail.clone(),
+        },
         tx,
     )
     .map_err(io)?;
@@ -135,6 +138,24 @@ async fn event_loop(
             Some(reply) = replies.recv() => dirty = app.on_reply(reply),
             _ = tick.tick() => dirty = app.on_tick(),
             _ = hangup.recv() => break,
+        }
+        if let Some((id, title, text)) = app.take_editor() {
+            // The editor owns the terminal meanwhile: stop reading keys
+            // (a live EventStream would steal them) until it exits.
+            drop(events);
+            let hint = title
+                .split(' ')
+                .next()
+                .unwrap_or("config")
+                .rsplit('/')
+                .next()
+                .unwrap_or("config")
+                .to_string();
+            let result = guard.suspend_for(|| {
+                crate::mail::configs::edit_in_editor(&text, &hint).map_err(|e| e.to_string())
+            })?;
+            events = EventStream::new();
+            dirty = app.edited(id, &text, result);
         }
         for job in app.take_jobs() {
             if !worker.send(job) {

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
@@ -40,6 +40,8 @@ impl Confirm {
                 action: crate::worker::BulkAction::Activate,
                 ..
             } => "activate",
+            Write::ApplyConfig { .. } => "apply",
+            Write::RollbackConfig { .. } => "roll back",
             _ => "delete",
         };
         Confirm {
@@ -219,4 +221,68 @@ pub fn draw_help(
         ),
         rect,
     );
+}
+
+/// A scrollable text: a config file or a diff. Lines are cleaned of control
+/// characters once, when the text arrives.
+pub struct TextView {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: usize,
+}
+
+impl TextView {
+    pub fn new(title: &str, body: &str) -> TextView {
+        TextView {
+            title: crate::sanitize::for_terminal(title),
+            lines: body.lines().map(crate::sanitize::for_terminal).collect(),
+            scroll: 0,
+        }
+    }
+
+    /// Ok(false) = close; Ok(true) = redraw.
+    pub fn handle_key(&mut self, key: KeyEvent, page: usize) -> Option<bool> {
+        let last = self.lines.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => return Some(false),
+            KeyCode::Char('j') | KeyCode::Down => self.scroll = (self.scroll + 1).min(last),
+            KeyCode::Char('k') | KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = (self.scroll + page).min(last),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(page),
+            KeyCode::Char('g') | KeyCode::Home => self.scroll = 0,
+            KeyCode::Char('G') | KeyCode::End => self.scroll = last,
+            _ => return None,
+        }
+        Some(true)
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        f.render_widget(Clear, area);
+        let height = area.height.saturating_sub(2) as usize;
+        let lines: Vec<Line> = self
+            .lines
+            .iter()
+            .skip(self.scroll)
+            .take(height)
+            .map(|l| {
+                let style = if l.starts_with('+') && !l.starts_with("+++") {
+                    theme.ok()
+                } else if l.starts_with('-') && !l.starts_with("---") {
+                    theme.error()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                Line::styled(l.clone(), style)
+            })
+            .collect();
+        let title = format!(
+            " {} · {}-{} of {} · j/k PgUp/PgDn scroll · Esc closes ",
+            self.title,
+            (self.scroll + 1).min(self.lines.len()),
+            (self.scroll + height).min(self.lines.len()),
+            self.lines.len()
+        );
+        let block = Block::default().borders(Borders::ALL).title(title);
+        f.render_widget(Paragraph::new(lines).block(block), area);
+    }
 }

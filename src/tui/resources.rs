@@ -150,6 +150,11 @@ pub fn caps(r: Resource, role: Role) -> Caps {
     match (role, r) {
         (Role::Readonly, _) => none,
         (Role::Admin, Resource::Ldap) => all,
+        // Importing is "new"; view, diff, edit, apply and roll back have their own keys.
+        (Role::Admin, Resource::MailServers) => Caps {
+            create: true,
+            ..none
+        },
         (_, Resource::Audit | Resource::MailServers | Resource::Ldap) => none,
         (Role::Admin, Resource::Permissions) => Caps {
             status: false,

@@ -257,6 +257,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                 fields: vec![
                     ("service", clean(&m.service_name)),
                     ("config_file", clean(&m.config_file)),
+                    ("version", m.version.to_string()),
                     ("backup_file", opt(&m.backup_file)),
                     ("active", yes_no(m.is_active)),
                     ("bytes", m.config_data.len().to_string()),

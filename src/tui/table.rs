@@ -335,6 +335,11 @@ impl TableScreen {
             KeyCode::Char('a') if self.resource == Resource::Domains => {
                 self.open_scoped(Resource::Aliases)
             }
+            KeyCode::Char(c @ ('v' | 'D' | 'P' | 'e' | 'A' | 'R'))
+                if self.resource == Resource::MailServers && caps.create =>
+            {
+                self.mail_config_key(c)
+            }
             // Test the selected LDAP server: the worker binds and searches,
             // the screen keeps answering keys meanwhile.
             KeyCode::Char('T') if self.resource == Resource::Ldap && caps.edit => {
@@ -510,6 +515,38 @@ impl TableScreen {
         })
     }
 
+    /// The mail-config keys: v view, D diff against disk, P against the
+    /// previous version, e edit in $EDITOR, A apply, R roll back.
+    fn mail_config_key(&self, c: char) -> Action {
+        use crate::worker::TextMode;
+        let Some(row) = self.current() else {
+            return Action::Ignored;
+        };
+        let id = i32::try_from(row.id).unwrap_or_default();
+        let file = row.field("config_file").to_string();
+        match c {
+            'v' => Action::ConfigText(id, TextMode::Content),
+            'D' => Action::ConfigText(id, TextMode::DiffDisk),
+            'P' => Action::ConfigText(id, TextMode::DiffPrevious),
+            'e' => Action::ConfigText(id, TextMode::ForEdit),
+            'A' => Action::AskConfirm {
+                text: format!(
+                    "Apply version {} of {file}? A staged copy is checked first, the current file is backed up, then replaced."
+                    , row.field("version")
+                ),
+                write: Write::ApplyConfig { id },
+            },
+            'R' => Action::AskConfirm {
+                text: format!(
+                    "Put back {file} as it was before version {} was applied (its backup)?",
+                    row.field("version")
+                ),
+                write: Write::RollbackConfig { id },
+            },
+            _ => Action::Ignored,
+        }
+    }
+
     fn open_scoped(&self, target: Resource) -> Action {
         match self.current() {
             Some(row) => Action::Open(target, Some((row.id as i32, row.key.clone()))),
@@ -552,6 +589,16 @@ impl TableScreen {
         }
         if self.resource == Resource::Ldap && caps.edit {
             k.push(("T", "test connection"));
+        }
+        if self.resource == Resource::MailServers && caps.create {
+            k.extend([
+                ("v", "view"),
+                ("D", "diff disk"),
+                ("P", "diff previous"),
+                ("e", "edit"),
+                ("A", "apply"),
+                ("R", "roll back"),
+            ]);
         }
         k.extend([
             ("j/k", "move"),

@@ -72,6 +72,19 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Hand the terminal to another program (an editor) and take it back
+    /// afterwards; the next draw repaints everything.
+    pub fn suspend_for<T>(&mut self, run: impl FnOnce() -> T) -> io::Result<T> {
+        restore();
+        let out = run();
+        enable_raw_mode()?;
+        execute!(io::stdout(), EnterAlternateScreen)?;
+        self.terminal.clear()?;
+        Ok(out)
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         restore();

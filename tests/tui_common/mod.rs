@@ -41,7 +41,10 @@ impl Tui {
             db.conn(),
             common::policy(),
             Default::default(),
-            Some(db.url.clone()),
+            postfix_manager::worker::HostSettings {
+                url: Some(db.url.clone()),
+                ..Default::default()
+            },
             tx,
         )
         .expect("worker");
