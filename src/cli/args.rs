@@ -294,6 +294,12 @@ pub struct ListArgs {
     /// Only rows with this status (active, suspended)
     #[arg(long)]
     pub status: Option<String>,
+    /// Order (domains and mailboxes): name, used, quota or usage (percent used)
+    #[arg(long, value_name = "COLUMN")]
+    pub sort: Option<String>,
+    /// Largest first / reverse order
+    #[arg(long)]
+    pub desc: bool,
     #[command(flatten)]
     pub page: PageArgs,
 }

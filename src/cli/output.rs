@@ -17,6 +17,10 @@ pub trait Row {
     fn cells(&self) -> Vec<String>;
     /// The keyset cursor a following page starts after.
     fn key(&self) -> String;
+    /// The cursor under a sort order; lists that sort only by name use `key`.
+    fn cursor(&self, _sort: crate::store::Sort) -> String {
+        self.key()
+    }
 }
 
 /// A stored UTC timestamp in the admin's time zone, with the zone's abbreviation.
@@ -55,6 +59,9 @@ impl Row for Domain {
     fn key(&self) -> String {
         self.name.clone()
     }
+    fn cursor(&self, sort: crate::store::Sort) -> String {
+        sort.cursor(self.quota_used, self.quota_limit, &self.name)
+    }
 }
 
 fn limit(n: i32) -> String {
@@ -82,6 +89,9 @@ impl Row for Mailbox {
     }
     fn key(&self) -> String {
         self.username.clone()
+    }
+    fn cursor(&self, sort: crate::store::Sort) -> String {
+        sort.cursor(self.quota_used, self.quota_limit, &self.username)
     }
 }
 
@@ -238,8 +248,18 @@ pub fn table<T: Row>(rows: &[T]) -> String {
 
 /// A page of rows; `next` is set when the page was full.
 pub fn list<T: Row + Serialize>(rows: &[T], limit: i64, json: bool) -> String {
+    list_sorted(rows, limit, json, crate::store::Sort::default())
+}
+
+/// A page of a list in `sort` order; `next` is the last row's cursor.
+pub fn list_sorted<T: Row + Serialize>(
+    rows: &[T],
+    limit: i64,
+    json: bool,
+    sort: crate::store::Sort,
+) -> String {
     let next = if rows.len() as i64 >= limit {
-        rows.last().map(Row::key)
+        rows.last().map(|r| r.cursor(sort))
     } else {
         None
     };

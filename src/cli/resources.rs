@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::args::*;
-use super::output::{list, object};
+use super::output::{list, list_sorted, object};
 use super::{setup, CliError};
 use crate::db::AnyConnection;
 use crate::ops::{self, Ctx, Perm, Status};
@@ -24,11 +24,30 @@ fn filter(l: &ListArgs, domain_id: Option<i32>) -> Result<Filter, CliError> {
         Some(s) => Some(Status::parse("status", s)?.as_str().to_string()),
         None => None,
     };
+    let sort = match &l.sort {
+        Some(s) => crate::store::Sort::parse("sort", s, l.desc)?,
+        None => crate::store::Sort {
+            desc: l.desc,
+            ..Default::default()
+        },
+    };
     Ok(Filter {
         text: l.filter.clone(),
         status,
         domain_id,
+        sort,
     })
+}
+
+/// Lists other than domains and mailboxes go by name only.
+fn by_name_only(l: &ListArgs) -> Result<(), CliError> {
+    match l.sort.as_deref().map(str::trim) {
+        None | Some("name") => Ok(()),
+        Some(other) => Err(CliError::Op(crate::error::OpError::invalid(
+            "sort",
+            format!("this list is ordered by name only (got {other:?})"),
+        ))),
+    }
 }
 
 fn size_opt(field: &str, v: &Option<String>) -> Result<Option<i64>, CliError> {
@@ -204,10 +223,11 @@ fn domain(
         }
         DomainCommand::List(l) => {
             let pg = page(&l.page);
-            list(
+            list_sorted(
                 &ops::domains::list(conn, ctx, &filter(l, None)?, &pg)?,
                 pg.limit(),
                 j,
+                filter(l, None)?.sort,
             )
         }
         DomainCommand::Show { name } => object(&ops::domains::get(conn, ctx, name)?, j),
@@ -293,10 +313,11 @@ fn mailbox(
         } => {
             let d = domain_id(conn, ctx, domain)?;
             let pg = page(&l.page);
-            list(
+            list_sorted(
                 &ops::mailboxes::list(conn, ctx, &filter(l, d)?, &pg)?,
                 pg.limit(),
                 j,
+                filter(l, d)?.sort,
             )
         }
         MailboxCommand::Show { address } => object(&ops::mailboxes::get(conn, ctx, address)?, j),
@@ -371,6 +392,7 @@ fn alias(
         }
         AliasCommand::List { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
+            by_name_only(l)?;
             let pg = page(&l.page);
             list(
                 &ops::aliases::list(conn, ctx, &filter(l, d)?, &pg)?,
@@ -427,6 +449,7 @@ fn alias_domain(
         }
         AliasDomainCommand::List { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
+            by_name_only(l)?;
             let pg = page(&l.page);
             list(
                 &ops::alias_domains::list(conn, ctx, &filter(l, d)?, &pg)?,
@@ -489,6 +512,7 @@ fn user(c: &UserCommand, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result
             with_generated(out, generated.then_some(pw), j, &u.username)
         }
         UserCommand::List(l) => {
+            by_name_only(l)?;
             let pg = page(&l.page);
             list(
                 &ops::users::list(conn, ctx, &filter(l, None)?, &pg)?,
@@ -748,7 +772,10 @@ fn stream_mailboxes(
     loop {
         let rows = ops::mailboxes::list(conn, ctx, f, &page)?;
         let Some(last) = rows.last() else { break };
-        page.after = Some(last.username.clone());
+        page.after = Some(
+            f.sort
+                .cursor(last.quota_used, last.quota_limit, &last.username),
+        );
         if json {
             for r in &rows {
                 if !first {

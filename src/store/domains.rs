@@ -40,15 +40,34 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(domains::status.eq(s.clone()));
     }
-    q = match (&page.after, page.backward) {
-        (None, false) => q.order(domains::name.asc()),
-        (None, true) => q.order(domains::name.desc()),
-        (Some(a), false) => q
-            .filter(domains::name.gt(a.clone()))
-            .order(domains::name.asc()),
-        (Some(a), true) => q
-            .filter(domains::name.lt(a.clone()))
-            .order(domains::name.desc()),
+    let asc = f.sort.desc == page.backward;
+    q = match f.sort.expr() {
+        None => match (&page.after, asc) {
+            (None, true) => q.order(domains::name.asc()),
+            (None, false) => q.order(domains::name.desc()),
+            (Some(a), true) => q
+                .filter(domains::name.gt(a.clone()))
+                .order(domains::name.asc()),
+            (Some(a), false) => q
+                .filter(domains::name.lt(a.clone()))
+                .order(domains::name.desc()),
+        },
+        Some(expr) => {
+            let (order, a, b, c) = super::sorted_sql(expr, "domains.name", asc);
+            let q = q.order(diesel::dsl::sql::<diesel::sql_types::Text>(&order));
+            match page.after.as_deref().and_then(super::parse_sort_cursor) {
+                Some((v, n)) => q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(&a)
+                        .bind::<diesel::sql_types::BigInt, _>(v)
+                        .sql(&b)
+                        .bind::<diesel::sql_types::BigInt, _>(v)
+                        .sql(&c)
+                        .bind::<diesel::sql_types::Text, _>(n)
+                        .sql("))"),
+                ),
+                None => q,
+            }
+        }
     };
     let mut rows: Vec<_> = q.load(conn)?;
     if page.backward {

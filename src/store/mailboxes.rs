@@ -64,15 +64,35 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(mailboxes::status.eq(s.clone()));
     }
-    q = match (&page.after, page.backward) {
-        (None, false) => q.order(mailboxes::username.asc()),
-        (None, true) => q.order(mailboxes::username.desc()),
-        (Some(a), false) => q
-            .filter(mailboxes::username.gt(a.clone()))
-            .order(mailboxes::username.asc()),
-        (Some(a), true) => q
-            .filter(mailboxes::username.lt(a.clone()))
-            .order(mailboxes::username.desc()),
+    // The direction this page walks: the sort's, reversed for a page back.
+    let asc = f.sort.desc == page.backward;
+    q = match f.sort.expr() {
+        None => match (&page.after, asc) {
+            (None, true) => q.order(mailboxes::username.asc()),
+            (None, false) => q.order(mailboxes::username.desc()),
+            (Some(a), true) => q
+                .filter(mailboxes::username.gt(a.clone()))
+                .order(mailboxes::username.asc()),
+            (Some(a), false) => q
+                .filter(mailboxes::username.lt(a.clone()))
+                .order(mailboxes::username.desc()),
+        },
+        Some(expr) => {
+            let (order, a, b, c) = super::sorted_sql(expr, "mailboxes.username", asc);
+            let q = q.order(sql::<Text>(&order));
+            match page.after.as_deref().and_then(super::parse_sort_cursor) {
+                Some((v, n)) => q.filter(
+                    sql::<Bool>(&a)
+                        .bind::<diesel::sql_types::BigInt, _>(v)
+                        .sql(&b)
+                        .bind::<diesel::sql_types::BigInt, _>(v)
+                        .sql(&c)
+                        .bind::<Text, _>(n)
+                        .sql("))"),
+                ),
+                None => q,
+            }
+        }
     };
     let mut rows: Vec<_> = q.load(conn)?;
     if page.backward {

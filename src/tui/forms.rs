@@ -569,6 +569,7 @@ mod tests {
 
     fn row() -> Row {
         Row {
+            usage: None,
             key: "example.com".into(),
             cursor: "example.com".into(),
             id: 1,

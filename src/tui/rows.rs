@@ -20,6 +20,20 @@ pub struct Row {
     pub cells: Vec<String>,
     /// Every shown value by name: the detail view and form pre-fill.
     pub fields: Vec<(&'static str, String)>,
+    /// Bytes used and quota, for lists that sort by them (the cursor of a
+    /// sorted page is the sort value plus the name).
+    pub usage: Option<(i64, i64)>,
+}
+
+impl Row {
+    /// The keyset cursor of this row under `sort` (the name, or the sort
+    /// value and the name); the value is computed as the SQL does.
+    pub fn cursor_for(&self, sort: crate::store::Sort) -> String {
+        match self.usage {
+            Some((used, limit)) => sort.cursor(used, limit, &self.cursor),
+            None => self.cursor.clone(),
+        }
+    }
 }
 
 impl Row {
@@ -78,6 +92,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
             .map(|d| {
                 let name = clean(&d.name);
                 Row {
+                    usage: Some((d.quota_used, d.quota_limit)),
                     key: name.clone(),
                     cursor: d.name.clone(),
                     id: i64::from(d.id),
@@ -114,6 +129,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
             .map(|m| {
                 let addr = clean(&m.username);
                 Row {
+                    usage: Some((m.quota_used, m.quota_limit)),
                     key: addr.clone(),
                     cursor: m.username.clone(),
                     id: i64::from(m.id),
@@ -147,6 +163,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                 let addr = clean(&a.address);
                 let goto = clean(&a.goto);
                 Row {
+                    usage: None,
                     key: addr.clone(),
                     cursor: a.address.clone(),
                     id: i64::from(a.id),
@@ -170,6 +187,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
             .map(|a| {
                 let name = clean(&a.row.name);
                 Row {
+                    usage: None,
                     key: name.clone(),
                     cursor: a.row.name.clone(),
                     id: i64::from(a.row.id),
@@ -191,6 +209,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
             .map(|u| {
                 let name = clean(&u.username);
                 Row {
+                    usage: None,
                     key: name.clone(),
                     cursor: u.username.clone(),
                     id: i64::from(u.id),
@@ -223,6 +242,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                 let perms = perms.join(",");
                 let (user, dom) = (clean(&g.username), clean(&g.domain));
                 Row {
+                    usage: None,
                     key: format!("{user}/{dom}"),
                     cursor: format!("{}/{}", g.username, g.domain),
                     id: i64::from(g.id),
@@ -242,6 +262,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
         Listing::MailServers(v) => v
             .iter()
             .map(|m| Row {
+                usage: None,
                 key: m.id.to_string(),
                 cursor: m.id.to_string(),
                 id: i64::from(m.id),
@@ -268,6 +289,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
         Listing::Ldap(v) => v
             .iter()
             .map(|l| Row {
+                usage: None,
                 // ops address servers by name; the list pages by id.
                 key: clean(&l.server_name),
                 cursor: l.id.to_string(),
@@ -324,6 +346,7 @@ pub fn audit_row(a: &crate::db::models::AuditLog) -> Row {
         _ => String::new(),
     };
     Row {
+        usage: None,
         key: a.id.to_string(),
         cursor: a.id.to_string(),
         id: a.id,

@@ -57,6 +57,8 @@ pub struct TableScreen {
     pub marks: std::collections::BTreeSet<String>,
     /// The last row marked with Space: one end of a `v` range.
     last_mark: Option<String>,
+    /// The list's order (`o` picks the column, `O` the direction).
+    pub sort: crate::store::Sort,
 }
 
 impl TableScreen {
@@ -78,6 +80,7 @@ impl TableScreen {
             role,
             marks: Default::default(),
             last_mark: None,
+            sort: Default::default(),
         }
     }
 
@@ -105,7 +108,41 @@ impl TableScreen {
             text: Some(self.filter.clone()).filter(|t| !t.is_empty()),
             status: None,
             domain_id: self.scope.as_ref().map(|(id, _)| *id),
+            sort: self.sort,
         }
+    }
+
+    /// The columns this list can be ordered by, with their header index.
+    fn sortable(&self) -> &'static [(crate::store::SortKey, usize)] {
+        use crate::store::SortKey::*;
+        match self.resource {
+            Resource::Domains => &[(Name, 0), (Used, 2), (Quota, 3), (Usage, 5)],
+            Resource::Mailboxes => &[(Name, 0), (Used, 3), (Quota, 4), (Usage, 5)],
+            _ => &[],
+        }
+    }
+
+    /// `o`: order by the next sortable column (numbers start largest
+    /// first); `O`: reverse. Paging starts again from the top.
+    fn cycle_sort(&mut self, reverse: bool) -> Action {
+        let cols = self.sortable();
+        if cols.is_empty() {
+            return Action::Ignored;
+        }
+        if reverse {
+            self.sort.desc = !self.sort.desc;
+        } else {
+            let i = cols
+                .iter()
+                .position(|(k, _)| *k == self.sort.key)
+                .unwrap_or(0);
+            let next = cols[(i + 1) % cols.len()].0;
+            self.sort = crate::store::Sort {
+                key: next,
+                desc: next != crate::store::SortKey::Name,
+            };
+        }
+        Action::Fetch(self.first_page())
     }
 
     fn toggle_mark(&mut self) -> Action {
@@ -197,11 +234,7 @@ impl TableScreen {
         self.pending = Some((anchor.clone(), select));
         Request::List {
             resource: self.resource,
-            filter: Filter {
-                text: Some(self.filter.clone()).filter(|t| !t.is_empty()),
-                status: None,
-                domain_id: self.scope.as_ref().map(|(id, _)| *id),
-            },
+            filter: self.filter_now(),
             page: Page {
                 after: anchor.after,
                 limit: Some(self.capacity as i64),
@@ -335,6 +368,8 @@ impl TableScreen {
             KeyCode::Char('a') if self.resource == Resource::Domains => {
                 self.open_scoped(Resource::Aliases)
             }
+            KeyCode::Char('o') if !self.sortable().is_empty() => self.cycle_sort(false),
+            KeyCode::Char('O') if !self.sortable().is_empty() => self.cycle_sort(true),
             KeyCode::Char(c @ ('v' | 'D' | 'P' | 'e' | 'A' | 'R'))
                 if self.resource == Resource::MailServers && caps.create =>
             {
@@ -373,7 +408,7 @@ impl TableScreen {
         }
         match (self.at_end, self.rows.last()) {
             (false, Some(last)) => {
-                let after = Some(last.cursor.clone());
+                let after = Some(last.cursor_for(self.sort));
                 Action::Fetch(self.fetch(
                     Anchor {
                         after,
@@ -393,7 +428,7 @@ impl TableScreen {
         }
         match (self.at_start, self.rows.first()) {
             (false, Some(first)) => {
-                let after = Some(first.cursor.clone());
+                let after = Some(first.cursor_for(self.sort));
                 Action::Fetch(self.fetch(
                     Anchor {
                         after,
@@ -409,7 +444,7 @@ impl TableScreen {
     fn page_down(&mut self) -> Action {
         match (self.at_end, self.rows.last()) {
             (false, Some(last)) => {
-                let after = Some(last.cursor.clone());
+                let after = Some(last.cursor_for(self.sort));
                 Action::Fetch(self.fetch(
                     Anchor {
                         after,
@@ -429,7 +464,7 @@ impl TableScreen {
     fn page_up(&mut self) -> Action {
         match (self.at_start, self.rows.first()) {
             (false, Some(first)) => {
-                let after = Some(first.cursor.clone());
+                let after = Some(first.cursor_for(self.sort));
                 Action::Fetch(self.fetch(
                     Anchor {
                         after,
@@ -587,6 +622,10 @@ impl TableScreen {
             k.push(("m", "mailboxes"));
             k.push(("a", "aliases"));
         }
+        if !self.sortable().is_empty() {
+            k.push(("o", "sort by"));
+            k.push(("O", "reverse"));
+        }
         if self.resource == Resource::Ldap && caps.edit {
             k.push(("T", "test connection"));
         }
@@ -658,10 +697,23 @@ impl TableScreen {
             return;
         }
         let (names, widths) = resources::columns(self.resource);
-        // The lists are ordered by their first column (the keyset key).
+        // The indicator sits on the column the list is ordered by.
+        let sorted_col = self
+            .sortable()
+            .iter()
+            .find(|(k, _)| *k == self.sort.key)
+            .map(|(_, i)| *i)
+            .unwrap_or(0);
+        let mark = if self.sortable().is_empty() {
+            sort_mark(self.resource)
+        } else if self.sort.desc {
+            "▼"
+        } else {
+            "▲"
+        };
         let header = TRow::new(names.iter().enumerate().map(|(i, n)| {
-            if i == 0 {
-                format!("{n} {}", sort_mark(self.resource))
+            if i == sorted_col {
+                format!("{n} {mark}")
             } else {
                 n.to_string()
             }
