@@ -238,3 +238,51 @@ fn the_tui_sorts_by_column_with_an_indicator() {
     t.settle();
     assert_eq!(t.rows().last().map(String::as_str), Some("d@example.com"));
 }
+
+on_both_backends!(name_lists_reverse, |t| {
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    seed(&mut c, &a);
+    for addr in ["x@example.com", "y@example.com", "z@example.com"] {
+        ops::aliases::create(&mut c, &a, addr, "a@example.com", None).unwrap();
+    }
+    let desc = Filter {
+        sort: Sort {
+            key: SortKey::Name,
+            desc: true,
+        },
+        ..Default::default()
+    };
+    let first = store::aliases::list(
+        &mut c,
+        None,
+        &desc,
+        &Page {
+            after: None,
+            limit: Some(2),
+            backward: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        first.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
+        ["z@example.com", "y@example.com"]
+    );
+    let rest = store::aliases::list(
+        &mut c,
+        None,
+        &desc,
+        &Page {
+            after: Some("y@example.com".into()),
+            limit: Some(2),
+            backward: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        rest.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
+        ["x@example.com"]
+    );
+    let users = store::users::list(&mut c, &desc, &Page::default()).unwrap();
+    assert_eq!(users.first().map(|u| u.username.as_str()), Some("admin"));
+});

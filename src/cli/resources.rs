@@ -39,7 +39,7 @@ fn filter(l: &ListArgs, domain_id: Option<i32>) -> Result<Filter, CliError> {
     })
 }
 
-/// Lists other than domains and mailboxes go by name only.
+/// Lists other than domains and mailboxes go by name only (either way).
 fn by_name_only(l: &ListArgs) -> Result<(), CliError> {
     match l.sort.as_deref().map(str::trim) {
         None | Some("name") => Ok(()),

@@ -42,7 +42,8 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(alias_domains::status.eq(s.clone()));
     }
-    q = match (&page.after, page.backward) {
+    // Walk descending for a descending sort, reversed again for a page back.
+    q = match (&page.after, f.sort.desc != page.backward) {
         (None, false) => q.order(alias_domains::name.asc()),
         (None, true) => q.order(alias_domains::name.desc()),
         (Some(a), false) => q

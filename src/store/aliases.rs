@@ -41,7 +41,8 @@ pub fn list(
     if let Some(s) = &f.status {
         q = q.filter(aliases::status.eq(s.clone()));
     }
-    q = match (&page.after, page.backward) {
+    // Walk descending for a descending sort, reversed again for a page back.
+    q = match (&page.after, f.sort.desc != page.backward) {
         (None, false) => q.order(aliases::address.asc()),
         (None, true) => q.order(aliases::address.desc()),
         (Some(a), false) => q

@@ -53,7 +53,8 @@ pub fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> QueryResult<Ve
     if let Some(s) = &f.status {
         q = q.filter(users::status.eq(s.clone()));
     }
-    q = match (&page.after, page.backward) {
+    // Walk descending for a descending sort, reversed again for a page back.
+    q = match (&page.after, f.sort.desc != page.backward) {
         (None, false) => q.order(users::username.asc()),
         (None, true) => q.order(users::username.desc()),
         (Some(a), false) => q

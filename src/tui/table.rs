@@ -118,6 +118,8 @@ impl TableScreen {
         match self.resource {
             Resource::Domains => &[(Name, 0), (Used, 2), (Quota, 3), (Usage, 5)],
             Resource::Mailboxes => &[(Name, 0), (Used, 3), (Quota, 4), (Usage, 5)],
+            // One order, both directions.
+            Resource::Aliases | Resource::AliasDomains | Resource::Users => &[(Name, 0)],
             _ => &[],
         }
     }
@@ -622,8 +624,10 @@ impl TableScreen {
             k.push(("m", "mailboxes"));
             k.push(("a", "aliases"));
         }
-        if !self.sortable().is_empty() {
+        if self.sortable().len() > 1 {
             k.push(("o", "sort by"));
+        }
+        if !self.sortable().is_empty() {
             k.push(("O", "reverse"));
         }
         if self.resource == Resource::Ldap && caps.edit {
