@@ -13,6 +13,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
     pub mail: MailConfig,
+    /// Terminal UI command keys moved from their defaults (see docs/keybindings.md).
+    pub keys: std::collections::BTreeMap<String, String>,
+    /// Terminal UI colors by role (see docs/keybindings.md).
+    pub colors: std::collections::BTreeMap<String, String>,
     pub secrets: SecretsConfig,
     pub ldap: LdapSettings,
     pub quota: QuotaSettings,

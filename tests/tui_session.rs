@@ -146,3 +146,58 @@ fn backup_and_maintenance_from_the_terminal_ui() {
     t.settle();
     assert!(t.screen().contains("maintenance done"), "{}", t.screen());
 }
+
+#[test]
+fn keys_and_colors_come_from_the_config() {
+    use postfix_manager::tui::{keymap::KeyMap, theme};
+    let table = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let mut t = Tui::new(100, 30);
+    t.app.keymap = KeyMap::parse(&table(&[("new", "N"), ("filter", "f")])).unwrap();
+    t.login_admin();
+    t.command("domains");
+    assert!(
+        t.screen().contains("N new"),
+        "the footer shows the moved key:\n{}",
+        t.screen()
+    );
+    t.char('n');
+    assert!(t.app.modal.is_none(), "the default key no longer fires");
+    t.char('N');
+    assert!(t.screen().contains("New domain"), "{}", t.screen());
+    // typing into the form is not translated
+    t.text("fun.example");
+    assert!(t.screen().contains("fun.example"), "{}", t.screen());
+    t.esc();
+
+    let colors =
+        theme::parse_colors(&table(&[("title", "lightblue"), ("error", "#ff8800")])).unwrap();
+    let th = postfix_manager::tui::theme::Theme::from_env().with_colors(colors);
+    if th.color {
+        assert_eq!(th.title().fg, Some(ratatui::style::Color::LightBlue));
+    }
+    let err = theme::parse_colors(&table(&[("titel", "red")])).unwrap_err();
+    assert!(err.starts_with("colors.titel"), "{err}");
+    let err = theme::parse_colors(&table(&[("title", "ultraviolet")])).unwrap_err();
+    assert!(err.contains("not a color"), "{err}");
+}
+
+#[test]
+fn a_bad_keys_table_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[database]\nurl = \"sqlite:///nonexistent/x.db\"\n[keys]\nnew = \"nn\"\n",
+    )
+    .unwrap();
+    // The TUI runs this check at start and stops with the message.
+    let parsed: postfix_manager::config::Config =
+        toml::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    let err = postfix_manager::tui::keymap::KeyMap::parse(&parsed.keys).unwrap_err();
+    assert!(err.starts_with("keys.new"), "{err}");
+}

@@ -69,6 +69,8 @@ pub struct App {
     idle: u64,
     /// The idle lock, drawn over everything; forms underneath keep their text.
     pub lock: Option<super::lock::LockScreen>,
+    /// Command keys moved in the config file's `[keys]`.
+    pub keymap: super::keymap::KeyMap,
     /// The SQLite file, when there is one: a backup's progress is its
     /// temporary file's size against this one's.
     pub db_file: Option<std::path::PathBuf>,
@@ -134,6 +136,7 @@ impl App {
             idle: 0,
             lock: None,
             db_file: None,
+            keymap: Default::default(),
             editor: None,
             quota: crate::config::QuotaSettings::default(),
         }
@@ -299,6 +302,12 @@ impl App {
             return self.modal_key(key);
         }
         let captures = matches!(self.stack.last(), Some(Screen::Table(t)) if t.captures_input());
+        // Command keys follow `[keys]`; text being typed is never translated.
+        let key = if captures {
+            key
+        } else {
+            self.keymap.translate(key)
+        };
         if !captures {
             match key.code {
                 KeyCode::Char(':') => {
@@ -989,6 +998,10 @@ impl App {
                     Some(Screen::Table(t)) => t.keys(),
                     None => Vec::new(),
                 };
+                let keys: Vec<(&'static str, &'static str)> = keys
+                    .into_iter()
+                    .map(|(k, w)| (self.keymap.label(k), w))
+                    .collect();
                 overlay::draw_help(f, a.body, &self.theme, &self.screen_title(), &keys);
             }
             Some(Modal::Command(_)) | None => {}
@@ -1007,7 +1020,12 @@ impl App {
             (_, None) => Line::default(),
         };
         f.render_widget(Paragraph::new(status), a.status);
-        let line = footer_line(&self.footer_keys(), a.footer.width, &self.theme);
+        let keys: Vec<(&'static str, &'static str)> = self
+            .footer_keys()
+            .into_iter()
+            .map(|(k, w)| (self.keymap.label(k), w))
+            .collect();
+        let line = footer_line(&keys, a.footer.width, &self.theme);
         f.render_widget(Paragraph::new(line), a.footer);
         if let Some(lock) = &self.lock {
             let who = self

@@ -11,6 +11,7 @@ pub mod app;
 mod dashboard;
 mod form;
 mod forms;
+pub mod keymap;
 mod lock;
 mod login;
 mod overlay;
@@ -67,19 +68,24 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     )
     .map_err(io)?;
     let lock_after = env.config.security.idle_lock_minutes.saturating_mul(60);
+    // Checked before the screen changes, so a typo is an ordinary message.
+    let keymap = keymap::KeyMap::parse(&env.config.keys)
+        .map_err(|e| CliError::Usage(format!("config: {e}")))?;
+    let colors = theme::parse_colors(&env.config.colors)
+        .map_err(|e| CliError::Usage(format!("config: {e}")))?;
     let db_file = match &env.url {
         crate::db::DbUrl::Sqlite(p) => Some(p.clone()),
         crate::db::DbUrl::Postgres(_) => None,
     };
-    let result = runtime.block_on(event_loop(
-        cli,
-        env.url.redacted(),
+    let settings = Settings {
+        db_label: env.url.redacted(),
         lock_after,
+        keymap,
+        colors,
         db_file,
-        env.config.quota.clone(),
-        &worker,
-        rx,
-    ));
+        quota: env.config.quota.clone(),
+    };
+    let result = runtime.block_on(event_loop(cli, settings, &worker, rx));
     worker.shutdown(SHUTDOWN_WAIT);
     let stats = result.map_err(io)?;
     if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
@@ -98,12 +104,20 @@ pub struct Stats {
     pub bytes: u64,
 }
 
-async fn event_loop(
-    cli: &Cli,
+/// What the app takes from the config and the URL, applied once the
+/// terminal is ours.
+struct Settings {
     db_label: String,
     lock_after: u64,
+    keymap: keymap::KeyMap,
+    colors: [Option<ratatui::style::Color>; theme::ROLES.len()],
     db_file: Option<std::path::PathBuf>,
     quota: crate::config::QuotaSettings,
+}
+
+async fn event_loop(
+    cli: &Cli,
+    settings: Settings,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
 ) -> std::io::Result<Stats> {
@@ -113,11 +127,13 @@ async fn event_loop(
         theme::Theme::from_env(),
         (size.width, size.height),
         cli.user.as_deref(),
-        db_label,
+        settings.db_label,
     );
-    app.lock_after = lock_after;
-    app.db_file = db_file;
-    app.set_quota_settings(quota);
+    app.lock_after = settings.lock_after;
+    app.keymap = settings.keymap;
+    app.theme = app.theme.with_colors(settings.colors);
+    app.db_file = settings.db_file;
+    app.set_quota_settings(settings.quota);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -52,6 +52,7 @@ impl Tui {
             Theme {
                 color: false,
                 light: false,
+                overrides: Default::default(),
             },
             (w, h),
             None,
