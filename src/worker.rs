@@ -619,20 +619,7 @@ impl Runner {
                 applied_text(&row, &a)
             }
             Write::RollbackConfig { id } => {
-                let row = ops::mail_configs::get(c, ctx, id)?;
-                let backup = row.backup_file.clone().ok_or_else(|| {
-                    OpError::invalid(
-                        "id",
-                        format!(
-                            "version {} of {} has no backup",
-                            row.version, row.config_file
-                        ),
-                    )
-                })?;
-                let data = std::fs::read_to_string(&backup)
-                    .map_err(|e| OpError::Io(format!("reading the backup {backup}: {e}")))?;
-                let restored = ops::mail_configs::edit(c, ctx, row.id, &data)?;
-                let (after, a) = ops::mail_configs::apply(c, ctx, restored.id, |r, active| {
+                let (after, a, backup) = ops::mail_configs::rollback(c, ctx, id, |r, active| {
                     configs::write_to_disk(r, active, &opts(&r.service_name))
                 })?;
                 format!("rolled back to {backup}; {}", applied_text(&after, &a))

@@ -423,3 +423,33 @@ on_both_backends!(a_rejected_staged_copy_never_touches_the_live_file, |t| {
         0
     );
 });
+
+on_both_backends!(cli_rollback_puts_the_backup_back, |t| {
+    if !mail_harness::have(&["postconf"]) {
+        return;
+    }
+    let mut c = t.conn();
+    let cli = Cli::new(t, &mut c);
+    let d = postfix_dir();
+    let main = d.path().join("main.cf");
+    let main_s = main.display().to_string();
+    cli.ok(
+        &["mail", "config", "import", &main_s, "--service", "postfix"],
+        None,
+    );
+    cli.ok(
+        &["mail", "config", "edit", "1"],
+        Some("sed -i s/mail.example.com/mx.example.com/"),
+    );
+    let out = cli.ok(&["mail", "config", "apply", "2"], None);
+    assert!(out.contains("staged copy passed"), "{out}");
+    assert!(std::fs::read_to_string(&main)
+        .unwrap()
+        .contains("mx.example.com"));
+    let out = cli.ok(&["mail", "config", "rollback", "2"], None);
+    assert!(
+        out.contains("rolled") && out.contains("back to the backup"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), GOOD);
+});

@@ -196,20 +196,8 @@ fn config(
             )
         }
         MailConfigCommand::Rollback { id, how } => {
-            // The backup taken when ID was applied is the file as it was
-            // before: store it as a new version, then apply that.
-            let row = ops::mail_configs::get(conn, ctx, *id)?;
-            let backup = row.backup_file.clone().ok_or_else(|| {
-                CliError::Op(crate::error::OpError::invalid(
-                    "id",
-                    format!("version {} of {} has no backup (it was never applied over an existing file)", row.version, row.config_file),
-                ))
-            })?;
-            let data = std::fs::read_to_string(&backup)
-                .map_err(|e| ops_io(format!("reading the backup {backup}: {e}")))?;
-            let restored = ops::mail_configs::edit(conn, ctx, row.id, &data)?;
-            let (after, applied) =
-                ops::mail_configs::apply(conn, ctx, restored.id, |r, active| {
+            let (after, applied, backup) =
+                ops::mail_configs::rollback(conn, ctx, *id, |r, active| {
                     configs::write_to_disk(r, active, &apply_options(env, how, &r.service_name))
                 })?;
             if j {

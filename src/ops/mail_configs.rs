@@ -271,6 +271,33 @@ pub fn apply(
     })
 }
 
+/// Put the file back as it was before version `id` was applied: the backup
+/// taken then becomes a new version, applied through `write_disk` like any
+/// other (so it is staged, checked and audited the same way). Returns the
+/// applied row, what the apply did, and the backup's path.
+pub fn rollback(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    id: i32,
+    write_disk: impl FnOnce(&MailServerConfig, Option<&MailServerConfig>) -> OpResult<Applied>,
+) -> OpResult<(MailServerConfig, Applied, String)> {
+    let row = get(conn, ctx, id)?;
+    let backup = row.backup_file.clone().ok_or_else(|| {
+        OpError::invalid(
+            "id",
+            format!(
+                "version {} of {} has no backup (it was never applied over an existing file)",
+                row.version, row.config_file
+            ),
+        )
+    })?;
+    let data = std::fs::read_to_string(&backup)
+        .map_err(|e| OpError::Io(format!("reading the backup {backup}: {e}")))?;
+    let restored = edit(conn, ctx, row.id, &data)?;
+    let (after, applied) = apply(conn, ctx, restored.id, write_disk)?;
+    Ok((after, applied, backup))
+}
+
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, id: i32) -> OpResult<MailServerConfig> {
     Principal::load(conn, ctx.user_id)?.require_admin("reading mail server configs")?;
     by_id(conn, id)
