@@ -757,7 +757,7 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             keys,
             action,
         } => {
-            let p = bulk_preview(c, ctx, resource, &keys, action)?;
+            let p = bulk_run(c, ctx, resource, &keys, action, false)?;
             let mut s = p.summary.clone();
             if let Some(first) = s.get(..1) {
                 s = first.to_uppercase() + &s[1..];
@@ -778,12 +778,16 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
     })
 }
 
-fn bulk_preview(
+/// Preview (`apply: false`) or apply a bulk action: one mapping from the
+/// TUI's actions onto ops' for both, so the dialog previews exactly what
+/// Yes will do.
+fn bulk_run(
     c: &mut AnyConnection,
     ctx: &Ctx,
     resource: Resource,
     keys: &[String],
     action: BulkAction,
+    apply: bool,
 ) -> Result<ops::bulk::Preview, OpError> {
     use ops::bulk::{AliasAction, DomainAction, MailboxAction};
     match (resource, action) {
@@ -793,7 +797,11 @@ fn bulk_preview(
                 BulkAction::Activate => MailboxAction::Activate,
                 BulkAction::Delete => MailboxAction::Delete,
             };
-            ops::bulk::mailboxes_preview(c, ctx, keys, a)
+            if apply {
+                ops::bulk::mailboxes_apply(c, ctx, keys, a)
+            } else {
+                ops::bulk::mailboxes_preview(c, ctx, keys, a)
+            }
         }
         (Resource::Aliases, a) => {
             let a = match a {
@@ -801,51 +809,23 @@ fn bulk_preview(
                 BulkAction::Activate => AliasAction::Activate,
                 BulkAction::Delete => AliasAction::Delete,
             };
-            ops::bulk::aliases_preview(c, ctx, keys, a)
+            if apply {
+                ops::bulk::aliases_apply(c, ctx, keys, a)
+            } else {
+                ops::bulk::aliases_preview(c, ctx, keys, a)
+            }
         }
-        (Resource::Domains, BulkAction::Suspend) => {
-            ops::bulk::domains_preview(c, ctx, keys, &DomainAction::Suspend)
-        }
-        (Resource::Domains, BulkAction::Activate) => {
-            ops::bulk::domains_preview(c, ctx, keys, &DomainAction::Activate)
-        }
-        (other, _) => Err(OpError::invalid(
-            "action",
-            format!("no such bulk action on {}", noun(other)),
-        )),
-    }
-}
-
-fn bulk_apply(
-    c: &mut AnyConnection,
-    ctx: &Ctx,
-    resource: Resource,
-    keys: &[String],
-    action: BulkAction,
-) -> Result<ops::bulk::Preview, OpError> {
-    use ops::bulk::{AliasAction, DomainAction, MailboxAction};
-    match (resource, action) {
-        (Resource::Mailboxes, a) => {
-            let a = match a {
-                BulkAction::Suspend => MailboxAction::Suspend,
-                BulkAction::Activate => MailboxAction::Activate,
-                BulkAction::Delete => MailboxAction::Delete,
+        (Resource::Domains, a @ (BulkAction::Suspend | BulkAction::Activate)) => {
+            let a = if a == BulkAction::Suspend {
+                DomainAction::Suspend
+            } else {
+                DomainAction::Activate
             };
-            ops::bulk::mailboxes_apply(c, ctx, keys, a)
-        }
-        (Resource::Aliases, a) => {
-            let a = match a {
-                BulkAction::Suspend => AliasAction::Suspend,
-                BulkAction::Activate => AliasAction::Activate,
-                BulkAction::Delete => AliasAction::Delete,
-            };
-            ops::bulk::aliases_apply(c, ctx, keys, a)
-        }
-        (Resource::Domains, BulkAction::Suspend) => {
-            ops::bulk::domains_apply(c, ctx, keys, &DomainAction::Suspend)
-        }
-        (Resource::Domains, BulkAction::Activate) => {
-            ops::bulk::domains_apply(c, ctx, keys, &DomainAction::Activate)
+            if apply {
+                ops::bulk::domains_apply(c, ctx, keys, &a)
+            } else {
+                ops::bulk::domains_preview(c, ctx, keys, &a)
+            }
         }
         (other, _) => Err(OpError::invalid(
             "action",
@@ -1086,7 +1066,7 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
             action,
         } => format!(
             "done: {}",
-            bulk_apply(c, ctx, resource, &keys, action)?.summary
+            bulk_run(c, ctx, resource, &keys, action, true)?.summary
         ),
         Write::CreateDomain { name, input } => {
             format!(
