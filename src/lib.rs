@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod csvfile;
 pub mod csvio;
 pub mod db;
 pub mod error;

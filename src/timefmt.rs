@@ -25,3 +25,12 @@ pub fn zone() -> Tz {
 pub fn local(t: &NaiveDateTime, fmt: &str) -> String {
     zone().from_utc_datetime(t).format(fmt).to_string()
 }
+
+/// 75 -> "1 min 15 s", 7300 -> "2 h 1 min": a time left, short.
+pub fn duration_short(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min {} s", secs / 60, secs % 60),
+        _ => format!("{} h {} min", secs / 3600, (secs % 3600) / 60),
+    }
+}

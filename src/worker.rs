@@ -120,6 +120,11 @@ pub enum Request {
         keys: Vec<String>,
         action: BulkAction,
     },
+    /// The marked mailboxes' rows, to open in $EDITOR (answered with
+    /// `Response::Mailboxes`).
+    MarkedMailboxes {
+        keys: Vec<String>,
+    },
     /// Every key of `resource` matching `filter`, across all pages.
     MatchingKeys {
         resource: Resource,
@@ -129,11 +134,40 @@ pub enum Request {
 }
 
 /// Bulk actions the TUI offers on marked rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BulkAction {
     Suspend,
     Activate,
+    /// Mailboxes and aliases.
     Delete,
+    /// Mailboxes: one quota for every marked mailbox (bytes, 0 = unlimited).
+    SetQuota(i64),
+    /// Domains: the limits given (None = keep each domain's own).
+    SetLimits(DomainInput),
+    /// Domains: give `username` these permissions on every marked domain.
+    Grant {
+        username: String,
+        perms: Vec<Perm>,
+    },
+    /// Domains: take every permission of `username` on the marked domains.
+    Revoke {
+        username: String,
+    },
+}
+
+impl BulkAction {
+    /// The verb of its confirmation dialog ("Yes, set quota of 12 row(s)").
+    pub fn verb(&self) -> &'static str {
+        match self {
+            BulkAction::Suspend => "suspend",
+            BulkAction::Activate => "activate",
+            BulkAction::Delete => "delete",
+            BulkAction::SetQuota(_) => "set quota of",
+            BulkAction::SetLimits(_) => "set limits of",
+            BulkAction::Grant { .. } => "grant on",
+            BulkAction::Revoke { .. } => "revoke on",
+        }
+    }
 }
 
 impl Request {
@@ -151,6 +185,22 @@ pub enum Write {
         resource: Resource,
         keys: Vec<String>,
         action: BulkAction,
+    },
+    /// Import a CSV file (all rows or none), reporting progress.
+    ImportCsv {
+        table: crate::csvfile::Table,
+        file: std::path::PathBuf,
+        dry_run: bool,
+    },
+    /// Export the rows matching `filter` into a new CSV file.
+    ExportCsv {
+        table: crate::csvfile::Table,
+        filter: Filter,
+        file: std::path::PathBuf,
+    },
+    /// The rows changed in the $EDITOR round trip, in one transaction.
+    EditMailboxes {
+        changes: Vec<ops::import::MailboxChange>,
     },
     CreateDomain {
         name: String,
@@ -323,6 +373,10 @@ pub enum Response {
     Written(String),
     /// Keys of every row matching a filter.
     Keys(Vec<String>),
+    /// A long job's progress; more replies for the same request follow.
+    Progress(crate::csvfile::Progress),
+    /// Mailbox rows (the marked ones, for $EDITOR).
+    Mailboxes(Vec<crate::db::models::Mailbox>),
 }
 
 /// An `OpError` as the UI needs it: plain data, safe to send across threads.
@@ -398,6 +452,7 @@ impl Worker {
             directory: directory.clone(),
             host: host.clone(),
             replies: replies.clone(),
+            current: None,
         };
         thread::Builder::new()
             .name("pm-db-reader".into())
@@ -409,6 +464,7 @@ impl Worker {
             directory,
             host,
             replies,
+            current: None,
         };
         thread::Builder::new()
             .name("pm-db-writer".into())
@@ -453,6 +509,8 @@ struct Runner {
     /// and applying mail server configs.
     host: HostSettings,
     replies: ReplySender,
+    /// The job being run, so a long one can send progress replies.
+    current: Option<Tag>,
 }
 
 /// What the worker needs to know about the host beyond the database.
@@ -492,6 +550,7 @@ impl Runner {
                 batch = newest_per_slot(batch);
             }
             for job in batch {
+                self.current = Some(job.tag);
                 let result = self.execute(job.request);
                 if self
                     .replies
@@ -555,6 +614,56 @@ impl Runner {
                 let ctx = self.ctx()?;
                 Ok(Response::Written(self.mail_config(&ctx, w)?))
             }
+            Request::Write(Write::ImportCsv {
+                table,
+                file,
+                dry_run,
+            }) => {
+                let ctx = self.ctx()?;
+                let report = {
+                    let progress = self.progress_sender();
+                    crate::csvfile::import_file(
+                        &mut self.conn,
+                        &ctx,
+                        table,
+                        &file,
+                        dry_run,
+                        &progress,
+                    )?
+                };
+                Ok(Response::Written(crate::sanitize::for_terminal(
+                    &if report.dry_run {
+                        format!("dry run, nothing changed: would {}", report.summary)
+                    } else {
+                        format!("done: {}", report.summary)
+                    },
+                )))
+            }
+            Request::Write(Write::ExportCsv {
+                table,
+                filter,
+                file,
+            }) => {
+                let ctx = self.ctx()?;
+                let out = {
+                    let progress = self.progress_sender();
+                    crate::csvfile::export_file(
+                        &mut self.conn,
+                        &ctx,
+                        table,
+                        &filter,
+                        &file,
+                        &progress,
+                    )?
+                };
+                Ok(Response::Written(crate::sanitize::for_terminal(&format!(
+                    "exported {} {} ({} bytes) to {}",
+                    ops::bulk::thousands(out.rows as usize),
+                    table.plural(),
+                    ops::bulk::thousands(out.bytes as usize),
+                    file.display()
+                ))))
+            }
             Request::Write(Write::Maintain { vacuum }) => {
                 let ctx = self.ctx()?;
                 let url = self.host.url.clone().ok_or_else(no_url)?;
@@ -571,6 +680,29 @@ impl Runner {
                 let ctx = self.ctx()?;
                 Ok(run(&mut self.conn, &ctx, other)?)
             }
+        }
+    }
+
+    /// A progress callback for the current job: replies on its tag, at most
+    /// ten a second (the last step always goes through), from any thread.
+    fn progress_sender(&self) -> impl Fn(crate::csvfile::Progress) + Sync {
+        let replies = self.replies.clone();
+        let tag = self.current;
+        let last = Mutex::new(None::<std::time::Instant>);
+        move |p: crate::csvfile::Progress| {
+            let Some(tag) = tag else { return };
+            let finished = p.total == Some(p.done);
+            if let Ok(mut last) = last.lock() {
+                let now = std::time::Instant::now();
+                if !finished && last.is_some_and(|t| now - t < Duration::from_millis(100)) {
+                    return;
+                }
+                *last = Some(now);
+            }
+            let _ = replies.send(Reply {
+                tag,
+                result: Ok(Response::Progress(p)),
+            });
         }
     }
 
@@ -757,7 +889,7 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             keys,
             action,
         } => {
-            let p = bulk_run(c, ctx, resource, &keys, action, false)?;
+            let p = bulk_run(c, ctx, resource, &keys, &action, false)?;
             let mut s = p.summary.clone();
             if let Some(first) = s.get(..1) {
                 s = first.to_uppercase() + &s[1..];
@@ -770,6 +902,13 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
                 )),
                 n,
             )
+        }
+        Request::MarkedMailboxes { keys } => {
+            let mut rows = Vec::with_capacity(keys.len());
+            for k in &keys {
+                rows.push(ops::mailboxes::get(c, ctx, k)?);
+            }
+            Response::Mailboxes(rows)
         }
         Request::MatchingKeys { resource, filter } => {
             Response::Keys(matching_keys(c, ctx, resource, &filter)?)
@@ -786,16 +925,28 @@ fn bulk_run(
     ctx: &Ctx,
     resource: Resource,
     keys: &[String],
-    action: BulkAction,
+    action: &BulkAction,
     apply: bool,
 ) -> Result<ops::bulk::Preview, OpError> {
     use ops::bulk::{AliasAction, DomainAction, MailboxAction};
-    match (resource, action) {
-        (Resource::Mailboxes, a) => {
-            let a = match a {
+    let unsupported = || {
+        OpError::invalid(
+            "action",
+            format!(
+                "{} is not a bulk action on {}s",
+                action.verb(),
+                noun(resource)
+            ),
+        )
+    };
+    match resource {
+        Resource::Mailboxes => {
+            let a = match action {
                 BulkAction::Suspend => MailboxAction::Suspend,
                 BulkAction::Activate => MailboxAction::Activate,
                 BulkAction::Delete => MailboxAction::Delete,
+                BulkAction::SetQuota(q) => MailboxAction::SetQuota(*q),
+                _ => return Err(unsupported()),
             };
             if apply {
                 ops::bulk::mailboxes_apply(c, ctx, keys, a)
@@ -803,11 +954,12 @@ fn bulk_run(
                 ops::bulk::mailboxes_preview(c, ctx, keys, a)
             }
         }
-        (Resource::Aliases, a) => {
-            let a = match a {
+        Resource::Aliases => {
+            let a = match action {
                 BulkAction::Suspend => AliasAction::Suspend,
                 BulkAction::Activate => AliasAction::Activate,
                 BulkAction::Delete => AliasAction::Delete,
+                _ => return Err(unsupported()),
             };
             if apply {
                 ops::bulk::aliases_apply(c, ctx, keys, a)
@@ -815,11 +967,19 @@ fn bulk_run(
                 ops::bulk::aliases_preview(c, ctx, keys, a)
             }
         }
-        (Resource::Domains, a @ (BulkAction::Suspend | BulkAction::Activate)) => {
-            let a = if a == BulkAction::Suspend {
-                DomainAction::Suspend
-            } else {
-                DomainAction::Activate
+        Resource::Domains => {
+            let a = match action {
+                BulkAction::Suspend => DomainAction::Suspend,
+                BulkAction::Activate => DomainAction::Activate,
+                BulkAction::SetLimits(input) => DomainAction::SetLimits(input.clone()),
+                BulkAction::Grant { username, perms } => DomainAction::Grant {
+                    username: username.clone(),
+                    perms: perms.clone(),
+                },
+                BulkAction::Revoke { username } => DomainAction::Revoke {
+                    username: username.clone(),
+                },
+                BulkAction::Delete | BulkAction::SetQuota(_) => return Err(unsupported()),
             };
             if apply {
                 ops::bulk::domains_apply(c, ctx, keys, &a)
@@ -827,10 +987,7 @@ fn bulk_run(
                 ops::bulk::domains_preview(c, ctx, keys, &a)
             }
         }
-        (other, _) => Err(OpError::invalid(
-            "action",
-            format!("no such bulk action on {}", noun(other)),
-        )),
+        _ => Err(unsupported()),
     }
 }
 
@@ -1046,8 +1203,14 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
         | Write::CreateLdap { .. }
         | Write::EditLdap { .. }
         | Write::DeleteLdap { .. }
-        | Write::TestLdap { .. } => {
-            return Err(OpError::Denied("backups run on the writer thread".into()))
+        | Write::TestLdap { .. }
+        | Write::ImportCsv { .. }
+        | Write::ExportCsv { .. } => {
+            // The runner answers these itself (they need its URL, key file,
+            // mail settings or progress channel); reaching here is a bug.
+            return Err(OpError::Denied(
+                "this write runs on the worker's writer thread".into(),
+            ));
         }
         Write::SetOwnPassword { password } => {
             ops::users::set_password(c, ctx, &ctx.username, &password)?;
@@ -1066,7 +1229,11 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
             action,
         } => format!(
             "done: {}",
-            bulk_run(c, ctx, resource, &keys, action, true)?.summary
+            bulk_run(c, ctx, resource, &keys, &action, true)?.summary
+        ),
+        Write::EditMailboxes { changes } => format!(
+            "done: {}",
+            ops::import::edit_mailboxes(c, ctx, &changes)?.summary
         ),
         Write::CreateDomain { name, input } => {
             format!(

@@ -155,3 +155,293 @@ fn a_scoped_user_marking_a_forbidden_row_is_refused_and_told_which() {
     t.esc();
     assert_eq!(suspended(&mut t), 0);
 }
+
+fn quotas(t: &mut Tui) -> Vec<(String, i64)> {
+    mailboxes::table
+        .select((mailboxes::username, mailboxes::quota_limit))
+        .order(mailboxes::username)
+        .load(&mut t.conn)
+        .expect("quotas")
+}
+
+fn audit_count(t: &mut Tui, action: &str) -> i64 {
+    use postfix_manager::db::schema::audit_logs;
+    audit_logs::table
+        .filter(audit_logs::action.eq(action))
+        .count()
+        .get_result(&mut t.conn)
+        .expect("audit count")
+}
+
+#[test]
+fn q_sets_one_quota_on_every_marked_mailbox_after_a_form_and_a_preview() {
+    let mut t = Tui::new(80, 24);
+    fixture(&mut t, 6);
+    t.login_admin();
+    t.command("mailboxes");
+    t.char(' ');
+    t.char('j');
+    t.char('j');
+    t.char('v'); // u000, u001, u002
+    t.char('Q');
+    assert!(
+        t.screen().contains("Set the quota of 3 marked mailboxes"),
+        "{}",
+        t.screen()
+    );
+    // A bad size is refused on its field and sends nothing.
+    t.text("lots");
+    t.enter();
+    assert!(t.screen().contains("quota"), "{}", t.screen());
+    assert_eq!(quotas(&mut t)[0].1, 1 << 20);
+    t.clear_field();
+    t.text("2G");
+    t.enter();
+    let screen = t.screen();
+    assert!(
+        screen.contains("Set quota of 3 mailboxes in 2 domains"),
+        "{screen}"
+    );
+    assert!(screen.contains("Confirm set quota"), "{screen}");
+    // No is the default: nothing changes.
+    t.enter();
+    assert!(quotas(&mut t).iter().all(|(_, q)| *q == 1 << 20));
+    assert_eq!(t.app.status.clone().expect("status").0, "Nothing changed.");
+
+    t.char('Q');
+    t.text("2G");
+    t.enter();
+    t.press(KeyCode::Right);
+    t.enter();
+    let q = quotas(&mut t);
+    let two_g = 2i64 << 30;
+    assert_eq!(q.iter().filter(|(_, v)| *v == two_g).count(), 3, "{q:?}");
+    for a in ["u000@a.example", "u001@b.example", "u002@a.example"] {
+        assert!(q.contains(&(a.to_string(), two_g)), "{a}: {q:?}");
+    }
+    // One summary row and one row per mailbox.
+    assert_eq!(audit_count(&mut t, "bulk_update"), 1);
+    assert!(audit_count(&mut t, "update") >= 3);
+}
+
+#[test]
+fn domain_limits_grant_and_revoke_on_marked_domains() {
+    use postfix_manager::db::schema::{domains, user_domains};
+    let mut t = Tui::new(80, 24);
+    fixture(&mut t, 2);
+    let admin = t.admin.clone();
+    common::user_with_role(&mut t.conn, &admin, "dora", "user");
+    t.login_admin();
+    t.command("domains");
+    t.char('*');
+    assert!(t.screen().contains("2 marked"), "{}", t.screen());
+
+    // Limits: only the filled fields change; an all-empty form is refused.
+    t.char('L');
+    t.enter();
+    assert!(t.screen().contains("at least one limit"), "{}", t.screen());
+    t.tab();
+    t.text("250");
+    t.enter();
+    assert!(
+        t.screen().contains("Set limits of 2 domains"),
+        "{}",
+        t.screen()
+    );
+    t.press(KeyCode::Right);
+    t.enter();
+    let limits: Vec<(i32, i64)> = domains::table
+        .select((domains::max_mailboxes, domains::quota_limit))
+        .load(&mut t.conn)
+        .expect("domains");
+    assert_eq!(limits, vec![(250, 0), (250, 0)], "quota kept, max set");
+
+    // Marks are cleared by an action: mark again, then grant.
+    t.char('*');
+    t.char('P');
+    t.text("dora");
+    t.tab();
+    t.clear_field();
+    t.text("mailboxes");
+    t.enter();
+    t.press(KeyCode::Right);
+    t.enter();
+    let granted: i64 = user_domains::table
+        .count()
+        .get_result(&mut t.conn)
+        .expect("grants");
+    assert_eq!(granted, 2, "{:?}", t.app.status);
+
+    t.char('*');
+    t.char('R');
+    t.text("dora");
+    t.enter();
+    assert!(t.screen().contains("Confirm revoke"), "{}", t.screen());
+    t.press(KeyCode::Right);
+    t.enter();
+    let left: i64 = user_domains::table
+        .count()
+        .get_result(&mut t.conn)
+        .expect("grants");
+    assert_eq!(left, 0, "{:?}", t.app.status);
+}
+
+#[test]
+fn editor_round_trip_shows_the_changes_and_applies_them_in_one_go() {
+    use postfix_manager::tui::app::EditorJob;
+    let mut t = Tui::new(80, 24);
+    fixture(&mut t, 4);
+    t.login_admin();
+    t.command("mailboxes");
+    t.char(' ');
+    t.char('j');
+    t.char(' ');
+    t.char('E');
+    let Some(EditorJob::Mailboxes(rows)) = t.app.take_editor() else {
+        panic!("a mailbox editor job: {:?}", t.app.status)
+    };
+    assert_eq!(rows.len(), 2);
+    let text = postfix_manager::csvio::mailboxes_tsv(&rows);
+
+    // A bad line: reported with its number, nothing changes.
+    let bad = text.replace("u001@b.example\t1048576", "u001@b.example\tbig");
+    t.app.edited_mailboxes(&rows, Ok(bad));
+    let screen = t.screen();
+    assert!(screen.contains("line 5"), "{screen}");
+    assert!(screen.contains("Nothing changed"), "{screen}");
+    t.esc();
+    assert!(quotas(&mut t).iter().all(|(_, q)| *q == 1 << 20));
+
+    // A good edit: the dialog lists the change, Yes applies it.
+    let good = text
+        .replace("u001@b.example\t1048576\t", "u001@b.example\t3G\tUrsula\t")
+        .replace("Ursula\t\t", "Ursula\t");
+    t.app.edited_mailboxes(&rows, Ok(good));
+    let screen = t.screen();
+    assert!(screen.contains("1 mailbox changed"), "{screen}");
+    assert!(screen.contains("quota: 1048576 -> 3221225472"), "{screen}");
+    t.press(KeyCode::Right);
+    t.enter();
+    let q = quotas(&mut t);
+    assert!(q.contains(&("u001@b.example".into(), 3 << 30)), "{q:?}");
+    assert!(q.contains(&("u000@a.example".into(), 1 << 20)), "{q:?}");
+    let name: Option<String> = mailboxes::table
+        .filter(mailboxes::username.eq("u001@b.example"))
+        .select(mailboxes::name)
+        .first(&mut t.conn)
+        .expect("name");
+    assert_eq!(name.as_deref(), Some("Ursula"));
+}
+
+#[test]
+fn csv_import_and_export_from_the_command_line() {
+    let mut t = Tui::new(80, 24);
+    fixture(&mut t, 3);
+    t.login_admin();
+    t.command("mailboxes");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // Export what the screen lists into a new file.
+    let out = dir.path().join("all.csv");
+    t.command(&format!("export {}", out.display()));
+    assert!(
+        t.screen().contains("Export mailboxes to CSV"),
+        "{}",
+        t.screen()
+    );
+    t.enter();
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(!failed && msg.contains("exported 3 mailboxes"), "{msg}");
+    let csv = std::fs::read_to_string(&out).expect("export");
+    assert!(
+        csv.starts_with("address,password,quota,name,status\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 4);
+    // An existing file is never overwritten.
+    t.command(&format!("export {}", out.display()));
+    t.enter();
+    assert!(
+        t.screen().contains("exists; an export never"),
+        "{}",
+        t.screen()
+    );
+    t.esc();
+    assert_eq!(std::fs::read_to_string(&out).expect("export"), csv);
+
+    // An import with bad lines names each and changes nothing.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "address,password,quota,name,status\n\
+         new1@a.example,a-long-password-1,1G,,active\n\
+         not-an-address,a-long-password-1,1G,,active\n\
+         new2@a.example,short,1G,,active\n",
+    )
+    .expect("write");
+    t.command(&format!("import {}", bad.display()));
+    t.enter();
+    let screen = t.screen();
+    assert!(screen.contains("line 3"), "{screen}");
+    assert!(screen.contains("line 4"), "{screen}");
+    assert!(screen.contains("nothing was changed"), "{screen}");
+    t.esc();
+    assert_eq!(quotas(&mut t).len(), 3);
+
+    // A good file: a dry run changes nothing, the real run adds both.
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "address,password,quota,name,status\n\
+         new1@a.example,a-long-password-1,1G,,active\n\
+         new2@b.example,a-long-password-2,1G,,suspended\n",
+    )
+    .expect("write");
+    t.command(&format!("import {}", good.display()));
+    t.tab();
+    t.clear_field();
+    t.text("yes");
+    t.enter();
+    let (msg, _) = t.app.status.clone().expect("status");
+    assert!(msg.contains("dry run, nothing changed"), "{msg}");
+    assert_eq!(quotas(&mut t).len(), 3);
+    t.command(&format!("import {}", good.display()));
+    t.enter();
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(!failed && msg.contains("done: import 2 mailboxes"), "{msg}");
+    assert_eq!(quotas(&mut t).len(), 5);
+}
+
+#[test]
+fn import_and_export_need_a_table_screen_with_csv() {
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.command("import");
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(
+        failed && msg.contains("open the domains, mailboxes or aliases screen"),
+        "{msg}"
+    );
+    t.command("users");
+    t.command("export");
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(failed && msg.contains("no CSV form"), "{msg}");
+}
+
+#[test]
+fn the_progress_line_has_a_bar_a_rate_and_the_time_left() {
+    use postfix_manager::csvfile::{Progress, Unit};
+    let line = postfix_manager::tui::app::progress_line(
+        &Progress {
+            stage: "importing mailboxes",
+            done: 40_000,
+            total: Some(100_000),
+            unit: Unit::Rows,
+        },
+        std::time::Duration::from_secs(2),
+    );
+    assert_eq!(
+        line,
+        "importing mailboxes [########............] 40% 40,000/100,000 · 20,000/s · 3 s left"
+    );
+}

@@ -49,7 +49,10 @@ fn import_view_diff_edit_apply_and_roll_back() {
 
     // edit: the app hands the text to the event loop's editor, gets it back
     t.char('e');
-    let (id, _, text) = t.app.take_editor().expect("an editor job");
+    let Some(postfix_manager::tui::app::EditorJob::Config(id, _, text)) = t.app.take_editor()
+    else {
+        panic!("a config editor job")
+    };
     let edited = format!("{text}smtpd_banner = $myhostname ESMTP\n");
     t.app.edited(id, &text, Ok(edited.clone()));
     t.settle();

@@ -63,6 +63,11 @@ struct Pty {
 
 impl Pty {
     fn spawn(config: &Path) -> Pty {
+        Pty::spawn_with(config, &[])
+    }
+
+    /// `spawn` with extra environment (a scripted $EDITOR).
+    fn spawn_with(config: &Path, env: &[(&str, &str)]) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 24,
@@ -78,6 +83,10 @@ impl Pty {
         cmd.env_remove("NO_COLOR");
         cmd.env_remove("POSTFIX_MANAGER_DATABASE_URL");
         cmd.env_remove("POSTFIX_MANAGER_USER");
+        cmd.env_remove("VISUAL");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -388,6 +397,78 @@ fn mark_all_matching_then_bulk_suspend_in_the_terminal() {
             .expect("mailbox");
         assert_eq!(m.status, "suspended");
     }
+    t.send("q");
+    let status = t.wait_exit();
+    assert!(status.success(), "{status:?}");
+    t.assert_restored();
+}
+
+#[test]
+fn marked_mailboxes_round_trip_through_a_scripted_editor() {
+    let host = Host::new();
+    let mut csv = String::from("address,password,quota,name,status\n");
+    for i in 0..5 {
+        csv.push_str(&format!("e{i}@edit.example,mailbox-password-{i:02},10M,,active\n"));
+    }
+    let file = host.dir.path().join("m.csv");
+    std::fs::write(&file, csv).expect("csv");
+    let pm = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(host.config())
+            .args(["--user", "admin", "--password-file"])
+            .arg(host.dir.path().join("pw"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    pm(&["domain", "add", "edit.example", "--quota", "0"]);
+    pm(&["mailbox", "import", file.to_str().expect("path")]);
+
+    // The "editor": a script that raises e1's quota and suspends e2, then
+    // records that it ran (the TUI must hand it the terminal and wait).
+    let script = host.dir.path().join("editor.sh");
+    let ran = host.dir.path().join("editor-ran");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsed -i -e 's/^e1@edit.example\\t10485760/e1@edit.example\\t5G/' \\\n  -e '/^e2@/s/active$/suspended/' \"$1\"\ntouch {}\n",
+            ran.display()
+        ),
+    )
+    .expect("script");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+
+    let editor = script.to_str().expect("path").to_string();
+    let mut t = Pty::spawn_with(&host.config(), &[("EDITOR", &editor)]);
+    t.login();
+    t.wait_for("Domains by usage");
+    t.send(":mailboxes\r");
+    t.wait_for("e0@edit.example");
+    t.send("*");
+    t.wait_for("5 marked");
+    t.send("E");
+    t.wait_for("2 mailboxes changed");
+    assert!(ran.exists(), "the editor ran");
+    let screen = t.screen();
+    assert!(screen.contains("quota: 10485760 -> 5368709120"), "{screen}");
+    assert!(screen.contains("status: active -> suspended"), "{screen}");
+    t.send("\x1b[C");
+    t.send("\r");
+    t.wait_for("done: edit 2 mailboxes");
+
+    let mut conn = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");
+    let get = |conn: &mut _, a: &str| {
+        store::mailboxes::by_address(conn, a)
+            .expect("query")
+            .expect("mailbox")
+    };
+    assert_eq!(get(&mut conn, "e1@edit.example").quota_limit, 5 << 30);
+    assert_eq!(get(&mut conn, "e2@edit.example").status, "suspended");
+    assert_eq!(get(&mut conn, "e3@edit.example").status, "active");
     t.send("q");
     let status = t.wait_exit();
     assert!(status.success(), "{status:?}");

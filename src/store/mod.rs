@@ -37,7 +37,7 @@ impl Page {
 }
 
 /// Filters shared by the name-keyed lists.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Substring of the row's name/address (case-insensitive: names are stored lower-case).
     pub text: Option<String>,

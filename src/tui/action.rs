@@ -28,6 +28,8 @@ pub enum Action {
         preview: Request,
         write: Write,
     },
+    /// Load these mailboxes and open them in $EDITOR.
+    EditMarked(Vec<String>),
     /// Ask the worker for every key matching the filter, to mark them all.
     MarkAll(Request),
     /// A write that needs no confirmation (suspend/activate).
@@ -46,4 +48,27 @@ pub enum Action {
         text: String,
         write: Write,
     },
+}
+
+impl Action {
+    /// Preview then confirm `action` on these rows: the same request shapes
+    /// from a key (suspend) and from a form (set quota).
+    pub fn bulk(
+        resource: Resource,
+        keys: Vec<String>,
+        action: crate::worker::BulkAction,
+    ) -> Action {
+        Action::AskBulk {
+            preview: Request::BulkPreview {
+                resource,
+                keys: keys.clone(),
+                action: action.clone(),
+            },
+            write: Write::Bulk {
+                resource,
+                keys,
+                action,
+            },
+        }
+    }
 }

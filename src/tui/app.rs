@@ -74,12 +74,24 @@ pub struct App {
     /// The SQLite file, when there is one: a backup's progress is its
     /// temporary file's size against this one's.
     pub db_file: Option<std::path::PathBuf>,
-    /// A config version to open in $EDITOR: (id, file name hint, text). The
-    /// event loop takes it, hands the terminal to the editor, and gives the
-    /// result back through `edited`.
-    pub editor: Option<(i32, String, String)>,
+    /// Something to open in $EDITOR. The event loop takes it, hands the
+    /// terminal to the editor, and gives the result back through `edited`
+    /// or `edited_mailboxes`.
+    pub editor: Option<EditorJob>,
+    /// The running import or export: its last report and when its stage
+    /// began (for the rate and the time left).
+    progress: Option<(crate::csvfile::Progress, std::time::Instant)>,
     /// `[quota]` thresholds and refresh interval for the dashboard.
     quota: crate::config::QuotaSettings,
+}
+
+/// What the event loop opens in $EDITOR.
+#[derive(Debug)]
+pub enum EditorJob {
+    /// A mail server config version: (id, file name hint, text).
+    Config(i32, String, String),
+    /// The marked mailboxes, as a tab-separated file.
+    Mailboxes(Vec<crate::db::models::Mailbox>),
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -138,6 +150,7 @@ impl App {
             db_file: None,
             keymap: Default::default(),
             editor: None,
+            progress: None,
             quota: crate::config::QuotaSettings::default(),
         }
     }
@@ -385,6 +398,11 @@ impl App {
                 self.send(Slot::Impact, preview);
                 true
             }
+            Action::EditMarked(keys) => {
+                self.status = Some(("Loading the marked mailboxes…".into(), false));
+                self.send(Slot::Text, Request::MarkedMailboxes { keys });
+                true
+            }
             Action::MarkAll(r) => {
                 self.status = Some(("Marking every matching row…".into(), false));
                 self.send(Slot::Marks, r);
@@ -463,13 +481,19 @@ impl App {
                 ConfirmKey::Ignored => false,
                 ConfirmKey::Redraw => true,
                 ConfirmKey::Cancel => {
+                    let said = if c.is_delete() {
+                        "Nothing deleted."
+                    } else {
+                        "Nothing changed."
+                    };
                     self.modal = None;
                     // A late impact count for a closed dialog is dropped.
                     self.inflight.remove(&Slot::Impact);
-                    self.status = Some(("Nothing deleted.".into(), false));
+                    self.status = Some((said.into(), false));
                     true
                 }
                 ConfirmKey::Confirm(w) => {
+                    let deleting = c.is_delete();
                     self.modal = None;
                     let bulk = matches!(w, crate::worker::Write::Bulk { .. });
                     if bulk {
@@ -478,7 +502,11 @@ impl App {
                             t.clear_marks();
                         }
                     }
-                    let working = if bulk { "Working…" } else { "Deleting…" };
+                    let working = if deleting {
+                        "Deleting…"
+                    } else {
+                        "Working…"
+                    };
                     self.status = Some((working.into(), false));
                     self.send(Slot::Action, Request::Write(w));
                     true
@@ -502,6 +530,16 @@ impl App {
                 }
                 FormKey::Submit => {
                     match forms::build(f) {
+                        // A bulk form only collects the value: the preview
+                        // dialog (default No) is what asks before writing.
+                        Ok(crate::worker::Write::Bulk {
+                            resource,
+                            keys,
+                            action,
+                        }) => {
+                            self.modal = None;
+                            return self.apply(Action::bulk(resource, keys, action));
+                        }
                         Ok(w) => {
                             f.pending = true;
                             f.message = None;
@@ -559,6 +597,13 @@ impl App {
                     }),
                 );
             }
+            w if w == "import"
+                || w.starts_with("import ")
+                || w == "export"
+                || w.starts_with("export ") =>
+            {
+                self.csv_form(w);
+            }
             "restore" => {
                 self.status = Some((
                     "Restore replaces the database under every open session: quit and run `postfix-manager db restore FILE`.".into(),
@@ -585,6 +630,48 @@ impl App {
                 }
             },
         }
+    }
+
+    /// `:import [FILE]` / `:export [FILE]` on the domains, mailboxes or
+    /// aliases screen: the form, pre-filled.
+    fn csv_form(&mut self, line: &str) {
+        use crate::csvfile::Table;
+        let (verb, file) = line.split_once(' ').unwrap_or((line, ""));
+        let Some(Screen::Table(t)) = self.stack.last() else {
+            self.status = Some((
+                format!("open the domains, mailboxes or aliases screen first; :{verb} works on its table"),
+                true,
+            ));
+            return;
+        };
+        let table = match t.resource {
+            Resource::Domains => Table::Domains,
+            Resource::Mailboxes => Table::Mailboxes,
+            Resource::Aliases => Table::Aliases,
+            other => {
+                self.status = Some((
+                    format!(
+                        "{} rows have no CSV form; use the domains, mailboxes or aliases screen",
+                        crate::worker::noun(other)
+                    ),
+                    true,
+                ));
+                return;
+            }
+        };
+        let file = file.trim();
+        self.modal = Some(Modal::Form(if verb == "import" {
+            forms::import(table, file)
+        } else {
+            let file = if file.is_empty() {
+                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+                let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+                format!("{home}/postfix-manager-{}-{stamp}.csv", table.plural())
+            } else {
+                file.to_string()
+            };
+            forms::export(table, t.export_filter(), &file)
+        }));
     }
 
     /// One second passed: poll the tail, refresh the dashboard now and then.
@@ -629,7 +716,14 @@ impl App {
         if self.inflight.get(&tag.slot) != Some(&tag.gen) {
             return false;
         }
+        if let Ok(Response::Progress(p)) = result {
+            // More replies follow for this request: keep awaiting it.
+            return self.on_progress(p);
+        }
         self.inflight.remove(&tag.slot);
+        if tag.slot == Slot::Form {
+            self.progress = None;
+        }
         match tag.slot {
             Slot::Login => self.on_login(result),
             Slot::Dashboard => {
@@ -677,7 +771,11 @@ impl App {
                         body,
                     }) => {
                         self.status = None;
-                        self.editor = Some((id, title, body));
+                        self.editor = Some(EditorJob::Config(id, title, body));
+                    }
+                    Ok(Response::Mailboxes(rows)) => {
+                        self.status = None;
+                        self.editor = Some(EditorJob::Mailboxes(rows));
                     }
                     Ok(Response::Text { title, body, .. }) => {
                         self.status = None;
@@ -775,6 +873,15 @@ impl App {
                 self.refresh_top();
             }
             Ok(_) => {}
+            // Many lines (an import's bad lines): a scrollable panel, since
+            // one status line or a form message would cut them off.
+            Err(e) if e.message.contains('\n') => {
+                self.modal = Some(Modal::Text(overlay::TextView::new(
+                    "Refused: nothing was changed",
+                    &e.message,
+                )));
+                self.status = Some(("Refused; nothing was changed.".into(), true));
+            }
             Err(e) => match self.modal.as_mut() {
                 Some(Modal::Form(f)) => {
                     f.pending = false;
@@ -791,9 +898,64 @@ impl App {
         true
     }
 
+    fn on_progress(&mut self, p: crate::csvfile::Progress) -> bool {
+        let started = match &self.progress {
+            Some((old, t)) if old.stage == p.stage => *t,
+            _ => std::time::Instant::now(),
+        };
+        self.status = Some((progress_line(&p, started.elapsed()), false));
+        self.progress = Some((p, started));
+        true
+    }
+
     /// The event loop's hand-off to $EDITOR: the job, if one is waiting.
-    pub fn take_editor(&mut self) -> Option<(i32, String, String)> {
+    pub fn take_editor(&mut self) -> Option<EditorJob> {
         self.editor.take()
+    }
+
+    /// The edited mailbox file: bad lines are shown with their numbers and
+    /// change nothing; otherwise the changes wait for a Yes.
+    pub fn edited_mailboxes(
+        &mut self,
+        before: &[crate::db::models::Mailbox],
+        result: Result<String, String>,
+    ) -> bool {
+        let text = match result {
+            Ok(t) => t,
+            Err(e) => {
+                self.status = Some((e, true));
+                return true;
+            }
+        };
+        let changes = match crate::csvio::diff_mailboxes_tsv(before, &text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.status = Some((
+                    "The edited file has bad lines; nothing changed.".into(),
+                    true,
+                ));
+                let msg = crate::sanitize::for_terminal(&e.to_string());
+                self.modal = Some(Modal::Text(overlay::TextView::new(
+                    "Nothing changed: fix these lines and edit again",
+                    &msg,
+                )));
+                return true;
+            }
+        };
+        if changes.is_empty() {
+            self.status = Some(("No changes; nothing was written.".into(), false));
+            return true;
+        }
+        let n = changes.len();
+        let diff = crate::csvio::describe_changes(before, &changes);
+        self.apply(Action::AskConfirm {
+            text: edit_summary(n, &diff),
+            write: crate::worker::Write::EditMailboxes { changes },
+        });
+        if let Some(Modal::Confirm(c)) = self.modal.as_mut() {
+            c.rows = n as i64;
+        }
+        true
     }
 
     /// The editor's result: a changed text becomes a new (inactive) version.
@@ -1107,4 +1269,68 @@ fn footer_line(keys: &[(&'static str, &'static str)], width: u16, theme: &Theme)
         used += len;
     }
     Line::from(spans)
+}
+
+/// Lines of the change list the confirm dialog shows before "and N more".
+const EDIT_LINES_SHOWN: usize = 10;
+
+/// "Apply 3 changed mailboxes?" and the first lines of what changes.
+fn edit_summary(n: usize, diff: &str) -> String {
+    let lines: Vec<&str> = diff.lines().collect();
+    let mut s = format!(
+        "Apply the edit: {} mailbox{} changed, in one transaction.\n",
+        crate::ops::bulk::thousands(n),
+        if n == 1 { "" } else { "es" }
+    );
+    for l in lines.iter().take(EDIT_LINES_SHOWN) {
+        s.push_str(l);
+        s.push('\n');
+    }
+    if lines.len() > EDIT_LINES_SHOWN {
+        s.push_str(&format!(
+            "… and {} more lines",
+            crate::ops::bulk::thousands(lines.len() - EDIT_LINES_SHOWN)
+        ));
+    }
+    s.trim_end().to_string()
+}
+
+/// "importing mailboxes [#######.....] 58% 58,000/100,000 · 21,400/s · 2 s left"
+pub fn progress_line(p: &crate::csvfile::Progress, elapsed: std::time::Duration) -> String {
+    use crate::csvfile::Unit;
+    use crate::ops::bulk::thousands;
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        p.done as f64 / secs
+    } else {
+        0.0
+    };
+    match (p.unit, p.total) {
+        (Unit::Rows, Some(total)) if total > 0 => {
+            let pct = (p.done.min(total) * 100 / total) as usize;
+            let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
+            let left = if rate > 0.0 && p.done < total {
+                let s = ((total - p.done) as f64 / rate).ceil() as u64;
+                format!(" · {} left", crate::timefmt::duration_short(s))
+            } else {
+                String::new()
+            };
+            format!(
+                "{} [{bar}] {pct}% {}/{} · {}/s{left}",
+                p.stage,
+                thousands(p.done as usize),
+                thousands(total as usize),
+                thousands(rate as usize)
+            )
+        }
+        (Unit::Rows, _) => format!("{}… {} rows", p.stage, thousands(p.done as usize)),
+        (Unit::Bytes, _) => {
+            let mib = p.done as f64 / (1u64 << 20) as f64;
+            format!(
+                "{}… {mib:.1} MiB written · {:.1} MiB/s",
+                p.stage,
+                mib / secs.max(0.001)
+            )
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::ops::{
     users::NewUser, users::UserEdit, Perm,
 };
 use crate::validate;
-use crate::worker::{Resource, Write};
+use crate::worker::{BulkAction, Resource, Write};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FormKind {
@@ -33,6 +33,137 @@ pub enum FormKind {
     },
     /// Where to write a backup of the whole database.
     Backup,
+    /// Import a CSV file into this table.
+    Import(crate::csvfile::Table),
+    /// Export this table's rows matching `filter` (the screen's) to a file.
+    Export {
+        table: crate::csvfile::Table,
+        filter: crate::store::Filter,
+    },
+    /// The parameter of a bulk action on the marked rows; submitting it
+    /// opens the action's preview, never writes by itself.
+    Bulk {
+        resource: Resource,
+        keys: Vec<String>,
+        what: BulkForm,
+    },
+}
+
+/// Import a CSV file: its header row names the columns
+/// (`postfix-manager mailbox export` writes one to start from).
+pub fn import(table: crate::csvfile::Table, file: &str) -> Form {
+    Form::new(
+        format!("Import {} from CSV", table.plural()),
+        FormKind::Import(table),
+        vec![
+            Field::new("file", "CSV file", file, "with a header row"),
+            Field::new(
+                "dry_run",
+                "Dry run",
+                "no",
+                "yes = check everything, change nothing",
+            ),
+        ],
+    )
+}
+
+/// Export what the screen lists (every page) into a new CSV file.
+pub fn export(table: crate::csvfile::Table, filter: crate::store::Filter, file: &str) -> Form {
+    let what = if filter.text.is_some() || filter.domain_id.is_some() {
+        "rows matching this screen's filter"
+    } else {
+        "every row"
+    };
+    Form::new(
+        format!("Export {} to CSV ({what})", table.plural()),
+        FormKind::Export { table, filter },
+        vec![Field::new(
+            "file",
+            "CSV file",
+            file,
+            "a new file; never overwritten",
+        )],
+    )
+}
+
+/// Bulk actions that need a value before their preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkForm {
+    /// Mailboxes: one quota for all.
+    Quota,
+    /// Domains: limits; an empty field keeps each domain's own value.
+    Limits,
+    /// Domains: give a user permissions on all of them.
+    Grant,
+    /// Domains: take a user's permissions on all of them.
+    Revoke,
+}
+
+/// The form asking for a bulk action's value; `keys` are the marked rows.
+pub fn bulk(resource: Resource, keys: Vec<String>, what: BulkForm) -> Form {
+    let n = crate::ops::bulk::thousands(keys.len());
+    let noun = match (resource, keys.len()) {
+        (Resource::Domains, 1) => "domain",
+        (Resource::Domains, _) => "domains",
+        (_, 1) => "mailbox",
+        _ => "mailboxes",
+    };
+    let (title, fields) = match what {
+        BulkForm::Quota => (
+            format!("Set the quota of {n} marked {noun}"),
+            vec![Field::new("quota", "Quota", "", "e.g. 2G; 0 = unlimited")],
+        ),
+        BulkForm::Limits => (
+            format!("Set limits of {n} marked {noun}"),
+            vec![
+                Field::new("quota_limit", "Total quota", "", "empty = keep; 2G"),
+                Field::new(
+                    "max_mailboxes",
+                    "Max mailboxes",
+                    "",
+                    "empty = keep; 0 = unlimited",
+                ),
+                Field::new(
+                    "max_aliases",
+                    "Max aliases",
+                    "",
+                    "empty = keep; 0 = unlimited",
+                ),
+                Field::new(
+                    "max_mailbox_quota",
+                    "Max per mailbox",
+                    "",
+                    "empty = keep; 1G",
+                ),
+                Field::new("transport", "Transport", "", "empty = keep"),
+            ],
+        ),
+        BulkForm::Grant => (
+            format!("Grant a user rights on {n} marked {noun}"),
+            vec![
+                Field::new("username", "Username", "", "an admin user"),
+                Field::new(
+                    "permissions",
+                    "Permissions",
+                    "mailboxes,aliases",
+                    "mailboxes, aliases, domain or all",
+                ),
+            ],
+        ),
+        BulkForm::Revoke => (
+            format!("Revoke a user's rights on {n} marked {noun}"),
+            vec![Field::new("username", "Username", "", "an admin user")],
+        ),
+    };
+    Form::new(
+        title,
+        FormKind::Bulk {
+            resource,
+            keys,
+            what,
+        },
+        fields,
+    )
 }
 
 /// Back the database up into a new file.
@@ -334,6 +465,37 @@ impl<'a> Reader<'a> {
             }
         }
     }
+    /// A size typed into a field that may stay empty (None).
+    fn opt_size(&mut self, name: &str) -> Option<i64> {
+        let raw = self.optional(name)?;
+        match validate::size(name, &raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push((name.to_string(), message_of(&e)));
+                None
+            }
+        }
+    }
+    fn opt_count(&mut self, name: &str) -> Option<i64> {
+        let raw = self.optional(name)?;
+        match raw.parse::<i64>() {
+            Ok(v) if v >= 0 => Some(v),
+            _ => {
+                self.errors.push((
+                    name.to_string(),
+                    format!("{raw:?} is not a whole number ≥ 0 (0 = unlimited)"),
+                ));
+                None
+            }
+        }
+    }
+    fn required(&mut self, name: &str) -> String {
+        let v = self.text(name);
+        if v.is_empty() {
+            self.errors.push((name.to_string(), "required".into()));
+        }
+        v
+    }
     fn secret(&self, name: &str) -> Option<String> {
         // Passwords are taken as typed: spaces may be part of them.
         Some(self.form.value(name).to_string()).filter(|s| !s.is_empty())
@@ -377,6 +539,41 @@ fn message_of(e: &crate::error::OpError) -> String {
     match e {
         crate::error::OpError::Invalid { message, .. } => message.clone(),
         other => other.to_string(),
+    }
+}
+
+fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
+    match what {
+        BulkForm::Quota => {
+            if r.text("quota").is_empty() {
+                r.errors.push(("quota".into(), "required".into()));
+            }
+            BulkAction::SetQuota(r.opt_size("quota").unwrap_or(0))
+        }
+        BulkForm::Limits => {
+            let input = DomainInput {
+                description: None,
+                quota_limit: r.opt_size("quota_limit"),
+                max_mailboxes: r.opt_count("max_mailboxes"),
+                max_aliases: r.opt_count("max_aliases"),
+                max_mailbox_quota: r.opt_size("max_mailbox_quota"),
+                transport: r.optional("transport"),
+            };
+            if r.errors.is_empty() && input == DomainInput::default() {
+                r.errors.push((
+                    "quota_limit".into(),
+                    "nothing to change: fill in at least one limit".into(),
+                ));
+            }
+            BulkAction::SetLimits(input)
+        }
+        BulkForm::Grant => BulkAction::Grant {
+            username: r.required("username"),
+            perms: r.perms("permissions"),
+        },
+        BulkForm::Revoke => BulkAction::Revoke {
+            username: r.required("username"),
+        },
     }
 }
 
@@ -542,6 +739,36 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 language: r.changed("language"),
                 timezone: r.changed("timezone"),
             },
+        },
+        FormKind::Import(table) => {
+            let dry_run = match r.text("dry_run").to_ascii_lowercase().as_str() {
+                "yes" | "y" => true,
+                "no" | "n" | "" => false,
+                other => {
+                    r.errors
+                        .push(("dry_run".into(), format!("{other:?}: answer yes or no")));
+                    false
+                }
+            };
+            Write::ImportCsv {
+                table: *table,
+                file: r.required("file").into(),
+                dry_run,
+            }
+        }
+        FormKind::Export { table, filter } => Write::ExportCsv {
+            table: *table,
+            filter: filter.clone(),
+            file: r.required("file").into(),
+        },
+        FormKind::Bulk {
+            resource,
+            keys,
+            what,
+        } => Write::Bulk {
+            resource: *resource,
+            keys: keys.clone(),
+            action: bulk_action(&mut r, *what),
         },
         FormKind::Create(other)
         | FormKind::Edit {

@@ -155,23 +155,36 @@ async fn event_loop(
             _ = tick.tick() => dirty = app.on_tick(),
             _ = hangup.recv() => break,
         }
-        if let Some((id, title, text)) = app.take_editor() {
+        if let Some(job) = app.take_editor() {
             // The editor owns the terminal meanwhile: stop reading keys
             // (a live EventStream would steal them) until it exits.
             drop(events);
-            let hint = title
-                .split(' ')
-                .next()
-                .unwrap_or("config")
-                .rsplit('/')
-                .next()
-                .unwrap_or("config")
-                .to_string();
-            let result = guard.suspend_for(|| {
-                crate::mail::configs::edit_in_editor(&text, &hint).map_err(|e| e.to_string())
-            })?;
+            dirty = match job {
+                app::EditorJob::Config(id, title, text) => {
+                    let hint = title
+                        .split(' ')
+                        .next()
+                        .unwrap_or("config")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("config")
+                        .to_string();
+                    let result = guard.suspend_for(|| {
+                        crate::mail::configs::edit_in_editor(&text, &hint)
+                            .map_err(|e| e.to_string())
+                    })?;
+                    app.edited(id, &text, result)
+                }
+                app::EditorJob::Mailboxes(rows) => {
+                    let text = crate::csvio::mailboxes_tsv(&rows);
+                    let result = guard.suspend_for(|| {
+                        crate::mail::configs::edit_in_editor(&text, "mailboxes.tsv")
+                            .map_err(|e| e.to_string())
+                    })?;
+                    app.edited_mailboxes(&rows, result)
+                }
+            };
             events = EventStream::new();
-            dirty = app.edited(id, &text, result);
         }
         for job in app.take_jobs() {
             if !worker.send(job) {

@@ -32,15 +32,8 @@ pub enum ConfirmKey {
 impl Confirm {
     pub fn new(write: Write) -> Confirm {
         let verb = match &write {
-            Write::Bulk {
-                action: crate::worker::BulkAction::Suspend,
-                ..
-            } => "suspend",
-            Write::Bulk {
-                action: crate::worker::BulkAction::Activate,
-                ..
-            } => "activate",
-            Write::ApplyConfig { .. } => "apply",
+            Write::Bulk { action, .. } => action.verb(),
+            Write::ApplyConfig { .. } | Write::EditMailboxes { .. } => "apply",
             Write::RollbackConfig { .. } => "roll back",
             _ => "delete",
         };
@@ -52,6 +45,10 @@ impl Confirm {
             write: Some(write),
             error: None,
         }
+    }
+
+    pub fn is_delete(&self) -> bool {
+        self.verb == "delete"
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> ConfirmKey {
@@ -78,11 +75,18 @@ impl Confirm {
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let rect = area.centered(
             Constraint::Length(64.min(area.width)),
-            Constraint::Length(9),
+            // Room for a multi-line text (an edit's change list), else 9.
+            Constraint::Length(
+                (self.text.as_deref().map_or(1, |t| t.lines().count()) as u16 + 8)
+                    .clamp(9, area.height),
+            ),
         );
         f.render_widget(Clear, rect);
         let block = Block::bordered().title(Span::styled(
-            format!(" Confirm {} ", self.verb),
+            format!(
+                " Confirm {} ",
+                self.verb.trim_end_matches(" of").trim_end_matches(" on")
+            ),
             theme.error(),
         ));
         let button = |label: &str, on: bool| {
@@ -92,14 +96,14 @@ impl Confirm {
                 Span::raw(format!("  {label}  "))
             }
         };
-        let mut lines = vec![match (&self.error, &self.text) {
-            (Some(e), _) => Line::styled(e.clone(), theme.error()),
-            (None, Some(t)) => Line::raw(t.clone()),
-            (None, None) => Line::styled(
-                format!("Counting the rows this {}s…", self.verb),
+        let mut lines: Vec<Line> = match (&self.error, &self.text) {
+            (Some(e), _) => vec![Line::styled(e.clone(), theme.error())],
+            (None, Some(t)) => t.lines().map(|l| Line::raw(l.to_string())).collect(),
+            (None, None) => vec![Line::styled(
+                "Working out which rows this changes…".to_string(),
                 theme.dim(),
-            ),
-        }];
+            )],
+        };
         lines.push(Line::default());
         lines.push(
             Line::from(vec![
@@ -114,7 +118,9 @@ impl Confirm {
         );
         lines.push(Line::styled("←/→ choose · Enter · Esc cancels", theme.dim()).centered());
         f.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block),
             rect,
         );
     }
@@ -206,6 +212,10 @@ pub fn draw_help(
     lines.push(Line::from(vec![
         Span::styled("Screens for ':': ", theme.dim()),
         Span::raw(screens.join(" ")),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("Commands for ':': ", theme.dim()),
+        Span::raw("import export backup maintain vacuum preferences password"),
     ]));
     let h = (lines.len() as u16 + 3).min(area.height);
     let rect = area.centered(

@@ -112,6 +112,11 @@ impl TableScreen {
         }
     }
 
+    /// What `:export` writes: the rows this screen lists, every page.
+    pub fn export_filter(&self) -> Filter {
+        self.filter_now()
+    }
+
     /// The columns this list can be ordered by, with their header index.
     fn sortable(&self) -> &'static [(crate::store::SortKey, usize)] {
         use crate::store::SortKey::*;
@@ -180,19 +185,29 @@ impl TableScreen {
         if self.marks.is_empty() {
             return Action::Status("Nothing marked: Space marks a row.".into());
         }
-        let keys: Vec<String> = self.marks.iter().cloned().collect();
-        Action::AskBulk {
-            preview: Request::BulkPreview {
-                resource: self.resource,
-                keys: keys.clone(),
-                action,
-            },
-            write: Write::Bulk {
-                resource: self.resource,
-                keys,
-                action,
-            },
+        Action::bulk(self.resource, self.marks.iter().cloned().collect(), action)
+    }
+
+    /// The bulk keys this screen answers to, for the footer and help.
+    fn bulk_keys(&self) -> &'static str {
+        match (self.resource, self.role) {
+            (Resource::Mailboxes, _) => "S/A/D/Q/E",
+            (Resource::Domains, Role::Admin) => "S/A/L/P/R",
+            (Resource::Domains, _) => "S/A",
+            _ => "S/A/D",
         }
+    }
+
+    /// A bulk action that needs a value first: its form, then its preview.
+    fn ask_bulk_form(&self, what: forms::BulkForm) -> Action {
+        if self.marks.is_empty() {
+            return Action::Status("Nothing marked: Space marks a row.".into());
+        }
+        Action::OpenForm(forms::bulk(
+            self.resource,
+            self.marks.iter().cloned().collect(),
+            what,
+        ))
     }
 
     pub fn title(&self) -> String {
@@ -363,6 +378,28 @@ impl TableScreen {
                 if self.markable() && caps.delete && self.resource != Resource::Domains =>
             {
                 self.ask_bulk(BulkAction::Delete)
+            }
+            KeyCode::Char('E')
+                if self.markable() && caps.edit && self.resource == Resource::Mailboxes =>
+            {
+                if self.marks.is_empty() {
+                    return Action::Status("Nothing marked: Space marks a row.".into());
+                }
+                Action::EditMarked(self.marks.iter().cloned().collect())
+            }
+            KeyCode::Char('Q') if self.markable() && self.resource == Resource::Mailboxes => {
+                self.ask_bulk_form(forms::BulkForm::Quota)
+            }
+            KeyCode::Char(c @ ('L' | 'P' | 'R'))
+                if self.markable()
+                    && self.resource == Resource::Domains
+                    && self.role == Role::Admin =>
+            {
+                self.ask_bulk_form(match c {
+                    'L' => forms::BulkForm::Limits,
+                    'P' => forms::BulkForm::Grant,
+                    _ => forms::BulkForm::Revoke,
+                })
             }
             KeyCode::Char('m') if self.resource == Resource::Domains => {
                 self.open_scoped(Resource::Mailboxes)
@@ -617,7 +654,7 @@ impl TableScreen {
             k.push(("/", "filter"));
         }
         if self.markable() && !self.marks.is_empty() {
-            k.push(("S/A/D", "bulk on marked"));
+            k.push((self.bulk_keys(), "bulk on marked"));
             k.push(("u", "unmark all"));
         }
         if self.resource == Resource::Domains {

@@ -1,0 +1,202 @@
+//! CSV imports from a file and exports into a file, reporting progress as
+//! they go: what the TUI's `:import` and `:export` run on the worker's
+//! writer thread. (The CLI streams stdin/stdout through `csvio` directly.)
+//!
+//! An export is written to a temporary file beside the target and renamed
+//! onto it only when complete, so a failure (disk full, a lost database
+//! connection) leaves no half-written file; an existing file is never
+//! overwritten. Mailbox exports hold password hashes: the file is 0600.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::db::AnyConnection;
+use crate::error::{OpError, OpResult};
+use crate::ops::{self, import::ImportReport, Ctx};
+use crate::store::Filter;
+
+/// The tables CSV files hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Domains,
+    Mailboxes,
+    Aliases,
+}
+
+impl Table {
+    pub fn plural(self) -> &'static str {
+        match self {
+            Table::Domains => "domains",
+            Table::Mailboxes => "mailboxes",
+            Table::Aliases => "aliases",
+        }
+    }
+}
+
+/// How far a long job has got: `done` of `total` (None: not known ahead,
+/// as for an export's bytes) in `unit`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub done: u64,
+    pub total: Option<u64>,
+    pub unit: Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Rows,
+    Bytes,
+}
+
+/// Progress reports go to another thread (bcrypt hashes on every core).
+pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
+
+fn cannot(path: &Path, what: &str, e: impl std::fmt::Display) -> OpError {
+    OpError::invalid("file", format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// Parse `path` (hashing plaintext passwords on every core) and import it
+/// in one transaction; `dry_run` checks and writes everything, then rolls
+/// back. Every bad line is reported with its number and nothing changes.
+pub fn import_file(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    table: Table,
+    path: &Path,
+    dry_run: bool,
+    progress: OnProgress<'_>,
+) -> OpResult<ImportReport> {
+    let file = std::fs::File::open(path).map_err(|e| cannot(path, "read", e))?;
+    let input = std::io::BufReader::new(file);
+    let rows_progress = |stage| {
+        move |done: usize, total: usize| {
+            progress(Progress {
+                stage,
+                done: done as u64,
+                total: Some(total as u64),
+                unit: Unit::Rows,
+            })
+        }
+    };
+    match table {
+        Table::Mailboxes => {
+            let hashing = rows_progress("hashing passwords");
+            let rows = crate::csvio::parse_mailboxes(
+                input,
+                ctx.policy.min_password_length,
+                ctx.policy.bcrypt_cost,
+                &hashing,
+            )?;
+            let mut writing = rows_progress("importing mailboxes");
+            ops::import::mailboxes(conn, ctx, &rows, dry_run, &mut writing)
+        }
+        Table::Domains => {
+            let rows = crate::csvio::parse_domains(input)?;
+            ops::import::domains(conn, ctx, &rows, dry_run)
+        }
+        Table::Aliases => {
+            let rows = crate::csvio::parse_aliases(input)?;
+            ops::import::aliases(conn, ctx, &rows, dry_run)
+        }
+    }
+}
+
+/// Counts the bytes going through, reporting every MiB.
+struct Counting<'a, W> {
+    inner: W,
+    bytes: u64,
+    reported: u64,
+    stage: &'static str,
+    progress: OnProgress<'a>,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        if self.bytes - self.reported >= 1 << 20 {
+            self.reported = self.bytes;
+            (self.progress)(Progress {
+                stage: self.stage,
+                done: self.bytes,
+                total: None,
+                unit: Unit::Bytes,
+            });
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Export every row the user may see that matches `filter` (mailboxes and
+/// aliases; domains export whole) into the new file `path`.
+pub fn export_file(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    table: Table,
+    filter: &Filter,
+    path: &Path,
+    progress: OnProgress<'_>,
+) -> OpResult<Exported> {
+    if path.as_os_str().is_empty() {
+        return Err(OpError::invalid("file", "required"));
+    }
+    if path.exists() {
+        return Err(OpError::invalid(
+            "file",
+            format!(
+                "{} exists; an export never overwrites a file",
+                path.display()
+            ),
+        ));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // tempfile creates it 0600: a mailbox export holds password hashes.
+    let tmp = tempfile::Builder::new()
+        .prefix(".postfix-manager-export-")
+        .tempfile_in(dir)
+        .map_err(|e| cannot(path, "create a file beside", e))?;
+    let mut out = Counting {
+        inner: std::io::BufWriter::new(tmp.as_file()),
+        bytes: 0,
+        reported: 0,
+        stage: match table {
+            Table::Domains => "exporting domains",
+            Table::Mailboxes => "exporting mailboxes",
+            Table::Aliases => "exporting aliases",
+        },
+        progress,
+    };
+    // Exports page by name: the screen's sort order would break the keyset.
+    let filter = Filter {
+        sort: Default::default(),
+        ..filter.clone()
+    };
+    let rows = match table {
+        Table::Mailboxes => crate::csvio::export_mailboxes(conn, ctx, &filter, &mut out)?,
+        Table::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
+        Table::Domains => crate::csvio::export_domains(conn, ctx, &mut out)?,
+    };
+    out.flush().map_err(|e| cannot(path, "write", e))?;
+    let bytes = out.bytes;
+    drop(out);
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| cannot(path, "write", e))?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| cannot(path, "create", e.error))?;
+    Ok(Exported { rows, bytes })
+}
