@@ -408,7 +408,9 @@ fn marked_mailboxes_round_trip_through_a_scripted_editor() {
     let host = Host::new();
     let mut csv = String::from("address,password,quota,name,status\n");
     for i in 0..5 {
-        csv.push_str(&format!("e{i}@edit.example,mailbox-password-{i:02},10M,,active\n"));
+        csv.push_str(&format!(
+            "e{i}@edit.example,mailbox-password-{i:02},10M,,active\n"
+        ));
     }
     let file = host.dir.path().join("m.csv");
     std::fs::write(&file, csv).expect("csv");

@@ -185,6 +185,10 @@ async fn event_loop(
                 }
             };
             events = EventStream::new();
+            // The window may have changed size while the editor had it.
+            if let Ok(size) = guard.terminal.size() {
+                app.on_resize(size.width, size.height);
+            }
         }
         for job in app.take_jobs() {
             if !worker.send(job) {

@@ -80,7 +80,13 @@ impl Guard {
         let out = run();
         enable_raw_mode()?;
         execute!(io::stdout(), EnterAlternateScreen)?;
-        self.terminal.clear()?;
+        // Not `Terminal::clear`: it asks the terminal where the cursor is
+        // and fails when no answer comes (a slow link, a terminal that does
+        // not answer). A resize to the current size clears and forces the
+        // next draw to repaint everything without asking anything.
+        let size = self.terminal.size()?;
+        self.terminal
+            .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
         Ok(out)
     }
 }
