@@ -49,6 +49,49 @@ pub enum Unit {
     Bytes,
 }
 
+impl Progress {
+    /// "importing mailboxes [########............] 40% 40,000/100,000 ·
+    /// 20,000/s · 3 s left", `elapsed` since the stage began; the TUI's
+    /// status line and the CLI's stderr show the same.
+    pub fn line(&self, elapsed: std::time::Duration) -> String {
+        use crate::ops::bulk::thousands;
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.done as f64 / secs
+        } else {
+            0.0
+        };
+        match (self.unit, self.total) {
+            (Unit::Rows, Some(total)) if total > 0 => {
+                let pct = (self.done.min(total) * 100 / total) as usize;
+                let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
+                let left = if rate > 0.0 && self.done < total {
+                    let s = ((total - self.done) as f64 / rate).ceil() as u64;
+                    format!(" · {} left", crate::timefmt::duration_short(s))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} [{bar}] {pct}% {}/{} · {}/s{left}",
+                    self.stage,
+                    thousands(self.done as usize),
+                    thousands(total as usize),
+                    thousands(rate as usize)
+                )
+            }
+            (Unit::Rows, _) => format!("{}… {} rows", self.stage, thousands(self.done as usize)),
+            (Unit::Bytes, _) => {
+                let mib = self.done as f64 / (1u64 << 20) as f64;
+                format!(
+                    "{}… {mib:.1} MiB written · {:.1} MiB/s",
+                    self.stage,
+                    mib / secs.max(0.001)
+                )
+            }
+        }
+    }
+}
+
 /// Progress reports go to another thread (bcrypt hashes on every core).
 pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
 

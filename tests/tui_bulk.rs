@@ -431,15 +431,13 @@ fn import_and_export_need_a_table_screen_with_csv() {
 #[test]
 fn the_progress_line_has_a_bar_a_rate_and_the_time_left() {
     use postfix_manager::csvfile::{Progress, Unit};
-    let line = postfix_manager::tui::app::progress_line(
-        &Progress {
-            stage: "importing mailboxes",
-            done: 40_000,
-            total: Some(100_000),
-            unit: Unit::Rows,
-        },
-        std::time::Duration::from_secs(2),
-    );
+    let line = Progress {
+        stage: "importing mailboxes",
+        done: 40_000,
+        total: Some(100_000),
+        unit: Unit::Rows,
+    }
+    .line(std::time::Duration::from_secs(2));
     assert_eq!(
         line,
         "importing mailboxes [########............] 40% 40,000/100,000 · 20,000/s · 3 s left"

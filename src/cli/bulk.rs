@@ -221,22 +221,13 @@ impl Progress {
             return;
         }
         *last = Instant::now();
-        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-        let rate = done as f64 / secs;
-        let eta = if rate > 0.0 {
-            (total.saturating_sub(done)) as f64 / rate
-        } else {
-            0.0
-        };
-        let msg = format!(
-            "{}: {}/{} ({:.0}%) {:.0} rows/s, ETA {:.0}s",
-            self.what,
-            bulk::thousands(done),
-            bulk::thousands(total),
-            100.0 * done as f64 / total as f64,
-            rate,
-            eta
-        );
+        let msg = crate::csvfile::Progress {
+            stage: self.what,
+            done: done as u64,
+            total: Some(total as u64),
+            unit: crate::csvfile::Unit::Rows,
+        }
+        .line(self.start.elapsed());
         if self.tty {
             eprint!("\r{msg}\x1b[K");
             if done >= total {

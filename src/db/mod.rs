@@ -260,10 +260,20 @@ fn enable_wal(conn: &mut SqliteConnection) -> Result<(), DbError> {
     }
 }
 
+/// The PostgreSQL advisory lock every write transaction of this program
+/// holds from its first statement to its commit (it also orders the audit
+/// chain's appends).
+pub const PG_WRITE_LOCK: i64 = 0x7066_6d5f_6175_6474;
+
 /// Run `f` in a write transaction. On SQLite the outermost one is
 /// `BEGIN IMMEDIATE`: the write lock is taken up front, so a second process
 /// waits on busy_timeout instead of failing with "database is locked" when a
-/// deferred transaction tries to upgrade. Nested calls become savepoints.
+/// deferred transaction tries to upgrade. On PostgreSQL the outermost one
+/// takes `PG_WRITE_LOCK` first, so writers are serialised the same way on
+/// both backends: what an operation reads to decide (a bulk action's plan,
+/// a domain's mailbox count against its limit) cannot change under it
+/// before it commits, and two writers never deadlock on each other's rows.
+/// Nested calls become savepoints.
 pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -276,6 +286,15 @@ where
     match conn {
         AnyConnection::Sqlite(c) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(c) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
+            if let Err(e) =
+                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
+            {
+                let _ = Tm::rollback_transaction(conn);
+                return Err(e.into());
+            }
         }
         _ => Tm::begin_transaction(conn)?,
     }

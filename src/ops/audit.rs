@@ -27,8 +27,10 @@ pub const RESULT_FAILED: &str = "failed";
 /// prev_hash of the very first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Advisory-lock key serialising audit inserts on PostgreSQL ("pfm_audt").
-const PG_AUDIT_LOCK: i64 = 0x7066_6d5f_6175_6474;
+/// Advisory-lock key ordering audit inserts on PostgreSQL ("pfm_audt"): the
+/// write lock every `write_tx` already holds, taken again for appends made
+/// outside one.
+const PG_AUDIT_LOCK: i64 = crate::db::PG_WRITE_LOCK;
 
 pub struct Entry<'a> {
     pub action: &'a str,

@@ -903,7 +903,7 @@ impl App {
             Some((old, t)) if old.stage == p.stage => *t,
             _ => std::time::Instant::now(),
         };
-        self.status = Some((progress_line(&p, started.elapsed()), false));
+        self.status = Some((p.line(started.elapsed()), false));
         self.progress = Some((p, started));
         true
     }
@@ -1293,44 +1293,4 @@ fn edit_summary(n: usize, diff: &str) -> String {
         ));
     }
     s.trim_end().to_string()
-}
-
-/// "importing mailboxes [#######.....] 58% 58,000/100,000 · 21,400/s · 2 s left"
-pub fn progress_line(p: &crate::csvfile::Progress, elapsed: std::time::Duration) -> String {
-    use crate::csvfile::Unit;
-    use crate::ops::bulk::thousands;
-    let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 {
-        p.done as f64 / secs
-    } else {
-        0.0
-    };
-    match (p.unit, p.total) {
-        (Unit::Rows, Some(total)) if total > 0 => {
-            let pct = (p.done.min(total) * 100 / total) as usize;
-            let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
-            let left = if rate > 0.0 && p.done < total {
-                let s = ((total - p.done) as f64 / rate).ceil() as u64;
-                format!(" · {} left", crate::timefmt::duration_short(s))
-            } else {
-                String::new()
-            };
-            format!(
-                "{} [{bar}] {pct}% {}/{} · {}/s{left}",
-                p.stage,
-                thousands(p.done as usize),
-                thousands(total as usize),
-                thousands(rate as usize)
-            )
-        }
-        (Unit::Rows, _) => format!("{}… {} rows", p.stage, thousands(p.done as usize)),
-        (Unit::Bytes, _) => {
-            let mib = p.done as f64 / (1u64 << 20) as f64;
-            format!(
-                "{}… {mib:.1} MiB written · {:.1} MiB/s",
-                p.stage,
-                mib / secs.max(0.001)
-            )
-        }
-    }
 }
