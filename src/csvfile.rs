@@ -15,23 +15,7 @@ use crate::error::{OpError, OpResult};
 use crate::ops::{self, import::ImportReport, Ctx};
 use crate::store::Filter;
 
-/// The tables CSV files hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
-    Domains,
-    Mailboxes,
-    Aliases,
-}
-
-impl Table {
-    pub fn plural(self) -> &'static str {
-        match self {
-            Table::Domains => "domains",
-            Table::Mailboxes => "mailboxes",
-            Table::Aliases => "aliases",
-        }
-    }
-}
+pub use crate::ops::import::Table;
 
 /// How far a long job has got: `done` of `total` (None: not known ahead,
 /// as for an export's bytes) in `unit`s.

@@ -1,5 +1,4 @@
-//! CSV import parsing and export for mailboxes, domains and aliases, and the
-//! tab-separated file of `mailbox edit-many`.
+//! CSV import parsing and export for mailboxes, domains and aliases.
 //!
 //! Parsing reports every bad line with its number (the header is line 1) and
 //! builds nothing when any line is bad. Plaintext mailbox passwords are
@@ -11,7 +10,7 @@ use std::io::{Read, Write};
 
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::ops::import::{line_errors, AliasRow, DomainRow, MailboxChange, MailboxRow};
+use crate::ops::import::{line_errors, AliasRow, DomainRow, MailboxRow};
 use crate::ops::{self, Ctx, Status};
 use crate::store::{Filter, Page};
 use crate::validate;
@@ -417,140 +416,4 @@ pub fn export_aliases<W: Write>(
     }
     w.flush().map_err(io)?;
     Ok(n)
-}
-
-// ------------------------------------------------------------ edit-many TSV
-
-pub const TSV_HEADER: &str = "# address\tquota\tname\tstatus";
-
-/// The file the editor opens: a comment header, then one mailbox per line.
-/// Tabs and control characters in names are replaced so each row stays one
-/// line of four fields.
-pub fn mailboxes_tsv(rows: &[crate::db::models::Mailbox]) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect()
-    };
-    let mut out = String::new();
-    out.push_str(
-        "# Edit quota (bytes, 500M, 2G, 0 = unlimited), name and status (active|suspended).\n",
-    );
-    out.push_str(
-        "# Do not change the address column or add rows; lines starting with # are ignored.\n",
-    );
-    out.push_str(TSV_HEADER);
-    out.push('\n');
-    for m in rows {
-        out.push_str(&format!(
-            "{}\t{}\t{}\t{}\n",
-            m.username,
-            m.quota_limit,
-            clean(m.name.as_deref().unwrap_or("")),
-            m.status
-        ));
-    }
-    out
-}
-
-/// Compare the edited file with the rows it was made from; returns the
-/// changed rows, or every bad line with its number.
-pub fn diff_mailboxes_tsv(
-    before: &[crate::db::models::Mailbox],
-    edited: &str,
-) -> OpResult<Vec<MailboxChange>> {
-    let by_addr: std::collections::HashMap<&str, &crate::db::models::Mailbox> =
-        before.iter().map(|m| (m.username.as_str(), m)).collect();
-    let mut seen = std::collections::HashSet::new();
-    let mut errs = Vec::new();
-    let mut out = Vec::new();
-    for (i, raw) in edited.lines().enumerate() {
-        let line = (i + 1) as u64;
-        if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
-            continue;
-        }
-        let f: Vec<&str> = raw.split('\t').collect();
-        if f.len() != 4 {
-            errs.push((
-                line,
-                format!(
-                    "has {} tab-separated fields, needs 4 (address, quota, name, status)",
-                    f.len()
-                ),
-            ));
-            continue;
-        }
-        let addr = f[0].trim();
-        let Some(m) = by_addr.get(addr) else {
-            errs.push((line, format!("address: {addr:?} is not one of the rows being edited (the address column cannot change)")));
-            continue;
-        };
-        if !seen.insert(addr.to_string()) {
-            errs.push((line, format!("address: {addr} appears twice")));
-            continue;
-        }
-        let quota = match validate::size("quota", f[1].trim()) {
-            Ok(q) => q,
-            Err(e) => {
-                errs.push((line, e.to_string()));
-                continue;
-            }
-        };
-        let st = match Status::parse("status", f[3]) {
-            Ok(s) => s,
-            Err(e) => {
-                errs.push((line, e.to_string()));
-                continue;
-            }
-        };
-        let name = f[2].trim();
-        let old_name = m.name.as_deref().unwrap_or("");
-        let ch = MailboxChange {
-            line,
-            address: addr.to_string(),
-            quota: (quota != m.quota_limit).then_some(quota),
-            name: (name != old_name).then(|| opt(name)),
-            status: (st.as_str() != m.status).then(|| st.as_str().to_string()),
-        };
-        if ch.quota.is_some() || ch.name.is_some() || ch.status.is_some() {
-            out.push(ch);
-        }
-    }
-    if !errs.is_empty() {
-        return Err(line_errors(errs));
-    }
-    Ok(out)
-}
-
-/// The diff shown before applying: one line per changed field.
-pub fn describe_changes(
-    before: &[crate::db::models::Mailbox],
-    changes: &[MailboxChange],
-) -> String {
-    let by_addr: std::collections::HashMap<&str, &crate::db::models::Mailbox> =
-        before.iter().map(|m| (m.username.as_str(), m)).collect();
-    // Each value is stripped of control characters on its own (the lines
-    // between them are ours).
-    let t = crate::sanitize::for_terminal;
-    let mut out = String::new();
-    for ch in changes {
-        let Some(m) = by_addr.get(ch.address.as_str()) else {
-            continue;
-        };
-        out.push_str(&format!("{} (line {}):\n", t(&ch.address), ch.line));
-        if let Some(q) = ch.quota {
-            out.push_str(&format!("  quota: {} -> {}\n", m.quota_limit, q));
-        }
-        if let Some(n) = &ch.name {
-            out.push_str(&format!(
-                "  name: {:?} -> {:?}\n",
-                t(m.name.as_deref().unwrap_or("")),
-                t(n.as_deref().unwrap_or(""))
-            ));
-        }
-        if let Some(s) = &ch.status {
-            out.push_str(&format!("  status: {} -> {}\n", m.status, s));
-        }
-    }
-    out
 }

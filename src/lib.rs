@@ -14,6 +14,7 @@ pub mod ops;
 pub mod password;
 pub mod sanitize;
 pub mod secrets;
+pub mod sheet;
 pub mod store;
 pub mod timefmt;
 pub mod tui;

@@ -120,9 +120,10 @@ pub enum Request {
         keys: Vec<String>,
         action: BulkAction,
     },
-    /// The marked mailboxes' rows, to open in $EDITOR (answered with
-    /// `Response::Mailboxes`).
-    MarkedMailboxes {
+    /// The marked rows as a sheet, to open in $EDITOR (answered with
+    /// `Response::Sheet`).
+    Sheet {
+        table: ops::import::Table,
         keys: Vec<String>,
     },
     /// Every key of `resource` matching `filter`, across all pages.
@@ -199,8 +200,9 @@ pub enum Write {
         file: std::path::PathBuf,
     },
     /// The rows changed in the $EDITOR round trip, in one transaction.
-    EditMailboxes {
-        changes: Vec<ops::import::MailboxChange>,
+    EditRows {
+        table: ops::import::Table,
+        changes: Vec<ops::import::RowChange>,
     },
     CreateDomain {
         name: String,
@@ -375,8 +377,8 @@ pub enum Response {
     Keys(Vec<String>),
     /// A long job's progress; more replies for the same request follow.
     Progress(crate::csvfile::Progress),
-    /// Mailbox rows (the marked ones, for $EDITOR).
-    Mailboxes(Vec<crate::db::models::Mailbox>),
+    /// The marked rows, for $EDITOR.
+    Sheet(Box<crate::sheet::Sheet>),
 }
 
 /// An `OpError` as the UI needs it: plain data, safe to send across threads.
@@ -903,12 +905,8 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
                 n,
             )
         }
-        Request::MarkedMailboxes { keys } => {
-            let mut rows = Vec::with_capacity(keys.len());
-            for k in &keys {
-                rows.push(ops::mailboxes::get(c, ctx, k)?);
-            }
-            Response::Mailboxes(rows)
+        Request::Sheet { table, keys } => {
+            Response::Sheet(Box::new(crate::sheet::Sheet::load(c, ctx, table, &keys)?))
         }
         Request::MatchingKeys { resource, filter } => {
             Response::Keys(matching_keys(c, ctx, resource, &filter)?)
@@ -1231,9 +1229,9 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
             "done: {}",
             bulk_run(c, ctx, resource, &keys, &action, true)?.summary
         ),
-        Write::EditMailboxes { changes } => format!(
+        Write::EditRows { table, changes } => format!(
             "done: {}",
-            ops::import::edit_mailboxes(c, ctx, &changes)?.summary
+            ops::import::edit_rows(c, ctx, table, &changes)?.summary
         ),
         Write::CreateDomain { name, input } => {
             format!(

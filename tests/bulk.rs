@@ -507,17 +507,18 @@ on_both_backends!(export_then_import_round_trips, |t| {
 
 #[test]
 fn edit_many_diff_reports_bad_lines_by_number() {
+    use postfix_manager::sheet::{self, Sheet};
     let t = common::TestDb::sqlite();
     let mut c = t.conn();
     let admin = common::admin(&mut c);
     domain(&mut c, &admin, "a.example");
     let keys = mailboxes_in(&mut c, &admin, "a.example", 3);
-    let rows: Vec<_> = keys
-        .iter()
-        .map(|k| ops::mailboxes::get(&mut c, &admin, k).unwrap())
-        .collect();
-    let tsv = csvio::mailboxes_tsv(&rows);
-    assert_eq!(csvio::diff_mailboxes_tsv(&rows, &tsv).unwrap(), vec![]);
+    let sheet = Sheet::load(&mut c, &admin, import::Table::Mailboxes, &keys).unwrap();
+    let tsv = sheet.text();
+    assert_eq!(sheet.diff(&tsv).unwrap(), vec![]);
+    // The same size written another way is no change.
+    let same = tsv.replace("u00000@a.example\t1048576", "u00000@a.example\t1M");
+    assert_eq!(sheet.diff(&same).unwrap(), vec![]);
     let edited = tsv
         .replace(
             "u00000@a.example\t1048576\t\tactive",
@@ -525,7 +526,7 @@ fn edit_many_diff_reports_bad_lines_by_number() {
         )
         .replace("u00001@a.example\t1048576", "u00001@a.example\tbig")
         .replace("u00002@a.example", "someone@else.example");
-    let e = csvio::diff_mailboxes_tsv(&rows, &edited).unwrap_err();
+    let e = sheet.diff(&edited).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("line 5: quota"), "{msg}");
     assert!(msg.contains("line 6: address"), "{msg}");
@@ -534,14 +535,114 @@ fn edit_many_diff_reports_bad_lines_by_number() {
         "u00000@a.example\t1048576\t\tactive",
         "u00000@a.example\t2M\tAnn\tsuspended",
     );
-    let ch = csvio::diff_mailboxes_tsv(&rows, &good).unwrap();
+    let ch = sheet.diff(&good).unwrap();
     assert_eq!(ch.len(), 1);
-    assert_eq!(ch[0].quota, Some(2 << 20));
-    assert_eq!(ch[0].name, Some(Some("Ann".into())));
-    assert_eq!(ch[0].status.as_deref(), Some("suspended"));
-    let shown = csvio::describe_changes(&rows, &ch);
+    let fields: Vec<(&str, &str)> = ch[0]
+        .fields
+        .iter()
+        .map(|f| (f.column, f.new.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("quota", "2097152"),
+            ("name", "Ann"),
+            ("status", "suspended")
+        ]
+    );
+    let shown = sheet::describe(&ch);
     assert!(shown.contains("quota: 1048576 -> 2097152"), "{shown}");
-    import::edit_mailboxes(&mut c, &admin, &ch).unwrap();
+    import::edit_rows(&mut c, &admin, import::Table::Mailboxes, &ch).unwrap();
     let m = ops::mailboxes::get(&mut c, &admin, "u00000@a.example").unwrap();
     assert_eq!((m.quota_limit, m.status.as_str()), (2 << 20, "suspended"));
 }
+
+on_both_backends!(edit_many_of_aliases_and_domains_applies_every_field, |t| {
+    use postfix_manager::sheet::Sheet;
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "a.example");
+    domain(&mut c, &admin, "b.example");
+    for a in ["info@a.example", "sales@a.example"] {
+        ops::aliases::create(&mut c, &admin, a, "x@elsewhere.org", None).unwrap();
+    }
+    let keys = vec!["info@a.example".to_string(), "sales@a.example".to_string()];
+    let sheet = Sheet::load(&mut c, &admin, import::Table::Aliases, &keys).unwrap();
+    let text = sheet.text().replace(
+        "sales@a.example\tx@elsewhere.org\t\tactive",
+        "sales@a.example\ty@elsewhere.org, z@elsewhere.org\tSales team\tsuspended",
+    );
+    let ch = sheet.diff(&text).unwrap();
+    assert_eq!(ch.len(), 1, "{ch:?}");
+    import::edit_rows(&mut c, &admin, import::Table::Aliases, &ch).unwrap();
+    let a = ops::aliases::get(&mut c, &admin, "sales@a.example").unwrap();
+    assert!(a.goto.contains("y@elsewhere.org") && a.goto.contains("z@elsewhere.org"));
+    assert_eq!(a.description.as_deref(), Some("Sales team"));
+    assert_eq!(a.status, "suspended");
+    // An empty goto is refused by line.
+    let text = sheet
+        .text()
+        .replace("info@a.example\tx@elsewhere.org", "info@a.example\t");
+    let e = sheet.diff(&text).unwrap_err().to_string();
+    assert!(e.contains("line 4: goto"), "{e}");
+
+    let keys = vec!["a.example".to_string(), "b.example".to_string()];
+    let sheet = Sheet::load(&mut c, &admin, import::Table::Domains, &keys).unwrap();
+    let text = sheet
+        .text()
+        .lines()
+        .map(|l| {
+            if l.starts_with("b.example\t") {
+                let mut f: Vec<&str> = l.split('\t').collect();
+                f[1] = "Branch office";
+                f[2] = "5G";
+                f[3] = "40";
+                f[6] = "relay:[mx.example.net]";
+                f.join("\t")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ch = sheet.diff(&text).unwrap();
+    assert_eq!(ch.len(), 1, "{ch:?}");
+    assert_eq!(ch[0].fields.len(), 4, "{ch:?}");
+    import::edit_rows(&mut c, &admin, import::Table::Domains, &ch).unwrap();
+    let d = ops::domains::get(&mut c, &admin, "b.example").unwrap();
+    assert_eq!(d.description.as_deref(), Some("Branch office"));
+    assert_eq!(d.quota_limit, 5 << 30);
+    assert_eq!(d.max_mailboxes, 40);
+    assert_eq!(d.transport.as_deref(), Some("relay:[mx.example.net]"));
+    let a = ops::domains::get(&mut c, &admin, "a.example").unwrap();
+    assert_eq!(a.max_mailboxes, 0, "untouched row unchanged");
+});
+
+on_both_backends!(
+    edit_many_refuses_a_row_changed_since_the_file_was_written,
+    |t| {
+        use postfix_manager::sheet::Sheet;
+        let mut c = t.conn();
+        let admin = common::admin(&mut c);
+        domain(&mut c, &admin, "a.example");
+        let keys = mailboxes_in(&mut c, &admin, "a.example", 2);
+        let sheet = Sheet::load(&mut c, &admin, import::Table::Mailboxes, &keys).unwrap();
+        let text = sheet
+            .text()
+            .replace("u00000@a.example\t1048576", "u00000@a.example\t2M")
+            .replace("u00001@a.example\t1048576", "u00001@a.example\t3M");
+        let ch = sheet.diff(&text).unwrap();
+        assert_eq!(ch.len(), 2);
+        // Someone else edits u00001 while the file is open.
+        ops::mailboxes::set_status(&mut c, &admin, "u00001@a.example", ops::Status::Suspended)
+            .unwrap();
+        let e = import::edit_rows(&mut c, &admin, import::Table::Mailboxes, &ch)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 5: u00001@a.example"), "{e}");
+        assert!(e.contains("changed by someone else"), "{e}");
+        // All or nothing: u00000 kept its quota too.
+        let m = ops::mailboxes::get(&mut c, &admin, "u00000@a.example").unwrap();
+        assert_eq!(m.quota_limit, 1 << 20);
+    }
+);

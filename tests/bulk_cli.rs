@@ -324,3 +324,50 @@ on_both_backends!(bulk_import_export_and_edit_many_through_the_binary, |t| {
     let shown = s.ok(&["mailbox", "show", "user21@b.example", "--json"]);
     assert!(shown.contains("\"quota_limit\": 1073741824"), "{shown}");
 });
+
+on_both_backends!(alias_and_domain_edit_many_through_the_binary, |t| {
+    let s = Site::new(t);
+    s.ok(&["domain", "add", "d.example", "--quota", "0"]);
+    s.ok(&["domain", "add", "e.example", "--quota", "0"]);
+    s.ok(&["alias", "add", "info@d.example", "a@elsewhere.org"]);
+    let editor = s.path("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\n\
+         sed -i -e 's/^info@d.example\\ta@elsewhere.org/info@d.example\\tb@elsewhere.org/' \
+                -e 's/^e.example\\t\\t0\\t0/e.example\\tSecond\\t2G\\t25/' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ed = editor.to_str().unwrap();
+
+    let from = s.write("aliases.txt", "info@d.example\n");
+    let o = s.pm(
+        &["alias", "edit-many", "--from", &from, "--yes"],
+        &[("EDITOR", ed)],
+        None,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("goto: \"a@elsewhere.org\" -> \"b@elsewhere.org\""),
+        "{out}"
+    );
+    assert!(out.contains("done: edit 1 alias"), "{out}");
+    let shown = s.ok(&["alias", "show", "info@d.example", "--json"]);
+    assert!(shown.contains("b@elsewhere.org"), "{shown}");
+
+    let from = s.write("domains.txt", "d.example\ne.example\n");
+    let o = s.pm(
+        &["domain", "edit-many", "--from", &from, "--yes", "--json"],
+        &[("EDITOR", ed)],
+        None,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("\"column\": \"max_mailboxes\""), "{out}");
+    let shown = s.ok(&["domain", "show", "e.example", "--json"]);
+    assert!(shown.contains("\"max_mailboxes\": 25"), "{shown}");
+    assert!(shown.contains("\"quota_limit\": 2147483648"), "{shown}");
+    assert!(shown.contains("Second"), "{shown}");
+});

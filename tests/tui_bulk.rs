@@ -297,15 +297,15 @@ fn editor_round_trip_shows_the_changes_and_applies_them_in_one_go() {
     t.char('j');
     t.char(' ');
     t.char('E');
-    let Some(EditorJob::Mailboxes(rows)) = t.app.take_editor() else {
+    let Some(EditorJob::Rows(sheet)) = t.app.take_editor() else {
         panic!("a mailbox editor job: {:?}", t.app.status)
     };
-    assert_eq!(rows.len(), 2);
-    let text = postfix_manager::csvio::mailboxes_tsv(&rows);
+    assert_eq!(sheet.len(), 2);
+    let text = sheet.text();
 
     // A bad line: reported with its number, nothing changes.
     let bad = text.replace("u001@b.example\t1048576", "u001@b.example\tbig");
-    t.app.edited_mailboxes(&rows, Ok(bad));
+    t.app.edited_rows(&sheet, Ok(bad));
     let screen = t.screen();
     assert!(screen.contains("line 5"), "{screen}");
     assert!(screen.contains("Nothing changed"), "{screen}");
@@ -316,10 +316,11 @@ fn editor_round_trip_shows_the_changes_and_applies_them_in_one_go() {
     let good = text
         .replace("u001@b.example\t1048576\t", "u001@b.example\t3G\tUrsula\t")
         .replace("Ursula\t\t", "Ursula\t");
-    t.app.edited_mailboxes(&rows, Ok(good));
+    t.app.edited_rows(&sheet, Ok(good));
     let screen = t.screen();
     assert!(screen.contains("1 mailbox changed"), "{screen}");
     assert!(screen.contains("quota: 1048576 -> 3221225472"), "{screen}");
+    assert!(screen.contains("name: \"\" -> \"Ursula\""), "{screen}");
     t.press(KeyCode::Right);
     t.enter();
     let q = quotas(&mut t);

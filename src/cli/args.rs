@@ -363,6 +363,8 @@ pub enum DomainCommand {
     Import(ImportArgs),
     /// Write domains as CSV to stdout
     Export,
+    /// Edit many domains in $EDITOR as tab-separated rows (description, limits, transport, status), then apply in one transaction
+    EditMany(EditManyArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -435,15 +437,19 @@ pub enum MailboxCommand {
         #[arg(long)]
         domain: Option<String>,
     },
-    /// Edit many mailboxes in $EDITOR as tab-separated rows, then apply in one transaction
-    EditMany {
-        /// Addresses to edit, one per line ("-" = stdin)
-        #[arg(long, value_name = "FILE")]
-        from: PathBuf,
-        /// Apply without asking
-        #[arg(long)]
-        yes: bool,
-    },
+    /// Edit many mailboxes in $EDITOR as tab-separated rows (quota, name, status), then apply in one transaction
+    EditMany(EditManyArgs),
+}
+
+/// `edit-many`: which rows to open in $EDITOR.
+#[derive(Debug, Args, Clone)]
+pub struct EditManyArgs {
+    /// Rows to edit (addresses or domain names), one per line ("-" = stdin)
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Apply without asking
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Shared by every bulk action: which rows, and preview or apply.
@@ -564,6 +570,8 @@ pub enum AliasCommand {
         #[arg(long)]
         domain: Option<String>,
     },
+    /// Edit many aliases in $EDITOR as tab-separated rows (goto, description, status), then apply in one transaction
+    EditMany(EditManyArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,5 @@
 //! Bulk commands: `mailbox|alias|domain bulk ...`, `import`, `export`, and
-//! `mailbox edit-many` (the $EDITOR round trip). Parsing and hashing happen
+//! `edit-many` (the $EDITOR round trip). Parsing and hashing happen
 //! here, before `ops` opens the one transaction that writes.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -362,45 +362,49 @@ pub fn run_editor(path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn mailbox_edit_many(
-    from: &Path,
-    yes: bool,
+/// `mailbox|alias|domain edit-many`: the rows in $EDITOR, the changes
+/// shown, confirmed (unless --yes) and applied in one transaction.
+pub fn edit_many(
+    table: ops::import::Table,
+    a: &EditManyArgs,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
 ) -> Result<String, CliError> {
-    let keys = read_keys(from)?;
-    let mut rows = Vec::with_capacity(keys.len());
-    for k in &keys {
-        rows.push(ops::mailboxes::get(conn, ctx, k)?);
-    }
+    let keys = read_keys(&a.from)?;
+    let sheet = crate::sheet::Sheet::load(conn, ctx, table, &keys)?;
     let mut file = tempfile::Builder::new()
         .prefix("postfix-manager-")
         .suffix(".tsv")
         .tempfile()
         .map_err(|e| CliError::Usage(format!("cannot create a temporary file: {e}")))?;
-    file.write_all(csvio::mailboxes_tsv(&rows).as_bytes())
+    file.write_all(sheet.text().as_bytes())
         .and_then(|_| file.flush())
         .map_err(|e| CliError::Usage(format!("cannot write the temporary file: {e}")))?;
     run_editor(file.path())?;
     let edited = std::fs::read_to_string(file.path())
         .map_err(|e| CliError::Usage(format!("cannot read the edited file: {e}")))?;
-    let changes = csvio::diff_mailboxes_tsv(&rows, &edited)?;
+    let changes = sheet.diff(&edited)?;
     if changes.is_empty() {
         return Ok("no changes\n".into());
     }
-    let diff = csvio::describe_changes(&rows, &changes);
-    if !yes {
+    let diff = crate::sheet::describe(&changes);
+    if !a.yes {
         eprint!("{diff}");
         let q = format!(
-            "apply changes to {} mailboxes",
-            bulk::thousands(changes.len())
+            "apply changes to {} {}",
+            bulk::thousands(changes.len()),
+            if changes.len() == 1 {
+                table.one()
+            } else {
+                table.plural()
+            }
         );
-        if !confirm(&q, is_stdin(from))? {
+        if !confirm(&q, is_stdin(&a.from))? {
             return Ok("nothing changed\n".into());
         }
     }
-    let r = ops::import::edit_mailboxes(conn, ctx, &changes)?;
+    let r = ops::import::edit_rows(conn, ctx, table, &changes)?;
     if j {
         return Ok(object(
             &serde_json::json!({ "changes": changes, "report": r }),

@@ -7,6 +7,7 @@ use super::args::*;
 use super::output::{list, list_sorted, object};
 use super::{setup, CliError};
 use crate::db::AnyConnection;
+use crate::ops::import::Table;
 use crate::ops::{self, Ctx, Perm, Status};
 use crate::store::{audit::AuditFilter, Filter, Page};
 use crate::validate;
@@ -158,16 +159,22 @@ pub fn run(
         Command::Domain(DomainCommand::Bulk(b)) => super::bulk::domain_bulk(b, conn, ctx, j),
         Command::Domain(DomainCommand::Import(a)) => super::bulk::domain_import(a, conn, ctx, j),
         Command::Domain(DomainCommand::Export) => super::bulk::domain_export(conn, ctx),
+        Command::Domain(DomainCommand::EditMany(a)) => {
+            super::bulk::edit_many(Table::Domains, a, conn, ctx, j)
+        }
         Command::Domain(c) => domain(c, conn, ctx, j),
         Command::Mailbox(MailboxCommand::Bulk(b)) => super::bulk::mailbox_bulk(b, conn, ctx, j),
         Command::Mailbox(MailboxCommand::Import(a)) => super::bulk::mailbox_import(a, conn, ctx, j),
         Command::Mailbox(MailboxCommand::Export { domain }) => {
             super::bulk::mailbox_export(conn, ctx, domain)
         }
-        Command::Mailbox(MailboxCommand::EditMany { from, yes }) => {
-            super::bulk::mailbox_edit_many(from, *yes, conn, ctx, j)
+        Command::Mailbox(MailboxCommand::EditMany(a)) => {
+            super::bulk::edit_many(Table::Mailboxes, a, conn, ctx, j)
         }
         Command::Mailbox(c) => mailbox(c, conn, ctx, j),
+        Command::Alias(AliasCommand::EditMany(a)) => {
+            super::bulk::edit_many(Table::Aliases, a, conn, ctx, j)
+        }
         Command::Alias(AliasCommand::Bulk(b)) => super::bulk::alias_bulk(b, conn, ctx, j),
         Command::Alias(AliasCommand::Import(a)) => super::bulk::alias_import(a, conn, ctx, j),
         Command::Alias(AliasCommand::Export { domain }) => {
@@ -262,9 +269,10 @@ fn domain(
                 ),
             )
         }
-        DomainCommand::Bulk(_) | DomainCommand::Import(_) | DomainCommand::Export => {
-            return Err(CliError::Usage("handled by cli::bulk".into()))
-        }
+        DomainCommand::Bulk(_)
+        | DomainCommand::Import(_)
+        | DomainCommand::Export
+        | DomainCommand::EditMany(_) => return Err(CliError::Usage("handled by cli::bulk".into())),
     })
 }
 
@@ -363,7 +371,7 @@ fn mailbox(
         MailboxCommand::Bulk(_)
         | MailboxCommand::Import(_)
         | MailboxCommand::Export { .. }
-        | MailboxCommand::EditMany { .. } => {
+        | MailboxCommand::EditMany(_) => {
             return Err(CliError::Usage("handled by cli::bulk".into()))
         }
     })
@@ -426,9 +434,10 @@ fn alias(
             let a = ops::aliases::delete(conn, ctx, address)?;
             said(j, &a, format!("deleted alias {}", a.address))
         }
-        AliasCommand::Bulk(_) | AliasCommand::Import(_) | AliasCommand::Export { .. } => {
-            return Err(CliError::Usage("handled by cli::bulk".into()))
-        }
+        AliasCommand::Bulk(_)
+        | AliasCommand::Import(_)
+        | AliasCommand::Export { .. }
+        | AliasCommand::EditMany(_) => return Err(CliError::Usage("handled by cli::bulk".into())),
     })
 }
 

@@ -510,60 +510,108 @@ pub fn aliases(
     run(conn)
 }
 
-/// One mailbox's edited fields from the $EDITOR round trip; None = unchanged.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct MailboxChange {
-    pub line: u64,
-    pub address: String,
-    pub quota: Option<i64>,
-    /// Some(None) clears the name.
-    pub name: Option<Option<String>>,
-    pub status: Option<String>,
+/// The tables whose rows import, export and edit in bulk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Table {
+    Domains,
+    Mailboxes,
+    Aliases,
 }
 
-/// Apply edited mailbox rows in one transaction through the single-row
-/// operations (each audited); any refused row is reported with its line and
-/// rolls every row back.
-pub fn edit_mailboxes(
+impl Table {
+    pub fn plural(self) -> &'static str {
+        match self {
+            Table::Domains => "domains",
+            Table::Mailboxes => "mailboxes",
+            Table::Aliases => "aliases",
+        }
+    }
+    pub fn one(self) -> &'static str {
+        match self {
+            Table::Domains => "domain",
+            Table::Mailboxes => "mailbox",
+            Table::Aliases => "alias",
+        }
+    }
+}
+
+/// One row changed in the $EDITOR round trip (`crate::sheet` builds them):
+/// the row as it was read (`version`) and its changed fields.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowChange {
+    /// The line of the edited file.
+    pub line: u64,
+    pub key: String,
+    pub version: i32,
+    pub fields: Vec<FieldChange>,
+}
+
+/// A field's value before and after, both in the sheet's normal form
+/// (sizes in bytes, counts as numbers, statuses as words; "" clears).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldChange {
+    pub column: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+impl RowChange {
+    fn new_value(&self, column: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.column == column)
+            .map(|f| f.new.as_str())
+    }
+    fn number(&self, column: &str) -> OpResult<Option<i64>> {
+        self.new_value(column)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| OpError::invalid(column, format!("{v:?} is not a number")))
+            })
+            .transpose()
+    }
+    fn status(&self) -> OpResult<Option<Status>> {
+        self.new_value("status")
+            .map(|s| Status::parse("status", s))
+            .transpose()
+    }
+}
+
+/// Apply edited rows in one transaction through the single-row operations
+/// (each audited, every rule of a single edit applies). A row changed by
+/// someone else since the file was written is refused, as is any row the
+/// user may not change; every refusal is reported with its line and rolls
+/// every row back.
+pub fn edit_rows(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    changes: &[MailboxChange],
+    table: Table,
+    changes: &[RowChange],
 ) -> OpResult<ImportReport> {
     let request = json!({ "rows": changes.len() });
-    run_write(conn, ctx, "bulk_update", "mailbox", request, |c, _who| {
+    run_write(conn, ctx, "bulk_update", table.one(), request, |c, _who| {
         let mut errs = Vec::new();
         for ch in changes {
-            let r = (|| -> OpResult<()> {
-                if ch.quota.is_some() || ch.name.is_some() {
-                    let e = super::mailboxes::MailboxEdit {
-                        quota: ch.quota,
-                        name: ch.name.clone().map(|n| n.unwrap_or_default()),
-                    };
-                    super::mailboxes::edit(c, ctx, &ch.address, None, &e)?;
-                }
-                if let Some(s) = &ch.status {
-                    super::mailboxes::set_status(c, ctx, &ch.address, Status::parse("status", s)?)?;
-                }
-                Ok(())
-            })();
-            match r {
+            match edit_row(c, ctx, table, ch) {
                 Ok(()) => {}
-                Err(e) if e.is_refusal() => errs.push((ch.line, format!("{}: {e}", ch.address))),
+                Err(e) if e.is_refusal() => errs.push((ch.line, format!("{}: {e}", ch.key))),
                 Err(e) => return Err(e),
             }
         }
         if !errs.is_empty() {
             return Err(line_errors(errs));
         }
+        let n = changes.len();
         let report = ImportReport {
-            kind: "mailbox".into(),
-            rows: changes.len(),
+            kind: table.one().into(),
+            rows: n,
             domains: Vec::new(),
             dry_run: false,
             summary: format!(
-                "edit {} mailbox{}",
-                thousands(changes.len()),
-                if changes.len() == 1 { "" } else { "es" }
+                "edit {} {}",
+                thousands(n),
+                if n == 1 { table.one() } else { table.plural() }
             ),
         };
         let d = Done::new(
@@ -572,4 +620,69 @@ pub fn edit_mailboxes(
         );
         Ok((report, d))
     })
+}
+
+fn stale(ch: &RowChange, now: i32) -> OpError {
+    OpError::Conflict(format!(
+        "changed by someone else since the file was written (version {} then, {now} now); nothing was changed, open the rows again",
+        ch.version
+    ))
+}
+
+fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Table, ch: &RowChange) -> OpResult<()> {
+    let status = ch.status()?;
+    match table {
+        Table::Mailboxes => {
+            let now = super::mailboxes::get(c, ctx, &ch.key)?.version;
+            if now != ch.version {
+                return Err(stale(ch, now));
+            }
+            let quota = ch.number("quota")?;
+            let name = ch.new_value("name").map(str::to_string);
+            if quota.is_some() || name.is_some() {
+                let e = super::mailboxes::MailboxEdit { quota, name };
+                super::mailboxes::edit(c, ctx, &ch.key, None, &e)?;
+            }
+            if let Some(s) = status {
+                super::mailboxes::set_status(c, ctx, &ch.key, s)?;
+            }
+        }
+        Table::Aliases => {
+            let now = super::aliases::get(c, ctx, &ch.key)?.version;
+            if now != ch.version {
+                return Err(stale(ch, now));
+            }
+            let e = super::aliases::AliasEdit {
+                goto: ch.new_value("goto").map(str::to_string),
+                description: ch.new_value("description").map(str::to_string),
+            };
+            if e.goto.is_some() || e.description.is_some() {
+                super::aliases::edit(c, ctx, &ch.key, None, &e)?;
+            }
+            if let Some(s) = status {
+                super::aliases::set_status(c, ctx, &ch.key, s)?;
+            }
+        }
+        Table::Domains => {
+            let now = super::domains::get(c, ctx, &ch.key)?.version;
+            if now != ch.version {
+                return Err(stale(ch, now));
+            }
+            let input = super::domains::DomainInput {
+                description: ch.new_value("description").map(str::to_string),
+                quota_limit: ch.number("quota")?,
+                max_mailboxes: ch.number("max_mailboxes")?,
+                max_aliases: ch.number("max_aliases")?,
+                max_mailbox_quota: ch.number("max_mailbox_quota")?,
+                transport: ch.new_value("transport").map(str::to_string),
+            };
+            if input != super::domains::DomainInput::default() {
+                super::domains::edit(c, ctx, &ch.key, None, &input)?;
+            }
+            if let Some(s) = status {
+                super::domains::set_status(c, ctx, &ch.key, s)?;
+            }
+        }
+    }
+    Ok(())
 }

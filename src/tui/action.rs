@@ -28,8 +28,8 @@ pub enum Action {
         preview: Request,
         write: Write,
     },
-    /// Load these mailboxes and open them in $EDITOR.
-    EditMarked(Vec<String>),
+    /// Load these rows and open them in $EDITOR.
+    EditMarked(crate::ops::import::Table, Vec<String>),
     /// Ask the worker for every key matching the filter, to mark them all.
     MarkAll(Request),
     /// A write that needs no confirmation (suspend/activate).

@@ -90,8 +90,8 @@ pub struct App {
 pub enum EditorJob {
     /// A mail server config version: (id, file name hint, text).
     Config(i32, String, String),
-    /// The marked mailboxes, as a tab-separated file.
-    Mailboxes(Vec<crate::db::models::Mailbox>),
+    /// The marked rows, as a tab-separated file.
+    Rows(Box<crate::sheet::Sheet>),
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -398,9 +398,9 @@ impl App {
                 self.send(Slot::Impact, preview);
                 true
             }
-            Action::EditMarked(keys) => {
-                self.status = Some(("Loading the marked mailboxes…".into(), false));
-                self.send(Slot::Text, Request::MarkedMailboxes { keys });
+            Action::EditMarked(table, keys) => {
+                self.status = Some((format!("Loading the marked {}…", table.plural()), false));
+                self.send(Slot::Text, Request::Sheet { table, keys });
                 true
             }
             Action::MarkAll(r) => {
@@ -773,9 +773,9 @@ impl App {
                         self.status = None;
                         self.editor = Some(EditorJob::Config(id, title, body));
                     }
-                    Ok(Response::Mailboxes(rows)) => {
+                    Ok(Response::Sheet(sheet)) => {
                         self.status = None;
-                        self.editor = Some(EditorJob::Mailboxes(rows));
+                        self.editor = Some(EditorJob::Rows(sheet));
                     }
                     Ok(Response::Text { title, body, .. }) => {
                         self.status = None;
@@ -913,11 +913,11 @@ impl App {
         self.editor.take()
     }
 
-    /// The edited mailbox file: bad lines are shown with their numbers and
-    /// change nothing; otherwise the changes wait for a Yes.
-    pub fn edited_mailboxes(
+    /// The edited sheet: bad lines are shown with their numbers and change
+    /// nothing; otherwise the changes wait for a Yes.
+    pub fn edited_rows(
         &mut self,
-        before: &[crate::db::models::Mailbox],
+        sheet: &crate::sheet::Sheet,
         result: Result<String, String>,
     ) -> bool {
         let text = match result {
@@ -927,7 +927,7 @@ impl App {
                 return true;
             }
         };
-        let changes = match crate::csvio::diff_mailboxes_tsv(before, &text) {
+        let changes = match sheet.diff(&text) {
             Ok(c) => c,
             Err(e) => {
                 self.status = Some((
@@ -947,10 +947,18 @@ impl App {
             return true;
         }
         let n = changes.len();
-        let diff = crate::csvio::describe_changes(before, &changes);
+        let noun = if n == 1 {
+            sheet.table.one()
+        } else {
+            sheet.table.plural()
+        };
+        let diff = crate::sheet::describe(&changes);
         self.apply(Action::AskConfirm {
-            text: edit_summary(n, &diff),
-            write: crate::worker::Write::EditMailboxes { changes },
+            text: edit_summary(n, noun, &diff),
+            write: crate::worker::Write::EditRows {
+                table: sheet.table,
+                changes,
+            },
         });
         if let Some(Modal::Confirm(c)) = self.modal.as_mut() {
             c.rows = n as i64;
@@ -1274,13 +1282,12 @@ fn footer_line(keys: &[(&'static str, &'static str)], width: u16, theme: &Theme)
 /// Lines of the change list the confirm dialog shows before "and N more".
 const EDIT_LINES_SHOWN: usize = 10;
 
-/// "Apply 3 changed mailboxes?" and the first lines of what changes.
-fn edit_summary(n: usize, diff: &str) -> String {
+/// "Apply the edit: 3 mailboxes changed" and the first lines of what changes.
+fn edit_summary(n: usize, noun: &str, diff: &str) -> String {
     let lines: Vec<&str> = diff.lines().collect();
     let mut s = format!(
-        "Apply the edit: {} mailbox{} changed, in one transaction.\n",
+        "Apply the edit: {} {noun} changed, in one transaction.\n",
         crate::ops::bulk::thousands(n),
-        if n == 1 { "" } else { "es" }
     );
     for l in lines.iter().take(EDIT_LINES_SHOWN) {
         s.push_str(l);

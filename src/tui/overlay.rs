@@ -33,7 +33,7 @@ impl Confirm {
     pub fn new(write: Write) -> Confirm {
         let verb = match &write {
             Write::Bulk { action, .. } => action.verb(),
-            Write::ApplyConfig { .. } | Write::EditMailboxes { .. } => "apply",
+            Write::ApplyConfig { .. } | Write::EditRows { .. } => "apply",
             Write::RollbackConfig { .. } => "roll back",
             _ => "delete",
         };

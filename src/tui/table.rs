@@ -192,9 +192,9 @@ impl TableScreen {
     fn bulk_keys(&self) -> &'static str {
         match (self.resource, self.role) {
             (Resource::Mailboxes, _) => "S/A/D/Q/E",
-            (Resource::Domains, Role::Admin) => "S/A/L/P/R",
-            (Resource::Domains, _) => "S/A",
-            _ => "S/A/D",
+            (Resource::Domains, Role::Admin) => "S/A/E/L/P/R",
+            (Resource::Domains, _) => "S/A/E",
+            _ => "S/A/D/E",
         }
     }
 
@@ -379,13 +379,17 @@ impl TableScreen {
             {
                 self.ask_bulk(BulkAction::Delete)
             }
-            KeyCode::Char('E')
-                if self.markable() && caps.edit && self.resource == Resource::Mailboxes =>
-            {
+            KeyCode::Char('E') if self.markable() && caps.edit => {
+                use crate::ops::import::Table;
                 if self.marks.is_empty() {
                     return Action::Status("Nothing marked: Space marks a row.".into());
                 }
-                Action::EditMarked(self.marks.iter().cloned().collect())
+                let table = match self.resource {
+                    Resource::Domains => Table::Domains,
+                    Resource::Aliases => Table::Aliases,
+                    _ => Table::Mailboxes,
+                };
+                Action::EditMarked(table, self.marks.iter().cloned().collect())
             }
             KeyCode::Char('Q') if self.markable() && self.resource == Resource::Mailboxes => {
                 self.ask_bulk_form(forms::BulkForm::Quota)
