@@ -25,6 +25,8 @@ pub struct Progress {
     pub done: u64,
     pub total: Option<u64>,
     pub unit: Unit,
+    /// Since the stage began (where the rate and the time left come from).
+    pub elapsed_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +37,11 @@ pub enum Unit {
 
 impl Progress {
     /// "importing mailboxes [########............] 40% 40,000/100,000 ·
-    /// 20,000/s · 3 s left", `elapsed` since the stage began; the TUI's
-    /// status line and the CLI's stderr show the same.
-    pub fn line(&self, elapsed: std::time::Duration) -> String {
+    /// 20,000/s · 3 s left"; the TUI's status line and the CLI's stderr
+    /// show the same.
+    pub fn line(&self) -> String {
         use crate::ops::bulk::thousands;
-        let secs = elapsed.as_secs_f64();
+        let secs = self.elapsed_ms as f64 / 1000.0;
         let rate = if secs > 0.0 {
             self.done as f64 / secs
         } else {
@@ -96,13 +98,16 @@ pub fn import_file(
 ) -> OpResult<ImportReport> {
     let file = std::fs::File::open(path).map_err(|e| cannot(path, "read", e))?;
     let input = std::io::BufReader::new(file);
+    // Each stage's clock starts when its reporter is made, just before it runs.
     let rows_progress = |stage| {
+        let start = std::time::Instant::now();
         move |done: usize, total: usize| {
             progress(Progress {
                 stage,
                 done: done as u64,
                 total: Some(total as u64),
                 unit: Unit::Rows,
+                elapsed_ms: start.elapsed().as_millis() as u64,
             })
         }
     };
@@ -136,6 +141,7 @@ struct Counting<'a, W> {
     reported: u64,
     stage: &'static str,
     progress: OnProgress<'a>,
+    start: std::time::Instant,
 }
 
 impl<W: Write> Write for Counting<'_, W> {
@@ -149,6 +155,7 @@ impl<W: Write> Write for Counting<'_, W> {
                 done: self.bytes,
                 total: None,
                 unit: Unit::Bytes,
+                elapsed_ms: self.start.elapsed().as_millis() as u64,
             });
         }
         Ok(n)
@@ -165,8 +172,8 @@ pub struct Exported {
     pub bytes: u64,
 }
 
-/// Export every row the user may see that matches `filter` (mailboxes and
-/// aliases; domains export whole) into the new file `path`.
+/// Export every row the user may see that matches `filter` into the new
+/// file `path`.
 pub fn export_file(
     conn: &mut AnyConnection,
     ctx: &Ctx,
@@ -206,6 +213,7 @@ pub fn export_file(
             Table::Aliases => "exporting aliases",
         },
         progress,
+        start: std::time::Instant::now(),
     };
     // Exports page by name: the screen's sort order would break the keyset.
     let filter = Filter {
@@ -215,7 +223,7 @@ pub fn export_file(
     let rows = match table {
         Table::Mailboxes => crate::csvio::export_mailboxes(conn, ctx, &filter, &mut out)?,
         Table::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
-        Table::Domains => crate::csvio::export_domains(conn, ctx, &mut out)?,
+        Table::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
     };
     out.flush().map_err(|e| cannot(path, "write", e))?;
     let bytes = out.bytes;

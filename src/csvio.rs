@@ -349,7 +349,12 @@ pub fn export_mailboxes<W: Write>(
     Ok(n)
 }
 
-pub fn export_domains<W: Write>(conn: &mut AnyConnection, ctx: &Ctx, out: W) -> OpResult<u64> {
+pub fn export_domains<W: Write>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    filter: &Filter,
+    out: W,
+) -> OpResult<u64> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(DOMAIN_HEADER).map_err(io)?;
     let mut page = Page {
@@ -359,7 +364,7 @@ pub fn export_domains<W: Write>(conn: &mut AnyConnection, ctx: &Ctx, out: W) -> 
     };
     let mut n = 0u64;
     loop {
-        let rows = ops::domains::list(conn, ctx, &Filter::default(), &page)?;
+        let rows = ops::domains::list(conn, ctx, filter, &page)?;
         for d in &rows {
             w.write_record([
                 d.name.as_str(),

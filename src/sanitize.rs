@@ -14,9 +14,23 @@ pub fn for_terminal(s: &str) -> String {
         .collect()
 }
 
+/// `for_terminal` line by line, keeping the line breaks: for messages made
+/// of lines (every bad line of an import) shown in a scrollable panel.
+pub fn lines_for_terminal(s: &str) -> String {
+    s.lines().map(for_terminal).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_keep_their_breaks_and_lose_their_escapes() {
+        assert_eq!(
+            lines_for_terminal("line 2: a\x1b[2J\r\nline 3: b\tc"),
+            "line 2: a[2J\nline 3: b c"
+        );
+    }
 
     #[test]
     fn escapes_are_removed() {

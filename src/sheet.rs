@@ -124,9 +124,11 @@ impl Sheet {
         keys: &[String],
     ) -> OpResult<Sheet> {
         let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-        let mut rows = Vec::with_capacity(keys.len());
+        let mut rows: Vec<(i32, Vec<String>)> = Vec::with_capacity(keys.len());
+        // A row named twice (or spelled two ways) appears once.
+        let mut seen = HashSet::new();
         for k in keys {
-            rows.push(match table {
+            let row = match table {
                 Table::Mailboxes => {
                     let m = ops::mailboxes::get(conn, ctx, k)?;
                     let cells = vec![
@@ -156,13 +158,21 @@ impl Sheet {
                     ];
                     (d.version, cells)
                 }
-            });
+            };
+            if seen.insert(row.1[0].clone()) {
+                rows.push(row);
+            }
         }
         Ok(Sheet { table, rows })
     }
 
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// The rows' keys (names), in the sheet's order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.rows.iter().map(|r| r.1[0].as_str())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -254,7 +264,14 @@ impl Sheet {
                         old,
                         new,
                     }),
-                    (Ok(_), _) => {}
+                    (Ok(_), Ok(_)) => {}
+                    // A stored value outside today's rules (a status only
+                    // the database uses): any valid value is a change.
+                    (Ok(new), Err(_)) => fields.push(FieldChange {
+                        column: c.name,
+                        old: cell(before[j].trim()),
+                        new,
+                    }),
                     (Err(e), _) => {
                         errs.push((line, e.to_string()));
                         bad = true;
@@ -275,6 +292,30 @@ impl Sheet {
         }
         Ok(out)
     }
+}
+
+/// Marks where `with_errors` appended its comments.
+const ERRORS_MARK: &str =
+    "# ---- not applied: fix the lines named below (line numbers as above) ----";
+
+/// The edited text with the reasons it was refused appended as comments
+/// (replacing any from an earlier try), to open in the editor again:
+/// comments are ignored, and appending keeps every line number true.
+pub fn with_errors(edited: &str, error: &str) -> String {
+    let kept = match edited.find(ERRORS_MARK) {
+        Some(i) => &edited[..i],
+        None => edited,
+    };
+    let mut out = kept.trim_end_matches('\n').to_string();
+    out.push_str("\n\n");
+    out.push_str(ERRORS_MARK);
+    out.push('\n');
+    for l in error.lines() {
+        out.push_str("# ");
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
 }
 
 /// The diff shown before applying: one line per changed field. Values are

@@ -60,6 +60,9 @@ pub enum Slot {
     Marks,
     /// The usage history panel.
     History,
+    /// A CSV import or export: long, with progress; the form closes when
+    /// it starts, so nothing else can make its answer stale.
+    Transfer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,7 +397,9 @@ impl From<OpError> for Failure {
         Failure {
             kind: e.kind(),
             field: e.field().map(str::to_string),
-            message: crate::sanitize::for_terminal(&e.to_string()),
+            // Line breaks kept: a refusal may list many bad lines, which
+            // the TUI shows in a scrollable panel.
+            message: crate::sanitize::lines_for_terminal(&e.to_string()),
         }
     }
 }

@@ -459,7 +459,7 @@ on_both_backends!(export_then_import_round_trips, |t| {
     let mut acsv = Vec::new();
     csvio::export_aliases(&mut c, &admin, &Filter::default(), &mut acsv).unwrap();
     let mut dcsv = Vec::new();
-    csvio::export_domains(&mut c, &admin, &mut dcsv).unwrap();
+    csvio::export_domains(&mut c, &admin, &Default::default(), &mut dcsv).unwrap();
     let a_id = ops::domains::get(&mut c, &admin, "a.example").unwrap().id;
     let mut only_a = Vec::new();
     let n = csvio::export_mailboxes(
@@ -495,7 +495,7 @@ on_both_backends!(export_then_import_round_trips, |t| {
     csvio::export_aliases(&mut c2, &admin2, &Filter::default(), &mut again).unwrap();
     assert_eq!(again, acsv);
     let mut again = Vec::new();
-    csvio::export_domains(&mut c2, &admin2, &mut again).unwrap();
+    csvio::export_domains(&mut c2, &admin2, &Default::default(), &mut again).unwrap();
     assert_eq!(again, dcsv);
     let z = ops::mailboxes::get(&mut c2, &admin2, &keys[3]).unwrap();
     assert_eq!(z.name.as_deref(), Some("Zoë, \"quoted\""));

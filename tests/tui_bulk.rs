@@ -297,7 +297,7 @@ fn editor_round_trip_shows_the_changes_and_applies_them_in_one_go() {
     t.char('j');
     t.char(' ');
     t.char('E');
-    let Some(EditorJob::Rows(sheet)) = t.app.take_editor() else {
+    let Some(EditorJob::Rows(sheet, None)) = t.app.take_editor() else {
         panic!("a mailbox editor job: {:?}", t.app.status)
     };
     assert_eq!(sheet.len(), 2);
@@ -305,18 +305,33 @@ fn editor_round_trip_shows_the_changes_and_applies_them_in_one_go() {
 
     // A bad line: reported with its number, nothing changes.
     let bad = text.replace("u001@b.example\t1048576", "u001@b.example\tbig");
-    t.app.edited_rows(&sheet, Ok(bad));
+    t.app.edited_rows((*sheet).clone(), Ok(bad.clone()));
     let screen = t.screen();
     assert!(screen.contains("line 5"), "{screen}");
     assert!(screen.contains("Nothing changed"), "{screen}");
     t.esc();
     assert!(quotas(&mut t).iter().all(|(_, q)| *q == 1 << 20));
+    // E again reopens the admin's own text, the reasons appended as
+    // comments, not a fresh copy from the database.
+    t.char('E');
+    let Some(EditorJob::Rows(_, Some(draft))) = t.app.take_editor() else {
+        panic!("the draft again: {:?}", t.app.status)
+    };
+    assert!(draft.starts_with(&bad), "{draft}");
+    assert!(draft.contains("\n# line 5: quota"), "{draft}");
+    // Comments only: fixing the line is all it takes.
+    assert_eq!(
+        sheet
+            .diff(&draft.replace("\tbig\t", "\t1048576\t"))
+            .unwrap(),
+        vec![]
+    );
 
     // A good edit: the dialog lists the change, Yes applies it.
     let good = text
         .replace("u001@b.example\t1048576\t", "u001@b.example\t3G\tUrsula\t")
         .replace("Ursula\t\t", "Ursula\t");
-    t.app.edited_rows(&sheet, Ok(good));
+    t.app.edited_rows(*sheet, Ok(good));
     let screen = t.screen();
     assert!(screen.contains("1 mailbox changed"), "{screen}");
     assert!(screen.contains("quota: 1048576 -> 3221225472"), "{screen}");
@@ -437,8 +452,9 @@ fn the_progress_line_has_a_bar_a_rate_and_the_time_left() {
         done: 40_000,
         total: Some(100_000),
         unit: Unit::Rows,
+        elapsed_ms: 2000,
     }
-    .line(std::time::Duration::from_secs(2));
+    .line();
     assert_eq!(
         line,
         "importing mailboxes [########............] 40% 40,000/100,000 · 20,000/s · 3 s left"

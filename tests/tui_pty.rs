@@ -477,6 +477,67 @@ fn marked_mailboxes_round_trip_through_a_scripted_editor() {
     t.assert_restored();
 }
 
+#[test]
+fn import_from_the_command_line_shows_progress_then_the_result() {
+    let host = Host::new();
+    // Plaintext passwords: hashing them is the long part the bar follows.
+    let mut csv = String::from("address,password,quota,name,status\n");
+    for i in 0..2000 {
+        csv.push_str(&format!(
+            "p{i:04}@imp.example,import-password-{i:04},10M,,active\n"
+        ));
+    }
+    let file = host.dir.path().join("import.csv");
+    std::fs::write(&file, csv).expect("csv");
+    let out = std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(host.config())
+        .args(["--user", "admin", "--password-file"])
+        .arg(host.dir.path().join("pw"))
+        .args(["domain", "add", "imp.example", "--quota", "0"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.wait_for("Domains by usage");
+    t.send(":mailboxes\r");
+    t.wait_for("Mailboxes");
+    t.send(&format!(":import {}\r", file.display()));
+    t.wait_for("Import mailboxes from CSV");
+    t.send("\r");
+    // Watch the screen until the result: the bar must have been on it.
+    let mut bar = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let screen = t.screen();
+        if let Some(l) = screen.lines().find(|l| l.contains("hashing passwords [")) {
+            bar = Some(l.trim().to_string());
+        }
+        if screen.contains("done: import 2,000 mailboxes in 1 domain") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no result; screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let bar = bar.expect("a progress bar was on screen while hashing");
+    assert!(bar.contains("/2,000") && bar.contains("/s"), "{bar}");
+
+    let mut conn = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");
+    let m = store::mailboxes::by_address(&mut conn, "p1999@imp.example")
+        .expect("query")
+        .expect("mailbox");
+    assert!(postfix_manager::password::verify(
+        "import-password-1999",
+        &m.password_hash
+    ));
+    t.send("q");
+    let status = t.wait_exit();
+    assert!(status.success(), "{status:?}");
+    t.assert_restored();
+}
+
 /// Printable text in raw terminal output, escape sequences removed.
 fn visible_text(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);

@@ -45,6 +45,20 @@ fn read_keys(p: &Path) -> Result<Vec<String>, CliError> {
     Ok(keys)
 }
 
+/// Ask a yes/no question on the terminal with this default.
+fn ask(question: &str, default: bool) -> Result<bool, CliError> {
+    eprint!("{question}? {} ", if default { "[Y/n]" } else { "[y/N]" });
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Usage(format!("reading the answer: {e}")))?;
+    Ok(match answer.trim() {
+        "" => default,
+        a => matches!(a, "y" | "Y" | "yes" | "YES"),
+    })
+}
+
 /// Ask on the terminal; default No. Without a terminal the caller must pass
 /// --yes (or --dry-run): a script never applies by accident.
 fn confirm(question: &str, from_stdin: bool) -> Result<bool, CliError> {
@@ -53,13 +67,7 @@ fn confirm(question: &str, from_stdin: bool) -> Result<bool, CliError> {
             "{question}: pass --yes to apply or --dry-run to preview (no terminal to ask on)"
         )));
     }
-    eprint!("{question}? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::Usage(format!("reading the answer: {e}")))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+    ask(question, false)
 }
 
 fn shown(p: &Preview, j: bool, done: bool) -> String {
@@ -226,8 +234,9 @@ impl Progress {
             done: done as u64,
             total: Some(total as u64),
             unit: crate::csvfile::Unit::Rows,
+            elapsed_ms: self.start.elapsed().as_millis() as u64,
         }
-        .line(self.start.elapsed());
+        .line();
         if self.tty {
             eprint!("\r{msg}\x1b[K");
             if done >= total {
@@ -330,7 +339,7 @@ pub fn alias_export(
 
 pub fn domain_export(conn: &mut AnyConnection, ctx: &Ctx) -> Result<String, CliError> {
     let out = std::io::BufWriter::new(std::io::stdout().lock());
-    csvio::export_domains(conn, ctx, out)?;
+    csvio::export_domains(conn, ctx, &Filter::default(), out)?;
     Ok(String::new())
 }
 
@@ -381,10 +390,27 @@ pub fn edit_many(
     file.write_all(sheet.text().as_bytes())
         .and_then(|_| file.flush())
         .map_err(|e| CliError::Usage(format!("cannot write the temporary file: {e}")))?;
-    run_editor(file.path())?;
-    let edited = std::fs::read_to_string(file.path())
-        .map_err(|e| CliError::Usage(format!("cannot read the edited file: {e}")))?;
-    let changes = sheet.diff(&edited)?;
+    // Bad lines: on a terminal, offer the admin's own text again with the
+    // reasons appended (crontab -e style); a script gets the error.
+    let changes = loop {
+        run_editor(file.path())?;
+        let edited = std::fs::read_to_string(file.path())
+            .map_err(|e| CliError::Usage(format!("cannot read the edited file: {e}")))?;
+        match sheet.diff(&edited) {
+            Ok(c) => break c,
+            Err(e) if !is_stdin(&a.from) && std::io::stdin().is_terminal() => {
+                let e = e.to_string();
+                eprintln!("{}", crate::sanitize::lines_for_terminal(&e));
+                if !ask("edit the file again", true)? {
+                    return Err(CliError::Usage("nothing changed".into()));
+                }
+                std::fs::write(file.path(), crate::sheet::with_errors(&edited, &e)).map_err(
+                    |e| CliError::Usage(format!("cannot write the temporary file: {e}")),
+                )?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if changes.is_empty() {
         return Ok("no changes\n".into());
     }

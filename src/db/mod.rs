@@ -289,9 +289,12 @@ where
         }
         AnyConnection::Postgresql(c) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
-            if let Err(e) =
-                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
-            {
+            // Wait for it as long as SQLite waits for its lock, then fail
+            // ("canceling statement due to lock timeout") instead of hanging.
+            let take = format!(
+                "SET LOCAL lock_timeout = {SQLITE_BUSY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"
+            );
+            if let Err(e) = c.batch_execute(&take) {
                 let _ = Tm::rollback_transaction(conn);
                 return Err(e.into());
             }

@@ -1,5 +1,5 @@
 //! All-or-nothing imports of mailboxes, domains and aliases (rows parsed by
-//! `crate::csvio`), and the multi-row edit behind `mailbox edit-many`.
+//! `crate::csvio`), and the multi-row edit behind `edit-many` (`crate::sheet`).
 //!
 //! Every row is checked before anything is written and every bad row is
 //! reported with its line number in one error; one bad line changes nothing.
@@ -677,7 +677,13 @@ fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Table, ch: &RowChange) -> O
                 transport: ch.new_value("transport").map(str::to_string),
             };
             if input != super::domains::DomainInput::default() {
-                super::domains::edit(c, ctx, &ch.key, None, &input)?;
+                // The sheet's column is "quota" (as in the CSV files).
+                super::domains::edit(c, ctx, &ch.key, None, &input).map_err(|e| match e {
+                    OpError::Invalid { field, message } if field == "quota_limit" => {
+                        OpError::invalid("quota", message)
+                    }
+                    e => e,
+                })?;
             }
             if let Some(s) = status {
                 super::domains::set_status(c, ctx, &ch.key, s)?;

@@ -78,9 +78,10 @@ pub struct App {
     /// terminal to the editor, and gives the result back through `edited`
     /// or `edited_mailboxes`.
     pub editor: Option<EditorJob>,
-    /// The running import or export: its last report and when its stage
-    /// began (for the rate and the time left).
-    progress: Option<(crate::csvfile::Progress, std::time::Instant)>,
+    /// An edit refused for bad lines: its sheet and the admin's text (with
+    /// the reasons appended), which `E` on the same rows reopens instead of
+    /// starting again from the database.
+    draft: Option<(Box<crate::sheet::Sheet>, String)>,
     /// `[quota]` thresholds and refresh interval for the dashboard.
     quota: crate::config::QuotaSettings,
 }
@@ -90,8 +91,9 @@ pub struct App {
 pub enum EditorJob {
     /// A mail server config version: (id, file name hint, text).
     Config(i32, String, String),
-    /// The marked rows, as a tab-separated file.
-    Rows(Box<crate::sheet::Sheet>),
+    /// The marked rows, as a tab-separated file; with the admin's own
+    /// text when reopening an edit that had bad lines.
+    Rows(Box<crate::sheet::Sheet>, Option<String>),
 }
 
 /// Where things go on screen; shared by drawing and by page sizing, so a
@@ -150,7 +152,7 @@ impl App {
             db_file: None,
             keymap: Default::default(),
             editor: None,
-            progress: None,
+            draft: None,
             quota: crate::config::QuotaSettings::default(),
         }
     }
@@ -399,6 +401,21 @@ impl App {
                 true
             }
             Action::EditMarked(table, keys) => {
+                let same = |sheet: &crate::sheet::Sheet| {
+                    sheet.table == table && {
+                        let a: std::collections::BTreeSet<&str> = sheet.keys().collect();
+                        let b: std::collections::BTreeSet<&str> =
+                            keys.iter().map(String::as_str).collect();
+                        a == b
+                    }
+                };
+                if let Some((sheet, text)) = self.draft.take() {
+                    if same(&sheet) {
+                        self.status = None;
+                        self.editor = Some(EditorJob::Rows(sheet, Some(text)));
+                        return true;
+                    }
+                }
                 self.status = Some((format!("Loading the marked {}…", table.plural()), false));
                 self.send(Slot::Text, Request::Sheet { table, keys });
                 true
@@ -539,6 +556,26 @@ impl App {
                         }) => {
                             self.modal = None;
                             return self.apply(Action::bulk(resource, keys, action));
+                        }
+                        // Imports and exports run in the background with
+                        // progress on the status line; one at a time.
+                        Ok(
+                            w @ (crate::worker::Write::ImportCsv { .. }
+                            | crate::worker::Write::ExportCsv { .. }),
+                        ) => {
+                            if self.inflight.contains_key(&Slot::Transfer) {
+                                f.set_errors(
+                                    &[],
+                                    Some(
+                                        "an import or export is still running; wait for it".into(),
+                                    ),
+                                );
+                                return true;
+                            }
+                            self.modal = None;
+                            self.status = Some(("Starting…".into(), false));
+                            self.send(Slot::Transfer, Request::Write(w));
+                            return true;
                         }
                         Ok(w) => {
                             f.pending = true;
@@ -718,12 +755,10 @@ impl App {
         }
         if let Ok(Response::Progress(p)) = result {
             // More replies follow for this request: keep awaiting it.
-            return self.on_progress(p);
+            self.status = Some((p.line(), false));
+            return true;
         }
         self.inflight.remove(&tag.slot);
-        if tag.slot == Slot::Form {
-            self.progress = None;
-        }
         match tag.slot {
             Slot::Login => self.on_login(result),
             Slot::Dashboard => {
@@ -775,7 +810,7 @@ impl App {
                     }
                     Ok(Response::Sheet(sheet)) => {
                         self.status = None;
-                        self.editor = Some(EditorJob::Rows(sheet));
+                        self.editor = Some(EditorJob::Rows(sheet, None));
                     }
                     Ok(Response::Text { title, body, .. }) => {
                         self.status = None;
@@ -798,6 +833,17 @@ impl App {
                 true
             }
             Slot::Form => self.on_saved(result),
+            Slot::Transfer => {
+                match result {
+                    Ok(Response::Written(msg)) => {
+                        self.status = Some((msg, false));
+                        self.refresh_top();
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.show_failure(e),
+                }
+                true
+            }
             Slot::Action => self.on_action(result),
             Slot::Impact => self.on_impact(result),
             Slot::Marks => {
@@ -873,15 +919,7 @@ impl App {
                 self.refresh_top();
             }
             Ok(_) => {}
-            // Many lines (an import's bad lines): a scrollable panel, since
-            // one status line or a form message would cut them off.
-            Err(e) if e.message.contains('\n') => {
-                self.modal = Some(Modal::Text(overlay::TextView::new(
-                    "Refused: nothing was changed",
-                    &e.message,
-                )));
-                self.status = Some(("Refused; nothing was changed.".into(), true));
-            }
+            Err(e) if e.message.contains('\n') => self.show_failure(e),
             Err(e) => match self.modal.as_mut() {
                 Some(Modal::Form(f)) => {
                     f.pending = false;
@@ -898,16 +936,6 @@ impl App {
         true
     }
 
-    fn on_progress(&mut self, p: crate::csvfile::Progress) -> bool {
-        let started = match &self.progress {
-            Some((old, t)) if old.stage == p.stage => *t,
-            _ => std::time::Instant::now(),
-        };
-        self.status = Some((p.line(started.elapsed()), false));
-        self.progress = Some((p, started));
-        true
-    }
-
     /// The event loop's hand-off to $EDITOR: the job, if one is waiting.
     pub fn take_editor(&mut self) -> Option<EditorJob> {
         self.editor.take()
@@ -917,7 +945,7 @@ impl App {
     /// nothing; otherwise the changes wait for a Yes.
     pub fn edited_rows(
         &mut self,
-        sheet: &crate::sheet::Sheet,
+        sheet: crate::sheet::Sheet,
         result: Result<String, String>,
     ) -> bool {
         let text = match result {
@@ -930,15 +958,16 @@ impl App {
         let changes = match sheet.diff(&text) {
             Ok(c) => c,
             Err(e) => {
+                let e = e.to_string();
                 self.status = Some((
-                    "The edited file has bad lines; nothing changed.".into(),
+                    "The edited file has bad lines; nothing changed. E reopens your text.".into(),
                     true,
                 ));
-                let msg = crate::sanitize::for_terminal(&e.to_string());
-                self.modal = Some(Modal::Text(overlay::TextView::new(
-                    "Nothing changed: fix these lines and edit again",
-                    &msg,
+                self.modal = Some(Modal::Text(overlay::TextView::wrapped(
+                    "Nothing changed: fix these lines (E reopens your text)",
+                    &e,
                 )));
+                self.draft = Some((Box::new(sheet), crate::sheet::with_errors(&text, &e)));
                 return true;
             }
         };
@@ -1066,9 +1095,24 @@ impl App {
                 self.refresh_top();
             }
             Ok(_) => {}
-            Err(e) => self.status = Some((e.message, true)),
+            Err(e) => self.show_failure(e),
         }
         true
+    }
+
+    /// A refused write: one line goes to the status line; many (every bad
+    /// line of an import, every stale row of an edit) open a scrollable
+    /// panel, unless the admin is busy in another dialog.
+    fn show_failure(&mut self, e: Failure) {
+        let first = e.message.lines().next().unwrap_or_default().to_string();
+        let free = matches!(self.modal, None | Some(Modal::Help) | Some(Modal::Form(_)));
+        if e.message.contains('\n') && free {
+            self.modal = Some(Modal::Text(overlay::TextView::wrapped(
+                "Refused: nothing was changed",
+                &e.message,
+            )));
+        }
+        self.status = Some((first, true));
     }
 
     fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
@@ -1185,8 +1229,9 @@ impl App {
                 f.set_cursor_position((a.status.x + 1 + input.visual_cursor() as u16, a.status.y));
                 line
             }
-            (_, Some((m, true))) => Line::styled(m.clone(), self.theme.error()),
-            (_, Some((m, false))) => Line::styled(m.clone(), self.theme.ok()),
+            // One line, whatever the message holds.
+            (_, Some((m, true))) => Line::styled(m.replace('\n', " · "), self.theme.error()),
+            (_, Some((m, false))) => Line::styled(m.replace('\n', " · "), self.theme.ok()),
             (_, None) => Line::default(),
         };
         f.render_widget(Paragraph::new(status), a.status);

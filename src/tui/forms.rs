@@ -750,17 +750,33 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                     false
                 }
             };
+            let file = r.required("file");
+            // Caught here, the form stays open to fix it; the worker checks
+            // again when it opens the file.
+            if !file.is_empty() && !std::path::Path::new(&file).is_file() {
+                r.errors
+                    .push(("file".into(), format!("{file} is not a readable file")));
+            }
             Write::ImportCsv {
                 table: *table,
-                file: r.required("file").into(),
+                file: file.into(),
                 dry_run,
             }
         }
-        FormKind::Export { table, filter } => Write::ExportCsv {
-            table: *table,
-            filter: filter.clone(),
-            file: r.required("file").into(),
-        },
+        FormKind::Export { table, filter } => {
+            let file = r.required("file");
+            if !file.is_empty() && std::path::Path::new(&file).exists() {
+                r.errors.push((
+                    "file".into(),
+                    format!("{file} exists; an export never overwrites a file"),
+                ));
+            }
+            Write::ExportCsv {
+                table: *table,
+                filter: filter.clone(),
+                file: file.into(),
+            }
+        }
         FormKind::Bulk {
             resource,
             keys,

@@ -175,13 +175,13 @@ async fn event_loop(
                     })?;
                     app.edited(id, &text, result)
                 }
-                app::EditorJob::Rows(sheet) => {
-                    let text = sheet.text();
+                app::EditorJob::Rows(sheet, draft) => {
+                    let text = draft.unwrap_or_else(|| sheet.text());
                     let result = guard.suspend_for(|| {
                         crate::mail::configs::edit_in_editor(&text, &sheet.file_name())
                             .map_err(|e| e.to_string())
                     })?;
-                    app.edited_rows(&sheet, result)
+                    app.edited_rows(*sheet, result)
                 }
             };
             events = EventStream::new();

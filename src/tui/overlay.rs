@@ -73,14 +73,28 @@ impl Confirm {
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let rect = area.centered(
-            Constraint::Length(64.min(area.width)),
-            // Room for a multi-line text (an edit's change list), else 9.
-            Constraint::Length(
-                (self.text.as_deref().map_or(1, |t| t.lines().count()) as u16 + 8)
-                    .clamp(9, area.height),
-            ),
-        );
+        let width = 64.min(area.width);
+        let inner_w = usize::from(width.saturating_sub(2)).max(1);
+        let text: Vec<Line> = match (&self.error, &self.text) {
+            (Some(e), _) => e
+                .lines()
+                .map(|l| Line::styled(l.to_string(), theme.error()))
+                .collect(),
+            (None, Some(t)) => t.lines().map(|l| Line::raw(l.to_string())).collect(),
+            (None, None) => vec![Line::styled(
+                "Working out which rows this changes…".to_string(),
+                theme.dim(),
+            )],
+        };
+        // Rows the text takes once wrapped (an edit's change list may wrap).
+        let text_rows: usize = text
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(inner_w))
+            .sum();
+        // Borders, a blank line, the buttons and their help: 5 rows that
+        // are always drawn; the text gets what is left.
+        let height = (text_rows as u16).saturating_add(5).max(6).min(area.height);
+        let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
         f.render_widget(Clear, rect);
         let block = Block::bordered().title(Span::styled(
             format!(
@@ -89,6 +103,16 @@ impl Confirm {
             ),
             theme.error(),
         ));
+        let inner = block.inner(rect);
+        f.render_widget(block, rect);
+        let [text_area, _, buttons_area, help_area] = ratatui::layout::Layout::vertical([
+            Constraint::Min(0),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), text_area);
         let button = |label: &str, on: bool| {
             if on {
                 Span::styled(format!("[ {label} ]"), theme.selected())
@@ -96,32 +120,25 @@ impl Confirm {
                 Span::raw(format!("  {label}  "))
             }
         };
-        let mut lines: Vec<Line> = match (&self.error, &self.text) {
-            (Some(e), _) => vec![Line::styled(e.clone(), theme.error())],
-            (None, Some(t)) => t.lines().map(|l| Line::raw(l.to_string())).collect(),
-            (None, None) => vec![Line::styled(
-                "Working out which rows this changes…".to_string(),
-                theme.dim(),
-            )],
-        };
-        lines.push(Line::default());
-        lines.push(
-            Line::from(vec![
-                button("No", !self.yes),
-                Span::raw("    "),
-                button(
-                    &format!("Yes, {} {} row(s)", self.verb, self.rows),
-                    self.yes,
-                ),
-            ])
-            .centered(),
-        );
-        lines.push(Line::styled("←/→ choose · Enter · Esc cancels", theme.dim()).centered());
         f.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(block),
-            rect,
+            Paragraph::new(
+                Line::from(vec![
+                    button("No", !self.yes),
+                    Span::raw("    "),
+                    button(
+                        &format!("Yes, {} {} row(s)", self.verb, self.rows),
+                        self.yes,
+                    ),
+                ])
+                .centered(),
+            ),
+            buttons_area,
+        );
+        f.render_widget(
+            Paragraph::new(
+                Line::styled("←/→ choose · Enter · Esc cancels", theme.dim()).centered(),
+            ),
+            help_area,
         );
     }
 }
@@ -241,7 +258,37 @@ pub struct TextView {
     pub scroll: usize,
 }
 
+/// Width error lists are wrapped to: the text panel on the smallest
+/// terminal (80 columns) less its borders.
+const WRAP: usize = 76;
+
 impl TextView {
+    /// A list of messages (bad lines), each wrapped to the panel with its
+    /// continuation indented, so nothing is cut off at the right edge.
+    pub fn wrapped(title: &str, body: &str) -> TextView {
+        let mut t = TextView::new(title, body);
+        t.lines = t
+            .lines
+            .iter()
+            .flat_map(|l| {
+                let chars: Vec<char> = l.chars().collect();
+                let mut out = Vec::new();
+                let mut rest: &[char] = &chars;
+                let mut first = true;
+                while first || !rest.is_empty() {
+                    let room = if first { WRAP } else { WRAP - 4 };
+                    let take = rest.len().min(room);
+                    let piece: String = rest[..take].iter().collect();
+                    out.push(if first { piece } else { format!("    {piece}") });
+                    rest = &rest[take..];
+                    first = false;
+                }
+                out
+            })
+            .collect();
+        t
+    }
+
     pub fn new(title: &str, body: &str) -> TextView {
         TextView {
             title: crate::sanitize::for_terminal(title),
