@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             if !message.is_empty() {
                 eprintln!(
                     "error: {}",
-                    postfix_manager::sanitize::for_terminal(&message)
+                    postfix_manager::sanitize::lines_for_terminal(&message)
                 );
             }
             ExitCode::from(code)
@@ -30,7 +30,8 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "error: {}",
-                postfix_manager::sanitize::for_terminal(&e.to_string())
+                // An import's bad lines stay one per line.
+                postfix_manager::sanitize::lines_for_terminal(&e.to_string())
             );
             ExitCode::from(e.exit_code() as u8)
         }

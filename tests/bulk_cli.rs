@@ -133,6 +133,8 @@ on_both_backends!(bulk_import_export_and_edit_many_through_the_binary, |t| {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("line 3: password"), "{}", err(&o));
     assert!(err(&o).contains("line 4: quota"), "{}", err(&o));
+    // One bad line per line of output, not one run-on line.
+    assert!(err(&o).contains("\nline 4: quota"), "{}", err(&o));
     assert!(s.ok(&["mailbox", "list"]).lines().count() <= 2);
 
     let mut csv = String::from("address,password,quota,name,status\n");

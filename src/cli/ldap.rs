@@ -15,7 +15,6 @@ use crate::db::AnyConnection;
 use crate::ldap::test::TestReport;
 use crate::ops::ldap::{BindPassword, ImportReport, ImportRequest, ServerInput, ServerView};
 use crate::ops::{self, Ctx, Role};
-use crate::sanitize::for_terminal;
 use crate::secrets::SecretString;
 use crate::store::Page;
 
@@ -271,7 +270,9 @@ fn import_text(r: &ImportReport) -> String {
 /// Every value in these reports is already cleaned; this keeps any future
 /// field honest without flattening the report's own newlines.
 fn for_terminal_lines(s: &str) -> String {
-    s.lines()
-        .map(|l| format!("{}\n", for_terminal(l)))
-        .collect()
+    let mut out = crate::sanitize::lines_for_terminal(s);
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
 }
