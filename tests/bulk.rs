@@ -646,3 +646,94 @@ on_both_backends!(
         assert_eq!(m.quota_limit, 1 << 20);
     }
 );
+
+on_both_backends!(an_import_keeps_domain_counters_and_search_current, |t| {
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Counters {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        mailbox_count: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        mailbox_quota: i64,
+    }
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    domain(&mut c, &admin, "a.example");
+    domain(&mut c, &admin, "b.example");
+    // One mailbox the usual way first: counters already non-zero.
+    ops::mailboxes::create(
+        &mut c,
+        &admin,
+        &ops::mailboxes::NewMailbox {
+            address: "first@a.example".into(),
+            password: "mailbox-password-1".into(),
+            quota: Some(5 << 20),
+            name: None,
+        },
+    )
+    .unwrap();
+    // 1,234 rows over both domains: more than two chunks.
+    let rows: Vec<MailboxRow> = (0..1234)
+        .map(|i| MailboxRow {
+            line: i as u64 + 2,
+            address: format!(
+                "imp{i:05}@{}",
+                if i % 3 == 0 { "b.example" } else { "a.example" }
+            ),
+            password_hash: hash(),
+            quota: Some(1 << 20),
+            name: None,
+            status: Status::Active,
+        })
+        .collect();
+    import::mailboxes(&mut c, &admin, &rows, false, &mut |_, _| {}).unwrap();
+    let got: Vec<Counters> = diesel::sql_query(
+        "SELECT name, CAST(mailbox_count AS BIGINT) AS mailbox_count, \
+         CAST(mailbox_quota AS BIGINT) AS mailbox_quota FROM domains ORDER BY name",
+    )
+    .load(&mut c)
+    .unwrap();
+    let b = (0..1234).filter(|i| i % 3 == 0).count() as i64;
+    let a = 1234 - b;
+    assert_eq!(
+        got,
+        vec![
+            Counters {
+                name: "a.example".into(),
+                mailbox_count: a + 1,
+                mailbox_quota: a * (1 << 20) + (5 << 20),
+            },
+            Counters {
+                name: "b.example".into(),
+                mailbox_count: b,
+                mailbox_quota: b * (1 << 20),
+            },
+        ]
+    );
+    // The name search (FTS on SQLite) finds imported rows.
+    let found = ops::mailboxes::list(
+        &mut c,
+        &admin,
+        &postfix_manager::store::Filter {
+            text: Some("imp01233".into()),
+            ..Default::default()
+        },
+        &postfix_manager::store::Page {
+            after: None,
+            limit: Some(10),
+            backward: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    // Single-row writes after the import still run their triggers.
+    ops::mailboxes::delete(&mut c, &admin, "imp00001@a.example").unwrap();
+    let n: Vec<Counters> = diesel::sql_query(
+        "SELECT name, CAST(mailbox_count AS BIGINT) AS mailbox_count, \
+         CAST(mailbox_quota AS BIGINT) AS mailbox_quota FROM domains WHERE name = 'a.example'",
+    )
+    .load(&mut c)
+    .unwrap();
+    assert_eq!(n[0].mailbox_count, a);
+});
