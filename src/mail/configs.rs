@@ -261,17 +261,81 @@ fn stage_check(row: &MailServerConfig, cmd: &str) -> Result<(), String> {
     result
 }
 
+/// How long a check or reload may run. `apply` runs them inside its write
+/// transaction (so a failure rolls the database back with the file), which
+/// holds the write lock every other writer waits for, at most 30 s
+/// (`db::SQLITE_BUSY_TIMEOUT_MS`); a hung `postfix reload` must not hold it
+/// longer than that.
+pub const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+
 /// Run a check or reload command (`sh -c`) with `envs` set. It fails on a
-/// non-zero exit or a "warning:"/"error:"/"fatal:" line on stderr.
+/// non-zero exit, a "warning:"/"error:"/"fatal:" line on stderr, or running
+/// longer than `timeout` (then its whole process group is killed).
 fn run_hook(what: &str, cmd: &str, envs: &[(&str, &Path)]) -> Result<(), String> {
+    run_hook_within(what, cmd, envs, HOOK_TIMEOUT)
+}
+
+fn run_hook_within(
+    what: &str,
+    cmd: &str,
+    envs: &[(&str, &Path)],
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
     let mut command = Command::new("sh");
-    command.arg("-c").arg(cmd);
+    command
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        // Its own group, so a timeout kills what the shell started too.
+        .process_group(0);
     for (k, v) in envs {
         command.env(k, v);
     }
-    let out = command
-        .output()
+    let mut child = command
+        .spawn()
         .map_err(|e| format!("{what} {cmd:?} could not run: {e}"))?;
+    // Drain stderr on a thread so a chatty command cannot block on a full
+    // pipe while we wait; the answer comes over a channel because a daemon
+    // the command started may keep the pipe open long after it exits.
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(mut p) = child.stderr.take() {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = p.read_to_end(&mut buf);
+            let _ = tx.send(buf);
+        });
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait();
+                return Err(format!(
+                    "{what} {cmd:?} did not finish within {} s and was stopped",
+                    timeout.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("{what} {cmd:?}: {e}")),
+        }
+    };
+    let stderr_bytes = rx
+        .recv_timeout(std::time::Duration::from_secs(1))
+        .unwrap_or_default();
+    let out = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: stderr_bytes,
+    };
     let stderr = String::from_utf8_lossy(&out.stderr);
     let complaint = stderr.lines().find(|l| {
         let l = l.to_ascii_lowercase();
@@ -382,6 +446,40 @@ fn backup_path(file: &Path, dir: Option<&Path>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hook_that_hangs_is_stopped_with_everything_it_started() {
+        let t = tempfile::tempdir().unwrap();
+        let marker = t.path().join("survived");
+        // The shell starts a child that would write the marker after 2 s;
+        // killing the process group must take the child down too.
+        let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let started = std::time::Instant::now();
+        let e = run_hook_within("reload", &cmd, &[], std::time::Duration::from_millis(300))
+            .unwrap_err();
+        assert!(e.contains("did not finish within"), "{e}");
+        // Stopped, not waited for: the command alone would take 30 s.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        assert!(!marker.exists(), "a child of the hook outlived it");
+    }
+
+    #[test]
+    fn a_daemon_keeping_the_pipe_open_does_not_hold_the_hook() {
+        // Like a reload that starts a daemon inheriting stderr.
+        let started = std::time::Instant::now();
+        run_hook_within("reload", "sleep 6 >&2 & exit 0", &[], HOOK_TIMEOUT).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_hook_that_finishes_reports_its_complaints() {
+        run_hook_within("check", "echo fine", &[], HOOK_TIMEOUT).unwrap();
+        let e = run_hook_within("check", "echo 'fatal: bad' >&2", &[], HOOK_TIMEOUT).unwrap_err();
+        assert!(e.contains("fatal: bad"), "{e}");
+        let e = run_hook_within("check", "exit 3", &[], HOOK_TIMEOUT).unwrap_err();
+        assert!(e.contains("exit status: 3"), "{e}");
+    }
 
     #[test]
     fn includes_are_followed_once_in_order() {
