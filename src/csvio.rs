@@ -306,8 +306,37 @@ fn io(e: impl std::fmt::Display) -> OpError {
     OpError::Io(format!("writing the export: {e}"))
 }
 
-fn quota_field(q: i64) -> String {
-    q.to_string()
+/// Write `header`, then every row `list` returns, page after page in name
+/// order (the key of the last row is where the next page starts), through
+/// `record`; memory is one page whatever the table size. Returns the rows.
+fn export_pages<W: Write, T>(
+    out: W,
+    header: &[&str],
+    mut list: impl FnMut(&Page) -> OpResult<Vec<T>>,
+    key: impl Fn(&T) -> &str,
+    mut record: impl FnMut(&mut csv::Writer<W>, &T) -> csv::Result<()>,
+) -> OpResult<u64> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(header).map_err(io)?;
+    let mut page = Page {
+        after: None,
+        limit: Some(PAGE),
+        backward: false,
+    };
+    let mut n = 0u64;
+    loop {
+        let rows = list(&page)?;
+        for r in &rows {
+            record(&mut w, r).map_err(io)?;
+        }
+        n += rows.len() as u64;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == PAGE => page.after = Some(key(last).to_string()),
+            _ => break,
+        }
+    }
+    w.flush().map_err(io)?;
+    Ok(n)
 }
 
 /// Stream every mailbox the user may see (optionally of one domain) as CSV.
@@ -319,34 +348,21 @@ pub fn export_mailboxes<W: Write>(
     filter: &Filter,
     out: W,
 ) -> OpResult<u64> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(MAILBOX_HEADER).map_err(io)?;
-    let mut page = Page {
-        after: None,
-        limit: Some(PAGE),
-        backward: false,
-    };
-    let mut n = 0u64;
-    loop {
-        let rows = ops::mailboxes::list(conn, ctx, filter, &page)?;
-        for m in &rows {
+    export_pages(
+        out,
+        &MAILBOX_HEADER,
+        |page| ops::mailboxes::list(conn, ctx, filter, page),
+        |m| m.username.as_str(),
+        |w, m| {
             w.write_record([
                 m.username.as_str(),
                 m.password_hash.as_str(),
-                &quota_field(m.quota_limit),
+                &m.quota_limit.to_string(),
                 m.name.as_deref().unwrap_or(""),
                 m.status.as_str(),
             ])
-            .map_err(io)?;
-        }
-        n += rows.len() as u64;
-        match rows.last() {
-            Some(last) if rows.len() as i64 == PAGE => page.after = Some(last.username.clone()),
-            _ => break,
-        }
-    }
-    w.flush().map_err(io)?;
-    Ok(n)
+        },
+    )
 }
 
 pub fn export_domains<W: Write>(
@@ -355,17 +371,12 @@ pub fn export_domains<W: Write>(
     filter: &Filter,
     out: W,
 ) -> OpResult<u64> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(DOMAIN_HEADER).map_err(io)?;
-    let mut page = Page {
-        after: None,
-        limit: Some(PAGE),
-        backward: false,
-    };
-    let mut n = 0u64;
-    loop {
-        let rows = ops::domains::list(conn, ctx, filter, &page)?;
-        for d in &rows {
+    export_pages(
+        out,
+        &DOMAIN_HEADER,
+        |page| ops::domains::list(conn, ctx, filter, page),
+        |d| d.name.as_str(),
+        |w, d| {
             w.write_record([
                 d.name.as_str(),
                 d.description.as_deref().unwrap_or(""),
@@ -376,16 +387,8 @@ pub fn export_domains<W: Write>(
                 d.transport.as_deref().unwrap_or(""),
                 d.status.as_str(),
             ])
-            .map_err(io)?;
-        }
-        n += rows.len() as u64;
-        match rows.last() {
-            Some(last) if rows.len() as i64 == PAGE => page.after = Some(last.name.clone()),
-            _ => break,
-        }
-    }
-    w.flush().map_err(io)?;
-    Ok(n)
+        },
+    )
 }
 
 pub fn export_aliases<W: Write>(
@@ -394,31 +397,18 @@ pub fn export_aliases<W: Write>(
     filter: &Filter,
     out: W,
 ) -> OpResult<u64> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(ALIAS_HEADER).map_err(io)?;
-    let mut page = Page {
-        after: None,
-        limit: Some(PAGE),
-        backward: false,
-    };
-    let mut n = 0u64;
-    loop {
-        let rows = ops::aliases::list(conn, ctx, filter, &page)?;
-        for a in &rows {
+    export_pages(
+        out,
+        &ALIAS_HEADER,
+        |page| ops::aliases::list(conn, ctx, filter, page),
+        |a| a.address.as_str(),
+        |w, a| {
             w.write_record([
                 a.address.as_str(),
                 a.goto.as_str(),
                 a.description.as_deref().unwrap_or(""),
                 a.status.as_str(),
             ])
-            .map_err(io)?;
-        }
-        n += rows.len() as u64;
-        match rows.last() {
-            Some(last) if rows.len() as i64 == PAGE => page.after = Some(last.address.clone()),
-            _ => break,
-        }
-    }
-    w.flush().map_err(io)?;
-    Ok(n)
+        },
+    )
 }

@@ -639,11 +639,7 @@ impl Runner {
                     )?
                 };
                 Ok(Response::Written(crate::sanitize::for_terminal(
-                    &if report.dry_run {
-                        format!("dry run, nothing changed: would {}", report.summary)
-                    } else {
-                        format!("done: {}", report.summary)
-                    },
+                    &report.sentence(),
                 )))
             }
             Request::Write(Write::ExportCsv {

@@ -252,11 +252,7 @@ fn import_report(r: &ops::import::ImportReport, j: bool) -> String {
     if j {
         return object(r, true);
     }
-    if r.dry_run {
-        format!("dry run, nothing changed: would {}\n", r.summary)
-    } else {
-        format!("done: {}\n", r.summary)
-    }
+    r.sentence() + "\n"
 }
 
 pub fn mailbox_import(

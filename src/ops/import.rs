@@ -62,6 +62,17 @@ pub struct ImportReport {
     pub summary: String,
 }
 
+impl ImportReport {
+    /// "done: import 3 mailboxes in 1 domain", or what a dry run would do.
+    pub fn sentence(&self) -> String {
+        if self.dry_run {
+            format!("dry run, nothing changed: would {}", self.summary)
+        } else {
+            format!("done: {}", self.summary)
+        }
+    }
+}
+
 /// "line N: message" for every bad line, in line order, as one error.
 pub fn line_errors(mut errs: Vec<(u64, String)>) -> OpError {
     errs.sort_by_key(|e| e.0);
@@ -686,28 +697,26 @@ fn stale(ch: &RowChange, now: i32) -> OpError {
 }
 
 fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Table, ch: &RowChange) -> OpResult<()> {
+    // The single-row `get` also decides whether this user may see the row.
+    let now = match table {
+        Table::Mailboxes => super::mailboxes::get(c, ctx, &ch.key)?.version,
+        Table::Aliases => super::aliases::get(c, ctx, &ch.key)?.version,
+        Table::Domains => super::domains::get(c, ctx, &ch.key)?.version,
+    };
+    if now != ch.version {
+        return Err(stale(ch, now));
+    }
     let status = ch.status()?;
     match table {
         Table::Mailboxes => {
-            let now = super::mailboxes::get(c, ctx, &ch.key)?.version;
-            if now != ch.version {
-                return Err(stale(ch, now));
-            }
             let quota = ch.number("quota")?;
             let name = ch.new_value("name").map(str::to_string);
             if quota.is_some() || name.is_some() {
                 let e = super::mailboxes::MailboxEdit { quota, name };
                 super::mailboxes::edit(c, ctx, &ch.key, None, &e)?;
             }
-            if let Some(s) = status {
-                super::mailboxes::set_status(c, ctx, &ch.key, s)?;
-            }
         }
         Table::Aliases => {
-            let now = super::aliases::get(c, ctx, &ch.key)?.version;
-            if now != ch.version {
-                return Err(stale(ch, now));
-            }
             let e = super::aliases::AliasEdit {
                 goto: ch.new_value("goto").map(str::to_string),
                 description: ch.new_value("description").map(str::to_string),
@@ -715,15 +724,8 @@ fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Table, ch: &RowChange) -> O
             if e.goto.is_some() || e.description.is_some() {
                 super::aliases::edit(c, ctx, &ch.key, None, &e)?;
             }
-            if let Some(s) = status {
-                super::aliases::set_status(c, ctx, &ch.key, s)?;
-            }
         }
         Table::Domains => {
-            let now = super::domains::get(c, ctx, &ch.key)?.version;
-            if now != ch.version {
-                return Err(stale(ch, now));
-            }
             let input = super::domains::DomainInput {
                 description: ch.new_value("description").map(str::to_string),
                 quota_limit: ch.number("quota")?,
@@ -741,9 +743,13 @@ fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Table, ch: &RowChange) -> O
                     e => e,
                 })?;
             }
-            if let Some(s) = status {
-                super::domains::set_status(c, ctx, &ch.key, s)?;
-            }
+        }
+    }
+    if let Some(s) = status {
+        match table {
+            Table::Mailboxes => super::mailboxes::set_status(c, ctx, &ch.key, s).map(drop)?,
+            Table::Aliases => super::aliases::set_status(c, ctx, &ch.key, s).map(drop)?,
+            Table::Domains => super::domains::set_status(c, ctx, &ch.key, s).map(drop)?,
         }
     }
     Ok(())

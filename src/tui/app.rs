@@ -833,18 +833,7 @@ impl App {
                 true
             }
             Slot::Form => self.on_saved(result),
-            Slot::Transfer => {
-                match result {
-                    Ok(Response::Written(msg)) => {
-                        self.status = Some((msg, false));
-                        self.refresh_top();
-                    }
-                    Ok(_) => {}
-                    Err(e) => self.show_failure(e),
-                }
-                true
-            }
-            Slot::Action => self.on_action(result),
+            Slot::Action | Slot::Transfer => self.on_action(result),
             Slot::Impact => self.on_impact(result),
             Slot::Marks => {
                 match result {

@@ -444,7 +444,10 @@ impl<'a> Reader<'a> {
     }
     fn size(&mut self, name: &str) -> Option<i64> {
         let raw = self.changed(name)?;
-        match validate::size(name, &raw) {
+        self.parse_size(name, &raw)
+    }
+    fn parse_size(&mut self, name: &str, raw: &str) -> Option<i64> {
+        match validate::size(name, raw) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.errors.push((name.to_string(), message_of(&e)));
@@ -468,13 +471,7 @@ impl<'a> Reader<'a> {
     /// A size typed into a field that may stay empty (None).
     fn opt_size(&mut self, name: &str) -> Option<i64> {
         let raw = self.optional(name)?;
-        match validate::size(name, &raw) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.errors.push((name.to_string(), message_of(&e)));
-                None
-            }
-        }
+        self.parse_size(name, &raw)
     }
     fn opt_count(&mut self, name: &str) -> Option<i64> {
         let raw = self.optional(name)?;
