@@ -51,6 +51,35 @@ impl Host {
     fn db_path(&self) -> PathBuf {
         self.dir.path().join("pm.db")
     }
+
+    /// Run the binary's CLI as the admin; it must succeed.
+    fn cli(&self, args: &[&str]) {
+        let out = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(self.config())
+            .args(["--user", "admin", "--password-file"])
+            .arg(self.dir.path().join("pw"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+
+    /// A mailbox CSV (10M quota, active) with plaintext passwords:
+    /// row `i` gets `password(i)`.
+    fn mailbox_csv(&self, name: &str, addresses: &[String]) -> PathBuf {
+        let mut csv = String::from("address,password,quota,name,status\n");
+        for (i, a) in addresses.iter().enumerate() {
+            csv.push_str(&format!("{a},{},10M,,active\n", password(i)));
+        }
+        let file = self.dir.path().join(name);
+        std::fs::write(&file, csv).expect("csv");
+        file
+    }
+}
+
+fn password(i: usize) -> String {
+    format!("mailbox-password-{i:04}")
 }
 
 struct Pty {
@@ -355,27 +384,10 @@ fn escape_sequences_stored_in_the_database_never_reach_the_terminal() {
 fn mark_all_matching_then_bulk_suspend_in_the_terminal() {
     let host = Host::new();
     // 30 mailboxes made by the binary's own CLI import.
-    let mut csv = String::from("address,password,quota,name,status\n");
-    for i in 0..30 {
-        csv.push_str(&format!(
-            "m{i:02}@bulk.example,mailbox-password-{i:02},10M,,active\n"
-        ));
-    }
-    let file = host.dir.path().join("m.csv");
-    std::fs::write(&file, csv).expect("csv");
-    let pm = |args: &[&str]| {
-        let out = std::process::Command::new(BIN)
-            .arg("--config")
-            .arg(host.config())
-            .args(["--user", "admin", "--password-file"])
-            .arg(host.dir.path().join("pw"))
-            .args(args)
-            .output()
-            .expect("run");
-        assert!(out.status.success(), "{args:?}: {out:?}");
-    };
-    pm(&["domain", "add", "bulk.example", "--quota", "0"]);
-    pm(&["mailbox", "import", file.to_str().expect("path")]);
+    let addresses: Vec<String> = (0..30).map(|i| format!("m{i:02}@bulk.example")).collect();
+    let file = host.mailbox_csv("m.csv", &addresses);
+    host.cli(&["domain", "add", "bulk.example", "--quota", "0"]);
+    host.cli(&["mailbox", "import", file.to_str().expect("path")]);
 
     let mut t = Pty::spawn(&host.config());
     t.login();
@@ -406,27 +418,10 @@ fn mark_all_matching_then_bulk_suspend_in_the_terminal() {
 #[test]
 fn marked_mailboxes_round_trip_through_a_scripted_editor() {
     let host = Host::new();
-    let mut csv = String::from("address,password,quota,name,status\n");
-    for i in 0..5 {
-        csv.push_str(&format!(
-            "e{i}@edit.example,mailbox-password-{i:02},10M,,active\n"
-        ));
-    }
-    let file = host.dir.path().join("m.csv");
-    std::fs::write(&file, csv).expect("csv");
-    let pm = |args: &[&str]| {
-        let out = std::process::Command::new(BIN)
-            .arg("--config")
-            .arg(host.config())
-            .args(["--user", "admin", "--password-file"])
-            .arg(host.dir.path().join("pw"))
-            .args(args)
-            .output()
-            .expect("run");
-        assert!(out.status.success(), "{args:?}: {out:?}");
-    };
-    pm(&["domain", "add", "edit.example", "--quota", "0"]);
-    pm(&["mailbox", "import", file.to_str().expect("path")]);
+    let addresses: Vec<String> = (0..5).map(|i| format!("e{i}@edit.example")).collect();
+    let file = host.mailbox_csv("m.csv", &addresses);
+    host.cli(&["domain", "add", "edit.example", "--quota", "0"]);
+    host.cli(&["mailbox", "import", file.to_str().expect("path")]);
 
     // The "editor": a script that raises e1's quota and suspends e2, then
     // records that it ran (the TUI must hand it the terminal and wait).
@@ -481,23 +476,9 @@ fn marked_mailboxes_round_trip_through_a_scripted_editor() {
 fn import_from_the_command_line_shows_progress_then_the_result() {
     let host = Host::new();
     // Plaintext passwords: hashing them is the long part the bar follows.
-    let mut csv = String::from("address,password,quota,name,status\n");
-    for i in 0..2000 {
-        csv.push_str(&format!(
-            "p{i:04}@imp.example,import-password-{i:04},10M,,active\n"
-        ));
-    }
-    let file = host.dir.path().join("import.csv");
-    std::fs::write(&file, csv).expect("csv");
-    let out = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(host.config())
-        .args(["--user", "admin", "--password-file"])
-        .arg(host.dir.path().join("pw"))
-        .args(["domain", "add", "imp.example", "--quota", "0"])
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{out:?}");
+    let addresses: Vec<String> = (0..2000).map(|i| format!("p{i:04}@imp.example")).collect();
+    let file = host.mailbox_csv("import.csv", &addresses);
+    host.cli(&["domain", "add", "imp.example", "--quota", "0"]);
 
     let mut t = Pty::spawn(&host.config());
     t.login();
@@ -529,7 +510,7 @@ fn import_from_the_command_line_shows_progress_then_the_result() {
         .expect("query")
         .expect("mailbox");
     assert!(postfix_manager::password::verify(
-        "import-password-1999",
+        &password(1999),
         &m.password_hash
     ));
     t.send("q");
