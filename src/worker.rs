@@ -137,42 +137,8 @@ pub enum Request {
     Write(Write),
 }
 
-/// Bulk actions the TUI offers on marked rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BulkAction {
-    Suspend,
-    Activate,
-    /// Mailboxes and aliases.
-    Delete,
-    /// Mailboxes: one quota for every marked mailbox (bytes, 0 = unlimited).
-    SetQuota(i64),
-    /// Domains: the limits given (None = keep each domain's own).
-    SetLimits(DomainInput),
-    /// Domains: give `username` these permissions on every marked domain.
-    Grant {
-        username: String,
-        perms: Vec<Perm>,
-    },
-    /// Domains: take every permission of `username` on the marked domains.
-    Revoke {
-        username: String,
-    },
-}
-
-impl BulkAction {
-    /// The verb of its confirmation dialog ("Yes, set quota of 12 row(s)").
-    pub fn verb(&self) -> &'static str {
-        match self {
-            BulkAction::Suspend => "suspend",
-            BulkAction::Activate => "activate",
-            BulkAction::Delete => "delete",
-            BulkAction::SetQuota(_) => "set quota of",
-            BulkAction::SetLimits(_) => "set limits of",
-            BulkAction::Grant { .. } => "grant on",
-            BulkAction::Revoke { .. } => "revoke on",
-        }
-    }
-}
+/// Bulk actions on marked rows: `ops::bulk::Action`, shared with the CLI.
+pub use crate::ops::bulk::Action as BulkAction;
 
 impl Request {
     fn is_read(&self) -> bool {
@@ -916,9 +882,9 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
     })
 }
 
-/// Preview (`apply: false`) or apply a bulk action: one mapping from the
-/// TUI's actions onto ops' for both, so the dialog previews exactly what
-/// Yes will do.
+/// Preview (`apply: false`) or apply a bulk action on a table screen's
+/// rows: the same `ops::bulk::run` for both, so the dialog previews exactly
+/// what Yes will do.
 fn bulk_run(
     c: &mut AnyConnection,
     ctx: &Ctx,
@@ -927,67 +893,19 @@ fn bulk_run(
     action: &BulkAction,
     apply: bool,
 ) -> Result<ops::bulk::Preview, OpError> {
-    use ops::bulk::{AliasAction, DomainAction, MailboxAction};
-    let unsupported = || {
-        OpError::invalid(
-            "action",
-            format!(
-                "{} is not a bulk action on {}s",
-                action.verb(),
-                noun(resource)
-            ),
-        )
+    use ops::import::Table;
+    let table = match resource {
+        Resource::Mailboxes => Table::Mailboxes,
+        Resource::Aliases => Table::Aliases,
+        Resource::Domains => Table::Domains,
+        other => {
+            return Err(OpError::invalid(
+                "action",
+                format!("no bulk actions on {}s", noun(other)),
+            ))
+        }
     };
-    match resource {
-        Resource::Mailboxes => {
-            let a = match action {
-                BulkAction::Suspend => MailboxAction::Suspend,
-                BulkAction::Activate => MailboxAction::Activate,
-                BulkAction::Delete => MailboxAction::Delete,
-                BulkAction::SetQuota(q) => MailboxAction::SetQuota(*q),
-                _ => return Err(unsupported()),
-            };
-            if apply {
-                ops::bulk::mailboxes_apply(c, ctx, keys, a)
-            } else {
-                ops::bulk::mailboxes_preview(c, ctx, keys, a)
-            }
-        }
-        Resource::Aliases => {
-            let a = match action {
-                BulkAction::Suspend => AliasAction::Suspend,
-                BulkAction::Activate => AliasAction::Activate,
-                BulkAction::Delete => AliasAction::Delete,
-                _ => return Err(unsupported()),
-            };
-            if apply {
-                ops::bulk::aliases_apply(c, ctx, keys, a)
-            } else {
-                ops::bulk::aliases_preview(c, ctx, keys, a)
-            }
-        }
-        Resource::Domains => {
-            let a = match action {
-                BulkAction::Suspend => DomainAction::Suspend,
-                BulkAction::Activate => DomainAction::Activate,
-                BulkAction::SetLimits(input) => DomainAction::SetLimits(input.clone()),
-                BulkAction::Grant { username, perms } => DomainAction::Grant {
-                    username: username.clone(),
-                    perms: perms.clone(),
-                },
-                BulkAction::Revoke { username } => DomainAction::Revoke {
-                    username: username.clone(),
-                },
-                BulkAction::Delete | BulkAction::SetQuota(_) => return Err(unsupported()),
-            };
-            if apply {
-                ops::bulk::domains_apply(c, ctx, keys, &a)
-            } else {
-                ops::bulk::domains_preview(c, ctx, keys, &a)
-            }
-        }
-        _ => Err(unsupported()),
-    }
+    ops::bulk::run(c, ctx, table, keys, action, apply)
 }
 
 /// Keys of every row matching the filter, page after page (keyset pages of

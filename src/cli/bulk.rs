@@ -10,7 +10,8 @@ use super::args::*;
 use super::output::object;
 use super::CliError;
 use crate::db::AnyConnection;
-use crate::ops::bulk::{self, AliasAction, DomainAction, MailboxAction, Preview};
+use crate::ops::bulk::{self, Action, Preview};
+use crate::ops::import::Table;
 use crate::ops::{self, Ctx, Perm};
 use crate::store::Filter;
 use crate::{csvio, validate};
@@ -89,21 +90,25 @@ fn shown(p: &Preview, j: bool, done: bool) -> String {
     crate::sanitize::for_terminal(s.trim_end()) + "\n"
 }
 
-/// The shared shape: preview; stop on --dry-run; confirm unless --yes; apply.
+/// The shared shape: preview; stop on --dry-run; confirm unless --yes;
+/// apply (the same `ops::bulk::run` both times).
 fn run_bulk(
+    table: Table,
     args: &BulkArgs,
+    action: &Action,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
     j: bool,
-    keys: Vec<String>,
-    p: Preview,
-    apply: impl FnOnce(&[String]) -> Result<Preview, CliError>,
 ) -> Result<String, CliError> {
+    let keys = read_keys(&args.from)?;
+    let p = bulk::run(conn, ctx, table, &keys, action, false)?;
     if args.dry_run {
         return Ok(shown(&p, j, false));
     }
     if !args.yes && !confirm(&p.summary, is_stdin(&args.from))? {
         return Ok("nothing changed\n".into());
     }
-    let p = apply(&keys)?;
+    let p = bulk::run(conn, ctx, table, &keys, action, true)?;
     Ok(shown(&p, j, true))
 }
 
@@ -114,19 +119,14 @@ pub fn mailbox_bulk(
     j: bool,
 ) -> Result<String, CliError> {
     let (args, action) = match b {
-        MailboxBulk::Suspend(a) => (a, MailboxAction::Suspend),
-        MailboxBulk::Activate(a) => (a, MailboxAction::Activate),
-        MailboxBulk::Delete(a) => (a, MailboxAction::Delete),
-        MailboxBulk::SetQuota { quota, args } => (
-            args,
-            MailboxAction::SetQuota(validate::size("quota", quota)?),
-        ),
+        MailboxBulk::Suspend(a) => (a, Action::Suspend),
+        MailboxBulk::Activate(a) => (a, Action::Activate),
+        MailboxBulk::Delete(a) => (a, Action::Delete),
+        MailboxBulk::SetQuota { quota, args } => {
+            (args, Action::SetQuota(validate::size("quota", quota)?))
+        }
     };
-    let keys = read_keys(&args.from)?;
-    let p = bulk::mailboxes_preview(conn, ctx, &keys, action)?;
-    run_bulk(args, j, keys, p, |k| {
-        Ok(bulk::mailboxes_apply(conn, ctx, k, action)?)
-    })
+    run_bulk(Table::Mailboxes, args, &action, conn, ctx, j)
 }
 
 pub fn alias_bulk(
@@ -136,15 +136,11 @@ pub fn alias_bulk(
     j: bool,
 ) -> Result<String, CliError> {
     let (args, action) = match b {
-        AliasBulk::Suspend(a) => (a, AliasAction::Suspend),
-        AliasBulk::Activate(a) => (a, AliasAction::Activate),
-        AliasBulk::Delete(a) => (a, AliasAction::Delete),
+        AliasBulk::Suspend(a) => (a, Action::Suspend),
+        AliasBulk::Activate(a) => (a, Action::Activate),
+        AliasBulk::Delete(a) => (a, Action::Delete),
     };
-    let keys = read_keys(&args.from)?;
-    let p = bulk::aliases_preview(conn, ctx, &keys, action)?;
-    run_bulk(args, j, keys, p, |k| {
-        Ok(bulk::aliases_apply(conn, ctx, k, action)?)
-    })
+    run_bulk(Table::Aliases, args, &action, conn, ctx, j)
 }
 
 pub fn domain_bulk(
@@ -154,8 +150,8 @@ pub fn domain_bulk(
     j: bool,
 ) -> Result<String, CliError> {
     let (args, action) = match b {
-        DomainBulk::Suspend(a) => (a, DomainAction::Suspend),
-        DomainBulk::Activate(a) => (a, DomainAction::Activate),
+        DomainBulk::Suspend(a) => (a, Action::Suspend),
+        DomainBulk::Activate(a) => (a, Action::Activate),
         DomainBulk::SetLimits { fields, args } => {
             let size = |f: &str, v: &Option<String>| -> Result<Option<i64>, CliError> {
                 Ok(match v {
@@ -171,7 +167,7 @@ pub fn domain_bulk(
                 max_mailbox_quota: size("max_mailbox_quota", &fields.max_mailbox_quota)?,
                 transport: fields.transport.clone(),
             };
-            (args, DomainAction::SetLimits(input))
+            (args, Action::SetLimits(input))
         }
         DomainBulk::Grant {
             username,
@@ -179,23 +175,19 @@ pub fn domain_bulk(
             args,
         } => (
             args,
-            DomainAction::Grant {
+            Action::Grant {
                 username: username.clone(),
                 perms: Perm::parse_list("permissions", permissions)?,
             },
         ),
         DomainBulk::Revoke { username, args } => (
             args,
-            DomainAction::Revoke {
+            Action::Revoke {
                 username: username.clone(),
             },
         ),
     };
-    let keys = read_keys(&args.from)?;
-    let p = bulk::domains_preview(conn, ctx, &keys, &action)?;
-    run_bulk(args, j, keys, p, |k| {
-        Ok(bulk::domains_apply(conn, ctx, k, &action)?)
-    })
+    run_bulk(Table::Domains, args, &action, conn, ctx, j)
 }
 
 /// Progress on stderr at most twice a second: done/total, rate, ETA.

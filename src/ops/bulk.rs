@@ -795,3 +795,116 @@ pub fn domains_apply(
         },
     )
 }
+
+// ------------------------------------------------------------ any table
+
+/// A bulk action named apart from its table: what the CLI's `bulk`
+/// commands and the TUI's marks both ask for, mapped onto the per-table
+/// actions above by `run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Suspend,
+    Activate,
+    /// Mailboxes and aliases.
+    Delete,
+    /// Mailboxes: one quota for every row (bytes, 0 = unlimited).
+    SetQuota(i64),
+    /// Domains: the limits given (None = keep each domain's own).
+    SetLimits(super::domains::DomainInput),
+    /// Domains: give `username` these permissions on every row.
+    Grant {
+        username: String,
+        perms: Vec<Perm>,
+    },
+    /// Domains: take every permission of `username` on the rows.
+    Revoke {
+        username: String,
+    },
+}
+
+impl Action {
+    /// The verb of a confirmation ("Yes, set quota of 12 row(s)").
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Suspend => "suspend",
+            Action::Activate => "activate",
+            Action::Delete => "delete",
+            Action::SetQuota(_) => "set quota of",
+            Action::SetLimits(_) => "set limits of",
+            Action::Grant { .. } => "grant on",
+            Action::Revoke { .. } => "revoke on",
+        }
+    }
+}
+
+/// Preview (`apply: false`) or apply `action` on these rows of `table`;
+/// an action the table does not have is refused.
+pub fn run(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    table: super::import::Table,
+    keys: &[String],
+    action: &Action,
+    apply: bool,
+) -> OpResult<Preview> {
+    use super::import::Table;
+    let unsupported = || {
+        OpError::invalid(
+            "action",
+            format!(
+                "{} is not a bulk action on {}",
+                action.verb(),
+                table.plural()
+            ),
+        )
+    };
+    match table {
+        Table::Mailboxes => {
+            let a = match action {
+                Action::Suspend => MailboxAction::Suspend,
+                Action::Activate => MailboxAction::Activate,
+                Action::Delete => MailboxAction::Delete,
+                Action::SetQuota(q) => MailboxAction::SetQuota(*q),
+                _ => return Err(unsupported()),
+            };
+            if apply {
+                mailboxes_apply(conn, ctx, keys, a)
+            } else {
+                mailboxes_preview(conn, ctx, keys, a)
+            }
+        }
+        Table::Aliases => {
+            let a = match action {
+                Action::Suspend => AliasAction::Suspend,
+                Action::Activate => AliasAction::Activate,
+                Action::Delete => AliasAction::Delete,
+                _ => return Err(unsupported()),
+            };
+            if apply {
+                aliases_apply(conn, ctx, keys, a)
+            } else {
+                aliases_preview(conn, ctx, keys, a)
+            }
+        }
+        Table::Domains => {
+            let a = match action {
+                Action::Suspend => DomainAction::Suspend,
+                Action::Activate => DomainAction::Activate,
+                Action::SetLimits(input) => DomainAction::SetLimits(input.clone()),
+                Action::Grant { username, perms } => DomainAction::Grant {
+                    username: username.clone(),
+                    perms: perms.clone(),
+                },
+                Action::Revoke { username } => DomainAction::Revoke {
+                    username: username.clone(),
+                },
+                Action::Delete | Action::SetQuota(_) => return Err(unsupported()),
+            };
+            if apply {
+                domains_apply(conn, ctx, keys, &a)
+            } else {
+                domains_preview(conn, ctx, keys, &a)
+            }
+        }
+    }
+}
