@@ -18,5 +18,6 @@ pub mod sheet;
 pub mod store;
 pub mod timefmt;
 pub mod tui;
+pub mod units;
 pub mod validate;
 pub mod worker;

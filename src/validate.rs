@@ -287,24 +287,6 @@ pub fn format_size(bytes: i64) -> String {
     bytes.to_string()
 }
 
-/// Bytes for reading at a glance (usage, totals): one decimal in the largest
-/// unit, rounded down; "0" for nothing. Not for values that are edited.
-pub fn format_size_approx(bytes: i64) -> String {
-    const UNITS: [(&str, i64); 4] = [
-        ("T", 1 << 40),
-        ("G", 1 << 30),
-        ("M", 1 << 20),
-        ("K", 1 << 10),
-    ];
-    for (unit, m) in UNITS {
-        if bytes >= m {
-            let tenths = i128::from(bytes) * 10 / i128::from(m);
-            return format!("{}.{}{unit}", tenths / 10, tenths % 10);
-        }
-    }
-    bytes.max(0).to_string()
-}
-
 /// A count limit (max mailboxes, max aliases): 0 means unlimited.
 pub fn count_limit(field: &str, value: i64) -> OpResult<i32> {
     if value < 0 {
@@ -492,8 +474,6 @@ mod tests {
         assert_eq!(format_size(500 << 20), "500M");
         assert_eq!(format_size(3 << 29), "1.5G");
         assert_eq!(format_size(1025), "1025");
-        assert_eq!(format_size_approx(1025), "1.0K");
-        assert_eq!(format_size_approx(0), "0");
         assert_eq!(format_size(0), "unlimited");
         assert_eq!(size("q", &format_size(2 << 30)).unwrap(), 2 << 30);
     }

@@ -289,7 +289,7 @@ pub fn run_quota(
                 s.updated,
                 s.unchanged,
                 s.unknown,
-                crate::validate::format_size(s.total_bytes).replace("unlimited", "0")
+                crate::units::human(s.total_bytes)
             );
             if !s.unknown_names.is_empty() {
                 out.push_str(&format!(
@@ -328,8 +328,8 @@ pub fn run_quota(
                         f.kind,
                         f.name,
                         f.percent,
-                        crate::validate::format_size(f.used).replace("unlimited", "0"),
-                        crate::validate::format_size(f.limit)
+                        crate::units::human(f.used),
+                        crate::units::human_limit(f.limit)
                     ));
                 }
                 if r.truncated {

@@ -9,7 +9,7 @@ use crate::ops::alias_domains::AliasDomainView;
 use crate::sanitize::for_terminal;
 use crate::store::permissions::Grant;
 use crate::store::stats::DomainUsage;
-use crate::validate::{format_size, format_size_approx};
+use crate::units::{human, human_limit};
 
 /// A row in a text table.
 pub trait Row {
@@ -49,8 +49,8 @@ impl Row for Domain {
         vec![
             self.name.clone(),
             self.status.clone(),
-            format_size(self.quota_limit),
-            format_size_approx(self.quota_used),
+            human_limit(self.quota_limit),
+            human(self.quota_used),
             limit(self.max_mailboxes),
             limit(self.max_aliases),
             self.description.clone().unwrap_or_default(),
@@ -73,7 +73,7 @@ fn limit(n: i32) -> String {
 }
 
 fn used(bytes: i64) -> String {
-    format_size_approx(bytes)
+    human(bytes)
 }
 
 impl Row for Mailbox {
@@ -82,7 +82,7 @@ impl Row for Mailbox {
         vec![
             self.username.clone(),
             self.status.clone(),
-            format_size(self.quota_limit),
+            human_limit(self.quota_limit),
             used(self.quota_used),
             self.name.clone().unwrap_or_default(),
         ]
@@ -207,7 +207,7 @@ impl Row for DomainUsage {
             self.domain.status.clone(),
             self.mailbox_count.to_string(),
             used(self.mailbox_used),
-            format_size(self.domain.quota_limit),
+            human_limit(self.domain.quota_limit),
             pct,
         ]
     }
@@ -215,6 +215,9 @@ impl Row for DomainUsage {
         self.domain.name.clone()
     }
 }
+
+/// Columns of numbers, right-aligned so their magnitudes line up.
+const RIGHT: &[&str] = &["QUOTA", "USED", "USE%", "MAILBOXES", "ID"];
 
 pub fn table<T: Row>(rows: &[T]) -> String {
     let body: Vec<Vec<String>> = rows
@@ -231,8 +234,14 @@ pub fn table<T: Row>(rows: &[T]) -> String {
     let line = |cells: Vec<&str>, out: &mut String| {
         let last = cells.len().saturating_sub(1);
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i == last {
+            let right = RIGHT.contains(&T::HEADERS[i.min(T::HEADERS.len() - 1)]);
+            if i == last && !right {
                 out.push_str(cell);
+            } else if right {
+                out.push_str(&format!("{cell:>w$}"));
+                if i != last {
+                    out.push_str("  ");
+                }
             } else {
                 out.push_str(&format!("{cell:<w$}  "));
             }
@@ -274,6 +283,9 @@ pub fn list_sorted<T: Row + Serialize>(
     out
 }
 
+/// Fields of `object` that hold bytes (0 means unlimited, except usage).
+const SIZE_KEYS: &[&str] = &["quota_limit", "quota_used", "max_mailbox_quota"];
+
 /// One object: pretty JSON, or "key: value" lines.
 pub fn object<T: Serialize>(item: &T, json: bool) -> String {
     let v = serde_json::to_value(item).unwrap_or(Value::Null);
@@ -285,6 +297,12 @@ pub fn object<T: Serialize>(item: &T, json: bool) -> String {
         let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
         for (k, val) in map {
             let text = match val {
+                // Sizes by the same rule as the tables; --json has the bytes.
+                Value::Number(n) if SIZE_KEYS.contains(&k.as_str()) => match n.as_i64() {
+                    Some(b) if k == "quota_used" => human(b),
+                    Some(b) => human_limit(b),
+                    None => n.to_string(),
+                },
                 Value::String(s) => ts_text(&s).unwrap_or(s),
                 Value::Null => "-".into(),
                 other => other.to_string(),

@@ -199,9 +199,9 @@ pub fn run(
             let mut out = format!(
                 "mailboxes {}  used {}  allotted {}  average used {}\n\n",
                 totals.total_mailboxes,
-                validate::format_size_approx(totals.total_used),
-                validate::format_size_approx(totals.total_limit),
-                validate::format_size_approx(totals.avg_used),
+                crate::units::human(totals.total_used),
+                crate::units::human(totals.total_limit),
+                crate::units::human(totals.avg_used),
             );
             out.push_str(&list(&domains, pg.limit(), false));
             Ok(out)

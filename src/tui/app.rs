@@ -1252,13 +1252,7 @@ fn history_fields(points: &[(chrono::NaiveDateTime, i64)]) -> Vec<(String, Strin
         )];
     };
     let values: Vec<i64> = points.iter().map(|p| p.1).collect();
-    let size = |n: i64| {
-        if n == 0 {
-            "0".to_string()
-        } else {
-            crate::validate::format_size(n)
-        }
-    };
+    let size = crate::units::human;
     vec![
         ("usage".into(), super::dashboard::sparkline(&values, 50)),
         ("changes".into(), points.len().to_string()),

@@ -16,12 +16,12 @@ use ratatui::widgets::{Block, Paragraph, Row as TRow, Table};
 use ratatui::Frame;
 
 use super::action::Action;
+use super::cells;
 use super::theme::Theme;
 use crate::config::QuotaSettings;
 use crate::ops::quota::{level, Snapshot};
 use crate::sanitize::for_terminal as clean;
 use crate::store::quota::{DomainRow, MailboxRow};
-use crate::validate::format_size;
 use crate::worker::Request;
 
 /// Rows of the summary box, borders included.
@@ -244,69 +244,81 @@ impl Dashboard {
     }
 
     fn draw_domains(&self, f: &mut Frame, area: Rect, theme: &Theme, rows: &[DomainRow]) {
+        let widths = [
+            Constraint::Length(2),
+            Constraint::Fill(1),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Length(17),
+            Constraint::Length(19),
+        ];
+        let block = Block::bordered().title(Span::styled(" Domains by usage ", theme.title()));
+        let fit = cells::column_widths(block.inner(area), &widths);
+        let right = [3, 4];
         let body = rows.iter().map(|d| {
             let (m, style) = self.mark(d.permille, theme);
-            TRow::new(vec![
+            let texts = [
                 m.to_string(),
                 clean(&d.name),
                 clean(&d.status),
                 d.mailboxes.to_string(),
-                format!("{} / {}", size0(d.used), format_size(d.limit)),
+                used_of(d.used, d.limit),
                 gauge(d.used, d.limit, 12),
-            ])
+            ];
+            TRow::new(cells::fitted(
+                texts.iter().map(String::as_str),
+                &fit,
+                &right,
+            ))
             .style(style)
         });
-        let t = Table::new(
-            body,
-            [
-                Constraint::Length(2),
-                Constraint::Fill(1),
-                Constraint::Length(9),
-                Constraint::Length(7),
-                Constraint::Length(17),
-                Constraint::Length(19),
-            ],
-        )
-        .header(
-            TRow::new(["", "Domain", "Status", "Mbx", "Used / quota", "Usage ▼"])
-                .style(theme.column_header()),
-        )
-        .block(Block::bordered().title(Span::styled(" Domains by usage ", theme.title())));
+        let header = ["", "Domain", "Status", "Mbx", "Used / quota", "Usage ▼"];
+        let t = Table::new(body, widths)
+            .header(TRow::new(cells::fitted(header, &fit, &right)).style(theme.column_header()))
+            .block(block);
         f.render_widget(t, area);
     }
 
     fn draw_mailboxes(&self, f: &mut Frame, area: Rect, theme: &Theme, rows: &[MailboxRow]) {
+        let widths = [
+            Constraint::Length(2),
+            Constraint::Fill(1),
+            Constraint::Length(17),
+            Constraint::Length(19),
+        ];
+        let block = Block::bordered().title(Span::styled(" Fullest mailboxes ", theme.title()));
+        let fit = cells::column_widths(block.inner(area), &widths);
+        let right = [2];
         let body = rows.iter().map(|r| {
             let (m, style) = self.mark(r.permille, theme);
-            TRow::new(vec![
+            let texts = [
                 m.to_string(),
                 clean(&r.username),
-                format!("{} / {}", size0(r.used), format_size(r.limit)),
+                used_of(r.used, r.limit),
                 gauge(r.used, r.limit, 12),
-            ])
+            ];
+            TRow::new(cells::fitted(
+                texts.iter().map(String::as_str),
+                &fit,
+                &right,
+            ))
             .style(style)
         });
-        let t = Table::new(
-            body,
-            [
-                Constraint::Length(2),
-                Constraint::Fill(1),
-                Constraint::Length(17),
-                Constraint::Length(19),
-            ],
-        )
-        .header(TRow::new(["", "Mailbox", "Used / quota", "Usage ▼"]).style(theme.column_header()))
-        .block(Block::bordered().title(Span::styled(" Fullest mailboxes ", theme.title())));
+        let header = ["", "Mailbox", "Used / quota", "Usage ▼"];
+        let t = Table::new(body, widths)
+            .header(TRow::new(cells::fitted(header, &fit, &right)).style(theme.column_header()))
+            .block(block);
         f.render_widget(t, area);
     }
 }
 
 fn size0(n: i64) -> String {
-    if n == 0 {
-        "0".into()
-    } else {
-        format_size(n)
-    }
+    crate::units::human(n)
+}
+
+/// "used / quota" as one right-aligned cell of the usage tables.
+fn used_of(used: i64, limit: i64) -> String {
+    format!("{} / {}", size0(used), crate::units::human_limit(limit))
 }
 
 /// A text gauge (works without color and in any font): `[#####.....] 50%`.

@@ -8,6 +8,7 @@
 
 mod action;
 pub mod app;
+mod cells;
 mod dashboard;
 mod form;
 mod forms;

@@ -123,6 +123,17 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
     }
 }
 
+/// The columns of `r` that hold numbers (sizes, counts, percents): drawn
+/// right-aligned so their magnitudes line up.
+pub fn right_columns(r: Resource) -> &'static [usize] {
+    match r {
+        Resource::Domains => &[2, 3, 4],
+        Resource::Mailboxes => &[3, 4],
+        Resource::Audit => &[0],
+        _ => &[],
+    }
+}
+
 /// What a role may try on a screen. A `user` may act on its granted
 /// domains' rows (ops checks which); it never manages domains, users or
 /// permissions.

@@ -68,11 +68,7 @@ fn count(n: i32) -> String {
 }
 
 fn used(n: i64) -> String {
-    if n == 0 {
-        "0".into()
-    } else {
-        format_size(n)
-    }
+    crate::units::human(n)
 }
 
 /// The per-row usage bar of the Domains and Mailboxes screens: four cells
@@ -102,7 +98,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                         name.clone(),
                         clean(&d.status),
                         used(d.quota_used),
-                        format_size(d.quota_limit),
+                        crate::units::human_limit(d.quota_limit),
                         count(d.max_mailboxes),
                         usage_bar(d.quota_used, d.quota_limit),
                         opt(&d.description),
@@ -140,7 +136,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                         opt(&m.name),
                         clean(&m.status),
                         used(m.quota_used),
-                        format_size(m.quota_limit),
+                        crate::units::human_limit(m.quota_limit),
                         usage_bar(m.quota_used, m.quota_limit),
                     ],
                     fields: vec![
@@ -281,7 +277,7 @@ pub fn from_listing(l: &Listing) -> Vec<Row> {
                     ("version", m.version.to_string()),
                     ("backup_file", opt(&m.backup_file)),
                     ("active", yes_no(m.is_active)),
-                    ("bytes", m.config_data.len().to_string()),
+                    ("size", crate::units::human(m.config_data.len() as i64)),
                     ("updated_at", time(&m.updated_at)),
                 ],
             })

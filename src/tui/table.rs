@@ -756,13 +756,25 @@ impl TableScreen {
         } else {
             "▲"
         };
-        let header = TRow::new(names.iter().enumerate().map(|(i, n)| {
-            if i == sorted_col {
-                format!("{n} {mark}")
-            } else {
-                n.to_string()
-            }
-        }))
+        // Every cell fitted to its column's real width: a cut shows `…`.
+        let fit = super::cells::column_widths(inner, &widths);
+        let right = resources::right_columns(self.resource);
+        let header_names: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if i == sorted_col {
+                    format!("{n} {mark}")
+                } else {
+                    n.to_string()
+                }
+            })
+            .collect();
+        let header = TRow::new(super::cells::fitted(
+            header_names.iter().map(String::as_str),
+            &fit,
+            right,
+        ))
         .style(theme.column_header());
         let body = self.rows.iter().map(|r| {
             let style = match r.status.as_deref() {
@@ -774,9 +786,19 @@ impl TableScreen {
                 if let Some(first) = cells.first_mut() {
                     *first = format!("* {first}");
                 }
-                return TRow::new(cells).style(style.patch(theme.focus()));
+                return TRow::new(super::cells::fitted(
+                    cells.iter().map(String::as_str),
+                    &fit,
+                    right,
+                ))
+                .style(style.patch(theme.focus()));
             }
-            TRow::new(r.cells.iter().cloned()).style(style)
+            TRow::new(super::cells::fitted(
+                r.cells.iter().map(String::as_str),
+                &fit,
+                right,
+            ))
+            .style(style)
         });
         let table = Table::new(body, widths)
             .header(header)

@@ -32,7 +32,11 @@ pub struct Tui {
 
 impl Tui {
     pub fn new(w: u16, h: u16) -> Tui {
-        let db = TestDb::sqlite();
+        Tui::on(TestDb::sqlite(), w, h)
+    }
+
+    /// The TUI on a given database (PostgreSQL for tests on both backends).
+    pub fn on(db: TestDb, w: u16, h: u16) -> Tui {
         let mut conn = db.conn();
         let admin = common::admin(&mut conn);
         let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
