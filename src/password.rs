@@ -62,11 +62,24 @@ pub fn verify(pw: &str, stored: &str) -> bool {
     bcrypt::verify(pw, hash).unwrap_or(false)
 }
 
-/// Spend the time of one real check when the user does not exist, so the
-/// answer time does not reveal which names are real.
-pub fn verify_dummy(pw: &str, cost: u32) {
-    // A fixed hash of a random string at the configured cost.
-    let _ = bcrypt::hash(pw, cost);
+/// Spend the time of one real check at `cost` where no real one ran (an
+/// unknown user, a locked account, an LDAP user, a stored hash cheaper than
+/// the configured cost), so the answer time does not reveal which names are
+/// real or how their passwords are checked. Returns the cost actually spent,
+/// read back from the hash it made, which is what the audit row records.
+pub fn verify_dummy(pw: &str, cost: u32) -> Option<u32> {
+    // Hashing with a fresh salt costs what verifying at that cost does.
+    bcrypt::hash(pw, cost).ok().and_then(|h| cost_of(&h))
+}
+
+/// The cost factor of a bcrypt hash (with or without the scheme prefix).
+pub fn cost_of(stored: &str) -> Option<u32> {
+    let hash = stored.strip_prefix(DOVECOT_PREFIX).unwrap_or(stored);
+    let b = hash.as_bytes();
+    if b.len() < 7 || b[0] != b'$' || b[3] != b'$' || b[6] != b'$' {
+        return None;
+    }
+    hash.get(4..6)?.parse().ok()
 }
 
 pub fn generate() -> String {
@@ -113,6 +126,14 @@ mod tests {
         assert!(h.starts_with("{BLF-CRYPT}$2y$04$"), "{h}");
         assert!(verify("correct horse battery", &h));
         assert!(!verify("wrong", &h));
+    }
+
+    #[test]
+    fn cost_is_read_from_the_hash() {
+        assert_eq!(cost_of(&hash_admin("x-password", 5).unwrap()), Some(5));
+        assert_eq!(cost_of(&hash_mailbox("x-password", 4).unwrap()), Some(4));
+        assert_eq!(verify_dummy("anything", 6), Some(6));
+        assert_eq!(cost_of("plain"), None);
     }
 
     #[test]

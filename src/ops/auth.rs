@@ -1,6 +1,12 @@
 //! Logging in. Every attempt is audited; the answer to a failure is the same
 //! whether the name is unknown, the password wrong or the account inactive,
-//! and an unknown name still costs one bcrypt so timing tells nothing.
+//! and every path costs at least one bcrypt at the configured cost so timing
+//! does not tell which names exist or how they are checked.
+//!
+//! Lockout: each attempt takes a slot (`reserve`) before its password is
+//! checked, so parallel attempts cannot get more than the threshold checked.
+//! Audit rows say whether the password was really compared (`verified`) and
+//! what equalising work ran (`equalised_cost`).
 //!
 //! Users whose auth_source is `ldap` are checked by binding to the active
 //! LDAP servers in priority order (see `crate::ldap::login`); their role and
@@ -64,86 +70,118 @@ pub fn login_with(
         Err(_) => None,
     };
     let Some(user) = user else {
-        password::verify_dummy(pw, policy.bcrypt_cost);
-        record(conn, None, &typed, client, "unknown user")?;
+        let spent = password::verify_dummy(pw, policy.bcrypt_cost);
+        record(
+            conn,
+            None,
+            &typed,
+            client,
+            json!({ "reason": "unknown user", "verified": false, "equalised_cost": spent }),
+        )?;
         return Err(OpError::Auth);
+    };
+    // The attempt is counted before any password is checked, so however
+    // many arrive at once, no more than the threshold are ever checked.
+    let attempt = match reserve(conn, &user, policy)? {
+        Ok(n) => n,
+        Err(until) => {
+            // Never check the real hash (or bind) while locked: that would
+            // be a free guess. A dummy at the configured cost keeps the
+            // answer as slow as a real check.
+            let spent = password::verify_dummy(pw, policy.bcrypt_cost);
+            record(
+                conn,
+                Some(user.id),
+                &user.username,
+                client,
+                json!({
+                    "reason": format!("account locked until {until} UTC"),
+                    "verified": false,
+                    "equalised_cost": spent,
+                }),
+            )?;
+            return Err(OpError::Auth);
+        }
+    };
+    let check = check_password(conn, &user, pw, policy, directory)?;
+    let mut details = check.details;
+    details["attempt"] = json!(attempt);
+    details["verified"] = json!(check.verified);
+    if let Some(c) = check.equalised_cost {
+        details["equalised_cost"] = json!(c);
+    }
+    match check.verdict {
+        Verdict::Right => {}
+        Verdict::Wrong => return wrong_password(conn, &user, client, policy, attempt, details),
+        Verdict::Unavailable => {
+            // Nobody could answer: not the user's mistake, so the attempt is
+            // given back instead of counted.
+            write_tx(conn, |c| -> OpResult<()> {
+                release(c, &user, policy, attempt)?;
+                login_audit(
+                    c,
+                    Some(user.id),
+                    &user.username,
+                    client,
+                    audit::RESULT_FAILED,
+                    details,
+                )
+            })?;
+            return Err(OpError::Auth);
+        }
+    }
+    let active = user.status == "active" && user.is_active;
+    // A stored hash cheaper than the configured cost is replaced while the
+    // password is at hand; hashed outside the write lock.
+    let rehash = match (active, check.stored_cost) {
+        (true, Some(c)) if c < policy.bcrypt_cost => password::hash_admin(pw, policy.bcrypt_cost)
+            .ok()
+            .map(|h| (c, h)),
+        _ => None,
     };
     let t = now();
-    // Local users: verify before looking at lock and status, so every path
-    // costs one bcrypt. LDAP users are not sent to the directory while
-    // locked: repeated binds there could lock them out of everything else.
-    let local_ok = (user.auth_source != super::users::AUTH_LDAP)
-        .then(|| password::verify(pw, &user.password_hash));
-    if let Some(until) = user.locked_until.filter(|u| *u > t) {
-        record(
-            conn,
-            Some(user.id),
-            &user.username,
-            client,
-            &format!("account locked until {until} UTC"),
-        )?;
-        return Err(OpError::Auth);
-    }
-    let extra = match local_ok {
-        Some(true) => json!({}),
-        Some(false) => {
-            return wrong_password(
-                conn,
-                &user,
-                client,
-                policy,
-                json!({ "reason": "wrong password" }),
-            )
-        }
-        None => match ldap_check(conn, &user, pw, directory)? {
-            LdapVerdict::Accepted(details) => details,
-            LdapVerdict::Rejected(details) => {
-                return wrong_password(conn, &user, client, policy, details)
-            }
-            LdapVerdict::Unavailable(details) => {
-                // Nobody could answer: not the user's mistake, so no failure count.
-                write_tx(conn, |c| {
-                    login_audit(
-                        c,
-                        Some(user.id),
-                        &user.username,
-                        client,
-                        audit::RESULT_FAILED,
-                        details,
-                    )
-                })?;
-                return Err(OpError::Auth);
-            }
-        },
-    };
-    let active = user.status == "active" && user.is_active;
-    if !active {
-        record(
-            conn,
-            Some(user.id),
-            &user.username,
-            client,
-            &format!("account {}", user.status),
-        )?;
-        return Err(OpError::Auth);
-    }
     write_tx(conn, |c| -> OpResult<()> {
+        succeeded(c, &user, attempt)?;
+        if !active {
+            details["reason"] = json!(format!("account {}", user.status));
+            return login_audit(
+                c,
+                Some(user.id),
+                &user.username,
+                client,
+                audit::RESULT_REFUSED,
+                details,
+            );
+        }
         diesel::update(users::table.find(user.id))
-            .set((
-                users::failed_logins.eq(0),
-                users::locked_until.eq(None::<chrono::NaiveDateTime>),
-                users::last_login.eq(Some(t)),
-            ))
+            .set(users::last_login.eq(Some(t)))
             .execute(c)?;
+        if let Some((from, hash)) = &rehash {
+            // Only if the hash is still the one just checked: a password
+            // changed meanwhile must not be overwritten with the old one.
+            let n = diesel::update(
+                users::table
+                    .find(user.id)
+                    .filter(users::password_hash.eq(&user.password_hash)),
+            )
+            .set(users::password_hash.eq(hash))
+            .execute(c)?;
+            if n == 1 {
+                details["rehashed"] = json!({ "from_cost": from, "to_cost": policy.bcrypt_cost });
+            }
+        }
         login_audit(
             c,
             Some(user.id),
             &user.username,
             client,
             audit::RESULT_OK,
-            extra,
+            details,
         )
     })?;
+    if !active {
+        return Err(OpError::Auth);
+    }
     Ok(Ctx {
         user_id: user.id,
         username: user.username,
@@ -152,33 +190,104 @@ pub fn login_with(
     })
 }
 
-/// Count a failed login and lock the account once the failures in a row
-/// reach the policy's threshold (see `lock_for`).
+/// Take one attempt slot: count it as a failure now (undone on success)
+/// and lock the account as soon as the count reaches the threshold, all in
+/// one conditional UPDATE that only succeeds while the account is not
+/// locked. The row lock it takes (PostgreSQL) or the write transaction
+/// (SQLite) makes concurrent attempts, from any process or host, see each
+/// other's counts. Ok(n): this is the n-th failure-in-a-row candidate;
+/// Err(until): locked, nothing counted.
+fn reserve(
+    conn: &mut AnyConnection,
+    user: &User,
+    policy: &Policy,
+) -> OpResult<Result<i32, chrono::NaiveDateTime>> {
+    write_tx(conn, |c| {
+        let t = now();
+        let took = diesel::update(
+            users::table
+                .find(user.id)
+                .filter(users::locked_until.is_null().or(users::locked_until.le(t))),
+        )
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .execute(c)?;
+        let (n, until): (i32, Option<chrono::NaiveDateTime>) = users::table
+            .find(user.id)
+            .select((users::failed_logins, users::locked_until))
+            .first(c)?;
+        if took == 0 {
+            return Ok(Err(until.unwrap_or(t)));
+        }
+        let lock = lock_for(policy, n).map(|secs| t + chrono::TimeDelta::seconds(secs));
+        diesel::update(users::table.find(user.id))
+            .set(users::locked_until.eq(lock))
+            .execute(c)?;
+        Ok(Ok(n))
+    })
+}
+
+/// The right password: the attempts counted up to and including this one
+/// are no longer failures in a row; those counted after it (still being
+/// checked) stay. A lock earned by such a burst stays too: a success in
+/// the middle of a guessing burst must not reopen the account to it.
+fn succeeded(c: &mut AnyConnection, user: &User, attempt: i32) -> OpResult<()> {
+    diesel::update(users::table.find(user.id))
+        .set(users::failed_logins.eq(users::failed_logins - attempt))
+        .execute(c)?;
+    let left: i32 = users::table
+        .find(user.id)
+        .select(users::failed_logins)
+        .first(c)?;
+    if left <= 0 {
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Give an attempt back (no one could check it). If it was the one that
+/// locked the account, the lock goes too: it was the last one let through.
+fn release(c: &mut AnyConnection, user: &User, policy: &Policy, attempt: i32) -> OpResult<()> {
+    diesel::update(
+        users::table
+            .find(user.id)
+            .filter(users::failed_logins.gt(0)),
+    )
+    .set(users::failed_logins.eq(users::failed_logins - 1))
+    .execute(c)?;
+    if lock_for(policy, attempt).is_some() {
+        diesel::update(users::table.find(user.id))
+            .set(users::locked_until.eq(None::<chrono::NaiveDateTime>))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// A wrong password: the attempt was already counted by `reserve`, and
+/// the lock (if this attempt reached the threshold) already set.
 fn wrong_password(
     conn: &mut AnyConnection,
     user: &User,
     client: &Client,
     policy: &Policy,
+    attempt: i32,
     mut details: Value,
 ) -> OpResult<Ctx> {
     let t = now();
     write_tx(conn, |c| -> OpResult<()> {
         diesel::update(users::table.find(user.id))
-            .set((
-                users::failed_logins.eq(users::failed_logins + 1),
-                users::last_failed_login.eq(Some(t)),
-            ))
+            .set(users::last_failed_login.eq(Some(t)))
             .execute(c)?;
         let failed: i32 = users::table
             .find(user.id)
             .select(users::failed_logins)
             .first(c)?;
         details["failed_in_a_row"] = json!(failed);
-        if let Some(secs) = lock_for(policy, failed) {
-            let until = t + chrono::TimeDelta::seconds(secs);
-            diesel::update(users::table.find(user.id))
-                .set(users::locked_until.eq(Some(until)))
-                .execute(c)?;
+        if let Some(secs) = lock_for(policy, attempt) {
             details["locked"] = json!(format!("account locked for {secs} s"));
         }
         login_audit(
@@ -191,6 +300,79 @@ fn wrong_password(
         )
     })?;
     Err(OpError::Auth)
+}
+
+enum Verdict {
+    Right,
+    Wrong,
+    Unavailable,
+}
+
+/// What checking one password found, for the decision and the audit row.
+struct Check {
+    verdict: Verdict,
+    /// The password was really compared (hash or directory), i.e. it was a guess.
+    verified: bool,
+    /// The cost of the stored local hash, when it was checked.
+    stored_cost: Option<u32>,
+    /// The cost of the dummy check run to equalise the answer time.
+    equalised_cost: Option<u32>,
+    details: Value,
+}
+
+/// Check the password: local users against their hash, LDAP users against
+/// the directory. Every path spends at least one bcrypt at the configured
+/// cost: a dummy where no real check at that cost ran.
+fn check_password(
+    conn: &mut AnyConnection,
+    user: &User,
+    pw: &str,
+    policy: &Policy,
+    directory: &Directory,
+) -> OpResult<Check> {
+    if user.auth_source == super::users::AUTH_LDAP {
+        let (verdict, details) = match ldap_check(conn, user, pw, directory)? {
+            LdapVerdict::Accepted(d) => (Verdict::Right, d),
+            LdapVerdict::Rejected(d) => (Verdict::Wrong, d),
+            LdapVerdict::Unavailable(d) => (Verdict::Unavailable, d),
+        };
+        let verified = !matches!(verdict, Verdict::Unavailable);
+        return Ok(Check {
+            verdict,
+            verified,
+            stored_cost: None,
+            equalised_cost: password::verify_dummy(pw, policy.bcrypt_cost),
+            details,
+        });
+    }
+    if pw.len() > validate::BCRYPT_MAX_BYTES || pw.contains('\0') {
+        // bcrypt would check only the first 72 bytes (or stop at the NUL),
+        // so such a password is never compared: it cannot be the one set.
+        return Ok(Check {
+            verdict: Verdict::Wrong,
+            verified: false,
+            stored_cost: None,
+            equalised_cost: password::verify_dummy(pw, policy.bcrypt_cost),
+            details: json!({ "reason": "password longer than 72 bytes or holding a NUL byte" }),
+        });
+    }
+    let ok = password::verify(pw, &user.password_hash);
+    let stored_cost = password::cost_of(&user.password_hash);
+    let equalised_cost = match stored_cost {
+        Some(c) if c >= policy.bcrypt_cost => None,
+        _ => password::verify_dummy(pw, policy.bcrypt_cost),
+    };
+    Ok(Check {
+        verdict: if ok { Verdict::Right } else { Verdict::Wrong },
+        verified: true,
+        stored_cost,
+        equalised_cost,
+        details: if ok {
+            json!({})
+        } else {
+            json!({ "reason": "wrong password" })
+        },
+    })
 }
 
 /// Seconds to lock after `failed` failures in a row: none below the
@@ -275,17 +457,10 @@ fn record(
     user_id: Option<i32>,
     name: &str,
     client: &Client,
-    reason: &str,
+    details: Value,
 ) -> OpResult<()> {
     write_tx(conn, |c| {
-        login_audit(
-            c,
-            user_id,
-            name,
-            client,
-            audit::RESULT_REFUSED,
-            json!({ "reason": reason }),
-        )
+        login_audit(c, user_id, name, client, audit::RESULT_REFUSED, details)
     })
 }
 
