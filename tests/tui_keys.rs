@@ -302,3 +302,194 @@ fn a_scoped_user_edits_only_what_it_changed() {
     assert_eq!(d.description.as_deref(), Some("carol's words"));
     assert!(t.app.modal.is_none(), "{}", t.screen());
 }
+
+/// docs/keybindings.md is generated from the key table the handlers
+/// dispatch through; `UPDATE_DOCS=1` rewrites it.
+#[test]
+fn keybindings_doc_is_generated_from_the_key_table() {
+    let want = postfix_manager::tui::keys::markdown();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keybindings.md");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path, &want).expect("write doc");
+    }
+    let have = std::fs::read_to_string(path).expect("doc");
+    assert!(
+        have == want,
+        "docs/keybindings.md differs from the key table; run UPDATE_DOCS=1 cargo test --test tui_keys keybindings_doc"
+    );
+    for x in postfix_manager::tui::keys::BINDINGS {
+        assert!(
+            have.contains(x.doc()),
+            "{:?} is missing from the doc",
+            x.cmd
+        );
+    }
+}
+
+/// Each key the table screens answer to is listed by `?`, with what it
+/// does, and each key `?` lists does something: the help and the handler
+/// read the same table.
+#[test]
+fn help_lists_every_key_each_screen_answers_to() {
+    use postfix_manager::tui::app::Screen;
+    use postfix_manager::tui::keys::{Key, BINDINGS};
+    let mut t = Tui::new(200, 50);
+    domains(&mut t, 3);
+    t.login_admin();
+    for screen in [
+        "domains",
+        "mailboxes",
+        "aliases",
+        "mail-servers",
+        "ldap",
+        "users",
+    ] {
+        t.command(screen);
+        t.char('?');
+        let help = t.screen();
+        let Some(Screen::Table(table)) = t.app.stack.last() else {
+            panic!("no table for {screen}");
+        };
+        let mut listed = 0;
+        for x in BINDINGS {
+            if !table.available(x.cmd) {
+                continue;
+            }
+            listed += 1;
+            let label = t.app.keymap.label(x.label);
+            assert!(
+                help.contains(&format!("{label}  ")),
+                "{screen}: {label} ({:?}) not in ?:\n{help}",
+                x.cmd
+            );
+            // The key in the table reaches the command on this screen.
+            for k in x.keys {
+                let ev = match *k {
+                    Key::Char(c) => crossterm::event::KeyEvent::new(
+                        KeyCode::Char(c),
+                        crossterm::event::KeyModifiers::NONE,
+                    ),
+                    Key::Ctrl(c) => crossterm::event::KeyEvent::new(
+                        KeyCode::Char(c),
+                        crossterm::event::KeyModifiers::CONTROL,
+                    ),
+                    Key::Code(c) => {
+                        crossterm::event::KeyEvent::new(c, crossterm::event::KeyModifiers::NONE)
+                    }
+                };
+                assert_eq!(
+                    postfix_manager::tui::keys::lookup(&ev, |c| table.available(c)),
+                    Some(x.cmd),
+                    "{screen}: {k:?}"
+                );
+            }
+        }
+        assert!(listed > 8, "{screen}: only {listed} keys");
+        if matches!(screen, "domains" | "mailboxes") {
+            for k in [
+                "Space", "v", "*", "u", "S", "A", "E", "?", "Esc", "Ctrl-C", ":", "t",
+            ] {
+                assert!(help.contains(&format!("{k}  ")), "{screen}: {k}:\n{help}");
+            }
+        }
+        t.esc();
+    }
+}
+
+#[test]
+fn the_footer_keeps_the_main_keys_and_ends_with_more() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 3);
+    t.login_admin();
+    t.command("domains");
+    let s = t.screen();
+    let footer = s.lines().last().expect("footer");
+    assert!(footer.ends_with("? more"), "{footer}");
+    assert!(footer.starts_with("Enter edit · n new"), "{footer}");
+    t.resize(200, 50);
+    let s = t.screen();
+    let wide = s.lines().last().expect("footer");
+    assert!(wide.ends_with("? more"), "{wide}");
+    assert!(wide.len() > footer.len() + 40, "{wide}");
+    // Once rows are marked, the bulk keys come first.
+    t.char(' ');
+    let s = t.screen();
+    let marked = s.lines().last().expect("footer");
+    assert!(marked.contains("S suspend marked"), "{marked}");
+}
+
+#[test]
+fn escape_clears_an_applied_filter_before_leaving_the_screen() {
+    let mut t = Tui::new(80, 24);
+    domains(&mut t, 3);
+    t.login_admin();
+    t.command("domains");
+    t.char('/');
+    t.text("d01");
+    t.enter();
+    assert_eq!(t.rows(), vec![name(1)]);
+    t.esc();
+    assert_eq!(t.rows(), names(0..3), "the first Esc clears the filter");
+    assert!(t.screen().contains(" Domains "), "still on Domains");
+    t.esc();
+    assert!(
+        matches!(
+            t.app.stack.last(),
+            Some(postfix_manager::tui::app::Screen::Dashboard(_))
+        ),
+        "the second Esc leaves"
+    );
+}
+
+#[test]
+fn an_ambiguous_screen_name_says_which_screens_match() {
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.command("mail");
+    let msg = t.app.status.clone().expect("status").0;
+    assert!(
+        msg.contains("mailboxes") && msg.contains("mail-servers"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn tab_completes_screen_names_on_the_command_line() {
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.char(':');
+    t.text("alias-");
+    t.tab();
+    assert!(t.screen().contains(":alias-domains"), "{}", t.screen());
+    t.enter();
+    assert!(t.screen().contains("Alias domains"));
+    // Several candidates: each Tab shows the next.
+    t.char(':');
+    t.text("mail");
+    t.tab();
+    assert!(t.screen().contains(":mailboxes"));
+    t.tab();
+    assert!(t.screen().contains(":mail-servers"));
+    t.enter();
+    assert!(t.screen().contains("Mail server configs"));
+}
+
+#[test]
+fn a_message_too_long_for_the_status_line_opens_whole() {
+    let mut t = Tui::new(80, 24);
+    t.login_admin();
+    t.command("nonsense");
+    let msg = t.app.status.clone().expect("status").0;
+    assert!(msg.chars().count() > 80, "{msg}");
+    let s = t.screen();
+    let status = s.lines().nth(22).expect("status line");
+    assert!(status.ends_with("… M more"), "{status}");
+    t.char('M');
+    let s = t.screen();
+    // Every word of the message is on screen, wrapped, not cut.
+    for w in ["mail-servers", "ldap", "preferences", "quit"] {
+        assert!(s.contains(w), "{w}:\n{s}");
+    }
+    t.esc();
+    assert!(t.app.modal.is_none());
+}

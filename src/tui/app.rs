@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -18,6 +18,7 @@ use super::action::Action;
 use super::dashboard::Dashboard;
 use super::form::{Form, FormKey};
 use super::forms;
+use super::keys::{self, Cmd, Offer};
 use super::login::{LoginKey, LoginScreen};
 use super::overlay::{self, Confirm, ConfirmKey, Detail};
 use super::resources;
@@ -42,7 +43,8 @@ pub enum Modal {
     Detail(Detail),
     /// A config file or a diff, scrollable.
     Text(overlay::TextView),
-    Help,
+    /// The `?` help, scrolled this many lines.
+    Help(u16),
     /// The `:` line.
     Command(Input),
 }
@@ -84,6 +86,9 @@ pub struct App {
     draft: Option<(Box<crate::sheet::Sheet>, String)>,
     /// `[quota]` thresholds and refresh interval for the dashboard.
     quota: crate::config::QuotaSettings,
+    /// Tab completion on the `:` line: what was typed and the candidate
+    /// shown now.
+    completing: Option<(String, usize)>,
 }
 
 /// What the event loop opens in $EDITOR.
@@ -154,6 +159,7 @@ impl App {
             editor: None,
             draft: None,
             quota: crate::config::QuotaSettings::default(),
+            completing: None,
         }
     }
 
@@ -279,7 +285,7 @@ impl App {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> bool {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        if keys::binding(Cmd::QuitNow).matches(&key) {
             self.quit = true;
             return true;
         }
@@ -324,20 +330,26 @@ impl App {
             self.keymap.translate(key)
         };
         if !captures {
-            match key.code {
-                KeyCode::Char(':') => {
+            let global = |c| {
+                matches!(
+                    c,
+                    Cmd::Command | Cmd::Help | Cmd::Quit | Cmd::Tail | Cmd::Back | Cmd::Message
+                )
+            };
+            match keys::lookup(&key, global) {
+                Some(Cmd::Command) => {
                     self.modal = Some(Modal::Command(Input::default()));
                     return true;
                 }
-                KeyCode::Char('?') => {
-                    self.modal = Some(Modal::Help);
+                Some(Cmd::Help) => {
+                    self.modal = Some(Modal::Help(0));
                     return true;
                 }
-                KeyCode::Char('q') => {
+                Some(Cmd::Quit) => {
                     self.quit = true;
                     return true;
                 }
-                KeyCode::Char('t') => {
+                Some(Cmd::Tail) => {
                     self.tail.visible = !self.tail.visible;
                     if self.tail.visible && !self.waiting(Slot::Tail) {
                         let r = self.tail.poll();
@@ -346,7 +358,22 @@ impl App {
                     self.refit();
                     return true;
                 }
-                KeyCode::Esc => {
+                Some(Cmd::Message) => {
+                    let Some((text, _)) = &self.status else {
+                        return false;
+                    };
+                    self.modal = Some(Modal::Text(overlay::TextView::message("Message", text)));
+                    return true;
+                }
+                Some(Cmd::Back) => {
+                    // A filter applied is the first thing Esc takes back,
+                    // as in k9s and lazygit; then the screen itself.
+                    if let Some(Screen::Table(t)) = self.stack.last_mut() {
+                        if let Some(r) = t.clear_filter() {
+                            self.status = None;
+                            return self.apply(Action::Fetch(r));
+                        }
+                    }
                     if self.stack.len() > 1 {
                         self.stack.pop();
                         self.refresh_top();
@@ -472,8 +499,20 @@ impl App {
             return false;
         };
         match modal {
-            Modal::Help => {
-                self.modal = None;
+            Modal::Help(scroll) => {
+                // Scrolling keys scroll a help taller than the screen; any
+                // other key closes it.
+                let page = self.size.1.saturating_sub(8).max(1);
+                *scroll = match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
+                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+                    KeyCode::PageDown => scroll.saturating_add(page),
+                    KeyCode::PageUp => scroll.saturating_sub(page),
+                    _ => {
+                        self.modal = None;
+                        return true;
+                    }
+                };
                 true
             }
             Modal::Text(t) => {
@@ -590,15 +629,43 @@ impl App {
             Modal::Command(input) => match key.code {
                 KeyCode::Esc => {
                     self.modal = None;
+                    self.completing = None;
                     true
                 }
                 KeyCode::Enter => {
                     let word = input.value().trim().to_string();
                     self.modal = None;
+                    self.completing = None;
                     self.command(&word);
                     true
                 }
-                _ => input.handle_event(&Event::Key(key)).is_some(),
+                KeyCode::Tab => {
+                    // The first Tab completes what was typed; each further
+                    // Tab moves to the next word with that same beginning.
+                    let typed = input.value().to_string();
+                    if typed.contains(' ') {
+                        return false;
+                    }
+                    let (prefix, next) = match self.completing.take() {
+                        Some((p, i)) => (p, i + 1),
+                        None => (typed, 0),
+                    };
+                    let hits = resources::completions(&prefix);
+                    if hits.is_empty() {
+                        self.status = Some((format!("nothing starts with {prefix:?}"), true));
+                        return true;
+                    }
+                    let word = hits[next % hits.len()];
+                    *input = Input::new(word.to_string());
+                    self.status =
+                        (hits.len() > 1).then(|| (format!("Tab: {}", hits.join(", ")), false));
+                    self.completing = Some((prefix, next % hits.len()));
+                    true
+                }
+                _ => {
+                    self.completing = None;
+                    input.handle_event(&Event::Key(key)).is_some()
+                }
             },
         }
     }
@@ -653,17 +720,19 @@ impl App {
                     self.open(r, None);
                 }
                 None => {
-                    let names: Vec<&str> = resources::ALL
-                        .iter()
-                        .map(|r| resources::command(*r))
-                        .collect();
-                    self.status = Some((
+                    let hits = resources::completions(other);
+                    let text = if hits.len() > 1 {
                         format!(
-                            "no screen {other:?}; try dashboard, {}, preferences, password",
-                            names.join(", ")
-                        ),
-                        true,
-                    ));
+                            ":{other} could be {}; type more, or Tab to complete",
+                            hits.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "no screen {other:?}; Tab completes, ? lists them: {}",
+                            resources::command_words().join(", ")
+                        )
+                    };
+                    self.status = Some((text, true));
                 }
             },
         }
@@ -1094,7 +1163,10 @@ impl App {
     /// panel, unless the admin is busy in another dialog.
     fn show_failure(&mut self, e: Failure) {
         let first = e.message.lines().next().unwrap_or_default().to_string();
-        let free = matches!(self.modal, None | Some(Modal::Help) | Some(Modal::Form(_)));
+        let free = matches!(
+            self.modal,
+            None | Some(Modal::Help(_)) | Some(Modal::Form(_))
+        );
         if e.message.contains('\n') && free {
             self.modal = Some(Modal::Text(overlay::TextView::wrapped(
                 "Refused: nothing was changed",
@@ -1104,47 +1176,85 @@ impl App {
         self.status = Some((first, true));
     }
 
-    fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
+    /// The footer's keys, most important first; `None` for a screen, whose
+    /// footer ends with `? more`.
+    fn footer_keys(&self) -> (Vec<Offer>, bool) {
+        let fixed = |pairs: &[(&'static str, &'static str)]| {
+            let offers = pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (label, what))| Offer {
+                    label,
+                    what,
+                    group: keys::Group::Global,
+                    rank: i as u8 + 1,
+                })
+                .collect();
+            (offers, false)
+        };
         if self.session.is_none() {
-            return vec![
+            return fixed(&[
                 ("Tab", "switch field"),
                 ("Enter", "log in"),
                 ("Ctrl-C", "quit"),
-            ];
+            ]);
         }
         match &self.modal {
             Some(Modal::Form(_)) => {
-                return vec![("Tab/S-Tab", "field"), ("Enter", "save"), ("Esc", "cancel")]
+                return fixed(&[("Tab/S-Tab", "field"), ("Enter", "save"), ("Esc", "cancel")])
             }
             Some(Modal::Confirm(_)) => {
-                return vec![("←/→", "choose"), ("Enter", "answer"), ("Esc", "cancel")]
+                return fixed(&[("←/→", "choose"), ("Enter", "answer"), ("Esc", "cancel")])
             }
-            Some(Modal::Detail(_)) => return vec![("Esc", "close")],
-            Some(Modal::Help) => return vec![("any key", "closes the help")],
+            Some(Modal::Detail(_)) => return fixed(&[("Esc", "close")]),
+            Some(Modal::Help(_)) => {
+                return fixed(&[("j/k", "scroll"), ("any other key", "closes the help")])
+            }
             Some(Modal::Text(_)) => {
-                return vec![("j/k", "scroll"), ("PgUp/PgDn", "page"), ("Esc", "close")]
+                return fixed(&[("j/k", "scroll"), ("PgUp/PgDn", "page"), ("Esc", "close")])
             }
-            Some(Modal::Command(_)) => return vec![("Enter", "go"), ("Esc", "cancel")],
+            Some(Modal::Command(_)) => {
+                return fixed(&[("Tab", "complete"), ("Enter", "go"), ("Esc", "cancel")])
+            }
             None => {}
         }
+        if let Some(Screen::Table(t)) = self.stack.last() {
+            if t.captures_input() {
+                return (t.keys(), false);
+            }
+        }
+        let mut keys = self.screen_keys();
+        keys.retain(|o| o.rank > 0);
+        keys.sort_by_key(|o| o.rank);
+        (keys, true)
+    }
+
+    /// Every key of the top screen and the global ones: what `?` lists.
+    fn screen_keys(&self) -> Vec<Offer> {
         let mut keys = match self.stack.last() {
             Some(Screen::Dashboard(d)) => d.keys(),
-            Some(Screen::Table(t)) => {
-                if t.captures_input() {
-                    return t.keys();
-                }
-                t.keys()
-            }
+            Some(Screen::Table(t)) => t.keys(),
             None => Vec::new(),
         };
-        // These come first so a narrow footer never loses the way to help.
-        let mut all = vec![("?", "help"), ("q", "quit")];
-        if self.stack.len() > 1 {
-            all.push(("Esc", "back"));
+        let filtered = matches!(self.stack.last(), Some(Screen::Table(t)) if !t.filter.is_empty());
+        for x in keys::BINDINGS
+            .iter()
+            .filter(|x| x.group == keys::Group::Global)
+        {
+            let o = Offer::of(x.cmd);
+            keys.push(match x.cmd {
+                Cmd::Back if filtered => o.what("clear filter"),
+                Cmd::Back if self.stack.len() <= 1 => o.rank(0),
+                Cmd::Message if self.status.is_none() => o.rank(0),
+                _ => o,
+            });
         }
-        all.append(&mut keys);
-        all.extend([(":", "go to"), ("t", "tail")]);
-        all
+        keys.into_iter()
+            .map(|o| Offer {
+                label: self.keymap.label(o.label),
+                ..o
+            })
+            .collect()
     }
 
     fn screen_title(&self) -> String {
@@ -1195,17 +1305,15 @@ impl App {
             Some(Modal::Confirm(c)) => c.draw(f, a.body, &self.theme),
             Some(Modal::Detail(d)) => d.draw(f, a.body, &self.theme),
             Some(Modal::Text(t)) => t.draw(f, a.body, &self.theme),
-            Some(Modal::Help) => {
-                let keys = match self.stack.last() {
-                    Some(Screen::Dashboard(d)) => d.keys(),
-                    Some(Screen::Table(t)) => t.keys(),
-                    None => Vec::new(),
-                };
-                let keys: Vec<(&'static str, &'static str)> = keys
-                    .into_iter()
-                    .map(|(k, w)| (self.keymap.label(k), w))
-                    .collect();
-                overlay::draw_help(f, a.body, &self.theme, &self.screen_title(), &keys);
+            Some(Modal::Help(scroll)) => {
+                overlay::draw_help(
+                    f,
+                    a.body,
+                    &self.theme,
+                    &self.screen_title(),
+                    &self.screen_keys(),
+                    *scroll,
+                );
             }
             Some(Modal::Command(_)) | None => {}
         }
@@ -1218,18 +1326,21 @@ impl App {
                 f.set_cursor_position((a.status.x + 1 + input.visual_cursor() as u16, a.status.y));
                 line
             }
-            // One line, whatever the message holds.
-            (_, Some((m, true))) => Line::styled(m.replace('\n', " · "), self.theme.error()),
-            (_, Some((m, false))) => Line::styled(m.replace('\n', " · "), self.theme.ok()),
+            // One line, whatever the message holds; a longer one says how
+            // to read the rest.
+            (_, Some((m, failed))) => {
+                let style = if *failed {
+                    self.theme.error()
+                } else {
+                    self.theme.ok()
+                };
+                Line::styled(status_fit(m, a.status.width), style)
+            }
             (_, None) => Line::default(),
         };
         f.render_widget(Paragraph::new(status), a.status);
-        let keys: Vec<(&'static str, &'static str)> = self
-            .footer_keys()
-            .into_iter()
-            .map(|(k, w)| (self.keymap.label(k), w))
-            .collect();
-        let line = footer_line(&keys, a.footer.width, &self.theme);
+        let (keys, more) = self.footer_keys();
+        let line = footer_line(&keys, more, a.footer.width, &self.theme);
         f.render_widget(Paragraph::new(line), a.footer);
         if let Some(lock) = &self.lock {
             let who = self
@@ -1287,24 +1398,54 @@ fn field_message(e: &Failure) -> String {
     }
 }
 
-/// As many "key what" pairs as fit the width, in order; the rest are in `?`.
-fn footer_line(keys: &[(&'static str, &'static str)], width: u16, theme: &Theme) -> Line<'static> {
+/// The most important keys that fit the width, in order of importance,
+/// then `? more` on a screen (the rest are in `?`). A key that does not fit
+/// ends the line, so a less important short key never pushes ahead.
+fn footer_line(keys: &[Offer], more: bool, width: u16, theme: &Theme) -> Line<'static> {
+    const MORE: &str = "? more";
     let mut spans = Vec::new();
+    let room = if more {
+        usize::from(width).saturating_sub(MORE.len() + 3)
+    } else {
+        usize::from(width)
+    };
     let mut used = 0usize;
-    for (i, (k, what)) in keys.iter().enumerate() {
+    for (i, o) in keys.iter().enumerate() {
         let sep = if i > 0 { 3 } else { 0 };
-        let len = sep + k.chars().count() + 1 + what.chars().count();
-        if used + len > usize::from(width) {
+        let len = sep + o.label.chars().count() + 1 + o.what.chars().count();
+        if used + len > room {
             break;
         }
         if i > 0 {
             spans.push(Span::styled(" · ", theme.dim()));
         }
-        spans.push(Span::styled(*k, theme.key()));
-        spans.push(Span::raw(format!(" {what}")));
+        spans.push(Span::styled(o.label, theme.key()));
+        spans.push(Span::raw(format!(" {}", o.what)));
         used += len;
     }
+    if more {
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        spans.push(Span::styled("?", theme.key()));
+        spans.push(Span::raw(" more"));
+    }
     Line::from(spans)
+}
+
+/// The status message on one line of `width`: cut with "… M more" when
+/// it does not fit (`M` opens all of it).
+fn status_fit(m: &str, width: u16) -> String {
+    const MORE: &str = "… M more";
+    let one = m.replace('\n', " · ");
+    let width = usize::from(width);
+    if one.chars().count() <= width {
+        return one;
+    }
+    let keep = width.saturating_sub(MORE.chars().count());
+    let mut s: String = one.chars().take(keep).collect();
+    s.push_str(MORE);
+    s
 }
 
 /// Lines of the change list the confirm dialog shows before "and N more".

@@ -8,7 +8,7 @@
 //! redrawn. Between changes the one thing that moves is the age label, once
 //! a second. `p` pauses and resumes the checks.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -17,6 +17,7 @@ use ratatui::Frame;
 
 use super::action::Action;
 use super::cells;
+use super::keys::{self, Cmd, Offer};
 use super::theme::Theme;
 use crate::config::QuotaSettings;
 use crate::ops::quota::{level, Snapshot};
@@ -128,9 +129,10 @@ impl Dashboard {
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Char('r') => Action::Fetch(self.reload()),
-            KeyCode::Char('p') => {
+        let available = |c| matches!(c, Cmd::Pause | Cmd::DashReload);
+        match keys::lookup(&key, available) {
+            Some(Cmd::DashReload) => Action::Fetch(self.reload()),
+            Some(Cmd::Pause) => {
                 self.paused = !self.paused;
                 if self.paused {
                     Action::Status("Live updates paused; p resumes.".into())
@@ -143,10 +145,10 @@ impl Dashboard {
         }
     }
 
-    pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
+    pub fn keys(&self) -> Vec<Offer> {
         vec![
-            ("p", if self.paused { "resume" } else { "pause" }),
-            ("r", "reload"),
+            Offer::of(Cmd::Pause).what(if self.paused { "resume" } else { "pause" }),
+            Offer::of(Cmd::DashReload),
         ]
     }
 

@@ -7,28 +7,11 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Each remappable command and its default key.
-pub const ACTIONS: [(&str, char); 19] = [
-    ("quit", 'q'),
-    ("help", '?'),
-    ("command", ':'),
-    ("tail", 't'),
-    ("new", 'n'),
-    ("delete", 'd'),
-    ("suspend", 's'),
-    ("filter", '/'),
-    ("reload", 'r'),
-    ("sort", 'o'),
-    ("reverse", 'O'),
-    ("mailboxes", 'm'),
-    ("aliases", 'a'),
-    ("history", 'h'),
-    ("pause", 'p'),
-    ("mark", ' '),
-    ("mark_range", 'v'),
-    ("mark_all", '*'),
-    ("unmark", 'u'),
-];
+/// Each remappable command and its default key: the key table's rows
+/// that carry a `[keys]` name.
+fn actions() -> Vec<(&'static str, char)> {
+    super::keys::remappable().collect()
+}
 
 /// Every printable ASCII character, so a label can be a `&'static str`.
 const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
@@ -48,10 +31,11 @@ impl KeyMap {
     /// Check a `[keys]` table: known commands, one printable ASCII character
     /// each, no key given to two commands.
     pub fn parse(table: &BTreeMap<String, String>) -> Result<KeyMap, String> {
+        let actions = actions();
         let mut moved: Vec<(char, char)> = Vec::new();
         for (name, key) in table {
-            let Some((_, default)) = ACTIONS.iter().find(|(a, _)| a == name) else {
-                let names: Vec<&str> = ACTIONS.iter().map(|(a, _)| *a).collect();
+            let Some((_, default)) = actions.iter().find(|(a, _)| a == name) else {
+                let names: Vec<&str> = actions.iter().map(|(a, _)| *a).collect();
                 return Err(format!(
                     "keys.{name}: unknown command; use one of {}",
                     names.join(", ")
@@ -78,7 +62,7 @@ impl KeyMap {
         // A key freed by one move may be taken by another, but a default key
         // still in use by an unmoved command may not be stolen.
         for (c, _) in &moved {
-            let owner = ACTIONS.iter().find(|(_, d)| d == c);
+            let owner = actions.iter().find(|(_, d)| d == c);
             if let Some((name, d)) = owner {
                 if !moved.iter().any(|(_, md)| md == d) {
                     return Err(format!(
@@ -112,7 +96,7 @@ impl KeyMap {
 
     /// The label to show for a default key's label (footer, help).
     pub fn label(&self, default: &'static str) -> &'static str {
-        let mut chars = default.chars();
+        let mut chars = if default == "Space" { " " } else { default }.chars();
         let (Some(d), None) = (chars.next(), chars.next()) else {
             return default;
         };

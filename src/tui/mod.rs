@@ -13,6 +13,7 @@ mod dashboard;
 mod form;
 mod forms;
 pub mod keymap;
+pub mod keys;
 mod lock;
 mod login;
 mod overlay;

@@ -178,43 +178,75 @@ impl Detail {
     }
 }
 
-pub const GLOBAL_KEYS: [(&str, &str); 7] = [
-    (":", "go to a screen"),
-    ("?", "this help"),
-    ("t", "live audit tail"),
-    ("Esc", "back / cancel"),
-    ("q", "quit"),
-    ("Ctrl-C", "quit, anywhere"),
-    ("Tab", "next form field"),
-];
+/// Width of one help column: the key, two spaces, what it does.
+const HELP_KEY: usize = 9;
+const HELP_COL: usize = 36;
 
-/// Two columns (this screen's keys, then the global ones) so the whole
-/// help fits an 80x24 terminal without scrolling.
+/// The `?` help: every key the screen offers, grouped by purpose (the
+/// groups of the key table), flowed into as many columns as the width
+/// holds; j/k scroll it when it is still taller than the screen.
 pub fn draw_help(
     f: &mut Frame,
     area: Rect,
     theme: &Theme,
     screen: &str,
-    keys: &[(&'static str, &'static str)],
+    keys: &[super::keys::Offer],
+    scroll: u16,
 ) {
-    let key_line = |k: &str, what: &str| {
-        vec![
-            Span::styled(format!("{k:>10}  "), theme.key()),
-            Span::raw(format!("{what:<24}")),
-        ]
+    use super::keys::Group;
+    let mut groups: Vec<(Group, Vec<Line>)> = Vec::new();
+    let mut sorted: Vec<&super::keys::Offer> = keys.iter().collect();
+    sorted.sort_by_key(|o| o.group);
+    for o in sorted {
+        if groups.last().map(|(g, _)| *g) != Some(o.group) {
+            let heading = Line::styled(o.group.heading().to_string(), theme.title());
+            groups.push((o.group, vec![heading]));
+        }
+        let what: String = o.what.chars().take(HELP_COL - HELP_KEY - 3).collect();
+        if let Some((_, lines)) = groups.last_mut() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:>w$}  ", o.label, w = HELP_KEY), theme.key()),
+                Span::raw(format!("{what:<w$}", w = HELP_COL - HELP_KEY - 2)),
+            ]));
+        }
+    }
+    let width = 78.min(area.width);
+    let columns = (usize::from(width.saturating_sub(2)) / HELP_COL).max(1);
+    let total: usize = groups.iter().map(|(_, l)| l.len() + 1).sum();
+    let tallest = groups.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
+    // Whole groups per column, as even as they go.
+    let mut height = total.div_ceil(columns).max(tallest);
+    let cols = loop {
+        let mut cols: Vec<Vec<Line>> = vec![Vec::new()];
+        for (_, lines) in &groups {
+            let cur = cols.len() - 1;
+            let len = cols[cur].len();
+            if len > 0 && len + 1 + lines.len() > height {
+                cols.push(Vec::new());
+            } else if len > 0 {
+                cols[cur].push(Line::default());
+            }
+            let cur = cols.len() - 1;
+            cols[cur].extend(lines.iter().cloned());
+        }
+        if cols.len() <= columns {
+            break cols;
+        }
+        height += 1;
     };
-    let rows = keys.len().max(GLOBAL_KEYS.len());
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{:<36}", format!("On {screen}:")), theme.title()),
-        Span::styled("Everywhere:", theme.title()),
-    ])];
+    let rows = cols.iter().map(Vec::len).max().unwrap_or(0);
+    let mut lines = vec![Line::styled(format!("On {screen}:"), theme.title())];
     for i in 0..rows {
-        let mut spans = match keys.get(i) {
-            Some((k, w)) => key_line(k, w),
-            None => vec![Span::raw(" ".repeat(36))],
-        };
-        if let Some((k, w)) = GLOBAL_KEYS.get(i) {
-            spans.extend(key_line(k, w));
+        let mut spans = Vec::new();
+        for col in &cols {
+            match col.get(i) {
+                Some(l) => {
+                    let w = l.width();
+                    spans.extend(l.spans.iter().cloned());
+                    spans.push(Span::raw(" ".repeat(HELP_COL.saturating_sub(w))));
+                }
+                None => spans.push(Span::raw(" ".repeat(HELP_COL))),
+            }
         }
         lines.push(Line::from(spans));
     }
@@ -234,18 +266,26 @@ pub fn draw_help(
         Span::styled("Commands for ':': ", theme.dim()),
         Span::raw("import export backup maintain vacuum preferences password"),
     ]));
-    let h = (lines.len() as u16 + 3).min(area.height);
-    let rect = area.centered(
-        Constraint::Length(78.min(area.width)),
-        Constraint::Length(h),
-    );
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let rect = area.centered(Constraint::Length(width), Constraint::Length(h));
+    let inner_h = h.saturating_sub(2);
+    let overflow = (lines.len() as u16 + 2).saturating_sub(inner_h);
+    let scroll = scroll.min(overflow);
+    let bottom = if overflow > 0 {
+        " j/k scroll · any other key closes "
+    } else {
+        " any key closes "
+    };
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .title(Span::styled(" Help ", theme.title()))
-                .title_bottom(Line::from(" any key closes ").centered()),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(
+                Block::bordered()
+                    .title(Span::styled(" Help ", theme.title()))
+                    .title_bottom(Line::from(bottom).centered()),
+            ),
         rect,
     );
 }
@@ -282,6 +322,31 @@ impl TextView {
                     out.push(if first { piece } else { format!("    {piece}") });
                     rest = &rest[take..];
                     first = false;
+                }
+                out
+            })
+            .collect();
+        t
+    }
+
+    /// A message wrapped at spaces to the panel, so no word is split.
+    pub fn message(title: &str, body: &str) -> TextView {
+        let mut t = TextView::new(title, body);
+        t.lines = t
+            .lines
+            .iter()
+            .flat_map(|l| {
+                let mut out = vec![String::new()];
+                for word in l.split(' ') {
+                    let last = out.len() - 1;
+                    let len = out[last].chars().count();
+                    if len > 0 && len + 1 + word.chars().count() > WRAP {
+                        out.push(String::new());
+                    } else if len > 0 {
+                        out[last].push(' ');
+                    }
+                    let last = out.len() - 1;
+                    out[last].push_str(word);
                 }
                 out
             })

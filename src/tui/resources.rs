@@ -212,9 +212,46 @@ pub fn by_command(word: &str) -> Option<Resource> {
     }
 }
 
+/// Every word the `:` line takes, for Tab completion and for naming the
+/// candidates of an ambiguous prefix.
+pub fn command_words() -> Vec<&'static str> {
+    let mut words = vec!["dashboard"];
+    words.extend(ALL.iter().map(|r| command(*r)));
+    words.extend([
+        "preferences",
+        "password",
+        "backup",
+        "maintain",
+        "vacuum",
+        "import",
+        "export",
+        "quit",
+    ]);
+    words
+}
+
+/// The `:` words starting with `prefix` (case-insensitive).
+pub fn completions(prefix: &str) -> Vec<&'static str> {
+    let p = prefix.trim().to_ascii_lowercase();
+    command_words()
+        .into_iter()
+        .filter(|w| w.starts_with(&p))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completions_name_every_candidate() {
+        assert_eq!(
+            completions("mail"),
+            vec!["mailboxes", "mail-servers", "maintain"]
+        );
+        assert_eq!(completions("alias-"), vec!["alias-domains"]);
+        assert!(completions("zzz").is_empty());
+    }
 
     #[test]
     fn commands_resolve_by_name_alias_and_unique_prefix() {

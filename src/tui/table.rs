@@ -2,7 +2,7 @@
 //! asking the worker for the rows after the last one (or before the first);
 //! nothing counts or loads the rest of the table.
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -13,6 +13,7 @@ use tui_input::Input;
 
 use super::action::Action;
 use super::forms;
+use super::keys::{self, Cmd, Offer};
 use super::resources::{self, Caps};
 use super::rows::Row;
 use super::theme::Theme;
@@ -188,16 +189,6 @@ impl TableScreen {
         Action::bulk(self.resource, self.marks.iter().cloned().collect(), action)
     }
 
-    /// The bulk keys this screen answers to, for the footer and help.
-    fn bulk_keys(&self) -> &'static str {
-        match (self.resource, self.role) {
-            (Resource::Mailboxes, _) => "S/A/D/Q/E",
-            (Resource::Domains, Role::Admin) => "S/A/E/L/P/R",
-            (Resource::Domains, _) => "S/A/E",
-            _ => "S/A/D/E",
-        }
-    }
-
     /// A bulk action that needs a value first: its form, then its preview.
     fn ask_bulk_form(&self, what: forms::BulkForm) -> Action {
         if self.marks.is_empty() {
@@ -220,6 +211,16 @@ impl TableScreen {
 
     pub fn caps(&self) -> Caps {
         resources::caps(self.resource, self.role)
+    }
+
+    /// Esc on a filtered list: drop the filter (and start again from the
+    /// top) instead of leaving the screen. None when nothing is filtered.
+    pub fn clear_filter(&mut self) -> Option<Request> {
+        if self.filter.is_empty() {
+            return None;
+        }
+        self.filter.clear();
+        Some(self.first_page())
     }
 
     /// Typing into the filter: global keys (q, :, ?) are text then.
@@ -327,59 +328,96 @@ impl TableScreen {
                 }
             };
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(cmd) = keys::lookup(&key, |c| self.available(c)) else {
+            return Action::Ignored;
+        };
+        self.run(cmd)
+    }
+
+    /// Whether a command of the key table works on this screen, for this
+    /// role: the one place that decides both what a key does and what `?`
+    /// and the footer offer.
+    pub fn available(&self, cmd: Cmd) -> bool {
         let caps = self.caps();
-        match key.code {
-            KeyCode::Char('j') | KeyCode::Down => self.down(),
-            KeyCode::Char('k') | KeyCode::Up => self.up(),
-            KeyCode::Char('g') | KeyCode::Home => Action::Fetch(self.first_page()),
-            KeyCode::Char('G') | KeyCode::End => Action::Fetch(self.fetch(
+        let marks = self.markable();
+        let configs = self.resource == Resource::MailServers && caps.create;
+        let admin_domains = marks && self.resource == Resource::Domains && self.role == Role::Admin;
+        match cmd {
+            Cmd::Down
+            | Cmd::Up
+            | Cmd::PageDown
+            | Cmd::PageUp
+            | Cmd::First
+            | Cmd::Last
+            | Cmd::Reload
+            | Cmd::Open => true,
+            Cmd::Filter => resources::filterable(self.resource),
+            Cmd::New => caps.create,
+            Cmd::Delete => caps.delete,
+            Cmd::Suspend => caps.status,
+            Cmd::Mark | Cmd::MarkRange | Cmd::MarkAll | Cmd::Unmark => marks,
+            Cmd::BulkSuspend | Cmd::BulkActivate => marks && caps.status,
+            Cmd::BulkDelete => marks && caps.delete && self.resource != Resource::Domains,
+            Cmd::BulkEdit => marks && caps.edit,
+            Cmd::BulkQuota => marks && self.resource == Resource::Mailboxes,
+            Cmd::BulkLimits | Cmd::BulkGrant | Cmd::BulkRevoke => admin_domains,
+            Cmd::Mailboxes | Cmd::Aliases => self.resource == Resource::Domains,
+            Cmd::Sort => self.sortable().len() > 1,
+            Cmd::Reverse => !self.sortable().is_empty(),
+            Cmd::History => matches!(self.resource, Resource::Domains | Resource::Mailboxes),
+            Cmd::TestLdap => self.resource == Resource::Ldap && caps.edit,
+            Cmd::ConfigView
+            | Cmd::ConfigDiffDisk
+            | Cmd::ConfigDiffPrevious
+            | Cmd::ConfigEdit
+            | Cmd::ConfigApply
+            | Cmd::ConfigRollback => configs,
+            _ => false,
+        }
+    }
+
+    fn run(&mut self, cmd: Cmd) -> Action {
+        match cmd {
+            Cmd::Down => self.down(),
+            Cmd::Up => self.up(),
+            Cmd::First => Action::Fetch(self.first_page()),
+            Cmd::Last => Action::Fetch(self.fetch(
                 Anchor {
                     after: None,
                     backward: true,
                 },
                 Select::Last,
             )),
-            KeyCode::PageDown => self.page_down(),
-            KeyCode::Char('f') if ctrl => self.page_down(),
-            KeyCode::PageUp => self.page_up(),
-            KeyCode::Char('b') if ctrl => self.page_up(),
-            KeyCode::Char('r') => Action::Fetch(self.reload()),
-            KeyCode::Char('/') if resources::filterable(self.resource) => {
+            Cmd::PageDown => self.page_down(),
+            Cmd::PageUp => self.page_up(),
+            Cmd::Reload => Action::Fetch(self.reload()),
+            Cmd::Filter => {
                 self.filter_input = Some(Input::new(self.filter.clone()));
                 Action::Redraw
             }
-            KeyCode::Enter => self.open_current(caps),
-            KeyCode::Char('n') if caps.create => {
+            Cmd::Open => self.open_current(self.caps()),
+            Cmd::New => {
                 match forms::create(self.resource, self.scope.as_ref().map(|(_, d)| d.as_str())) {
                     Some(f) => Action::OpenForm(f),
                     None => Action::Ignored,
                 }
             }
-            KeyCode::Char('d') if caps.delete => self.ask_delete(),
-            KeyCode::Char('s') if caps.status => self.toggle_status(),
-            KeyCode::Char(' ') if self.markable() => self.toggle_mark(),
-            KeyCode::Char('v') if self.markable() => self.mark_range(),
-            KeyCode::Char('*') if self.markable() => Action::MarkAll(Request::MatchingKeys {
+            Cmd::Delete => self.ask_delete(),
+            Cmd::Suspend => self.toggle_status(),
+            Cmd::Mark => self.toggle_mark(),
+            Cmd::MarkRange => self.mark_range(),
+            Cmd::MarkAll => Action::MarkAll(Request::MatchingKeys {
                 resource: self.resource,
                 filter: self.filter_now(),
             }),
-            KeyCode::Char('u') if self.markable() && !self.marks.is_empty() => {
+            Cmd::Unmark if !self.marks.is_empty() => {
                 self.clear_marks();
                 Action::Redraw
             }
-            KeyCode::Char('S') if self.markable() && caps.status => {
-                self.ask_bulk(BulkAction::Suspend)
-            }
-            KeyCode::Char('A') if self.markable() && caps.status => {
-                self.ask_bulk(BulkAction::Activate)
-            }
-            KeyCode::Char('D')
-                if self.markable() && caps.delete && self.resource != Resource::Domains =>
-            {
-                self.ask_bulk(BulkAction::Delete)
-            }
-            KeyCode::Char('E') if self.markable() && caps.edit => {
+            Cmd::BulkSuspend => self.ask_bulk(BulkAction::Suspend),
+            Cmd::BulkActivate => self.ask_bulk(BulkAction::Activate),
+            Cmd::BulkDelete => self.ask_bulk(BulkAction::Delete),
+            Cmd::BulkEdit => {
                 use crate::ops::import::Table;
                 if self.marks.is_empty() {
                     return Action::Status("Nothing marked: Space marks a row.".into());
@@ -391,55 +429,36 @@ impl TableScreen {
                 };
                 Action::EditMarked(table, self.marks.iter().cloned().collect())
             }
-            KeyCode::Char('Q') if self.markable() && self.resource == Resource::Mailboxes => {
-                self.ask_bulk_form(forms::BulkForm::Quota)
-            }
-            KeyCode::Char(c @ ('L' | 'P' | 'R'))
-                if self.markable()
-                    && self.resource == Resource::Domains
-                    && self.role == Role::Admin =>
-            {
-                self.ask_bulk_form(match c {
-                    'L' => forms::BulkForm::Limits,
-                    'P' => forms::BulkForm::Grant,
-                    _ => forms::BulkForm::Revoke,
-                })
-            }
-            KeyCode::Char('m') if self.resource == Resource::Domains => {
-                self.open_scoped(Resource::Mailboxes)
-            }
-            KeyCode::Char('a') if self.resource == Resource::Domains => {
-                self.open_scoped(Resource::Aliases)
-            }
-            KeyCode::Char('o') if !self.sortable().is_empty() => self.cycle_sort(false),
-            KeyCode::Char('O') if !self.sortable().is_empty() => self.cycle_sort(true),
-            KeyCode::Char(c @ ('v' | 'D' | 'P' | 'e' | 'A' | 'R'))
-                if self.resource == Resource::MailServers && caps.create =>
-            {
-                self.mail_config_key(c)
-            }
+            Cmd::BulkQuota => self.ask_bulk_form(forms::BulkForm::Quota),
+            Cmd::BulkLimits => self.ask_bulk_form(forms::BulkForm::Limits),
+            Cmd::BulkGrant => self.ask_bulk_form(forms::BulkForm::Grant),
+            Cmd::BulkRevoke => self.ask_bulk_form(forms::BulkForm::Revoke),
+            Cmd::Mailboxes => self.open_scoped(Resource::Mailboxes),
+            Cmd::Aliases => self.open_scoped(Resource::Aliases),
+            Cmd::Sort => self.cycle_sort(false),
+            Cmd::Reverse => self.cycle_sort(true),
+            Cmd::ConfigView => self.mail_config_key('v'),
+            Cmd::ConfigDiffDisk => self.mail_config_key('D'),
+            Cmd::ConfigDiffPrevious => self.mail_config_key('P'),
+            Cmd::ConfigEdit => self.mail_config_key('e'),
+            Cmd::ConfigApply => self.mail_config_key('A'),
+            Cmd::ConfigRollback => self.mail_config_key('R'),
             // Test the selected LDAP server: the worker binds and searches,
             // the screen keeps answering keys meanwhile.
-            KeyCode::Char('T') if self.resource == Resource::Ldap && caps.edit => {
-                match self.current() {
-                    Some(row) => Action::Write(Write::TestLdap {
-                        name: row.key.clone(),
-                    }),
-                    None => Action::Ignored,
-                }
-            }
-            KeyCode::Char('h')
-                if matches!(self.resource, Resource::Domains | Resource::Mailboxes) =>
-            {
-                match self.current() {
-                    Some(row) => Action::History(
-                        self.resource,
-                        i32::try_from(row.id).unwrap_or_default(),
-                        format!("usage of {}", row.key),
-                    ),
-                    None => Action::Ignored,
-                }
-            }
+            Cmd::TestLdap => match self.current() {
+                Some(row) => Action::Write(Write::TestLdap {
+                    name: row.key.clone(),
+                }),
+                None => Action::Ignored,
+            },
+            Cmd::History => match self.current() {
+                Some(row) => Action::History(
+                    self.resource,
+                    i32::try_from(row.id).unwrap_or_default(),
+                    format!("usage of {}", row.key),
+                ),
+                None => Action::Ignored,
+            },
             _ => Action::Ignored,
         }
     }
@@ -632,68 +651,37 @@ impl TableScreen {
         }
     }
 
-    /// The keys that do something here, for the footer and `?`.
-    pub fn keys(&self) -> Vec<(&'static str, &'static str)> {
+    /// The keys that do something here, for the footer and `?`: the key
+    /// table's rows this screen makes available, with what they would do to
+    /// the row under the cursor.
+    pub fn keys(&self) -> Vec<Offer> {
         if self.filter_input.is_some() {
-            return vec![("Enter", "keep filter"), ("Esc", "clear filter")];
+            return vec![
+                Offer::of(Cmd::Open).what("keep filter"),
+                Offer::of(Cmd::Back).what("clear filter").rank(2),
+            ];
         }
-        let caps = self.caps();
-        // What this screen can do first; moving around is the same everywhere.
-        let mut k = Vec::new();
-        if caps.edit {
-            k.push(("Enter", "edit"));
-        } else {
-            k.push(("Enter", "details"));
-        }
-        if caps.create {
-            k.push(("n", "new"));
-        }
-        if caps.delete {
-            k.push(("d", "delete"));
-        }
-        if caps.status {
-            k.push(("s", "suspend"));
-        }
-        if resources::filterable(self.resource) {
-            k.push(("/", "filter"));
-        }
-        if self.markable() && !self.marks.is_empty() {
-            k.push((self.bulk_keys(), "bulk on marked"));
-            k.push(("u", "unmark all"));
-        }
-        if self.resource == Resource::Domains {
-            k.push(("m", "mailboxes"));
-            k.push(("a", "aliases"));
-        }
-        if self.sortable().len() > 1 {
-            k.push(("o", "sort by"));
-        }
-        if !self.sortable().is_empty() {
-            k.push(("O", "reverse"));
-        }
-        if self.resource == Resource::Ldap && caps.edit {
-            k.push(("T", "test connection"));
-        }
-        if self.resource == Resource::MailServers && caps.create {
-            k.extend([
-                ("v", "view"),
-                ("D", "diff disk"),
-                ("P", "diff previous"),
-                ("e", "edit"),
-                ("A", "apply"),
-                ("R", "roll back"),
-            ]);
-        }
-        k.extend([
-            ("j/k", "move"),
-            ("PgUp/PgDn", "page"),
-            ("g/G", "first/last"),
-            ("r", "reload"),
-        ]);
-        if matches!(self.resource, Resource::Domains | Resource::Mailboxes) {
-            k.push(("h", "usage history"));
-        }
-        k
+        let marked = !self.marks.is_empty();
+        keys::BINDINGS
+            .iter()
+            .filter(|x| self.available(x.cmd))
+            .map(|x| {
+                let o = Offer::of(x.cmd);
+                match x.cmd {
+                    Cmd::Open if !self.caps().edit => o.what("details"),
+                    Cmd::Suspend => match self.current().and_then(|r| r.status.as_deref()) {
+                        Some("active") | None => o,
+                        Some(_) => o.what("activate"),
+                    },
+                    // Bulk keys crowd the footer only while something is
+                    // marked; `?` lists them always.
+                    _ if x.group == keys::Group::Marks && x.cmd != Cmd::Mark && !marked => {
+                        o.rank(0)
+                    }
+                    _ => o,
+                }
+            })
+            .collect()
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
