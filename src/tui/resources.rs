@@ -245,10 +245,8 @@ mod tests {
 
     #[test]
     fn completions_name_every_candidate() {
-        assert_eq!(
-            completions("mail"),
-            vec!["mailboxes", "mail-servers", "maintain"]
-        );
+        assert_eq!(completions("mail"), vec!["mailboxes", "mail-servers"]);
+        assert_eq!(completions("mai").len(), 3, "and maintain");
         assert_eq!(completions("alias-"), vec!["alias-domains"]);
         assert!(completions("zzz").is_empty());
     }
