@@ -153,12 +153,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("token after one write moved: {}", moved != token);
     time("quota sample, first (all rows new)", 1, || {
         let now = chrono::Utc::now().naive_utc();
-        q::sample(&mut c, now, now - chrono::TimeDelta::days(30))
+        q::sample(
+            &mut c,
+            now,
+            now - chrono::TimeDelta::days(30),
+            postfix_manager::ops::quota::SAMPLE_BATCH,
+            &mut |_| {},
+        )
     })?;
     c.batch_execute("UPDATE mailboxes SET quota_used = quota_used + 1 WHERE id % 100 = 0;")?;
     time("quota sample, 1% of mailboxes changed", 1, || {
         let now = chrono::Utc::now().naive_utc() + chrono::TimeDelta::seconds(1);
-        q::sample(&mut c, now, now - chrono::TimeDelta::days(30))
+        q::sample(
+            &mut c,
+            now,
+            now - chrono::TimeDelta::days(30),
+            postfix_manager::ops::quota::SAMPLE_BATCH,
+            &mut |_| {},
+        )
     })?;
     println!(
         "peak RSS: {} MiB after filling, {} MiB after the queries",

@@ -290,3 +290,124 @@ fn bad_quota_settings_name_the_field_and_the_rule() {
         (70, 95, 2)
     );
 }
+
+fn latest_rows(c: &mut AnyConnection) -> i64 {
+    common::count(c, "mailbox_quota_latest")
+}
+
+on_both_backends!(sample_commits_slice_by_slice, |t| {
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    seed(&mut c, &a);
+    // A second session: an admin saving while the cron job runs.
+    let mut other = t.conn();
+    let a2 = common::login(&mut other, "admin", common::ADMIN_PW);
+    let mut seen = Vec::new();
+    let mut saves = 0;
+    let s = ops::quota::sample_in_batches(&mut c, &a, 30, 2, |_| {
+        // What the batches so far wrote is committed: another connection
+        // sees it, and its own write transaction gets the write lock
+        // (SQLite's file lock, PostgreSQL's advisory lock) right away.
+        seen.push(latest_rows(&mut other));
+        let to = if saves % 2 == 0 {
+            ops::Status::Suspended
+        } else {
+            ops::Status::Active
+        };
+        ops::mailboxes::set_status(&mut other, &a2, "c@one.example", to).unwrap();
+        saves += 1;
+    })
+    .unwrap();
+    assert_eq!((s.domains, s.mailboxes), (2, 5));
+    // Host, one domain slice (ids 1..2), three mailbox slices of two ids.
+    assert_eq!(
+        seen,
+        [0, 0, 2, 4, 5],
+        "latest rows seen from outside after each commit"
+    );
+    assert_eq!(saves, 5);
+});
+
+on_both_backends!(sample_slices_cover_every_row_once, |t| {
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    seed(&mut c, &a);
+    domain(&mut c, &a, "three.example", 0);
+    for i in 0..9 {
+        mailbox(&mut c, &a, &format!("m{i}@three.example"), 0);
+    }
+    let ids: Vec<i32> = mailboxes::table
+        .select(mailboxes::id)
+        .order(mailboxes::id)
+        .load(&mut c)
+        .unwrap();
+    assert_eq!(ids.len(), 14);
+    // Slices of 3: the first and last id of a slice, and the last mailbox.
+    let first = ids[0];
+    let edge = [first + 3, first + 5, *ids.last().unwrap()];
+    let s = ops::quota::sample_in_batches(&mut c, &a, 30, 3, |_| {}).unwrap();
+    assert_eq!((s.domains, s.mailboxes), (3, 14));
+    assert_eq!(latest_rows(&mut c), 14);
+    for (n, size) in [1, 3, 14, 100].into_iter().enumerate() {
+        for id in edge {
+            diesel::update(mailboxes::table.find(id))
+                .set(mailboxes::quota_used.eq(mailboxes::quota_used + 1))
+                .execute(&mut c)
+                .unwrap();
+        }
+        let s = ops::quota::sample_in_batches(&mut c, &a, 30, size, |_| {}).unwrap();
+        assert_eq!(s.mailboxes, 3, "slices of {size}: the three changed rows");
+        for id in edge {
+            let h = store::mailbox_history(&mut c, id, 100).unwrap();
+            assert_eq!(h.len(), n + 2, "mailbox #{id}: one point per change");
+            assert!(h
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 + 1 == w[1].1));
+        }
+    }
+    // A deleted mailbox's latest sample goes with it; a new one, in a slice
+    // that already has latest rows, gets its first sample; unchanged ones
+    // none.
+    ops::mailboxes::delete(&mut c, &a, "m0@three.example").unwrap();
+    assert_eq!(latest_rows(&mut c), 13);
+    mailbox(&mut c, &a, "late@three.example", 0);
+    set_used(&mut c, "late@three.example", 7);
+    let s = ops::quota::sample_in_batches(&mut c, &a, 30, 1000, |_| {}).unwrap();
+    assert_eq!(s.mailboxes, 1);
+    assert_eq!(latest_rows(&mut c), 14);
+    let late = postfix_manager::store::mailboxes::by_address(&mut c, "late@three.example")
+        .unwrap()
+        .unwrap()
+        .id;
+    let h = store::mailbox_history(&mut c, late, 10).unwrap();
+    assert_eq!(h.iter().map(|x| x.1).collect::<Vec<_>>(), [7]);
+    // Pruning keeps each mailbox's latest sample however old it is.
+    for sql in [
+        "UPDATE mailbox_quota_samples SET taken_at = taken_at - INTERVAL '400 days'",
+        "UPDATE mailbox_quota_latest SET taken_at = taken_at - INTERVAL '400 days'",
+    ] {
+        diesel::sql_query(sql)
+            .execute(&mut c)
+            .or_else(|_| {
+                let table = sql.split_whitespace().nth(1).unwrap();
+                // A year back, keeping the microseconds (datetime() would
+                // drop them and make the keys collide).
+                diesel::sql_query(format!(
+                    "UPDATE {table} SET taken_at = \
+                     CAST(CAST(substr(taken_at, 1, 4) AS INTEGER) - 1 AS TEXT) || substr(taken_at, 5)"
+                ))
+                .execute(&mut c)
+            })
+            .unwrap();
+    }
+    let s = ops::quota::sample(&mut c, &a, 30).unwrap();
+    assert_eq!(s.mailboxes, 0);
+    assert_eq!(common::count(&mut c, "mailbox_quota_samples"), 0);
+    assert_eq!(latest_rows(&mut c), 14);
+    let h = store::mailbox_history(&mut c, edge[0], 10).unwrap();
+    assert_eq!(h.len(), 1, "the value it still has");
+    assert!(ops::quota::sample_in_batches(&mut c, &a, 30, 0, |_| {})
+        .unwrap_err()
+        .to_string()
+        .contains("batch"));
+});

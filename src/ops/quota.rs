@@ -319,19 +319,42 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
     })
 }
 
+/// Rows per write transaction of `quota sample`: a batch at 1M mailboxes
+/// holds the write lock for tens of milliseconds, so an admin's save waits
+/// at most that long behind the cron job, never for the whole run.
+pub const SAMPLE_BATCH: i32 = 20_000;
+
 /// Record a usage sample (and prune what is older than `history_days`).
 /// Admin-only. Not audited: it changes no setting, and a cron job every
 /// few minutes would bury the audit log in identical rows.
 pub fn sample(conn: &mut AnyConnection, ctx: &Ctx, history_days: u32) -> OpResult<SampleSummary> {
+    sample_in_batches(conn, ctx, history_days, SAMPLE_BATCH, |_| {})
+}
+
+/// [`sample`] with the batch size given, calling `between` after each
+/// committed write transaction (outside any transaction). Each batch is a
+/// slice of `batch` ids sampled and committed on its own: a sample is a
+/// set of independent per-row facts, so a run stopped halfway leaves
+/// correct samples for the slices it finished, and the next run carries on.
+pub fn sample_in_batches(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    history_days: u32,
+    batch: i32,
+    mut between: impl FnMut(&mut AnyConnection),
+) -> OpResult<SampleSummary> {
     if !(1..=3650).contains(&history_days) {
         return Err(OpError::invalid(
             "history_days",
             "must be between 1 and 3650",
         ));
     }
+    if batch < 1 {
+        return Err(OpError::invalid("batch", "must be at least 1"));
+    }
     let who = Principal::load(conn, ctx.user_id)?;
     who.require_admin("quota sample")?;
     let now = super::now();
     let keep = now - chrono::TimeDelta::days(i64::from(history_days));
-    Ok(conn.transaction(|c| store::sample(c, now, keep))?)
+    Ok(store::sample(conn, now, keep, batch, &mut between)?)
 }
