@@ -15,10 +15,12 @@ use crate::db::schema::{alias_domains, aliases, audit_logs, domains, mailboxes, 
 use crate::db::AnyConnection;
 use crate::error::OpError;
 use crate::ops::{self, Ctx};
-use crate::store::{Filter, Page};
+use crate::store::{Filter, Page, Sort, SortKey};
 
 /// Rows per page, as a tall terminal's table screen asks for.
 const PAGE: i64 = 100;
+/// Rows in each of the dashboard's two top lists (a tall terminal).
+const DASHBOARD_TOP: i64 = 40;
 
 #[derive(Debug, Serialize)]
 struct Timing {
@@ -229,14 +231,47 @@ fn bench(b: &BenchArgs, c: &mut AnyConnection, ctx: &Ctx) -> Result<Report, OpEr
     pages(&mut out, "audit", runs, mid, |p| {
         ops::audit::page(c, ctx, p)
     })?;
-    // The dashboard's query: totals and the first page of per-domain usage.
     let first = Page {
         limit: Some(PAGE),
         ..Default::default()
     };
-    out.push(time("dashboard: totals + usage page".into(), runs, || {
-        ops::stats(c, ctx, &first).map(|(_, d)| d)
+    // The mailbox screen's other orders (bytes used, quota, percent used),
+    // both ends: each walks its own index.
+    for key in [SortKey::Used, SortKey::Quota, SortKey::Usage] {
+        let f = Filter {
+            sort: Sort { key, desc: true },
+            ..Default::default()
+        };
+        let name = format!("mailboxes by {key:?}, descending").to_lowercase();
+        pages(&mut out, &name, runs, None, |p| {
+            ops::mailboxes::list(c, ctx, &f, p)
+        })?;
+    }
+    // What the TUI's dashboard runs (`ops::quota::watch`): the change check
+    // every `quota.refresh_secs` while nothing moves, the snapshot when it
+    // did. Then `stats` and `quota check`, which read the same aggregates
+    // and indexes.
+    let token = ops::quota::watch(c, ctx, None, DASHBOARD_TOP)?
+        .map(|s| s.token)
+        .ok_or_else(|| OpError::Io("no dashboard snapshot".into()))?;
+    out.push(time("dashboard: change check".into(), runs, || {
+        ops::quota::watch(c, ctx, Some(token), DASHBOARD_TOP).map(|s| s.into_iter().collect())
     })?);
+    out.push(time(
+        "dashboard: snapshot (on change)".into(),
+        runs,
+        || ops::quota::watch(c, ctx, None, DASHBOARD_TOP).map(|s| s.into_iter().collect()),
+    )?);
+    out.push(time(
+        "stats: totals + first domain page".into(),
+        runs,
+        || ops::stats(c, ctx, &first).map(|(_, d)| d),
+    )?);
+    out.push(time(
+        "quota check --warn 80 --crit 95".into(),
+        runs,
+        || ops::quota::check(c, ctx, 80, 95).map(|r| r.rows),
+    )?);
 
     // Substring filters on the mailbox address, first page.
     // `-04242.` is one seeded domain's 100 addresses; `zzzq` matches

@@ -53,7 +53,7 @@ pub fn list(
                 .order(domains::name.desc()),
         },
         Some(expr) => {
-            let (order, a, b, c) = super::sorted_sql(expr, "domains.name", asc);
+            let (order, [a, b, c, d]) = super::sorted_sql(expr, "domains.name", asc);
             let q = q.order(diesel::dsl::sql::<diesel::sql_types::Text>(&order));
             match page.after.as_deref().and_then(super::parse_sort_cursor) {
                 Some((v, n)) => q.filter(
@@ -62,8 +62,10 @@ pub fn list(
                         .sql(&b)
                         .bind::<diesel::sql_types::BigInt, _>(v)
                         .sql(&c)
+                        .bind::<diesel::sql_types::BigInt, _>(v)
+                        .sql(&d)
                         .bind::<diesel::sql_types::Text, _>(n)
-                        .sql("))"),
+                        .sql(")))"),
                 ),
                 None => q,
             }

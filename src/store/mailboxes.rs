@@ -78,7 +78,7 @@ pub fn list(
                 .order(mailboxes::username.desc()),
         },
         Some(expr) => {
-            let (order, a, b, c) = super::sorted_sql(expr, "mailboxes.username", asc);
+            let (order, [a, b, c, d]) = super::sorted_sql(expr, "mailboxes.username", asc);
             let q = q.order(sql::<Text>(&order));
             match page.after.as_deref().and_then(super::parse_sort_cursor) {
                 Some((v, n)) => q.filter(
@@ -87,8 +87,10 @@ pub fn list(
                         .sql(&b)
                         .bind::<diesel::sql_types::BigInt, _>(v)
                         .sql(&c)
+                        .bind::<diesel::sql_types::BigInt, _>(v)
+                        .sql(&d)
                         .bind::<Text, _>(n)
-                        .sql("))"),
+                        .sql(")))"),
                 ),
                 None => q,
             }

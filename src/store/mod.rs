@@ -122,18 +122,21 @@ pub fn parse_sort_cursor(s: &str) -> Option<(i64, String)> {
 
 /// ORDER BY and keyset condition for `expr` then `name_col`, in the
 /// direction the page walks (`asc`): the condition is the row-value
-/// comparison `(expr, name) > (v, n)` spelled out, the same on both backends.
-pub(crate) fn sorted_sql(
-    expr: &str,
-    name_col: &str,
-    asc: bool,
-) -> (String, String, String, String) {
+/// comparison `(expr, name) > (v, n)` spelled out, the same on both
+/// backends, behind a redundant `expr >= v` that both planners can start
+/// an index range at (the OR alone made them walk the index from its first
+/// entry and filter, so a page deep into a million rows read half of them).
+/// The caller binds v, v, v, n between the five parts and closes with ")))".
+pub(crate) fn sorted_sql(expr: &str, name_col: &str, asc: bool) -> (String, [String; 4]) {
     let (dir, op) = if asc { ("ASC", ">") } else { ("DESC", "<") };
     (
         format!("{expr} {dir}, {name_col} {dir}"),
-        format!("({expr} {op} "),
-        format!(" OR ({expr} = "),
-        format!(" AND {name_col} {op} "),
+        [
+            format!("({expr} {op}= "),
+            format!(" AND ({expr} {op} "),
+            format!(" OR ({expr} = "),
+            format!(" AND {name_col} {op} "),
+        ],
     )
 }
 

@@ -1,4 +1,7 @@
-//! The seed's statistics queries, as the dashboard will call them.
+//! `stats` (CLI) and the worker's stats request. Both read the per-domain
+//! aggregates the triggers keep (`mailbox_count`, `mailbox_quota`,
+//! `quota_used` on each domain row, see `store::quota`), like the live
+//! dashboard: one row per domain, never a count over the mailboxes.
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -7,7 +10,7 @@ use serde::Serialize;
 
 use super::Page;
 use crate::db::models::Domain;
-use crate::db::schema::{domains, mailboxes};
+use crate::db::schema::domains;
 use crate::db::AnyConnection;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -19,22 +22,14 @@ pub struct MailboxTotals {
     pub avg_used: i64,
 }
 
-/// Count and usage of all mailboxes (or those of the scoped domains).
+/// Count and usage of all mailboxes (or those of the scoped domains),
+/// summed from the domain rows.
 pub fn mailbox_totals(
     conn: &mut AnyConnection,
     scope: Option<&[i32]>,
 ) -> QueryResult<MailboxTotals> {
-    let mut q = mailboxes::table
-        .select((
-            diesel::dsl::count_star(),
-            sql::<BigInt>("CAST(COALESCE(SUM(quota_used), 0) AS BIGINT)"),
-            sql::<BigInt>("CAST(COALESCE(SUM(quota_limit), 0) AS BIGINT)"),
-        ))
-        .into_boxed();
-    if let Some(ids) = scope {
-        q = q.filter(mailboxes::domain_id.eq_any(ids.to_vec()));
-    }
-    let (n, used, limit): (i64, i64, i64) = q.first(conn)?;
+    let t = crate::store::quota::totals(conn, scope)?;
+    let (n, used, limit) = (t.mailboxes, t.used, t.allotted);
     Ok(MailboxTotals {
         total_mailboxes: n,
         total_used: used,
@@ -61,10 +56,8 @@ pub fn domains_with_usage(
     let mut q = domains::table
         .select((
             Domain::as_select(),
-            sql::<BigInt>("(SELECT COUNT(*) FROM mailboxes m WHERE m.domain_id = domains.id)"),
-            sql::<BigInt>(
-                "(SELECT CAST(COALESCE(SUM(m.quota_used), 0) AS BIGINT) FROM mailboxes m WHERE m.domain_id = domains.id)",
-            ),
+            sql::<BigInt>("domains.mailbox_count"),
+            sql::<BigInt>("domains.quota_used"),
         ))
         .limit(page.limit())
         .into_boxed();

@@ -1,0 +1,3 @@
+DROP INDEX idx_mailboxes_quota_used_username;
+DROP INDEX idx_mailboxes_quota_limit_username;
+DROP INDEX idx_mailboxes_permille_username;

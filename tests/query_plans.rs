@@ -1,0 +1,356 @@
+//! Regression guard for the hot queries' plans (issue 23), on both
+//! backends: the statements the real `ops` calls send are captured through
+//! diesel's instrumentation, and each one's plan must use the index meant
+//! for it (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: the generic plan of the
+//! prepared statement with `enable_seqscan = off`, so a sequential scan in
+//! it means no index can serve the query). Nothing here is timed: a plan
+//! that scans or sorts a million rows is visible at a few thousand.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::prelude::*;
+use postfix_manager::db::AnyConnection;
+use postfix_manager::ops::{self, Ctx};
+use postfix_manager::store::{Filter, Page, Sort, SortKey};
+
+/// Every statement's SQL text (placeholders, no values), in order.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl Instrumentation for Captured {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            let sql = text.split(" -- binds: ").next().unwrap_or("").to_string();
+            self.0.lock().unwrap().push(sql);
+        }
+    }
+}
+
+struct Planner {
+    captured: Captured,
+    pg: bool,
+}
+
+impl Planner {
+    fn new(c: &mut AnyConnection) -> Planner {
+        let captured = Captured::default();
+        c.set_instrumentation(captured.clone());
+        let pg = matches!(c, AnyConnection::Postgresql(_));
+        if pg {
+            c.batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+                .unwrap();
+        }
+        Planner { captured, pg }
+    }
+
+    /// Run `f` and return the statements it sent.
+    fn statements(&self, c: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection)) -> Vec<String> {
+        self.captured.0.lock().unwrap().clear();
+        f(c);
+        std::mem::take(&mut *self.captured.0.lock().unwrap())
+    }
+
+    /// The plan of `sql` as text, one node per line.
+    fn explain(&self, c: &mut AnyConnection, sql: &str) -> String {
+        self.explain_with(c, sql, None)
+    }
+
+    /// ... on PostgreSQL with these parameter values and the custom plan
+    /// they get (a LIKE's pattern decides whether pg_trgm can serve it).
+    fn explain_with(&self, c: &mut AnyConnection, sql: &str, values: Option<&str>) -> String {
+        #[derive(QueryableByName)]
+        struct Detail {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            detail: String,
+        }
+        #[derive(QueryableByName)]
+        struct PgLine {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            #[diesel(column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let saved = std::mem::take(&mut *self.captured.0.lock().unwrap());
+        let plan = if self.pg {
+            // Values do not matter to a generic plan; NULL fits every type.
+            let params = (1..=99)
+                .take_while(|n| sql.contains(&format!("${n}")))
+                .count();
+            c.batch_execute(&format!("PREPARE pm_plan AS {sql}"))
+                .unwrap();
+            let args = match values {
+                Some(v) => {
+                    c.batch_execute("SET plan_cache_mode = force_custom_plan")
+                        .unwrap();
+                    v.to_string()
+                }
+                None => vec!["NULL"; params].join(", "),
+            };
+            let call = if params == 0 {
+                "EXPLAIN EXECUTE pm_plan".to_string()
+            } else {
+                format!("EXPLAIN EXECUTE pm_plan({args})")
+            };
+            let lines: Vec<PgLine> = diesel::sql_query(call).load(c).unwrap();
+            c.batch_execute("DEALLOCATE pm_plan; SET plan_cache_mode = force_generic_plan")
+                .unwrap();
+            lines.into_iter().map(|l| l.line).collect::<Vec<_>>()
+        } else {
+            let rows: Vec<Detail> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load(c)
+                .unwrap();
+            rows.into_iter().map(|r| r.detail).collect::<Vec<_>>()
+        };
+        *self.captured.0.lock().unwrap() = saved;
+        plan.join("\n")
+    }
+
+    /// The plans of the statements `f` sends that read `table`.
+    fn plans_reading(
+        &self,
+        c: &mut AnyConnection,
+        table: &str,
+        f: impl FnOnce(&mut AnyConnection),
+    ) -> Vec<(String, String)> {
+        // diesel quotes names with "" on PostgreSQL, `` on SQLite.
+        let names = [
+            format!("\"{table}\""),
+            format!("`{table}`"),
+            format!(" {table} "),
+        ];
+        self.statements(c, f)
+            .into_iter()
+            .filter(|s| names.iter().any(|n| s.contains(n)))
+            .filter(|s| !s.starts_with("SAVEPOINT") && !s.starts_with("RELEASE"))
+            .map(|s| {
+                let p = self.explain(c, &s);
+                (s, p)
+            })
+            .collect()
+    }
+}
+
+/// No full scan of `table` (SQLite names it by its alias when it has
+/// one: the sample statements call the tables `m` and `l`) and, when
+/// `sorted`, no sort step: the rows come off an index in order.
+fn assert_indexed(plans: &[(String, String)], table: &str, pg: bool, sorted: bool) {
+    assert!(!plans.is_empty(), "no statement read {table}");
+    let alias = &table[..1];
+    for (sql, plan) in plans {
+        let sort = plan.lines().any(|l| {
+            let l = l.trim_start().trim_start_matches("->").trim_start();
+            l.starts_with("Sort") || l.starts_with("Incremental Sort")
+        });
+        let bad = if pg {
+            plan.contains(&format!("Seq Scan on {table}")) || (sorted && sort)
+        } else {
+            plan.lines().any(|l| {
+                [table, alias].iter().any(|n| {
+                    l == format!("SCAN {n}")
+                        || (l.starts_with(&format!("SCAN {n} ")) && !l.contains("INDEX"))
+                })
+            }) || (sorted && plan.contains("USE TEMP B-TREE"))
+        };
+        assert!(!bad, "{table} not served by an index:\n{sql}\n---\n{plan}");
+    }
+}
+
+/// The index is entered at a bound (a range), not walked from one end.
+fn assert_range(plans: &[(String, String)], pg: bool) {
+    for (sql, plan) in plans {
+        let ok = if pg {
+            plan.contains("Index Cond")
+        } else {
+            plan.lines()
+                .any(|l| l.starts_with("SEARCH mailboxes USING"))
+        };
+        assert!(ok, "not a range:\n{sql}\n---\n{plan}");
+    }
+}
+
+/// The plan reads `table` through `index`.
+fn assert_uses(plans: &[(String, String)], index: &str) {
+    assert!(
+        plans.iter().any(|(_, p)| p.contains(index)),
+        "no plan uses {index}:\n{}",
+        plans
+            .iter()
+            .map(|(s, p)| format!("{s}\n---\n{p}"))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
+fn seed(c: &mut AnyConnection, a: &Ctx) {
+    let o = ops::demo::SeedOptions {
+        domains: 20,
+        mailboxes: 4000,
+        aliases: 200,
+        audit: 100,
+        force: false,
+    };
+    ops::demo::seed(c, a, &o, &mut |_| {}).unwrap();
+}
+
+on_both_backends!(hot_queries_use_their_indexes, |t| {
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    seed(&mut c, &a);
+    let pg = matches!(c, AnyConnection::Postgresql(_));
+    let p = Planner::new(&mut c);
+    let page = |after: Option<&str>, backward: bool| Page {
+        after: after.map(str::to_string),
+        limit: Some(100),
+        backward,
+    };
+
+    // Mailbox pages by name: first, after a key, and the last (backward).
+    for pg_ in [page(None, false), page(Some("m"), false), page(None, true)] {
+        let plans = p.plans_reading(&mut c, "mailboxes", |c| {
+            ops::mailboxes::list(c, &a, &Filter::default(), &pg_).unwrap();
+        });
+        assert_indexed(&plans, "mailboxes", pg, true);
+    }
+    // ... and by every other order, both directions, first and next page.
+    for key in [SortKey::Used, SortKey::Quota, SortKey::Usage] {
+        for desc in [false, true] {
+            let f = Filter {
+                sort: Sort { key, desc },
+                ..Default::default()
+            };
+            let first = ops::mailboxes::list(&mut c, &a, &f, &page(None, false)).unwrap();
+            let last = first.last().unwrap();
+            let cursor = f
+                .sort
+                .cursor(last.quota_used, last.quota_limit, &last.username);
+            for (next, pg_) in [
+                (false, page(None, false)),
+                (true, page(Some(&cursor), false)),
+            ] {
+                let plans = p.plans_reading(&mut c, "mailboxes", |c| {
+                    ops::mailboxes::list(c, &a, &f, &pg_).unwrap();
+                });
+                assert_indexed(&plans, "mailboxes", pg, true);
+                if next {
+                    // The page starts where the cursor is, not at the
+                    // index's first entry.
+                    assert_range(&plans, pg);
+                }
+            }
+        }
+    }
+    assert_uses(
+        &p.plans_reading(&mut c, "mailboxes", |c| {
+            let f = Filter {
+                sort: Sort {
+                    key: SortKey::Usage,
+                    desc: true,
+                },
+                ..Default::default()
+            };
+            ops::mailboxes::list(c, &a, &f, &page(None, false)).unwrap();
+        }),
+        "idx_mailboxes_permille_username",
+    );
+
+    // A substring filter with few matches goes through the trigram index.
+    let f = Filter {
+        text: Some("-00007.".into()),
+        ..Default::default()
+    };
+    // At a few thousand rows walking the address index in page order is
+    // as cheap as the trigram index, and PostgreSQL rightly takes it; with
+    // plain index scans off too, the plan shows whether the trigram index
+    // can serve the LIKE at all (at 1M it is what the planner picks).
+    if pg {
+        c.batch_execute("SET enable_indexscan = off").unwrap();
+    }
+    let plans: Vec<(String, String)> = p
+        .statements(&mut c, |c| {
+            ops::mailboxes::list(c, &a, &f, &page(None, false)).unwrap();
+        })
+        .into_iter()
+        .filter(|s| s.contains("LIKE"))
+        .map(|s| {
+            let plan = p.explain_with(&mut c, &s, Some(r"'%-00007.%', '\', 100"));
+            (s, plan)
+        })
+        .collect();
+    assert_uses(
+        &plans,
+        if pg {
+            "idx_mailboxes_username_trgm"
+        } else {
+            "mailboxes_fts"
+        },
+    );
+    assert_indexed(&plans, "mailboxes", pg, false);
+    if pg {
+        c.batch_execute("SET enable_indexscan = on").unwrap();
+    }
+
+    // The dashboard's change check and `stats` read the domain rows'
+    // aggregates, never the mailboxes.
+    let token = ops::quota::watch(&mut c, &a, None, 20)
+        .unwrap()
+        .unwrap()
+        .token;
+    for (what, stmts) in [
+        (
+            "change check",
+            p.statements(&mut c, |c| {
+                assert!(ops::quota::watch(c, &a, Some(token), 20).unwrap().is_none());
+            }),
+        ),
+        (
+            "stats",
+            p.statements(&mut c, |c| {
+                ops::stats(c, &a, &page(None, false)).unwrap();
+            }),
+        ),
+    ] {
+        for s in stmts {
+            let plan = p.explain(&mut c, &s);
+            assert!(
+                !plan.contains("mailboxes"),
+                "{what} reads the mailboxes:\n{s}\n---\n{plan}"
+            );
+        }
+    }
+
+    // `quota check`: the permille index, as a range.
+    let plans = p.plans_reading(&mut c, "mailboxes", |c| {
+        ops::quota::check(c, &a, 80, 95).unwrap();
+    });
+    assert_indexed(&plans, "mailboxes", pg, true);
+    assert_uses(&plans, "idx_mailboxes_used_permille");
+
+    // `quota sample`: every statement reads its slice of ids through the
+    // primary keys (no full scan of the mailboxes or the latest samples).
+    for _ in 0..2 {
+        let stmts = p.statements(&mut c, |c| {
+            ops::quota::sample_in_batches(c, &a, 30, 1000, |_| {}).unwrap();
+        });
+        let ranged: Vec<(String, String)> = stmts
+            .iter()
+            .filter(|s| s.contains("mailbox_quota_latest"))
+            .map(|s| (s.clone(), p.explain(&mut c, s)))
+            .collect();
+        assert!(ranged.len() >= 4 * 3, "{} statements", ranged.len());
+        assert_indexed(&ranged, "mailboxes", pg, false);
+        assert_indexed(&ranged, "mailbox_quota_latest", pg, false);
+        set_some_usage(&mut c);
+    }
+});
+
+/// Move a few mailboxes' usage, so the next sample has work to do.
+fn set_some_usage(c: &mut AnyConnection) {
+    use postfix_manager::db::schema::mailboxes;
+    diesel::update(mailboxes::table.filter(mailboxes::id.le(50)))
+        .set(mailboxes::quota_used.eq(mailboxes::quota_used + 1))
+        .execute(c)
+        .unwrap();
+}
