@@ -129,10 +129,13 @@ pub enum Request {
         table: ops::import::Table,
         keys: Vec<String>,
     },
-    /// Every key of `resource` matching `filter`, across all pages.
+    /// One chunk of the keys of `resource` matching `filter`, after the
+    /// key `after` (None: from the first). The UI asks chunk after chunk,
+    /// so other reads run in between and Esc stops it at any chunk.
     MatchingKeys {
         resource: Resource,
         filter: Filter,
+        after: Option<String>,
     },
     Write(Write),
 }
@@ -342,8 +345,12 @@ pub enum Response {
     Impact(String, i64),
     /// A write succeeded; the sentence for the status line.
     Written(String),
-    /// Keys of every row matching a filter.
-    Keys(Vec<String>),
+    /// A chunk of the keys matching a filter; `next` is where the next
+    /// chunk starts (None: this was the last).
+    Keys {
+        keys: Vec<String>,
+        next: Option<String>,
+    },
     /// A long job's progress; more replies for the same request follow.
     Progress(crate::csvfile::Progress),
     /// The marked rows, for $EDITOR.
@@ -875,8 +882,13 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
         Request::Sheet { table, keys } => {
             Response::Sheet(Box::new(crate::sheet::Sheet::load(c, ctx, table, &keys)?))
         }
-        Request::MatchingKeys { resource, filter } => {
-            Response::Keys(matching_keys(c, ctx, resource, &filter)?)
+        Request::MatchingKeys {
+            resource,
+            filter,
+            after,
+        } => {
+            let (keys, next) = matching_keys(c, ctx, resource, &filter, after)?;
+            Response::Keys { keys, next }
         }
         Request::Write(w) => Response::Written(write(c, ctx, w)?),
     })
@@ -908,49 +920,56 @@ fn bulk_run(
     ops::bulk::run(c, ctx, table, keys, action, apply)
 }
 
-/// Keys of every row matching the filter, page after page (keyset pages of
-/// the largest size), for "mark all matching".
+/// Keys per `MatchingKeys` chunk: one keyset page of the largest size.
+pub const MARK_CHUNK: i64 = store::MAX_PAGE;
+
+/// One chunk of the keys matching the filter, for "mark all matching", and
+/// the key the next chunk starts after. Always walked in name order,
+/// whatever order the screen shows: the marks are a set, and the name is
+/// the one cursor every list pages by (a sorted list's cursor is the sort
+/// value plus the name, which these keys are not).
 fn matching_keys(
     c: &mut AnyConnection,
     ctx: &Ctx,
     resource: Resource,
     filter: &Filter,
-) -> Result<Vec<String>, OpError> {
-    let mut out = Vec::new();
-    let mut page = Page {
-        after: None,
-        limit: Some(store::MAX_PAGE),
+    after: Option<String>,
+) -> Result<(Vec<String>, Option<String>), OpError> {
+    let filter = Filter {
+        sort: store::Sort::default(),
+        ..filter.clone()
+    };
+    let page = Page {
+        after,
+        limit: Some(MARK_CHUNK),
         backward: false,
     };
-    loop {
-        let keys: Vec<String> = match resource {
-            Resource::Mailboxes => ops::mailboxes::list(c, ctx, filter, &page)?
-                .into_iter()
-                .map(|m| m.username)
-                .collect(),
-            Resource::Aliases => ops::aliases::list(c, ctx, filter, &page)?
-                .into_iter()
-                .map(|a| a.address)
-                .collect(),
-            Resource::Domains => ops::domains::list(c, ctx, filter, &page)?
-                .into_iter()
-                .map(|d| d.name)
-                .collect(),
-            other => {
-                return Err(OpError::invalid(
-                    "marks",
-                    format!("{} rows cannot be marked", noun(other)),
-                ))
-            }
-        };
-        let full = keys.len() as i64 >= store::MAX_PAGE;
-        page.after = keys.last().cloned();
-        out.extend(keys);
-        if !full {
-            break;
+    let keys: Vec<String> = match resource {
+        Resource::Mailboxes => ops::mailboxes::list(c, ctx, &filter, &page)?
+            .into_iter()
+            .map(|m| m.username)
+            .collect(),
+        Resource::Aliases => ops::aliases::list(c, ctx, &filter, &page)?
+            .into_iter()
+            .map(|a| a.address)
+            .collect(),
+        Resource::Domains => ops::domains::list(c, ctx, &filter, &page)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect(),
+        other => {
+            return Err(OpError::invalid(
+                "marks",
+                format!("{} rows cannot be marked", noun(other)),
+            ))
         }
-    }
-    Ok(out)
+    };
+    let next = if keys.len() as i64 >= MARK_CHUNK {
+        keys.last().cloned()
+    } else {
+        None
+    };
+    Ok((keys, next))
 }
 
 /// Keep, for each slot, only its newest read (the last queued); writes are

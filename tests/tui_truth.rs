@@ -108,3 +108,123 @@ fn sizes_are_human_on_every_screen_at_200x50() {
     t.command("domains");
     snap!("sized_domains_200x50", t.screen());
 }
+
+// ---- item 2: `*` marks exactly the matching rows, under every sort ----
+
+fn marks(t: &Tui) -> std::collections::BTreeSet<String> {
+    match t.app.stack.last() {
+        Some(postfix_manager::tui::app::Screen::Table(s)) => s.marks.clone(),
+        _ => Default::default(),
+    }
+}
+
+fn sort_of(t: &Tui) -> postfix_manager::store::Sort {
+    match t.app.stack.last() {
+        Some(postfix_manager::tui::app::Screen::Table(s)) => s.sort,
+        _ => Default::default(),
+    }
+}
+
+fn addresses(t: &mut Tui, like: &str) -> std::collections::BTreeSet<String> {
+    mailboxes::table
+        .filter(mailboxes::username.like(like))
+        .select(mailboxes::username)
+        .load::<String>(&mut t.conn)
+        .expect("addresses")
+        .into_iter()
+        .collect()
+}
+
+/// More rows than one chunk of keys, so marking takes several.
+fn many(db: common::TestDb) -> Tui {
+    let mut t = Tui::on(db, 80, 24);
+    let n = postfix_manager::worker::MARK_CHUNK as u64 + 2_500;
+    ops::demo::seed(
+        &mut t.conn,
+        &t.admin,
+        &ops::demo::SeedOptions {
+            domains: 5,
+            mailboxes: n,
+            aliases: 0,
+            audit: 0,
+            force: false,
+        },
+        &mut |_| {},
+    )
+    .expect("seed");
+    t
+}
+
+fn marks_match_under_every_sort(db: common::TestDb) {
+    use postfix_manager::store::SortKey;
+    let mut t = many(db);
+    t.login_admin();
+    t.command("mailboxes");
+    let all = addresses(&mut t, "%");
+    assert!(all.len() as i64 > postfix_manager::worker::MARK_CHUNK);
+    // `o` walks name -> used -> quota -> usage (each largest first), `O`
+    // reverses: all eight orders.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..4 {
+        for _ in 0..2 {
+            seen.insert(format!("{:?}", sort_of(&t)));
+            t.char('*');
+            assert_eq!(marks(&t), all, "under {:?}", sort_of(&t));
+            t.char('u');
+            assert!(marks(&t).is_empty());
+            t.char('O');
+        }
+        t.char('o');
+    }
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    // and with a filter, under a numeric sort
+    while sort_of(&t).key != SortKey::Usage {
+        t.char('o');
+    }
+    t.char('/');
+    t.text("garcia");
+    t.enter();
+    t.char('*');
+    let garcia = addresses(&mut t, "%garcia%");
+    assert!(!garcia.is_empty());
+    assert_eq!(marks(&t), garcia);
+}
+
+#[test]
+fn mark_all_matches_exactly_under_every_sort_sqlite() {
+    marks_match_under_every_sort(common::TestDb::sqlite());
+}
+
+#[test]
+fn mark_all_matches_exactly_under_every_sort_postgres() {
+    if let Some(db) = common::TestDb::postgres() {
+        marks_match_under_every_sort(db);
+    }
+}
+
+#[test]
+fn esc_stops_marking_between_chunks_and_keeps_what_is_marked() {
+    let mut t = many(common::TestDb::sqlite());
+    t.login_admin();
+    t.command("mailboxes");
+    t.char('o'); // by usage in bytes: the order that used to hang
+    t.key_nowait(crossterm::event::KeyCode::Char('*'));
+    t.send_only();
+    let first = t
+        .next_reply(std::time::Duration::from_secs(20))
+        .expect("chunk");
+    t.app.on_reply(first);
+    assert_eq!(
+        marks(&t).len() as i64,
+        postfix_manager::worker::MARK_CHUNK,
+        "one chunk marked"
+    );
+    // the next chunk has been asked for; Esc stops before it lands
+    t.esc();
+    assert_eq!(marks(&t).len() as i64, postfix_manager::worker::MARK_CHUNK);
+    assert!(t.app.idle());
+    let s = t.screen();
+    assert!(s.contains("Stopped marking"), "{s}");
+    // Esc stopped the marking, it did not leave the screen
+    assert_eq!(t.app.stack.len(), 2);
+}

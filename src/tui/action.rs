@@ -30,8 +30,9 @@ pub enum Action {
     },
     /// Load these rows and open them in $EDITOR.
     EditMarked(crate::ops::import::Table, Vec<String>),
-    /// Ask the worker for every key matching the filter, to mark them all.
-    MarkAll(Request),
+    /// Ask the worker for every key matching the filter, chunk by chunk,
+    /// to mark them all.
+    MarkAll(crate::worker::Resource, crate::store::Filter),
     /// A write that needs no confirmation (suspend/activate).
     Write(Write),
     /// Show these name/value pairs in a read-only panel.

@@ -89,6 +89,8 @@ pub struct App {
     /// Tab completion on the `:` line: what was typed and the candidate
     /// shown now.
     completing: Option<(String, usize)>,
+    /// "Mark all matching" in progress: the screen and filter it marks for.
+    marking: Option<(Resource, crate::store::Filter)>,
 }
 
 /// What the event loop opens in $EDITOR.
@@ -160,6 +162,7 @@ impl App {
             draft: None,
             quota: crate::config::QuotaSettings::default(),
             completing: None,
+            marking: None,
         }
     }
 
@@ -322,6 +325,12 @@ impl App {
         if self.modal.is_some() {
             return self.modal_key(key);
         }
+        if self.marking.is_some() && matches!(key.code, KeyCode::Esc | KeyCode::Char('u')) {
+            self.stop_marking();
+            if key.code == KeyCode::Esc {
+                return true;
+            }
+        }
         let captures = matches!(self.stack.last(), Some(Screen::Table(t)) if t.captures_input());
         // Command keys follow `[keys]`; text being typed is never translated.
         let key = if captures {
@@ -447,9 +456,17 @@ impl App {
                 self.send(Slot::Text, Request::Sheet { table, keys });
                 true
             }
-            Action::MarkAll(r) => {
-                self.status = Some(("Marking every matching row…".into(), false));
-                self.send(Slot::Marks, r);
+            Action::MarkAll(resource, filter) => {
+                self.status = Some(("Marking every matching row… (Esc stops)".into(), false));
+                self.marking = Some((resource, filter.clone()));
+                self.send(
+                    Slot::Marks,
+                    Request::MatchingKeys {
+                        resource,
+                        filter,
+                        after: None,
+                    },
+                );
                 true
             }
             Action::Write(w) => {
@@ -904,20 +921,68 @@ impl App {
             Slot::Form => self.on_saved(result),
             Slot::Action | Slot::Transfer => self.on_action(result),
             Slot::Impact => self.on_impact(result),
-            Slot::Marks => {
-                match result {
-                    Ok(Response::Keys(keys)) => {
-                        if let Some(Screen::Table(t)) = self.stack.last_mut() {
-                            let n = t.mark_keys(keys);
-                            self.status = Some((format!("{n} marked"), false));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => self.status = Some((e.message, true)),
-                }
-                true
-            }
+            Slot::Marks => self.on_keys(result),
         }
+    }
+
+    /// A chunk of "mark all matching": mark it, ask for the next. The
+    /// worker's reader takes other screens' reads between chunks.
+    fn on_keys(&mut self, result: Result<Response, Failure>) -> bool {
+        let Some((resource, filter)) = self.marking.take() else {
+            return false;
+        };
+        let (keys, next) = match result {
+            Ok(Response::Keys { keys, next }) => (keys, next),
+            Ok(_) => return false,
+            Err(e) => {
+                self.status = Some((e.message, true));
+                return true;
+            }
+        };
+        let Some(Screen::Table(t)) = self.stack.last_mut() else {
+            return false;
+        };
+        if t.resource != resource {
+            // The screen it was for has gone: stop.
+            return false;
+        }
+        let n = crate::ops::bulk::thousands(t.mark_keys(keys));
+        match next {
+            Some(after) => {
+                self.status = Some((format!("Marking… {n} so far (Esc stops)"), false));
+                self.marking = Some((resource, filter.clone()));
+                self.send(
+                    Slot::Marks,
+                    Request::MatchingKeys {
+                        resource,
+                        filter,
+                        after: Some(after),
+                    },
+                );
+            }
+            None => self.status = Some((format!("{n} marked"), false)),
+        }
+        true
+    }
+
+    /// Esc (or `u`) while marking: stop asking; what is marked stays.
+    fn stop_marking(&mut self) -> bool {
+        if self.marking.take().is_none() {
+            return false;
+        }
+        self.inflight.remove(&Slot::Marks);
+        let n = match self.stack.last() {
+            Some(Screen::Table(t)) => t.marks.len(),
+            _ => 0,
+        };
+        self.status = Some((
+            format!(
+                "Stopped marking: {} marked (u unmarks).",
+                crate::ops::bulk::thousands(n)
+            ),
+            false,
+        ));
+        true
     }
 
     fn on_login(&mut self, result: Result<Response, Failure>) -> bool {

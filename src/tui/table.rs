@@ -406,10 +406,7 @@ impl TableScreen {
             Cmd::Suspend => self.toggle_status(),
             Cmd::Mark => self.toggle_mark(),
             Cmd::MarkRange => self.mark_range(),
-            Cmd::MarkAll => Action::MarkAll(Request::MatchingKeys {
-                resource: self.resource,
-                filter: self.filter_now(),
-            }),
+            Cmd::MarkAll => Action::MarkAll(self.resource, self.filter_now()),
             Cmd::Unmark if !self.marks.is_empty() => {
                 self.clear_marks();
                 Action::Redraw
