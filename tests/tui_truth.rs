@@ -228,3 +228,107 @@ fn esc_stops_marking_between_chunks_and_keeps_what_is_marked() {
     // Esc stopped the marking, it did not leave the screen
     assert_eq!(t.app.stack.len(), 2);
 }
+
+// ---- item 3: the limits preview refuses what the apply would ----
+
+/// a.example allots 4G of its 10G, b.example 1G.
+fn two_domains(c: &mut postfix_manager::db::AnyConnection, admin: &ops::Ctx) {
+    for (d, q) in [("a.example", 4 * G), ("b.example", G)] {
+        ops::domains::create(
+            c,
+            admin,
+            d,
+            &DomainInput {
+                quota_limit: Some(10 * G),
+                ..Default::default()
+            },
+        )
+        .expect("domain");
+        ops::mailboxes::create(
+            c,
+            admin,
+            &NewMailbox {
+                address: format!("m@{d}"),
+                password: "mailbox-password-1".into(),
+                quota: Some(q),
+                name: None,
+            },
+        )
+        .expect("mailbox");
+    }
+}
+
+on_both_backends!(limits_preview_names_the_rows_the_apply_would_refuse, |db| {
+    use postfix_manager::db::schema::domains;
+    use postfix_manager::ops::bulk::{domains_apply, domains_preview, DomainAction};
+    let mut c = db.conn();
+    let admin = common::admin(&mut c);
+    two_domains(&mut c, &admin);
+    let keys = vec!["a.example".to_string(), "b.example".to_string()];
+    let action = DomainAction::SetLimits(DomainInput {
+        quota_limit: Some(2 * G),
+        ..Default::default()
+    });
+    let e = domains_preview(&mut c, &admin, &keys, &action).expect_err("refused");
+    let msg = e.to_string();
+    assert!(msg.contains("1 domain of 2 would be refused"), "{msg}");
+    assert!(msg.contains("a.example: quota_limit"), "{msg}");
+    assert!(!msg.contains("b.example:"), "{msg}");
+    let e2 = domains_apply(&mut c, &admin, &keys, &action).expect_err("refused");
+    assert_eq!(e2.to_string(), msg, "preview and apply say the same");
+    let limits: Vec<i64> = domains::table
+        .select(domains::quota_limit)
+        .load(&mut c)
+        .expect("limits");
+    assert_eq!(limits, vec![10 * G, 10 * G], "nothing changed");
+    // a limit both can take passes the preview and applies
+    let ok = DomainAction::SetLimits(DomainInput {
+        quota_limit: Some(5 * G),
+        ..Default::default()
+    });
+    let p = domains_preview(&mut c, &admin, &keys, &ok).expect("preview");
+    assert_eq!(p.changes, 2);
+    domains_apply(&mut c, &admin, &keys, &ok).expect("apply");
+});
+
+#[test]
+fn limits_refused_in_the_preview_and_a_failed_apply_keep_the_marks() {
+    use crossterm::event::KeyCode;
+    let mut t = Tui::new(80, 24);
+    let admin = t.admin.clone();
+    two_domains(&mut t.conn, &admin);
+    t.login_admin();
+    t.command("domains");
+    t.char('*');
+    assert_eq!(marks(&t).len(), 2);
+    t.char('L');
+    t.text("2G");
+    t.enter();
+    let s = t.screen();
+    snap!("limits_preview_refused_80x24", s.clone());
+    assert!(s.contains("would be refused"), "{s}");
+    assert!(s.contains("a.example"), "{s}");
+    assert!(!s.contains("2 row(s) will change"), "{s}");
+    t.esc();
+    assert_eq!(marks(&t).len(), 2, "a refused preview keeps the marks");
+
+    // A preview that passes, then the data changes under it: the apply is
+    // refused, and the marks stay for another try.
+    t.char('L');
+    t.text("5G");
+    t.enter();
+    assert!(
+        t.screen().contains("2 row(s) will change"),
+        "{}",
+        t.screen()
+    );
+    diesel::update(mailboxes::table.filter(mailboxes::username.eq("m@a.example")))
+        .set(mailboxes::quota_limit.eq(6 * G))
+        .execute(&mut t.conn)
+        .expect("raise");
+    t.press(KeyCode::Right);
+    t.enter();
+    let status = t.app.status.clone().expect("status");
+    assert!(status.1, "the apply failed: {status:?}");
+    assert_eq!(marks(&t).len(), 2, "a failed apply keeps the marks");
+}

@@ -715,6 +715,9 @@ fn plan_domains(
         )));
     }
     let rows: Vec<Domain> = keys.iter().filter_map(|k| found.remove(k)).collect();
+    if let DomainAction::SetLimits(input) = action {
+        refuse_limits(c, &rows, input)?;
+    }
     let changes = match action {
         DomainAction::Suspend => rows.iter().filter(|d| d.status != "suspended").count(),
         DomainAction::Activate => rows.iter().filter(|d| d.status != "active").count(),
@@ -730,6 +733,47 @@ fn plan_domains(
         summary: summary(&verb, changes, "domain", "domains", 0, ""),
     };
     Ok((rows, preview))
+}
+
+/// The checks a limits edit makes on each domain (`domains::checked_edit`,
+/// the same function the apply runs), made on every row before anything is
+/// written: the preview then names each row that would be refused instead
+/// of promising a change the apply cannot make.
+fn refuse_limits(
+    c: &mut AnyConnection,
+    rows: &[Domain],
+    input: &super::domains::DomainInput,
+) -> OpResult<()> {
+    let mut refused = Vec::new();
+    let mut field = None;
+    for d in rows {
+        if let Err(e) = super::domains::checked_edit(c, d, input) {
+            match e {
+                OpError::Invalid { field: f, message } => {
+                    refused.push(format!("{}: {f} {message}", d.name));
+                    field.get_or_insert(f);
+                }
+                other => return Err(other),
+            }
+        }
+    }
+    let Some(field) = field else {
+        return Ok(());
+    };
+    let n = refused.len();
+    let mut text = format!(
+        "{} of {} would be refused, so nothing will change:",
+        plural(n, "domain", "domains"),
+        thousands(rows.len())
+    );
+    for line in refused.iter().take(NAMED) {
+        text.push_str("\n  ");
+        text.push_str(line);
+    }
+    if n > NAMED {
+        text.push_str(&format!("\n  and {} more", thousands(n - NAMED)));
+    }
+    Err(OpError::invalid(field, text))
 }
 
 pub fn domains_preview(

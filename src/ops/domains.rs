@@ -127,88 +127,7 @@ pub fn edit(
         }
         check_version("domain", &before.name, expected_version, before.version)?;
         lock(c, before.id)?;
-        let mut after = before.clone();
-        if let Some(d) = &input.description {
-            after.description = validate::description("description", d)?;
-        }
-        if let Some(t) = &input.transport {
-            after.transport = validate::transport("transport", t)?;
-        }
-        if let Some(q) = input.quota_limit {
-            let q = check_quota_field("quota_limit", q)?;
-            if q > 0 {
-                let allotted = store::domains::allotted(c, before.id, None)?;
-                let (_, any_unlimited) = store::domains::largest_mailbox_quota(c, before.id)?;
-                if any_unlimited {
-                    return Err(OpError::invalid(
-                        "quota_limit",
-                        format!("{} has mailboxes with unlimited quota; give them a quota before limiting the domain", before.name),
-                    ));
-                }
-                if q < allotted {
-                    return Err(OpError::invalid(
-                        "quota_limit",
-                        format!(
-                            "{} is below the {} already allotted to mailboxes of {}",
-                            format_size(q),
-                            format_size(allotted),
-                            before.name
-                        ),
-                    ));
-                }
-            }
-            after.quota_limit = q;
-        }
-        if let Some(m) = input.max_mailbox_quota {
-            let m = check_quota_field("max_mailbox_quota", m)?;
-            if m > 0 {
-                let (largest, any_unlimited) = store::domains::largest_mailbox_quota(c, before.id)?;
-                if any_unlimited || largest > m {
-                    return Err(OpError::invalid(
-                        "max_mailbox_quota",
-                        format!(
-                            "{} is below a quota {} already has ({}); lower those mailboxes first",
-                            format_size(m),
-                            before.name,
-                            if any_unlimited {
-                                "unlimited".to_string()
-                            } else {
-                                format_size(largest)
-                            }
-                        ),
-                    ));
-                }
-            }
-            after.max_mailbox_quota = m;
-        }
-        if let Some(m) = input.max_mailboxes {
-            let m = validate::count_limit("max_mailboxes", m)?;
-            let have = store::domains::mailbox_count(c, before.id)?;
-            if m > 0 && i64::from(m) < have {
-                return Err(OpError::invalid(
-                    "max_mailboxes",
-                    format!(
-                        "{m} is below the {have} mailboxes {} already has",
-                        before.name
-                    ),
-                ));
-            }
-            after.max_mailboxes = m;
-        }
-        if let Some(m) = input.max_aliases {
-            let m = validate::count_limit("max_aliases", m)?;
-            let have = store::domains::alias_count(c, before.id)?;
-            if m > 0 && i64::from(m) < have {
-                return Err(OpError::invalid(
-                    "max_aliases",
-                    format!(
-                        "{m} is below the {have} aliases {} already has",
-                        before.name
-                    ),
-                ));
-            }
-            after.max_aliases = m;
-        }
+        let after = checked_edit(c, &before, input)?;
         let n = diesel::update(
             domains::table
                 .find(before.id)
@@ -239,6 +158,100 @@ pub fn edit(
         );
         Ok((after, done))
     })
+}
+
+/// `before` with `input` applied, after every check `edit` makes on the
+/// values against what the domain holds (allotted quota, mailbox and alias
+/// counts). The bulk preview runs the same function, so it refuses exactly
+/// what the apply would.
+pub(crate) fn checked_edit(
+    c: &mut AnyConnection,
+    before: &Domain,
+    input: &DomainInput,
+) -> OpResult<Domain> {
+    let mut after = before.clone();
+    if let Some(d) = &input.description {
+        after.description = validate::description("description", d)?;
+    }
+    if let Some(t) = &input.transport {
+        after.transport = validate::transport("transport", t)?;
+    }
+    if let Some(q) = input.quota_limit {
+        let q = check_quota_field("quota_limit", q)?;
+        if q > 0 {
+            let allotted = store::domains::allotted(c, before.id, None)?;
+            let (_, any_unlimited) = store::domains::largest_mailbox_quota(c, before.id)?;
+            if any_unlimited {
+                return Err(OpError::invalid(
+                    "quota_limit",
+                    format!("{} has mailboxes with unlimited quota; give them a quota before limiting the domain", before.name),
+                ));
+            }
+            if q < allotted {
+                return Err(OpError::invalid(
+                    "quota_limit",
+                    format!(
+                        "{} is below the {} already allotted to mailboxes of {}",
+                        format_size(q),
+                        format_size(allotted),
+                        before.name
+                    ),
+                ));
+            }
+        }
+        after.quota_limit = q;
+    }
+    if let Some(m) = input.max_mailbox_quota {
+        let m = check_quota_field("max_mailbox_quota", m)?;
+        if m > 0 {
+            let (largest, any_unlimited) = store::domains::largest_mailbox_quota(c, before.id)?;
+            if any_unlimited || largest > m {
+                return Err(OpError::invalid(
+                    "max_mailbox_quota",
+                    format!(
+                        "{} is below a quota {} already has ({}); lower those mailboxes first",
+                        format_size(m),
+                        before.name,
+                        if any_unlimited {
+                            "unlimited".to_string()
+                        } else {
+                            format_size(largest)
+                        }
+                    ),
+                ));
+            }
+        }
+        after.max_mailbox_quota = m;
+    }
+    if let Some(m) = input.max_mailboxes {
+        let m = validate::count_limit("max_mailboxes", m)?;
+        let have = store::domains::mailbox_count(c, before.id)?;
+        if m > 0 && i64::from(m) < have {
+            return Err(OpError::invalid(
+                "max_mailboxes",
+                format!(
+                    "{m} is below the {have} mailboxes {} already has",
+                    before.name
+                ),
+            ));
+        }
+        after.max_mailboxes = m;
+    }
+    if let Some(m) = input.max_aliases {
+        let m = validate::count_limit("max_aliases", m)?;
+        let have = store::domains::alias_count(c, before.id)?;
+        if m > 0 && i64::from(m) < have {
+            return Err(OpError::invalid(
+                "max_aliases",
+                format!(
+                    "{m} is below the {have} aliases {} already has",
+                    before.name
+                ),
+            ));
+        }
+        after.max_aliases = m;
+    }
+    Ok(after)
 }
 
 /// Take the domain's row lock (PostgreSQL) so limit checks and the write

@@ -91,6 +91,8 @@ pub struct App {
     completing: Option<(String, usize)>,
     /// "Mark all matching" in progress: the screen and filter it marks for.
     marking: Option<(Resource, crate::store::Filter)>,
+    /// A confirmed bulk write is out: its success clears the marks.
+    bulk_writing: bool,
 }
 
 /// What the event loop opens in $EDITOR.
@@ -163,6 +165,7 @@ impl App {
             quota: crate::config::QuotaSettings::default(),
             completing: None,
             marking: None,
+            bulk_writing: false,
         }
     }
 
@@ -568,13 +571,9 @@ impl App {
                 ConfirmKey::Confirm(w) => {
                     let deleting = c.is_delete();
                     self.modal = None;
-                    let bulk = matches!(w, crate::worker::Write::Bulk { .. });
-                    if bulk {
-                        // The marked rows are being acted on: start afresh.
-                        if let Some(Screen::Table(t)) = self.stack.last_mut() {
-                            t.clear_marks();
-                        }
-                    }
+                    // The marks go once the bulk write has succeeded; a
+                    // refused one leaves them for another try.
+                    self.bulk_writing = matches!(w, crate::worker::Write::Bulk { .. });
                     let working = if deleting {
                         "Deleting…"
                     } else {
@@ -1212,8 +1211,14 @@ impl App {
     }
 
     fn on_action(&mut self, result: Result<Response, Failure>) -> bool {
+        let bulk = std::mem::take(&mut self.bulk_writing);
         match result {
             Ok(Response::Written(msg)) => {
+                if bulk {
+                    if let Some(Screen::Table(t)) = self.stack.last_mut() {
+                        t.clear_marks();
+                    }
+                }
                 self.status = Some((msg, false));
                 self.refresh_top();
             }
