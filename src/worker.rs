@@ -117,6 +117,11 @@ pub enum Request {
         resource: Resource,
         key: String,
     },
+    /// What suspending this row takes with it (for the confirm dialog).
+    StatusImpact {
+        resource: Resource,
+        key: String,
+    },
     /// What a bulk action on the marked rows would change (for its dialog).
     BulkPreview {
         resource: Resource,
@@ -860,6 +865,10 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             let (text, n) = impact(c, ctx, resource, &key)?;
             Response::Impact(text, n)
         }
+        Request::StatusImpact { resource, key } => {
+            let (text, n) = suspend_impact(c, ctx, resource, &key)?;
+            Response::Impact(text, n)
+        }
         Request::BulkPreview {
             resource,
             keys,
@@ -1007,6 +1016,38 @@ fn list(
         }
         Resource::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
     })
+}
+
+/// What suspending a domain stops: its mailboxes and aliases (Postfix and
+/// Dovecot read the domain's status with every lookup).
+fn suspend_impact(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    key: &str,
+) -> Result<(String, i64), OpError> {
+    if resource != Resource::Domains {
+        return Ok((
+            format!(
+                "Suspend {} {}? 1 row will change.",
+                noun(resource),
+                crate::sanitize::for_terminal(key)
+            ),
+            1,
+        ));
+    }
+    let d = ops::domains::get(c, ctx, key)?;
+    let mb = store::domains::mailbox_count(c, d.id)?;
+    let al = store::domains::alias_count(c, d.id)?;
+    Ok((
+        format!(
+            "Suspend domain {}? Its {} mailbox(es) and {} alias(es) stop receiving mail and logging in until it is activated again. 1 row will change.",
+            crate::sanitize::for_terminal(&d.name),
+            ops::bulk::thousands(mb as usize),
+            ops::bulk::thousands(al as usize),
+        ),
+        1,
+    ))
 }
 
 fn impact(

@@ -147,7 +147,10 @@ fn s_suspends_and_activates_through_ops() {
     domains(&mut t, 1);
     t.login_admin();
     t.command("domains");
+    // Suspending a domain asks first (default No); activating does not.
     t.char('s');
+    t.press(KeyCode::Right);
+    t.enter();
     let d = ops::domains::get(&mut t.conn, &t.admin, &name(0)).expect("domain");
     assert_eq!(d.status, "suspended");
     assert!(t.screen().contains("suspended"));
@@ -205,7 +208,9 @@ fn screens_answer_while_another_process_holds_the_write_lock() {
     let mut other = t.db.conn();
     other.batch_execute("BEGIN IMMEDIATE").expect("lock");
     // A write from the TUI now waits for the lock on the writer thread...
-    t.key_nowait(KeyCode::Char('s'));
+    t.char('s');
+    t.key_nowait(KeyCode::Right);
+    t.key_nowait(KeyCode::Enter);
     t.send_only();
     std::thread::sleep(Duration::from_millis(50));
     assert!(t.app.waiting(Slot::Action));
@@ -244,7 +249,9 @@ fn opening_a_delete_dialog_does_not_lose_a_writes_answer() {
     domains(&mut t, 2);
     t.login_admin();
     t.command("domains");
-    t.key_nowait(KeyCode::Char('s'));
+    t.char('s');
+    t.key_nowait(KeyCode::Right);
+    t.key_nowait(KeyCode::Enter);
     t.key_nowait(KeyCode::Char('d'));
     t.settle();
     let (msg, failed) = t.app.status.clone().expect("status");

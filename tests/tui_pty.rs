@@ -237,6 +237,10 @@ fn log_in_create_filter_suspend_delete_and_quit() {
     t.wait_for("/e2e");
     t.send("\r");
     t.send("s");
+    // it asks first (default No), with what goes down with it
+    t.wait_for("1 mailbox(es)");
+    t.send("\x1b[C");
+    t.send("\r");
     t.wait_for("domain e2e.example is now suspended");
 
     let mut conn = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");

@@ -332,3 +332,62 @@ fn limits_refused_in_the_preview_and_a_failed_apply_keep_the_marks() {
     assert!(status.1, "the apply failed: {status:?}");
     assert_eq!(marks(&t).len(), 2, "a failed apply keeps the marks");
 }
+
+// ---- item 4: suspending a domain asks first, with the count ----
+
+fn domain_status(t: &mut Tui, name: &str) -> String {
+    use postfix_manager::db::schema::domains;
+    domains::table
+        .filter(domains::name.eq(name))
+        .select(domains::status)
+        .first(&mut t.conn)
+        .expect("status")
+}
+
+#[test]
+fn suspending_a_domain_asks_with_the_mailbox_count_default_no() {
+    use crossterm::event::KeyCode;
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = sized(w, h);
+        t.login_admin();
+        t.command("domains");
+        assert_eq!(t.selected().as_deref(), Some("big.example"));
+        t.char('s');
+        let s = t.screen();
+        snap!(format!("domain_suspend_confirm_{w}x{h}"), s.clone());
+        assert!(s.contains("6 mailbox(es)"), "{s}");
+        assert!(s.contains("Confirm suspend"), "{s}");
+        // No is the default
+        t.enter();
+        assert_eq!(domain_status(&mut t, "big.example"), "active");
+        t.char('s');
+        t.press(KeyCode::Right);
+        t.enter();
+        assert_eq!(domain_status(&mut t, "big.example"), "suspended");
+        // the footer now offers to activate it, which needs no question
+        let s = t.screen();
+        let footer = s.lines().last().unwrap_or_default().to_string();
+        assert!(footer.contains("s activate"), "{footer}");
+        t.char('s');
+        assert_eq!(domain_status(&mut t, "big.example"), "active");
+    }
+}
+
+// ---- item 18: a first run says where to start ----
+
+#[test]
+fn first_run_dashboard_says_what_to_do_until_a_domain_exists() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = Tui::new(w, h);
+        t.login_admin();
+        let s = t.screen();
+        snap!(format!("first_run_dashboard_{w}x{h}"), s.clone());
+        assert!(s.contains(":domains"), "{s}");
+        assert!(s.contains("No domains yet"), "{s}");
+        domain(&mut t, "first.example", "First", G);
+        t.press(crossterm::event::KeyCode::Char('r'));
+        let s = t.screen();
+        assert!(!s.contains("No domains yet"), "{s}");
+        assert!(s.contains("first.example"), "{s}");
+    }
+}

@@ -202,7 +202,15 @@ impl Dashboard {
             Some(s) => (&s.domains, &s.mailboxes),
             None => (&empty, &Vec::new()),
         };
-        self.draw_domains(f, doms, theme, drows);
+        if self
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.totals.domains == 0)
+        {
+            first_run(f, doms, theme);
+        } else {
+            self.draw_domains(f, doms, theme, drows);
+        }
         self.draw_mailboxes(f, mbxs, theme, mrows);
     }
 
@@ -312,6 +320,27 @@ impl Dashboard {
             .block(block);
         f.render_widget(t, area);
     }
+}
+
+/// A new host has nothing to show: say where to start, until the first
+/// domain exists.
+fn first_run(f: &mut Frame, area: Rect, theme: &Theme) {
+    let key = |k: &'static str| Span::styled(format!("{k:<12}"), theme.focus());
+    let lines = vec![
+        Line::raw("No domains yet. To set up the first one:"),
+        Line::raw(""),
+        Line::from(vec![
+            key("  :domains"),
+            Span::raw("opens the Domains screen"),
+        ]),
+        Line::from(vec![
+            key("  n"),
+            Span::raw("there adds a domain; then m lists its mailboxes"),
+        ]),
+        Line::from(vec![key("  ?"), Span::raw("lists every key")]),
+    ];
+    let block = Block::bordered().title(Span::styled(" Domains by usage ", theme.title()));
+    f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn size0(n: i64) -> String {

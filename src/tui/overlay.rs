@@ -35,6 +35,7 @@ impl Confirm {
             Write::Bulk { action, .. } => action.verb(),
             Write::ApplyConfig { .. } | Write::EditRows { .. } => "apply",
             Write::RollbackConfig { .. } => "roll back",
+            Write::SetStatus { .. } => "suspend",
             _ => "delete",
         };
         Confirm {

@@ -602,11 +602,23 @@ impl TableScreen {
             Some(_) => Status::Active,
             None => return Action::Ignored,
         };
-        Action::Write(Write::SetStatus {
+        let write = Write::SetStatus {
             resource: self.resource,
             key: row.key.clone(),
             status,
-        })
+        };
+        // A domain takes all its mailboxes and aliases down with it: ask
+        // first, with the count, as a delete does (default No).
+        if self.resource == Resource::Domains && status == Status::Suspended {
+            return Action::AskBulk {
+                preview: Request::StatusImpact {
+                    resource: self.resource,
+                    key: row.key.clone(),
+                },
+                write,
+            };
+        }
+        Action::Write(write)
     }
 
     /// The mail-config keys: v view, D diff against disk, P against the
