@@ -260,8 +260,15 @@ pub struct BenchArgs {
 pub enum DbCommand {
     /// Apply pending migrations (creates a missing SQLite file)
     Migrate,
-    /// Revert the most recent migration
-    Rollback,
+    /// Revert the most recent migration (admin login; one that drops tables holding rows needs --yes and --backup)
+    Rollback {
+        /// Confirm dropping tables that hold rows
+        #[arg(long)]
+        yes: bool,
+        /// Back the database up to this new file before reverting
+        #[arg(long, value_name = "FILE")]
+        backup: Option<std::path::PathBuf>,
+    },
     /// List migrations and whether each is applied
     Status,
     /// Write a consistent, integrity-checked backup to FILE (SQLite: VACUUM INTO; PostgreSQL: pg_dump)

@@ -197,7 +197,14 @@ fn run_db(cli: &Cli, c: &DbCommand) -> Result<String, CliError> {
     match c {
         DbCommand::Migrate => {
             let mut conn = db::connect(&env.url, true)?;
-            let applied = migrate::run_pending(&mut conn)?;
+            // Nobody to log in as on an empty database; once there is an
+            // admin, changing the schema is an admin's (audited) act.
+            let applied = if migrate::has_admin(&mut conn)? {
+                let ctx = setup::login(cli, &env, &mut conn)?;
+                crate::ops::maintenance::migrate(&mut conn, &ctx)?
+            } else {
+                migrate::run_pending(&mut conn)?
+            };
             if cli.json {
                 return Ok(output::object(
                     &serde_json::json!({ "applied": applied }),
@@ -210,19 +217,31 @@ fn run_db(cli: &Cli, c: &DbCommand) -> Result<String, CliError> {
                 format!("{}: applied {}\n", env.url.redacted(), applied.join(", "))
             })
         }
-        DbCommand::Rollback => {
+        DbCommand::Rollback { yes, backup } => {
             let mut conn = db::connect(&env.url, false)?;
-            let reverted = migrate::revert_last(&mut conn)?;
+            let ctx = setup::login(cli, &env, &mut conn)?;
+            let r = crate::ops::maintenance::rollback(
+                &mut conn,
+                &ctx,
+                &env.url,
+                *yes,
+                backup.as_deref(),
+            )?;
             if cli.json {
-                return Ok(output::object(
-                    &serde_json::json!({ "reverted": reverted }),
-                    true,
+                return Ok(output::object(&r, true));
+            }
+            let mut out = String::new();
+            if let Some(b) = &r.backup {
+                out.push_str(&format!(
+                    "backup written to {} ({} bytes)\n",
+                    b.file, b.bytes
                 ));
             }
-            Ok(match reverted {
-                Some(v) => format!("{}: reverted {v}\n", env.url.redacted()),
-                None => format!("{}: nothing to revert\n", env.url.redacted()),
-            })
+            Ok(out
+                + &match r.reverted {
+                    Some(v) => format!("{}: reverted {v}\n", env.url.redacted()),
+                    None => format!("{}: nothing to revert\n", env.url.redacted()),
+                })
         }
         DbCommand::Backup { .. } | DbCommand::Restore { .. } | DbCommand::Maintain { .. } => {
             Err(CliError::Usage("handled above".into()))

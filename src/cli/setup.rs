@@ -51,7 +51,11 @@ pub fn connect_current(env: &Env) -> Result<AnyConnection, CliError> {
 }
 
 /// Read a secret from a file: the first line, without its line ending.
+/// Warns on stderr when other users could read it too.
 pub fn read_secret_file(path: &Path, what: &str) -> Result<String, CliError> {
+    if let Some(w) = crate::db::files::exposure_warning(path, what) {
+        eprintln!("{w}");
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Usage(format!("cannot read {what} file {}: {e}", path.display())))?;
     let first = text.split('\n').next().unwrap_or("");

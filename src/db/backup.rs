@@ -10,13 +10,15 @@
 //! `psql --single-transaction`, so a restore applies completely or not at all.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{connect, migrate, open_sqlite_file, sessions, AnyConnection, DbError, DbUrl};
+use super::{
+    connect, files, open_sqlite_file, pgtools, restore_check, sessions, AnyConnection, DbError,
+    DbUrl,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupReport {
@@ -30,15 +32,11 @@ fn err(msg: impl Into<String>) -> DbError {
 }
 
 fn temp_beside(target: &Path, tag: &str) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    sweep_stale(dir, &format!(".{name}.{tag}-"));
+    sweep_stale(dir);
     temp_name(target, tag)
 }
 
@@ -56,20 +54,32 @@ pub fn temp_name(target: &Path, tag: &str) -> PathBuf {
     dir.join(format!(".{name}.{tag}-{}.tmp", std::process::id()))
 }
 
-/// Remove temporary files left by a process that died mid-way (killed, or
-/// its SSH session hung up): their names carry the PID, and a PID with no
-/// /proc entry is gone.
-fn sweep_stale(dir: &Path, prefix: &str) {
+/// The PID in a temporary file name of ours (`.NAME.backup-PID.tmp`, or
+/// `.NAME.restore-PID.tmp`, possibly with a SQLite -journal/-wal/-shm suffix).
+fn temp_owner(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    ["backup", "restore"].iter().find_map(|tag| {
+        let at = name.rfind(&format!(".{tag}-"))?;
+        let rest = &name[at + tag.len() + 2..];
+        let (pid, tail) = rest.split_once('.')?;
+        tail.starts_with("tmp").then_some(())?;
+        pid.parse::<u32>().ok()
+    })
+}
+
+/// Remove temporary files left in `dir` by a process that died mid-way
+/// (killed, or its SSH session hung up), whatever target they were for:
+/// their names carry the PID, and a PID with no /proc entry is gone. They
+/// hold password hashes, so they must not linger.
+fn sweep_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split(['.', '-']).next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
+        let Some(pid) = temp_owner(&name) else {
             continue;
         };
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
@@ -137,6 +147,14 @@ pub fn backup(
         )));
     }
     let tmp = TempFile(Some(temp_beside(target, "backup")));
+    // Created 0600 before anything is written: VACUUM INTO accepts an empty
+    // file and pg_dump truncates it, both keeping its mode.
+    files::create_new(tmp.path(), 0o600).map_err(|e| {
+        err(format!(
+            "creating the temporary file {}: {e}",
+            tmp.path().display()
+        ))
+    })?;
     match (conn, url) {
         (AnyConnection::Sqlite(c), DbUrl::Sqlite(_)) => {
             let path = tmp.path().to_string_lossy().into_owned();
@@ -153,33 +171,7 @@ pub fn backup(
             finish(tmp, target, integrity)
         }
         (AnyConnection::Postgresql(_), DbUrl::Postgres(u)) => {
-            let out = Command::new("pg_dump")
-                .args([
-                    "--format=plain",
-                    "--clean",
-                    "--if-exists",
-                    "--no-owner",
-                    "--no-privileges",
-                ])
-                .arg(format!("--file={}", tmp.path().display()))
-                .arg(format!("--dbname={u}"))
-                .output()
-                .map_err(|e| {
-                    err(format!(
-                        "cannot run pg_dump (is the PostgreSQL client installed?): {e}"
-                    ))
-                })?;
-            if !out.status.success() {
-                return Err(err(format!(
-                    "pg_dump failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
-            let text = std::fs::read_to_string(tmp.path())
-                .map_err(|e| err(format!("reading the dump: {e}")))?;
-            if !text.contains("PostgreSQL database dump complete") {
-                return Err(err("pg_dump's output is incomplete (no completion marker)"));
-            }
+            pgtools::pg_dump(u, tmp.path(), true)?;
             finish(tmp, target, "pg_dump complete".into())
         }
         _ => Err(err("connection and URL name different backends")),
@@ -212,9 +204,28 @@ pub struct RestoreReport {
     pub pending_migrations: usize,
 }
 
-/// Replace the database with the backup in `source`. The caller's
-/// connection is consumed: on SQLite the file is swapped under it.
-pub fn restore(conn: AnyConnection, url: &DbUrl, source: &Path) -> Result<RestoreReport, DbError> {
+/// Checks of a restore candidate that need more than the schema (the audit
+/// chain, an admin to log in as): given by the caller, which knows them.
+/// `Err` says what is wrong.
+pub type Validate<'a> = &'a mut dyn FnMut(&mut AnyConnection) -> Result<(), String>;
+
+fn refuse(source: &Path, why: impl std::fmt::Display) -> DbError {
+    err(format!(
+        "refusing to restore {}: {why}; nothing was changed",
+        source.display()
+    ))
+}
+
+/// Replace the database with the backup in `source`, after validating it
+/// (see `restore_check` and `validate`): nothing live is touched unless
+/// every check passes. The caller's connection is consumed: on SQLite the
+/// file is swapped under it.
+pub fn restore(
+    conn: AnyConnection,
+    url: &DbUrl,
+    source: &Path,
+    validate: Validate<'_>,
+) -> Result<RestoreReport, DbError> {
     if !source.is_file() {
         return Err(err(format!(
             "backup file {} does not exist",
@@ -223,33 +234,35 @@ pub fn restore(conn: AnyConnection, url: &DbUrl, source: &Path) -> Result<Restor
     }
     match (conn, url) {
         (AnyConnection::Sqlite(mut live), DbUrl::Sqlite(db)) => {
-            // Check a private copy first: opening the backup itself could change it.
+            // Check a private copy first: opening the backup itself could
+            // change it. The copy becomes the live file, so it gets the mode
+            // a new database gets in that directory.
             let tmp = TempFile(Some(temp_beside(db, "restore")));
-            std::fs::copy(source, tmp.path())
-                .map_err(|e| err(format!("copying the backup: {e}")))?;
+            let dir = db
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            (|| -> std::io::Result<()> {
+                let mut to = files::create_new(tmp.path(), files::private_mode(dir))?;
+                let mut from = std::fs::File::open(source)?;
+                std::io::copy(&mut from, &mut to)?;
+                to.sync_all()
+            })()
+            .map_err(|e| err(format!("copying the backup: {e}")))?;
             let pending = {
                 let mut check = open_sqlite_file(tmp.path())?;
-                let integrity = sqlite_integrity(&mut check).map_err(|e| {
-                    err(format!(
-                        "{} is not a usable SQLite backup: {e}",
-                        source.display()
-                    ))
-                })?;
+                let integrity = sqlite_integrity(&mut check)
+                    .map_err(|e| refuse(source, format!("not a usable SQLite backup: {e}")))?;
                 if integrity != "ok" {
-                    return Err(err(format!(
-                        "the backup failed its integrity check: {integrity}"
-                    )));
-                }
-                let state = migrate::status(&mut check)?;
-                if state
-                    .iter()
-                    .any(|m| m.name.ends_with("(unknown to this binary)"))
-                {
-                    return Err(err(
-                        "the backup comes from a newer postfix-manager; upgrade first",
+                    return Err(refuse(
+                        source,
+                        format!("it fails SQLite's integrity check: {integrity}"),
                     ));
                 }
-                state.iter().filter(|m| !m.applied).count()
+                let pending =
+                    restore_check::check(&mut check, None).map_err(|e| refuse(source, e))?;
+                validate(&mut check).map_err(|e| refuse(source, e))?;
+                pending
             };
             if !sessions::try_exclusive(db).map_err(|e| err(format!("session lock: {e}")))? {
                 return Err(err(
@@ -277,28 +290,41 @@ pub fn restore(conn: AnyConnection, url: &DbUrl, source: &Path) -> Result<Restor
             })
         }
         (AnyConnection::Postgresql(pg), DbUrl::Postgres(u)) => {
-            drop(pg);
-            let out = Command::new("psql")
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"])
-                .arg(format!("--file={}", source.display()))
-                .arg(format!("--dbname={u}"))
-                .output()
-                .map_err(|e| {
-                    err(format!(
-                        "cannot run psql (is the PostgreSQL client installed?): {e}"
-                    ))
-                })?;
-            if !out.status.success() {
-                return Err(err(format!(
-                    "restore failed and was rolled back: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
-            let mut after = connect(url, false)?;
-            let pending = migrate::status(&mut after)?
-                .iter()
-                .filter(|m| !m.applied)
-                .count();
+            let mut live = AnyConnection::Postgresql(pg);
+            let scratch = restore_check::Scratch::create(&mut live, u, "restore")?;
+            // Load the file into the scratch database only: whatever it
+            // does happens there.
+            pgtools::psql(&scratch.url, &["--single-transaction"], &[], Some(source))
+                .map_err(|e| refuse(source, format!("it does not load: {e}")))?;
+            let pending = {
+                let mut check = connect(&DbUrl::Postgres(scratch.url.clone()), false)?;
+                let pending = restore_check::check(&mut check, Some((&mut live, u)))
+                    .map_err(|e| refuse(source, e))?;
+                validate(&mut check).map_err(|e| refuse(source, e))?;
+                pending
+            };
+            // Swap in: a fresh dump of the validated scratch database (so
+            // nothing but what was checked reaches the live one), replayed
+            // after dropping every object of the live schema, all in one
+            // transaction that also holds the writers' lock.
+            let dump_dir = tempfile::Builder::new()
+                .prefix(".pm-restore-")
+                .tempdir()
+                .map_err(|e| err(format!("creating a temporary directory: {e}")))?;
+            let dump = dump_dir.path().join("validated.sql");
+            files::create_new(&dump, 0o600)
+                .map_err(|e| err(format!("creating {}: {e}", dump.display())))?;
+            pgtools::pg_dump(&scratch.url, &dump, false)?;
+            drop(live);
+            let prelude = format!(
+                "SET client_min_messages = warning; SET lock_timeout = {}; SELECT pg_advisory_xact_lock({}); {}",
+                super::SQLITE_BUSY_TIMEOUT_MS,
+                super::PG_WRITE_LOCK,
+                restore_check::PG_DROP_PUBLIC
+            );
+            pgtools::psql(u, &["--single-transaction"], &[&prelude], Some(&dump))
+                .map_err(|e| err(format!("restore failed and was rolled back: {e}")))?;
+            drop(scratch);
             Ok(RestoreReport {
                 file: source.display().to_string(),
                 pending_migrations: pending,

@@ -71,6 +71,36 @@ pub fn run_pending(conn: &mut AnyConnection) -> Result<Vec<String>, DbError> {
     Ok(applied)
 }
 
+/// Apply exactly the embedded migrations whose versions are in `versions`,
+/// in order (a scratch database built to the level of a restore candidate).
+pub fn run_exactly(conn: &mut AnyConnection, versions: &[String]) -> Result<(), DbError> {
+    fn run<DB, C>(
+        c: &mut C,
+        source: &EmbeddedMigrations,
+        versions: &[String],
+    ) -> Result<(), DbError>
+    where
+        DB: diesel::backend::Backend,
+        C: MigrationHarness<DB>,
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        // Creates the history table, as `run_pending_migrations` does.
+        c.applied_migrations().map_err(mig_err)?;
+        let list: Vec<Box<dyn Migration<DB>>> =
+            MigrationSource::<DB>::migrations(source).map_err(mig_err)?;
+        for m in list {
+            if versions.contains(&m.name().version().to_string()) {
+                c.run_migration(&*m).map_err(mig_err)?;
+            }
+        }
+        Ok(())
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => run::<Sqlite, _>(c, &SQLITE_MIGRATIONS, versions),
+        AnyConnection::Postgresql(c) => run::<Pg, _>(c, &POSTGRES_MIGRATIONS, versions),
+    }
+}
+
 /// Revert the most recent migration; None when nothing is applied.
 pub fn revert_last(conn: &mut AnyConnection) -> Result<Option<String>, DbError> {
     let state = status(conn)?;
@@ -94,6 +124,114 @@ pub fn revert_last(conn: &mut AnyConnection) -> Result<Option<String>, DbError> 
             .map_err(mig_err)?,
     };
     Ok(Some(reverted))
+}
+
+#[derive(diesel::QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct RowCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Tables with their row counts.
+pub type TableRows = Vec<(String, i64)>;
+
+/// Every table of the database with its row count (migration history left out).
+pub fn table_rows(conn: &mut AnyConnection) -> Result<TableRows, DbError> {
+    use diesel::RunQueryDsl;
+    let list = match conn {
+        AnyConnection::Sqlite(_) => {
+            r"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'"
+        }
+        AnyConnection::Postgresql(_) => {
+            "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema()"
+        }
+    };
+    let names: Vec<TableName> = diesel::sql_query(list).load(conn)?;
+    let mut out = Vec::new();
+    for t in names {
+        if t.name == "__diesel_schema_migrations" {
+            continue;
+        }
+        let q = format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM \"{}\"",
+            t.name.replace('"', "\"\"")
+        );
+        let n: RowCount = diesel::sql_query(q).get_result(conn)?;
+        out.push((t.name, n.n));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What reverting the most recent migration would do, found by doing it
+/// inside a transaction that is then rolled back: its name, and the tables
+/// it drops that hold rows (with their counts). None when nothing is applied.
+pub fn revert_preview(conn: &mut AnyConnection) -> Result<Option<(String, TableRows)>, DbError> {
+    enum Stop {
+        Preview(String, TableRows),
+        Db(DbError),
+    }
+    impl From<diesel::result::Error> for Stop {
+        fn from(e: diesel::result::Error) -> Self {
+            Stop::Db(e.into())
+        }
+    }
+    let state = status(conn)?;
+    if !state.iter().any(|m| m.applied) {
+        return Ok(None);
+    }
+    let body = |c: &mut AnyConnection| -> Result<(), Stop> {
+        let before = table_rows(c).map_err(Stop::Db)?;
+        let name = match c {
+            AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+            AnyConnection::Postgresql(c) => {
+                c.batch_execute(&format!(
+                    "SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"
+                ))?;
+                c.revert_last_migration(POSTGRES_MIGRATIONS)
+            }
+        }
+        .map_err(|e| Stop::Db(mig_err(e)))?
+        .to_string();
+        let after: Vec<String> = table_rows(c)
+            .map_err(Stop::Db)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        let dropped = before
+            .into_iter()
+            .filter(|(t, n)| *n > 0 && !after.contains(t))
+            .collect();
+        // Never commit: this was only to look.
+        Err(Stop::Preview(name, dropped))
+    };
+    // write_tx: BEGIN IMMEDIATE on SQLite (the revert writes), and rolled
+    // back since the body always ends in Err.
+    let outcome = super::write_tx(conn, body);
+    match outcome {
+        Err(Stop::Preview(name, dropped)) => Ok(Some((name, dropped))),
+        Err(Stop::Db(e)) => Err(e),
+        Ok(()) => Ok(None),
+    }
+}
+
+/// Whether the database has an admin account: then changing its schema
+/// needs an admin's login. A database without migrations has no accounts.
+pub fn has_admin(conn: &mut AnyConnection) -> Result<bool, DbError> {
+    use diesel::RunQueryDsl;
+    if !status(conn)?.iter().any(|m| m.applied) {
+        return Ok(false);
+    }
+    let n: RowCount =
+        diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users WHERE role = 'admin'")
+            .get_result(conn)?;
+    Ok(n.n > 0)
 }
 
 /// Every migration this binary knows, and whether the database has it.

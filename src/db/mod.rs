@@ -2,9 +2,12 @@
 //! settings each backend needs, and the write transaction every `ops` call runs in.
 
 pub mod backup;
+pub mod files;
 pub mod maintain;
 pub mod migrate;
 pub mod models;
+pub mod pgtools;
+pub mod restore_check;
 pub mod schema;
 pub mod sessions;
 
@@ -33,11 +36,18 @@ pub enum Backend {
 }
 
 /// A parsed database URL. Parsing never touches the filesystem, so a typo is
-/// reported before anything is created.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// reported before anything is created. `Debug` prints it redacted, so a
+/// stray `{:?}` cannot leak the password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DbUrl {
     Sqlite(PathBuf),
     Postgres(String),
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DbUrl({})", self.redacted())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +66,25 @@ pub enum DbError {
 
 impl DbUrl {
     pub fn parse(raw: &str) -> Result<Self, DbError> {
-        let bad = |why: &str| DbError::BadUrl(raw.to_string(), why.to_string());
+        // The message quotes the URL: never with its password.
+        let bad = |why: &str| DbError::BadUrl(redact_url_password(raw.trim()), why.to_string());
         let s = raw.trim();
         if s.is_empty() {
             return Err(bad("is empty"));
         }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            // libpq ends the user part at the first '/', so it would read a
+            // password holding an unencoded '/' as host and port, and quote
+            // it in its error.
+            let rest = s.split_once("://").map(|(_, r)| r).unwrap_or("");
+            let pre_query = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+            if let Some(at) = pre_query.rfind('@') {
+                if pre_query[..at].contains('/') {
+                    return Err(bad(
+                        "its user or password holds a '/': percent-encode it (%2F)",
+                    ));
+                }
+            }
             return Ok(DbUrl::Postgres(s.to_string()));
         }
         if let Some(rest) = s.strip_prefix("sqlite://") {
@@ -148,21 +171,41 @@ impl DbUrl {
     }
 }
 
-fn redact_url_password(url: &str) -> String {
+/// `url` with the password of its user part and any `password=` query
+/// parameter replaced by `***`. Works on any `scheme://` text, also one we
+/// refuse to parse (a typo in the scheme must not print the password), and
+/// on passwords holding an unencoded `/` or `@`: the user part ends at the
+/// last `@` before the query.
+pub fn redact_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
+        return redact_query_password(url);
+    };
+    let query_at = rest.find(['?', '#']).unwrap_or(rest.len());
+    let out = match rest[..query_at].rfind('@') {
+        Some(at) => {
+            let (userinfo, host_and_tail) = rest.split_at(at);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***{host_and_tail}"),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    };
+    redact_query_password(&out)
+}
+
+fn redact_query_password(url: &str) -> String {
+    let Some((head, query)) = url.split_once('?') else {
         return url.to_string();
     };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{head}?{}", parts.join("&"))
 }
 
 /// Open a connection. `create` allows a new SQLite file (init, db migrate);
@@ -174,14 +217,9 @@ pub fn connect(url: &DbUrl, create: bool) -> Result<AnyConnection, DbError> {
                 return Err(DbError::Missing(path.clone()));
             }
             if create {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        DbError::Connect(
-                            path.display().to_string(),
-                            format!("creating {}: {e}", dir.display()),
-                        )
-                    })?;
-                }
+                files::create_private(path).map_err(|e| {
+                    DbError::Connect(path.display().to_string(), format!("creating it: {e}"))
+                })?;
             }
             sessions::join(path).map_err(|e| {
                 DbError::Connect(path.display().to_string(), format!("session lock: {e}"))
@@ -192,8 +230,17 @@ pub fn connect(url: &DbUrl, create: bool) -> Result<AnyConnection, DbError> {
             Ok(AnyConnection::Sqlite(conn))
         }
         DbUrl::Postgres(u) => {
-            let mut conn = PgConnection::establish(u)
-                .map_err(|e| DbError::Connect(url.redacted(), e.to_string()))?;
+            // libpq quotes what it cannot parse ("invalid port number:
+            // \"<password>\"" for a password holding an unencoded '/').
+            let mut conn = PgConnection::establish(u).map_err(|e| {
+                let mut msg = e.to_string();
+                if let (_, Some(pw)) = pgtools::split_password(u) {
+                    if !pw.is_empty() {
+                        msg = msg.replace(&pw, "***");
+                    }
+                }
+                DbError::Connect(url.redacted(), msg)
+            })?;
             // Timestamps are written and read as UTC whatever the server's default.
             conn.batch_execute("SET TIME ZONE 'UTC'")?;
             Ok(AnyConnection::Postgresql(conn))
@@ -363,6 +410,28 @@ mod tests {
         assert_eq!(u.redacted(), "postgres://pm:***@db.example:5432/mail");
         let u = DbUrl::parse("postgres://pm@db/mail").unwrap();
         assert_eq!(u.redacted(), "postgres://pm@db/mail");
+    }
+
+    #[test]
+    fn redaction_covers_unknown_schemes_odd_passwords_and_query_parameters() {
+        for (raw, want) in [
+            ("postgress://u:PW@h/db", "postgress://u:***@h/db"),
+            ("postgres://u:p/w@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:p@w@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://h/db?user=u&password=PW",
+                "postgres://h/db?user=u&password=***",
+            ),
+            ("mysql://root:PW@h", "mysql://root:***@h"),
+        ] {
+            assert_eq!(redact_url_password(raw), want);
+        }
+        let e = DbUrl::parse("postgress://u:PW@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("PW"), "{e}");
+        let u = DbUrl::parse("postgres://u:PW@h/db").unwrap();
+        assert!(!format!("{u:?}").contains("PW"));
     }
 
     #[test]

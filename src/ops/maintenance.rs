@@ -89,7 +89,7 @@ pub fn restore(
     let mut conn = conn;
     let request = json!({ "file": source.display().to_string() });
     require_admin(&mut conn, ctx, "restore", &request, "restoring a backup")?;
-    let report = backup::restore(conn, url, source)?;
+    let report = backup::restore(conn, url, source, &mut restorable)?;
     let mut fresh = db::connect(url, false)?;
     // The restored database has its own users: record the restore under the
     // acting name, linked to an account only if the backup has one.
@@ -115,6 +115,149 @@ pub fn restore(
         })?;
     }
     Ok((report, fresh))
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RollbackReport {
+    /// The migration reverted; None when none was applied.
+    pub reverted: Option<String>,
+    /// Tables the revert dropped that held rows, with their counts.
+    pub dropped: Vec<(String, i64)>,
+    /// The backup taken before the revert.
+    pub backup: Option<BackupReport>,
+}
+
+/// Revert the most recent migration, admin only. When that would drop a
+/// table holding rows it is refused unless `confirmed` and a `backup_to`
+/// path (a new file) are given; the backup is then taken first. The audit
+/// row is written before the revert (reverting the first migration drops
+/// the audit table itself); a revert that then fails adds a failed row.
+pub fn rollback(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    url: &DbUrl,
+    confirmed: bool,
+    backup_to: Option<&Path>,
+) -> OpResult<RollbackReport> {
+    let mut request = json!({
+        "confirmed": confirmed,
+        "backup": backup_to.map(|p| p.display().to_string()),
+    });
+    require_admin(conn, ctx, "rollback", &request, "rolling back a migration")?;
+    let Some((name, dropped)) = crate::db::migrate::revert_preview(conn)? else {
+        return Ok(RollbackReport {
+            reverted: None,
+            dropped: Vec::new(),
+            backup: None,
+        });
+    };
+    request["migration"] = json!(name);
+    request["drops"] = json!(dropped);
+    let allowed = confirmed && backup_to.is_some();
+    if !dropped.is_empty() && !allowed {
+        let list: Vec<String> = dropped
+            .iter()
+            .map(|(t, n)| format!("{t} ({n} rows)"))
+            .collect();
+        let why = format!(
+            "reverting {name} drops tables holding rows: {}; pass --yes and --backup FILE (a new file, written before anything is dropped); nothing was changed",
+            list.join(", ")
+        );
+        let _ = run_write(
+            conn,
+            ctx,
+            "rollback",
+            "database",
+            request,
+            |_, _| -> OpResult<((), Done)> { Err(OpError::invalid("rollback", why.clone())) },
+        );
+        return Err(OpError::invalid("rollback", why));
+    }
+    let backup = match backup_to {
+        Some(p) => Some(backup::backup(conn, url, p)?),
+        None => None,
+    };
+    run_write(
+        conn,
+        ctx,
+        "rollback",
+        "database",
+        request.clone(),
+        |_, _| {
+            Ok((
+                (),
+                Done::new(
+                    None,
+                    json!({ "migration": name, "backup": backup.as_ref().map(|b| &b.file) }),
+                ),
+            ))
+        },
+    )?;
+    match crate::db::migrate::revert_last(conn) {
+        Ok(reverted) => Ok(RollbackReport {
+            reverted,
+            dropped,
+            backup,
+        }),
+        Err(e) => {
+            let details = json!({ "request": request, "error": e.to_string() });
+            let _ = write_tx(conn, |c| {
+                audit::record(
+                    c,
+                    ctx,
+                    audit::Entry {
+                        action: "rollback",
+                        resource_type: "database",
+                        resource_id: None,
+                        details,
+                        result: audit::RESULT_FAILED,
+                    },
+                )
+            });
+            Err(e.into())
+        }
+    }
+}
+
+/// Apply pending migrations as a logged-in admin (a database that has an
+/// admin; an empty one is migrated without a login), audited once applied.
+pub fn migrate(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Vec<String>> {
+    let request = json!({});
+    require_admin(conn, ctx, "migrate", &request, "migrating the database")?;
+    let applied = crate::db::migrate::run_pending(conn)?;
+    run_write(conn, ctx, "migrate", "database", request, |_, _| {
+        Ok((
+            applied.clone(),
+            Done::new(None, json!({ "applied": applied })),
+        ))
+    })
+}
+
+/// What `db::backup::restore` cannot check by the schema alone: the
+/// candidate's audit chain verifies, and someone can log in to it as an
+/// admin afterwards.
+fn restorable(conn: &mut AnyConnection) -> Result<(), String> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let chain =
+        audit::verify_chain(conn).map_err(|e| format!("cannot verify its audit chain: {e}"))?;
+    if !chain.ok() {
+        return Err(format!(
+            "its audit chain does not verify: {}",
+            chain.problems.join("; ")
+        ));
+    }
+    let admins: i64 = users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::is_active.eq(true))
+        .filter(users::status.eq("active"))
+        .count()
+        .get_result(conn)
+        .map_err(|e| format!("cannot count its admins: {e}"))?;
+    if admins == 0 {
+        return Err("it has no active admin: nobody could log in to manage it".into());
+    }
+    Ok(())
 }
 
 /// Database upkeep (see `db::maintain`), admin only and audited. It runs
