@@ -231,14 +231,20 @@ fn reserve(
 /// checked) stay. A lock earned by such a burst stays too: a success in
 /// the middle of a guessing burst must not reopen the account to it.
 fn succeeded(c: &mut AnyConnection, user: &User, attempt: i32) -> OpResult<()> {
-    diesel::update(users::table.find(user.id))
-        .set(users::failed_logins.eq(users::failed_logins - attempt))
-        .execute(c)?;
+    // Another success may already have cleared some of them (two right
+    // passwords at once): never below zero (a CHECK refuses it).
+    let took = diesel::update(
+        users::table
+            .find(user.id)
+            .filter(users::failed_logins.ge(attempt)),
+    )
+    .set(users::failed_logins.eq(users::failed_logins - attempt))
+    .execute(c)?;
     let left: i32 = users::table
         .find(user.id)
         .select(users::failed_logins)
         .first(c)?;
-    if left <= 0 {
+    if took == 0 || left <= 0 {
         diesel::update(users::table.find(user.id))
             .set((
                 users::failed_logins.eq(0),
