@@ -391,3 +391,66 @@ fn first_run_dashboard_says_what_to_do_until_a_domain_exists() {
         assert!(s.contains("first.example"), "{s}");
     }
 }
+
+// ---- item 5: a quota below usage is warned about, saved only on a second Enter ----
+
+fn quota_of(t: &mut Tui, address: &str) -> i64 {
+    mailboxes::table
+        .filter(mailboxes::username.eq(address))
+        .select(mailboxes::quota_limit)
+        .first(&mut t.conn)
+        .expect("quota")
+}
+
+#[test]
+fn a_quota_below_usage_is_warned_in_the_form_and_saved_on_confirm() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = sized(w, h);
+        t.login_admin();
+        t.command("mailboxes");
+        for _ in 0..3 {
+            t.char('j');
+        }
+        assert_eq!(t.selected().as_deref(), Some("media@big.example"));
+        t.enter();
+        t.tab();
+        t.clear_field();
+        t.text("100G");
+        t.enter();
+        let s = t.screen();
+        snap!(format!("quota_below_usage_form_{w}x{h}"), s.clone());
+        assert!(s.contains("below the 149G in use"), "{s}");
+        assert_eq!(
+            quota_of(&mut t, "media@big.example"),
+            200 * G,
+            "not saved yet"
+        );
+        t.enter();
+        assert_eq!(
+            quota_of(&mut t, "media@big.example"),
+            100 * G,
+            "saved on confirm"
+        );
+    }
+}
+
+#[test]
+fn bulk_quota_preview_warns_about_mailboxes_already_over_it() {
+    let mut t = sized(80, 24);
+    t.login_admin();
+    t.command("mailboxes");
+    for _ in 0..3 {
+        t.char('j');
+    }
+    t.char(' '); // media: 149G in use
+    t.char('j');
+    t.char(' '); // new: nothing in use
+    t.char('Q');
+    t.text("100G");
+    t.enter();
+    let s = t.screen();
+    snap!("quota_below_usage_bulk_preview_80x24", s.clone());
+    assert!(s.contains("WARNING"), "{s}");
+    assert!(s.contains("media@big.example (149G"), "{s}");
+    assert!(!s.contains("new@big.example ("), "{s}");
+}

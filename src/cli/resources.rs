@@ -340,6 +340,17 @@ fn mailbox(
                 name: name.clone(),
             };
             let m = ops::mailboxes::edit(conn, ctx, address, *version, &e)?;
+            if e.quota.is_some() && m.quota_limit > 0 && m.quota_used > m.quota_limit {
+                // Saved as asked, but not silently: stderr, so --json and
+                // scripts reading stdout are unaffected.
+                eprintln!(
+                    "warning: the quota of {} ({}) is below the {} it holds ({}%): new mail to it is refused until it shrinks",
+                    crate::sanitize::for_terminal(&m.username),
+                    crate::units::human(m.quota_limit),
+                    crate::units::human(m.quota_used),
+                    m.quota_used.saturating_mul(100) / m.quota_limit
+                );
+            }
             said(
                 j,
                 &m,

@@ -116,6 +116,8 @@ struct Row {
     domain_id: i32,
     status: String,
     quota: i64,
+    /// Bytes in use: a quota below it is warned about in the preview.
+    used: i64,
 }
 
 fn load_domains(c: &mut AnyConnection, ids: &BTreeSet<i32>) -> OpResult<HashMap<i32, Domain>> {
@@ -232,7 +234,7 @@ impl MailboxAction {
 fn load_mailboxes(c: &mut AnyConnection, keys: &[String]) -> OpResult<Vec<Row>> {
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
-        let rows: Vec<(i32, String, i32, String, i64)> = mailboxes::table
+        let rows: Vec<(i32, String, i32, String, i64, i64)> = mailboxes::table
             .filter(mailboxes::username.eq_any(chunk))
             .select((
                 mailboxes::id,
@@ -240,16 +242,18 @@ fn load_mailboxes(c: &mut AnyConnection, keys: &[String]) -> OpResult<Vec<Row>> 
                 mailboxes::domain_id,
                 mailboxes::status,
                 mailboxes::quota_limit,
+                mailboxes::quota_used,
             ))
             .load(c)?;
         out.extend(
             rows.into_iter()
-                .map(|(id, key, domain_id, status, quota)| Row {
+                .map(|(id, key, domain_id, status, quota, used)| Row {
                     id,
                     key,
                     domain_id,
                     status,
                     quota,
+                    used,
                 }),
         );
     }
@@ -281,7 +285,29 @@ fn plan_mailboxes(
     }
     let changing: Vec<Row> = rows.into_iter().filter(|r| action.changes(r)).collect();
     let extra = match action {
-        MailboxAction::SetQuota(q) => format!("to {}", quota_text(q)),
+        MailboxAction::SetQuota(q) => {
+            let mut t = format!("to {}", quota_text(q));
+            // Allowed (the admin may mean it), never silent: those
+            // mailboxes refuse new mail until they shrink.
+            let over: Vec<String> = changing
+                .iter()
+                .filter(|r| q > 0 && r.used > q)
+                .map(|r| format!("{} ({} in use)", r.key, crate::units::human(r.used)))
+                .collect();
+            if !over.is_empty() {
+                let (holds, refuses) = if over.len() == 1 {
+                    ("holds", "refuses")
+                } else {
+                    ("hold", "refuse")
+                };
+                t.push_str(&format!(
+                    "; WARNING: {} already {holds} more and then {refuses} new mail: {}",
+                    plural(over.len(), "mailbox", "mailboxes"),
+                    name_some(&over)
+                ));
+            }
+            t
+        }
         _ => String::new(),
     };
     let mut names: Vec<String> = doms.values().map(|d| d.name.clone()).collect();
@@ -518,6 +544,7 @@ fn plan_aliases(
             domain_id,
             status,
             quota: 0,
+            used: 0,
         }));
     }
     let dom_ids: BTreeSet<i32> = rows.iter().map(|r| r.domain_id).collect();

@@ -633,6 +633,10 @@ impl App {
                             return true;
                         }
                         Ok(w) => {
+                            if let Some(warning) = forms::below_usage(f, &w) {
+                                f.set_errors(&[("quota".into(), warning)], None);
+                                return true;
+                            }
                             f.pending = true;
                             f.message = None;
                             self.send(Slot::Form, Request::Write(w));

@@ -78,6 +78,11 @@ pub struct Form {
     pub message: Option<String>,
     /// Saving: waiting for the worker's answer.
     pub pending: bool,
+    /// Bytes the edited row has in use (mailbox edits): a quota below it
+    /// is saved only on a second Enter.
+    pub used: Option<i64>,
+    /// The quota below usage the admin was warned about (Enter again saves it).
+    pub warned_quota: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +102,8 @@ impl Form {
             focus: 0,
             message: None,
             pending: false,
+            used: None,
+            warned_quota: None,
         }
     }
 

@@ -365,6 +365,29 @@ fn ldap_fields(row: Option<&Row>) -> Vec<Field> {
 }
 
 /// The edit form, pre-filled from the row as listed.
+/// A mailbox quota being set below what the mailbox already holds: the
+/// warning to show beside the field, the first time for this value (the
+/// next Enter with the same value saves it). New mail to it is refused
+/// until it shrinks, so this is allowed, never silent.
+pub fn below_usage(f: &mut Form, w: &Write) -> Option<String> {
+    let Write::EditMailbox { edit, .. } = w else {
+        return None;
+    };
+    let (Some(q), Some(used)) = (edit.quota, f.used) else {
+        return None;
+    };
+    if q == 0 || used <= q || f.warned_quota == Some(q) {
+        return None;
+    }
+    f.warned_quota = Some(q);
+    Some(format!(
+        "{} is below the {} in use ({}%): new mail will be refused. Enter again saves it anyway.",
+        crate::units::human(q),
+        crate::units::human(used),
+        used.saturating_mul(100) / q
+    ))
+}
+
 pub fn edit(r: Resource, row: &Row) -> Option<Form> {
     let v = |n: &str| row.field(n).to_string();
     let fields = match r {
@@ -411,7 +434,7 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
         Resource::Audit | Resource::MailServers => return None,
     };
     let noun = crate::worker::noun(r);
-    Some(Form::new(
+    let mut f = Form::new(
         format!("Edit {noun} {}", row.key),
         FormKind::Edit {
             resource: r,
@@ -419,7 +442,11 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
             version: row.version.unwrap_or(0),
         },
         fields,
-    ))
+    );
+    if r == Resource::Mailboxes {
+        f.used = row.usage.map(|(used, _)| used);
+    }
+    Some(f)
 }
 
 /// Field-level problems found before sending.
