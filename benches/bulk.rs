@@ -134,6 +134,7 @@ fn run(name: &str, url: &DbUrl, export_rows: usize) {
         &mut c,
         &ctx,
         &Default::default(),
+        true,
         std::io::BufWriter::new(std::io::sink()),
     )
     .expect("export");

@@ -173,12 +173,14 @@ pub struct Exported {
 }
 
 /// Export every row the user may see that matches `filter` into the new
-/// file `path`.
+/// file `path`. `with_hashes`: mailbox password hashes (admins only, see
+/// `csvio::export_mailboxes`).
 pub fn export_file(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     table: Table,
     filter: &Filter,
+    with_hashes: bool,
     path: &Path,
     progress: OnProgress<'_>,
 ) -> OpResult<Exported> {
@@ -221,7 +223,9 @@ pub fn export_file(
         ..filter.clone()
     };
     let rows = match table {
-        Table::Mailboxes => crate::csvio::export_mailboxes(conn, ctx, &filter, &mut out)?,
+        Table::Mailboxes => {
+            crate::csvio::export_mailboxes(conn, ctx, &filter, with_hashes, &mut out)?
+        }
         Table::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
         Table::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
     };

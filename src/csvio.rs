@@ -340,14 +340,22 @@ fn export_pages<W: Write, T>(
 }
 
 /// Stream every mailbox the user may see (optionally of one domain) as CSV.
-/// Passwords are exported as their stored bcrypt hashes so the file imports
+/// The password column is empty unless `with_hashes` and the user is an
+/// admin (`ops::mailboxes::export_hashes` decides, and refuses anyone else
+/// who asks); then it holds the stored bcrypt hashes, so the file imports
 /// back unchanged. Returns the number of rows.
 pub fn export_mailboxes<W: Write>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     filter: &Filter,
+    with_hashes: bool,
     out: W,
 ) -> OpResult<u64> {
+    let domain = match filter.domain_id {
+        Some(id) => crate::store::domains::by_id(conn, id)?.map(|d| d.name),
+        None => None,
+    };
+    let hashes = ops::mailboxes::export_hashes(conn, ctx, with_hashes, domain.as_deref())?;
     export_pages(
         out,
         &MAILBOX_HEADER,
@@ -356,7 +364,7 @@ pub fn export_mailboxes<W: Write>(
         |w, m| {
             w.write_record([
                 m.username.as_str(),
-                m.password_hash.as_str(),
+                if hashes { m.password_hash.as_str() } else { "" },
                 &m.quota_limit.to_string(),
                 m.name.as_deref().unwrap_or(""),
                 m.status.as_str(),

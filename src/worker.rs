@@ -174,6 +174,8 @@ pub enum Write {
     ExportCsv {
         table: crate::csvfile::Table,
         filter: Filter,
+        /// Mailbox password hashes in the file (admins only; ops refuses others).
+        with_hashes: bool,
         file: std::path::PathBuf,
     },
     /// The rows changed in the $EDITOR round trip, in one transaction.
@@ -623,6 +625,7 @@ impl Runner {
             Request::Write(Write::ExportCsv {
                 table,
                 filter,
+                with_hashes,
                 file,
             }) => {
                 let ctx = self.ctx()?;
@@ -633,6 +636,7 @@ impl Runner {
                         &ctx,
                         table,
                         &filter,
+                        with_hashes,
                         &file,
                         &progress,
                     )?

@@ -454,7 +454,7 @@ on_both_backends!(export_then_import_round_trips, |t| {
     .unwrap();
 
     let mut mcsv = Vec::new();
-    let n = csvio::export_mailboxes(&mut c, &admin, &Filter::default(), &mut mcsv).unwrap();
+    let n = csvio::export_mailboxes(&mut c, &admin, &Filter::default(), true, &mut mcsv).unwrap();
     assert_eq!(n, 2105);
     let mut acsv = Vec::new();
     csvio::export_aliases(&mut c, &admin, &Filter::default(), &mut acsv).unwrap();
@@ -469,6 +469,7 @@ on_both_backends!(export_then_import_round_trips, |t| {
             domain_id: Some(a_id),
             ..Default::default()
         },
+        false,
         &mut only_a,
     )
     .unwrap();
@@ -486,7 +487,7 @@ on_both_backends!(export_then_import_round_trips, |t| {
     import::aliases(&mut c2, &admin2, &a, false).unwrap();
 
     let mut again = Vec::new();
-    csvio::export_mailboxes(&mut c2, &admin2, &Filter::default(), &mut again).unwrap();
+    csvio::export_mailboxes(&mut c2, &admin2, &Filter::default(), true, &mut again).unwrap();
     assert_eq!(
         String::from_utf8(again).unwrap(),
         String::from_utf8(mcsv).unwrap()

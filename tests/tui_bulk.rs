@@ -374,6 +374,17 @@ fn csv_import_and_export_from_the_command_line() {
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 4);
+    // The hashes stay out unless the admin answers yes (issue 14 item 6).
+    assert!(!csv.contains("{BLF-CRYPT}"), "{csv}");
+    let hashed = dir.path().join("hashed.csv");
+    t.command(&format!("export {}", hashed.display()));
+    assert!(t.screen().contains("Password hashes"), "{}", t.screen());
+    t.tab();
+    t.clear_field();
+    t.text("yes");
+    t.enter();
+    let text = std::fs::read_to_string(&hashed).expect("export");
+    assert_eq!(text.matches("{BLF-CRYPT}$2").count(), 3, "{text}");
     // An existing file is never overwritten.
     t.command(&format!("export {}", out.display()));
     t.enter();

@@ -439,10 +439,13 @@ pub enum MailboxCommand {
     Bulk(MailboxBulk),
     /// Create mailboxes from a CSV file (header: address,password,quota,name,status); all or nothing
     Import(ImportArgs),
-    /// Write mailboxes as CSV to stdout (passwords as their bcrypt hashes)
+    /// Write mailboxes as CSV to stdout (the password column empty unless --with-hashes)
     Export {
         #[arg(long)]
         domain: Option<String>,
+        /// Fill the password column with the stored bcrypt hashes (admins only), so the file imports back unchanged
+        #[arg(long)]
+        with_hashes: bool,
     },
     /// Edit many mailboxes in $EDITOR as tab-separated rows (quota, name, status), then apply in one transaction
     EditMany(EditManyArgs),

@@ -307,10 +307,11 @@ pub fn mailbox_export(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     domain: &Option<String>,
+    with_hashes: bool,
 ) -> Result<String, CliError> {
     let f = domain_filter(conn, ctx, domain)?;
     let out = std::io::BufWriter::new(std::io::stdout().lock());
-    csvio::export_mailboxes(conn, ctx, &f, out)?;
+    csvio::export_mailboxes(conn, ctx, &f, with_hashes, out)?;
     Ok(String::new())
 }
 

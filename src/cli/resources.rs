@@ -165,9 +165,10 @@ pub fn run(
         Command::Domain(c) => domain(c, conn, ctx, j),
         Command::Mailbox(MailboxCommand::Bulk(b)) => super::bulk::mailbox_bulk(b, conn, ctx, j),
         Command::Mailbox(MailboxCommand::Import(a)) => super::bulk::mailbox_import(a, conn, ctx, j),
-        Command::Mailbox(MailboxCommand::Export { domain }) => {
-            super::bulk::mailbox_export(conn, ctx, domain)
-        }
+        Command::Mailbox(MailboxCommand::Export {
+            domain,
+            with_hashes,
+        }) => super::bulk::mailbox_export(conn, ctx, domain, *with_hashes),
         Command::Mailbox(MailboxCommand::EditMany(a)) => {
             super::bulk::edit_many(Table::Mailboxes, a, conn, ctx, j)
         }

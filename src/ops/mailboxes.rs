@@ -322,6 +322,35 @@ pub fn get(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailb
     Ok(find(conn, &who, address)?.0)
 }
 
+/// May a mailbox export carry password hashes? Only when asked
+/// (`with_hashes`) and only for an admin: a hash is an offline guessing
+/// target, and readonly or scoped users never need one. Asking without the
+/// role is refused (and audited) rather than quietly exporting without
+/// them, so a script that expects hashes fails loudly. An admin's export
+/// with hashes leaves an audit row naming the domain filter.
+pub fn export_hashes(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    with_hashes: bool,
+    domain: Option<&str>,
+) -> OpResult<bool> {
+    if !with_hashes {
+        return Ok(false);
+    }
+    let request = json!({ "with_hashes": true, "domain": domain });
+    run_write(
+        conn,
+        ctx,
+        "export_hashes",
+        "mailbox",
+        request.clone(),
+        |_, who| {
+            who.require_admin("exporting password hashes (--with-hashes)")?;
+            Ok((true, Done::new(None, request)))
+        },
+    )
+}
+
 pub fn list(
     conn: &mut AnyConnection,
     ctx: &Ctx,

@@ -796,7 +796,11 @@ impl App {
             } else {
                 file.to_string()
             };
-            forms::export(table, t.export_filter(), &file)
+            let admin = self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.role == crate::ops::Role::Admin);
+            forms::export(table, t.export_filter(), &file, admin)
         }));
     }
 

@@ -68,21 +68,37 @@ pub fn import(table: crate::csvfile::Table, file: &str) -> Form {
 }
 
 /// Export what the screen lists (every page) into a new CSV file.
-pub fn export(table: crate::csvfile::Table, filter: crate::store::Filter, file: &str) -> Form {
+/// `admin`: a mailbox export offers the password hashes (default no); for
+/// anyone else the password column is empty and nothing is offered.
+pub fn export(
+    table: crate::csvfile::Table,
+    filter: crate::store::Filter,
+    file: &str,
+    admin: bool,
+) -> Form {
     let what = if filter.text.is_some() || filter.domain_id.is_some() {
         "rows matching this screen's filter"
     } else {
         "every row"
     };
+    let mut fields = vec![Field::new(
+        "file",
+        "CSV file",
+        file,
+        "a new file; never overwritten",
+    )];
+    if admin && table == crate::csvfile::Table::Mailboxes {
+        fields.push(Field::new(
+            "with_hashes",
+            "Password hashes",
+            "no",
+            "yes: the file can re-import, and can be attacked offline",
+        ));
+    }
     Form::new(
         format!("Export {} to CSV ({what})", table.plural()),
         FormKind::Export { table, filter },
-        vec![Field::new(
-            "file",
-            "CSV file",
-            file,
-            "a new file; never overwritten",
-        )],
+        fields,
     )
 }
 
@@ -788,6 +804,15 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             }
         }
         FormKind::Export { table, filter } => {
+            let with_hashes = match r.text("with_hashes").to_ascii_lowercase().as_str() {
+                "yes" | "y" => true,
+                "no" | "n" | "" => false,
+                other => {
+                    r.errors
+                        .push(("with_hashes".into(), format!("{other:?}: answer yes or no")));
+                    false
+                }
+            };
             let file = r.required("file");
             if !file.is_empty() && std::path::Path::new(&file).exists() {
                 r.errors.push((
@@ -798,6 +823,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             Write::ExportCsv {
                 table: *table,
                 filter: filter.clone(),
+                with_hashes,
                 file: file.into(),
             }
         }
