@@ -107,6 +107,16 @@ pub enum Request {
         filter: Filter,
         page: Page,
     },
+    /// A table screen's page, with the change token of the data under it
+    /// (read before the rows). With `known` equal to the token now, the
+    /// answer is `Unchanged` and no rows are read: the screen's once-a-
+    /// refresh "did anything change?" costs one aggregate.
+    Live {
+        resource: Resource,
+        filter: Filter,
+        page: Page,
+        known: Option<LiveToken>,
+    },
     /// Audit entries above this id (the live tail).
     Tail {
         after_id: i64,
@@ -144,6 +154,11 @@ pub enum Request {
     },
     Write(Write),
 }
+
+/// What a table screen compares to know its rows changed: the dashboard's
+/// change token for domains, mailboxes and aliases; the newest visible
+/// audit id (in the third place) for the audit log.
+pub type LiveToken = crate::store::quota::ChangeToken;
 
 /// Bulk actions on marked rows: `ops::bulk::Action`, shared with the CLI.
 pub use crate::ops::bulk::Action as BulkAction;
@@ -347,6 +362,11 @@ pub enum Response {
         body: String,
     },
     Rows(Listing),
+    /// A `Live` page and its token (None: this table has no token, so it
+    /// is not refreshed on its own).
+    Live(Option<LiveToken>, Listing),
+    /// A `Live` check found the token unchanged: nothing to redraw.
+    Unchanged,
     Tail(Vec<AuditLog>),
     /// What a delete would remove: a sentence and the row count.
     Impact(String, i64),
@@ -862,6 +882,21 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             filter,
             page,
         } => Response::Rows(list(c, ctx, resource, &filter, &page)?),
+        Request::Live {
+            resource,
+            filter,
+            page,
+            known,
+        } => {
+            // Read before the rows: a write landing in between shows now
+            // and merely causes one more refresh later.
+            let token = live_token(c, ctx, resource, &filter)?;
+            if token.is_some() && token == known {
+                Response::Unchanged
+            } else {
+                Response::Live(token, list(c, ctx, resource, &filter, &page)?)
+            }
+        }
         Request::Tail { after_id, limit } => {
             Response::Tail(ops::audit::newer_than(c, ctx, after_id, limit)?)
         }
@@ -1019,6 +1054,29 @@ fn list(
             Listing::MailServers(ops::mail_configs::page(c, ctx, f.text.as_deref(), page)?)
         }
         Resource::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
+    })
+}
+
+/// The change token of a table's rows; None for tables no trigger counts
+/// changes of (users, grants, alias domains, mail configs, LDAP servers),
+/// which refresh on `r` and after this session's own writes.
+fn live_token(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    f: &Filter,
+) -> Result<Option<LiveToken>, OpError> {
+    Ok(match resource {
+        Resource::Domains | Resource::Mailboxes | Resource::Aliases => {
+            Some(ops::quota::table_token(c, ctx, f.domain_id)?)
+        }
+        // The newest entry this user may see: the primary key's last
+        // entry, one index probe at any size.
+        Resource::Audit => {
+            let newest = ops::audit::newer_than(c, ctx, 0, 1)?;
+            Some((0, 0, newest.first().map(|a| a.id).unwrap_or(0)))
+        }
+        _ => None,
     })
 }
 

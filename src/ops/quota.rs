@@ -154,6 +154,25 @@ pub fn watch(
     }))
 }
 
+/// The change token of the rows a table screen lists: the dashboard's
+/// token (same triggers, same single aggregate over domain rows) over the
+/// domains this user may see, or only `domain` for a screen scoped to one.
+/// A table screen re-reads its visible page only when this moves.
+pub fn table_token(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    domain: Option<i32>,
+) -> OpResult<ChangeToken> {
+    let who = Principal::load(conn, ctx.user_id)?;
+    let scope = match (who.domain_scope(), domain) {
+        (None, None) => None,
+        (None, Some(d)) => Some(vec![d]),
+        (Some(ids), None) => Some(ids),
+        (Some(ids), Some(d)) => Some(ids.into_iter().filter(|x| *x == d).collect()),
+    };
+    Ok(store::change_token(conn, scope.as_deref())?)
+}
+
 /// A domain's or mailbox's recent usage change points, oldest first, for
 /// whoever may see that domain.
 pub fn history(

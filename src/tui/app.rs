@@ -830,6 +830,16 @@ impl App {
             self.send(Slot::Tail, r);
         }
         let may_check = self.modal.is_none() && !self.waiting(Slot::Dashboard);
+        // A table screen under a form, dialog or help is not checked: what
+        // the admin is editing stays exactly as it was opened.
+        if let Some(Screen::Table(t)) = self.stack.last_mut() {
+            let slot = Slot::Table(t.resource);
+            let free = self.modal.is_none() && !self.inflight.contains_key(&slot);
+            if let Some(r) = t.tick(free, self.quota.refresh_secs) {
+                self.send(slot, r);
+            }
+            return false;
+        }
         if let Some(Screen::Dashboard(d)) = self.stack.last_mut() {
             // The age label ticks; the data only moves when a reply says so.
             let (redraw, check) = d.tick(may_check);
@@ -877,6 +887,15 @@ impl App {
                 };
                 match result {
                     Ok(Response::Rows(l)) => t.on_rows(rows::from_listing(&l)),
+                    Ok(Response::Live(token, l)) => {
+                        match t.on_live(token, rows::from_listing(&l)) {
+                            super::table::Refreshed::Same => return false,
+                            super::table::Refreshed::Redraw => {}
+                            super::table::Refreshed::Refetch(r) => self.send(tag.slot, r),
+                        }
+                    }
+                    // A change check found nothing new: not a byte to draw.
+                    Ok(Response::Unchanged) => return false,
                     Ok(_) => {}
                     Err(e) => t.on_error(e.message),
                 }

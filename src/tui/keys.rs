@@ -278,7 +278,7 @@ pub const BINDINGS: &[Binding] = &[
     named(
         doc(
             b(Cmd::Reload, &[C('r')], "r", "reload", Group::Rows, 15),
-            "reload the page",
+            "reload the page (Domains, Mailboxes, Aliases and Audit also refresh on their own every `quota.refresh_secs` when their data changed, cursor kept on its row)",
         ),
         "reload",
     ),

@@ -19,7 +19,7 @@ use super::rows::Row;
 use super::theme::Theme;
 use crate::ops::{Role, Status};
 use crate::store::{Filter, Page};
-use crate::worker::{BulkAction, Request, Resource, Write};
+use crate::worker::{BulkAction, LiveToken, Request, Resource, Write};
 
 /// How the page on screen was (or is being) fetched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +60,22 @@ pub struct TableScreen {
     last_mark: Option<String>,
     /// The list's order (`o` picks the column, `O` the direction).
     pub sort: crate::store::Sort,
+    /// The change token the rows on screen were read under (None: this
+    /// table has none, or no page has arrived yet).
+    live: Option<LiveToken>,
+    /// Ticks since the last change check.
+    since_check: u64,
+}
+
+/// What a change check's answer did to the screen.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// Same rows: nothing to draw.
+    Same,
+    Redraw,
+    /// The page emptied under the cursor (its rows were deleted): go back
+    /// to the first page.
+    Refetch(Request),
 }
 
 impl TableScreen {
@@ -82,6 +98,8 @@ impl TableScreen {
             marks: Default::default(),
             last_mark: None,
             sort: Default::default(),
+            live: None,
+            since_check: 0,
         }
     }
 
@@ -250,15 +268,76 @@ impl TableScreen {
     fn fetch(&mut self, anchor: Anchor, select: Select) -> Request {
         self.loading = true;
         self.pending = Some((anchor.clone(), select));
-        Request::List {
+        self.since_check = 0;
+        self.page_request(&anchor, None)
+    }
+
+    fn page_request(&self, anchor: &Anchor, known: Option<LiveToken>) -> Request {
+        Request::Live {
             resource: self.resource,
             filter: self.filter_now(),
             page: Page {
-                after: anchor.after,
+                after: anchor.after.clone(),
                 limit: Some(self.capacity as i64),
                 backward: anchor.backward,
             },
+            known,
         }
+    }
+
+    /// One second passed. Every `every` seconds, while nothing else is
+    /// asked and the filter is not being typed, the check for changes
+    /// under the visible page: the same page, sent with the token its rows
+    /// were read under, answered `Unchanged` without reading rows.
+    pub fn tick(&mut self, may_check: bool, every: u64) -> Option<Request> {
+        self.since_check += 1;
+        let known = self.live?;
+        if !may_check
+            || self.pending.is_some()
+            || self.filter_input.is_some()
+            || self.since_check < every
+        {
+            return None;
+        }
+        self.since_check = 0;
+        Some(self.page_request(&self.anchor.clone(), Some(known)))
+    }
+
+    /// A page or a change check's answer. A page asked by a key is placed
+    /// as that key wanted; a check's new rows replace the page in place,
+    /// with the cursor on the same row (by key; the nearest position when
+    /// it has gone) and marks, filter, order and page start untouched.
+    pub fn on_live(&mut self, token: Option<LiveToken>, rows: Vec<Row>) -> Refreshed {
+        self.live = token;
+        if self.pending.is_some() {
+            self.on_rows(rows);
+            return Refreshed::Redraw;
+        }
+        let had_error = self.error.take().is_some();
+        if rows == self.rows {
+            return if had_error {
+                Refreshed::Redraw
+            } else {
+                Refreshed::Same
+            };
+        }
+        if rows.is_empty() && self.anchor.after.is_some() {
+            return Refreshed::Refetch(self.first_page());
+        }
+        let key = self.current().map(|r| r.key.clone());
+        let full = rows.len() >= self.capacity;
+        match (self.anchor.after.is_some(), self.anchor.backward) {
+            (false, false) => (self.at_start, self.at_end) = (true, !full),
+            (true, false) => (self.at_start, self.at_end) = (false, !full),
+            (false, true) => (self.at_start, self.at_end) = (!full, true),
+            (true, true) => (self.at_start, self.at_end) = (!full, false),
+        }
+        self.rows = rows;
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = key
+            .and_then(|k| self.rows.iter().position(|r| r.key == k))
+            .unwrap_or(self.selected.min(last));
+        Refreshed::Redraw
     }
 
     pub fn on_rows(&mut self, rows: Vec<Row>) {
