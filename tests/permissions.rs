@@ -140,7 +140,9 @@ fn allowed(op: &str, actor: &str) -> bool {
             op,
             "mailbox create" | "mailbox password" | "mailbox suspend" | "alias create"
         ),
-        "domain_only" => matches!(op, "domain edit description" | "alias domain create"),
+        // Creating an alias domain claims a mail domain name: admins only
+        // (issue 14 item 7), whatever the grant.
+        "domain_only" => matches!(op, "domain edit description"),
         _ => false,
     }
 }

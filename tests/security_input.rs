@@ -205,3 +205,49 @@ on_both_backends!(item06_hashes_only_for_admin_with_flag, |t| {
         .unwrap()
         .contains("{BLF-CRYPT}$2"));
 });
+
+// ---------------------------------------------------------------- item 7
+
+on_both_backends!(item07_claiming_a_mail_domain_is_admin_only, |t| {
+    let (s, mut c, admin) = Site::new(t);
+    let (_, scoped, tenant) = world(&mut c, &admin);
+    let claims = ["gmail.example", "mail.b.example", "localhost.localdomain"];
+    for user in ["tenant", "scoped"] {
+        for name in claims {
+            let out = s.as_user(user, &["alias-domain", "add", name, "a.example"]);
+            assert_ne!(out.status.code(), Some(0), "{user} {name}");
+            let err = stderr(&out);
+            assert!(
+                err.contains("needs role admin") && err.contains("name Postfix accepts mail for"),
+                "{user} {name}: {err}"
+            );
+        }
+        let out = s.as_user(user, &["domain", "add", "gmail.example"]);
+        assert!(
+            stderr(&out).contains("needs role admin"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // the library path the TUI's worker takes
+    for ctx in [&tenant, &scoped] {
+        for name in claims {
+            let before = common::snapshot(&mut c);
+            let err = ops::alias_domains::create(&mut c, ctx, name, "a.example").unwrap_err();
+            assert!(matches!(err, OpError::Denied(_)), "{name}: {err:?}");
+            assert_eq!(common::snapshot(&mut c), before, "{name}");
+        }
+    }
+    assert_eq!(common::count(&mut c, "alias_domains"), 0);
+    assert_eq!(common::count(&mut c, "domains"), 2);
+    assert_eq!(audit_count(&mut c, "create", "refused"), 14);
+
+    // An admin adds it; the domain grant still manages it afterwards.
+    s.ok(
+        "admin",
+        &["alias-domain", "add", "a-alias.example", "a.example"],
+    );
+    s.ok("tenant", &["alias-domain", "suspend", "a-alias.example"]);
+    s.ok("tenant", &["alias-domain", "delete", "a-alias.example"]);
+    assert_eq!(common::count(&mut c, "alias_domains"), 0);
+});

@@ -1,5 +1,7 @@
 //! Alias domains: every address `user@alias.example` resolves as
-//! `user@target.example`, for mailboxes and aliases alike.
+//! `user@target.example`, for mailboxes and aliases alike. Creating one is
+//! admin-only (Postfix starts accepting mail for the name); a user with the
+//! `domain` permission on the target may retarget, suspend or delete it.
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -48,9 +50,9 @@ pub fn create(
 ) -> OpResult<AliasDomainView> {
     let request = json!({ "name": name, "target": target });
     run_write(conn, ctx, "create", "alias_domain", request, |c, who| {
+        who.require_claim_mail_domain("creating an alias domain")?;
         let norm = validate::domain("name", name)?;
         let t = domains::find(c, "target", target)?;
-        who.require_domain(&t, Perm::Domain)?;
         // Also catches a name equal to its target, which is a domain.
         if store::domains::by_name(c, &norm)?.is_some() {
             return Err(OpError::duplicate(

@@ -51,7 +51,8 @@ pub enum Perm {
     Mailboxes,
     /// create, edit, suspend, delete aliases
     Aliases,
-    /// edit the domain's description and manage its alias domains
+    /// edit the domain's description; retarget, suspend and delete its
+    /// alias domains (creating one, like creating a domain, is admin-only)
     Domain,
 }
 
@@ -196,6 +197,22 @@ impl Principal {
                 self.role.as_str()
             )))
         }
+    }
+
+    /// Claiming a name Postfix will accept mail for (a domain or an alias
+    /// domain): admin-only. A tenant could otherwise name any domain
+    /// (gmail.example, another tenant's mail.b.test, localhost.localdomain)
+    /// and receive its mail through the catch-all maps.
+    pub fn require_claim_mail_domain(&self, what: &str) -> OpResult<()> {
+        if self.is_admin() {
+            return Ok(());
+        }
+        Err(OpError::Denied(format!(
+            "{what} needs role admin: only an admin may add a name Postfix accepts mail for \
+             (a domain or an alias domain); {} has role {}",
+            self.username,
+            self.role.as_str()
+        )))
     }
 
     /// May this principal act on `domain` with `perm`?

@@ -58,7 +58,7 @@ pub fn create(
 ) -> OpResult<Domain> {
     let request = json!({ "name": name, "input": input });
     run_write(conn, ctx, "create", "domain", request, |c, who| {
-        who.require_admin("creating a domain")?;
+        who.require_claim_mail_domain("creating a domain")?;
         let name = validate::domain("name", name)?;
         if store::domains::by_name(c, &name)?.is_some() {
             return Err(OpError::duplicate(

@@ -172,7 +172,12 @@ pub fn caps(r: Resource, role: Role) -> Caps {
             ..all
         },
         (Role::Admin, _) => all,
-        (Role::User, Resource::Mailboxes | Resource::Aliases | Resource::AliasDomains) => all,
+        (Role::User, Resource::Mailboxes | Resource::Aliases) => all,
+        // Adding an alias domain claims a mail domain name: admins only.
+        (Role::User, Resource::AliasDomains) => Caps {
+            create: false,
+            ..all
+        },
         // A user with the `domain` permission may edit a domain's description.
         (Role::User, Resource::Domains) => Caps { edit: true, ..none },
         (Role::User, _) => none,
