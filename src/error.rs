@@ -12,8 +12,14 @@ pub enum OpError {
     Duplicate { field: String, message: String },
     #[error("permission denied: {0}")]
     Denied(String),
+    /// `field`: the input that named the missing row (an alias domain's
+    /// target), so a form can show the message beside it.
     #[error("{kind} {key:?} not found")]
-    NotFound { kind: &'static str, key: String },
+    NotFound {
+        kind: &'static str,
+        key: String,
+        field: Option<String>,
+    },
     /// The row changed since the caller read it (optimistic locking).
     #[error("conflict: {0}")]
     Conflict(String),
@@ -50,6 +56,20 @@ impl OpError {
         OpError::NotFound {
             kind,
             key: key.into(),
+            field: None,
+        }
+    }
+
+    /// Not found, where `field` is the input that named it.
+    pub fn not_found_in(
+        field: impl Into<String>,
+        kind: &'static str,
+        key: impl Into<String>,
+    ) -> Self {
+        OpError::NotFound {
+            kind,
+            key: key.into(),
+            field: Some(field.into()),
         }
     }
 
@@ -83,6 +103,7 @@ impl OpError {
     pub fn field(&self) -> Option<&str> {
         match self {
             OpError::Invalid { field, .. } | OpError::Duplicate { field, .. } => Some(field),
+            OpError::NotFound { field, .. } => field.as_deref(),
             _ => None,
         }
     }

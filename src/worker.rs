@@ -331,6 +331,8 @@ pub struct Session {
     /// An admin required a new password: nothing else works until it is set.
     pub must_change_password: bool,
     pub preferences: ops::preferences::Preferences,
+    /// The password policy's minimum, for the forms' own checks.
+    pub min_password_length: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -853,6 +855,7 @@ impl Runner {
             role: who.role,
             must_change_password: who.must_change_password,
             preferences,
+            min_password_length: ctx.policy.min_password_length,
         };
         if let Ok(mut s) = self.session.lock() {
             *s = Some(ctx);

@@ -174,14 +174,20 @@ fn create_form_with_field_errors_then_saved() {
     t.clear_field();
     t.text("lots");
     t.enter();
-    // The size is checked locally, beside its field; nothing was sent.
+    // Both are checked locally by ops' rules, each beside its field;
+    // nothing was sent.
     snap!("domain_form_local_error", t.screen());
+    // Focus is on the first bad field, the name: one that exists already.
+    t.clear_field();
+    t.text("alpha.example");
+    t.tab();
+    t.tab();
     t.clear_field();
     t.text("5G");
     t.enter();
-    // The name went to ops, whose message lands beside the name.
+    // Only ops knows it exists; its message lands beside the name.
     let s = t.screen();
-    assert!(s.contains("must not contain spaces"), "{s}");
+    assert!(s.contains("already exists"), "{s}");
     snap!("domain_form_ops_error", s);
     t.clear_field();
     t.text("delta.example");

@@ -37,7 +37,8 @@ impl DomainInput {
 /// Look a domain up by any spelling of its name (case, IDN, trailing dot).
 pub(crate) fn find(conn: &mut AnyConnection, field: &str, name: &str) -> OpResult<Domain> {
     let norm = validate::domain(field, name)?;
-    store::domains::by_name(conn, &norm)?.ok_or_else(|| OpError::not_found("domain", norm))
+    store::domains::by_name(conn, &norm)?
+        .ok_or_else(|| OpError::not_found_in(field, "domain", norm))
 }
 
 fn check_quota_field(field: &str, v: i64) -> OpResult<i64> {

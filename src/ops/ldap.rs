@@ -15,7 +15,7 @@ mod test;
 
 pub use import::{import, ImportReport, ImportRequest, ImportRow};
 pub use rotate::{rotate_key, RotateReport};
-pub use servers::{create, delete, edit, get, list, page, BindPassword, ServerInput};
+pub use servers::{create, delete, edit, field_errors, get, list, page, BindPassword, ServerInput};
 pub use test::{prepare_test, record_test, test};
 
 use chrono::NaiveDateTime;

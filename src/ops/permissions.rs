@@ -13,7 +13,8 @@ use crate::validate;
 
 fn grantee(c: &mut AnyConnection, username: &str) -> OpResult<User> {
     let norm = validate::username("username", username)?;
-    let u = store::users::by_name(c, &norm)?.ok_or_else(|| OpError::not_found("user", norm))?;
+    let u = store::users::by_name(c, &norm)?
+        .ok_or_else(|| OpError::not_found_in("username", "user", norm))?;
     if u.role != Role::User.as_str() {
         return Err(OpError::invalid(
             "username",
@@ -116,7 +117,8 @@ pub fn revoke(
     run_write(conn, ctx, "revoke", "permission", request, |c, who| {
         who.require_admin("revoking permissions")?;
         let norm = validate::username("username", username)?;
-        let u = store::users::by_name(c, &norm)?.ok_or_else(|| OpError::not_found("user", norm))?;
+        let u = store::users::by_name(c, &norm)?
+            .ok_or_else(|| OpError::not_found_in("username", "user", norm))?;
         let d = domains::find(c, "domain", domain)?;
         let g = grant_view(c, u.id, d.id).map_err(|_| {
             OpError::not_found("permission", format!("{} on {}", u.username, d.name))

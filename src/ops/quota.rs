@@ -200,6 +200,7 @@ pub fn history(
         return Err(OpError::NotFound {
             kind: if mailbox { "mailbox" } else { "domain" },
             key: format!("#{id}"),
+            field: None,
         });
     }
     Ok(if mailbox {

@@ -601,6 +601,7 @@ impl App {
                     true
                 }
                 FormKey::Submit => {
+                    f.min_password = self.session.as_ref().map(|s| s.min_password_length);
                     match forms::build(f) {
                         // A bulk form only collects the value: the preview
                         // dialog (default No) is what asks before writing.

@@ -83,6 +83,9 @@ pub struct Form {
     pub used: Option<i64>,
     /// The quota below usage the admin was warned about (Enter again saves it).
     pub warned_quota: Option<i64>,
+    /// The server's minimum password length (from the session), so a short
+    /// password is marked with the other fields' problems.
+    pub min_password: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +107,7 @@ impl Form {
             pending: false,
             used: None,
             warned_quota: None,
+            min_password: None,
         }
     }
 

@@ -485,6 +485,32 @@ impl<'a> Reader<'a> {
     fn optional(&self, name: &str) -> Option<String> {
         Some(self.text(name)).filter(|s| !s.is_empty())
     }
+    /// One message per field: the first problem found is the one to fix.
+    fn push(&mut self, name: &str, e: &crate::error::OpError) {
+        if !self.errors.iter().any(|(n, _)| n == name) {
+            self.errors.push((name.to_string(), message_of(e)));
+        }
+    }
+    /// Run ops' own rule for this field on what will be sent (created, or
+    /// changed on an edit), so a bad value is marked before any round trip
+    /// and every field's problem shows at once.
+    fn check<T>(&mut self, name: &str, rule: impl FnOnce(&str, &str) -> crate::error::OpResult<T>) {
+        if let Some(v) = self.changed(name) {
+            if let Err(e) = rule(name, &v) {
+                self.push(name, &e);
+            }
+        }
+    }
+    /// Like `check`, for a field ops skips when it is left empty.
+    fn check_opt<T>(
+        &mut self,
+        name: &str,
+        rule: impl FnOnce(&str, &str) -> crate::error::OpResult<T>,
+    ) {
+        if self.changed(name).is_some_and(|v| !v.is_empty()) {
+            self.check(name, rule);
+        }
+    }
     fn size(&mut self, name: &str) -> Option<i64> {
         let raw = self.changed(name)?;
         self.parse_size(name, &raw)
@@ -493,20 +519,43 @@ impl<'a> Reader<'a> {
         match validate::size(name, raw) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.errors.push((name.to_string(), message_of(&e)));
+                self.push(name, &e);
                 None
             }
         }
     }
+    /// A count limit: a whole number, then ops' rule (`count_limit`: not
+    /// negative, fits the column).
     fn count(&mut self, name: &str) -> Option<i64> {
+        let raw = self.changed(name)?;
+        self.parse_count(name, &raw)
+    }
+    fn parse_count(&mut self, name: &str, raw: &str) -> Option<i64> {
+        let checked = match raw.parse::<i64>() {
+            Ok(v) => validate::count_limit(name, v).map(|_| v),
+            Err(_) => Err(crate::error::OpError::invalid(
+                name,
+                format!("{raw:?} is not a whole number (0 = unlimited)"),
+            )),
+        };
+        match checked {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(name, &e);
+                None
+            }
+        }
+    }
+    /// A whole number ops range-checks itself (LDAP port, priority).
+    fn number(&mut self, name: &str) -> Option<i64> {
         let raw = self.changed(name)?;
         match raw.parse::<i64>() {
             Ok(v) => Some(v),
             Err(_) => {
-                self.errors.push((
-                    name.to_string(),
-                    format!("{raw:?} is not a whole number (0 = unlimited)"),
-                ));
+                self.push(
+                    name,
+                    &crate::error::OpError::invalid(name, format!("{raw:?} is not a whole number")),
+                );
                 None
             }
         }
@@ -518,21 +567,12 @@ impl<'a> Reader<'a> {
     }
     fn opt_count(&mut self, name: &str) -> Option<i64> {
         let raw = self.optional(name)?;
-        match raw.parse::<i64>() {
-            Ok(v) if v >= 0 => Some(v),
-            _ => {
-                self.errors.push((
-                    name.to_string(),
-                    format!("{raw:?} is not a whole number ≥ 0 (0 = unlimited)"),
-                ));
-                None
-            }
-        }
+        self.parse_count(name, &raw)
     }
     fn required(&mut self, name: &str) -> String {
         let v = self.text(name);
         if v.is_empty() {
-            self.errors.push((name.to_string(), "required".into()));
+            self.push(name, &crate::error::OpError::invalid(name, "required"));
         }
         v
     }
@@ -540,11 +580,23 @@ impl<'a> Reader<'a> {
         // Passwords are taken as typed: spaces may be part of them.
         Some(self.form.value(name).to_string()).filter(|s| !s.is_empty())
     }
+    /// A password by ops' rule (length from the server's policy when the
+    /// session told it); `required`: an empty one is checked too.
+    fn password(&mut self, name: &str, required: bool) -> Option<String> {
+        let pw = self.secret(name);
+        if pw.is_some() || required {
+            let min = self.form.min_password.unwrap_or(0);
+            if let Err(e) = validate::password(name, pw.as_deref().unwrap_or(""), min) {
+                self.push(name, &e);
+            }
+        }
+        pw
+    }
     fn perms(&mut self, name: &str) -> Vec<Perm> {
         match Perm::parse_list(name, &self.text(name)) {
             Ok(p) => p,
             Err(e) => {
-                self.errors.push((name.to_string(), message_of(&e)));
+                self.push(name, &e);
                 Vec::new()
             }
         }
@@ -553,11 +605,11 @@ impl<'a> Reader<'a> {
 
 /// An LDAP server's input: changed fields only on an edit (an emptied text
 /// field clears it), the bind password only when one was typed.
-fn ldap_input(r: &mut Reader<'_>) -> crate::ops::ldap::ServerInput {
+fn ldap_input(r: &mut Reader<'_>, name: Option<&str>) -> crate::ops::ldap::ServerInput {
     use crate::ops::ldap::BindPassword;
-    crate::ops::ldap::ServerInput {
+    let input = crate::ops::ldap::ServerInput {
         host: r.changed("host"),
-        port: r.count("port"),
+        port: r.number("port"),
         tls_mode: r.changed("tls_mode"),
         ca_file: r.changed("ca_file"),
         bind_dn: r.changed("bind_dn"),
@@ -570,9 +622,16 @@ fn ldap_input(r: &mut Reader<'_>) -> crate::ops::ldap::ServerInput {
         group_search_base: None,
         user_attribute: r.changed("user_attribute"),
         user_filter: r.changed("user_filter"),
-        priority: r.count("priority"),
+        priority: r.number("priority"),
         is_active: None,
+    };
+    for e in crate::ops::ldap::field_errors(name, &input) {
+        if let Some(field) = e.field() {
+            let field = field.to_string();
+            r.push(&field, &e);
+        }
     }
+    input
 }
 
 fn message_of(e: &crate::error::OpError) -> String {
@@ -585,9 +644,7 @@ fn message_of(e: &crate::error::OpError) -> String {
 fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
     match what {
         BulkForm::Quota => {
-            if r.text("quota").is_empty() {
-                r.errors.push(("quota".into(), "required".into()));
-            }
+            r.required("quota");
             BulkAction::SetQuota(r.opt_size("quota").unwrap_or(0))
         }
         BulkForm::Limits => {
@@ -599,6 +656,7 @@ fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
                 max_mailbox_quota: r.opt_size("max_mailbox_quota"),
                 transport: r.optional("transport"),
             };
+            r.check_opt("transport", validate::transport);
             if r.errors.is_empty() && input == DomainInput::default() {
                 r.errors.push((
                     "quota_limit".into(),
@@ -607,13 +665,85 @@ fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
             }
             BulkAction::SetLimits(input)
         }
-        BulkForm::Grant => BulkAction::Grant {
-            username: r.required("username"),
-            perms: r.perms("permissions"),
-        },
-        BulkForm::Revoke => BulkAction::Revoke {
-            username: r.required("username"),
-        },
+        BulkForm::Grant => {
+            r.check("username", validate::username);
+            BulkAction::Grant {
+                username: r.required("username"),
+                perms: r.perms("permissions"),
+            }
+        }
+        BulkForm::Revoke => {
+            r.check("username", validate::username);
+            BulkAction::Revoke {
+                username: r.required("username"),
+            }
+        }
+    }
+}
+
+/// The text fields ops checks by name, checked here by the same rules
+/// (sizes, counts and passwords are checked as they are read).
+fn check_text_fields(r: &mut Reader<'_>) {
+    use crate::ops::{mail_configs, preferences, Role};
+    match &r.form.kind {
+        FormKind::Create(Resource::Domains)
+        | FormKind::Edit {
+            resource: Resource::Domains,
+            ..
+        } => {
+            if matches!(r.form.kind, FormKind::Create(_)) {
+                r.check("name", validate::domain);
+            }
+            r.check("description", validate::description);
+            r.check("transport", validate::transport);
+        }
+        FormKind::Create(Resource::Mailboxes)
+        | FormKind::Edit {
+            resource: Resource::Mailboxes,
+            ..
+        } => {
+            r.check("address", validate::address);
+            r.check("name", validate::description);
+        }
+        FormKind::Create(Resource::Aliases)
+        | FormKind::Edit {
+            resource: Resource::Aliases,
+            ..
+        } => {
+            r.check("address", validate::alias_address);
+            r.check("goto", validate::destinations);
+            r.check("description", validate::description);
+        }
+        FormKind::Create(Resource::AliasDomains)
+        | FormKind::Edit {
+            resource: Resource::AliasDomains,
+            ..
+        } => {
+            r.check("name", validate::domain);
+            r.check("target", validate::domain);
+        }
+        FormKind::Create(Resource::Users)
+        | FormKind::Edit {
+            resource: Resource::Users,
+            ..
+        } => {
+            r.check("username", validate::username);
+            r.check("email", validate::address);
+            r.check("role", Role::parse);
+        }
+        FormKind::Create(Resource::Permissions) => {
+            r.check("username", validate::username);
+            r.check("domain", validate::domain);
+        }
+        FormKind::Create(Resource::MailServers) => {
+            r.check("service", mail_configs::check_service);
+        }
+        FormKind::Preferences { .. } => {
+            r.check("theme", preferences::theme);
+            r.check("timezone", preferences::timezone);
+            r.check("language", preferences::language);
+        }
+        _ => {}
     }
 }
 
@@ -623,6 +753,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         form,
         errors: Vec::new(),
     };
+    check_text_fields(&mut r);
     let write = match &form.kind {
         FormKind::Create(Resource::Domains) => Write::CreateDomain {
             name: r.text("name"),
@@ -659,7 +790,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             };
             Write::CreateMailbox(NewMailbox {
                 address: r.text("address"),
-                password: r.secret("password").unwrap_or_default(),
+                password: r.password("password", true).unwrap_or_default(),
                 quota,
                 name: r.optional("name"),
             })
@@ -675,7 +806,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 quota: r.size("quota"),
                 name: r.changed("name"),
             },
-            password: r.secret("password"),
+            password: r.password("password", false),
         },
         FormKind::Create(Resource::Aliases) => Write::CreateAlias {
             address: r.text("address"),
@@ -711,7 +842,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             username: r.text("username"),
             email: r.text("email"),
             role: r.text("role"),
-            password: r.secret("password").unwrap_or_default(),
+            password: r.password("password", true).unwrap_or_default(),
         }),
         FormKind::Edit {
             resource: Resource::Users,
@@ -725,7 +856,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 role: r.changed("role"),
                 ..Default::default()
             },
-            password: r.secret("password"),
+            password: r.password("password", false),
         },
         FormKind::Create(Resource::Permissions) => Write::Grant {
             username: r.text("username"),
@@ -745,7 +876,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             }
         }
         FormKind::OwnPassword { .. } => {
-            let pw = r.secret("password").unwrap_or_default();
+            let pw = r.password("password", true).unwrap_or_default();
             if r.secret("repeat").unwrap_or_default() != pw {
                 r.errors
                     .push(("repeat".into(), "the two passwords differ".into()));
@@ -758,7 +889,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         },
         FormKind::Create(Resource::Ldap) => Write::CreateLdap {
             name: r.text("name"),
-            input: Box::new(ldap_input(&mut r)),
+            input: Box::new(ldap_input(&mut r, Some(form.value("name")))),
         },
         FormKind::Edit {
             resource: Resource::Ldap,
@@ -767,7 +898,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         } => Write::EditLdap {
             name: key.clone(),
             version: *version,
-            input: Box::new(ldap_input(&mut r)),
+            input: Box::new(ldap_input(&mut r, None)),
         },
         FormKind::Backup => Write::Backup {
             file: std::path::PathBuf::from(r.text("file")),
@@ -903,11 +1034,29 @@ mod tests {
     #[test]
     fn a_bad_size_is_marked_on_its_field_before_sending() {
         let mut f = create(Resource::Domains, None).unwrap();
+        f.fields[0].input = "example.com".into();
         f.fields[2].input = tui_input::Input::new("lots".into());
         let errs = build(&f).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].0, "quota_limit");
         assert!(errs[0].1.contains("not a size"), "{}", errs[0].1);
+    }
+
+    #[test]
+    fn every_bad_field_is_marked_by_ops_rules_at_once() {
+        let mut f = create(Resource::Domains, None).unwrap();
+        f.fields[0].input = "not a domain".into();
+        f.fields[2].input = "lots".into();
+        f.fields[3].input = "-5".into();
+        f.fields[6].input = "no-colon".into();
+        let errs = build(&f).unwrap_err();
+        let names: Vec<&str> = errs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["name", "transport", "quota_limit", "max_mailboxes"],
+            "{errs:?}"
+        );
+        assert!(errs[3].1.contains("must not be negative"), "{}", errs[3].1);
     }
 
     #[test]

@@ -199,6 +199,66 @@ where
     }
 }
 
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Every field of `input` checked on its own by the rules `create` and
+/// `edit` apply (the file-reading CA check and the rules joining two fields
+/// aside), each problem reported: a form marks all of them at once.
+pub fn field_errors(name: Option<&str>, input: &ServerInput) -> Vec<OpError> {
+    let mut out = Vec::new();
+    let mut keep = |r: OpResult<()>| {
+        if let Err(e) = r {
+            out.push(e);
+        }
+    };
+    if let Some(n) = name {
+        keep(server_name("name", n).map(drop));
+    }
+    if let Some(h) = &input.host {
+        keep(host("host", h).map(drop));
+    }
+    if let Some(p) = input.port {
+        if !(1..=65535).contains(&p) {
+            keep(Err(OpError::invalid(
+                "port",
+                format!("must be 1-65535 (got {p})"),
+            )));
+        }
+    }
+    if let Some(t) = &input.tls_mode {
+        keep(tls_mode("tls_mode", t).map(drop));
+    }
+    if let Some(d) = &input.base_dn {
+        keep(dn("base_dn", d).map(drop));
+    }
+    for (field, v) in [
+        ("bind_dn", &input.bind_dn),
+        ("user_search_base", &input.user_search_base),
+        ("group_search_base", &input.group_search_base),
+    ] {
+        if let Some(d) = nonempty(v) {
+            keep(dn(field, d).map(drop));
+        }
+    }
+    if let Some(a) = &input.user_attribute {
+        keep(filter::check_attribute("user_attribute", a).map(drop));
+    }
+    if let Some(f) = nonempty(&input.user_filter) {
+        keep(filter::check("user_filter", f).map(drop));
+    }
+    if let Some(p) = input.priority {
+        if !(0..=1_000_000).contains(&p) {
+            keep(Err(OpError::invalid(
+                "priority",
+                format!("must be 0-1000000 (got {p})"),
+            )));
+        }
+    }
+    out
+}
+
 /// The checked result of applying `input` to `current` (a new row's
 /// defaults on add).
 struct Merged {
