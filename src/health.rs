@@ -275,7 +275,10 @@ fn mail_configs(conn: &mut AnyConnection) -> Vec<Check> {
         vec![check(
             "mail configs",
             Status::Ok,
-            format!("{} file(s) match the database", rows.len()),
+            match rows.len() {
+                1 => "1 file matches the database".to_string(),
+                n => format!("{n} files match the database"),
+            },
         )]
     } else {
         vec![check(
@@ -291,7 +294,7 @@ fn audit_chain(conn: &mut AnyConnection) -> Check {
         Ok(r) if r.ok() => check(
             "audit chain",
             Status::Ok,
-            format!("{} row(s) verified", r.rows_checked),
+            format!("{} verified", crate::plural::s(r.rows_checked, "row")),
         ),
         Ok(r) => check("audit chain", Status::Critical, r.problems.join("; ")),
         Err(e) => check("audit chain", Status::Critical, e.to_string()),

@@ -543,7 +543,7 @@ on_both_backends!(quota_check_exits_like_a_nagios_plugin, |t| {
 
     // `quota sample` records history the dashboard draws.
     let out = s.admin(&["quota", "sample"]);
-    assert!(out.contains("2 mailbox(es) changed"), "{out}");
+    assert!(out.contains("2 mailboxes changed"), "{out}");
 });
 
 on_both_backends!(demo_seed_list_all_and_bench, |t| {
@@ -597,4 +597,46 @@ on_both_backends!(demo_seed_list_all_and_bench, |t| {
     assert_eq!(bench["scan_rows"], 2500);
     assert!(bench["timings"].as_array().unwrap().len() > 10);
     assert!(s.admin(&["audit", "verify"]).contains("intact"));
+});
+
+// Counted nouns are written out ("1 mailbox", "2 aliases"), never
+// "mailbox(es)" or "entr(y/ies)".
+on_both_backends!(counts_are_written_with_proper_plurals, |t| {
+    let s = site_for(t);
+    s.init();
+    s.admin(&["domain", "add", "plural.example", "--quota", "10G"]);
+    let mpw = s.path("mailbox.pw");
+    s.admin(&[
+        "mailbox",
+        "add",
+        "one@plural.example",
+        "--quota",
+        "1G",
+        "--new-password-file",
+        mpw.to_str().unwrap(),
+    ]);
+    s.admin(&["alias", "add", "a@plural.example", "one@plural.example"]);
+    s.admin(&["alias", "add", "b@plural.example", "one@plural.example"]);
+    let pw = s.path("admin.pw");
+    let out = s.run(&[
+        "--user",
+        "admin",
+        "--password-file",
+        pw.to_str().unwrap(),
+        "domain",
+        "delete",
+        "plural.example",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("still has 1 mailbox, 2 aliases and 0 alias domains"),
+        "{err}"
+    );
+    let out = s.admin(&["domain", "delete", "plural.example", "--cascade"]);
+    assert!(
+        out.contains("with 1 mailbox, 2 aliases, 0 alias domains, 0 permissions"),
+        "{out}"
+    );
+    let out = s.admin(&["quota", "sample"]);
+    assert!(!out.contains("(s)") && !out.contains("(es)"), "{out}");
 });

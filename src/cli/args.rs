@@ -95,6 +95,17 @@ pub enum Command {
     Demo(DemoCommand),
     /// Measure paging, filtering and memory against this database (see docs/performance.md)
     Bench(BenchArgs),
+    /// Print a shell completion script (e.g. `completions bash > /etc/bash_completion.d/postfix-manager`)
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per subcommand into --dir
+    Man {
+        /// Write postfix-manager.1, postfix-manager-domain-add.1, ... into this existing directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -334,15 +345,17 @@ pub struct DomainFields {
 
 #[derive(Debug, Subcommand)]
 pub enum DomainCommand {
+    /// Create a domain (limits: see the options; unset ones are unlimited or from the config)
     Add {
         name: String,
         #[command(flatten)]
         fields: DomainFields,
     },
+    /// List domains with their usage and limits, one page at a time
     List(ListArgs),
-    Show {
-        name: String,
-    },
+    /// Show one domain with its counters, limits and version
+    Show { name: String },
+    /// Change a domain's description, limits or transport
     Edit {
         name: String,
         #[command(flatten)]
@@ -351,12 +364,11 @@ pub enum DomainCommand {
         #[arg(long)]
         version: Option<i32>,
     },
-    Suspend {
-        name: String,
-    },
-    Activate {
-        name: String,
-    },
+    /// Stop mail and logins for a domain and everything in it
+    Suspend { name: String },
+    /// Let a suspended domain receive mail and log in again
+    Activate { name: String },
+    /// Delete a domain (with --cascade also its mailboxes, aliases and alias domains)
     Delete {
         name: String,
         /// Also delete its mailboxes, aliases, alias domains and permissions
@@ -386,6 +398,7 @@ pub struct NewPasswordArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MailboxCommand {
+    /// Create a mailbox with a password (from a file, prompted, or generated)
     Add {
         address: String,
         /// Quota (e.g. 500M, 2G); default from the config, within the domain's limits
@@ -397,6 +410,7 @@ pub enum MailboxCommand {
         #[command(flatten)]
         password: NewPasswordArgs,
     },
+    /// List mailboxes with usage and quota, one page at a time (or --all)
     List {
         /// Only mailboxes of this domain
         #[arg(long)]
@@ -407,9 +421,9 @@ pub enum MailboxCommand {
         #[command(flatten)]
         list: ListArgs,
     },
-    Show {
-        address: String,
-    },
+    /// Show one mailbox with its quota, usage and version
+    Show { address: String },
+    /// Change a mailbox's quota or display name
     Edit {
         address: String,
         #[arg(long, value_name = "SIZE")]
@@ -425,15 +439,12 @@ pub enum MailboxCommand {
         #[command(flatten)]
         password: NewPasswordArgs,
     },
-    Suspend {
-        address: String,
-    },
-    Activate {
-        address: String,
-    },
-    Delete {
-        address: String,
-    },
+    /// Stop a mailbox receiving mail and logging in (mail to it is refused)
+    Suspend { address: String },
+    /// Let a suspended mailbox receive mail and log in again
+    Activate { address: String },
+    /// Delete a mailbox (its mail on disk is left to the mail server)
+    Delete { address: String },
     /// Act on many mailboxes at once (one address per line in --from)
     #[command(subcommand)]
     Bulk(MailboxBulk),
@@ -487,9 +498,13 @@ pub struct ImportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MailboxBulk {
+    /// Suspend every listed mailbox in one transaction
     Suspend(BulkArgs),
+    /// Activate every listed mailbox in one transaction
     Activate(BulkArgs),
+    /// Delete every listed mailbox in one transaction
     Delete(BulkArgs),
+    /// Set one quota on every listed mailbox in one transaction
     SetQuota {
         /// New quota (e.g. 2G; 0 = unlimited)
         quota: String,
@@ -500,14 +515,19 @@ pub enum MailboxBulk {
 
 #[derive(Debug, Subcommand)]
 pub enum AliasBulk {
+    /// Suspend every listed alias in one transaction
     Suspend(BulkArgs),
+    /// Activate every listed alias in one transaction
     Activate(BulkArgs),
+    /// Delete every listed alias in one transaction
     Delete(BulkArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DomainBulk {
+    /// Suspend every listed domain in one transaction
     Suspend(BulkArgs),
+    /// Activate every listed domain in one transaction
     Activate(BulkArgs),
     /// Set quota/limits/transport on every listed domain
     SetLimits {
@@ -542,15 +562,16 @@ pub enum AliasCommand {
         #[arg(long)]
         description: Option<String>,
     },
+    /// List aliases and catch-alls with their destinations
     List {
         #[arg(long)]
         domain: Option<String>,
         #[command(flatten)]
         list: ListArgs,
     },
-    Show {
-        address: String,
-    },
+    /// Show one alias with its destinations and version
+    Show { address: String },
+    /// Change an alias's destinations or description
     Edit {
         address: String,
         /// New destinations, comma-separated (replaces the list)
@@ -561,15 +582,12 @@ pub enum AliasCommand {
         #[arg(long)]
         version: Option<i32>,
     },
-    Suspend {
-        address: String,
-    },
-    Activate {
-        address: String,
-    },
-    Delete {
-        address: String,
-    },
+    /// Stop an alias forwarding (mail to it is refused)
+    Suspend { address: String },
+    /// Let a suspended alias forward again
+    Activate { address: String },
+    /// Delete an alias
+    Delete { address: String },
     /// Act on many aliases at once (one address per line in --from)
     #[command(subcommand)]
     Bulk(AliasBulk),
@@ -587,10 +605,8 @@ pub enum AliasCommand {
 #[derive(Debug, Subcommand)]
 pub enum AliasDomainCommand {
     /// Make NAME an alias of TARGET
-    Add {
-        name: String,
-        target: String,
-    },
+    Add { name: String, target: String },
+    /// List alias domains and their targets
     List {
         /// Only alias domains of this target
         #[arg(long)]
@@ -598,9 +614,8 @@ pub enum AliasDomainCommand {
         #[command(flatten)]
         list: ListArgs,
     },
-    Show {
-        name: String,
-    },
+    /// Show one alias domain with its target and version
+    Show { name: String },
     /// Point NAME at another target
     Edit {
         name: String,
@@ -609,19 +624,17 @@ pub enum AliasDomainCommand {
         #[arg(long)]
         version: Option<i32>,
     },
-    Suspend {
-        name: String,
-    },
-    Activate {
-        name: String,
-    },
-    Delete {
-        name: String,
-    },
+    /// Stop an alias domain (mail to it is refused)
+    Suspend { name: String },
+    /// Let a suspended alias domain receive mail again
+    Activate { name: String },
+    /// Delete an alias domain (its target is untouched)
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// Create an app user (admin, user or readonly) with a password
     Add {
         username: String,
         #[arg(long)]
@@ -632,10 +645,11 @@ pub enum UserCommand {
         #[command(flatten)]
         password: NewPasswordArgs,
     },
+    /// List app users with role, status and login source
     List(ListArgs),
-    Show {
-        username: String,
-    },
+    /// Show one app user with role, last login and version
+    Show { username: String },
+    /// Change an app user's e-mail, role, login source or password-change flag
     Edit {
         username: String,
         #[arg(long)]
@@ -651,20 +665,18 @@ pub enum UserCommand {
         #[arg(long)]
         version: Option<i32>,
     },
+    /// Set an app user's password (from a file, prompted, or generated)
     Password {
         username: String,
         #[command(flatten)]
         password: NewPasswordArgs,
     },
-    Suspend {
-        username: String,
-    },
-    Activate {
-        username: String,
-    },
-    Delete {
-        username: String,
-    },
+    /// Stop an app user logging in
+    Suspend { username: String },
+    /// Let a suspended app user log in again
+    Activate { username: String },
+    /// Delete an app user (their audit rows stay)
+    Delete { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -677,10 +689,9 @@ pub enum PermissionCommand {
         #[arg(long, default_value = "mailboxes,aliases")]
         permissions: String,
     },
-    Revoke {
-        username: String,
-        domain: String,
-    },
+    /// Take away USER's permissions on DOMAIN
+    Revoke { username: String, domain: String },
+    /// List per-domain grants, by user or by domain
     List {
         #[arg(long = "for")]
         for_user: Option<String>,
@@ -737,7 +748,9 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PreferencesCommand {
+    /// Show your theme, language and time zone
     Show,
+    /// Change your theme, language or time zone
     Set {
         /// dark, light or no-color
         #[arg(long)]
@@ -810,10 +823,11 @@ pub enum LdapCommand {
         #[command(flatten)]
         fields: LdapFields,
     },
+    /// List LDAP servers (secrets are never shown)
     List(PageArgs),
-    Show {
-        name: String,
-    },
+    /// Show one LDAP server's settings (secrets are never shown)
+    Show { name: String },
+    /// Change an LDAP server's settings or bind secret
     Edit {
         name: String,
         #[command(flatten)]
@@ -829,9 +843,8 @@ pub enum LdapCommand {
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
     },
-    Delete {
-        name: String,
-    },
+    /// Delete an LDAP server (refused while it is the last one LDAP users log in through)
+    Delete { name: String },
     /// Create app users from directory entries (log in by LDAP bind)
     Import {
         /// The server to search

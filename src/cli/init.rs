@@ -45,8 +45,8 @@ pub fn run(cli: &Cli, args: &InitArgs) -> Result<String, CliError> {
     let mut report = Vec::new();
     if !applied.is_empty() {
         report.push(format!(
-            "applied {} migration(s) to {}",
-            applied.len(),
+            "applied {} to {}",
+            crate::plural::s(applied.len(), "migration"),
             url.redacted()
         ));
     }

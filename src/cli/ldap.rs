@@ -190,8 +190,8 @@ pub fn run(
                 j,
                 &r,
                 format!(
-                    "re-encrypted {} secret(s); new key in {}{}",
-                    r.secrets_reencrypted,
+                    "re-encrypted {}; new key in {}{}",
+                    crate::plural::s(r.secrets_reencrypted, "secret"),
                     r.key_file,
                     r.old_key_backup
                         .as_ref()

@@ -284,8 +284,8 @@ pub fn run_quota(
                 return Ok(object(&s, true));
             }
             let mut out = format!(
-                "quota sync: {} mailbox(es) reported, {} updated, {} unchanged, {} unknown; {} in use\n",
-                s.reported,
+                "quota sync: {} reported, {} updated, {} unchanged, {} unknown; {} in use\n",
+                crate::plural::count(s.reported, "mailbox", "mailboxes"),
                 s.updated,
                 s.unchanged,
                 s.unknown,
@@ -305,8 +305,11 @@ pub fn run_quota(
                 return Ok(object(&s, true));
             }
             Ok(format!(
-                "quota sample at {}: {} domain(s) and {} mailbox(es) changed since the last sample; {} old sample(s) pruned\n",
-                s.taken_at, s.domains, s.mailboxes, s.pruned
+                "quota sample at {}: {} and {} changed since the last sample; {} pruned\n",
+                s.taken_at,
+                crate::plural::s(s.domains, "domain"),
+                crate::plural::count(s.mailboxes, "mailbox", "mailboxes"),
+                crate::plural::s(s.pruned, "old sample")
             ))
         }
         QuotaCommand::Check { warn, crit } => {

@@ -8,6 +8,7 @@ mod demo;
 mod init;
 mod ldap;
 mod mail;
+mod manuals;
 pub mod output;
 mod resources;
 pub mod setup;
@@ -67,6 +68,8 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
     };
     match command {
         Command::Init(a) => init::run(cli, a),
+        Command::Completions { shell } => Ok(manuals::completions(*shell)),
+        Command::Man { dir } => manuals::man(dir.as_deref()),
         Command::Db(DbCommand::Backup { file }) => {
             let env = setup::load(cli)?;
             let mut conn = setup::connect_current(&env)?;
@@ -90,8 +93,9 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
                 output::object(&r, true)
             } else if r.pending_migrations > 0 {
                 format!(
-                    "restored {}; it needs {} migration(s): run `postfix-manager db migrate`\n",
-                    r.file, r.pending_migrations
+                    "restored {}; it needs {}: run `postfix-manager db migrate`\n",
+                    r.file,
+                    crate::plural::s(r.pending_migrations, "migration")
                 )
             } else {
                 format!("restored {}\n", r.file)

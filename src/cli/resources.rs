@@ -214,7 +214,9 @@ pub fn run(
         | Command::Quota(_)
         | Command::Ldap(_)
         | Command::Demo(_)
-        | Command::Bench(_) => Err(CliError::Usage("not a data command".into())),
+        | Command::Bench(_)
+        | Command::Completions { .. }
+        | Command::Man { .. } => Err(CliError::Usage("not a data command".into())),
     }
 }
 
@@ -265,8 +267,12 @@ fn domain(
                 j,
                 &s,
                 format!(
-                    "deleted domain {} with {} mailbox(es), {} alias(es), {} alias domain(s), {} permission(s)",
-                    s.domain, s.mailboxes, s.aliases, s.alias_domains, s.permissions
+                    "deleted domain {} with {}, {}, {}, {}",
+                    s.domain,
+                    crate::plural::count(s.mailboxes, "mailbox", "mailboxes"),
+                    crate::plural::count(s.aliases, "alias", "aliases"),
+                    crate::plural::s(s.alias_domains, "alias domain"),
+                    crate::plural::s(s.permissions, "permission")
                 ),
             )
         }
@@ -691,11 +697,11 @@ fn audit(
                 )
             } else {
                 let mut out = format!(
-                    "archive {}: ids {}..{}, {} row(s), older than {} UTC; {}\n",
+                    "archive {}: ids {}..{}, {}, older than {} UTC; {}\n",
                     file.display(),
                     a.header.first_id,
                     a.header.last_id,
-                    a.rows.len(),
+                    crate::plural::s(a.rows.len(), "row"),
                     a.header.before,
                     if a.problems.is_empty() {
                         "chain intact".to_string()
@@ -717,12 +723,13 @@ fn audit(
                     format!("no entries older than {when} UTC; nothing archived, no file written")
                 } else {
                     format!(
-                        "archived {} entr(y/ies) (ids {}..{}) to {}, verified (sha256 {}), and removed them from the table",
-                        r.rows,
+                        "archived {} (ids {}..{}) to {}, verified (sha256 {}), and removed {} from the table",
+                        crate::plural::count(r.rows, "entry", "entries"),
                         r.first_id.unwrap_or(0),
                         r.last_id.unwrap_or(0),
                         r.file,
-                        r.sha256.as_deref().unwrap_or("")
+                        r.sha256.as_deref().unwrap_or(""),
+                        if r.rows == 1 { "it" } else { "them" }
                     )
                 },
             )
@@ -759,8 +766,9 @@ fn audit(
                 j,
                 &r,
                 format!(
-                    "deleted {} audit entr(y/ies); the chain now starts at id {}",
-                    r.deleted, r.first_id
+                    "deleted {}; the chain now starts at id {}",
+                    crate::plural::count(r.deleted, "audit entry", "audit entries"),
+                    r.first_id
                 ),
             )
         }

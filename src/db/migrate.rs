@@ -285,8 +285,8 @@ pub fn ensure_current(conn: &mut AnyConnection) -> Result<(), DbError> {
         .collect();
     if !pending.is_empty() {
         return Err(DbError::Migration(format!(
-            "the database has {} pending migration(s) ({}); run `postfix-manager db migrate` first",
-            pending.len(),
+            "the database has {} ({}); run `postfix-manager db migrate` first",
+            crate::plural::s(pending.len(), "pending migration"),
             pending.join(", ")
         )));
     }

@@ -326,8 +326,11 @@ pub fn delete(
             return Err(OpError::invalid(
                 "cascade",
                 format!(
-                    "domain {} still has {mb} mailbox(es), {al} alias(es) and {ad} alias domain(s); delete them first or pass --cascade",
-                    d.name
+                    "domain {} still has {}, {} and {}; delete them first or pass --cascade",
+                    d.name,
+                    crate::plural::count(mb, "mailbox", "mailboxes"),
+                    crate::plural::count(al, "alias", "aliases"),
+                    crate::plural::s(ad, "alias domain")
                 ),
             ));
         }

@@ -407,8 +407,9 @@ fn keep_a_server(c: &mut AnyConnection, row: &LdapConfig, what: &str) -> OpResul
         return Err(OpError::invalid(
             "server_name",
             format!(
-                "{} is the last active LDAP server and {users} active user(s) log in through LDAP; {what} would lock them out",
-                row.server_name
+                "{} is the last active LDAP server and {} log in through LDAP; {what} would lock them out",
+                row.server_name,
+                crate::plural::count(users, "active user", "active users")
             ),
         ));
     }
