@@ -97,6 +97,15 @@ impl Pty {
 
     /// `spawn` with extra environment (a scripted $EDITOR).
     fn spawn_with(config: &Path, env: &[(&str, &str)]) -> Pty {
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--config");
+        cmd.arg(config);
+        Pty::start(cmd, env)
+    }
+
+    /// Any command in the terminal, with the environment the TUI tests
+    /// expect plus `env`.
+    fn start(mut cmd: CommandBuilder, env: &[(&str, &str)]) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 24,
@@ -105,16 +114,17 @@ impl Pty {
                 pixel_height: 0,
             })
             .expect("pty");
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.arg("--config");
-        cmd.arg(config);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
         cmd.env_remove("POSTFIX_MANAGER_DATABASE_URL");
         cmd.env_remove("POSTFIX_MANAGER_USER");
         cmd.env_remove("VISUAL");
         for (k, v) in env {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let child = pair.slave.spawn_command(cmd).expect("spawn");
         drop(pair.slave);
@@ -187,6 +197,10 @@ impl Pty {
             "still on the alternate screen"
         );
         assert!(!parser.screen().hide_cursor(), "cursor left hidden");
+        assert!(
+            !parser.screen().bracketed_paste(),
+            "bracketed paste left on"
+        );
         let raw = self.raw.lock().expect("raw");
         let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(64)..]).to_string();
         assert!(
@@ -304,8 +318,163 @@ fn hangup_restores_the_terminal_and_exits_cleanly() {
         .expect("kill");
     assert!(killed.success());
     let status = t.wait_exit();
-    assert!(status.success(), "{status:?}");
+    // 128 + SIGHUP, as a shell reports a program the signal ended.
+    assert_eq!(status.exit_code(), 129, "{status:?}");
     t.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_non_zero() {
+    let host = Host::new();
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.send(":domains\r");
+    t.wait_for(" Domains ");
+    assert!(
+        t.parser.lock().expect("parser").screen().bracketed_paste(),
+        "bracketed paste is on while the TUI runs"
+    );
+    let pid = t.child.process_id().expect("pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = t.wait_exit();
+    assert_eq!(status.exit_code(), 143, "{status:?}");
+    t.assert_restored();
+}
+
+#[test]
+fn a_dumb_terminal_is_refused_without_escape_sequences() {
+    let host = Host::new();
+    for term in ["dumb", ""] {
+        let mut t = Pty::spawn_with(&host.config(), &[("TERM", term)]);
+        let status = t.wait_exit();
+        assert_eq!(status.exit_code(), 2, "TERM={term:?}: {status:?}");
+        let raw = t.raw.lock().expect("raw").clone();
+        assert!(
+            !raw.contains(&0x1b),
+            "TERM={term:?}: escape sequences written: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("cannot draw here") && text.contains("postfix-manager --help"),
+            "TERM={term:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_z_suspends_and_fg_redraws() {
+    let host = Host::new();
+    // A job-control shell, as the admin's would be: Ctrl-Z stops the TUI
+    // and the shell gets the terminal back; `fg` continues it.
+    let script = format!(
+        "'{BIN}' --config '{}'; echo \"stopped-$?\"; read -r line; fg; echo \"ended-$?\"",
+        host.config().display()
+    );
+    let mut cmd = CommandBuilder::new("bash");
+    cmd.args(["--norc", "-m", "-c", &script]);
+    let mut t = Pty::start(cmd, &[]);
+    t.login();
+    t.send(":domains\r");
+    t.wait_for(" Domains ");
+    t.send("\x1a"); // Ctrl-Z
+    t.wait_for("stopped-148");
+    {
+        let parser = t.parser.lock().expect("parser");
+        let screen = parser.screen();
+        assert!(!screen.alternate_screen(), "still on the alternate screen");
+        assert!(!screen.hide_cursor(), "cursor left hidden");
+        assert!(!screen.bracketed_paste(), "bracketed paste left on");
+        assert!(!screen.contents().contains(" Domains "));
+    }
+    // The shell reads a line (the terminal is in its normal mode again),
+    // then `fg`: the whole screen comes back without another key.
+    t.send("go\r");
+    t.wait_for(" Domains ");
+    t.wait_for("postfix-manager │");
+    t.send("q");
+    t.wait_for("ended-0");
+}
+
+#[test]
+fn a_paste_inserts_text_and_a_line_break_in_it_is_refused() {
+    let host = Host::new();
+    let mut t = Pty::spawn(&host.config());
+    t.login();
+    t.send(":domains\r");
+    t.wait_for("No rows yet");
+    t.send("n");
+    t.wait_for("New domain");
+    assert!(
+        t.parser.lock().expect("parser").screen().bracketed_paste(),
+        "bracketed paste is on"
+    );
+    // What pasting `multi.example⏎q` sends with bracketed paste on: before
+    // it, the line break was Enter and saved the form.
+    t.send("\x1b[200~multi.example\nq\x1b[201~");
+    t.wait_for("Paste refused: Domain takes one line");
+    let screen = t.screen();
+    assert!(
+        screen.contains("New domain"),
+        "the form stays open:\n{screen}"
+    );
+    assert!(
+        !screen.contains("multi.example"),
+        "nothing inserted:\n{screen}"
+    );
+    // A paste without a line break is typed in.
+    t.send("\x1b[200~pasted.example\x1b[201~");
+    t.wait_for("pasted.example");
+    t.send("\r");
+    t.wait_for("created domain pasted.example");
+    let mut conn = db::connect(&DbUrl::Sqlite(host.db_path()), false).expect("db");
+    assert!(store::domains::by_name(&mut conn, "multi.example")
+        .expect("query")
+        .is_none());
+    // Outside a field a paste does nothing (it is not a string of keys).
+    t.send("\x1b[200~dq\x1b[201~");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!t.screen().contains("will be deleted"), "{}", t.screen());
+    t.send("q");
+    assert!(t.wait_exit().success());
+}
+
+#[test]
+fn a_burst_of_typing_shows_its_end_without_another_key() {
+    let host = Host::new();
+    let mut t = Pty::spawn_with(&host.config(), &[("POSTFIX_MANAGER_TUI_STATS", "1")]);
+    t.login();
+    t.send(":domains\r");
+    t.wait_for("No rows yet");
+    t.send("n");
+    t.wait_for("New domain");
+    // 2,500 characters in one write, as a fast typist's buffer or a paste
+    // without brackets delivers them; the field scrolls to show its end.
+    let burst: String = (0..2_500)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .chain("ENDOFBURST".chars())
+        .collect();
+    t.writer.write_all(burst.as_bytes()).expect("write");
+    t.writer.flush().expect("flush");
+    // Generous: this is about the screen catching up at all, not speed.
+    t.wait_for("ENDOFBURST");
+    t.send("\x1b");
+    t.send("q");
+    assert!(t.wait_exit().success());
+    // Drawn once per batch of waiting keys, not once per key.
+    let raw = t.raw.lock().expect("raw").clone();
+    let text = String::from_utf8_lossy(&raw);
+    let frames: u64 = text
+        .split("tui: ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no stats line in {text:?}"));
+    assert!(frames < 500, "{frames} frames for a 2,510-key burst");
 }
 
 #[test]

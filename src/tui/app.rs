@@ -60,6 +60,8 @@ pub struct App {
     /// The status line: text and whether it reports a failure.
     pub status: Option<(String, bool)>,
     pub quit: bool,
+    /// Ctrl-Z: the event loop restores the terminal and stops the process.
+    pub suspend: bool,
     db_label: String,
     inflight: HashMap<Slot, u64>,
     next_gen: u64,
@@ -150,6 +152,7 @@ impl App {
             tail: Tail::default(),
             status: None,
             quit: false,
+            suspend: false,
             db_label,
             inflight: HashMap::new(),
             next_gen: 0,
@@ -265,7 +268,61 @@ impl App {
         match ev {
             Event::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
             Event::Resize(w, h) => self.on_resize(w, h),
+            Event::Paste(text) => self.on_paste(&text),
             _ => false,
+        }
+    }
+
+    /// Bracketed paste: the text goes into the field being typed in, as if
+    /// typed, except that a line break is never Enter. Every field is one
+    /// line, so a paste holding one is refused whole, saying which field.
+    /// Outside a field a paste does nothing.
+    fn on_paste(&mut self, text: &str) -> bool {
+        self.idle = 0;
+        let refused = |field: &str| {
+            format!(
+                "Paste refused: {field} takes one line and the pasted text has a line break; nothing was inserted."
+            )
+        };
+        if let Some(lock) = self.lock.as_mut() {
+            return lock.paste(text);
+        }
+        if self.too_small() {
+            return false;
+        }
+        if self.session.is_none() {
+            return self.login.paste(text);
+        }
+        match self.modal.as_mut() {
+            Some(Modal::Form(f)) => match f.paste(text) {
+                Ok(changed) => changed,
+                Err(label) => {
+                    self.status = Some((refused(&label), true));
+                    true
+                }
+            },
+            Some(Modal::Command(input)) => match super::form::one_line(text) {
+                Some(t) => {
+                    self.completing = None;
+                    super::form::insert(input, &t);
+                    true
+                }
+                None => {
+                    self.status = Some((refused("the : line"), true));
+                    true
+                }
+            },
+            Some(_) => false,
+            None => match self.stack.last_mut() {
+                Some(Screen::Table(t)) if t.captures_input() => match t.paste(text) {
+                    Some(action) => self.apply(action),
+                    None => {
+                        self.status = Some((refused("the filter"), true));
+                        true
+                    }
+                },
+                _ => false,
+            },
         }
     }
 
@@ -294,6 +351,11 @@ impl App {
         if keys::binding(Cmd::QuitNow).matches(&key) {
             self.quit = true;
             return true;
+        }
+        if keys::binding(Cmd::Stop).matches(&key) {
+            // Anywhere, even locked: what shows is the admin's own shell.
+            self.suspend = true;
+            return false;
         }
         self.idle = 0;
         if let Some(lock) = self.lock.as_mut() {

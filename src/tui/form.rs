@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
-use tui_input::Input;
+use tui_input::{Input, InputRequest};
 
 use super::forms::FormKind;
 use super::theme::Theme;
@@ -117,6 +117,22 @@ impl Form {
 
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Pasted text into the focused field: Ok(changed), or Err(the
+    /// field's label) when the text holds a line break (nothing inserted).
+    pub fn paste(&mut self, text: &str) -> Result<bool, String> {
+        if self.pending {
+            return Ok(false);
+        }
+        let Some(f) = self.fields.get_mut(self.focus) else {
+            return Ok(false);
+        };
+        let Some(text) = one_line(text) else {
+            return Err(f.label.to_string());
+        };
+        insert(&mut f.input, &text);
+        Ok(!text.is_empty())
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> FormKey {
@@ -268,6 +284,28 @@ impl Form {
         if bottom.height > 0 {
             f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), bottom);
         }
+    }
+}
+
+/// Pasted text for a one-line field: None when it holds a line break;
+/// otherwise with tabs as spaces and other control characters dropped
+/// (they would be invisible in the field and could reach the terminal).
+pub fn one_line(text: &str) -> Option<String> {
+    if text.contains(['\n', '\r']) {
+        return None;
+    }
+    Some(
+        text.chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect(),
+    )
+}
+
+/// Insert at the cursor, as typing would.
+pub fn insert(input: &mut Input, text: &str) {
+    for c in text.chars() {
+        input.handle(InputRequest::InsertChar(c));
     }
 }
 

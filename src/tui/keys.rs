@@ -59,6 +59,7 @@ impl Group {
 pub enum Cmd {
     // Everywhere.
     QuitNow,
+    Stop,
     Quit,
     Help,
     Command,
@@ -181,6 +182,10 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::QuitNow, &[Ctrl('c')], "Ctrl-C", "quit, anywhere", Group::Global, 0),
         "quit, from any screen, form or dialog (also on the login screen)",
+    ),
+    doc(
+        b(Cmd::Stop, &[Ctrl('z')], "Ctrl-Z", "suspend to the shell", Group::Global, 0),
+        "suspend to the shell, anywhere (the terminal is restored first); `fg` comes back and redraws everything",
     ),
     named(
         doc(

@@ -55,6 +55,21 @@ impl LockScreen {
         }
     }
 
+    /// A pasted password; one with a line break is refused, not submitted.
+    pub fn paste(&mut self, text: &str) -> bool {
+        if self.pending {
+            return false;
+        }
+        match super::form::one_line(text) {
+            Some(t) => super::form::insert(&mut self.password, &t),
+            None => self.error = Some(
+                "Paste refused: the password takes one line and the pasted text has a line break."
+                    .into(),
+            ),
+        }
+        true
+    }
+
     pub fn on_failure(&mut self, message: &str) {
         self.pending = false;
         self.error = Some(crate::sanitize::for_terminal(message));

@@ -81,6 +81,28 @@ impl LoginScreen {
         }
     }
 
+    /// Pasted text into the focused field (a password manager's paste);
+    /// one with a line break is refused, never submitted.
+    pub fn paste(&mut self, text: &str) -> bool {
+        if self.pending {
+            return false;
+        }
+        let Some(text) = super::form::one_line(text) else {
+            let field = if self.focus == 0 { "User" } else { "Password" };
+            self.message = Some(format!(
+                "Paste refused: {field} takes one line and the pasted text has a line break."
+            ));
+            return true;
+        };
+        let input = if self.focus == 0 {
+            &mut self.username
+        } else {
+            &mut self.password
+        };
+        super::form::insert(input, &text);
+        true
+    }
+
     pub fn on_failure(&mut self, f: &Failure) {
         self.pending = false;
         self.password.reset();

@@ -46,6 +46,14 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
             "the terminal UI needs a terminal; for scripts run a subcommand (see --help)".into(),
         ));
     }
+    if let Some(why) = terminal::unusable_term(std::env::var_os("TERM").as_deref()) {
+        // Said before anything is drawn: no escape sequence reaches a
+        // terminal that would print them as garbage.
+        return Err(CliError::Usage(format!(
+            "the terminal UI cannot draw here ({why}); use the command line instead \
+             (postfix-manager --help lists the commands), or set TERM to your terminal's type"
+        )));
+    }
     let env = setup::load(cli)?;
     // Both connections are opened (and the schema checked) before the
     // screen changes, so a wrong URL is an ordinary error message.
@@ -89,7 +97,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     };
     let result = runtime.block_on(event_loop(cli, settings, &worker, rx));
     worker.shutdown(SHUTDOWN_WAIT);
-    let stats = result.map_err(io)?;
+    let (stats, ended) = result.map_err(io)?;
     if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
         eprintln!(
             "tui: {} frames, {} bytes written ({} per frame on average)",
@@ -98,8 +106,29 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
             stats.bytes / stats.frames.max(1)
         );
     }
-    Ok(())
+    match ended {
+        Ended::Quit => Ok(()),
+        // The shell's convention for "killed by signal N", so scripts and
+        // service managers see the session did not end by choice. Nothing
+        // printed: after a hang-up there is no terminal to print to.
+        Ended::Signal(n) => Err(CliError::Report {
+            out: String::new(),
+            code: 128 + n,
+            message: String::new(),
+        }),
+    }
 }
+
+/// How the event loop ended.
+enum Ended {
+    Quit,
+    /// SIGHUP or SIGTERM, by number.
+    Signal(u8),
+}
+
+/// Longest a burst of input is read without a frame in between, so a
+/// flood (a huge paste, a stuck key) still shows progress.
+const DRAIN_BUDGET: Duration = Duration::from_millis(100);
 
 pub struct Stats {
     pub frames: u64,
@@ -122,7 +151,7 @@ async fn event_loop(
     settings: Settings,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
-) -> std::io::Result<Stats> {
+) -> std::io::Result<(Stats, Ended)> {
     let mut guard = terminal::Guard::enter()?;
     let size = guard.terminal.size()?;
     let mut app = App::new(
@@ -142,6 +171,7 @@ async fn event_loop(
     let mut hangup = hangup_signal()?;
     let mut frames = 0u64;
     let mut dirty = true;
+    let mut ended = Ended::Quit;
     loop {
         if dirty {
             guard.terminal.draw(|f| app.draw(f))?;
@@ -149,13 +179,36 @@ async fn event_loop(
         }
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(ev)) => dirty = app.on_event(ev),
+                Some(Ok(ev)) => {
+                    dirty = app.on_event(ev);
+                    // Everything already typed (a burst, a paste without
+                    // brackets) is handled before one frame is drawn:
+                    // drawing after each key falls behind and leaves the
+                    // screen showing the past.
+                    dirty |= drain_input(&mut app);
+                }
                 // The terminal is gone or broken: leave as on a hang-up.
                 Some(Err(_)) | None => break,
             },
             Some(reply) = replies.recv() => dirty = app.on_reply(reply),
             _ = tick.tick() => dirty = app.on_tick(),
-            _ = hangup.recv() => break,
+            n = hangup.recv() => {
+                ended = Ended::Signal(n);
+                break;
+            }
+        }
+        if std::mem::take(&mut app.suspend) {
+            // Ctrl-Z: as a shell would stop a program, after putting the
+            // terminal back; `fg` continues here and repaints everything.
+            drop(events);
+            guard.suspend_for(|| {
+                let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
+            })?;
+            events = EventStream::new();
+            if let Ok(size) = guard.terminal.size() {
+                app.on_resize(size.width, size.height);
+            }
+            dirty = true;
         }
         if let Some(job) = app.take_editor() {
             // The editor owns the terminal meanwhile: stop reading keys
@@ -207,20 +260,47 @@ async fn event_loop(
     }
     let bytes = guard.bytes.load(Ordering::Relaxed);
     drop(guard);
-    Ok(Stats { frames, bytes })
+    Ok((Stats { frames, bytes }, ended))
 }
 
-/// SIGHUP (the SSH connection dropped) and SIGTERM end the loop like `q`.
+/// Handle every input event already waiting, up to `DRAIN_BUDGET`; whether
+/// any of them needs a redraw. Stops early at anything the event loop must
+/// act on between events (quitting, suspending, an editor).
+///
+/// crossterm's `poll` answers "nothing" at once when the stream's waker
+/// thread holds the reader; its input source reads nothing new with a zero
+/// timeout, hence the smallest non-zero one. `read` after a yes returns the
+/// event it saw.
+fn drain_input(app: &mut App) -> bool {
+    let start = std::time::Instant::now();
+    let mut dirty = false;
+    while start.elapsed() < DRAIN_BUDGET
+        && !app.quit
+        && !app.suspend
+        && app.editor.is_none()
+        && matches!(crossterm::event::poll(Duration::from_millis(1)), Ok(true))
+    {
+        match crossterm::event::read() {
+            Ok(ev) => dirty |= app.on_event(ev),
+            Err(_) => break,
+        }
+    }
+    dirty
+}
+
+/// SIGHUP (the SSH connection dropped) and SIGTERM end the loop; the
+/// terminal is restored and the exit status says which signal it was.
 struct Hangup {
     hup: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
 }
 
 impl Hangup {
-    async fn recv(&mut self) {
+    /// The signal's number.
+    async fn recv(&mut self) -> u8 {
         tokio::select! {
-            _ = self.hup.recv() => {}
-            _ = self.term.recv() => {}
+            _ = self.hup.recv() => 1,
+            _ = self.term.recv() => 15,
         }
     }
 }

@@ -384,6 +384,16 @@ impl TableScreen {
         self.rows.get(self.selected)
     }
 
+    /// Pasted text into the open filter line: the fetch it causes, or None
+    /// (nothing inserted) when the text holds a line break.
+    pub fn paste(&mut self, text: &str) -> Option<Action> {
+        let input = self.filter_input.as_mut()?;
+        let text = super::form::one_line(text)?;
+        super::form::insert(input, &text);
+        self.filter = input.value().to_string();
+        Some(Action::Fetch(self.first_page()))
+    }
+
     pub fn handle_key(&mut self, key: KeyEvent) -> Action {
         if let Some(input) = &mut self.filter_input {
             return match key.code {

@@ -1,13 +1,15 @@
-//! Entering and leaving the terminal's raw, alternate-screen mode. The
-//! guard restores on drop (normal exit, error, a hang-up breaking the loop)
-//! and a panic hook restores before the panic message prints, so the shell
-//! is never left in raw mode.
+//! Entering and leaving the terminal's raw, alternate-screen mode (with
+//! bracketed paste, so a pasted line break is text, not Enter). The guard
+//! restores on drop (normal exit, error, a hang-up or SIGTERM breaking the
+//! loop) and a panic hook restores before the panic message prints, so the
+//! shell is never left in raw mode or with paste brackets on.
 
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossterm::cursor::Show;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -44,16 +46,14 @@ pub struct Guard {
 pub fn restore() {
     let _ = disable_raw_mode();
     let mut out = io::stdout();
-    let _ = execute!(out, LeaveAlternateScreen, Show);
+    let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
     let _ = out.flush();
 }
 
 impl Guard {
     pub fn enter() -> io::Result<Guard> {
         install_panic_hook();
-        enable_raw_mode()?;
-        let mut out = io::stdout();
-        if let Err(e) = execute!(out, EnterAlternateScreen) {
+        if let Err(e) = enter_modes() {
             restore();
             return Err(e);
         }
@@ -78,8 +78,7 @@ impl Guard {
     pub fn suspend_for<T>(&mut self, run: impl FnOnce() -> T) -> io::Result<T> {
         restore();
         let out = run();
-        enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen)?;
+        enter_modes()?;
         // Not `Terminal::clear`: it asks the terminal where the cursor is
         // and fails when no answer comes (a slow link, a terminal that does
         // not answer). A resize to the current size clears and forces the
@@ -88,6 +87,23 @@ impl Guard {
         self.terminal
             .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
         Ok(out)
+    }
+}
+
+/// Raw mode, the alternate screen and bracketed paste: what the app runs in.
+fn enter_modes() -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)
+}
+
+/// Terminals the TUI cannot draw on: `TERM=dumb` (Emacs shell buffers,
+/// some CI logs) or no `TERM` at all. Checked before a single escape
+/// sequence is written.
+pub fn unusable_term(term: Option<&std::ffi::OsStr>) -> Option<String> {
+    match term.and_then(|t| t.to_str()) {
+        None | Some("") => Some("TERM is not set".into()),
+        Some("dumb") => Some("TERM=dumb".into()),
+        Some(_) => None,
     }
 }
 
