@@ -462,6 +462,7 @@ impl Worker {
             host: host.clone(),
             replies: replies.clone(),
             current: None,
+            logins: LoginThrottle::default(),
         };
         thread::Builder::new()
             .name("pm-db-reader".into())
@@ -474,6 +475,7 @@ impl Worker {
             host,
             replies,
             current: None,
+            logins: LoginThrottle::default(),
         };
         thread::Builder::new()
             .name("pm-db-writer".into())
@@ -520,6 +522,69 @@ struct Runner {
     replies: ReplySender,
     /// The job being run, so a long one can send progress replies.
     current: Option<Tag>,
+    /// Failed logins from this session (logins all run on the writer).
+    logins: LoginThrottle,
+}
+
+/// This session's own count of failed logins, whatever names were typed.
+/// Once it reaches the lockout threshold the answer is "too many failed
+/// logins: wait N s" (the wait `lock_for` gives an account with that many
+/// failures) and nothing is checked until it passes. Counting the session,
+/// not the account, is what lets it say so without telling whether the
+/// name exists or is locked.
+#[derive(Debug, Default)]
+struct LoginThrottle {
+    failed: i32,
+    until: Option<std::time::Instant>,
+}
+
+impl LoginThrottle {
+    fn refusal(wait: Duration) -> Failure {
+        // Whole seconds, rounded up: "wait 0 s" would be a lie.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Failure {
+            kind: "throttled",
+            field: None,
+            message: format!("Too many failed logins: wait {secs} s, then try again."),
+        }
+    }
+
+    /// Refused without checking while the wait runs.
+    fn check(&self) -> Result<(), Failure> {
+        match self.until {
+            Some(t) if t > std::time::Instant::now() => {
+                Err(Self::refusal(t - std::time::Instant::now()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a login's outcome; a failure at or past the threshold becomes
+    /// the wait.
+    fn record(
+        &mut self,
+        policy: &Policy,
+        result: Result<Response, Failure>,
+    ) -> Result<Response, Failure> {
+        match result {
+            Ok(r) => {
+                *self = LoginThrottle::default();
+                Ok(r)
+            }
+            Err(f) if f.kind == "auth" => {
+                self.failed = self.failed.saturating_add(1);
+                match ops::auth::lock_for(policy, self.failed) {
+                    Some(secs) => {
+                        let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(1));
+                        self.until = Some(std::time::Instant::now() + wait);
+                        Err(Self::refusal(wait))
+                    }
+                    None => Err(f),
+                }
+            }
+            Err(f) => Err(f),
+        }
+    }
 }
 
 /// What the worker needs to know about the host beyond the database.
@@ -590,7 +655,11 @@ impl Runner {
 
     fn execute(&mut self, request: Request) -> Result<Response, Failure> {
         match request {
-            Request::Login { username, password } => self.login(&username, &password),
+            Request::Login { username, password } => {
+                self.logins.check()?;
+                let result = self.login(&username, &password);
+                self.logins.record(&self.policy, result)
+            }
             // These need the database URL, which only the runner knows.
             Request::Write(Write::Backup { file }) => {
                 let ctx = self.ctx()?;

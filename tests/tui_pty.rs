@@ -21,12 +21,17 @@ impl Host {
     /// A config (cheap bcrypt, so the test is about the UI) and a database
     /// with its first admin, made by `postfix-manager init`.
     fn new() -> Host {
+        Host::with_security("")
+    }
+
+    /// `new` with more lines for the config's `[security]`.
+    fn with_security(extra: &str) -> Host {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("pm.db");
         std::fs::write(
             dir.path().join("config.toml"),
             format!(
-                "[database]\nurl = \"sqlite://{}\"\n\n[security]\nbcrypt_cost = 4\n",
+                "[database]\nurl = \"sqlite://{}\"\n\n[security]\nbcrypt_cost = 4\n{extra}\n",
                 db.display()
             ),
         )
@@ -475,6 +480,43 @@ fn a_burst_of_typing_shows_its_end_without_another_key() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no stats line in {text:?}"));
     assert!(frames < 500, "{frames} frames for a 2,510-key burst");
+}
+
+/// The login screen's message line after a failed attempt.
+fn login_message(t: &Pty) -> String {
+    t.screen()
+        .lines()
+        .find(|l| l.contains("Login failed") || l.contains("Too many"))
+        .map(|l| {
+            l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn too_many_failed_logins_say_wait_for_any_name() {
+    let host = Host::with_security("lockout_threshold = 2\nlockout_base_seconds = 30");
+    let mut said = Vec::new();
+    // A real account and a name that does not exist: the same words.
+    for name in ["admin", "nobody-here"] {
+        let mut t = Pty::spawn(&host.config());
+        t.wait_for("Log in");
+        t.send(&format!("{name}\r"));
+        t.send("wrong-password-1\r");
+        t.wait_for("Login failed: unknown user");
+        t.send("wrong-password-2\r");
+        t.wait_for("Too many failed logins: wait 30 s");
+        said.push(login_message(&t));
+        // While the wait runs nothing is checked, even the right password.
+        t.send(&format!("{PW}\r"));
+        std::thread::sleep(Duration::from_millis(1500));
+        t.wait_for("Too many failed logins: wait");
+        assert!(!t.screen().contains("Logged in"), "{}", t.screen());
+        t.send("\x03");
+        t.wait_exit();
+    }
+    assert_eq!(said[0], said[1], "the wait tells nothing about the name");
 }
 
 #[test]

@@ -107,9 +107,10 @@ impl LoginScreen {
         self.pending = false;
         self.password.reset();
         self.focus = 1;
-        // Only a database problem gets its own words; anything about the
-        // account itself is the one generic sentence.
-        self.message = Some(if f.kind == "database" || f.kind == "io" {
+        // Only a database problem and this session's own too-many-failures
+        // wait get their own words; anything about the account itself is
+        // the one generic sentence.
+        self.message = Some(if matches!(f.kind, "database" | "io" | "throttled") {
             f.message.clone()
         } else {
             FAILED.to_string()
