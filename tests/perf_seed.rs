@@ -128,14 +128,21 @@ fn filtered(c: &mut AnyConnection, term: &str) -> Vec<String> {
     out
 }
 
-/// The reference: a plain LIKE scan with the same escaping.
+/// The reference: a plain LIKE scan with the same escaping, over the
+/// address and the lower-cased name (what the filter matches).
 fn by_like(c: &mut AnyConnection, term: &str) -> Vec<String> {
     use postfix_manager::db::schema::mailboxes;
+    let pattern = store::like_pattern(term);
     mailboxes::table
         .filter(
             mailboxes::username
-                .like(store::like_pattern(term))
-                .escape('\\'),
+                .like(pattern.clone())
+                .escape('\\')
+                .or(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(mailboxes.name) LIKE ")
+                        .bind::<diesel::sql_types::Text, _>(pattern)
+                        .sql(" ESCAPE '\\'"),
+                ),
         )
         .order(mailboxes::username.asc())
         .select(mailboxes::username)
@@ -210,6 +217,10 @@ on_both_backends!(indexed_filter_equals_like, |t| {
         "example",
         "mueller",
         "anna.schmidt@acme-00000",
+        // Names ("Anna Schmidt"): a space is in no address.
+        "anna schmidt",
+        "Rosa B",
+        "a s",
     ] {
         assert_eq!(
             filtered(&mut c, term),

@@ -275,7 +275,7 @@ on_both_backends!(hot_queries_use_their_indexes, |t| {
         .into_iter()
         .filter(|s| s.contains("LIKE"))
         .map(|s| {
-            let plan = p.explain_with(&mut c, &s, Some(r"'%-00007.%', '\', 100"));
+            let plan = p.explain_with(&mut c, &s, Some("'%-00007.%', '%-00007.%', 100"));
             (s, plan)
         })
         .collect();
@@ -287,6 +287,31 @@ on_both_backends!(hot_queries_use_their_indexes, |t| {
             "mailboxes_fts"
         },
     );
+    assert_indexed(&plans, "mailboxes", pg, false);
+    // The same filter matches names too (issue 15 item 17): on PostgreSQL
+    // both trigram indexes (username, lower(name)) OR-ed, on SQLite the
+    // trigram index over both columns; never a scan.
+    let f = Filter {
+        text: Some("Person 20".into()),
+        ..Default::default()
+    };
+    let plans: Vec<(String, String)> = p
+        .statements(&mut c, |c| {
+            ops::mailboxes::list(c, &a, &f, &page(None, false)).unwrap();
+        })
+        .into_iter()
+        .filter(|s| s.contains("LIKE"))
+        .map(|s| {
+            let plan = p.explain_with(&mut c, &s, Some("'%person 20%', '%person 20%', 100"));
+            (s, plan)
+        })
+        .collect();
+    if pg {
+        assert_uses(&plans, "idx_mailboxes_username_trgm");
+        assert_uses(&plans, "idx_mailboxes_name_trgm");
+    } else {
+        assert_uses(&plans, "mailboxes_fts");
+    }
     assert_indexed(&plans, "mailboxes", pg, false);
     if pg {
         c.batch_execute("SET enable_indexscan = on").unwrap();

@@ -165,3 +165,171 @@ fn an_open_form_is_left_alone_until_it_closes() {
         assert!(t.rows().contains(&"bert@live.example".to_string()));
     });
 }
+
+// ---- `/` matches names and descriptions too (issue 15 item 17) ----
+
+fn names(c: &mut postfix_manager::db::AnyConnection, admin: &postfix_manager::ops::Ctx) {
+    ops::domains::create(
+        c,
+        admin,
+        "names.example",
+        &DomainInput {
+            description: Some("Main Office".into()),
+            quota_limit: Some(0),
+            ..Default::default()
+        },
+    )
+    .expect("domain");
+    for (local, name) in [
+        ("p20", Some("Person 20")),
+        ("p200", Some("Person 200")),
+        ("x1", Some("Other")),
+        ("x2", None),
+    ] {
+        ops::mailboxes::create(
+            c,
+            admin,
+            &NewMailbox {
+                address: format!("{local}@names.example"),
+                password: "mailbox-password-1".into(),
+                quota: None,
+                name: name.map(str::to_string),
+            },
+        )
+        .expect("mailbox");
+    }
+    // Through the import's bulk path too, which fills the SQLite search
+    // index set-wise instead of by trigger.
+    let hash = postfix_manager::password::hash_mailbox("mailbox-password-1", 4).expect("hash");
+    let rows = vec![postfix_manager::ops::import::MailboxRow {
+        line: 2,
+        address: "imp@names.example".into(),
+        password_hash: hash,
+        quota: None,
+        name: Some("Imported Person 20".into()),
+        status: postfix_manager::ops::Status::Active,
+    }];
+    postfix_manager::ops::import::mailboxes(c, admin, &rows, false, &mut |_, _| {})
+        .expect("import");
+    ops::aliases::create(
+        c,
+        admin,
+        "sales@names.example",
+        "p20@names.example",
+        Some("Front Desk"),
+    )
+    .expect("alias");
+}
+
+fn found(
+    c: &mut postfix_manager::db::AnyConnection,
+    admin: &postfix_manager::ops::Ctx,
+    text: &str,
+) -> Vec<String> {
+    use postfix_manager::store::{Filter, Page};
+    let f = Filter {
+        text: Some(text.into()),
+        ..Default::default()
+    };
+    ops::mailboxes::list(c, admin, &f, &Page::default())
+        .expect("list")
+        .into_iter()
+        .map(|m| m.username)
+        .collect()
+}
+
+on_both_backends!(the_filter_finds_mailboxes_by_name, |t| {
+    use postfix_manager::store::{Filter, Page};
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    names(&mut c, &admin);
+    // Trigram-served terms (3+ characters), any case.
+    for text in ["Person 20", "person 20", "PERSON 20"] {
+        assert_eq!(
+            found(&mut c, &admin, text),
+            [
+                "imp@names.example",
+                "p200@names.example",
+                "p20@names.example"
+            ],
+            "{text}"
+        );
+    }
+    assert_eq!(found(&mut c, &admin, "Person 200"), ["p200@names.example"]);
+    // Addresses still match; a short term (no trigram) takes the scan path
+    // and matches names as well.
+    assert_eq!(found(&mut c, &admin, "x1@"), ["x1@names.example"]);
+    assert_eq!(found(&mut c, &admin, "th"), ["x1@names.example"]);
+    // LIKE's wildcards in the term are literal.
+    assert!(found(&mut c, &admin, "Person_20").is_empty());
+    // A renamed mailbox is found by its new name only (the index follows).
+    ops::mailboxes::edit(
+        &mut c,
+        &admin,
+        "x2@names.example",
+        None,
+        &ops::mailboxes::MailboxEdit {
+            name: Some("Renamed Person 20".into()),
+            ..Default::default()
+        },
+    )
+    .expect("rename");
+    assert!(found(&mut c, &admin, "Person 20").contains(&"x2@names.example".to_string()));
+    ops::mailboxes::edit(
+        &mut c,
+        &admin,
+        "x1@names.example",
+        None,
+        &ops::mailboxes::MailboxEdit {
+            name: Some("Nobody".into()),
+            ..Default::default()
+        },
+    )
+    .expect("rename");
+    assert!(found(&mut c, &admin, "Other").is_empty());
+    // Domains by description, aliases by description.
+    let f = |text: &str| Filter {
+        text: Some(text.into()),
+        ..Default::default()
+    };
+    let doms: Vec<String> = ops::domains::list(&mut c, &admin, &f("main office"), &Page::default())
+        .expect("domains")
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(doms, ["names.example"]);
+    let al: Vec<String> = ops::aliases::list(&mut c, &admin, &f("front desk"), &Page::default())
+        .expect("aliases")
+        .into_iter()
+        .map(|a| a.address)
+        .collect();
+    assert_eq!(al, ["sales@names.example"]);
+});
+
+#[test]
+fn slash_person_20_finds_the_mailbox_named_so_on_both_backends() {
+    let run = |mut t: Tui| {
+        let (mut c, admin) = (t.db.conn(), t.admin.clone());
+        names(&mut c, &admin);
+        t.login_admin();
+        t.command("mailboxes");
+        t.char('/');
+        t.text("Person 20");
+        t.enter();
+        assert_eq!(
+            t.rows(),
+            [
+                "imp@names.example",
+                "p200@names.example",
+                "p20@names.example"
+            ]
+        );
+        let s = t.screen();
+        assert!(s.contains("/Person 20"), "{s}");
+        assert!(s.contains("Person 200"), "the name column shows why: {s}");
+    };
+    run(Tui::new(80, 24));
+    if let Some(db) = common::TestDb::postgres() {
+        run(Tui::on(db, 80, 24));
+    }
+}

@@ -264,7 +264,7 @@ fn sqlite_rollups(
     if !list.is_empty() {
         // Integers from our own query: nothing user-typed in this text.
         s.batch_execute(&format!(
-            "INSERT INTO mailboxes_fts(rowid, username) SELECT id, username FROM mailboxes WHERE id IN ({})",
+            "INSERT INTO mailboxes_fts(rowid, username, name) SELECT id, username, name FROM mailboxes WHERE id IN ({})",
             list.join(",")
         ))?;
     }

@@ -35,7 +35,12 @@ pub fn list(
             aliases::address
                 .like(pat.clone())
                 .escape('\\')
-                .or(aliases::goto.like(pat).escape('\\')),
+                .or(aliases::goto.like(pat.clone()).escape('\\'))
+                .or(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "lower(aliases.description) LIKE ",
+                )
+                .bind::<diesel::sql_types::Text, _>(pat)
+                .sql(" ESCAPE '\\'")),
         );
     }
     if let Some(s) = &f.status {

@@ -35,7 +35,19 @@ pub fn list(
         q = q.filter(domains::id.eq_any(ids.to_vec()));
     }
     if let Some(t) = &f.text {
-        q = q.filter(domains::name.like(like_pattern(t)).escape('\\'));
+        // The name or the description (a few thousand domain rows: a scan,
+        // as the name's substring search already was).
+        let pat = like_pattern(t);
+        q = q.filter(
+            domains::name
+                .like(pat.clone())
+                .escape('\\')
+                .or(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "lower(domains.description) LIKE ",
+                )
+                .bind::<diesel::sql_types::Text, _>(pat)
+                .sql(" ESCAPE '\\'")),
+        );
     }
     if let Some(s) = &f.status {
         q = q.filter(domains::status.eq(s.clone()));

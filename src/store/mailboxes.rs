@@ -33,13 +33,23 @@ pub fn list(
         q = q.filter(mailboxes::domain_id.eq(d));
     }
     if let Some(t) = &f.text {
+        // The address or the name (what the table shows beside it), both
+        // lower-cased: addresses are stored so, names keep their capitals.
         let pattern = like_pattern(t);
+        let matches = |address: &str, name: &str| {
+            sql::<Bool>(&format!("({address} LIKE "))
+                .bind::<Text, _>(pattern.clone())
+                .sql(&format!(" ESCAPE '\\' OR {name} LIKE "))
+                .bind::<Text, _>(pattern.clone())
+                .sql(" ESCAPE '\\')")
+        };
         q = match text_plan(conn, t)? {
-            // Few matches: on SQLite the trigram index finds them and the
-            // LIKE still decides (results are LIKE's exactly); PostgreSQL's
-            // pg_trgm index serves the LIKE itself.
+            // Few matches: on SQLite the trigram index (over both columns)
+            // finds them and the LIKEs still decide (results are LIKE's
+            // exactly); PostgreSQL's pg_trgm indexes on username and
+            // lower(name) serve the LIKEs themselves, OR-ed as a BitmapOr.
             TextPlan::Sparse(Some(phrase)) => q
-                .filter(mailboxes::username.like(pattern).escape('\\'))
+                .filter(matches("mailboxes.username", "lower(mailboxes.name)"))
                 .filter(
                     sql::<Bool>(
                         "mailboxes.id IN (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ",
@@ -48,17 +58,16 @@ pub fn list(
                     .sql(")"),
                 ),
             TextPlan::Sparse(None) => {
-                q.filter(mailboxes::username.like(pattern).escape('\\'))
+                q.filter(matches("mailboxes.username", "lower(mailboxes.name)"))
             }
             // Many matches: walking the username index in page order finds
             // a page within a few hundred rows, while the trigram index
             // would fetch and sort every match. `|| ''` keeps PostgreSQL
-            // from choosing the trigram index for the same LIKE.
-            TextPlan::Dense => q.filter(
-                sql::<Bool>("(mailboxes.username || '') LIKE ")
-                    .bind::<Text, _>(pattern)
-                    .sql(" ESCAPE '\\'"),
-            ),
+            // from choosing the trigram indexes for the same LIKEs.
+            TextPlan::Dense => q.filter(matches(
+                "(mailboxes.username || '')",
+                "(lower(mailboxes.name) || '')",
+            )),
         };
     }
     if let Some(s) = &f.status {

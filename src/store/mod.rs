@@ -39,7 +39,9 @@ impl Page {
 /// Filters shared by the name-keyed lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// Substring of the row's name/address (case-insensitive: names are stored lower-case).
+    /// Substring of the row's name/address or of the text shown beside it
+    /// (a mailbox's name, a domain's or alias's description, an alias's
+    /// targets), case-insensitive.
     pub text: Option<String>,
     pub status: Option<String>,
     /// Only rows of this domain (by id, resolved by the caller).

@@ -262,7 +262,7 @@ pub const BINDINGS: &[Binding] = &[
     named(
         doc(
             b(Cmd::Filter, &[C('/')], "/", "filter", Group::Rows, 4),
-            "filter as you type; `Enter` keeps the filter, `Esc` clears it (not on Permissions and Audit log)",
+            "filter as you type, on the address or name and the text beside it (mailbox name, domain or alias description, alias targets); `Enter` keeps the filter, `Esc` clears it (not on Permissions and Audit log)",
         ),
         "filter",
     ),

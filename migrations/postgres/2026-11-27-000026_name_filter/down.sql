@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS idx_mailboxes_name_trgm;
