@@ -186,6 +186,70 @@ fn count(field: &str, s: &str) -> OpResult<Option<i64>> {
     }
 }
 
+/// An error about a mailbox row, with no cell value in it: the rules quote
+/// the values they refuse (`"…" is not an address`), but a row whose
+/// columns are shifted puts its password in the address, quota, name or
+/// status column, and the message would print it (on the terminal, in
+/// `--json`, in the TUI). Every quoted string or character becomes `"…"` /
+/// `'…'`, and the row's password cell, should it appear unquoted, `***`.
+/// The line number and the column still say where to look.
+fn without_values(msg: &str, password: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            // A Debug-quoted string: up to the next unescaped quote.
+            let body = &rest[1..];
+            let mut end = None;
+            let mut escaped = false;
+            for (i, ch) in body.char_indices() {
+                match ch {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            match end {
+                Some(i) => {
+                    out.push_str("\"…\"");
+                    rest = &body[i + 1..];
+                }
+                None => {
+                    out.push_str("\"…");
+                    rest = "";
+                }
+            }
+            continue;
+        }
+        if c == '\'' {
+            // A Debug-quoted character: 'x' or an escape like '\u{1b}'.
+            let body = &rest[1..];
+            let lit = match body.chars().next() {
+                Some('\\') => body.find('\'').map(|i| i + 1),
+                Some(ch) if body[ch.len_utf8()..].starts_with('\'') => Some(ch.len_utf8() + 1),
+                _ => None,
+            };
+            if let Some(n) = lit {
+                out.push_str("'…'");
+                rest = &body[n..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    let pw = password.trim();
+    if pw.is_empty() {
+        out
+    } else {
+        out.replace(pw, "***")
+    }
+}
+
 /// A password field before hashing.
 enum Pw {
     Hashed(String),
@@ -239,7 +303,7 @@ pub fn parse_mailboxes<R: Read>(
                 rows.push(r);
                 pws.push(p);
             }
-            Err(e) => errs.push((line, e.to_string())),
+            Err(e) => errs.push((line, without_values(&e.to_string(), &f[1]))),
         }
     }
     if !errs.is_empty() {
@@ -518,5 +582,29 @@ mod tests {
         // formula character goes.
         assert_eq!(unneutralize("'5"), "'5");
         assert_eq!(unneutralize("-1"), "-1");
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::without_values;
+
+    #[test]
+    fn errors_lose_their_quoted_values() {
+        assert_eq!(
+            without_values("address: \"S3cret \\\"pw\" is not an address", "x"),
+            "address: \"…\" is not an address"
+        );
+        assert_eq!(
+            without_values(
+                "address: labels (\"s3cr3t\" in \"a.s3cr3t\") (found '&', '\\u{1b}')",
+                ""
+            ),
+            "address: labels (\"…\" in \"…\") (found '…', '…')"
+        );
+        assert_eq!(
+            without_values("quota: don't say hunter2-long-pw here", "hunter2-long-pw"),
+            "quota: don't say *** here"
+        );
     }
 }

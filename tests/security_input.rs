@@ -409,3 +409,76 @@ on_both_backends!(item09_formula_cells_neutralized_and_round_trip, |t| {
         );
     }
 });
+
+// ---------------------------------------------------------------- item 10
+
+on_both_backends!(item10_password_column_values_never_echoed, |t| {
+    let (s, mut c, admin) = Site::new(t);
+    world(&mut c, &admin);
+    // Rows whose columns slipped: each secret sits where a rule quotes the
+    // value it refuses (address, quota, status), or is itself refused.
+    let secrets = [
+        "Xq9-Secret-Pass!77",
+        "hunter2-Secret@evil",
+        "Zz8-Quota-Slip-Pass",
+        "Yy7-Status-Slip-Pass",
+        "Password1234",
+    ];
+    let csv = format!(
+        "address,password,quota,name,status\n\
+         {},bob@a.example,1G,,\n\
+         {},carl@a.example,1G,,\n\
+         dan@a.example,dan-password-123,{},,\n\
+         erin@a.example,erin-password-123,1G,,{}\n\
+         fay@a.example,{},1G,,\n",
+        secrets[0], secrets[1], secrets[2], secrets[3], secrets[4]
+    );
+    let file = s.path("slipped.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let file = file.to_str().unwrap();
+    for json in [false, true] {
+        let mut args = vec![];
+        if json {
+            args.push("--json");
+        }
+        args.extend(["mailbox", "import", file]);
+        let out = s.as_user("admin", &args);
+        assert_ne!(out.status.code(), Some(0));
+        let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+        for secret in secrets {
+            assert!(!all.contains(secret), "{secret} echoed: {all}");
+            assert!(
+                !all.contains(&secret.to_lowercase()),
+                "{secret} echoed: {all}"
+            );
+        }
+        // Still says where and which rule.
+        for want in [
+            "line 2: address",
+            "line 3: address",
+            "line 4: quota",
+            "line 5: status",
+            "line 6: password",
+        ] {
+            assert!(all.contains(want), "{want} missing: {all}");
+        }
+    }
+    // The TUI's :import reads through the same parser.
+    let err = postfix_manager::csvfile::import_file(
+        &mut c,
+        &admin,
+        postfix_manager::csvfile::Table::Mailboxes,
+        Path::new(file),
+        true,
+        &|_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    for secret in secrets {
+        assert!(
+            !err.to_lowercase().contains(&secret.to_lowercase()),
+            "{secret}: {err}"
+        );
+    }
+    assert_eq!(common::count(&mut c, "mailboxes"), 6);
+});
