@@ -11,7 +11,9 @@ for f in login login_failed dashboard dashboard_with_tail domains domains_filter
     domain_form_conflict domain_created domain_delete_confirm mailboxes_of_alpha \
     aliases alias_domains users permissions audit mail_servers ldap \
     domains_readonly domain_detail_readonly help_mailboxes command_line too_small \
-    form_three_errors_80x24 alias_domain_target_not_found; do
+    form_three_errors_80x24 alias_domain_target_not_found \
+    mail_config_form_new_80x24 permission_form_new_80x24 ldap_form_new_80x24 \
+    user_form_new_80x24; do
     echo
     echo "## $f" | tr _ ' '
     echo

@@ -6,6 +6,7 @@
 mod common;
 mod tui_common;
 
+use crossterm::event::KeyCode;
 use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox};
 use tui_common::Tui;
 
@@ -153,4 +154,165 @@ fn fixing_the_fields_then_saves() {
     let d = ops::domains::get(&mut t.conn, &t.admin, "delta.example").expect("created");
     assert_eq!(d.quota_limit, 2 << 40);
     assert_eq!(d.max_mailboxes, 500);
+}
+
+// ---- item 9: placeholders are hints, fixed sets are pickers ----
+
+/// The buffer cells of the first screen line containing `text`, from where
+/// it starts.
+fn cells_of(t: &mut Tui, text: &str) -> Vec<ratatui::buffer::Cell> {
+    let s = t.screen();
+    let (y, line) = s
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} not on screen:\n{s}"));
+    let x = line[..line.find(text).unwrap_or(0)].chars().count();
+    let buf = t.term.backend().buffer();
+    (0..text.chars().count())
+        .map(|i| buf[((x + i) as u16, y as u16)].clone())
+        .collect()
+}
+
+fn italic(cells: &[ratatui::buffer::Cell]) -> bool {
+    cells
+        .iter()
+        .all(|c| c.modifier.contains(ratatui::style::Modifier::ITALIC))
+}
+
+#[test]
+fn the_mail_config_path_is_exactly_what_was_typed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main = dir.path().join("main.cf");
+    std::fs::write(&main, "myhostname = mail.example.com\n").expect("write");
+    let path = main.to_str().expect("utf-8 path").to_string();
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("mail-servers");
+    t.char('n');
+    // The default path is a placeholder, not a value to type after.
+    assert!(italic(&cells_of(&mut t, "/etc/postfix/main.cf (default)")));
+    t.text(&path);
+    let s = t.screen();
+    assert!(s.contains(&path) && !s.contains("(default)"), "{s}");
+    t.enter();
+    assert!(t.app.modal.is_none(), "{}", t.screen());
+    let listed = ops::mail_configs::list(&mut t.conn, &t.admin, None, None, 100).expect("list");
+    let files: Vec<&str> = listed.iter().map(|c| c.config_file.as_str()).collect();
+    assert_eq!(files, [path.as_str()]);
+}
+
+#[test]
+fn the_mail_config_default_follows_the_service_picker() {
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("mail-servers");
+    t.char('n');
+    t.tab();
+    t.char('d');
+    let s = t.screen();
+    assert!(s.contains("‹ dovecot ›"), "{s}");
+    assert!(s.contains("/etc/dovecot/dovecot.conf (default)"), "{s}");
+    t.press(KeyCode::Left);
+    assert!(t.screen().contains("‹ postfix ›"));
+    assert!(t.screen().contains("/etc/postfix/main.cf (default)"));
+}
+
+#[test]
+fn placeholders_are_dim_italic_and_values_are_not() {
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("domains");
+    t.char('n');
+    let hint = cells_of(&mut t, "1G (default)");
+    assert!(italic(&hint), "a placeholder is italic");
+    assert!(hint
+        .iter()
+        .all(|c| c.modifier.contains(ratatui::style::Modifier::DIM)));
+    t.text("delta.example");
+    assert!(
+        !italic(&cells_of(&mut t, "delta.example")),
+        "a value is not"
+    );
+    // Typing replaces the placeholder; the default is what an empty
+    // field saves.
+    t.tab();
+    t.tab();
+    t.text("3T");
+    assert!(!t.screen().contains("1G (default)"));
+    t.enter();
+    let d = ops::domains::get(&mut t.conn, &t.admin, "delta.example").expect("created");
+    assert_eq!(d.quota_limit, 3 << 40);
+    assert_eq!(
+        (d.max_mailboxes, d.max_aliases, d.max_mailbox_quota),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn a_picker_cycles_and_jumps_and_never_takes_free_text() {
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("users");
+    t.char('n');
+    t.text("dora");
+    t.tab();
+    t.text("dora@alpha.example");
+    t.tab();
+    assert!(t.screen().contains("‹ user ›"), "{}", t.screen());
+    t.press(KeyCode::Right);
+    assert!(t.screen().contains("‹ readonly ›"));
+    t.char(' ');
+    assert!(t.screen().contains("‹ admin ›"), "Space wraps around");
+    t.press(KeyCode::Backspace);
+    t.text("xyz");
+    assert!(
+        t.screen().contains("‹ admin ›"),
+        "letters that spell nothing"
+    );
+    t.text("read");
+    assert!(t.screen().contains("‹ readonly ›"), "{}", t.screen());
+    t.tab();
+    t.text("a-long-password-9");
+    t.enter();
+    let u = ops::users::get(&mut t.conn, &t.admin, "dora").expect("created");
+    assert_eq!(u.role, "readonly");
+}
+
+#[test]
+fn typing_an_option_picks_it_exactly() {
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    common::user_with_role(&mut t.conn, &t.admin, "carol", "user");
+    t.login_admin();
+    t.command("permissions");
+    t.char('n');
+    t.text("carol");
+    t.tab();
+    t.text("alpha.example");
+    t.tab();
+    t.text("mailboxes");
+    t.enter();
+    let g = ops::permissions::list(&mut t.conn, &t.admin, None, None, &Default::default())
+        .expect("grants");
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].permissions, vec![ops::Perm::Mailboxes]);
+}
+
+#[test]
+fn forms_with_pickers_at_80x24_and_200x50() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = seeded(common::TestDb::sqlite(), w, h);
+        t.login_admin();
+        for (screen, name) in [
+            ("mail-servers", "mail_config"),
+            ("permissions", "permission"),
+            ("ldap", "ldap"),
+            ("users", "user"),
+        ] {
+            t.command(screen);
+            t.char('n');
+            snap!(format!("{name}_form_new_{w}x{h}"), t.screen());
+            t.esc();
+        }
+    }
 }

@@ -23,6 +23,15 @@ const MAX_PATH: usize = 255;
 /// probably not a config file.
 pub const MAX_CONFIG_BYTES: usize = 1 << 20;
 
+/// The main config file of a service where the distributions put it: what
+/// an import reads when no file is named.
+pub fn default_file(service: &str) -> &'static str {
+    match service {
+        "dovecot" => "/etc/dovecot/dovecot.conf",
+        _ => "/etc/postfix/main.cf",
+    }
+}
+
 pub fn check_service(field: &str, s: &str) -> OpResult<String> {
     let s = s.trim().to_ascii_lowercase();
     if SERVICES.contains(&s.as_str()) {

@@ -1,6 +1,12 @@
 //! The modal form: labelled tui-input fields, Tab/Shift-Tab between them,
 //! Enter submits, Esc cancels. Messages from ops' validation sit under the
 //! field they name; anything else goes at the bottom.
+//!
+//! One look for what is not a value: an empty field shows its placeholder
+//! dim and italic, gone at the first typed character. A placeholder is only
+//! a hint unless the field has a `default`, which it then names
+//! ("1G (default)") and which is what an empty field sends. Fields with a
+//! fixed set of values are pickers (`‹ admin ›`), never free text.
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Position, Rect};
@@ -18,6 +24,9 @@ pub enum FieldKind {
     Text,
     /// Drawn as one `*` per character; never pre-filled.
     Secret,
+    /// One of a fixed set: Left/Right/Space cycle, typed letters pick the
+    /// option they spell. The value is the option's text.
+    Choice(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone)]
@@ -30,7 +39,11 @@ pub struct Field {
     /// The value the form opened with: edits send only what changed.
     pub initial: String,
     pub hint: &'static str,
+    /// What an empty field means and sends (shown as "X (default)").
+    pub default: Option<String>,
     pub error: Option<String>,
+    /// Letters typed into a picker since it was focused or moved.
+    typed: String,
 }
 
 impl Field {
@@ -42,8 +55,90 @@ impl Field {
             input: Input::new(value.to_string()),
             initial: value.to_string(),
             hint,
+            default: None,
             error: None,
+            typed: String::new(),
         }
+    }
+
+    /// A picker of `options`, at `value`.
+    pub fn choice(
+        name: &'static str,
+        label: &'static str,
+        value: &str,
+        options: &'static [&'static str],
+    ) -> Field {
+        Field {
+            kind: FieldKind::Choice(options),
+            ..Field::new(name, label, value, "")
+        }
+    }
+
+    /// An empty field stands for `default` (and sends it).
+    pub fn with_default(mut self, default: &str) -> Field {
+        self.default = Some(default.to_string());
+        self
+    }
+
+    /// What an empty field shows: the default it sends, then the hint.
+    pub fn placeholder(&self) -> String {
+        match (&self.default, self.hint) {
+            (Some(d), "") => format!("{d} (default)"),
+            (Some(d), h) => format!("{d} (default); {h}"),
+            (None, h) => h.to_string(),
+        }
+    }
+
+    /// Move a picker by `step` options (wrapping); an unknown value goes
+    /// to the first option.
+    fn cycle(&mut self, options: &[&str], step: isize) {
+        let n = options.len() as isize;
+        if n == 0 {
+            return;
+        }
+        let next = match options.iter().position(|o| *o == self.value()) {
+            Some(i) => (i as isize + step).rem_euclid(n) as usize,
+            None => 0,
+        };
+        self.set(options[next]);
+        self.typed.clear();
+    }
+
+    /// Type-ahead: the option spelled so far (exactly, else by prefix);
+    /// a letter that spells nothing starts again from itself and steps to
+    /// the next option starting with it.
+    fn pick(&mut self, options: &[&str], c: char) -> bool {
+        let c = c.to_ascii_lowercase();
+        let mut typed = format!("{}{c}", self.typed);
+        let found = |t: &str| {
+            options
+                .iter()
+                .position(|o| *o == t)
+                .or_else(|| options.iter().position(|o| o.starts_with(t)))
+        };
+        let hit = match found(&typed) {
+            Some(i) => Some(i),
+            None => {
+                typed = c.to_string();
+                let here = options.iter().position(|o| *o == self.value());
+                let start = here.map_or(0, |i| i + 1);
+                (0..options.len())
+                    .map(|k| (start + k) % options.len())
+                    .find(|&i| options[i].starts_with(c))
+            }
+        };
+        match hit {
+            Some(i) => {
+                self.set(options[i]);
+                self.typed = typed;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set(&mut self, v: &str) {
+        self.input = Input::new(v.to_string());
     }
 
     pub fn secret(name: &'static str, label: &'static str, hint: &'static str) -> Field {
@@ -131,6 +226,14 @@ impl Form {
         let Some(text) = one_line(text) else {
             return Err(f.label.to_string());
         };
+        // A picker takes only one of its values, never free text.
+        if let FieldKind::Choice(options) = f.kind {
+            let Some(o) = options.iter().find(|o| **o == text.trim()) else {
+                return Ok(false);
+            };
+            f.set(o);
+            return Ok(true);
+        }
         insert(&mut f.input, &text);
         Ok(!text.is_empty())
     }
@@ -151,11 +254,21 @@ impl Form {
             KeyCode::Enter => FormKey::Submit,
             KeyCode::Tab | KeyCode::Down => {
                 self.focus = (self.focus + 1) % n;
+                self.leave_pickers();
                 FormKey::Changed
             }
             KeyCode::BackTab | KeyCode::Up => {
                 self.focus = (self.focus + n - 1) % n;
+                self.leave_pickers();
                 FormKey::Changed
+            }
+            _ if self.on_picker() => {
+                if self.picker_key(key) {
+                    super::forms::follow_choices(self);
+                    FormKey::Changed
+                } else {
+                    FormKey::Ignored
+                }
             }
             _ => {
                 let Some(f) = self.fields.get_mut(self.focus) else {
@@ -170,6 +283,43 @@ impl Form {
                 }
             }
         }
+    }
+
+    fn on_picker(&self) -> bool {
+        self.fields
+            .get(self.focus)
+            .is_some_and(|f| matches!(f.kind, FieldKind::Choice(_)))
+    }
+
+    fn leave_pickers(&mut self) {
+        for f in &mut self.fields {
+            f.typed.clear();
+        }
+    }
+
+    /// A key on a focused picker: true when it moved it. Other keys that
+    /// would edit text do nothing there.
+    fn picker_key(&mut self, key: KeyEvent) -> bool {
+        let Some(f) = self.fields.get_mut(self.focus) else {
+            return false;
+        };
+        let FieldKind::Choice(options) = f.kind else {
+            return false;
+        };
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            f.typed.clear();
+            return false;
+        }
+        let before = f.value().to_string();
+        match key.code {
+            KeyCode::Left => f.cycle(options, -1),
+            KeyCode::Right | KeyCode::Char(' ') => f.cycle(options, 1),
+            KeyCode::Char(c) => {
+                f.pick(options, c);
+            }
+            _ => {}
+        }
+        f.value() != before
     }
 
     /// Put the worker's (or local parsing's) messages beside their fields.
@@ -210,9 +360,14 @@ impl Form {
         let height = (self.fields.len() as u16 + errors + 3 + message_lines).min(area.height);
         let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
         f.render_widget(Clear, rect);
+        let keys = if self.on_picker() {
+            " ←/→ choose · Enter save · Tab next field · Esc cancel "
+        } else {
+            " Enter save · Tab next field · Esc cancel "
+        };
         let block = Block::bordered()
             .title(Span::styled(format!(" {} ", self.title), theme.title()))
-            .title_bottom(Line::from(" Enter save · Tab next field · Esc cancel ").centered());
+            .title_bottom(Line::from(keys).centered());
         let inner = block.inner(rect);
         f.render_widget(block, rect);
         let label_w = 18u16;
@@ -232,28 +387,35 @@ impl Form {
                 Paragraph::new(Span::styled(format!("{}:", field.label), label_style)),
                 Rect::new(inner.x, y, label_w, 1),
             );
-            let scroll = field.input.visual_scroll(input_w as usize);
-            let shown: String = match field.kind {
-                FieldKind::Secret => "*".repeat(field.value().chars().count()),
-                FieldKind::Text => field.value().to_string(),
-            };
-            let visible: String = shown.chars().skip(scroll).collect();
-            let text = if visible.is_empty() && !focused {
-                Span::styled(field.hint, theme.dim())
-            } else {
-                Span::raw(visible)
-            };
             let input_rect = Rect::new(inner.x + label_w + 1, y, input_w, 1);
-            f.render_widget(
-                Paragraph::new(Line::from(text)).style(theme.input(focused)),
-                input_rect,
-            );
-            if focused && !self.pending {
-                let cx = field.input.visual_cursor().saturating_sub(scroll) as u16;
-                f.set_cursor_position(Position::new(
-                    (input_rect.x + cx).min(input_rect.right().saturating_sub(1)),
-                    y,
-                ));
+            if let FieldKind::Choice(options) = field.kind {
+                f.render_widget(
+                    Paragraph::new(picker_line(field.value(), options, input_w, focused, theme)),
+                    input_rect,
+                );
+            } else {
+                let scroll = field.input.visual_scroll(input_w as usize);
+                let shown: String = match field.kind {
+                    FieldKind::Secret => "*".repeat(field.value().chars().count()),
+                    _ => field.value().to_string(),
+                };
+                let visible: String = shown.chars().skip(scroll).collect();
+                let text = if field.value().is_empty() {
+                    Span::styled(field.placeholder(), theme.placeholder())
+                } else {
+                    Span::raw(visible)
+                };
+                f.render_widget(
+                    Paragraph::new(Line::from(text)).style(theme.input(focused)),
+                    input_rect,
+                );
+                if focused && !self.pending {
+                    let cx = field.input.visual_cursor().saturating_sub(scroll) as u16;
+                    f.set_cursor_position(Position::new(
+                        (input_rect.x + cx).min(input_rect.right().saturating_sub(1)),
+                        y,
+                    ));
+                }
             }
             y += 1;
             if let Some(e) = &field.error {
@@ -307,6 +469,42 @@ pub fn insert(input: &mut Input, text: &str) {
     for c in text.chars() {
         input.handle(InputRequest::InsertChar(c));
     }
+}
+
+/// A picker: every option in a row, the chosen one as `‹ admin ›` and the
+/// others dim, each in the same width so choosing moves nothing; when they
+/// do not fit, the chosen one and its place (`‹ domain › 4/7`).
+fn picker_line(
+    value: &str,
+    options: &[&str],
+    width: u16,
+    focused: bool,
+    theme: &Theme,
+) -> Line<'static> {
+    let chosen = theme.input(focused);
+    let all: usize = options.iter().map(|o| o.chars().count() + 4).sum();
+    if all <= usize::from(width) && options.contains(&value) {
+        let spans: Vec<Span<'static>> = options
+            .iter()
+            .map(|o| {
+                if *o == value {
+                    Span::styled(format!("‹ {o} ›"), chosen)
+                } else {
+                    Span::styled(format!("  {o}  "), theme.dim())
+                }
+            })
+            .collect();
+        return Line::from(spans);
+    }
+    let place = options
+        .iter()
+        .position(|o| *o == value)
+        .map(|i| format!(" {}/{}", i + 1, options.len()))
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(format!("‹ {value} ›"), chosen),
+        Span::styled(place, theme.dim()),
+    ])
 }
 
 /// Lines a field's message takes when wrapped under the input (at most 3).

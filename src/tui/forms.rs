@@ -57,12 +57,7 @@ pub fn import(table: crate::csvfile::Table, file: &str) -> Form {
         FormKind::Import(table),
         vec![
             Field::new("file", "CSV file", file, "with a header row"),
-            Field::new(
-                "dry_run",
-                "Dry run",
-                "no",
-                "yes = check everything, change nothing",
-            ),
+            Field::choice("dry_run", "Dry run (check all)", "no", YES_NO),
         ],
     )
 }
@@ -88,11 +83,12 @@ pub fn export(
         "a new file; never overwritten",
     )];
     if admin && table == crate::csvfile::Table::Mailboxes {
-        fields.push(Field::new(
+        // Yes: the file can re-import, and can be attacked offline.
+        fields.push(Field::choice(
             "with_hashes",
             "Password hashes",
             "no",
-            "yes: the file can re-import, and can be attacked offline",
+            YES_NO,
         ));
     }
     Form::new(
@@ -158,12 +154,7 @@ pub fn bulk(resource: Resource, keys: Vec<String>, what: BulkForm) -> Form {
             format!("Grant a user rights on {n} marked {noun}"),
             vec![
                 Field::new("username", "Username", "", "an admin user"),
-                Field::new(
-                    "permissions",
-                    "Permissions",
-                    "mailboxes,aliases",
-                    "mailboxes, aliases, domain or all",
-                ),
+                Field::choice("permissions", "Permissions", "mailboxes,aliases", PERM_SETS),
             ],
         ),
         BulkForm::Revoke => (
@@ -187,12 +178,10 @@ pub fn backup(default_file: &str) -> Form {
     Form::new(
         "Back up the database".into(),
         FormKind::Backup,
-        vec![Field::new(
-            "file",
-            "Backup file",
-            default_file,
-            "a new file; never overwritten",
-        )],
+        vec![
+            Field::new("file", "Backup file", "", "a new file; never overwritten")
+                .with_default(default_file),
+        ],
     )
 }
 
@@ -219,7 +208,7 @@ pub fn preferences(p: &crate::ops::preferences::Preferences) -> Form {
         "Your preferences".into(),
         FormKind::Preferences { version: p.version },
         vec![
-            Field::new("theme", "Theme", &p.theme, "dark, light or no-color"),
+            Field::choice("theme", "Theme", &p.theme, &crate::ops::preferences::THEMES),
             Field::new(
                 "timezone",
                 "Time zone",
@@ -233,6 +222,42 @@ pub fn preferences(p: &crate::ops::preferences::Preferences) -> Form {
 
 const SIZE_HINT: &str = "e.g. 500M, 2G, unlimited";
 const COUNT_HINT: &str = "0 = unlimited";
+const YES_NO: &[&str] = &["no", "yes"];
+const ROLES: &[&str] = &["admin", "user", "readonly"];
+const TLS_MODES: &[&str] = &["none", "starttls", "ldaps"];
+/// Every set of permissions, as the Permissions screen lists them.
+const PERM_SETS: &[&str] = &[
+    "mailboxes,aliases",
+    "mailboxes",
+    "aliases",
+    "domain",
+    "mailboxes,domain",
+    "aliases,domain",
+    "mailboxes,aliases,domain",
+];
+
+/// Defaults that depend on a picker: a mail config's file follows its
+/// service, an LDAP server's port its TLS mode.
+pub fn follow_choices(form: &mut Form) {
+    let (to, default) = match form.kind {
+        FormKind::Create(Resource::MailServers) => (
+            "file",
+            crate::ops::mail_configs::default_file(form.value("service")),
+        ),
+        FormKind::Create(Resource::Ldap) => (
+            "port",
+            if form.value("tls_mode") == "ldaps" {
+                "636"
+            } else {
+                "389"
+            },
+        ),
+        _ => return,
+    };
+    if let Some(f) = form.fields.iter_mut().find(|f| f.name == to) {
+        f.default = Some(default.to_string());
+    }
+}
 
 /// The create form; `domain` pre-fills the domain part when the list is
 /// scoped to one domain.
@@ -242,15 +267,11 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
         Resource::Domains => vec![
             Field::new("name", "Domain", "", "example.com"),
             Field::new("description", "Description", "", ""),
-            Field::new("quota_limit", "Total quota", "1G", SIZE_HINT),
-            Field::new("max_mailboxes", "Max mailboxes", "0", COUNT_HINT),
-            Field::new("max_aliases", "Max aliases", "0", COUNT_HINT),
-            Field::new(
-                "max_mailbox_quota",
-                "Max per mailbox",
-                "unlimited",
-                SIZE_HINT,
-            ),
+            Field::new("quota_limit", "Total quota", "", "e.g. 500M, 2T").with_default("1G"),
+            Field::new("max_mailboxes", "Max mailboxes", "", "").with_default("unlimited"),
+            Field::new("max_aliases", "Max aliases", "", "").with_default("unlimited"),
+            Field::new("max_mailbox_quota", "Max per mailbox", "", "e.g. 2G")
+                .with_default("unlimited"),
             Field::new("transport", "Transport", "", "empty = default"),
         ],
         Resource::Mailboxes => vec![
@@ -272,38 +293,32 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
         ],
         Resource::AliasDomains => vec![
             Field::new("name", "Alias domain", "", "example.org"),
-            Field::new(
-                "target",
-                "Target domain",
-                domain.unwrap_or(""),
-                "example.com",
+            scoped(
+                Field::new("target", "Target domain", "", "example.com"),
+                domain,
             ),
         ],
         Resource::Users => vec![
             Field::new("username", "Username", "", ""),
             Field::new("email", "Email", "", ""),
-            Field::new("role", "Role", "user", "admin, user or readonly"),
+            Field::choice("role", "Role", "user", ROLES),
             Field::secret("password", "Password", "at least 12 characters"),
         ],
         Resource::Permissions => vec![
             Field::new("username", "User", "", "a user of role user"),
-            Field::new("domain", "Domain", domain.unwrap_or(""), "example.com"),
-            Field::new(
-                "permissions",
-                "Permissions",
-                "mailboxes,aliases",
-                "mailboxes, aliases, domain",
-            ),
+            scoped(Field::new("domain", "Domain", "", "example.com"), domain),
+            Field::choice("permissions", "Permissions", "mailboxes,aliases", PERM_SETS),
         ],
         Resource::Ldap => ldap_fields(None),
         Resource::MailServers => vec![
-            Field::new(
-                "file",
-                "File",
-                "/etc/postfix/main.cf",
-                "absolute path; Dovecot includes follow",
+            Field::new("file", "File", "", "an absolute path")
+                .with_default(crate::ops::mail_configs::default_file("postfix")),
+            Field::choice(
+                "service",
+                "Service",
+                "postfix",
+                &crate::ops::mail_configs::SERVICES,
             ),
-            Field::new("service", "Service", "postfix", "postfix or dovecot"),
         ],
         Resource::Audit => return None,
     };
@@ -313,6 +328,14 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
         FormKind::Create(r),
         fields,
     ))
+}
+
+/// The domain the list is scoped to, as what an empty field means.
+fn scoped(f: Field, domain: Option<&str>) -> Field {
+    match domain {
+        Some(d) => f.with_default(d),
+        None => f,
+    }
 }
 
 /// An LDAP server's fields, pre-filled from a listed row when editing (the
@@ -328,13 +351,8 @@ fn ldap_fields(row: Option<&Row>) -> Vec<Field> {
     }
     f.extend([
         Field::new("host", "Host", &v("host", ""), "ldap.example.com"),
-        Field::new("port", "Port", &v("port", "389"), "389 or 636"),
-        Field::new(
-            "tls_mode",
-            "TLS",
-            &v("tls_mode", "starttls"),
-            "none, starttls or ldaps",
-        ),
+        Field::new("port", "Port", &v("port", ""), "").with_default("389"),
+        Field::choice("tls_mode", "TLS", &v("tls_mode", "starttls"), TLS_MODES),
         Field::new(
             "ca_file",
             "CA file",
@@ -361,9 +379,10 @@ fn ldap_fields(row: Option<&Row>) -> Vec<Field> {
         Field::new(
             "user_attribute",
             "User attribute",
-            &v("user_attribute", "uid"),
-            "uid, sAMAccountName",
-        ),
+            &v("user_attribute", ""),
+            "or sAMAccountName",
+        )
+        .with_default("uid"),
         Field::new(
             "user_filter",
             "User filter",
@@ -373,9 +392,10 @@ fn ldap_fields(row: Option<&Row>) -> Vec<Field> {
         Field::new(
             "priority",
             "Priority",
-            &v("priority", "0"),
+            &v("priority", ""),
             "lower is tried first",
-        ),
+        )
+        .with_default("100"),
     ]);
     f
 }
@@ -437,14 +457,14 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
         Resource::AliasDomains => vec![Field::new("target", "Target domain", &v("target"), "")],
         Resource::Users => vec![
             Field::new("email", "Email", &v("email"), ""),
-            Field::new("role", "Role", &v("role"), "admin, user or readonly"),
+            Field::choice("role", "Role", &v("role"), ROLES),
             Field::secret("password", "New password", "empty = keep"),
         ],
-        Resource::Permissions => vec![Field::new(
+        Resource::Permissions => vec![Field::choice(
             "permissions",
             "Permissions",
             &v("permissions"),
-            "mailboxes, aliases, domain",
+            PERM_SETS,
         )],
         Resource::Ldap => ldap_fields(Some(row)),
         Resource::Audit | Resource::MailServers => return None,
@@ -474,8 +494,13 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// The trimmed value; an empty field with a default is its default.
     fn text(&self, name: &str) -> String {
-        self.form.value(name).trim().to_string()
+        let v = self.form.value(name).trim();
+        match self.form.field(name).and_then(|f| f.default.as_deref()) {
+            Some(d) if v.is_empty() => d.to_string(),
+            _ => v.to_string(),
+        }
     }
     /// Some(value) only when it changed (edits) or always (creates).
     fn changed(&self, name: &str) -> Option<String> {
@@ -531,7 +556,12 @@ impl<'a> Reader<'a> {
         self.parse_count(name, &raw)
     }
     fn parse_count(&mut self, name: &str, raw: &str) -> Option<i64> {
-        let checked = match raw.parse::<i64>() {
+        let parsed = if raw.eq_ignore_ascii_case("unlimited") {
+            Ok(0)
+        } else {
+            raw.parse::<i64>()
+        };
+        let checked = match parsed {
             Ok(v) => validate::count_limit(name, v).map(|_| v),
             Err(_) => Err(crate::error::OpError::invalid(
                 name,

@@ -503,6 +503,14 @@ pub const FORM_KEYS: &[(&str, &str)] = &[
         "`←` `→` `Home` `End`, `Backspace`, `Delete`",
         "edit the text",
     ),
+    (
+        "`←` / `→`, `Space` (on a picker `‹ admin ›`)",
+        "previous / next value",
+    ),
+    (
+        "letters (on a picker)",
+        "the value they spell (`r` → readonly, `mailboxes` → mailboxes)",
+    ),
 ];
 
 pub const LOGIN_KEYS: &[(&str, &str)] = &[

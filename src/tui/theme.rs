@@ -148,6 +148,11 @@ impl Theme {
             Color::Gray,
         )
     }
+    /// A field's placeholder: dim and italic, so it never looks like a
+    /// typed or stored value (italic survives NO_COLOR).
+    pub fn placeholder(&self) -> Style {
+        self.dim().add_modifier(Modifier::ITALIC)
+    }
     pub fn key(&self) -> Style {
         self.paint_as(
             "key",
