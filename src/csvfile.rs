@@ -13,6 +13,7 @@ use std::path::Path;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
 use crate::ops::{self, import::ImportReport, Ctx};
+use crate::paths::Doing;
 use crate::store::Filter;
 
 pub use crate::ops::import::Table;
@@ -81,8 +82,9 @@ impl Progress {
 /// Progress reports go to another thread (bcrypt hashes on every core).
 pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
 
-fn cannot(path: &Path, what: &str, e: impl std::fmt::Display) -> OpError {
-    OpError::invalid("file", format!("cannot {what} {}: {e}", path.display()))
+/// A file error in words, against the `file` field.
+fn cannot(path: &Path, doing: crate::paths::Doing, e: &std::io::Error) -> OpError {
+    OpError::invalid("file", crate::paths::explain(path, doing, e))
 }
 
 /// Parse `path` (hashing plaintext passwords on every core) and import it
@@ -96,7 +98,15 @@ pub fn import_file(
     dry_run: bool,
     progress: OnProgress<'_>,
 ) -> OpResult<ImportReport> {
-    let file = std::fs::File::open(path).map_err(|e| cannot(path, "read", e))?;
+    let expanded = crate::paths::expand_tilde(&path.to_string_lossy());
+    let path = expanded.as_path();
+    if path.is_dir() {
+        return Err(OpError::invalid(
+            "file",
+            format!("{} is a directory; name a CSV file", path.display()),
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| cannot(path, Doing::Reading, &e))?;
     let input = std::io::BufReader::new(file);
     // Each stage's clock starts when its reporter is made, just before it runs.
     let rows_progress = |stage| {
@@ -187,6 +197,14 @@ pub fn export_file(
     if path.as_os_str().is_empty() {
         return Err(OpError::invalid("file", "required"));
     }
+    let expanded = crate::paths::expand_tilde(&path.to_string_lossy());
+    let path = expanded.as_path();
+    if path.is_dir() {
+        return Err(OpError::invalid(
+            "file",
+            format!("{} is a directory; name a new file in it", path.display()),
+        ));
+    }
     if path.exists() {
         return Err(OpError::invalid(
             "file",
@@ -204,7 +222,7 @@ pub fn export_file(
     let tmp = tempfile::Builder::new()
         .prefix(".postfix-manager-export-")
         .tempfile_in(dir)
-        .map_err(|e| cannot(path, "create a file beside", e))?;
+        .map_err(|e| cannot(path, Doing::Writing, &e))?;
     let mut out = Counting {
         inner: std::io::BufWriter::new(tmp.as_file()),
         bytes: 0,
@@ -229,13 +247,13 @@ pub fn export_file(
         Table::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
         Table::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
     };
-    out.flush().map_err(|e| cannot(path, "write", e))?;
+    out.flush().map_err(|e| cannot(path, Doing::Writing, &e))?;
     let bytes = out.bytes;
     drop(out);
     tmp.as_file()
         .sync_all()
-        .map_err(|e| cannot(path, "write", e))?;
+        .map_err(|e| cannot(path, Doing::Writing, &e))?;
     tmp.persist_noclobber(path)
-        .map_err(|e| cannot(path, "create", e.error))?;
+        .map_err(|e| cannot(path, Doing::Writing, &e.error))?;
     Ok(Exported { rows, bytes })
 }

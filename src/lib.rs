@@ -12,6 +12,7 @@ pub mod ldap;
 pub mod mail;
 pub mod ops;
 pub mod password;
+pub mod paths;
 pub mod plural;
 pub mod sanitize;
 pub mod secrets;

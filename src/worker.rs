@@ -720,6 +720,8 @@ impl Runner {
                 file,
             }) => {
                 let ctx = self.ctx()?;
+                // Expanded here too, so the message names the real file.
+                let file = crate::paths::expand_tilde(&file.to_string_lossy());
                 let out = {
                     let progress = self.progress_sender();
                     crate::csvfile::export_file(

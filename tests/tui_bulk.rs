@@ -471,3 +471,88 @@ fn the_progress_line_has_a_bar_a_rate_and_the_time_left() {
         "importing mailboxes [########............] 40% 40,000/100,000 · 20,000/s · 3 s left"
     );
 }
+
+/// `:export ~/…` lands in the home directory, and a bad path is said in
+/// words naming the path, never `(os error N) at path "<cwd>/~/…"`.
+fn export_paths_expand_tilde_and_say_what_is_wrong(mut t: Tui) {
+    fixture(&mut t, 3);
+    t.login_admin();
+    t.command("mailboxes");
+    let home = std::path::PathBuf::from(std::env::var("HOME").expect("HOME"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Unique per run and backend: tests run in parallel.
+    let name = format!(
+        ".pm-export-test-{}.csv",
+        dir.path().file_name().expect("name").to_string_lossy()
+    );
+    let target = home.join(&name);
+    let _ = std::fs::remove_file(&target);
+    t.command(&format!("export ~/{name}"));
+    t.enter();
+    let (msg, failed) = t.app.status.clone().expect("status");
+    let written = std::fs::read_to_string(&target);
+    let _ = std::fs::remove_file(&target);
+    assert!(!failed, "{msg}");
+    assert!(msg.contains(&target.display().to_string()), "{msg}");
+    assert_eq!(written.expect("in the home directory").lines().count(), 4);
+
+    let missing = dir.path().join("no/such");
+    t.command(&format!("export {}/x.csv", missing.display()));
+    t.enter();
+    let want = format!("directory {} does not exist", missing.display());
+    let form_text = form_messages(&t);
+    assert!(form_text.contains(&want), "{form_text}");
+    assert!(!form_text.contains("os error"), "{form_text}");
+
+    t.command(&format!("export {}", dir.path().display()));
+    t.enter();
+    let form_text = form_messages(&t);
+    assert!(form_text.contains("is a directory"), "{form_text}");
+    t.esc();
+
+    t.command(&format!("import {}/absent.csv", dir.path().display()));
+    t.enter();
+    let form_text = form_messages(&t);
+    assert!(
+        form_text.contains(&format!(
+            "{}/absent.csv does not exist",
+            dir.path().display()
+        )),
+        "{form_text}"
+    );
+    assert!(!form_text.contains("os error"), "{form_text}");
+}
+
+/// Every message the open form shows (beside fields and at the bottom), or
+/// the status line.
+fn form_messages(t: &Tui) -> String {
+    use postfix_manager::tui::app::Modal;
+    let mut out = String::new();
+    if let Some(Modal::Form(f)) = &t.app.modal {
+        for field in &f.fields {
+            if let Some(e) = &field.error {
+                out.push_str(e);
+                out.push('\n');
+            }
+        }
+        if let Some(m) = &f.message {
+            out.push_str(m);
+        }
+    }
+    if let Some((s, _)) = &t.app.status {
+        out.push_str(s);
+    }
+    out
+}
+
+#[test]
+fn export_paths_expand_tilde_and_say_what_is_wrong_sqlite() {
+    export_paths_expand_tilde_and_say_what_is_wrong(Tui::new(80, 24));
+}
+
+#[test]
+fn export_paths_expand_tilde_and_say_what_is_wrong_postgres() {
+    if let Some(db) = common::TestDb::postgres() {
+        export_paths_expand_tilde_and_say_what_is_wrong(Tui::on(db, 80, 24));
+    }
+}

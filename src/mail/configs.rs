@@ -20,7 +20,20 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> OpError {
 }
 
 fn read_text(path: &Path) -> OpResult<String> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    if path.is_dir() {
+        return Err(OpError::invalid(
+            "file",
+            format!("{} is a directory; name a config file", path.display()),
+        ));
+    }
+    // In words against the field ("directory /x does not exist"), not the
+    // raw OS error.
+    let bytes = std::fs::read(path).map_err(|e| {
+        OpError::invalid(
+            "file",
+            crate::paths::explain(path, crate::paths::Doing::Reading, &e),
+        )
+    })?;
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(OpError::invalid(
             "file",
@@ -35,6 +48,7 @@ fn read_text(path: &Path) -> OpResult<String> {
 /// the last path component expanded, `!include_try` of a missing file
 /// skipped), each once, in the order first met.
 pub fn read_with_includes(service: &str, path: &Path) -> OpResult<Vec<(String, String)>> {
+    let path = &crate::paths::expand_tilde(&path.to_string_lossy());
     let root = std::path::absolute(path).map_err(|e| io_err(path, e))?;
     let mut out: Vec<(String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -441,6 +455,32 @@ fn backup_path(file: &Path, dir: Option<&Path>) -> PathBuf {
         .or_else(|| file.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("/"));
     dir.join(format!("{name}.pm-backup-{stamp}"))
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_path_is_said_in_words() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // What the prefilled form made of a typed path: the prefill and the
+        // path run together.
+        let glued = dir.path().join("main.cf/etc/postfix/main.cf");
+        let e = read_with_includes("postfix", &glued).expect_err("missing");
+        let said = e.to_string();
+        assert!(
+            said.contains(&format!(
+                "directory {} does not exist",
+                glued.parent().expect("parent").display()
+            )),
+            "{said}"
+        );
+        assert!(!said.contains("os error"), "{said}");
+        assert_eq!(e.field(), Some("file"));
+        let e = read_with_includes("postfix", dir.path()).expect_err("a directory");
+        assert!(e.to_string().contains("is a directory"), "{e}");
+    }
 }
 
 #[cfg(test)]

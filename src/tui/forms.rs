@@ -954,9 +954,20 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             let file = r.required("file");
             // Caught here, the form stays open to fix it; the worker checks
             // again when it opens the file.
-            if !file.is_empty() && !std::path::Path::new(&file).is_file() {
-                r.errors
-                    .push(("file".into(), format!("{file} is not a readable file")));
+            if !file.is_empty() {
+                let path = crate::paths::expand_tilde(&file);
+                let wrong = match std::fs::File::open(&path) {
+                    _ if path.is_dir() => Some(format!("{file} is a directory; name a CSV file")),
+                    Ok(_) => None,
+                    Err(e) => Some(crate::paths::explain(
+                        &path,
+                        crate::paths::Doing::Reading,
+                        &e,
+                    )),
+                };
+                if let Some(w) = wrong {
+                    r.errors.push(("file".into(), w));
+                }
             }
             Write::ImportCsv {
                 table: *table,
@@ -975,7 +986,13 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 }
             };
             let file = r.required("file");
-            if !file.is_empty() && std::path::Path::new(&file).exists() {
+            let path = crate::paths::expand_tilde(&file);
+            if !file.is_empty() && path.is_dir() {
+                r.errors.push((
+                    "file".into(),
+                    format!("{file} is a directory; name a new file in it"),
+                ));
+            } else if !file.is_empty() && path.exists() {
                 r.errors.push((
                     "file".into(),
                     format!("{file} exists; an export never overwrites a file"),
