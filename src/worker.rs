@@ -152,6 +152,12 @@ pub enum Request {
         filter: Filter,
         after: Option<String>,
     },
+    /// One row as it is now, by key (a form whose save met a conflict
+    /// shows the other writer's values): `Rows` with that row.
+    Row {
+        resource: Resource,
+        key: String,
+    },
     Write(Write),
 }
 
@@ -956,6 +962,7 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             filter,
             page,
         } => Response::Rows(list(c, ctx, resource, &filter, &page)?),
+        Request::Row { resource, key } => Response::Rows(row(c, ctx, resource, &key)?),
         Request::Live {
             resource,
             filter,
@@ -1105,6 +1112,39 @@ fn newest_per_slot(batch: Vec<Job>) -> Vec<Job> {
         .collect();
     keep.reverse();
     keep
+}
+
+/// One row by key through ops' scoped `get`, as a listing of one.
+fn row(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    resource: Resource,
+    key: &str,
+) -> Result<Listing, OpError> {
+    Ok(match resource {
+        Resource::Domains => Listing::Domains(vec![ops::domains::get(c, ctx, key)?]),
+        Resource::Mailboxes => Listing::Mailboxes(vec![ops::mailboxes::get(c, ctx, key)?]),
+        Resource::Aliases => Listing::Aliases(vec![ops::aliases::get(c, ctx, key)?]),
+        Resource::AliasDomains => {
+            Listing::AliasDomains(vec![ops::alias_domains::get(c, ctx, key)?])
+        }
+        Resource::Users => Listing::Users(vec![ops::users::get(c, ctx, key)?]),
+        Resource::Ldap => {
+            let page = Page {
+                limit: Some(50),
+                ..Default::default()
+            };
+            let mut rows = ops::ldap::page(c, ctx, Some(key), &page)?;
+            rows.retain(|r| r.server_name == key);
+            Listing::Ldap(rows)
+        }
+        other => {
+            return Err(OpError::invalid(
+                "resource",
+                format!("{} rows are not read one by one", noun(other)),
+            ))
+        }
+    })
 }
 
 fn list(

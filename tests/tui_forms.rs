@@ -316,3 +316,119 @@ fn forms_with_pickers_at_80x24_and_200x50() {
         }
     }
 }
+
+// ---- item 11: a conflict keeps what was typed and shows theirs ----
+
+fn conflict_keeps_typed_text_and_a_second_save_wins(db: common::TestDb, w: u16, h: u16) {
+    let mut t = seeded(db, w, h);
+    t.login_admin();
+    t.command("domains");
+    t.enter(); // edit alpha.example
+               // Description: mine; Total quota: 5T.
+    t.clear_field();
+    t.text("mine");
+    t.tab();
+    t.clear_field();
+    t.text("5T");
+    // Another writer (another connection, as the CLI would) saves first:
+    // the description, and a limit nobody typed into here.
+    ops::domains::edit(
+        &mut t.conn,
+        &t.admin,
+        "alpha.example",
+        None,
+        &DomainInput {
+            description: Some("theirs".into()),
+            max_mailboxes: Some(77),
+            ..Default::default()
+        },
+    )
+    .expect("the other writer");
+    t.enter();
+    let s = t.screen();
+    assert!(t.app.modal.is_some(), "the form stays open:\n{s}");
+    assert!(s.contains("Someone else saved this row"), "{s}");
+    let line = |s: &str, label: &str| -> String {
+        s.lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("{label} missing:\n{s}"))
+            .to_string()
+    };
+    assert!(
+        line(&s, "Description:").contains("mine"),
+        "typed text kept:\n{s}"
+    );
+    assert!(line(&s, "Total quota:").contains("5T"), "{s}");
+    assert!(
+        s.contains("now: theirs"),
+        "their value beside the field:\n{s}"
+    );
+    assert!(
+        line(&s, "Max mailboxes:").contains("77"),
+        "their other change filled in:\n{s}"
+    );
+    let d = ops::domains::get(&mut t.conn, &t.admin, "alpha.example").expect("domain");
+    assert_eq!(
+        d.description.as_deref(),
+        Some("theirs"),
+        "nothing overwritten yet"
+    );
+    if t.db.name == "sqlite" {
+        snap!(format!("domain_form_conflict_theirs_{w}x{h}"), s);
+    }
+    // Saving again, deliberately, against their version.
+    t.enter();
+    assert!(t.app.modal.is_none(), "saved:\n{}", t.screen());
+    let d = ops::domains::get(&mut t.conn, &t.admin, "alpha.example").expect("domain");
+    assert_eq!(d.description.as_deref(), Some("mine"));
+    assert_eq!(d.quota_limit, 5 << 40);
+    assert_eq!(
+        d.max_mailboxes, 77,
+        "their change to a field not typed into stays"
+    );
+}
+
+#[test]
+fn conflict_keeps_typed_text_and_a_second_save_wins_sqlite() {
+    conflict_keeps_typed_text_and_a_second_save_wins(common::TestDb::sqlite(), 80, 24);
+    conflict_keeps_typed_text_and_a_second_save_wins(common::TestDb::sqlite(), 200, 50);
+}
+
+#[test]
+fn conflict_keeps_typed_text_and_a_second_save_wins_postgres() {
+    if let Some(db) = common::TestDb::postgres() {
+        conflict_keeps_typed_text_and_a_second_save_wins(db, 80, 24);
+    }
+}
+
+#[test]
+fn a_conflicting_mailbox_edit_keeps_the_typed_name() {
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("mailboxes");
+    t.enter(); // edit ann@alpha.example
+    t.clear_field();
+    t.text("Ann Mine");
+    ops::mailboxes::edit(
+        &mut t.conn,
+        &t.admin,
+        "ann@alpha.example",
+        None,
+        &ops::mailboxes::MailboxEdit {
+            name: Some("Ann Theirs".into()),
+            quota: Some(60 << 30),
+        },
+    )
+    .expect("the other writer");
+    t.enter();
+    let s = t.screen();
+    assert!(
+        s.contains("Ann Mine") && s.contains("now: Ann Theirs"),
+        "{s}"
+    );
+    assert!(s.contains("60G"), "their quota filled in:\n{s}");
+    t.enter();
+    let m = ops::mailboxes::get(&mut t.conn, &t.admin, "ann@alpha.example").expect("mailbox");
+    assert_eq!(m.name.as_deref(), Some("Ann Mine"));
+    assert_eq!(m.quota_limit, 60 << 30);
+}

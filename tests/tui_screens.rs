@@ -220,7 +220,9 @@ fn edit_form_and_conflict() {
     t.text("mine");
     t.enter();
     let s = t.screen();
-    assert!(s.contains("changed by someone else"), "{s}");
+    // Refused; the typed text stays, their value shows under it.
+    assert!(s.contains("Someone else saved this row"), "{s}");
+    assert!(s.contains("now: changed elsewhere"), "{s}");
     snap!("domain_form_conflict", s);
     let d = ops::domains::get(&mut t.conn, &t.admin, "alpha.example").expect("domain");
     assert_eq!(d.description.as_deref(), Some("changed elsewhere"));

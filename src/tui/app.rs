@@ -1130,6 +1130,13 @@ impl App {
                 self.status = Some((msg, false));
                 self.refresh_top();
             }
+            // The row as the other writer left it, after a conflict.
+            Ok(Response::Rows(listing)) => {
+                if let Some(Modal::Form(f)) = self.modal.as_mut() {
+                    let rows = super::rows::from_listing(&listing);
+                    forms::rebase(f, rows.first());
+                }
+            }
             Ok(_) => {}
             Err(e) if e.message.contains('\n') => self.show_failure(e),
             Err(e) => match self.modal.as_mut() {
@@ -1141,6 +1148,18 @@ impl App {
                     };
                     let general = e.field.is_none().then(|| e.message.clone());
                     f.set_errors(&fields, general);
+                    // Someone else saved the row since the form opened: read
+                    // it as it is now, to show their values beside what was
+                    // typed (which stays) and save against their version.
+                    if let ("conflict", forms::FormKind::Edit { resource, key, .. }) =
+                        (e.kind, &f.kind)
+                    {
+                        let request = Request::Row {
+                            resource: *resource,
+                            key: key.clone(),
+                        };
+                        self.send(Slot::Form, request);
+                    }
                 }
                 _ => self.status = Some((e.message, true)),
             },

@@ -42,6 +42,9 @@ pub struct Field {
     /// What an empty field means and sends (shown as "X (default)").
     pub default: Option<String>,
     pub error: Option<String>,
+    /// After a conflict: the other writer's value, where it differs from
+    /// what is typed here (drawn as "now: …" under the field).
+    pub theirs: Option<String>,
     /// Letters typed into a picker since it was focused or moved.
     typed: String,
 }
@@ -57,6 +60,7 @@ impl Field {
             hint,
             default: None,
             error: None,
+            theirs: None,
             typed: String::new(),
         }
     }
@@ -351,7 +355,8 @@ impl Form {
             .iter()
             .filter_map(|f| f.error.as_deref())
             .map(|e| error_lines(e, input_w))
-            .sum();
+            .sum::<u16>()
+            + self.fields.iter().filter(|f| f.theirs.is_some()).count() as u16;
         let message_lines = match &self.message {
             Some(m) => (m.chars().count() as u16).div_ceil(width.saturating_sub(2).max(1)),
             None => 1,
@@ -418,6 +423,16 @@ impl Form {
                 }
             }
             y += 1;
+            if let Some(v) = &field.theirs {
+                if y < inner.bottom() {
+                    let shown = if v.is_empty() { "(empty)" } else { v.as_str() };
+                    f.render_widget(
+                        Paragraph::new(Span::styled(format!("now: {shown}"), theme.warn())),
+                        Rect::new(inner.x + label_w + 1, y, input_w, 1),
+                    );
+                    y += 1;
+                }
+            }
             if let Some(e) = &field.error {
                 let h = error_lines(e, input_w).min(inner.bottom().saturating_sub(y));
                 if h > 0 {

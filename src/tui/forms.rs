@@ -485,6 +485,54 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
     Some(f)
 }
 
+/// A save refused as a conflict, and the row as the other writer left it
+/// (None: it is gone). What was typed stays; a field nobody typed into
+/// takes their value (saving must not quietly undo their change); a typed
+/// field they changed too shows theirs under it ("now: …"). The form moves
+/// to their version, so the next Enter saves what is typed over it,
+/// deliberately.
+pub fn rebase(f: &mut Form, row: Option<&Row>) {
+    let FormKind::Edit { key, version, .. } = &mut f.kind else {
+        return;
+    };
+    let Some(row) = row.filter(|r| r.key == *key) else {
+        f.message = Some(format!(
+            "{key} was changed or removed by someone else and cannot be read now; Esc closes the form"
+        ));
+        return;
+    };
+    *version = row.version.unwrap_or(*version);
+    let new_version = *version;
+    let mut differ = 0;
+    for field in &mut f.fields {
+        if field.kind == super::form::FieldKind::Secret {
+            continue;
+        }
+        let now = row.field(field.name).to_string();
+        let theirs_changed = now != field.initial;
+        let typed = field.changed();
+        if theirs_changed && !typed {
+            field.input = tui_input::Input::new(now.clone());
+        }
+        field.theirs =
+            (theirs_changed && typed && field.value().trim() != now).then(|| now.clone());
+        differ += usize::from(field.theirs.is_some());
+        field.initial = now;
+    }
+    if let Some((used, _)) = row.usage {
+        f.used = Some(used);
+    }
+    f.message = Some(if differ == 0 {
+        format!(
+            "Someone else saved this row meanwhile (now version {new_version}); their other changes are filled in. Enter saves yours with them."
+        )
+    } else {
+        format!(
+            "Someone else saved this row meanwhile (now version {new_version}): your text is kept, theirs shows as \"now:\" under it. Enter saves yours over theirs; Esc keeps theirs."
+        )
+    });
+}
+
 /// Field-level problems found before sending.
 pub type FieldErrors = Vec<(String, String)>;
 
