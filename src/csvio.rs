@@ -64,12 +64,33 @@ pub fn unneutralize(cell: &str) -> &str {
     }
 }
 
-/// Write one record with every cell neutralized.
+/// A cell without the characters the input rules refuse (control and bidi
+/// characters, `validate::is_unsafe_char`): rows stored before those
+/// rules may still hold them. Dropped rather than spelled out: they are
+/// invisible, a spreadsheet or `cat` would hand them to the terminal, and
+/// an import would refuse the row that kept them.
+fn terminal_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.chars().any(validate::is_unsafe_char) {
+        std::borrow::Cow::Owned(
+            cell.chars()
+                .filter(|c| !validate::is_unsafe_char(*c))
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Write one record with every cell made terminal-safe and neutralized.
 fn write_cells<W: Write, const N: usize>(
     w: &mut csv::Writer<W>,
     cells: [&str; N],
 ) -> csv::Result<()> {
-    w.write_record(cells.iter().map(|c| neutralize(c).into_owned()))
+    w.write_record(
+        cells
+            .iter()
+            .map(|c| neutralize(&terminal_safe(c)).into_owned()),
+    )
 }
 
 /// Columns taken verbatim on import: a plaintext password may begin with

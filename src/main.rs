@@ -2,12 +2,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use postfix_manager::cli::{self, args::Cli};
+use postfix_manager::cli::{self, args::Cli, output::json_safe};
 
 fn main() -> ExitCode {
     let args = Cli::parse();
     match cli::run(&args) {
         Ok(out) => {
+            let out = if args.json {
+                json_safe(&out)
+            } else {
+                out.into()
+            };
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = stdout.write_all(out.as_bytes());
@@ -15,6 +20,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(cli::CliError::Report { out, code, message }) => {
+            let out = if args.json {
+                json_safe(&out)
+            } else {
+                out.into()
+            };
             let _ = std::io::stdout().write_all(out.as_bytes());
             if !message.is_empty() {
                 eprintln!(
@@ -26,7 +36,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             if args.json {
-                println!("{}", e.to_json());
+                println!("{}", json_safe(&e.to_json().to_string()));
             }
             eprintln!(
                 "error: {}",

@@ -11,8 +11,37 @@ pub const MAX_ADDRESS_LEN: usize = 254;
 pub const BCRYPT_MAX_BYTES: usize = 72;
 pub const MAX_DESCRIPTION_LEN: usize = 1000;
 
-fn has_control(s: &str) -> bool {
-    s.chars().any(|c| c.is_control())
+/// Bidirectional formatting characters (ALM, LRM/RLM, the embeddings and
+/// overrides U+202A-202E, the isolates U+2066-2069): invisible, and they
+/// reorder what a terminal shows after them, so `admin` can be made to read
+/// as `nimda` and a line's columns can be made to lie.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// What no stored name, address or description may hold: C0 controls
+/// (ESC starts a terminal escape sequence), DEL, C1 controls (U+009B is a
+/// one-character CSI on many terminals) and bidi controls.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// Refuse text holding an unsafe character, naming the field, the rule
+/// and the character's code point (never printing it raw).
+pub fn refuse_unsafe(field: &str, s: &str) -> OpResult<()> {
+    match s.chars().find(|c| is_unsafe_char(*c)) {
+        Some(c) => Err(OpError::invalid(
+            field,
+            format!(
+                "must not contain control or bidirectional-formatting characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A domain name: IDN converted to ASCII (punycode), lower-case, at most 253
@@ -24,7 +53,8 @@ pub fn domain(field: &str, input: &str) -> OpResult<String> {
     if raw.is_empty() {
         return Err(OpError::invalid(field, "must not be empty"));
     }
-    if has_control(raw) || raw.chars().any(char::is_whitespace) {
+    refuse_unsafe(field, raw)?;
+    if raw.chars().any(char::is_whitespace) {
         return Err(OpError::invalid(
             field,
             "must not contain spaces or control characters",
@@ -138,7 +168,8 @@ pub fn address(field: &str, input: &str) -> OpResult<(String, String, String)> {
     if raw.is_empty() {
         return Err(OpError::invalid(field, "must not be empty"));
     }
-    if has_control(raw) || raw.chars().any(char::is_whitespace) {
+    refuse_unsafe(field, raw)?;
+    if raw.chars().any(char::is_whitespace) {
         return Err(OpError::invalid(
             field,
             "must not contain spaces or control characters",
@@ -375,12 +406,7 @@ pub fn description(field: &str, input: &str) -> OpResult<Option<String>> {
     if s.is_empty() {
         return Ok(None);
     }
-    if has_control(s) {
-        return Err(OpError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    refuse_unsafe(field, s)?;
     if s.chars().count() > MAX_DESCRIPTION_LEN {
         return Err(OpError::invalid(
             field,

@@ -482,3 +482,233 @@ on_both_backends!(item10_password_column_values_never_echoed, |t| {
     }
     assert_eq!(common::count(&mut c, "mailboxes"), 6);
 });
+
+// ---------------------------------------------------------------- item 11
+
+fn raw_unsafe(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| postfix_manager::validate::is_unsafe_char(*c) && !matches!(c, '\n' | '\t'))
+        .collect()
+}
+
+fn invalid_field(r: Result<impl std::fmt::Debug, OpError>, field: &str) {
+    match r {
+        Err(OpError::Invalid { field: f, message }) => {
+            assert_eq!(f, field, "{message}");
+            assert!(
+                message.contains("control or bidirectional-formatting characters (found U+"),
+                "{field}: {message}"
+            );
+            assert!(raw_unsafe(&message).is_empty(), "{message:?}");
+        }
+        other => panic!("{field}: expected Invalid, got {other:?}"),
+    }
+}
+
+on_both_backends!(item11_bidi_and_c1_refused_at_input, |t| {
+    let (s, mut c, admin) = Site::new(t);
+    world(&mut c, &admin);
+    let before = common::snapshot(&mut c);
+    for ch in [
+        '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+        '\u{9b}', '\u{80}', '\u{1b}',
+    ] {
+        let text = format!("ad{ch}min");
+        let desc = DomainInput {
+            description: Some(text.clone()),
+            ..Default::default()
+        };
+        invalid_field(
+            ops::domains::create(&mut c, &admin, "new.example", &desc),
+            "description",
+        );
+        invalid_field(
+            ops::domains::edit(&mut c, &admin, "a.example", None, &desc),
+            "description",
+        );
+        invalid_field(
+            ops::domains::create(
+                &mut c,
+                &admin,
+                &format!("x{ch}y.example"),
+                &Default::default(),
+            ),
+            "name",
+        );
+        invalid_field(
+            ops::alias_domains::create(&mut c, &admin, &format!("x{ch}y.example"), "a.example"),
+            "name",
+        );
+        let mb = |address: String, name: Option<String>| ops::mailboxes::NewMailbox {
+            address,
+            password: MB_PW.into(),
+            quota: Some(1 << 20),
+            name,
+        };
+        invalid_field(
+            ops::mailboxes::create(&mut c, &admin, &mb(format!("x{ch}y@a.example"), None)),
+            "address",
+        );
+        invalid_field(
+            ops::mailboxes::create(
+                &mut c,
+                &admin,
+                &mb("new@a.example".into(), Some(text.clone())),
+            ),
+            "name",
+        );
+        invalid_field(
+            ops::mailboxes::edit(
+                &mut c,
+                &admin,
+                "user0@a.example",
+                None,
+                &ops::mailboxes::MailboxEdit {
+                    name: Some(text.clone()),
+                    quota: None,
+                },
+            ),
+            "name",
+        );
+        invalid_field(
+            ops::aliases::create(
+                &mut c,
+                &admin,
+                "info@a.example",
+                "user0@a.example",
+                Some(&text),
+            ),
+            "description",
+        );
+        invalid_field(
+            ops::aliases::create(
+                &mut c,
+                &admin,
+                &format!("i{ch}nfo@a.example"),
+                "user0@a.example",
+                None,
+            ),
+            "address",
+        );
+        invalid_field(
+            ops::aliases::create(
+                &mut c,
+                &admin,
+                "info@a.example",
+                &format!("user0{ch}@a.example"),
+                None,
+            ),
+            "goto",
+        );
+        invalid_field(
+            ops::users::create(
+                &mut c,
+                &admin,
+                &ops::users::NewUser {
+                    username: "newuser".into(),
+                    email: format!("new{ch}@example.net"),
+                    role: "readonly".into(),
+                    password: "newuser-password-1".into(),
+                },
+            ),
+            "email",
+        );
+    }
+    assert_eq!(common::snapshot(&mut c), before, "a refusal changed data");
+    // The CLI says which field and which character, printing none raw.
+    let out = s.as_user(
+        "admin",
+        &[
+            "domain",
+            "edit",
+            "a.example",
+            "--description",
+            "Tenant \u{202e}gnp.exe",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("description: must not contain control or bidi"),
+        "{err}"
+    );
+    assert!(err.contains("U+202E"), "{err}");
+    assert!(raw_unsafe(&err).is_empty(), "{err:?}");
+});
+
+on_both_backends!(item11_stored_c1_and_bidi_never_leave_raw, |t| {
+    use postfix_manager::db::schema::{aliases, domains, mailboxes};
+    let (s, mut c, admin) = Site::new(t);
+    world(&mut c, &admin);
+    ops::aliases::create(&mut c, &admin, "info@a.example", "user0@a.example", None).unwrap();
+    // Rows written before the input rules (or by hand): ESC, C1, bidi.
+    let evil = "ok\u{1b}[2J\u{9b}31m\u{85}\u{202e}txt.exe\u{2066}\u{200f}end";
+    let stripped = "ok[2J31mtxt.exeend";
+    diesel::update(domains::table.filter(domains::name.eq("a.example")))
+        .set(domains::description.eq(evil))
+        .execute(&mut c)
+        .unwrap();
+    diesel::update(mailboxes::table.filter(mailboxes::username.eq("user0@a.example")))
+        .set(mailboxes::name.eq(evil))
+        .execute(&mut c)
+        .unwrap();
+    diesel::update(aliases::table.filter(aliases::address.eq("info@a.example")))
+        .set(aliases::description.eq(evil))
+        .execute(&mut c)
+        .unwrap();
+
+    let check = |args: &[&str]| -> String {
+        let out = s.ok("admin", args);
+        let bad = raw_unsafe(&out);
+        assert!(bad.is_empty(), "{args:?} printed {bad:?} raw: {out:?}");
+        assert!(!out.contains('\u{1b}'), "{args:?}");
+        out
+    };
+    // --json: escaped, and decoding gives back exactly what is stored
+    for (args, pointer) in [
+        (&["--json", "domain", "list"][..], "/items/0/description"),
+        (
+            &["--json", "domain", "show", "a.example"][..],
+            "/description",
+        ),
+        (&["--json", "mailbox", "list"][..], "/items/0/name"),
+        (&["--json", "mailbox", "list", "--all"][..], "/items/0/name"),
+        (
+            &["--json", "mailbox", "show", "user0@a.example"][..],
+            "/name",
+        ),
+        (&["--json", "alias", "list"][..], "/items/0/description"),
+    ] {
+        let out = check(args);
+        assert!(
+            out.contains("\\u009b") && out.contains("\\u202e"),
+            "{args:?}: {out}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v.pointer(pointer).and_then(|d| d.as_str()),
+            Some(evil),
+            "{args:?}: {out}"
+        );
+    }
+    // text: stripped
+    for args in [
+        &["domain", "list"][..],
+        &["domain", "show", "a.example"][..],
+        &["mailbox", "list"][..],
+        &["alias", "list"][..],
+    ] {
+        assert!(check(args).contains(stripped), "{args:?}");
+    }
+    // CSV exports: stripped (and so importable again)
+    for (args, col) in [
+        (&["domain", "export"][..], 1),
+        (&["mailbox", "export"][..], 3),
+        (&["alias", "export"][..], 2),
+    ] {
+        let out = check(args);
+        let mut r = csv::Reader::from_reader(out.as_bytes());
+        let first = r.records().next().unwrap().unwrap();
+        assert_eq!(&first[col], stripped, "{args:?}: {out:?}");
+    }
+});

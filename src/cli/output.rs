@@ -1,5 +1,6 @@
 //! Printing results: aligned text for people, JSON for scripts. Every value
-//! from the database is stripped of control characters before printing.
+//! from the database is stripped of control characters before printing as
+//! text; JSON keeps them, escaped (`json_safe`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -10,6 +11,29 @@ use crate::sanitize::for_terminal;
 use crate::store::permissions::Grant;
 use crate::store::stats::DomainUsage;
 use crate::units::{human, human_limit};
+
+/// JSON text with every unsafe character (`validate::is_unsafe_char`) that
+/// serde_json leaves raw written as a `\uXXXX` escape: DEL, the C1 controls
+/// (U+009B is a one-byte CSI on many terminals, so a stored value could
+/// drive the terminal of whoever reads `--json` output) and the bidi
+/// controls. serde_json already escapes U+0000-U+001F. Such characters can
+/// only stand inside JSON strings, where the escape decodes to the same
+/// character: the document means exactly what it meant.
+pub fn json_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_raw = |c: char| u32::from(c) >= 0x7f && crate::validate::is_unsafe_char(c);
+    if !text.chars().any(unsafe_raw) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_raw(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// A row in a text table.
 pub trait Row {

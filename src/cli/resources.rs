@@ -811,7 +811,9 @@ fn stream_mailboxes(
                     w.write_all(b",\n").map_err(io)?;
                 }
                 first = false;
-                serde_json::to_writer(&mut w, r).map_err(|e| io(std::io::Error::other(e)))?;
+                let row = serde_json::to_string(r).map_err(|e| io(std::io::Error::other(e)))?;
+                w.write_all(super::output::json_safe(&row).as_bytes())
+                    .map_err(io)?;
             }
         } else {
             w.write_all(super::output::table(&rows).as_bytes())

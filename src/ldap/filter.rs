@@ -37,12 +37,7 @@ pub fn check(field: &str, input: &str) -> OpResult<String> {
     if f.len() > 1024 {
         return Err(OpError::invalid(field, "must be at most 1024 characters"));
     }
-    if f.chars().any(char::is_control) {
-        return Err(OpError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    crate::validate::refuse_unsafe(field, f)?;
     if !f.starts_with('(') || !f.ends_with(')') || ldap3::parse_filter(f).is_err() {
         return Err(OpError::invalid(
             field,

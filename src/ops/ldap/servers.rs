@@ -71,10 +71,6 @@ impl ServerInput {
     }
 }
 
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
-
 /// A server's name: 1-64 of letters, digits, '.', '_', '-', starting with
 /// a letter or digit; stored lower-case so names are unique in any case.
 pub fn server_name(field: &str, input: &str) -> OpResult<String> {
@@ -131,12 +127,7 @@ pub fn dn(field: &str, input: &str) -> OpResult<String> {
             format!("must be 1-{MAX_DN} characters"),
         ));
     }
-    if has_control(d) {
-        return Err(OpError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    crate::validate::refuse_unsafe(field, d)?;
     if !d.contains('=') {
         return Err(OpError::invalid(
             field,
@@ -156,6 +147,7 @@ fn tls_mode(field: &str, input: &str) -> OpResult<TlsMode> {
 }
 
 fn ca_file(field: &str, input: &str) -> OpResult<String> {
+    crate::validate::refuse_unsafe(field, input.trim())?;
     let p = std::path::Path::new(input.trim());
     if !p.is_absolute() {
         return Err(OpError::invalid(field, "must be an absolute path"));
