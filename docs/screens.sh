@@ -13,7 +13,8 @@ for f in login login_failed dashboard dashboard_with_tail domains domains_filter
     domains_readonly domain_detail_readonly help_mailboxes command_line too_small \
     form_three_errors_80x24 alias_domain_target_not_found \
     mail_config_form_new_80x24 permission_form_new_80x24 ldap_form_new_80x24 \
-    user_form_new_80x24 domain_form_conflict_theirs_80x24; do
+    user_form_new_80x24 domain_form_conflict_theirs_80x24 \
+    audit_named_80x24 audit_filtered_80x24 audit_named_200x50 audit_filtered_200x50; do
     echo
     echo "## $f" | tr _ ' '
     echo

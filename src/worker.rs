@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crate::db::models::{AuditLog, LdapConfig, MailServerConfig, User};
+use crate::db::models::{LdapConfig, MailServerConfig, User};
 use crate::db::AnyConnection;
 use crate::error::OpError;
 use crate::ops::{
@@ -349,7 +349,7 @@ pub enum Listing {
     AliasDomains(Vec<AliasDomainView>),
     Users(Vec<User>),
     Permissions(Vec<Grant>),
-    Audit(Vec<AuditLog>),
+    Audit(Vec<ops::audit::Named>),
     MailServers(Vec<MailServerConfig>),
     Ldap(Vec<LdapConfig>),
 }
@@ -375,7 +375,7 @@ pub enum Response {
     Live(Option<LiveToken>, Listing),
     /// A `Live` check found the token unchanged: nothing to redraw.
     Unchanged,
-    Tail(Vec<AuditLog>),
+    Tail(Vec<ops::audit::Named>),
     /// What a delete would remove: a sentence and the row count.
     Impact(String, i64),
     /// A write succeeded; the sentence for the status line.
@@ -979,7 +979,8 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             }
         }
         Request::Tail { after_id, limit } => {
-            Response::Tail(ops::audit::newer_than(c, ctx, after_id, limit)?)
+            let rows = ops::audit::newer_than(c, ctx, after_id, limit)?;
+            Response::Tail(ops::audit::name_rows(c, rows)?)
         }
         Request::DeleteImpact { resource, key } => {
             let (text, n) = impact(c, ctx, resource, &key)?;
@@ -1163,7 +1164,12 @@ fn list(
         Resource::Permissions => {
             Listing::Permissions(ops::permissions::list(c, ctx, None, None, page)?)
         }
-        Resource::Audit => Listing::Audit(ops::audit::page(c, ctx, page)?),
+        Resource::Audit => Listing::Audit(ops::audit::search(
+            c,
+            ctx,
+            &ops::audit::parse_query(f.text.as_deref(), f.show_hidden),
+            page,
+        )?),
         Resource::MailServers => {
             Listing::MailServers(ops::mail_configs::page(c, ctx, f.text.as_deref(), page)?)
         }

@@ -333,3 +333,186 @@ fn slash_person_20_finds_the_mailbox_named_so_on_both_backends() {
         run(Tui::on(db, 80, 24));
     }
 }
+
+// ---- The audit screen names what it lists and filters (item 16) ----
+
+fn audit_fixture(c: &mut postfix_manager::db::AnyConnection, admin: &postfix_manager::ops::Ctx) {
+    ops::domains::create(
+        c,
+        admin,
+        "audit.example",
+        &DomainInput {
+            quota_limit: Some(0),
+            ..Default::default()
+        },
+    )
+    .expect("domain");
+    for u in ["bob", "gone"] {
+        ops::mailboxes::create(
+            c,
+            admin,
+            &NewMailbox {
+                address: format!("{u}@audit.example"),
+                password: "mailbox-password-1".into(),
+                quota: None,
+                name: None,
+            },
+        )
+        .expect("mailbox");
+    }
+    ops::mailboxes::delete(c, admin, "gone@audit.example").expect("delete");
+    // A refused attempt: audited with what was asked.
+    assert!(ops::mailboxes::delete(c, admin, "nobody@audit.example").is_err());
+    // CLI logins (every CLI command starts with one): hidden by default.
+    for _ in 0..3 {
+        common::login(c, "admin", common::ADMIN_PW);
+    }
+    // A failed login always shows.
+    assert!(ops::auth::login(
+        c,
+        "admin",
+        "wrong-password",
+        &ops::Client::from_env(ops::ClientKind::Cli),
+        &common::policy(),
+    )
+    .is_err());
+}
+
+fn audit_page(
+    c: &mut postfix_manager::db::AnyConnection,
+    admin: &postfix_manager::ops::Ctx,
+    text: &str,
+    logins: bool,
+) -> Vec<String> {
+    let q = ops::audit::parse_query(Some(text), logins);
+    ops::audit::search(c, admin, &q, &postfix_manager::store::Page::default())
+        .expect("audit")
+        .into_iter()
+        .map(|n| format!("{} {} {}", n.entry.action, n.resource, n.entry.result))
+        .collect()
+}
+
+on_both_backends!(audit_entries_name_their_resources_and_filter, |t| {
+    let mut c = t.conn();
+    let admin = common::admin(&mut c);
+    audit_fixture(&mut c, &admin);
+    let all = audit_page(&mut c, &admin, "", false);
+    // Names, not ids; the deleted mailbox by the name its rows recorded.
+    for want in [
+        "create domain audit.example ok",
+        "create mailbox bob@audit.example ok",
+        "create mailbox gone@audit.example ok",
+        "delete mailbox gone@audit.example ok",
+        "delete mailbox nobody@audit.example refused",
+        "login session admin failed",
+    ] {
+        assert!(all.iter().any(|r| r == want), "{want} not in {all:#?}");
+    }
+    assert!(
+        !all.iter().any(|r| r.contains('#')),
+        "an id shown: {all:#?}"
+    );
+    // Successful CLI logins hidden, shown on request.
+    assert!(
+        !all.iter().any(|r| r == "login session admin ok"),
+        "{all:#?}"
+    );
+    let with = audit_page(&mut c, &admin, "", true);
+    assert!(
+        with.iter()
+            .filter(|r| *r == "login session admin ok")
+            .count()
+            >= 3,
+        "{with:#?}"
+    );
+    // Filters: exact keys, words in the details, both together.
+    assert_eq!(
+        audit_page(&mut c, &admin, "action:delete", false),
+        [
+            "delete mailbox nobody@audit.example refused",
+            "delete mailbox gone@audit.example ok"
+        ]
+    );
+    assert_eq!(
+        audit_page(&mut c, &admin, "actor:admin action:delete result:ok", false),
+        ["delete mailbox gone@audit.example ok"]
+    );
+    assert_eq!(
+        audit_page(&mut c, &admin, "resource:domain", false),
+        ["create domain audit.example ok"]
+    );
+    assert_eq!(
+        audit_page(&mut c, &admin, "bob@audit", false),
+        ["create mailbox bob@audit.example ok"]
+    );
+    assert!(audit_page(&mut c, &admin, "actor:carol", false).is_empty());
+    // A key still being typed narrows nothing.
+    assert_eq!(audit_page(&mut c, &admin, "action:", false), all);
+    // A resource gone with no name recorded: its id, marked deleted.
+    use diesel::connection::SimpleConnection;
+    c.batch_execute(
+        "INSERT INTO audit_logs (id, user_id, action, resource_type, resource_id, details, actor, result, prev_hash, row_hash)
+         SELECT MAX(id) + 1, 1, 'update', 'mailbox', 99999, '{}', 'admin', 'ok', 'x', 'y' FROM audit_logs",
+    )
+    .expect("insert");
+    assert_eq!(
+        audit_page(&mut c, &admin, "", false)
+            .first()
+            .map(String::as_str),
+        Some("update mailbox #99999 (deleted) ok")
+    );
+});
+
+fn audit_tui(w: u16, h: u16) -> Tui {
+    let mut t = Tui::new(w, h);
+    let (mut c, admin) = (t.db.conn(), t.admin.clone());
+    audit_fixture(&mut c, &admin);
+    t.login_admin();
+    t.command("audit");
+    t
+}
+
+#[test]
+fn audit_screen_names_resources_hides_cli_logins_and_filters_80x24() {
+    let mut t = audit_tui(80, 24);
+    let s = t.screen();
+    assert!(s.contains("mailbox bob@audit.example"), "{s}");
+    assert!(s.contains("CLI logins hidden"), "{s}");
+    assert!(
+        s.contains("l show logins"),
+        "the toggle is in the footer: {s}"
+    );
+    snap!("audit_named_80x24", s);
+    // `l` shows the CLI logins, and says how to hide them again.
+    t.char('l');
+    let s = t.screen();
+    assert!(!s.contains("CLI logins hidden"), "{s}");
+    assert!(
+        s.lines()
+            .filter(|l| l.contains("login") && l.contains("ok"))
+            .count()
+            >= 3,
+        "{s}"
+    );
+    assert!(s.contains("l hide CLI logins"), "{s}");
+    t.char('l');
+    // `/` with keys: the syntax shows while typing.
+    t.char('/');
+    t.text("action:delete");
+    let s = t.screen();
+    assert!(s.contains("/ actor: action: resource: result: text"), "{s}");
+    t.enter();
+    let s = t.screen();
+    snap!("audit_filtered_80x24", s);
+    assert_eq!(t.rows().len(), 2, "{s}");
+}
+
+#[test]
+fn audit_screen_at_200x50() {
+    let mut t = audit_tui(200, 50);
+    snap!("audit_named_200x50", t.screen());
+    t.char('/');
+    t.text("actor:admin gone");
+    t.enter();
+    snap!("audit_filtered_200x50", t.screen());
+}

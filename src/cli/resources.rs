@@ -37,6 +37,7 @@ fn filter(l: &ListArgs, domain_id: Option<i32>) -> Result<Filter, CliError> {
         status,
         domain_id,
         sort,
+        show_hidden: false,
     })
 }
 

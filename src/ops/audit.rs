@@ -494,3 +494,123 @@ pub fn newer_than(
         limit.clamp(1, crate::store::MAX_PAGE),
     )?)
 }
+
+/// An audit entry with what it acted on, by name: `mailbox bob@example.com`
+/// rather than `mailbox #200001`.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub entry: AuditLog,
+    /// The resource type and its name now; for a resource gone since, the
+    /// name the entry recorded, else `#id (deleted)`. Empty when the entry
+    /// names no resource.
+    pub resource: String,
+}
+
+/// The audit screen's `/` text: `actor:NAME` (or `user:`), `action:WORD`,
+/// `resource:TYPE` (or `type:`; `alias-domain` = `alias_domain`) and
+/// `result:ok|refused|failed` narrow exactly; every other word is searched
+/// in the details, actor and action. A key with nothing after the colon
+/// yet (still being typed) narrows nothing.
+pub fn parse_query(text: Option<&str>, logins: bool) -> crate::store::audit::AuditQuery {
+    let mut q = crate::store::audit::AuditQuery {
+        logins,
+        ..Default::default()
+    };
+    let mut words = Vec::new();
+    for w in text.unwrap_or("").split_whitespace() {
+        let Some((k, v)) = w.split_once(':') else {
+            words.push(w);
+            continue;
+        };
+        let value = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        match k.to_lowercase().as_str() {
+            // Usernames as stored (case kept).
+            "actor" | "user" => q.actor = value(v),
+            "action" => q.action = value(&v.to_lowercase()),
+            "resource" | "type" => q.resource_type = value(&v.to_lowercase().replace('-', "_")),
+            "result" => q.result = value(&v.to_lowercase()),
+            _ => words.push(w),
+        }
+    }
+    let words = words.join(" ");
+    q.text = (!words.is_empty()).then_some(words);
+    q
+}
+
+/// A filtered keyset page of the log (newest first), scoped like `list`,
+/// with the resources named.
+pub fn search(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    q: &crate::store::audit::AuditQuery,
+    page: &crate::store::Page,
+) -> OpResult<Vec<Named>> {
+    let scope = reader_scope(conn, ctx)?;
+    let rows = crate::store::audit::search(conn, scope, q, page)?;
+    name_rows(conn, rows)
+}
+
+/// Name the resources of these entries: one lookup per resource type.
+pub fn name_rows(conn: &mut AnyConnection, rows: Vec<AuditLog>) -> OpResult<Vec<Named>> {
+    let names = crate::store::audit::resource_names(conn, &rows)?;
+    Ok(rows
+        .into_iter()
+        .map(|entry| {
+            let resource = resource_label(&entry, &names);
+            Named { entry, resource }
+        })
+        .collect())
+}
+
+fn resource_label(
+    a: &AuditLog,
+    names: &std::collections::HashMap<(String, i64), String>,
+) -> String {
+    let Some(t) = a.resource_type.as_deref() else {
+        return String::new();
+    };
+    let kind = t.replace('_', " ");
+    let recorded = || a.details.as_deref().and_then(|d| recorded_name(d, t));
+    let name = match a.resource_id {
+        Some(id) => names
+            .get(&(t.to_string(), id))
+            .cloned()
+            .or_else(recorded)
+            .unwrap_or_else(|| format!("#{id} (deleted)")),
+        None => match recorded() {
+            Some(n) => n,
+            None => return kind,
+        },
+    };
+    format!("{kind} {name}")
+}
+
+/// The name an entry's details recorded for its resource: from the row
+/// after or before the change, the refused request, or the top level.
+fn recorded_name(details: &str, kind: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(details).ok()?;
+    let text = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+    let keys: &[&str] = match kind {
+        "domain" | "alias_domain" => &["name", "domain"],
+        "mailbox" => &["username", "address"],
+        "alias" => &["address"],
+        "user" | "session" => &["username"],
+        "mail_config" => &["config_file", "file"],
+        _ => &["name", "username", "address"],
+    };
+    for o in [v.get("after"), v.get("before"), v.get("request"), Some(&v)]
+        .into_iter()
+        .flatten()
+    {
+        if kind == "permission" {
+            if let (Some(u), Some(d)) = (text(o, "username"), text(o, "domain")) {
+                return Some(format!("{u} on {d}"));
+            }
+            continue;
+        }
+        if let Some(n) = keys.iter().find_map(|k| text(o, k)) {
+            return Some(n);
+        }
+    }
+    None
+}

@@ -111,3 +111,160 @@ pub fn newer_than(
     }
     q.load(conn)
 }
+
+/// The rows the audit screen shows unless asked for everything: all but
+/// the CLI's successful logins (every CLI command logs in first). Word for
+/// word the WHERE of the partial index `idx_audit_logs_shown` (migration
+/// 000027), which is what lets both planners walk that index.
+pub const SHOWN: &str = "NOT (audit_logs.action = 'login' AND audit_logs.result = 'ok' AND COALESCE(audit_logs.user_agent, '') LIKE '%(cli)')";
+
+/// The audit screen's filter: exact actor, action, resource type and
+/// result (each an index walked in id order), words searched in the
+/// entry's details, actor and action, and whether the CLI logins show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub result: Option<String>,
+    pub text: Option<String>,
+    /// Also the CLI's successful logins (hidden by default).
+    pub logins: bool,
+}
+
+/// A keyset page of the log, newest first like `page`, filtered.
+pub fn search(
+    conn: &mut AnyConnection,
+    user_id: Option<i32>,
+    f: &AuditQuery,
+    page: &Page,
+) -> QueryResult<Vec<AuditLog>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let cursor = match page.after.as_deref() {
+        Some(a) => Some(a.parse::<i64>().map_err(|_| {
+            diesel::result::Error::QueryBuilderError(format!("bad audit cursor {a:?}").into())
+        })?),
+        None => None,
+    };
+    let mut q = audit_logs::table
+        .select(AuditLog::as_select())
+        .limit(page.limit())
+        .into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(audit_logs::user_id.eq(u));
+    }
+    if !f.logins {
+        q = q.filter(sql::<Bool>(SHOWN));
+    }
+    // SQLite's statistics know only a column's average rows per value:
+    // with one busy admin that average is half the log, and it would walk
+    // every id to find a rare actor. `unlikely()` tells it the value is
+    // selective; the column's index then hands out that value's rows in
+    // id order (the index ends in the rowid), which is right for a common
+    // value too. PostgreSQL's histograms need no hint.
+    let sqlite = matches!(conn, AnyConnection::Sqlite(_));
+    let exact = |col: &str, v: &str| {
+        let (open, close) = if sqlite {
+            ("unlikely(", ")")
+        } else {
+            ("(", ")")
+        };
+        sql::<Bool>(&format!("{open}audit_logs.{col} = "))
+            .bind::<Text, _>(v.to_string())
+            .sql(close)
+    };
+    for (col, v) in [
+        ("actor", &f.actor),
+        ("action", &f.action),
+        ("resource_type", &f.resource_type),
+        ("result", &f.result),
+    ] {
+        if let Some(v) = v {
+            q = q.filter(exact(col, v));
+        }
+    }
+    if let Some(t) = &f.text {
+        // No index serves a substring of the details: the page walks the
+        // log newest first (through whichever index the other conditions
+        // picked) and stops once it is full.
+        let p = super::like_pattern(t);
+        q = q.filter(
+            sql::<Bool>("(lower(COALESCE(audit_logs.details, '')) LIKE ")
+                .bind::<Text, _>(p.clone())
+                .sql(" ESCAPE '\\' OR lower(COALESCE(audit_logs.actor, '')) LIKE ")
+                .bind::<Text, _>(p.clone())
+                .sql(" ESCAPE '\\' OR audit_logs.action LIKE ")
+                .bind::<Text, _>(p)
+                .sql(" ESCAPE '\\')"),
+        );
+    }
+    q = match (cursor, page.backward) {
+        (None, false) => q.order(audit_logs::id.desc()),
+        (None, true) => q.order(audit_logs::id.asc()),
+        (Some(c), false) => q.filter(audit_logs::id.lt(c)).order(audit_logs::id.desc()),
+        (Some(c), true) => q.filter(audit_logs::id.gt(c)).order(audit_logs::id.asc()),
+    };
+    let mut rows: Vec<AuditLog> = q.load(conn)?;
+    if page.backward {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The current names of the resources `rows` point at, by (type, id): one
+/// `id IN (...)` query per resource type on the page, never one per row.
+/// Ids with no row now (deleted) are absent.
+pub fn resource_names(
+    conn: &mut AnyConnection,
+    rows: &[AuditLog],
+) -> QueryResult<std::collections::HashMap<(String, i64), String>> {
+    use crate::db::schema::{
+        alias_domains, aliases, domains, mail_server_configs, mailboxes, users,
+    };
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    let mut wanted: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
+    for r in rows {
+        if let (Some(t), Some(id)) = (r.resource_type.as_deref(), r.resource_id) {
+            if let Ok(id) = i32::try_from(id) {
+                wanted.entry(t).or_default().insert(id);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for (t, ids) in wanted {
+        let ids: Vec<i32> = ids.into_iter().collect();
+        let found: Vec<(i32, String)> = match t {
+            "domain" => domains::table
+                .filter(domains::id.eq_any(&ids))
+                .select((domains::id, domains::name))
+                .load(conn)?,
+            "mailbox" => mailboxes::table
+                .filter(mailboxes::id.eq_any(&ids))
+                .select((mailboxes::id, mailboxes::username))
+                .load(conn)?,
+            "alias" => aliases::table
+                .filter(aliases::id.eq_any(&ids))
+                .select((aliases::id, aliases::address))
+                .load(conn)?,
+            "alias_domain" => alias_domains::table
+                .filter(alias_domains::id.eq_any(&ids))
+                .select((alias_domains::id, alias_domains::name))
+                .load(conn)?,
+            // A login's resource is the session of that user.
+            "user" | "session" => users::table
+                .filter(users::id.eq_any(&ids))
+                .select((users::id, users::username))
+                .load(conn)?,
+            "mail_config" => mail_server_configs::table
+                .filter(mail_server_configs::id.eq_any(&ids))
+                .select((mail_server_configs::id, mail_server_configs::config_file))
+                .load(conn)?,
+            _ => Vec::new(),
+        };
+        for (id, name) in found {
+            out.insert((t.to_string(), i64::from(id)), name);
+        }
+    }
+    Ok(out)
+}

@@ -48,6 +48,8 @@ pub struct Filter {
     pub domain_id: Option<i32>,
     /// Order of the list (domains and mailboxes; other lists go by name).
     pub sort: Sort,
+    /// Also the rows a screen hides by default (the audit log's CLI logins).
+    pub show_hidden: bool,
 }
 
 /// A column a list can be ordered by. `Name` is the row's unique name; the

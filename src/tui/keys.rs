@@ -79,6 +79,7 @@ pub enum Cmd {
     Delete,
     Suspend,
     Filter,
+    Logins,
     Reload,
     Sort,
     Reverse,
@@ -262,9 +263,16 @@ pub const BINDINGS: &[Binding] = &[
     named(
         doc(
             b(Cmd::Filter, &[C('/')], "/", "filter", Group::Rows, 4),
-            "filter as you type, on the address or name and the text beside it (mailbox name, domain or alias description, alias targets); `Enter` keeps the filter, `Esc` clears it (not on Permissions and Audit log)",
+            "filter as you type, on the address or name and the text beside it (mailbox name, domain or alias description, alias targets); `Enter` keeps the filter, `Esc` clears it (not on Permissions). On the Audit log: `actor:NAME`, `action:WORD`, `resource:TYPE`, `result:refused` narrow exactly (e.g. `actor:bob action:delete`), other words are searched in the entry's details",
         ),
         "filter",
+    ),
+    named(
+        doc(
+            b(Cmd::Logins, &[C('l')], "l", "show logins", Group::Rows, 3),
+            "on the Audit log: show or hide the CLI's successful `login` entries (every CLI command logs in first, so they are hidden by default; failed logins always show)",
+        ),
+        "logins",
     ),
     named(
         doc(

@@ -103,14 +103,9 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
         ),
         Resource::Audit => (
             &["Id", "Time", "Actor", "Action", "Resource", "Result"],
-            vec![
-                Length(6),
-                Length(16),
-                Fill(1),
-                Length(12),
-                Fill(1),
-                Length(7),
-            ],
+            // The resource is a type and a name (`mailbox bob@example.com`):
+            // it gets most of the room, so an address stays whole at 80.
+            vec![Length(6), Length(16), Fill(1), Fill(1), Fill(4), Length(7)],
         ),
         Resource::MailServers => (
             &["Id", "Service", "Config file", "Active", "Updated"],
@@ -187,7 +182,7 @@ pub fn caps(r: Resource, role: Role) -> Caps {
 /// Whether `/` filters this list (the permission and audit queries take no
 /// text filter).
 pub fn filterable(r: Resource) -> bool {
-    !matches!(r, Resource::Permissions | Resource::Audit)
+    !matches!(r, Resource::Permissions)
 }
 
 /// Look up a `:` command: an exact name, or an unambiguous prefix.

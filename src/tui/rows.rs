@@ -335,12 +335,9 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.into()
 }
 
-pub fn audit_row(a: &crate::db::models::AuditLog) -> Row {
-    let resource = match (&a.resource_type, a.resource_id) {
-        (Some(t), Some(id)) => format!("{} #{id}", clean(t)),
-        (Some(t), None) => clean(t),
-        _ => String::new(),
-    };
+pub fn audit_row(n: &crate::ops::audit::Named) -> Row {
+    let a = &n.entry;
+    let resource = clean(&n.resource);
     Row {
         usage: None,
         key: a.id.to_string(),

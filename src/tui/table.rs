@@ -65,6 +65,8 @@ pub struct TableScreen {
     live: Option<LiveToken>,
     /// Ticks since the last change check.
     since_check: u64,
+    /// Audit log: the CLI's successful logins shown too (`l`).
+    pub show_hidden: bool,
 }
 
 /// What a change check's answer did to the screen.
@@ -100,6 +102,7 @@ impl TableScreen {
             sort: Default::default(),
             live: None,
             since_check: 0,
+            show_hidden: false,
         }
     }
 
@@ -128,6 +131,7 @@ impl TableScreen {
             status: None,
             domain_id: self.scope.as_ref().map(|(id, _)| *id),
             sort: self.sort,
+            show_hidden: self.show_hidden,
         }
     }
 
@@ -441,6 +445,7 @@ impl TableScreen {
             | Cmd::Reload
             | Cmd::Open => true,
             Cmd::Filter => resources::filterable(self.resource),
+            Cmd::Logins => self.resource == Resource::Audit,
             Cmd::New => caps.create,
             Cmd::Delete => caps.delete,
             Cmd::Suspend => caps.status,
@@ -480,6 +485,10 @@ impl TableScreen {
             Cmd::PageDown => self.page_down(),
             Cmd::PageUp => self.page_up(),
             Cmd::Reload => Action::Fetch(self.reload()),
+            Cmd::Logins => {
+                self.show_hidden = !self.show_hidden;
+                Action::Fetch(self.first_page())
+            }
             Cmd::Filter => {
                 self.filter_input = Some(Input::new(self.filter.clone()));
                 Action::Redraw
@@ -754,10 +763,19 @@ impl TableScreen {
     /// the row under the cursor.
     pub fn keys(&self) -> Vec<Offer> {
         if self.filter_input.is_some() {
-            return vec![
+            let mut keys = vec![
                 Offer::of(Cmd::Open).what("keep filter"),
                 Offer::of(Cmd::Back).what("clear filter").rank(2),
             ];
+            if self.resource == Resource::Audit {
+                // The syntax, where it is being typed; first, so it fits
+                // at 80 columns (`?` has the long form).
+                keys.insert(
+                    0,
+                    Offer::of(Cmd::Filter).what("actor: action: resource: result: text"),
+                );
+            }
+            return keys;
         }
         let marked = !self.marks.is_empty();
         keys::BINDINGS
@@ -767,6 +785,10 @@ impl TableScreen {
                 let o = Offer::of(x.cmd);
                 match x.cmd {
                     Cmd::Open if !self.caps().edit => o.what("details"),
+                    Cmd::Logins if self.show_hidden => o.what("hide CLI logins"),
+                    Cmd::Filter if self.resource == Resource::Audit => {
+                        o.what("filter (actor: action: …)")
+                    }
                     Cmd::Suspend => match self.current().and_then(|r| r.status.as_deref()) {
                         Some("active") | None => o,
                         Some(_) => o.what("activate"),
@@ -788,6 +810,9 @@ impl TableScreen {
             title.push(Span::styled(format!("/{}█ ", self.filter), theme.focus()));
         } else if !self.filter.is_empty() {
             title.push(Span::raw(format!("/{} ", self.filter)));
+        }
+        if self.resource == Resource::Audit && !self.show_hidden {
+            title.push(Span::styled("CLI logins hidden ", theme.dim()));
         }
         if self.loading {
             title.push(Span::styled("loading… ", theme.dim()));

@@ -11,7 +11,7 @@ use ratatui::Frame;
 
 use super::rows::{audit_row, Row};
 use super::theme::Theme;
-use crate::db::models::AuditLog;
+use crate::ops::audit::Named;
 use crate::worker::Request;
 
 pub const LINES: usize = 5;
@@ -33,13 +33,13 @@ impl Tail {
     }
 
     /// New rows (newest first from the worker); true when something changed.
-    pub fn on_rows(&mut self, rows: Vec<AuditLog>) -> bool {
+    pub fn on_rows(&mut self, rows: Vec<Named>) -> bool {
         let had_error = self.error.take().is_some();
         if rows.is_empty() {
             return had_error;
         }
         for r in rows.iter().rev() {
-            self.last_id = self.last_id.max(r.id);
+            self.last_id = self.last_id.max(r.entry.id);
             self.entries.push_front(audit_row(r));
         }
         self.entries.truncate(LINES);
