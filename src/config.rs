@@ -18,6 +18,7 @@ pub struct Config {
     /// Terminal UI colors by role (see docs/keybindings.md).
     pub colors: std::collections::BTreeMap<String, String>,
     pub secrets: SecretsConfig,
+    pub audit: AuditSettings,
     pub ldap: LdapSettings,
     pub quota: QuotaSettings,
 }
@@ -78,6 +79,37 @@ pub struct SecretsConfig {
     pub key_file: Option<PathBuf>,
 }
 
+/// `[audit]`: what keeps the audit chain honest against someone who can
+/// write to the database (see docs/operations.md, "Threat model").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AuditSettings {
+    /// The HMAC key audit rows are chained with. Default: `audit.key` beside
+    /// the secrets key file. Created 0600 on the first write; refused when
+    /// group or others may read it. Keep it off the database host's backups
+    /// of the database: whoever holds both can rewrite the log unnoticed.
+    pub key_file: Option<PathBuf>,
+    /// Where a keyed checkpoint of the chain head is appended after every
+    /// write. Default: `audit-checkpoints.log` beside the audit key.
+    pub checkpoint_file: Option<PathBuf>,
+    /// Also send every checkpoint to syslog (journald), off the database's
+    /// reach.
+    pub syslog: bool,
+    /// The local syslog socket.
+    pub syslog_socket: PathBuf,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            key_file: None,
+            checkpoint_file: None,
+            syslog: true,
+            syslog_socket: PathBuf::from("/dev/log"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct LdapSettings {
@@ -94,6 +126,10 @@ impl Default for LdapSettings {
 
 /// Name of the key file when the config names none.
 pub const DEFAULT_KEY_FILE: &str = "secret.key";
+/// Name of the audit HMAC key file when the config names none.
+pub const DEFAULT_AUDIT_KEY_FILE: &str = "audit.key";
+/// Name of the audit checkpoint file when the config names none.
+pub const DEFAULT_CHECKPOINT_FILE: &str = "audit-checkpoints.log";
 
 impl Config {
     /// The secrets key file: as configured (relative paths are taken from
@@ -107,6 +143,34 @@ impl Config {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => dir.join(p),
             None => dir.join(DEFAULT_KEY_FILE),
+        }
+    }
+
+    /// The audit key and checkpoint files and the syslog socket, resolved
+    /// like `key_file` (relative paths from the config file's directory).
+    pub fn audit_seal(&self, config_path: &Path) -> crate::ops::audit_seal::Seal {
+        let secrets_key = self.key_file(config_path);
+        let beside_secrets = secrets_key.parent().unwrap_or(Path::new("."));
+        let dir = config_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let key = match &self.audit.key_file {
+            Some(p) => dir.join(p),
+            None => beside_secrets.join(DEFAULT_AUDIT_KEY_FILE),
+        };
+        let checkpoints = match &self.audit.checkpoint_file {
+            Some(p) => dir.join(p),
+            None => key
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(DEFAULT_CHECKPOINT_FILE),
+        };
+        let seal = crate::ops::audit_seal::Seal::new(key, checkpoints);
+        if self.audit.syslog {
+            seal.with_syslog(&self.audit.syslog_socket)
+        } else {
+            seal
         }
     }
 

@@ -6,7 +6,13 @@ use postfix_manager::cli::{self, args::Cli, output::json_safe};
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    match cli::run(&args) {
+    let result = cli::run(&args);
+    // A write whose audit checkpoint could not be written is saved; say so
+    // (see ops::audit_seal).
+    for w in postfix_manager::ops::audit_seal::take_warnings() {
+        eprintln!("{}", postfix_manager::sanitize::for_terminal(&w));
+    }
+    match result {
         Ok(out) => {
             let out = if args.json {
                 json_safe(&out)

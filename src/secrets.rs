@@ -118,6 +118,12 @@ impl SecretKey {
         SecretKey(k)
     }
 
+    /// The raw key, for the audit HMAC (`ops::audit_seal`), which keeps its
+    /// own key in a file of the same format.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.0.as_ref().into())
     }

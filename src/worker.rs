@@ -631,7 +631,16 @@ impl Runner {
             }
             for job in batch {
                 self.current = Some(job.tag);
-                let result = self.execute(job.request);
+                let mut result = self.execute(job.request);
+                // A saved write whose audit checkpoint could not be written
+                // says so on the status line (the CLI prints it on stderr).
+                let warnings = ops::audit_seal::take_warnings();
+                if let (Ok(Response::Written(s)), false) = (&mut result, warnings.is_empty()) {
+                    for w in &warnings {
+                        s.push_str(" | ");
+                        s.push_str(&crate::sanitize::for_terminal(w));
+                    }
+                }
                 if self
                     .replies
                     .send(Reply {

@@ -185,7 +185,7 @@ fn sqlite_backup_under_four_writing_processes_is_complete() {
         })
         .collect();
     let mut c = db::connect(&url, false).unwrap();
-    let admin = common::login(&mut c, "admin", "busy-admin-password-1");
+    let admin = common::login_as_cli(&mut c, dir.path(), "admin", "busy-admin-password-1");
     // Back up again and again while the writers run.
     let mut snapshots = Vec::new();
     let mut writers = writers;

@@ -52,7 +52,8 @@ impl Site {
         let out = s.run(&["init", "--admin-password-file", pw.to_str().unwrap()]);
         assert!(out.status.success(), "init: {}", stderr(&out));
         let mut c = db::connect(&DbUrl::parse(&s.url).unwrap(), false).unwrap();
-        let admin = common::login(&mut c, "admin", ADMIN_PW);
+        // the binary keyed the audit chain: log in with its audit seal
+        let admin = common::login_as_cli(&mut c, s.dir.path(), "admin", ADMIN_PW);
         (s, c, admin)
     }
 

@@ -737,8 +737,15 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Check the hash chain: finds edited, deleted or reordered rows (exit 1 if broken)
-    Verify,
+    /// Check the hash chain and the keyed checkpoints: finds edited, deleted
+    /// or reordered rows, rows cut from either end, and rewrites with
+    /// recomputed hashes (exit 1 if broken)
+    Verify {
+        /// Read checkpoints from this file instead of `[audit] checkpoint_file`
+        /// (a copy, or `grep audit-checkpoint` of the syslog)
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<PathBuf>,
+    },
     /// Delete entries older than a date (YYYY-MM-DD or RFC 3339, UTC); the chain stays verifiable
     Prune {
         #[arg(long, value_name = "DATE")]

@@ -26,7 +26,10 @@ pub fn run(cli: &Cli, args: &InitArgs) -> Result<String, CliError> {
         (None, Some(saved)) => DbUrl::parse(&saved)?,
         (None, None) => DbUrl::Sqlite(default_sqlite_path()?),
     };
-    let policy = Policy::from_config(&config);
+    let policy = Policy {
+        audit: Some(config.audit_seal(&path)),
+        ..Policy::from_config(&config)
+    };
 
     // Read and check a password file before creating anything, so a bad one
     // leaves no database or config behind.

@@ -135,6 +135,7 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             let opts = crate::health::Options {
                 backup_max_age_hours: h.backup_max_age_hours,
                 verify_audit: h.verify_audit,
+                audit_seal: Some(env.audit.clone()),
                 ..Default::default()
             };
             let r = crate::health::run(&env.url, &opts);

@@ -735,10 +735,24 @@ fn audit(
                 },
             )
         }
-        AuditCommand::Verify => {
-            let r = ops::audit::verify(conn, ctx)?;
+        AuditCommand::Verify { checkpoints } => {
+            let r = ops::audit::verify_against(conn, ctx, checkpoints.as_deref())?;
             let text = if r.ok() {
-                format!("audit chain intact: {} row(s) checked\n", r.rows_checked)
+                let mut t = format!("audit chain intact: {} row(s) checked", r.rows_checked);
+                if let Some(k) = r.keyed_from {
+                    t.push_str(&format!(", keyed (HMAC) from row {k}"));
+                }
+                match &r.latest_checkpoint {
+                    Some(cp) => t.push_str(&format!(
+                        "; matches {} checkpoint(s), the latest at {} (row {})",
+                        r.checkpoints,
+                        crate::sanitize::for_terminal(&cp.time),
+                        cp.last
+                    )),
+                    None => t.push_str("; no checkpoint to compare with"),
+                }
+                t.push('\n');
+                t
             } else {
                 let mut t = format!(
                     "audit chain BROKEN after checking {} row(s):\n",

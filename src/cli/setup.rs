@@ -15,6 +15,8 @@ pub struct Env {
     pub url: DbUrl,
     /// The secrets key file (read only when a secret is needed).
     pub key_file: KeyFile,
+    /// The audit key, checkpoint file and syslog socket (`[audit]`).
+    pub audit: ops::audit_seal::Seal,
 }
 
 /// Config file plus the URL override; no file and no URL is an error that
@@ -39,6 +41,7 @@ pub fn load(cli: &Cli) -> Result<Env, CliError> {
     Ok(Env {
         url,
         key_file: KeyFile::new(config.key_file(&path)),
+        audit: config.audit_seal(&path),
         config,
     })
 }
@@ -93,9 +96,17 @@ pub fn login(cli: &Cli, env: &Env, conn: &mut AnyConnection) -> Result<Ctx, CliE
         &user,
         &pw,
         &client,
-        &Policy::from_config(&env.config),
+        &policy(env),
         &directory,
     )?)
+}
+
+/// The config's policy, with the audit seal (which needs the config's path).
+pub fn policy(env: &Env) -> Policy {
+    Policy {
+        audit: Some(env.audit.clone()),
+        ..Policy::from_config(&env.config)
+    }
 }
 
 /// What an LDAP login needs from the config: the secrets key and the timeout.

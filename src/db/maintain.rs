@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "users",
     "domains",
     "mailboxes",
@@ -19,6 +19,7 @@ pub const TABLES: [&str; 13] = [
     "user_domains",
     "audit_logs",
     "audit_chain_anchor",
+    "audit_chain_key",
     "audit_prune_guard",
     "mail_server_configs",
     "ldap_configs",

@@ -348,15 +348,38 @@ where
         }
         _ => Tm::begin_transaction(conn)?,
     }
+    // The audit checkpoint of this transaction (if it appended audit rows)
+    // is computed under the write lock just before the outermost commit and
+    // published only once the commit succeeded (see ops::audit).
     match f(conn) {
         Ok(value) => {
-            Tm::commit_transaction(conn)?;
-            Ok(value)
+            if outermost {
+                crate::ops::audit::checkpoint_before_commit(conn);
+            }
+            match Tm::commit_transaction(conn) {
+                Ok(()) => {
+                    if outermost {
+                        crate::ops::audit::checkpoint_after_commit();
+                    }
+                    Ok(value)
+                }
+                Err(e) => {
+                    if outermost {
+                        crate::ops::audit::checkpoint_discard();
+                    }
+                    Err(e.into())
+                }
+            }
         }
-        Err(user_error) => match Tm::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
-            Err(rollback_error) => Err(rollback_error.into()),
-        },
+        Err(user_error) => {
+            if outermost {
+                crate::ops::audit::checkpoint_discard();
+            }
+            match Tm::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+                Err(rollback_error) => Err(rollback_error.into()),
+            }
+        }
     }
 }
 

@@ -165,6 +165,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_chain_key (id) {
+        id -> Integer,
+        keyed_from -> BigInt,
+        key_id -> Text,
+    }
+}
+
+diesel::table! {
     audit_chain_anchor (id) {
         id -> Integer,
         first_id -> BigInt,
@@ -206,5 +214,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_domains,
     audit_prune_guard,
     audit_chain_anchor,
+    audit_chain_key,
     user_preferences,
 );

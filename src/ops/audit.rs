@@ -7,17 +7,23 @@
 //! UPDATE and DELETE on audit_logs (triggers), except inside `prune`, which
 //! records where the remaining chain starts in audit_chain_anchor.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::Path;
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::audit_seal::{self, Checkpoint, Event, Seal};
 use super::{now, run_write, Client, Ctx, Done, Principal, Role};
 use crate::db::models::AuditLog;
-use crate::db::schema::{audit_chain_anchor, audit_logs, audit_prune_guard};
+use crate::db::schema::{audit_chain_anchor, audit_chain_key, audit_logs, audit_prune_guard};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::secrets::SecretKey;
 use crate::store::audit::AuditFilter;
 
 pub const RESULT_OK: &str = "ok";
@@ -40,14 +46,40 @@ pub struct Entry<'a> {
     pub result: &'a str,
 }
 
-pub(crate) fn record(conn: &mut AnyConnection, ctx: &Ctx, e: Entry<'_>) -> QueryResult<()> {
-    insert(conn, Some(ctx.user_id), &ctx.username, &ctx.client, e)
+pub(crate) fn record(conn: &mut AnyConnection, ctx: &Ctx, e: Entry<'_>) -> OpResult<()> {
+    insert(
+        conn,
+        ctx.policy.audit.as_ref(),
+        Some(ctx.user_id),
+        &ctx.username,
+        &ctx.client,
+        e,
+    )
+}
+
+/// How a row's hash is made: plain SHA-256 for rows written before the
+/// audit key existed (and by callers without one), HMAC-SHA256 under the
+/// audit key from `audit_chain_key.keyed_from` on.
+#[derive(Clone)]
+pub(crate) enum Hasher {
+    Plain,
+    Keyed(SecretKey),
+}
+
+impl Hasher {
+    fn digest(&self, canonical: &str) -> String {
+        match self {
+            Hasher::Plain => audit_seal::hex(&Sha256::digest(canonical.as_bytes())),
+            Hasher::Keyed(k) => audit_seal::mac_hex(k, canonical.as_bytes()),
+        }
+    }
 }
 
 /// The fields a row's hash covers, in a fixed order and format.
 /// `pub(crate)` so `ops::demo` can chain seeded rows exactly like `insert`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn hash_row(
+    hasher: &Hasher,
     id: i64,
     timestamp: &chrono::NaiveDateTime,
     user_id: Option<i32>,
@@ -75,12 +107,12 @@ pub(crate) fn hash_row(
         result,
         prev_hash
     ]);
-    let digest = Sha256::digest(canonical.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hasher.digest(&canonical.to_string())
 }
 
-fn hash_of(r: &AuditLog) -> String {
+fn hash_of(r: &AuditLog, hasher: &Hasher) -> String {
     hash_row(
+        hasher,
         r.id,
         &r.timestamp,
         r.user_id,
@@ -106,11 +138,47 @@ pub(crate) fn chain_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)>
     if let Some((id, hash)) = last {
         return Ok((id + 1, hash));
     }
-    let anchor: Option<(i64, String)> = audit_chain_anchor::table
+    Ok(anchor(conn)?.unwrap_or((1, GENESIS.to_string())))
+}
+
+/// Where the chain starts after a prune: first id and the hash it links to.
+fn anchor(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
+    audit_chain_anchor::table
         .select((audit_chain_anchor::first_id, audit_chain_anchor::prev_hash))
         .first(conn)
-        .optional()?;
-    Ok(anchor.unwrap_or((1, GENESIS.to_string())))
+        .optional()
+}
+
+/// From which id rows are keyed, and with which key (`audit_seal::key_id`).
+/// None too on a schema from before keying (the login and audit row of the
+/// `db migrate` that brings the table are written on the old schema).
+fn keyed_state(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
+    if !key_table_exists(conn)? {
+        return Ok(None);
+    }
+    audit_chain_key::table
+        .select((audit_chain_key::keyed_from, audit_chain_key::key_id))
+        .first(conn)
+        .optional()
+}
+
+/// Asked rather than tried: a failed query would abort the surrounding
+/// transaction on PostgreSQL.
+fn key_table_exists(conn: &mut AnyConnection) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_chain_key'"
+        }
+        AnyConnection::Postgresql(_) => {
+            "SELECT COUNT(*) AS n FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'audit_chain_key'"
+        }
+    };
+    Ok(diesel::sql_query(sql).get_result::<N>(conn)?.n > 0)
 }
 
 /// On PostgreSQL, the transaction-scoped lock that serialises appends to
@@ -122,22 +190,132 @@ pub(crate) fn lock_chain(conn: &mut AnyConnection) -> QueryResult<()> {
     Ok(())
 }
 
+// The checkpoint of a transaction that appended audit rows: noted when the
+// first row is appended, computed by `db::write_tx` just before the
+// outermost commit (still under the write lock, so it is exactly the state
+// being committed) and published after the commit succeeds, so a rolled
+// back write never leaves a checkpoint of rows that do not exist.
+thread_local! {
+    static PENDING: RefCell<Option<(Seal, SecretKey)>> = const { RefCell::new(None) };
+    static PENDING_EVENT: Cell<Event> = const { Cell::new(Event::Write) };
+    static READY: RefCell<Option<(Seal, Checkpoint)>> = const { RefCell::new(None) };
+}
+
+/// This transaction moves the chain's start (prune) or replaces the chain
+/// (restore): its checkpoint says so, which is what lets `verify` accept
+/// the change.
+pub(crate) fn note_event(e: Event) {
+    PENDING_EVENT.with(|p| p.set(p.get().max(e)));
+}
+
+/// Called by `db::write_tx` before the outermost commit.
+pub(crate) fn checkpoint_before_commit(conn: &mut AnyConnection) {
+    let event = PENDING_EVENT.with(|p| p.replace(Event::Write));
+    let Some((seal, key)) = PENDING.with(|p| p.borrow_mut().take()) else {
+        return;
+    };
+    let state = (|| -> QueryResult<Checkpoint> {
+        let (next, hash) = chain_head(conn)?;
+        let first = anchor(conn)?.map_or(1, |a| a.0);
+        let keyed_from = keyed_state(conn)?.map_or(next, |k| k.0);
+        Ok(Checkpoint::new(
+            &key,
+            now(),
+            event,
+            first,
+            next - 1,
+            hash,
+            keyed_from,
+        ))
+    })();
+    match state {
+        Ok(cp) => READY.with(|r| *r.borrow_mut() = Some((seal, cp))),
+        Err(e) => audit_seal::publish_failed(&seal, &e.to_string()),
+    }
+}
+
+/// Called by `db::write_tx` after the outermost commit succeeded.
+pub(crate) fn checkpoint_after_commit() {
+    if let Some((seal, cp)) = READY.with(|r| r.borrow_mut().take()) {
+        audit_seal::publish(&seal, &cp);
+    }
+}
+
+/// Called by `db::write_tx` when the outermost transaction rolls back.
+pub(crate) fn checkpoint_discard() {
+    PENDING.with(|p| p.borrow_mut().take());
+    PENDING_EVENT.with(|p| p.set(Event::Write));
+    READY.with(|r| r.borrow_mut().take());
+}
+
+/// Start appending: take the chain lock, find the head, and decide how the
+/// new rows are hashed. With a seal the key is loaded (created 0600 on
+/// first use) and, the first time, where keyed hashing starts is recorded;
+/// a key other than the one the chain is keyed with is refused, as is
+/// writing without a key to a chain that is already keyed (both would
+/// write rows `verify` must call forged).
+pub(crate) fn begin_append(
+    conn: &mut AnyConnection,
+    seal: Option<&Seal>,
+) -> OpResult<(i64, String, Hasher)> {
+    lock_chain(conn)?;
+    let (next, prev) = chain_head(conn)?;
+    let keyed = keyed_state(conn)?;
+    let Some(seal) = seal else {
+        if let Some((from, _)) = keyed {
+            return Err(OpError::Secret(format!(
+                "the audit log is keyed (HMAC) from row {from} on, and no audit key file is configured here ([audit] key_file); refusing to write an audit row nobody could verify"
+            )));
+        }
+        return Ok((next, prev, Hasher::Plain));
+    };
+    if keyed.is_none() && !key_table_exists(conn)? {
+        // The schema predates keying (see keyed_state): the next write
+        // after `db migrate` starts it.
+        return Ok((next, prev, Hasher::Plain));
+    }
+    let key = seal.key_file.load_or_create()?;
+    let id = audit_seal::key_id(&key);
+    match keyed {
+        None => {
+            diesel::insert_into(audit_chain_key::table)
+                .values((
+                    audit_chain_key::id.eq(1),
+                    audit_chain_key::keyed_from.eq(next),
+                    audit_chain_key::key_id.eq(&id),
+                ))
+                .execute(conn)?;
+        }
+        Some((from, stored)) if stored != id => {
+            return Err(OpError::Secret(format!(
+                "the audit log is keyed from row {from} with audit key {}, but {} holds key {id}; restore the right key file from backup (writing with another key would make every new row look forged)",
+                crate::sanitize::for_terminal(&stored),
+                seal.key_file.path.display()
+            )));
+        }
+        Some(_) => {}
+    }
+    PENDING.with(|p| *p.borrow_mut() = Some((seal.clone(), key.clone())));
+    Ok((next, prev, Hasher::Keyed(key)))
+}
+
 /// Append one row. Callers are inside a write transaction: on SQLite that
 /// already serialises writers; on PostgreSQL a transaction-scoped advisory
 /// lock keeps two sessions from linking to the same previous row.
 pub(crate) fn insert(
     conn: &mut AnyConnection,
+    seal: Option<&Seal>,
     user_id: Option<i32>,
     actor: &str,
     client: &Client,
     e: Entry<'_>,
-) -> QueryResult<()> {
-    lock_chain(conn)?;
-    let (id, prev_hash) = chain_head(conn)?;
+) -> OpResult<()> {
+    let (id, prev_hash, hasher) = begin_append(conn, seal)?;
     let ts = now();
     let details = e.details.to_string();
     let ua = client.user_agent();
     let row_hash = hash_row(
+        &hasher,
         id,
         &ts,
         user_id,
@@ -179,14 +357,11 @@ pub(crate) fn record_many(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     entries: Vec<Entry<'_>>,
-) -> QueryResult<()> {
+) -> OpResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    if let AnyConnection::Postgresql(pg) = conn {
-        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))?;
-    }
-    let (mut id, mut prev_hash) = chain_head(conn)?;
+    let (mut id, mut prev_hash, hasher) = begin_append(conn, ctx.policy.audit.as_ref())?;
     let ts = now();
     let ua = ctx.client.user_agent();
     let ip = ctx.client.ip.clone();
@@ -194,6 +369,7 @@ pub(crate) fn record_many(
     for e in entries {
         let details = e.details.to_string();
         let row_hash = hash_row(
+            &hasher,
             id,
             &ts,
             Some(ctx.user_id),
@@ -277,6 +453,15 @@ pub struct ChainReport {
     pub rows_checked: i64,
     pub first_id: Option<i64>,
     pub last_id: Option<i64>,
+    /// Rows from this id on are chained with the audit key (HMAC).
+    pub keyed_from: Option<i64>,
+    /// Keyed rows whose HMAC was not checked because no key was at hand
+    /// (`verify_chain`); their ids and links were.
+    pub keyed_unchecked: i64,
+    /// Checkpoints read whose HMAC is good (since the last restore).
+    pub checkpoints: usize,
+    /// The newest of them: what the table was compared against.
+    pub latest_checkpoint: Option<Checkpoint>,
     /// Problems, first one first; empty means the chain is intact.
     pub problems: Vec<String>,
 }
@@ -292,12 +477,24 @@ impl ChainReport {
 const MAX_PROBLEMS: usize = 20;
 const VERIFY_BATCH: i64 = 5_000;
 
-/// Walk the whole chain in id order, a batch at a time (constant memory).
-/// An edited row fails its hash, a deleted one leaves a gap in the ids or a
-/// broken link, a reordered one fails both.
+/// Walk the whole chain in id order, a batch at a time (constant memory),
+/// and compare it with the checkpoints. An edited row fails its hash, a
+/// deleted one leaves a gap in the ids or a broken link, a reordered one
+/// fails both; rows deleted from either end, or edited with every later
+/// hash recomputed, disagree with a checkpoint.
 pub fn verify(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<ChainReport> {
+    verify_against(conn, ctx, None)
+}
+
+/// `verify` reading the checkpoints from `checkpoints` instead of the
+/// configured file (a copy, or lines extracted from syslog).
+pub fn verify_against(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    checkpoints: Option<&Path>,
+) -> OpResult<ChainReport> {
     require_reader(conn, ctx)?;
-    verify_chain(conn)
+    verify_with(conn, ctx.policy.audit.as_ref(), checkpoints)
 }
 
 /// The whole log (verifying it, reading archives) is for admins and
@@ -313,21 +510,59 @@ pub fn require_reader(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<()> {
     Ok(())
 }
 
-/// The chain check itself, without a login: for `health` and offline copies.
+/// The chain check itself, without a login and without the key: for
+/// `health`, restores and offline copies. Keyed rows get their ids and
+/// links checked, not their HMAC.
 pub fn verify_chain(conn: &mut AnyConnection) -> OpResult<ChainReport> {
-    let anchor: Option<(i64, String)> = audit_chain_anchor::table
-        .select((audit_chain_anchor::first_id, audit_chain_anchor::prev_hash))
-        .first(conn)
-        .optional()?;
-    let (mut expect_id, mut expect_prev) = anchor.unwrap_or((1, GENESIS.to_string()));
+    verify_with(conn, None, None)
+}
+
+/// The full check: with a seal, keyed rows' HMACs and the checkpoints too.
+pub fn verify_with(
+    conn: &mut AnyConnection,
+    seal: Option<&Seal>,
+    checkpoint_file: Option<&Path>,
+) -> OpResult<ChainReport> {
+    let (chain_first, anchor_prev) = anchor(conn)?.unwrap_or((1, GENESIS.to_string()));
+    let keyed = keyed_state(conn)?;
+    let table_last: Option<i64> = audit_logs::table
+        .select(diesel::dsl::max(audit_logs::id))
+        .first(conn)?;
     let mut report = ChainReport {
         rows_checked: 0,
         first_id: None,
         last_id: None,
+        keyed_from: keyed.as_ref().map(|k| k.0),
+        keyed_unchecked: 0,
+        checkpoints: 0,
+        latest_checkpoint: None,
         problems: Vec::new(),
     };
+    let key = seal.and_then(|s| load_key(s, keyed.as_ref(), &mut report.problems));
+    let hasher_keyed = key.clone().map(Hasher::Keyed);
+    let expect = match (seal, &key) {
+        (Some(s), Some(k)) => {
+            let path = checkpoint_file.unwrap_or(&s.checkpoint_file);
+            let cps = read_checkpoints(path, k, keyed.is_some(), &mut report.problems);
+            let cur_last = table_last.unwrap_or(chain_first - 1);
+            let expect = compare_checkpoints(
+                &cps,
+                chain_first,
+                &anchor_prev,
+                cur_last,
+                keyed.as_ref().map(|k| k.0),
+                &mut report.problems,
+            );
+            report.checkpoints = cps.len();
+            report.latest_checkpoint = cps.last().cloned();
+            expect
+        }
+        _ => HashMap::new(),
+    };
+
+    let (mut expect_id, mut expect_prev) = (chain_first, anchor_prev);
     let mut after = i64::MIN;
-    loop {
+    'walk: loop {
         let batch: Vec<AuditLog> = audit_logs::table
             .filter(audit_logs::id.gt(after))
             .order(audit_logs::id.asc())
@@ -358,20 +593,221 @@ pub fn verify_chain(conn: &mut AnyConnection) -> OpResult<ChainReport> {
                     row.id
                 ));
             }
-            if hash_of(row) != row.row_hash {
-                report.problems.push(format!(
-                    "row {} was altered after it was written (hash mismatch)",
-                    row.id
-                ));
+            let is_keyed = keyed.as_ref().is_some_and(|(from, _)| row.id >= *from);
+            match (is_keyed, &hasher_keyed) {
+                (false, _) => {
+                    if hash_of(row, &Hasher::Plain) != row.row_hash {
+                        report.problems.push(format!(
+                            "row {} was altered after it was written (hash mismatch)",
+                            row.id
+                        ));
+                    }
+                }
+                (true, Some(h)) => {
+                    if hash_of(row, h) != row.row_hash {
+                        report.problems.push(format!(
+                            "row {} was altered after it was written (HMAC mismatch: its hash was not made with the audit key)",
+                            row.id
+                        ));
+                    }
+                }
+                (true, None) => report.keyed_unchecked += 1,
+            }
+            if let Some((hash, time)) = expect.get(&row.id) {
+                if *hash != row.row_hash {
+                    report.problems.push(format!(
+                        "row {} does not match the checkpoint of {time} (hash then {}, now {}): it or a row before it was rewritten and the hashes after it recomputed",
+                        row.id,
+                        short(hash),
+                        short(&row.row_hash)
+                    ));
+                }
             }
             if report.problems.len() >= MAX_PROBLEMS {
-                return Ok(report);
+                break 'walk;
             }
             expect_id = row.id + 1;
             expect_prev = row.row_hash.clone();
         }
     }
     Ok(report)
+}
+
+fn short(h: &str) -> String {
+    crate::sanitize::for_terminal(h.get(..12).unwrap_or(h))
+}
+
+/// The audit key for checking, never created here (verifying changes
+/// nothing). A missing key is a problem only when rows are keyed.
+fn load_key(
+    seal: &Seal,
+    keyed: Option<&(i64, String)>,
+    problems: &mut Vec<String>,
+) -> Option<SecretKey> {
+    if !seal.key_file.exists() {
+        if let Some((from, _)) = keyed {
+            problems.push(format!(
+                "rows from {from} on are keyed, but the audit key file {} does not exist: their HMACs and the checkpoints cannot be checked (restore the key file from backup)",
+                seal.key_file.path.display()
+            ));
+        }
+        return None;
+    }
+    match seal.key_file.load() {
+        Ok(k) => {
+            if let Some((from, stored)) = keyed {
+                let id = audit_seal::key_id(&k);
+                if *stored != id {
+                    problems.push(format!(
+                        "rows from {from} on are keyed with audit key {}, but {} holds key {id}: wrong key file, or audit_chain_key was edited",
+                        crate::sanitize::for_terminal(stored),
+                        seal.key_file.path.display()
+                    ));
+                }
+            }
+            Some(k)
+        }
+        Err(e) => {
+            problems.push(format!("cannot check the keyed rows: {e}"));
+            None
+        }
+    }
+}
+
+/// The checkpoints that describe this chain: good HMAC, since the last
+/// restore (a restore replaces the chain and says so in its checkpoint).
+fn read_checkpoints(
+    path: &Path,
+    key: &SecretKey,
+    keyed: bool,
+    problems: &mut Vec<String>,
+) -> Vec<Checkpoint> {
+    let read = match audit_seal::read(path, key) {
+        Ok(r) => r,
+        Err(e) => {
+            if keyed || e.kind() != std::io::ErrorKind::NotFound {
+                problems.push(format!(
+                    "cannot read the checkpoint file {}: {e}; rows deleted from the end or rewritten with recomputed hashes cannot be ruled out",
+                    path.display()
+                ));
+            }
+            return Vec::new();
+        }
+    };
+    problems.extend(read.problems);
+    let mut cps = read.valid;
+    if let Some(i) = cps.iter().rposition(|c| c.event() == Event::Restore) {
+        cps.drain(..i);
+    }
+    if cps.is_empty() && keyed {
+        problems.push(format!(
+            "no valid checkpoint in {}: rows deleted from the end or rewritten with recomputed hashes cannot be ruled out",
+            path.display()
+        ));
+    }
+    cps
+}
+
+/// Compare the table's shape with the checkpoints; returns the hash each
+/// checkpointed row id must still have, for the walk to check.
+fn compare_checkpoints(
+    cps: &[Checkpoint],
+    chain_first: i64,
+    anchor_prev: &str,
+    cur_last: i64,
+    keyed_from: Option<i64>,
+    problems: &mut Vec<String>,
+) -> HashMap<i64, (String, String)> {
+    let mut expect: HashMap<i64, (String, String)> = HashMap::new();
+    let (Some(initial), Some(latest)) = (cps.first(), cps.last()) else {
+        return expect;
+    };
+    let time = |c: &Checkpoint| crate::sanitize::for_terminal(&c.time);
+
+    // Keyed hashing cannot move once started: a table that says otherwise
+    // had its keyed rows rewritten with the unkeyed hash.
+    if keyed_from != Some(latest.keyed_from) {
+        problems.push(format!(
+            "the checkpoint of {} says rows are keyed from row {} on, but the table says {}: keyed rows were rewritten with the unkeyed hash (or audit_chain_key was edited)",
+            time(latest),
+            latest.keyed_from,
+            keyed_from.map_or("no row is keyed".to_string(), |k| format!("from row {k}"))
+        ));
+    }
+
+    // The first id moves only by a prune, and each prune writes a
+    // checkpoint saying where the chain then starts.
+    let mut allowed: Vec<i64> = vec![initial.first];
+    allowed.extend(
+        cps.iter()
+            .filter(|c| c.event() == Event::Prune)
+            .map(|c| c.first),
+    );
+    let expected_first = allowed.iter().copied().max().unwrap_or(initial.first);
+    let mut reported: Vec<i64> = Vec::new();
+    for c in cps {
+        if !allowed.contains(&c.first) && !reported.contains(&c.first) {
+            reported.push(c.first);
+            problems.push(format!(
+                "the checkpoint of {} saw the chain start at row {}, but no prune moved it there: older rows were deleted outside the product before then",
+                time(c),
+                c.first
+            ));
+        }
+    }
+    if chain_first > expected_first {
+        problems.push(format!(
+            "rows {expected_first}..{} are missing from the start: the chain now starts at row {chain_first} (audit_chain_anchor), but the checkpoints (latest {}) record no prune past row {expected_first}: the oldest rows were deleted and the anchor rewritten",
+            chain_first - 1,
+            time(latest)
+        ));
+    } else if chain_first < expected_first {
+        problems.push(format!(
+            "the chain starts at row {chain_first}, but a prune recorded in the checkpoints left it starting at row {expected_first}: the anchor was rewritten or pruned rows put back"
+        ));
+    }
+
+    // Rows deleted from the end: a checkpoint saw a longer chain.
+    if let Some(far) = cps.iter().max_by_key(|c| c.last) {
+        if far.last > cur_last {
+            problems.push(format!(
+                "rows {}..{} are missing since the checkpoint of {}: rows were deleted from the end of the log",
+                cur_last + 1,
+                far.last,
+                time(far)
+            ));
+        }
+    }
+
+    // The row each checkpoint names must still carry the hash it had.
+    for c in cps {
+        if c.last < chain_first - 1 || c.last > cur_last {
+            continue;
+        }
+        if c.last == chain_first - 1 {
+            if c.hash != anchor_prev {
+                problems.push(format!(
+                    "the chain's anchor (the hash before row {chain_first}) does not match the checkpoint of {}: the anchor was rewritten",
+                    time(c)
+                ));
+            }
+            continue;
+        }
+        match expect.get(&c.last) {
+            Some((h, t)) if *h != c.hash => problems.push(format!(
+                "row {} had hash {} at the checkpoint of {t} and {} at the checkpoint of {}: rows were deleted from the end and the ids written again",
+                c.last,
+                short(h),
+                short(&c.hash),
+                time(c)
+            )),
+            Some(_) => {}
+            None => {
+                expect.insert(c.last, (c.hash.clone(), time(c)));
+            }
+        }
+    }
+    expect
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -393,7 +829,7 @@ pub fn prune(
     run_write(conn, ctx, "prune", "audit_log", request, |c, who| {
         who.require_admin("pruning the audit log")?;
         lock_chain(c)?;
-        let report = verify_chain(c)?;
+        let report = verify_with(c, ctx.policy.audit.as_ref(), None)?;
         if !report.ok() {
             return Err(OpError::invalid(
                 "audit_log",
@@ -439,6 +875,7 @@ pub(crate) fn delete_through(
     last_id: i64,
     last_hash: &str,
 ) -> OpResult<i64> {
+    note_event(Event::Prune);
     diesel::insert_into(audit_prune_guard::table)
         .values(audit_prune_guard::token.eq(1))
         .execute(c)?;
@@ -457,9 +894,15 @@ pub(crate) fn delete_through(
     Ok(deleted)
 }
 
-/// Recompute a row's hash (for archives read back from disk).
+/// Recompute an unkeyed row's hash (for archives read back from disk;
+/// keyed rows need the key, see `keyed_from`).
 pub fn row_hash_of(r: &AuditLog) -> String {
-    hash_of(r)
+    hash_of(r, &Hasher::Plain)
+}
+
+/// From which id the chain is keyed (None: no row is).
+pub fn keyed_from(conn: &mut AnyConnection) -> OpResult<Option<i64>> {
+    Ok(keyed_state(conn)?.map(|k| k.0))
 }
 
 /// The user id a reader of the log is limited to: None for admins and

@@ -73,6 +73,7 @@ pub fn login_with(
         let spent = password::verify_dummy(pw, policy.bcrypt_cost);
         record(
             conn,
+            policy,
             None,
             &typed,
             client,
@@ -91,6 +92,7 @@ pub fn login_with(
             let spent = password::verify_dummy(pw, policy.bcrypt_cost);
             record(
                 conn,
+                policy,
                 Some(user.id),
                 &user.username,
                 client,
@@ -120,6 +122,7 @@ pub fn login_with(
                 release(c, &user, policy, attempt)?;
                 login_audit(
                     c,
+                    policy,
                     Some(user.id),
                     &user.username,
                     client,
@@ -146,6 +149,7 @@ pub fn login_with(
             details["reason"] = json!(format!("account {}", user.status));
             return login_audit(
                 c,
+                policy,
                 Some(user.id),
                 &user.username,
                 client,
@@ -172,6 +176,7 @@ pub fn login_with(
         }
         login_audit(
             c,
+            policy,
             Some(user.id),
             &user.username,
             client,
@@ -298,6 +303,7 @@ fn wrong_password(
         }
         login_audit(
             c,
+            policy,
             Some(user.id),
             &user.username,
             client,
@@ -460,18 +466,28 @@ fn ldap_check(
 
 fn record(
     conn: &mut AnyConnection,
+    policy: &Policy,
     user_id: Option<i32>,
     name: &str,
     client: &Client,
     details: Value,
 ) -> OpResult<()> {
     write_tx(conn, |c| {
-        login_audit(c, user_id, name, client, audit::RESULT_REFUSED, details)
+        login_audit(
+            c,
+            policy,
+            user_id,
+            name,
+            client,
+            audit::RESULT_REFUSED,
+            details,
+        )
     })
 }
 
 fn login_audit(
     c: &mut AnyConnection,
+    policy: &Policy,
     user_id: Option<i32>,
     name: &str,
     client: &Client,
@@ -480,6 +496,7 @@ fn login_audit(
 ) -> OpResult<()> {
     audit::insert(
         c,
+        policy.audit.as_ref(),
         user_id,
         name,
         client,

@@ -497,8 +497,7 @@ fn seed_audit(
     if o.audit == 0 {
         return Ok(());
     }
-    audit::lock_chain(c)?;
-    let (mut id, mut prev) = audit::chain_head(c)?;
+    let (mut id, mut prev, hasher) = audit::begin_append(c, ctx.policy.audit.as_ref())?;
     let ua = ctx.client.user_agent();
     let ip = ctx.client.ip.clone();
     let actor = ctx.username.clone();
@@ -536,6 +535,7 @@ fn seed_audit(
         };
         let details = details.to_string();
         let row_hash = audit::hash_row(
+            &hasher,
             id,
             &ts,
             Some(ctx.user_id),

@@ -128,7 +128,7 @@ pub(crate) fn audit_refusal(
     });
     match written {
         Ok(()) => e,
-        Err(db) => OpError::from(db),
+        Err(err) => err,
     }
 }
 

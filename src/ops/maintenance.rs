@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{audit, run_write, Ctx, Done, Principal};
+use super::{audit, audit_seal, run_write, Ctx, Done, Principal};
 use crate::db::backup::{self, BackupReport, RestoreReport};
 use crate::db::{self, write_tx, AnyConnection, DbUrl};
 use crate::error::{OpError, OpResult};
@@ -99,8 +99,11 @@ pub fn restore(
     };
     if report.pending_migrations == 0 {
         write_tx(&mut fresh, |c| {
+            // The restored chain replaces the one the checkpoints describe.
+            audit::note_event(audit_seal::Event::Restore);
             audit::insert(
                 c,
+                ctx.policy.audit.as_ref(),
                 user_id,
                 &ctx.username,
                 &ctx.client,

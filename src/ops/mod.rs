@@ -8,6 +8,7 @@ pub mod alias_domains;
 pub mod aliases;
 pub mod audit;
 pub mod audit_archive;
+pub mod audit_seal;
 pub mod auth;
 pub mod authz;
 pub mod bulk;
@@ -100,6 +101,10 @@ pub struct Policy {
     pub lockout_threshold: i32,
     pub lockout_base_seconds: i64,
     pub lockout_max_seconds: i64,
+    /// The audit key and where checkpoints go (`[audit]`); set by the front
+    /// ends, which know where the config file is. None: unkeyed chain, no
+    /// checkpoints (library use and tests that are not about the audit).
+    pub audit: Option<audit_seal::Seal>,
 }
 
 impl Policy {
@@ -111,6 +116,7 @@ impl Policy {
             lockout_threshold: cfg.security.lockout_threshold,
             lockout_base_seconds: cfg.security.lockout_base_seconds,
             lockout_max_seconds: cfg.security.lockout_max_seconds,
+            audit: None,
         }
     }
 }

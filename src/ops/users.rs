@@ -169,6 +169,7 @@ pub fn bootstrap_admin(
         let u = insert_user(c, BOOTSTRAP_ADMIN, &email, Role::Admin, &hash)?;
         audit::insert(
             c,
+            policy.audit.as_ref(),
             Some(u.id),
             "init",
             client,

@@ -33,7 +33,6 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::cli::{args::Cli, setup, CliError};
-use crate::ops::Policy;
 use crate::worker::{Reply, Worker};
 use app::App;
 
@@ -68,7 +67,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     let worker = Worker::spawn_with(
         reader,
         writer,
-        Policy::from_config(&env.config),
+        setup::policy(&env),
         setup::directory(&env),
         crate::worker::HostSettings {
             url: Some(env.url.clone()),

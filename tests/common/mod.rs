@@ -161,6 +161,20 @@ pub fn login(conn: &mut AnyConnection, user: &str, pw: &str) -> Ctx {
     .expect("login")
 }
 
+/// Log in with the audit seal the binary uses for a config file in `dir`
+/// that names no `[audit]` files: for tests that write through both the
+/// binary and `ops` (a chain the binary keyed refuses unkeyed writers).
+pub fn login_as_cli(conn: &mut AnyConnection, dir: &std::path::Path, user: &str, pw: &str) -> Ctx {
+    let policy = Policy {
+        audit: Some(ops::audit_seal::Seal::new(
+            dir.join("audit.key"),
+            dir.join("audit-checkpoints.log"),
+        )),
+        ..policy()
+    };
+    ops::auth::login(conn, user, pw, &Client::from_env(ClientKind::Cli), &policy).expect("login")
+}
+
 /// Create a user with `role` (password "<name>-password-1") and log in as it.
 pub fn user_with_role(conn: &mut AnyConnection, admin: &Ctx, name: &str, role: &str) -> Ctx {
     let pw = format!("{name}-password-1");
@@ -175,7 +189,12 @@ pub fn user_with_role(conn: &mut AnyConnection, admin: &Ctx, name: &str, role: &
         },
     )
     .expect("create user");
-    login(conn, name, &pw)
+    // Under the admin's config: the same audit seal, if it has one.
+    let policy = Policy {
+        audit: admin.policy.audit.clone(),
+        ..policy()
+    };
+    ops::auth::login(conn, name, &pw, &Client::from_env(ClientKind::Cli), &policy).expect("login")
 }
 
 pub fn count(conn: &mut AnyConnection, table: &str) -> i64 {
