@@ -432,3 +432,27 @@ fn a_conflicting_mailbox_edit_keeps_the_typed_name() {
     assert_eq!(m.name.as_deref(), Some("Ann Mine"));
     assert_eq!(m.quota_limit, 60 << 30);
 }
+
+#[test]
+fn the_export_file_is_a_default_placeholder_and_typing_gives_the_typed_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("mine.csv");
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("mailboxes");
+    t.command("export");
+    let s = t.screen();
+    let line = s
+        .lines()
+        .find(|l| l.contains("CSV file:"))
+        .expect("file field")
+        .to_string();
+    // A long default keeps its file name end and says it is the default.
+    assert!(line.contains(".csv (default)"), "{s}");
+    assert!(italic(&cells_of(&mut t, ".csv (default)")));
+    t.text(out.to_str().expect("utf-8"));
+    t.enter();
+    t.settle();
+    let csv = std::fs::read_to_string(&out).expect("written where typed");
+    assert!(csv.contains("ann@alpha.example"), "{csv}");
+}

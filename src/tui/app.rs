@@ -852,18 +852,16 @@ impl App {
         self.modal = Some(Modal::Form(if verb == "import" {
             forms::import(table, file)
         } else {
-            let file = if file.is_empty() {
-                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-                let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
-                format!("{home}/postfix-manager-{}-{stamp}.csv", table.plural())
-            } else {
-                file.to_string()
-            };
+            // A placeholder naming the default, not a value typing would
+            // append to.
+            let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+            let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+            let default = format!("{home}/postfix-manager-{}-{stamp}.csv", table.plural());
             let admin = self
                 .session
                 .as_ref()
                 .is_some_and(|s| s.role == crate::ops::Role::Admin);
-            forms::export(table, t.export_filter(), &file, admin)
+            forms::export(table, t.export_filter(), file, &default, admin)
         }));
     }
 

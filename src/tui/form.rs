@@ -84,12 +84,23 @@ impl Field {
         self
     }
 
-    /// What an empty field shows: the default it sends, then the hint.
-    pub fn placeholder(&self) -> String {
-        match (&self.default, self.hint) {
-            (Some(d), "") => format!("{d} (default)"),
-            (Some(d), h) => format!("{d} (default); {h}"),
-            (None, h) => h.to_string(),
+    /// What an empty field shows in `width` columns: the default it sends,
+    /// then the hint. A default too long to fit keeps its end (a file
+    /// name) and "(default)": `…mailboxes-20261202.csv (default)`.
+    pub fn placeholder(&self, width: usize) -> String {
+        const MARK: &str = " (default)";
+        let Some(d) = &self.default else {
+            return self.hint.to_string();
+        };
+        let n = d.chars().count();
+        if n + MARK.len() > width && width > MARK.len() + 1 {
+            let keep = width - MARK.len() - 1;
+            let tail: String = d.chars().skip(n.saturating_sub(keep)).collect();
+            return format!("…{tail}{MARK}");
+        }
+        match self.hint {
+            "" => format!("{d}{MARK}"),
+            h => format!("{d}{MARK}; {h}"),
         }
     }
 
@@ -406,7 +417,7 @@ impl Form {
                 };
                 let visible: String = shown.chars().skip(scroll).collect();
                 let text = if field.value().is_empty() {
-                    Span::styled(field.placeholder(), theme.placeholder())
+                    Span::styled(field.placeholder(input_w as usize), theme.placeholder())
                 } else {
                     Span::raw(visible)
                 };

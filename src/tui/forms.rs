@@ -69,6 +69,7 @@ pub fn export(
     table: crate::csvfile::Table,
     filter: crate::store::Filter,
     file: &str,
+    default_file: &str,
     admin: bool,
 ) -> Form {
     let what = if filter.text.is_some() || filter.domain_id.is_some() {
@@ -76,12 +77,10 @@ pub fn export(
     } else {
         "every row"
     };
-    let mut fields = vec![Field::new(
-        "file",
-        "CSV file",
-        file,
-        "a new file; never overwritten",
-    )];
+    let mut fields = vec![
+        Field::new("file", "CSV file", file, "a new file; never overwritten")
+            .with_default(default_file),
+    ];
     if admin && table == crate::csvfile::Table::Mailboxes {
         // Yes: the file can re-import, and can be attacked offline.
         fields.push(Field::choice(
