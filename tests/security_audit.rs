@@ -603,3 +603,45 @@ on_both_backends!(item05_cli_audit_verify_reports_each_forgery, |t| {
         "{text}"
     );
 });
+
+// ------------------------------------------------------------ restore, archive
+
+on_both_backends!(item05_restore_and_archive_keep_verifying, |t| {
+    let mut c = t.conn();
+    let s = Sealed::new(&mut c);
+    s.history(&mut c);
+    // a backup, then more rows: restoring it removes them, legitimately,
+    // and its `restore` checkpoint says so
+    let bak = s
+        .dir
+        .path()
+        .join(if t.name == "sqlite" { "b.db" } else { "b.sql" });
+    ops::maintenance::backup(&mut c, &s.admin, &t.url, &bak).unwrap();
+    for d in ["x.example", "y.example", "z.example"] {
+        ops::domains::create(&mut c, &s.admin, d, &DomainInput::default()).unwrap();
+    }
+    let before = max_id(&mut c);
+    drop(c);
+    let c = t.conn();
+    let (_, mut c) = ops::maintenance::restore(c, &s.admin, &t.url, &bak).unwrap();
+    assert!(max_id(&mut c) < before, "the restore put the chain back");
+    let r = s.verify(&mut c);
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.latest_checkpoint.unwrap().event, "restore");
+
+    // archiving moves the start like a prune, and says so
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let cut = chrono::Utc::now().naive_utc();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    ops::domains::create(&mut c, &s.admin, "after.example", &DomainInput::default()).unwrap();
+    let out = s.dir.path().join("audit.jsonl.gz");
+    let a = ops::audit_archive::archive(&mut c, &s.admin, cut, &out).unwrap();
+    assert!(a.rows > 0);
+    let r = s.verify(&mut c);
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.latest_checkpoint.unwrap().event, "prune");
+    // the archive reads back: unkeyed rows by hash, keyed rows by link
+    let back = ops::audit_archive::read(&out).unwrap();
+    assert!(back.problems.is_empty(), "{:?}", back.problems);
+    assert!(back.header.keyed_from.is_some());
+});
