@@ -162,9 +162,10 @@ pub enum Request {
 }
 
 /// What a table screen compares to know its rows changed: the dashboard's
-/// change token for domains, mailboxes and aliases; the newest visible
-/// audit id (in the third place) for the audit log.
-pub type LiveToken = crate::store::quota::ChangeToken;
+/// change token and the newest audit id (`ops::quota::table_token`) for
+/// domains, mailboxes and aliases; the newest visible audit id for the
+/// audit log.
+pub type LiveToken = (crate::store::quota::ChangeToken, i64);
 
 /// Bulk actions on marked rows: `ops::bulk::Action`, shared with the CLI.
 pub use crate::ops::bulk::Action as BulkAction;
@@ -1203,7 +1204,7 @@ fn live_token(
         // entry, one index probe at any size.
         Resource::Audit => {
             let newest = ops::audit::newer_than(c, ctx, 0, 1)?;
-            Some((0, 0, newest.first().map(|a| a.id).unwrap_or(0)))
+            Some(((0, 0, 0), newest.first().map(|a| a.id).unwrap_or(0)))
         }
         _ => None,
     })

@@ -367,6 +367,24 @@ on_both_backends!(hot_queries_use_their_indexes, |t| {
         }
     }
 
+    // A table screen's change check (issue 15 item 15): the domain rows'
+    // counters and the audit log's last id, never a mailbox, never a scan
+    // or sort of the log.
+    for s in p.statements(&mut c, |c| {
+        ops::quota::table_token(c, &a, None).unwrap();
+    }) {
+        let plan = p.explain(&mut c, &s);
+        assert!(
+            !plan.contains("mailboxes"),
+            "reads the mailboxes:\n{s}\n---\n{plan}"
+        );
+        if s.contains("audit_logs") {
+            let bad =
+                plan.contains("Seq Scan") || plan.contains("Sort") || plan.contains("TEMP B-TREE");
+            assert!(!bad, "audit id not a probe:\n{s}\n---\n{plan}");
+        }
+    }
+
     // The dashboard's change check and `stats` read the domain rows'
     // aggregates, never the mailboxes.
     let token = ops::quota::watch(&mut c, &a, None, 20)

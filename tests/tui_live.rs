@@ -103,6 +103,43 @@ fn a_row_added_elsewhere_appears_without_a_key_and_the_cursor_stays() {
 }
 
 #[test]
+fn an_edit_elsewhere_that_no_counter_counts_shows_too() {
+    both(|mut t| {
+        t.press(KeyCode::Char('j'));
+        // A suspend and a rename move no quota counter; their audit rows
+        // (every ops write has one) move the token.
+        ops::mailboxes::set_status(
+            &mut t.conn,
+            &t.admin,
+            "carl@live.example",
+            ops::Status::Suspended,
+        )
+        .expect("suspend");
+        assert!(refresh(&mut t), "redrawn");
+        let s = t.screen();
+        let carl = s
+            .lines()
+            .find(|l| l.contains("carl@live.example"))
+            .expect("carl");
+        assert!(carl.contains("suspended"), "{s}");
+        assert_eq!(t.selected().as_deref(), Some("carl@live.example"));
+        ops::mailboxes::edit(
+            &mut t.conn,
+            &t.admin,
+            "erik@live.example",
+            None,
+            &ops::mailboxes::MailboxEdit {
+                name: Some("Erik Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .expect("rename");
+        assert!(refresh(&mut t));
+        assert!(t.screen().contains("Erik Renamed"), "{}", t.screen());
+    });
+}
+
+#[test]
 fn an_unchanged_check_reads_no_rows_and_draws_nothing() {
     both(|mut t| {
         // Ticks until a check goes out; its answer is "unchanged".

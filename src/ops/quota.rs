@@ -156,21 +156,31 @@ pub fn watch(
 
 /// The change token of the rows a table screen lists: the dashboard's
 /// token (same triggers, same single aggregate over domain rows) over the
-/// domains this user may see, or only `domain` for a screen scoped to one.
-/// A table screen re-reads its visible page only when this moves.
+/// domains this user may see, or only `domain` for a screen scoped to one,
+/// and, for an admin or readonly user, the newest audit id. Every `ops`
+/// write adds an audit row in its own transaction, so that catches the
+/// edits the counters do not count (a status, a name, an alias's targets)
+/// from any process, for one primary-key probe; a domain-scoped user gets
+/// the counters only, which tell nothing about other domains. A table
+/// screen re-reads its visible page only when this moves.
 pub fn table_token(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     domain: Option<i32>,
-) -> OpResult<ChangeToken> {
+) -> OpResult<(ChangeToken, i64)> {
     let who = Principal::load(conn, ctx.user_id)?;
+    let newest = if who.domain_scope().is_none() {
+        crate::store::audit::newest_id(conn)?
+    } else {
+        0
+    };
     let scope = match (who.domain_scope(), domain) {
         (None, None) => None,
         (None, Some(d)) => Some(vec![d]),
         (Some(ids), None) => Some(ids),
         (Some(ids), Some(d)) => Some(ids.into_iter().filter(|x| *x == d).collect()),
     };
-    Ok(store::change_token(conn, scope.as_deref())?)
+    Ok((store::change_token(conn, scope.as_deref())?, newest))
 }
 
 /// A domain's or mailbox's recent usage change points, oldest first, for

@@ -53,6 +53,16 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<AuditLog>>
         .optional()
 }
 
+/// The newest entry's id (0 for none): the primary key's last entry.
+pub fn newest_id(conn: &mut AnyConnection) -> QueryResult<i64> {
+    Ok(audit_logs::table
+        .select(audit_logs::id)
+        .order(audit_logs::id.desc())
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
 pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
     audit_logs::table.count().get_result(conn)
 }
