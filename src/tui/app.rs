@@ -30,6 +30,10 @@ use crate::worker::{Failure, Job, Reply, Request, Resource, Response, Session, S
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
+/// The login and lock screens need far less: a phone's SSH client or a
+/// split pane must be able to log in (and see why it failed).
+pub const LOGIN_MIN_WIDTH: u16 = 40;
+pub const LOGIN_MIN_HEIGHT: u16 = 12;
 
 pub enum Screen {
     Dashboard(Dashboard),
@@ -62,7 +66,7 @@ pub struct App {
     pub quit: bool,
     /// Ctrl-Z: the event loop restores the terminal and stops the process.
     pub suspend: bool,
-    db_label: String,
+    pub db_label: String,
     inflight: HashMap<Slot, u64>,
     next_gen: u64,
     outbox: Vec<Job>,
@@ -206,8 +210,18 @@ impl App {
         });
     }
 
+    /// The size the current screen needs.
+    fn min_size(&self) -> (u16, u16) {
+        if self.session.is_none() || self.lock.is_some() {
+            (LOGIN_MIN_WIDTH, LOGIN_MIN_HEIGHT)
+        } else {
+            (MIN_WIDTH, MIN_HEIGHT)
+        }
+    }
+
     fn too_small(&self) -> bool {
-        self.size.0 < MIN_WIDTH || self.size.1 < MIN_HEIGHT
+        let (w, h) = self.min_size();
+        self.size.0 < w || self.size.1 < h
     }
 
     fn body_capacity(&self) -> (usize, usize) {
@@ -1445,10 +1459,11 @@ impl App {
     pub fn draw(&self, f: &mut Frame) {
         let area = f.area();
         if self.too_small() {
+            let (w, h) = self.min_size();
             let text = vec![
                 Line::raw("Terminal too small."),
                 Line::raw(format!(
-                    "Need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}.",
+                    "Need {w}x{h}, have {}x{}.",
                     area.width, area.height
                 )),
                 Line::raw("Enlarge it, or press q to quit."),
@@ -1461,12 +1476,7 @@ impl App {
             Some(s) => format!("{} ({})", s.username, s.role.as_str()),
             None => "not logged in".into(),
         };
-        let header = format!(
-            " postfix-manager │ {} │ {} │ {}",
-            self.screen_title(),
-            who,
-            self.db_label
-        );
+        let header = header_line(&self.screen_title(), &who, &self.db_label, a.header.width);
         f.render_widget(Paragraph::new(header).style(self.theme.header()), a.header);
         match (&self.session, self.stack.last()) {
             (None, _) => self.login.draw(f, a.body, &self.theme),
@@ -1528,6 +1538,36 @@ impl App {
             lock.draw(f, area, who, &self.theme);
         }
     }
+}
+
+/// The header: program, screen, who, database. When it does not fit, the
+/// database is cut from the left (`…/postfix-manager.db`): its file name
+/// is what tells two sessions apart. Narrower still, the program name
+/// goes, then who is logged in, before the file name would.
+fn header_line(title: &str, who: &str, db: &str, width: u16) -> String {
+    let width = usize::from(width);
+    let len = |s: &str| s.chars().count();
+    let file = db.rsplit('/').next().unwrap_or(db);
+    let prefixes = [
+        format!(" postfix-manager │ {title} │ {who} │ "),
+        format!(" {title} │ {who} │ "),
+        format!(" {title} │ "),
+        " ".to_string(),
+    ];
+    let fits = |p: &String| len(p) + len(db).min(len(file) + 2) <= width;
+    let prefix = prefixes.iter().find(|p| fits(p)).unwrap_or(&prefixes[3]);
+    let room = width.saturating_sub(len(prefix));
+    if len(db) <= room {
+        return format!("{prefix}{db}");
+    }
+    let keep = room.saturating_sub(1);
+    let tail: String = db.chars().skip(len(db) - keep).collect();
+    // From a directory boundary when there is one: `…/data/pm.db`.
+    let tail = match tail.find('/') {
+        Some(i) if i > 0 => &tail[i..],
+        _ => &tail[..],
+    };
+    format!("{prefix}…{tail}")
 }
 
 /// The history panel's lines: a sparkline of the recorded change points and
@@ -1646,4 +1686,26 @@ fn edit_summary(n: usize, noun: &str, diff: &str) -> String {
         ));
     }
     s.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::header_line;
+
+    #[test]
+    fn the_database_file_name_stays_visible() {
+        let db = "sqlite:///var/lib/postfix-manager/hosts/mx1/data/postfix-manager.db";
+        let wide = header_line("Mailboxes", "admin (admin)", db, 200);
+        assert!(wide.ends_with(db), "{wide}");
+        for w in [80u16, 60, 40, 30] {
+            let h = header_line("Mailboxes", "admin (admin)", db, w);
+            assert!(h.chars().count() <= usize::from(w), "{w}: {h}");
+            assert!(h.ends_with("/postfix-manager.db"), "{w}: {h}");
+        }
+        let h = header_line("Mailboxes", "admin (admin)", db, 80);
+        assert!(
+            h.starts_with(" postfix-manager │ Mailboxes │ admin (admin) │ …/"),
+            "{h}"
+        );
+    }
 }

@@ -79,7 +79,8 @@ impl LockScreen {
         // Cover everything: a locked screen shows no data.
         f.render_widget(Clear, area);
         let w = area.width.min(60);
-        let h = 7;
+        // Room for a wrapped message (a failure, the wait after too many).
+        let h = area.height.min(9);
         let x = area.x + (area.width.saturating_sub(w)) / 2;
         let y = area.y + (area.height.saturating_sub(h)) / 2;
         let r = Rect::new(x, y, w, h);
@@ -108,6 +109,11 @@ impl LockScreen {
         let block = Block::default()
             .borders(Borders::ALL)
             .title(" postfix-manager ");
-        f.render_widget(Paragraph::new(lines).block(block), r);
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(ratatui::widgets::Wrap { trim: false }),
+            r,
+        );
     }
 }

@@ -12,6 +12,12 @@ use tui_input::Input;
 use super::theme::Theme;
 use crate::worker::{Failure, Request};
 
+/// The last `n` characters: a long entry shows its end, where the cursor is.
+fn tail(s: &str, n: usize) -> String {
+    let len = s.chars().count();
+    s.chars().skip(len.saturating_sub(n)).collect()
+}
+
 pub const FAILED: &str = "Login failed: unknown user, wrong password, or account not active.";
 
 #[derive(Debug, Default)]
@@ -118,10 +124,16 @@ impl LoginScreen {
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let rect = area.centered(Constraint::Length(60), Constraint::Length(9));
+        // 60 wide where there is room; down to a 40x12 terminal (a phone,
+        // a split pane) the box shrinks with it and the message wraps.
+        let rect = area.centered(
+            Constraint::Length(area.width.min(60)),
+            Constraint::Length(area.height.min(9)),
+        );
         let block = Block::bordered().title(Span::styled(" Log in ", theme.title()));
         let inner = block.inner(rect);
         f.render_widget(block, rect);
+        let input_w = usize::from(inner.width.saturating_sub(13)).clamp(1, 40);
         let field = |label: &str, shown: String, focused: bool| {
             Line::from(vec![
                 Span::styled(
@@ -132,7 +144,10 @@ impl LoginScreen {
                         ratatui::style::Style::default()
                     },
                 ),
-                Span::styled(format!("{shown:<40}"), theme.input(focused)),
+                Span::styled(
+                    format!("{:<input_w$}", tail(&shown, input_w)),
+                    theme.input(focused),
+                ),
             ])
         };
         let stars = "*".repeat(self.password.value().chars().count());
@@ -158,7 +173,7 @@ impl LoginScreen {
             } else {
                 (&self.password, 3)
             };
-            let x = inner.x + 12 + input.visual_cursor().min(39) as u16;
+            let x = inner.x + 12 + input.visual_cursor().min(input_w.saturating_sub(1)) as u16;
             f.set_cursor_position((x, inner.y + row));
         }
     }

@@ -118,6 +118,39 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
     }
 }
 
+/// `columns(r).1` fitted to a table `width` cells wide whose first column
+/// (an address, a domain, a user name) needs `need` cells on this page:
+/// that column gets what it needs, so addresses stay whole, and the other
+/// text columns (Name, Description, Goes to…) share what is left, giving
+/// way first (down to nothing, marked `…`, before an address is cut).
+/// Screens whose first column is not a name keep their layout.
+pub fn fit_columns(r: Resource, width: u16, need: usize) -> Vec<Constraint> {
+    let mut cols = columns(r).1;
+    let keyed = matches!(
+        r,
+        Resource::Domains
+            | Resource::Mailboxes
+            | Resource::Aliases
+            | Resource::AliasDomains
+            | Resource::Users
+    );
+    if !keyed || cols.is_empty() {
+        return cols;
+    }
+    let spacing = cols.len().saturating_sub(1) as u16;
+    let fixed: u16 = cols[1..]
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    let room = width.saturating_sub(spacing + fixed);
+    let need = u16::try_from(need).unwrap_or(u16::MAX);
+    cols[0] = Constraint::Length(need.min(room).max(1));
+    cols
+}
+
 /// The columns of `r` that hold numbers (sizes, counts, percents): drawn
 /// right-aligned so their magnitudes line up.
 pub fn right_columns(r: Resource) -> &'static [usize] {

@@ -852,7 +852,21 @@ impl TableScreen {
             f.render_widget(Paragraph::new(Line::styled(text, style)), inner);
             return;
         }
-        let (names, widths) = resources::columns(self.resource);
+        let names = resources::columns(self.resource).0;
+        // The first column is as wide as this page's longest entry (with the
+        // header's sort mark and a marked row's `* `), so addresses are not
+        // cut while a name or description can give way.
+        let need = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mark = if self.marks.contains(&r.key) { 2 } else { 0 };
+                r.cells.first().map_or(0, |c| c.chars().count()) + mark
+            })
+            .chain(names.first().map(|n| n.chars().count() + 2))
+            .max()
+            .unwrap_or(0);
+        let widths = resources::fit_columns(self.resource, inner.width, need);
         // The indicator sits on the column the list is ordered by.
         let sorted_col = self
             .sortable()
