@@ -7,6 +7,7 @@ over N seconds, and bytes written for moving the selection one row.
 Bytes are what the PTY master reads, i.e. exactly what the terminal gets.
 
 usage: POSTFIX_MANAGER_CONFIG=... tui_bench.py BINARY USER PASSWORD [IDLE_SECONDS]
+TUI_BENCH_SIZE=COLSxROWS sets the window (default 160x50).
 """
 import os, pty, select, sys, time, json
 
@@ -21,7 +22,8 @@ if pid == 0:
     os.execve(binary, [binary], env)
 
 import fcntl, termios, struct
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+cols, rows = (int(n) for n in os.environ.get("TUI_BENCH_SIZE", "160x50").split("x"))
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 buf = bytearray()
 
 
@@ -67,6 +69,11 @@ os.write(fd, b":mailboxes\r")  # the mailbox table screen
 read_for(2.0)
 os.write(fd, b"\x1b[B")  # Down arrow: move the selection one row
 move = read_for(1.0)
+# `j` ten times, one at a time: the average is the cost of one row's move.
+j_bytes = []
+for _ in range(10):
+    os.write(fd, b"j")
+    j_bytes.append(len(read_for(0.5)))
 os.write(fd, b"q")
 read_for(1.0)
 print(json.dumps({
@@ -76,4 +83,7 @@ print(json.dumps({
     "idle_bytes": len(idle),
     "dashboard_down_bytes": len(dash_move),
     "mailboxes_move_one_row_bytes": len(move),
+    "mailboxes_j_bytes_each": j_bytes,
+    "mailboxes_j_bytes_mean": round(sum(j_bytes) / len(j_bytes), 1),
+    "size": f"{cols}x{rows}",
 }))
