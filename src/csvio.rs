@@ -291,7 +291,7 @@ pub fn parse_mailboxes<R: Read>(
     let mut pws = Vec::with_capacity(recs.len());
     for (line, f) in recs {
         let parsed = (|| -> OpResult<(MailboxRow, Pw)> {
-            validate::address("address", &f[0])?;
+            validate::mailbox_address("address", &f[0])?;
             let pw = f[1].trim();
             let pw = if crate::password::looks_hashed(pw) {
                 match crate::password::normalize_mailbox_hash(pw) {

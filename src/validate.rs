@@ -122,12 +122,63 @@ pub fn domain(field: &str, input: &str) -> OpResult<String> {
     Ok(ascii)
 }
 
-const LOCAL_SPECIALS: &str = ".!#$%&'*+/=?^_`{|}~-";
+/// Besides ASCII letters and digits, what a new address's local part may
+/// hold: the unquoted RFC 5321 set without `'` (SQL quoting), `%` and `{`
+/// `}` (Dovecot and Postfix variable expansion), `/` (a path separator in
+/// the mailbox's home) and backtick (shell).
+pub const LOCAL_SPECIALS: &str = ".!#$&*+=?^_|~-";
+
+/// What a mailbox's local part may hold besides ASCII letters and digits:
+/// exactly what Dovecot accepts in a login. The generated Dovecot config
+/// sets `auth_username_chars` from this (`dovecot_username_chars`), so the
+/// two cannot drift: a mailbox Postfix accepts mail for is one its owner
+/// can log in to, and its home directory name holds no path or quoting
+/// character. (Dovecot's own default set is the same.)
+pub const MAILBOX_LOCAL_SPECIALS: &str = ".-_";
+
+/// What local parts stored before the rules above could hold: lookups
+/// accept it, so such a row can still be found, shown and deleted.
+const STORED_LOCAL_SPECIALS: &str = ".!#$%&'*+/=?^_`{|}~-";
+
+/// The generated Dovecot config's `auth_username_chars`: the characters of
+/// a mailbox address (`local@domain`; domain names are letters, digits,
+/// '-' and '.').
+pub fn dovecot_username_chars() -> String {
+    let mut s: String = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+    s.push_str(MAILBOX_LOCAL_SPECIALS);
+    s.push('@');
+    s
+}
+
+/// Which local parts a check accepts.
+#[derive(Clone, Copy)]
+enum Local {
+    /// A mailbox (a Dovecot login).
+    Mailbox,
+    /// Any other new address: alias sources, destinations, e-mail.
+    Address,
+    /// Naming a row that exists.
+    Stored,
+}
+
+impl Local {
+    fn specials(self) -> &'static str {
+        match self {
+            Local::Mailbox => MAILBOX_LOCAL_SPECIALS,
+            Local::Address => LOCAL_SPECIALS,
+            Local::Stored => STORED_LOCAL_SPECIALS,
+        }
+    }
+}
 
 /// The local part of an address: 1-64 characters from the unquoted RFC 5321
-/// set minus what Postfix's maps would misread; no leading, trailing or
-/// doubled dot. Stored lower-case.
+/// set minus what Postfix's maps, Dovecot or a shell would misread
+/// (`LOCAL_SPECIALS`); no leading, trailing or doubled dot. Stored lower-case.
 pub fn local_part(field: &str, input: &str) -> OpResult<String> {
+    local_part_in(field, input, Local::Address)
+}
+
+fn local_part_in(field: &str, input: &str, kind: Local) -> OpResult<String> {
     if input.is_empty() {
         return Err(OpError::invalid(
             field,
@@ -141,16 +192,23 @@ pub fn local_part(field: &str, input: &str) -> OpResult<String> {
             format!("the local part must be at most {MAX_LOCAL_LEN} characters"),
         ));
     }
+    let specials = kind.specials();
     if let Some(bad) = lower
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(*c)))
+        .find(|c| !(c.is_ascii_alphanumeric() || specials.contains(*c)))
     {
         return Err(OpError::invalid(
             field,
-            format!(
-                "the local part may hold only letters, digits and {LOCAL_SPECIALS} (found {:?})",
-                bad
-            ),
+            match kind {
+                Local::Mailbox => format!(
+                    "a mailbox's local part may hold only letters, digits and {specials} \
+                     (what Dovecot accepts in a login: the generated auth_username_chars) \
+                     (found {bad:?})"
+                ),
+                _ => format!(
+                    "the local part may hold only letters, digits and {specials} (found {bad:?})"
+                ),
+            },
         ));
     }
     if lower.starts_with('.') || lower.ends_with('.') || lower.contains("..") {
@@ -164,6 +222,22 @@ pub fn local_part(field: &str, input: &str) -> OpResult<String> {
 
 /// A full address `local@domain`. Returns (address, local, domain).
 pub fn address(field: &str, input: &str) -> OpResult<(String, String, String)> {
+    address_in(field, input, Local::Address)
+}
+
+/// A new mailbox's address: the local part limited to what Dovecot accepts
+/// in a login (`MAILBOX_LOCAL_SPECIALS`).
+pub fn mailbox_address(field: &str, input: &str) -> OpResult<(String, String, String)> {
+    address_in(field, input, Local::Mailbox)
+}
+
+/// An address naming a row that exists: also the characters older
+/// versions accepted, so such a row can still be shown, fixed or deleted.
+pub fn lookup_address(field: &str, input: &str) -> OpResult<(String, String, String)> {
+    address_in(field, input, Local::Stored)
+}
+
+fn address_in(field: &str, input: &str, kind: Local) -> OpResult<(String, String, String)> {
     let raw = input.trim();
     if raw.is_empty() {
         return Err(OpError::invalid(field, "must not be empty"));
@@ -181,7 +255,7 @@ pub fn address(field: &str, input: &str) -> OpResult<(String, String, String)> {
             format!("{raw:?} is not an address of the form user@domain"),
         ));
     };
-    let local = local_part(field, local)?;
+    let local = local_part_in(field, local, kind)?;
     let dom = domain(field, dom)?;
     let addr = format!("{local}@{dom}");
     if addr.len() > MAX_ADDRESS_LEN {
@@ -199,12 +273,21 @@ pub fn address(field: &str, input: &str) -> OpResult<(String, String, String)> {
 /// An alias source: an address, or `@domain` for the domain's catch-all.
 /// Returns (address, domain).
 pub fn alias_address(field: &str, input: &str) -> OpResult<(String, String)> {
+    alias_address_in(field, input, Local::Address)
+}
+
+/// `alias_address` for naming an alias that exists (see `lookup_address`).
+pub fn lookup_alias_address(field: &str, input: &str) -> OpResult<(String, String)> {
+    alias_address_in(field, input, Local::Stored)
+}
+
+fn alias_address_in(field: &str, input: &str, kind: Local) -> OpResult<(String, String)> {
     let raw = input.trim();
     if let Some(dom) = raw.strip_prefix('@') {
         let dom = domain(field, dom)?;
         return Ok((format!("@{dom}"), dom));
     }
-    let (addr, _, dom) = address(field, raw)?;
+    let (addr, _, dom) = address_in(field, raw, kind)?;
     Ok((addr, dom))
 }
 

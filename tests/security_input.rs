@@ -7,6 +7,7 @@
 //! Each test fails when its fix is reverted.
 
 mod common;
+mod mail_harness;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -713,3 +714,160 @@ on_both_backends!(item11_stored_c1_and_bidi_never_leave_raw, |t| {
         assert_eq!(&first[col], stripped, "{args:?}: {out:?}");
     }
 });
+
+// ---------------------------------------------------------------- item 14
+
+on_both_backends!(item14_local_parts_dovecot_cannot_serve_refused, |t| {
+    let (s, mut c, admin) = Site::new(t);
+    world(&mut c, &admin);
+    let before = common::snapshot(&mut c);
+    let mb = |address: String| ops::mailboxes::NewMailbox {
+        address,
+        password: MB_PW.into(),
+        quota: Some(1 << 20),
+        name: None,
+    };
+    // Never in any new address: path, SQL quote, expansion, shell.
+    for ch in ['/', '\'', '%', '{', '}', '`'] {
+        for addr in [format!("a{ch}b@a.example"), format!("{ch}x@a.example")] {
+            let err = ops::mailboxes::create(&mut c, &admin, &mb(addr.clone())).unwrap_err();
+            match &err {
+                OpError::Invalid { field, message } => {
+                    assert_eq!(field, "address", "{addr}: {message}");
+                    assert!(
+                        message.contains("may hold only letters, digits and .-_")
+                            && message.contains("auth_username_chars"),
+                        "{addr}: {message}"
+                    );
+                }
+                other => panic!("{addr}: {other:?}"),
+            }
+            let err =
+                ops::aliases::create(&mut c, &admin, &addr, "user0@a.example", None).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("address: the local part may hold only"),
+                "{addr}: {err}"
+            );
+            let err = ops::aliases::create(&mut c, &admin, "x@a.example", &addr, None).unwrap_err();
+            assert!(
+                err.to_string().starts_with("goto: destination 1"),
+                "{addr}: {err}"
+            );
+        }
+    }
+    // A mailbox is a Dovecot login: the RFC's other specials are refused too.
+    for ch in ['+', '=', '!', '#', '$', '&', '*', '?', '^', '|', '~'] {
+        let addr = format!("a{ch}b@a.example");
+        let err = ops::mailboxes::create(&mut c, &admin, &mb(addr.clone())).unwrap_err();
+        assert!(
+            err.to_string().contains("auth_username_chars"),
+            "{addr}: {err}"
+        );
+    }
+    assert_eq!(common::snapshot(&mut c), before, "a refusal changed data");
+    // The CLI and a CSV import say the same, naming the field.
+    let out = s.as_user(
+        "admin",
+        &["mailbox", "add", "a/b@a.example", "--generate-password"],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("address: a mailbox's local part"),
+        "{}",
+        stderr(&out)
+    );
+    let csv = format!("address,password,quota,name,status\na%b@a.example,{MB_PW},,,\n");
+    let err = postfix_manager::csvio::parse_mailboxes(csv.as_bytes(), 12, 4, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 2: address: a mailbox's local part"),
+        "{err}"
+    );
+
+    // What stays allowed: Dovecot's set for mailboxes, sub-addresses for
+    // aliases and external destinations.
+    mailbox(&mut c, &admin, "first.last-2_x@a.example");
+    ops::aliases::create(
+        &mut c,
+        &admin,
+        "sales+eu@a.example",
+        "ext+tag@gmail.example",
+        None,
+    )
+    .unwrap();
+    // A row stored before these rules can still be found and removed.
+    diesel::update(
+        postfix_manager::db::schema::mailboxes::table
+            .filter(postfix_manager::db::schema::mailboxes::username.eq("user1@a.example")),
+    )
+    .set((
+        postfix_manager::db::schema::mailboxes::username.eq("old/style@a.example"),
+        postfix_manager::db::schema::mailboxes::local_part.eq("old/style"),
+    ))
+    .execute(&mut c)
+    .unwrap();
+    ops::mailboxes::get(&mut c, &admin, "old/style@a.example").unwrap();
+    ops::mailboxes::delete(&mut c, &admin, "old/style@a.example").unwrap();
+});
+
+on_both_backends!(
+    item14_generated_auth_username_chars_equal_the_validator,
+    |t| {
+        use postfix_manager::validate;
+        // The rule's character set, probed over all of printable ASCII.
+        let accepted: String = (0x21u8..0x7f)
+            .map(char::from)
+            .filter(|ch| {
+                *ch != '@' && validate::mailbox_address("a", &format!("a{ch}b@x.example")).is_ok()
+            })
+            .collect();
+        let chars = validate::dovecot_username_chars();
+        let mut expect: Vec<char> = accepted.chars().collect();
+        // Upper case logs in too (Dovecot lower-cases with %Lu), and '@' joins
+        // local part and domain.
+        expect.extend('A'..='Z');
+        expect.push('@');
+        expect.sort_unstable();
+        expect.dedup();
+        let mut got: Vec<char> = chars.chars().collect();
+        got.sort_unstable();
+        assert_eq!(got, expect, "auth_username_chars and the validator drifted");
+        // Dovecot's built-in default is this very set.
+        let mut default: Vec<char> =
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+                .chars()
+                .collect();
+        default.sort_unstable();
+        default.dedup();
+        assert_eq!(got, default);
+
+        // The generated config says so, and a real Dovecot reads it and logs
+        // in a mailbox using every special character.
+        let mut c = t.conn();
+        let admin = common::admin(&mut c);
+        ops::domains::create(&mut c, &admin, "m.example", &DomainInput::default()).unwrap();
+        mailbox(&mut c, &admin, "first.last-2_x@m.example");
+        let root = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let homes = mail_harness::shared_dir(root.path(), "vmail");
+        let out = root.path().join("generated");
+        mail_harness::generate_files(t, &admin, &mut c, &out, &mail_harness::mail_config(&homes));
+        let conf = std::fs::read_to_string(out.join("dovecot-postfix-manager.conf")).unwrap();
+        assert!(
+            conf.lines()
+                .any(|l| l == format!("auth_username_chars = {chars}")),
+            "{conf}"
+        );
+        if !mail_harness::have(&["dovecot", "doveadm", "doveconf"]) {
+            return;
+        }
+        let dc = mail_harness::Dovecot::start(&out);
+        let shown = dc.doveadm(&["config", "-h", "auth_username_chars"]);
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert_eq!(shown.trim(), chars, "doveconf reads another value");
+        assert!(dc.auth("first.last-2_x@m.example", MB_PW));
+        assert!(dc.auth("First.Last-2_X@M.example", MB_PW));
+    }
+);

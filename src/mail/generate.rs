@@ -120,6 +120,9 @@ pub fn render_all(
         ("mail_root", root.to_string()),
         ("uid", mail.vmail_uid.to_string()),
         ("gid", mail.vmail_gid.to_string()),
+        // The login characters: the same rule that checks a new mailbox's
+        // address, so every mailbox created can log in.
+        ("username_chars", crate::validate::dovecot_username_chars()),
     ];
     TEMPLATES
         .iter()

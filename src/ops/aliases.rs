@@ -22,7 +22,7 @@ pub struct AliasEdit {
 }
 
 fn find(c: &mut AnyConnection, who: &Principal, address: &str) -> OpResult<(Alias, Domain)> {
-    let (addr, _) = validate::alias_address("address", address)?;
+    let (addr, _) = validate::lookup_alias_address("address", address)?;
     let a = store::aliases::by_address(c, &addr)?
         .ok_or_else(|| OpError::not_found("alias", addr.clone()))?;
     if !who.can_read_domain(a.domain_id) {

@@ -266,7 +266,7 @@ struct Plan {
 }
 
 fn normalize_addresses(keys: &[String]) -> OpResult<Vec<String>> {
-    normalize(keys, |k| Ok(validate::address("address", k)?.0))
+    normalize(keys, |k| Ok(validate::lookup_address("address", k)?.0))
 }
 
 fn plan_mailboxes(
@@ -526,7 +526,10 @@ fn plan_aliases(
     keys: &[String],
     action: AliasAction,
 ) -> OpResult<Plan> {
-    let keys = normalize(keys, |k| Ok(validate::alias_address("address", k)?.0))?;
+    let keys = normalize(
+        keys,
+        |k| Ok(validate::lookup_alias_address("address", k)?.0),
+    )?;
     let mut rows = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
         let got: Vec<(i32, String, i32, String)> = aliases::table

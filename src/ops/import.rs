@@ -299,7 +299,7 @@ fn check_mailboxes<'a>(
     let mut parsed: Vec<(&MailboxRow, String, String, String, Option<String>)> = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for r in rows {
-        let (addr, local, dom) = match validate::address("address", &r.address) {
+        let (addr, local, dom) = match validate::mailbox_address("address", &r.address) {
             Ok(x) => x,
             Err(e) => {
                 errs.push((r.line, e.to_string()));

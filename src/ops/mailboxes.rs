@@ -57,7 +57,7 @@ fn domain_of(c: &mut AnyConnection, dom: &str) -> OpResult<Domain> {
 /// Find a mailbox by any spelling of its address, with its domain; a scoped
 /// user is told "not found" for mailboxes outside its domains.
 fn find(c: &mut AnyConnection, who: &Principal, address: &str) -> OpResult<(Mailbox, Domain)> {
-    let (addr, _, _) = validate::address("address", address)?;
+    let (addr, _, _) = validate::lookup_address("address", address)?;
     let m = store::mailboxes::by_address(c, &addr)?
         .ok_or_else(|| OpError::not_found("mailbox", addr.clone()))?;
     if !who.can_read_domain(m.domain_id) {
@@ -130,7 +130,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewMailbox) -> OpResult
     let hash = prepare_password(ctx, &new.password);
     let request = json!({ "address": new.address, "quota": new.quota, "name": new.name });
     run_write(conn, ctx, "create", "mailbox", request, |c, who| {
-        let (addr, local, dom) = validate::address("address", &new.address)?;
+        let (addr, local, dom) = validate::mailbox_address("address", &new.address)?;
         let d = domain_of(c, &dom)?;
         who.require_domain(&d, Perm::Mailboxes)?;
         let hash = hash?;

@@ -779,7 +779,7 @@ fn check_text_fields(r: &mut Reader<'_>) {
             resource: Resource::Mailboxes,
             ..
         } => {
-            r.check("address", validate::address);
+            r.check("address", validate::mailbox_address);
             r.check("name", validate::description);
         }
         FormKind::Create(Resource::Aliases)
