@@ -500,3 +500,47 @@ fn a_message_too_long_for_the_status_line_opens_whole() {
     t.esc();
     assert!(t.app.modal.is_none());
 }
+
+/// Issue 15 item 6: a bracketed paste goes into whatever line is being
+/// typed (the filter, the `:` line) and never acts as keys elsewhere; a
+/// line break in it is refused with a message naming the line.
+#[test]
+fn a_paste_goes_to_the_filter_or_command_line_and_is_never_keys() {
+    use crossterm::event::Event;
+    let mut t = Tui::new(80, 24);
+    for d in ["paste-one.example", "other.example"] {
+        ops::domains::create(&mut t.conn, &t.admin, d, &DomainInput::default()).expect("domain");
+    }
+    t.login_admin();
+    t.command("domains");
+    // On the table itself a paste of "dq" neither deletes nor quits.
+    t.app.on_event(Event::Paste("dq".into()));
+    t.settle();
+    assert!(!t.app.quit && t.app.modal.is_none(), "{}", t.screen());
+    // Into the open filter: the rows follow it.
+    t.char('/');
+    t.app.on_event(Event::Paste("paste-one".into()));
+    t.settle();
+    let rows = t.rows();
+    assert!(
+        rows.iter().any(|r| r.contains("paste-one.example")),
+        "{rows:?}"
+    );
+    assert!(
+        !rows.iter().any(|r| r.contains("other.example")),
+        "{rows:?}"
+    );
+    // A line break is refused: the filter keeps what it had.
+    t.app.on_event(Event::Paste("x\ny".into()));
+    t.settle();
+    let (msg, failed) = t.app.status.clone().expect("status");
+    assert!(failed && msg.contains("the filter takes one line"), "{msg}");
+    assert!(t.screen().contains("/paste-one█"), "{}", t.screen());
+    t.enter();
+    // Into the `:` line, then Enter runs it.
+    t.char(':');
+    t.app.on_event(Event::Paste("mailboxes".into()));
+    t.enter();
+    t.settle();
+    assert!(t.screen().contains(" Mailboxes "), "{}", t.screen());
+}
