@@ -242,6 +242,21 @@ pub struct MailConfig {
     /// Run after a config is applied from the terminal UI (empty: none).
     pub postfix_reload: String,
     pub dovecot_reload: String,
+    /// The database URL written into the generated Postfix and Dovecot
+    /// files: the mail servers' read-only role (see docs/mail-server-setup.md).
+    /// Empty: the URL this program connects with. `mail generate
+    /// --lookup-url` overrides it.
+    pub database_url: String,
+    /// Group given to newly generated files and their directory (e.g.
+    /// "postfix"); a file that already exists keeps its owner, group and
+    /// mode. Empty: the group of the user running `mail generate`.
+    pub file_group: String,
+    /// Loopback port of Dovecot's quota-status policy service, which Postfix
+    /// asks at RCPT (check_policy_service).
+    pub quota_status_port: u16,
+    /// Dovecot's quota_grace in percent: how far the last message may take a
+    /// mailbox past its limit. 0: the limit is hard.
+    pub quota_grace_percent: u32,
 }
 
 pub const DEFAULT_QUOTA_COMMAND: &str = "doveadm -f tab quota get -A";
@@ -258,6 +273,10 @@ impl Default for MailConfig {
             dovecot_stage_check: "doveconf -n -c \"$PM_STAGE_FILE\" >/dev/null".to_string(),
             postfix_reload: String::new(),
             dovecot_reload: String::new(),
+            database_url: String::new(),
+            file_group: String::new(),
+            quota_status_port: 12340,
+            quota_grace_percent: 0,
         }
     }
 }

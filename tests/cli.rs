@@ -643,3 +643,29 @@ on_both_backends!(counts_are_written_with_proper_plurals, |t| {
     let out = s.admin(&["quota", "sample"]);
     assert!(!out.contains("(s)") && !out.contains("(es)"), "{out}");
 });
+
+// Issue 22 item 6: defaults fit more than one mailbox. A domain added with
+// no --quota is unlimited in total, so default-quota mailboxes (1G each)
+// keep fitting; the rule is in `domain add --help`.
+on_both_backends!(a_default_domain_takes_several_default_mailboxes, |t| {
+    let s = site_for(t);
+    s.init();
+    s.admin(&["domain", "add", "defaults.example"]);
+    let mpw = s.path("mailbox.pw");
+    for u in ["one", "two", "three"] {
+        s.admin(&[
+            "mailbox",
+            "add",
+            &format!("{u}@defaults.example"),
+            "--new-password-file",
+            mpw.to_str().unwrap(),
+        ]);
+    }
+    let listed: serde_json::Value =
+        serde_json::from_str(&s.admin(&["mailbox", "list", "--json"])).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["items"][0]["quota_limit"], 1i64 << 30);
+    let help = s.run(&["domain", "add", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Default on add: unlimited"), "{help}");
+});

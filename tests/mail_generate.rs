@@ -230,6 +230,56 @@ on_both_backends!(postfix_maps_resolve_like_the_database_says, |t| {
     assert_eq!(q(snd, "@example.com"), None, "a catch-all grants no sender");
     assert_eq!(q(snd, "dave@dead.example"), None);
 
+    // recipient_access: suspended addresses and domains refused at RCPT
+    // with a permanent answer (issue 22 items 1 and 3); the rest unanswered.
+    let acc = "recipient_access.cf";
+    let suspended_addr = some("550 5.2.1 This address is suspended and does not accept mail");
+    let suspended_dom = some("550 5.7.1 This domain is suspended and does not accept mail");
+    assert_eq!(
+        q(acc, "bob@example.com"),
+        suspended_addr,
+        "suspended mailbox in a catch-all domain"
+    );
+    assert_eq!(q(acc, "Bob@Example.COM"), suspended_addr, "mixed-case key");
+    assert_eq!(
+        q(acc, "sales@example.com"),
+        suspended_addr,
+        "suspended alias"
+    );
+    assert_eq!(
+        q(acc, "bob@example.net"),
+        suspended_addr,
+        "suspended mailbox through an alias domain"
+    );
+    assert_eq!(
+        q(acc, "sales@example.net"),
+        suspended_addr,
+        "suspended alias through an alias domain"
+    );
+    assert_eq!(q(acc, "dead.example"), suspended_dom, "suspended domain");
+    assert_eq!(
+        q(acc, "example.org"),
+        suspended_dom,
+        "suspended alias domain"
+    );
+    for live in [
+        "alice@example.com",
+        "info@example.com",
+        "nobody@example.com",
+        "alice@example.net",
+        "example.com",
+        "example.net",
+        "elsewhere.org",
+        "bob@",
+        "erin@relay.example",
+    ] {
+        assert_eq!(
+            q(acc, live),
+            None,
+            "{live} must be left to the other checks"
+        );
+    }
+
     // transport_maps
     let tr = "transport_maps.cf";
     assert_eq!(q(tr, "relay.example"), some("smtp:[relay.example.com]:587"));
@@ -240,7 +290,14 @@ on_both_backends!(postfix_maps_resolve_like_the_database_says, |t| {
     // The maps read the live database: a change through ops shows at once.
     ops::mailboxes::set_status(&mut c, &a, "bob@example.com", Status::Active).unwrap();
     assert_eq!(q(mbx, "bob@example.com"), some("example.com/bob/"));
+    assert_eq!(q(acc, "bob@example.com"), None, "reactivated");
     ops::domains::set_status(&mut c, &a, "example.com", Status::Suspended).unwrap();
+    assert_eq!(q(acc, "example.com"), suspended_dom);
+    assert_eq!(
+        q(acc, "example.net"),
+        suspended_dom,
+        "alias domain of a suspended domain"
+    );
     assert_eq!(q(mbx, "alice@example.com"), None);
     assert_eq!(q(ali, "@example.com"), None);
     assert_eq!(
@@ -309,3 +366,228 @@ on_both_backends!(dovecot_authenticates_from_the_generated_config, |t| {
     let gone = dc.doveadm(&["user", "bob@example.com"]);
     assert_eq!(gone.status.code(), Some(67), "suspended mailbox is no user");
 });
+
+// Issue 22 item 4: the files name the lookup URL (a SELECT-only role on
+// PostgreSQL), never the URL the program connects with, and the real
+// Postfix and Dovecot work through it.
+on_both_backends!(generated_files_use_the_lookup_url_only, |t| {
+    if !mail_harness::have(&["postmap", "postconf", "dovecot", "doveadm", "doveconf"]) {
+        return;
+    }
+    use diesel::connection::SimpleConnection;
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    fixture(&mut c, &a);
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let homes = mail_harness::shared_dir(root.path(), "vmail");
+    let (lookup, secret, _role) = match &t.url {
+        postfix_manager::db::DbUrl::Sqlite(_) => {
+            // A copy the mail host reads (e.g. a replica): the files must
+            // name it, not the database this program writes.
+            let copy = root.path().join("mail-view.db");
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("VACUUM INTO '{}'", copy.display()))
+                .execute(&mut c)
+                .unwrap();
+            (
+                format!("sqlite://{}", copy.display()),
+                copy.display().to_string(),
+                None,
+            )
+        }
+        postfix_manager::db::DbUrl::Postgres(admin) => {
+            let role = format!(
+                "pm_mailread_{}_{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos()
+            );
+            let pw = "lookup-Secret-42";
+            use diesel::Connection;
+            let mut pg = diesel::PgConnection::establish(admin).unwrap();
+            pg.batch_execute(&format!(
+                "CREATE ROLE {role} LOGIN PASSWORD '{pw}';
+                 GRANT SELECT ON domains, mailboxes, aliases, alias_domains TO {role};"
+            ))
+            .unwrap();
+            let guard = RoleGuard(t.url_string(), role.clone());
+            let host = admin.split('@').nth(1).unwrap();
+            (
+                format!("postgres://{role}:{pw}@{host}"),
+                pw.to_string(),
+                Some(guard),
+            )
+        }
+    };
+    let target =
+        postfix_manager::mail::generate::lookup_target(&t.url, Some(lookup.as_str())).unwrap();
+    let out = root.path().join("generated");
+    let mail = mail_harness::mail_config(&homes);
+    let g = ops::mail_configs::generate_files(&mut c, &a, &out.display().to_string(), || {
+        postfix_manager::mail::generate::generate(&target, &mail, &out)
+    })
+    .unwrap();
+    let files: Vec<std::path::PathBuf> = g.files.iter().map(|f| out.join(f)).collect();
+    mail_harness::backdate(&files);
+    let admin_marker = match &t.url {
+        postfix_manager::db::DbUrl::Sqlite(p) => format!("{}", p.display()),
+        postfix_manager::db::DbUrl::Postgres(_) => "user=postgres".to_string(),
+    };
+    for f in [
+        "virtual_mailbox_maps.cf",
+        "recipient_access.cf",
+        "dovecot-sql.conf.ext",
+    ] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(text.contains(&secret), "{f} names the lookup URL:\n{text}");
+        assert!(
+            !text.contains(&admin_marker) && !text.contains("user = postfix\n"),
+            "{f} must not name the admin URL:\n{text}"
+        );
+    }
+    let kind = if t.name == "sqlite" {
+        "sqlite"
+    } else {
+        "pgsql"
+    };
+    let Some(pf) = Postfix::new(kind, &out) else {
+        return;
+    };
+    assert_eq!(
+        pf.query("virtual_mailbox_maps.cf", "alice@example.com")
+            .as_deref(),
+        Some("example.com/alice/")
+    );
+    assert!(pf.query("recipient_access.cf", "bob@example.com").is_some());
+    let dc = Dovecot::start(&out);
+    assert!(
+        dc.auth("alice@example.com", PW),
+        "login through the lookup role"
+    );
+
+    // A bad lookup URL is refused naming the field, and so is a backend mix.
+    let e =
+        postfix_manager::mail::generate::lookup_target(&t.url, Some("mysql://x/y")).unwrap_err();
+    assert!(e.to_string().starts_with("lookup_url:"), "{e}");
+    let other = if t.name == "sqlite" {
+        "postgres://u@h/db".to_string()
+    } else {
+        format!("sqlite://{}", out.join("README.md").display())
+    };
+    let e = postfix_manager::mail::generate::lookup_target(&t.url, Some(&other)).unwrap_err();
+    assert!(e.to_string().contains("same kind of database"), "{e}");
+});
+
+struct RoleGuard(String, String);
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut c) = diesel::PgConnection::establish(&self.0) {
+            let _ = c.batch_execute(&format!("DROP OWNED BY {0}; DROP ROLE {0};", self.1));
+        }
+    }
+}
+
+// Issue 22 item 5: re-generating keeps owner, group and mode of the files
+// an admin adjusted; new files get [mail] file_group.
+on_both_backends!(regenerating_keeps_owner_group_and_mode, |t| {
+    use std::os::unix::fs::MetadataExt;
+    if !mail_harness::have(&["postconf"]) {
+        return;
+    }
+    if nix_uid() != 0 {
+        common::skip("changing a file's group to postfix needs root");
+        return;
+    }
+    let postfix_gid = group_gid("postfix");
+    let nobody_uid = 65534;
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("generated");
+    let plain = mail_harness::mail_config(root.path());
+    mail_harness::generate_files(t, &a, &mut c, &out, &plain);
+    let f = |n: &str| out.join(n);
+    std::os::unix::fs::chown(f("virtual_mailbox_maps.cf"), None, Some(postfix_gid)).unwrap();
+    std::os::unix::fs::chown(f("dovecot-sql.conf.ext"), Some(nobody_uid), None).unwrap();
+    std::fs::set_permissions(
+        f("transport_maps.cf"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&out, None, Some(postfix_gid)).unwrap();
+    std::fs::remove_file(f("recipient_access.cf")).unwrap();
+
+    let with_group = postfix_manager::config::MailConfig {
+        file_group: "postfix".into(),
+        ..plain.clone()
+    };
+    mail_harness::generate_files(t, &a, &mut c, &out, &with_group);
+    let m = |n: &str| std::fs::metadata(f(n)).unwrap();
+    assert_eq!(
+        m("virtual_mailbox_maps.cf").gid(),
+        postfix_gid,
+        "group kept"
+    );
+    assert_eq!(m("virtual_mailbox_maps.cf").mode() & 0o7777, 0o640);
+    assert_eq!(m("dovecot-sql.conf.ext").uid(), nobody_uid, "owner kept");
+    assert_eq!(m("transport_maps.cf").mode() & 0o7777, 0o600, "mode kept");
+    assert_eq!(
+        m("transport_maps.cf").gid(),
+        0,
+        "kept, not given file_group"
+    );
+    assert_eq!(
+        m("recipient_access.cf").gid(),
+        postfix_gid,
+        "a new file gets file_group"
+    );
+    assert_eq!(m("recipient_access.cf").mode() & 0o7777, 0o640);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().gid(),
+        postfix_gid,
+        "the directory's group kept"
+    );
+
+    // A fresh directory with file_group: everything in the group, 0640.
+    let fresh = root.path().join("fresh");
+    mail_harness::generate_files(t, &a, &mut c, &fresh, &with_group);
+    for e in std::fs::read_dir(&fresh).unwrap() {
+        let md = e.unwrap().metadata().unwrap();
+        assert_eq!((md.gid(), md.mode() & 0o777), (postfix_gid, 0o640));
+    }
+    // An unknown group is refused by name, nothing written.
+    let bad = postfix_manager::config::MailConfig {
+        file_group: "no-such-group-pm".into(),
+        ..plain
+    };
+    let target = postfix_manager::mail::target::Target::from_url(&t.url).unwrap();
+    let e = postfix_manager::mail::generate::generate(&target, &bad, &root.path().join("x"))
+        .unwrap_err();
+    assert!(e.to_string().starts_with("mail.file_group:"), "{e}");
+    assert!(!root.path().join("x").exists());
+});
+
+fn nix_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid()
+        })
+        .unwrap_or(1)
+}
+
+fn group_gid(name: &str) -> u32 {
+    let groups = std::fs::read_to_string("/etc/group").unwrap();
+    groups
+        .lines()
+        .find_map(|l| {
+            let mut p = l.split(':');
+            (p.next() == Some(name)).then(|| p.nth(1).unwrap().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("group {name} (installed with postfix)"))
+}

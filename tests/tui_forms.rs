@@ -224,7 +224,7 @@ fn placeholders_are_dim_italic_and_values_are_not() {
     t.login_admin();
     t.command("domains");
     t.char('n');
-    let hint = cells_of(&mut t, "1G (default)");
+    let hint = cells_of(&mut t, "unlimited (default); e.g. 500M");
     assert!(italic(&hint), "a placeholder is italic");
     assert!(hint
         .iter()
@@ -239,7 +239,7 @@ fn placeholders_are_dim_italic_and_values_are_not() {
     t.tab();
     t.tab();
     t.text("3T");
-    assert!(!t.screen().contains("1G (default)"));
+    assert!(!t.screen().contains("unlimited (default); e.g. 500M"));
     t.enter();
     let d = ops::domains::get(&mut t.conn, &t.admin, "delta.example").expect("created");
     assert_eq!(d.quota_limit, 3 << 40);

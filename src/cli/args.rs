@@ -125,6 +125,9 @@ pub enum MailCommand {
         /// Directory to (re)create; an existing one must be empty or written by this command
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// The database URL written into the files for Postfix and Dovecot (their read-only role); default: [mail] database_url, else the URL this program connects with. Never connected to here.
+        #[arg(long, value_name = "URL")]
+        lookup_url: Option<String>,
     },
     /// Stored versions of main.cf, master.cf, dovecot.conf and its includes
     #[command(subcommand)]
@@ -326,7 +329,7 @@ pub struct ListArgs {
 pub struct DomainFields {
     #[arg(long)]
     pub description: Option<String>,
-    /// Total quota of the domain's mailboxes (e.g. 10G; 0 or "unlimited")
+    /// Total quota of the domain's mailboxes (e.g. 10G; 0 or "unlimited"). Default on add: unlimited; each new mailbox gets [mail] default_mailbox_quota (1G) unless --quota, and a domain total must leave room for every mailbox's quota
     #[arg(long, value_name = "SIZE")]
     pub quota: Option<String>,
     /// Most mailboxes the domain may have (0 = unlimited)

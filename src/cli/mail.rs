@@ -10,7 +10,7 @@ use super::CliError;
 use crate::db::models::MailServerConfig;
 use crate::db::AnyConnection;
 use crate::mail::configs::{self, ApplyOptions};
-use crate::mail::{generate, quota, target::Target};
+use crate::mail::{generate, quota};
 use crate::ops::{self, Ctx};
 use crate::sanitize::for_terminal;
 
@@ -23,8 +23,11 @@ pub fn run_mail(
 ) -> Result<String, CliError> {
     let j = cli.json;
     match cmd {
-        MailCommand::Generate { out } => {
-            let target = Target::from_url(&env.url)?;
+        MailCommand::Generate { out, lookup_url } => {
+            let lookup = lookup_url
+                .as_deref()
+                .or(Some(env.config.mail.database_url.as_str()));
+            let target = generate::lookup_target(&env.url, lookup)?;
             let g =
                 ops::mail_configs::generate_files(conn, ctx, &out.display().to_string(), || {
                     generate::generate(&target, &env.config.mail, out)

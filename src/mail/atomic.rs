@@ -70,8 +70,58 @@ pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
-/// Make `out` hold exactly `files` (name, contents), each with `mode`.
-pub fn write_dir(out: &Path, files: &[(String, String)], mode: u32) -> io::Result<()> {
+/// Owner, group and mode a generated file (or the directory) gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Perms {
+    uid: Option<u32>,
+    gid: Option<u32>,
+    mode: u32,
+}
+
+impl Perms {
+    fn of(m: &fs::Metadata) -> Perms {
+        Perms {
+            uid: Some(m.uid()),
+            gid: Some(m.gid()),
+            mode: m.permissions().mode() & 0o7777,
+        }
+    }
+
+    /// chown only what differs from what creating the file gave it, so a
+    /// non-root run that changes nothing never needs the privilege.
+    fn apply(&self, path: &Path) -> io::Result<()> {
+        let now = fs::metadata(path)?;
+        let uid = self.uid.filter(|u| *u != now.uid());
+        let gid = self.gid.filter(|g| *g != now.gid());
+        if uid.is_some() || gid.is_some() {
+            std::os::unix::fs::chown(path, uid, gid).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot give {} owner {:?} group {:?} (as the previous file had, or mail.file_group asks): {e}",
+                        path.display(),
+                        uid,
+                        gid
+                    ),
+                )
+            })?;
+        }
+        // chown may clear set-id bits; the mode is set last.
+        fs::set_permissions(path, fs::Permissions::from_mode(self.mode))
+    }
+}
+
+/// Make `out` hold exactly `files` (name, contents). A file that exists in
+/// `out` already keeps its owner, group and mode (an admin's `chgrp
+/// postfix` survives re-generating: losing it makes every lookup fail after
+/// the next reload); a new file gets `mode` and, if given, group `gid`. The
+/// directory itself likewise.
+pub fn write_dir(
+    out: &Path,
+    files: &[(String, String)],
+    mode: u32,
+    gid: Option<u32>,
+) -> io::Result<()> {
     for (name, _) in files {
         if name.contains('/') || name.starts_with('.') || name.is_empty() {
             return Err(io::Error::new(
@@ -100,6 +150,23 @@ pub fn write_dir(out: &Path, files: &[(String, String)], mode: u32) -> io::Resul
             ),
         ));
     }
+    let fresh = |mode: u32| Perms {
+        uid: None,
+        gid,
+        mode,
+    };
+    let perms_of = |name: &str, default: Perms| -> Perms {
+        fs::symlink_metadata(out.join(name))
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| Perms::of(&m))
+            .unwrap_or(default)
+    };
+    let dir_perms = if exists {
+        Perms::of(&fs::metadata(out)?)
+    } else {
+        fresh(0o750)
+    };
     let parent = parent_of(out);
     fs::create_dir_all(parent)?;
     let stem = out
@@ -109,15 +176,21 @@ pub fn write_dir(out: &Path, files: &[(String, String)], mode: u32) -> io::Resul
     let tmp = unique(parent, &stem);
     let built = (|| {
         fs::create_dir(&tmp)?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o750))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700))?;
         for (name, body) in files {
-            write_new(&tmp.join(name), body.as_bytes(), mode)?;
+            let path = tmp.join(name);
+            // Created 0600, widened only once owner and group are right.
+            write_new(&path, body.as_bytes(), 0o600)?;
+            perms_of(name, fresh(mode)).apply(&path)?;
         }
+        let marker = tmp.join(MARKER);
         write_new(
-            &tmp.join(MARKER),
+            &marker,
             b"Written by `postfix-manager mail generate`; the whole directory is replaced on each run.\n",
-            0o640,
+            0o600,
         )?;
+        perms_of(MARKER, fresh(mode)).apply(&marker)?;
+        dir_perms.apply(&tmp)?;
         sync_dir(&tmp)
     })();
     if let Err(e) = built {
@@ -160,8 +233,8 @@ mod tests {
     fn directory_is_swapped_whole_and_foreign_dirs_are_refused() {
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("gen");
-        write_dir(&out, &[("a.cf".into(), "one".into())], 0o640).unwrap();
-        write_dir(&out, &[("b.cf".into(), "two".into())], 0o640).unwrap();
+        write_dir(&out, &[("a.cf".into(), "one".into())], 0o640, None).unwrap();
+        write_dir(&out, &[("b.cf".into(), "two".into())], 0o640, None).unwrap();
         assert!(!out.join("a.cf").exists(), "old files do not linger");
         assert_eq!(fs::read_to_string(out.join("b.cf")).unwrap(), "two");
         assert_eq!(
@@ -174,7 +247,7 @@ mod tests {
         let foreign = t.path().join("etc");
         fs::create_dir(&foreign).unwrap();
         fs::write(foreign.join("main.cf"), "x").unwrap();
-        let err = write_dir(&foreign, &[("a.cf".into(), "x".into())], 0o640).unwrap_err();
+        let err = write_dir(&foreign, &[("a.cf".into(), "x".into())], 0o640, None).unwrap_err();
         assert!(err.to_string().contains("not written by postfix-manager"));
         assert_eq!(fs::read_to_string(foreign.join("main.cf")).unwrap(), "x");
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::atomic;
 use super::target::Target;
 use crate::config::MailConfig;
+use crate::db::DbUrl;
 use crate::error::{OpError, OpResult};
 
 /// Generated files are readable by the mail servers' group, never by all:
@@ -44,12 +45,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/mail/transport_maps.cf"),
     ),
     (
+        "recipient_access.cf",
+        include_str!("../../assets/mail/recipient_access.cf"),
+    ),
+    (
         "dovecot-sql.conf.ext",
         include_str!("../../assets/mail/dovecot-sql.conf.ext"),
     ),
     (
         "dovecot-postfix-manager.conf",
         include_str!("../../assets/mail/dovecot-postfix-manager.conf"),
+    ),
+    (
+        "dovecot-quota-status.conf",
+        include_str!("../../assets/mail/dovecot-quota-status.conf"),
     ),
     (
         "postfix-manager-quota-sync.service",
@@ -112,6 +121,21 @@ pub fn render_all(
     check_path_setting("out", &dir_s)?;
     let root = mail.mail_root.trim_end_matches('/');
     check_path_setting("mail.mail_root", &mail.mail_root)?;
+    if mail.quota_status_port == 0 {
+        return Err(OpError::invalid(
+            "mail.quota_status_port",
+            "must be a TCP port between 1 and 65535",
+        ));
+    }
+    if mail.quota_grace_percent > 100 {
+        return Err(OpError::invalid(
+            "mail.quota_grace_percent",
+            format!(
+                "must be between 0 and 100 (got {})",
+                mail.quota_grace_percent
+            ),
+        ));
+    }
     let vars = [
         ("header", target.postfix_header().trim_end().to_string()),
         ("kind", target.kind().to_string()),
@@ -123,6 +147,8 @@ pub fn render_all(
         // The login characters: the same rule that checks a new mailbox's
         // address, so every mailbox created can log in.
         ("username_chars", crate::validate::dovecot_username_chars()),
+        ("quota_status_port", mail.quota_status_port.to_string()),
+        ("quota_grace", mail.quota_grace_percent.to_string()),
     ];
     TEMPLATES
         .iter()
@@ -135,13 +161,51 @@ pub fn render_all(
 pub fn generate(target: &Target, mail: &MailConfig, out: &Path) -> OpResult<Generated> {
     let out = absolute(out)?;
     let files = render_all(target, mail, &out)?;
-    atomic::write_dir(&out, &files, FILE_MODE)
+    let gid = file_group(&mail.file_group)?;
+    atomic::write_dir(&out, &files, FILE_MODE, gid)
         .map_err(|e| OpError::Io(format!("writing {}: {e}", out.display())))?;
     Ok(Generated {
         dir: out,
         backend: target.kind(),
         files: files.into_iter().map(|(n, _)| n).collect(),
     })
+}
+
+/// `mail.file_group` as a gid (None: leave the creating user's group).
+fn file_group(name: &str) -> OpResult<Option<u32>> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(Some(g.gid.as_raw())),
+        Ok(None) => Err(OpError::invalid(
+            "mail.file_group",
+            format!(
+                "no group named {name:?} on this machine (create it, or leave the setting empty)"
+            ),
+        )),
+        Err(e) => Err(OpError::Io(format!("looking up group {name:?}: {e}"))),
+    }
+}
+
+/// Where the mail servers read from: `lookup` (`--lookup-url`, else
+/// `[mail] database_url`) when set, else the URL this program uses. The
+/// lookup URL is only written into the files, never connected to, so a
+/// read-only role is enough for it.
+pub fn lookup_target(admin: &DbUrl, lookup: Option<&str>) -> OpResult<Target> {
+    let Some(raw) = lookup.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Target::from_url(admin);
+    };
+    let url = DbUrl::parse(raw).map_err(|e| OpError::invalid("lookup_url", e.to_string()))?;
+    let t = Target::from_url(&url)?;
+    if std::mem::discriminant(&url) != std::mem::discriminant(admin) {
+        return Err(OpError::invalid(
+            "lookup_url",
+            "must name the same kind of database as the one this program uses (both SQLite or both PostgreSQL)",
+        ));
+    }
+    Ok(t)
 }
 
 fn absolute(p: &Path) -> OpResult<PathBuf> {
@@ -177,6 +241,37 @@ mod tests {
         assert!(render("x", "a {{nope}} b", &[]).is_err());
     }
 
+    /// The indented block after `heading`: the main.cf lines.
+    fn main_cf_block(text: &str, heading: &str) -> String {
+        let start = text.find(heading).unwrap();
+        text[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with("    "))
+            .take_while(|l| l.starts_with("    "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// One source of truth: the setup guide's main.cf block is the one the
+    /// generated README gives (issue 22, doc errors).
+    #[test]
+    fn setup_doc_main_cf_is_the_generated_one() {
+        let t = Target::Postgres(
+            super::super::target::PgParams::parse("postgres://mailread@127.0.0.1/pm").unwrap(),
+        );
+        let files = render_all(
+            &t,
+            &MailConfig::default(),
+            Path::new("/etc/postfix-manager/mail"),
+        )
+        .unwrap();
+        let readme = &files.iter().find(|(n, _)| n == "README.md").unwrap().1;
+        let doc = include_str!("../../docs/mail-server-setup.md");
+        let ours = main_cf_block(readme, "## Postfix (main.cf)");
+        assert!(ours.contains("recipient_access.cf") && ours.contains("check_policy_service"));
+        assert_eq!(main_cf_block(doc, "## 5. Postfix"), ours);
+    }
+
     #[test]
     fn unsafe_settings_are_refused() {
         let t = Target::Sqlite("/x.db".into());
@@ -186,5 +281,24 @@ mod tests {
         };
         let e = render_all(&t, &mail, Path::new("/etc/pm")).unwrap_err();
         assert!(e.to_string().starts_with("mail.mail_root:"), "{e}");
+        for (mail, field) in [
+            (
+                MailConfig {
+                    quota_grace_percent: 101,
+                    ..Default::default()
+                },
+                "mail.quota_grace_percent:",
+            ),
+            (
+                MailConfig {
+                    quota_status_port: 0,
+                    ..Default::default()
+                },
+                "mail.quota_status_port:",
+            ),
+        ] {
+            let e = render_all(&t, &mail, Path::new("/etc/pm")).unwrap_err();
+            assert!(e.to_string().starts_with(field), "{e}");
+        }
     }
 }

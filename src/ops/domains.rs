@@ -81,7 +81,9 @@ pub fn create(
             Some(t) => validate::transport("transport", t)?,
             None => None,
         };
-        let quota_limit = check_quota_field("quota_limit", input.quota_limit.unwrap_or(1 << 30))?;
+        // Unlimited unless set: a total equal to the default mailbox quota
+        // (1G each) would refuse a new domain's second default mailbox.
+        let quota_limit = check_quota_field("quota_limit", input.quota_limit.unwrap_or(0))?;
         let max_mailbox_quota =
             check_quota_field("max_mailbox_quota", input.max_mailbox_quota.unwrap_or(0))?;
         let max_mailboxes =

@@ -5,7 +5,7 @@
 //! One look for what is not a value: an empty field shows its placeholder
 //! dim and italic, gone at the first typed character. A placeholder is only
 //! a hint unless the field has a `default`, which it then names
-//! ("1G (default)") and which is what an empty field sends. Fields with a
+//! ("unlimited (default)") and which is what an empty field sends. Fields with a
 //! fixed set of values are pickers (`‹ admin ›`), never free text.
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

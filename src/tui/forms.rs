@@ -266,7 +266,9 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
         Resource::Domains => vec![
             Field::new("name", "Domain", "", "example.com"),
             Field::new("description", "Description", "", ""),
-            Field::new("quota_limit", "Total quota", "", "e.g. 500M, 2T").with_default("1G"),
+            // Unlimited, as `domain add` without --quota: a 1G total equal to
+            // the default mailbox quota would refuse the second mailbox.
+            Field::new("quota_limit", "Total quota", "", "e.g. 500M, 2T").with_default("unlimited"),
             Field::new("max_mailboxes", "Max mailboxes", "", "").with_default("unlimited"),
             Field::new("max_aliases", "Max aliases", "", "").with_default("unlimited"),
             Field::new("max_mailbox_quota", "Max per mailbox", "", "e.g. 2G")
