@@ -150,6 +150,14 @@ pub fn dovecot_username_chars() -> String {
     s
 }
 
+/// Characters older versions accepted in a mailbox's local part that
+/// Dovecot refuses in a login: what `mail generate` looks for in stored rows.
+pub fn retired_mailbox_chars() -> impl Iterator<Item = char> {
+    STORED_LOCAL_SPECIALS
+        .chars()
+        .filter(|c| !MAILBOX_LOCAL_SPECIALS.contains(*c))
+}
+
 /// Which local parts a check accepts.
 #[derive(Clone, Copy)]
 enum Local {

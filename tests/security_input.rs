@@ -809,7 +809,32 @@ on_both_backends!(item14_local_parts_dovecot_cannot_serve_refused, |t| {
     .execute(&mut c)
     .unwrap();
     ops::mailboxes::get(&mut c, &admin, "old/style@a.example").unwrap();
+    // `mail generate` names it: Postfix would take its mail, Dovecot
+    // would refuse its login.
+    let gen = s.path("gen");
+    let out = s.as_user(
+        "admin",
+        &["mail", "generate", "--out", gen.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let warn = stderr(&out);
+    assert!(
+        warn.contains("warning: 1 mailbox(es) have a local part Dovecot refuses")
+            && warn.contains("old/style@a.example")
+            && !warn.contains("first.last"),
+        "{warn}"
+    );
     ops::mailboxes::delete(&mut c, &admin, "old/style@a.example").unwrap();
+    let out = s.as_user(
+        "admin",
+        &[
+            "mail",
+            "generate",
+            "--out",
+            s.path("gen2").to_str().unwrap(),
+        ],
+    );
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 });
 
 on_both_backends!(

@@ -32,6 +32,20 @@ pub fn run_mail(
                 ops::mail_configs::generate_files(conn, ctx, &out.display().to_string(), || {
                     generate::generate(&target, &env.config.mail, out)
                 })?;
+            // Mailboxes stored before the login-character rule exist in
+            // Postfix's maps but cannot log in to Dovecot: say which.
+            let (n, some) = crate::store::mailboxes::login_refused(conn, 10)
+                .map_err(crate::error::OpError::from)?;
+            if n > 0 {
+                eprintln!(
+                    "warning: {n} mailbox(es) have a local part Dovecot refuses at login \
+                     (auth_username_chars allows letters, digits and {}): {}{}; \
+                     recreate them under a valid name",
+                    crate::validate::MAILBOX_LOCAL_SPECIALS,
+                    for_terminal(&some.join(", ")),
+                    if n > some.len() as i64 { ", …" } else { "" }
+                );
+            }
             if j {
                 return Ok(object(&g, true));
             }

@@ -164,3 +164,30 @@ fn text_plan(conn: &mut AnyConnection, term: &str) -> QueryResult<TextPlan> {
     };
     Ok(if n >= DENSE { TextPlan::Dense } else { sparse })
 }
+
+/// Mailboxes whose local part holds a character Dovecot refuses in a
+/// login (stored before the rule): how many, and the first `limit` by
+/// name. A scan, for `mail generate` (admin-only), not for every request.
+pub fn login_refused(conn: &mut AnyConnection, limit: i64) -> QueryResult<(i64, Vec<String>)> {
+    let query = || {
+        let mut q = mailboxes::table.into_boxed();
+        let mut any = false;
+        for c in crate::validate::retired_mailbox_chars() {
+            let pat = like_pattern(&c.to_string());
+            q = if any {
+                q.or_filter(mailboxes::local_part.like(pat).escape('\\'))
+            } else {
+                q.filter(mailboxes::local_part.like(pat).escape('\\'))
+            };
+            any = true;
+        }
+        q
+    };
+    let n: i64 = query().count().get_result(conn)?;
+    let names = query()
+        .select(mailboxes::username)
+        .order(mailboxes::username.asc())
+        .limit(limit)
+        .load(conn)?;
+    Ok((n, names))
+}
