@@ -765,9 +765,15 @@ impl Runner {
                     ops::maintenance::maintain(&mut self.conn, &ctx, &url, vacuum, &mut |_| {})?;
                 Ok(Response::Written(match (r.size_before, r.size_after) {
                     (Some(b), Some(a)) => {
-                        format!("maintenance done: {}; file {b} -> {a} bytes", r.steps.len())
+                        format!(
+                            "maintenance done: {}; file {b} -> {a} bytes",
+                            crate::plural::s(r.steps.len(), "step")
+                        )
                     }
-                    _ => format!("maintenance done: {} step(s)", r.steps.len()),
+                    _ => format!(
+                        "maintenance done: {}",
+                        crate::plural::s(r.steps.len(), "step")
+                    ),
                 }))
             }
             other => {
@@ -829,7 +835,10 @@ impl Runner {
             Write::ImportConfig { file, service } => {
                 let files = configs::read_with_includes(&service, std::path::Path::new(&file))?;
                 let out = ops::mail_configs::import(c, ctx, &service, &files)?;
-                format!("imported {} file(s) from {file}", out.len())
+                format!(
+                    "imported {} from {file}",
+                    crate::plural::s(out.len(), "file")
+                )
             }
             Write::EditConfig { id, data } => {
                 let row = ops::mail_configs::edit(c, ctx, id, &data)?;
@@ -1013,8 +1022,8 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
             let n = p.changes as i64;
             Response::Impact(
                 crate::sanitize::for_terminal(&format!(
-                    "{s}? {} row(s) will change, in one transaction.",
-                    ops::bulk::thousands(p.changes)
+                    "{s}? {} will change, in one transaction.",
+                    rows(p.changes)
                 )),
                 n,
             )
@@ -1233,13 +1242,28 @@ fn suspend_impact(
     let al = store::domains::alias_count(c, d.id)?;
     Ok((
         format!(
-            "Suspend domain {}? Its {} mailbox(es) and {} alias(es) stop receiving mail and logging in until it is activated again. 1 row will change.",
+            "Suspend domain {}? Its {} and {} stop receiving mail and logging in until it is activated again. 1 row will change.",
             crate::sanitize::for_terminal(&d.name),
-            ops::bulk::thousands(mb as usize),
-            ops::bulk::thousands(al as usize),
+            counted(mb, "mailbox", "mailboxes"),
+            counted(al, "alias", "aliases"),
         ),
         1,
     ))
+}
+
+/// A count for a confirmation, with thousands separators and the noun
+/// agreeing with it ("1 mailbox", "12,000 mailboxes").
+fn counted(n: impl TryInto<usize>, one: &str, many: &str) -> String {
+    let n = n.try_into().unwrap_or(0);
+    format!(
+        "{} {}",
+        ops::bulk::thousands(n),
+        if n == 1 { one } else { many }
+    )
+}
+
+fn rows(n: usize) -> String {
+    counted(n, "row", "rows")
 }
 
 fn impact(
@@ -1259,8 +1283,12 @@ fn impact(
             let n = 1 + mb + al + ad;
             (
                 format!(
-                    "Delete domain {} with its {mb} mailbox(es), {al} alias(es) and {ad} alias domain(s)? {n} row(s) will be deleted.",
-                    crate::sanitize::for_terminal(&d.name)
+                    "Delete domain {} with its {}, {} and {}? {} will be deleted.",
+                    crate::sanitize::for_terminal(&d.name),
+                    counted(mb, "mailbox", "mailboxes"),
+                    counted(al, "alias", "aliases"),
+                    counted(ad, "alias domain", "alias domains"),
+                    counted(n, "row", "rows"),
                 ),
                 n,
             )

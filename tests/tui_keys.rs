@@ -256,7 +256,11 @@ fn opening_a_delete_dialog_does_not_lose_a_writes_answer() {
     t.settle();
     let (msg, failed) = t.app.status.clone().expect("status");
     assert!(!failed && msg.contains("is now suspended"), "{msg}");
-    assert!(t.screen().contains("1 row(s) will be deleted"));
+    assert!(
+        t.screen().contains("1 row will be deleted"),
+        "{}",
+        t.screen()
+    );
 }
 
 #[test]

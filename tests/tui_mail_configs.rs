@@ -35,7 +35,11 @@ fn import_view_diff_edit_apply_and_roll_back() {
     t.clear_field();
     t.text(main.to_str().unwrap());
     t.enter();
-    assert!(t.screen().contains("imported 1 file(s)"), "{}", t.screen());
+    assert!(
+        t.screen().contains("imported 1 file from"),
+        "{}",
+        t.screen()
+    );
     assert_eq!(t.rows().len(), 1);
 
     // view

@@ -257,7 +257,7 @@ fn log_in_create_filter_suspend_delete_and_quit() {
     t.send("\r");
     t.send("s");
     // it asks first (default No), with what goes down with it
-    t.wait_for("1 mailbox(es)");
+    t.wait_for("1 mailbox and 0 aliases");
     t.send("\x1b[C");
     t.send("\r");
     t.wait_for("domain e2e.example is now suspended");
@@ -274,7 +274,7 @@ fn log_in_create_filter_suspend_delete_and_quit() {
     assert_eq!(m.quota_limit, 500 << 20);
 
     t.send("d");
-    t.wait_for("2 row(s) will be deleted");
+    t.wait_for("2 rows will be deleted");
     t.send("\x1b[C"); // Right: from No to Yes
     t.send("\r");
     t.wait_for("deleted domain e2e.example");

@@ -236,7 +236,9 @@ fn delete_confirmation_counts_rows_and_defaults_to_no() {
     t.char('d');
     let s = t.screen();
     // alpha.example: itself, 2 mailboxes, 1 alias, 1 alias domain.
-    assert!(s.contains("5 row(s)"), "{s}");
+    assert!(s.contains("2 mailboxes, 1"), "{s}");
+    assert!(s.contains("5 rows will be deleted"), "{s}");
+    assert!(s.contains("Yes, delete 5 rows"), "{s}");
     snap!("domain_delete_confirm", s);
     t.enter();
     assert!(ops::domains::get(&mut t.conn, &t.admin, "alpha.example").is_ok());

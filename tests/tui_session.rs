@@ -144,7 +144,9 @@ fn backup_and_maintenance_from_the_terminal_ui() {
     t.esc();
     t.command("vacuum");
     t.settle();
-    assert!(t.screen().contains("maintenance done"), "{}", t.screen());
+    let s = t.screen();
+    assert!(s.contains("maintenance done"), "{s}");
+    assert!(s.contains(" steps") && !s.contains("(s)"), "{s}");
 }
 
 #[test]

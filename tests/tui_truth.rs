@@ -308,7 +308,8 @@ fn limits_refused_in_the_preview_and_a_failed_apply_keep_the_marks() {
     snap!("limits_preview_refused_80x24", s.clone());
     assert!(s.contains("would be refused"), "{s}");
     assert!(s.contains("a.example"), "{s}");
-    assert!(!s.contains("2 row(s) will change"), "{s}");
+    assert!(!s.contains("2 rows will change"), "{s}");
+    assert!(s.contains("set limits of 0 rows"), "{s}");
     t.esc();
     assert_eq!(marks(&t).len(), 2, "a refused preview keeps the marks");
 
@@ -317,11 +318,7 @@ fn limits_refused_in_the_preview_and_a_failed_apply_keep_the_marks() {
     t.char('L');
     t.text("5G");
     t.enter();
-    assert!(
-        t.screen().contains("2 row(s) will change"),
-        "{}",
-        t.screen()
-    );
+    assert!(t.screen().contains("2 rows will change"), "{}", t.screen());
     diesel::update(mailboxes::table.filter(mailboxes::username.eq("m@a.example")))
         .set(mailboxes::quota_limit.eq(6 * G))
         .execute(&mut t.conn)
@@ -355,7 +352,8 @@ fn suspending_a_domain_asks_with_the_mailbox_count_default_no() {
         t.char('s');
         let s = t.screen();
         snap!(format!("domain_suspend_confirm_{w}x{h}"), s.clone());
-        assert!(s.contains("6 mailbox(es)"), "{s}");
+        assert!(s.contains("6 mailboxes and 0 aliases"), "{s}");
+        assert!(s.contains("suspend 1 row "), "{s}");
         assert!(s.contains("Confirm suspend"), "{s}");
         // No is the default
         t.enter();

@@ -897,7 +897,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// The verb of a confirmation ("Yes, set quota of 12 row(s)").
+    /// The verb of a confirmation ("Yes, set quota of 12 rows").
     pub fn verb(&self) -> &'static str {
         match self {
             Action::Suspend => "suspend",

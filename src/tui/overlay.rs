@@ -127,7 +127,7 @@ impl Confirm {
                     button("No", !self.yes),
                     Span::raw("    "),
                     button(
-                        &format!("Yes, {} {} row(s)", self.verb, self.rows),
+                        &format!("Yes, {} {}", self.verb, crate::plural::s(self.rows, "row")),
                         self.yes,
                     ),
                 ])
