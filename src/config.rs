@@ -257,6 +257,12 @@ pub struct MailConfig {
     /// Dovecot's quota_grace in percent: how far the last message may take a
     /// mailbox past its limit. 0: the limit is hard.
     pub quota_grace_percent: u32,
+    /// PostgreSQL: the hosts the generated Postfix maps and Dovecot config
+    /// query instead of the URL's host, e.g. `["db1", "replica1",
+    /// "replica2"]` (a primary and its streaming replicas; same port for
+    /// all). Empty: the URL's host. See docs/operations.md, "One database,
+    /// many mail hosts".
+    pub lookup_hosts: Vec<String>,
 }
 
 pub const DEFAULT_QUOTA_COMMAND: &str = "doveadm -f tab quota get -A";
@@ -277,6 +283,7 @@ impl Default for MailConfig {
             file_group: String::new(),
             quota_status_port: 12340,
             quota_grace_percent: 0,
+            lookup_hosts: Vec::new(),
         }
     }
 }

@@ -55,6 +55,11 @@ pub struct Options {
     /// With the audit key and checkpoints (`[audit]`), the walk checks
     /// keyed rows' HMACs and the checkpoints too; without, ids and links.
     pub audit_seal: Option<crate::ops::audit_seal::Seal>,
+    /// A streaming replica further behind than this (seconds) is a warning:
+    /// mail hosts reading it do not yet see what the console just wrote.
+    pub replica_lag_warn_secs: f64,
+    /// ... and this far behind, critical.
+    pub replica_lag_crit_secs: f64,
 }
 
 impl Default for Options {
@@ -64,6 +69,8 @@ impl Default for Options {
             wal_warn_bytes: 64 << 20,
             verify_audit: false,
             audit_seal: None,
+            replica_lag_warn_secs: 30.0,
+            replica_lag_crit_secs: 300.0,
         }
     }
 }
@@ -98,6 +105,7 @@ pub fn run(url: &DbUrl, opts: &Options) -> Report {
                         format!("connected and answered in {ms:.1} ms"),
                     ));
                     checks.push(encryption(&mut conn, url));
+                    checks.push(replication(&mut conn, opts));
                     match migrate::ensure_current(&mut conn) {
                         Ok(()) => {
                             checks.push(check("migrations", Status::Ok, "schema is current"));
@@ -159,6 +167,172 @@ fn encryption(conn: &mut AnyConnection, url: &DbUrl) -> Check {
         ),
         Err(e) => check("encryption", Status::Warning, format!("cannot tell: {e}")),
     }
+}
+
+/// Streaming replication as this server sees it: on a primary, every
+/// connected standby's state and replay lag (pg_stat_replication); on a
+/// standby, how far its replay is behind (the mail hosts reading it see
+/// the console's writes that much later).
+fn replication(conn: &mut AnyConnection, opts: &Options) -> Check {
+    const NAME: &str = "replication";
+    if matches!(conn, AnyConnection::Sqlite(_)) {
+        return check(NAME, Status::Ok, "not applicable: a single SQLite file");
+    }
+    #[derive(QueryableByName)]
+    struct Recovery {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        standby: bool,
+    }
+    match diesel::sql_query("SELECT pg_is_in_recovery() AS standby").get_result::<Recovery>(conn) {
+        Ok(r) if r.standby => standby_lag(conn, opts),
+        Ok(_) => primary_replicas(conn, opts),
+        Err(e) => check(NAME, Status::Warning, format!("cannot tell: {e}")),
+    }
+}
+
+/// Lag on a healthy loopback or LAN replica is well under a millisecond to a
+/// few; seconds with three decimals would print those as 0.000.
+fn secs_text(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.2} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.3} s")
+    }
+}
+
+fn lag_status(secs: f64, opts: &Options) -> Status {
+    if secs > opts.replica_lag_crit_secs {
+        Status::Critical
+    } else if secs > opts.replica_lag_warn_secs {
+        Status::Warning
+    } else {
+        Status::Ok
+    }
+}
+
+fn primary_replicas(conn: &mut AnyConnection, opts: &Options) -> Check {
+    use diesel::sql_types::{BigInt, Double, Nullable, Text};
+    #[derive(QueryableByName)]
+    struct Replica {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        state: Option<String>,
+        #[diesel(sql_type = Nullable<Double>)]
+        lag_secs: Option<f64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        behind_bytes: Option<i64>,
+    }
+    // replay_lag goes NULL once a standby has caught up and the primary is
+    // idle; the byte distance tells that apart from "no report yet".
+    let q = "SELECT COALESCE(NULLIF(application_name, ''), 'replica') || '@' \
+               || COALESCE(host(client_addr), 'local') AS name, \
+             state, \
+             CAST(EXTRACT(EPOCH FROM replay_lag) AS DOUBLE PRECISION) AS lag_secs, \
+             CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS BIGINT) AS behind_bytes \
+             FROM pg_stat_replication ORDER BY 1";
+    let rows = match diesel::sql_query(q).load::<Replica>(conn) {
+        Ok(r) => r,
+        Err(e) => return check("replication", Status::Warning, format!("cannot read: {e}")),
+    };
+    if rows.is_empty() {
+        return check(
+            "replication",
+            Status::Ok,
+            "primary, no streaming replicas connected",
+        );
+    }
+    let mut status = Status::Ok;
+    let mut parts = Vec::new();
+    for r in &rows {
+        let name = crate::sanitize::for_terminal(&r.name);
+        let Some(state) = &r.state else {
+            status = status.max(Status::Warning);
+            parts.push(format!(
+                "{name}: details hidden from this role (GRANT pg_monitor TO it)"
+            ));
+            continue;
+        };
+        let lag = r.lag_secs.unwrap_or(0.0);
+        let lag_text = match r.lag_secs {
+            Some(l) => format!("replay lag {}", secs_text(l)),
+            None => "no replay lag reported (nothing recent to replay)".to_string(),
+        };
+        let mut s = lag_status(lag, opts);
+        if state != "streaming" {
+            s = s.max(Status::Warning);
+        }
+        status = status.max(s);
+        let behind = match r.behind_bytes {
+            Some(0) => "caught up".to_string(),
+            Some(b) => format!("{b} bytes behind"),
+            None => "replay position unknown".to_string(),
+        };
+        parts.push(format!(
+            "{name} {}, {lag_text}, {behind}",
+            crate::sanitize::for_terminal(state)
+        ));
+    }
+    let limits = format!(
+        "(warning above {} s, critical above {} s)",
+        opts.replica_lag_warn_secs, opts.replica_lag_crit_secs
+    );
+    check(
+        "replication",
+        status,
+        format!(
+            "primary, {}: {} {limits}",
+            crate::plural::s(rows.len() as u64, "streaming replica"),
+            parts.join("; ")
+        ),
+    )
+}
+
+fn standby_lag(conn: &mut AnyConnection, opts: &Options) -> Check {
+    use diesel::sql_types::{Bool, Double, Nullable, Text};
+    #[derive(QueryableByName)]
+    struct Standby {
+        #[diesel(sql_type = Nullable<Double>)]
+        since_replay: Option<f64>,
+        #[diesel(sql_type = Nullable<Bool>)]
+        caught_up: Option<bool>,
+        #[diesel(sql_type = Text)]
+        receiver: String,
+    }
+    let q = "SELECT CAST(EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) \
+               AS DOUBLE PRECISION) AS since_replay, \
+             pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AS caught_up, \
+             COALESCE((SELECT status FROM pg_stat_wal_receiver LIMIT 1), 'not running') AS receiver";
+    let r = match diesel::sql_query(q).get_result::<Standby>(conn) {
+        Ok(r) => r,
+        Err(e) => return check("replication", Status::Warning, format!("cannot read: {e}")),
+    };
+    let receiver = crate::sanitize::for_terminal(&r.receiver);
+    let since = r
+        .since_replay
+        .map(secs_text)
+        .unwrap_or_else(|| "never".into());
+    // An idle primary sends nothing, so the age of the last replayed
+    // transaction grows without the standby being behind: it only counts
+    // while received WAL is still waiting to be replayed.
+    let (status, state) = if r.caught_up == Some(true) {
+        (Status::Ok, "all received WAL replayed".to_string())
+    } else {
+        let lag = r.since_replay.unwrap_or(f64::INFINITY);
+        (lag_status(lag, opts), format!("replay lag {since}"))
+    };
+    let status = if r.receiver == "streaming" {
+        status
+    } else {
+        status.max(Status::Warning)
+    };
+    check(
+        "replication",
+        status,
+        format!(
+            "standby (read-only): WAL receiver {receiver}, {state}; last replayed transaction {since} ago"
+        ),
+    )
 }
 
 fn is_local(url: &str) -> bool {

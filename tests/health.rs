@@ -38,6 +38,23 @@ on_both_backends!(states_and_exit_codes, |t| {
     assert_eq!(code, 1, "{v}");
     assert_eq!(status_of(&v, "backup"), "WARNING");
     assert_eq!(status_of(&v, "migrations"), "OK");
+    // replication (issue 23 item 5): nothing to replicate on SQLite; the
+    // shared PostgreSQL server is a primary without replicas
+    // (tests/pg_replica.rs starts one with a replica)
+    assert_eq!(status_of(&v, "replication"), "OK", "{v}");
+    let replication = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "replication")
+        .unwrap()["message"]
+        .clone();
+    let expected = if t.name == "sqlite" {
+        "not applicable: a single SQLite file"
+    } else {
+        "primary, no streaming replicas connected"
+    };
+    assert_eq!(replication, expected);
     assert!(v["tables"]
         .as_array()
         .unwrap()

@@ -116,6 +116,12 @@ pub struct HealthArgs {
     /// Also verify the audit log's hash chain (reads every row)
     #[arg(long)]
     pub verify_audit: bool,
+    /// PostgreSQL: a streaming replica further behind than this many seconds is a warning
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub replica_lag_warn_secs: f64,
+    /// ... and this far behind, critical
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    pub replica_lag_crit_secs: f64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,7 +27,8 @@ pub fn run_mail(
             let lookup = lookup_url
                 .as_deref()
                 .or(Some(env.config.mail.database_url.as_str()));
-            let target = generate::lookup_target(&env.url, lookup)?;
+            let target = generate::lookup_target(&env.url, lookup)?
+                .with_lookup_hosts(&env.config.mail.lookup_hosts)?;
             let g =
                 ops::mail_configs::generate_files(conn, ctx, &out.display().to_string(), || {
                     generate::generate(&target, &env.config.mail, out)

@@ -132,9 +132,20 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
         Command::Db(c) => run_db(cli, c),
         Command::Health(h) => {
             let env = setup::load(cli)?;
+            if !(h.replica_lag_warn_secs >= 0.0
+                && h.replica_lag_warn_secs <= h.replica_lag_crit_secs)
+            {
+                return Err(crate::error::OpError::invalid(
+                    "replica-lag-warn-secs",
+                    "must be 0 or more and not above --replica-lag-crit-secs",
+                )
+                .into());
+            }
             let opts = crate::health::Options {
                 backup_max_age_hours: h.backup_max_age_hours,
                 verify_audit: h.verify_audit,
+                replica_lag_warn_secs: h.replica_lag_warn_secs,
+                replica_lag_crit_secs: h.replica_lag_crit_secs,
                 audit_seal: Some(env.audit.clone()),
                 ..Default::default()
             };

@@ -24,6 +24,10 @@ pub struct PgParams {
     pub password: String,
     pub dbname: String,
     pub sslmode: Option<String>,
+    /// When non-empty, the hosts Postfix and Dovecot query instead of
+    /// `host` (same port, user, database and TLS settings): a primary and
+    /// its streaming replicas (`[mail] lookup_hosts`).
+    pub lookup_hosts: Vec<String>,
 }
 
 impl Target {
@@ -59,15 +63,15 @@ impl Target {
         match self {
             Target::Sqlite(p) => format!("dbpath = {}\n", p.display()),
             Target::Postgres(pg) => {
-                // Postfix's inet:/unix: forms carry no TLS options; the URI
-                // form hands everything to libpq.
-                let hosts = if pg.sslmode.is_some() || pg.host.starts_with('/') {
-                    pg.uri()
-                } else if pg.host.contains(':') {
-                    format!("inet:[{}]:{}", pg.host, pg.port)
-                } else {
-                    format!("inet:{}:{}", pg.host, pg.port)
-                };
+                // Postfix tries the hosts in random order (pgsql_table(5))
+                // and skips one that fails for a while, so every entry must
+                // be able to answer every lookup.
+                let hosts = pg
+                    .hosts()
+                    .iter()
+                    .map(|h| pg.postfix_host(h))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 format!(
                     "hosts = {hosts}\nuser = {}\npassword = {}\ndbname = {}\n",
                     pg.user, pg.password, pg.dbname
@@ -82,6 +86,73 @@ impl Target {
             Target::Sqlite(p) => p.display().to_string(),
             Target::Postgres(pg) => pg.conninfo(),
         }
+    }
+
+    /// The same database reached through `hosts` (`[mail] lookup_hosts`):
+    /// each `host`, `host:port`, `[v6addr]:port` or socket directory. Empty
+    /// leaves the URL's host. Dovecot's `connect` takes one `port=` for all
+    /// its `host=`s, so every entry must use the same port.
+    pub fn with_lookup_hosts(self, hosts: &[String]) -> OpResult<Target> {
+        const FIELD: &str = "mail.lookup_hosts";
+        if hosts.is_empty() {
+            return Ok(self);
+        }
+        let mut pg =
+            match self {
+                Target::Sqlite(_) => return Err(OpError::invalid(
+                    FIELD,
+                    "applies to PostgreSQL only (a SQLite database is one local file); remove it",
+                )),
+                Target::Postgres(pg) => pg,
+            };
+        let mut parsed: Vec<(String, u16)> = Vec::new();
+        for raw in hosts {
+            let entry = raw.trim();
+            let bad = |why: &str| OpError::invalid(FIELD, format!("{entry:?}: {why}"));
+            // Postfix splits `hosts` on blanks and commas; libpq and Dovecot
+            // would read quotes and backslashes as quoting.
+            if entry.is_empty()
+                || entry
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, ',' | '\'' | '\\' | '%' | '='))
+                || entry.chars().any(char::is_control)
+            {
+                return Err(bad(
+                    "must be a host, host:port, [address]:port or socket directory, without blanks, commas, quotes, '=' or '%'",
+                ));
+            }
+            let (host, port) = if entry.starts_with('/') {
+                (entry.to_string(), None)
+            } else if !entry.starts_with('[') && entry.matches(':').count() > 1 {
+                return Err(bad(
+                    "an IPv6 address goes in brackets: [address] or [address]:port",
+                ));
+            } else {
+                split_host_port(entry).map_err(|e| bad(&e))?
+            };
+            if host.is_empty() {
+                return Err(bad("names no host"));
+            }
+            let port = port.unwrap_or(pg.port);
+            if parsed.iter().any(|(h, _)| *h == host) {
+                return Err(bad("is listed twice"));
+            }
+            if let Some((h0, p0)) = parsed.first() {
+                if *p0 != port {
+                    return Err(OpError::invalid(
+                        FIELD,
+                        format!(
+                            "every host must use the same port (Dovecot's connect line takes one port=): {h0} uses {p0}, {host} uses {port}"
+                        ),
+                    ));
+                }
+            }
+            parsed.push((host, port));
+        }
+        pg.port = parsed[0].1;
+        pg.host = parsed[0].0.clone();
+        pg.lookup_hosts = parsed.into_iter().map(|(h, _)| h).collect();
+        Ok(Target::Postgres(pg))
     }
 
     pub fn sqlite_path(&self) -> Option<&Path> {
@@ -184,15 +255,47 @@ impl PgParams {
         Ok(p)
     }
 
+    /// The hosts the mail programs query: `lookup_hosts`, else `host`.
+    pub fn hosts(&self) -> Vec<&str> {
+        if self.lookup_hosts.is_empty() {
+            vec![self.host.as_str()]
+        } else {
+            self.lookup_hosts.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// One entry of Postfix's `hosts =`. The inet:/unix: forms carry no TLS
+    /// options; the URI form hands everything to libpq.
+    fn postfix_host(&self, host: &str) -> String {
+        if self.sslmode.is_some() || host.starts_with('/') {
+            PgParams {
+                host: host.to_string(),
+                lookup_hosts: Vec::new(),
+                ..self.clone()
+            }
+            .uri()
+        } else if host.contains(':') {
+            format!("inet:[{host}]:{}", self.port)
+        } else {
+            format!("inet:{host}:{}", self.port)
+        }
+    }
+
     /// A libpq conninfo string (`host=.. port=..`), values quoted as libpq
-    /// wants, for Dovecot's pgsql driver.
+    /// wants, for Dovecot's pgsql driver. Several `host=`s: Dovecot opens
+    /// connections to each and spreads queries over them, moving away from
+    /// one that fails (its sqlpool); the other parameters apply to all.
     pub fn conninfo(&self) -> String {
-        let mut parts = vec![
-            format!("host={}", conninfo_quote(&self.host)),
+        let mut parts: Vec<String> = self
+            .hosts()
+            .iter()
+            .map(|h| format!("host={}", conninfo_quote(h)))
+            .collect();
+        parts.extend([
             format!("port={}", self.port),
             format!("dbname={}", conninfo_quote(&self.dbname)),
             format!("user={}", conninfo_quote(&self.user)),
-        ];
+        ]);
         if !self.password.is_empty() {
             parts.push(format!("password={}", conninfo_quote(&self.password)));
         }
@@ -319,5 +422,71 @@ mod tests {
         ] {
             assert!(PgParams::parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn lookup_hosts_name_every_host_in_both_files() {
+        let pg = |u: &str| Target::Postgres(PgParams::parse(u).unwrap());
+        let hosts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let t = pg("postgres://mailread:pw@primary.example/mail")
+            .with_lookup_hosts(&hosts(&["primary.example", "replica1:5432", "[fd00::2]"]))
+            .unwrap();
+        assert_eq!(
+            t.postfix_header(),
+            "hosts = inet:primary.example:5432 inet:replica1:5432 inet:[fd00::2]:5432\n\
+             user = mailread\npassword = pw\ndbname = mail\n"
+        );
+        assert_eq!(
+            t.dovecot_connect(),
+            "host=primary.example host=replica1 host=fd00::2 port=5432 dbname=mail user=mailread password=pw"
+        );
+        // TLS and sockets: one URI per host, each with every parameter
+        let t = pg("postgres://u@db/mail?sslmode=verify-full")
+            .with_lookup_hosts(&hosts(&["r1:6432", "r2:6432"]))
+            .unwrap();
+        assert!(
+            t.postfix_header().starts_with(
+                "hosts = postgresql:///mail?host=r1&port=6432&user=u&sslmode=verify-full \
+                 postgresql:///mail?host=r2&port=6432&user=u&sslmode=verify-full\n"
+            ),
+            "{}",
+            t.postfix_header()
+        );
+        assert!(t
+            .dovecot_connect()
+            .starts_with("host=r1 host=r2 port=6432 "));
+        // none configured: the URL's host alone, as before
+        let t = pg("postgres://u@db:5433/mail")
+            .with_lookup_hosts(&[])
+            .unwrap();
+        assert!(t.postfix_header().starts_with("hosts = inet:db:5433\n"));
+        assert!(t.dovecot_connect().starts_with("host=db port=5433 dbname"));
+
+        for (bad, why) in [
+            (vec!["a:5432", "b:5433"], "same port"),
+            (vec!["a", "a"], "twice"),
+            (vec!["a b"], "without blanks"),
+            (vec!["a,b"], "without blanks"),
+            (vec![""], "without blanks"),
+            (vec!["fd00::2"], "brackets"),
+            (vec!["a:x"], "not a number"),
+        ] {
+            let e = pg("postgres://u@db/mail")
+                .with_lookup_hosts(&hosts(&bad))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("mail.lookup_hosts:") && e.contains(why),
+                "{bad:?}: {e}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pm.db");
+        std::fs::write(&f, "").unwrap();
+        let e = Target::Sqlite(f)
+            .with_lookup_hosts(&hosts(&["r1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PostgreSQL only"), "{e}");
     }
 }
