@@ -183,6 +183,19 @@ on_both_backends!(indexed_filter_equals_like, |t| {
             .execute(&mut c)
             .expect("insert");
     }
+    // A name-only match of a dense term ("acme" is in every address, so it
+    // takes the ordered walk): found through the name's trigram ids.
+    diesel::insert_into(mailboxes::table)
+        .values((
+            mailboxes::username.eq("zz-name-only@elsewhere.example"),
+            mailboxes::domain_id.eq(dom),
+            mailboxes::password_hash.eq("x"),
+            mailboxes::local_part.eq("zz-name-only"),
+            mailboxes::name.eq(Some("ACME Corp")),
+        ))
+        .execute(&mut c)
+        .expect("insert");
+    assert!(filtered(&mut c, "acme").contains(&"zz-name-only@elsewhere.example".to_string()));
     // An update and a delete must reach the index through its triggers.
     diesel::update(
         mailboxes::table.filter(mailboxes::username.eq("renamed-me@acme-00000.example")),
@@ -219,6 +232,8 @@ on_both_backends!(indexed_filter_equals_like, |t| {
         "anna.schmidt@acme-00000",
         // Names ("Anna Schmidt"): a space is in no address.
         "anna schmidt",
+        "acme",
+        "corp",
         "Rosa B",
         "a s",
     ] {

@@ -64,10 +64,26 @@ pub fn list(
             // a page within a few hundred rows, while the trigram index
             // would fetch and sort every match. `|| ''` keeps PostgreSQL
             // from choosing the trigram indexes for the same LIKEs.
-            TextPlan::Dense => q.filter(matches(
+            TextPlan::Dense(None) => q.filter(matches(
                 "(mailboxes.username || '')",
                 "(lower(mailboxes.name) || '')",
             )),
+            // SQLite, a common term of 3+ characters: testing each walked
+            // row's name would fetch it from the table (the walk is
+            // otherwise index-only), which made a first page of "anna" at
+            // 1,000,000 mailboxes 16x slower. The name's matches come from
+            // the trigram index once, as a list of ids, which the walk
+            // checks from the index entry; only those rows are fetched for
+            // the LIKE that decides.
+            TextPlan::Dense(Some(phrase)) => q.filter(
+                sql::<Bool>("((mailboxes.username || '') LIKE ")
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(" ESCAPE '\\' OR (mailboxes.id IN (SELECT rowid FROM mailboxes_fts WHERE mailboxes_fts MATCH ")
+                    .bind::<Text, _>(format!("name : {phrase}"))
+                    .sql(") AND lower(mailboxes.name) LIKE ")
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(" ESCAPE '\\'))"),
+            ),
         };
     }
     if let Some(s) = &f.status {
@@ -130,8 +146,9 @@ const DENSE: i64 = 5000;
 enum TextPlan {
     /// Use the trigram index (SQLite: with this FTS phrase).
     Sparse(Option<String>),
-    /// Scan in index order and test each address.
-    Dense,
+    /// Scan in index order and test each address (SQLite: the names
+    /// matching this FTS phrase, as an id list).
+    Dense(Option<String>),
 }
 
 /// Pick the cheaper plan for a substring: on SQLite by counting its
@@ -144,7 +161,7 @@ fn text_plan(conn: &mut AnyConnection, term: &str) -> QueryResult<TextPlan> {
         n: i64,
     }
     let Some(phrase) = fts_phrase(term) else {
-        return Ok(TextPlan::Dense);
+        return Ok(TextPlan::Dense(None));
     };
     let (n, sparse) = match conn {
         AnyConnection::Sqlite(_) => {
@@ -155,14 +172,18 @@ fn text_plan(conn: &mut AnyConnection, term: &str) -> QueryResult<TextPlan> {
             .bind::<diesel::sql_types::BigInt, _>(DENSE)
             .get_result::<N>(conn)?
             .n;
-            (n, TextPlan::Sparse(Some(phrase)))
+            (n, phrase)
         }
         // PostgreSQL's planner estimates a LIKE's matches from pg_trgm
         // statistics and picks the ordered B-tree walk for common terms
         // itself (given ANALYZEd tables), so no probe is needed there.
         AnyConnection::Postgresql(_) => return Ok(TextPlan::Sparse(None)),
     };
-    Ok(if n >= DENSE { TextPlan::Dense } else { sparse })
+    Ok(if n >= DENSE {
+        TextPlan::Dense(Some(sparse))
+    } else {
+        TextPlan::Sparse(Some(sparse))
+    })
 }
 
 /// Mailboxes whose local part holds a character Dovecot refuses in a
