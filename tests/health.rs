@@ -10,8 +10,14 @@ use postfix_manager::db::schema::mail_server_configs;
 const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
 
 fn health(url: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    // The default config (and the audit key and checkpoints beside it) in a
+    // home of its own: never the real ~/.config another test may have used.
+    let home = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .env_remove("POSTFIX_MANAGER_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
         .args(["--database-url", url, "--json", "health"])
         .args(extra)
         .output()

@@ -160,8 +160,13 @@ fn cli_sorts_and_pages_by_percent_used() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), format!("{}\n", common::ADMIN_PW)).unwrap();
     let run = |args: &[&str]| {
+        // A home of its own: the login's audit key and checkpoints must not
+        // land in the real ~/.config, where `health` tests would read them.
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_postfix-manager"))
             .env_remove("POSTFIX_MANAGER_CONFIG")
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join(".config"))
+            .env("XDG_DATA_HOME", dir.path().join(".local/share"))
             .args([
                 "--database-url",
                 &t.url_string(),
