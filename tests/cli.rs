@@ -669,3 +669,69 @@ on_both_backends!(a_default_domain_takes_several_default_mailboxes, |t| {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("Default on add: unlimited"), "{help}");
 });
+
+// Issue 22 item 4: `mail generate` writes the lookup URL (`--lookup-url`,
+// else `[mail] database_url`) into the files, never the URL it connects
+// with, and does not connect with it (the role below does not even exist).
+on_both_backends!(mail_generate_writes_the_lookup_url_not_the_admin_one, |t| {
+    let s = site_for(t);
+    s.init();
+    let (flag_url, flag_mark, conf_url, conf_mark, admin_mark) = if t.name == "postgres" {
+        let db = s.url.rsplit('/').next().unwrap().to_string();
+        (
+            format!("postgres://mailread:flag-Secret-1@127.0.0.1:5432/{db}"),
+            "password = flag-Secret-1".to_string(),
+            format!("postgres://mailconf:conf-Secret-2@127.0.0.1:5432/{db}"),
+            "password = conf-Secret-2".to_string(),
+            "user = postgres\n".to_string(),
+        )
+    } else {
+        let (a, b) = (s.path("flag-view.db"), s.path("conf-view.db"));
+        std::fs::copy(s.path("pm.db"), &a).unwrap();
+        std::fs::copy(s.path("pm.db"), &b).unwrap();
+        (
+            format!("sqlite://{}", a.display()),
+            format!("dbpath = {}", a.display()),
+            format!("sqlite://{}", b.display()),
+            format!("dbpath = {}", b.display()),
+            format!("dbpath = {}\n", s.path("pm.db").display()),
+        )
+    };
+    let maps =
+        |dir: &str| std::fs::read_to_string(s.path(dir).join("virtual_mailbox_maps.cf")).unwrap();
+    s.admin(&[
+        "mail",
+        "generate",
+        "--out",
+        "gen1",
+        "--lookup-url",
+        &flag_url,
+    ]);
+    let m = maps("gen1");
+    assert!(m.contains(&flag_mark) && !m.contains(&admin_mark), "{m}");
+
+    let mut conf = std::fs::read_to_string(s.path("config.toml")).unwrap();
+    // init wrote the whole config, [mail] database_url empty.
+    assert!(conf.contains("\ndatabase_url = \"\"\n"), "{conf}");
+    conf = conf.replacen(
+        "\ndatabase_url = \"\"\n",
+        &format!("\ndatabase_url = \"{conf_url}\"\n"),
+        1,
+    );
+    std::fs::write(s.path("config.toml"), conf).unwrap();
+    s.admin(&["mail", "generate", "--out", "gen2"]);
+    let m = maps("gen2");
+    assert!(m.contains(&conf_mark) && !m.contains(&admin_mark), "{m}");
+    s.admin(&[
+        "mail",
+        "generate",
+        "--out",
+        "gen3",
+        "--lookup-url",
+        &flag_url,
+    ]);
+    assert!(
+        maps("gen3").contains(&flag_mark),
+        "the flag wins over the setting"
+    );
+});
