@@ -548,3 +548,35 @@ fn a_paste_goes_to_the_filter_or_command_line_and_is_never_keys() {
     t.settle();
     assert!(t.screen().contains(" Mailboxes "), "{}", t.screen());
 }
+
+/// A pasted bidi override (U+202E reverses what follows on screen) is
+/// dropped like any other unsafe character: it reaches neither the login
+/// name nor the filter line the table shows.
+#[test]
+fn a_pasted_bidi_control_reaches_neither_the_login_name_nor_the_filter() {
+    use crossterm::event::Event;
+    let mut t = Tui::new(80, 24);
+    ops::domains::create(
+        &mut t.conn,
+        &t.admin,
+        "nimda.example",
+        &DomainInput::default(),
+    )
+    .expect("domain");
+    t.app.on_event(Event::Paste("ad\u{202E}m\u{2066}in".into()));
+    assert_eq!(t.app.login.username.value(), "admin");
+    assert!(!t.screen().contains('\u{202E}'));
+    t.enter();
+    t.text(common::ADMIN_PW);
+    t.enter();
+    t.settle();
+    assert!(t.app.session.is_some(), "{}", t.screen());
+    t.command("domains");
+    t.char('/');
+    t.app.on_event(Event::Paste("\u{202E}nimda".into()));
+    t.settle();
+    let screen = t.screen();
+    assert!(!screen.contains(['\u{202E}', '\u{2066}']), "{screen}");
+    assert!(screen.contains("/nimda█"), "{screen}");
+    assert!(t.rows().iter().any(|r| r.contains("nimda.example")));
+}

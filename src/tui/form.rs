@@ -476,8 +476,10 @@ impl Form {
 }
 
 /// Pasted text for a one-line field: None when it holds a line break;
-/// otherwise with tabs as spaces and other control characters dropped
-/// (they would be invisible in the field and could reach the terminal).
+/// otherwise with tabs as spaces and every other character the stored
+/// data refuses dropped: control characters, and bidi controls, which are
+/// invisible in the field and would reorder what the terminal shows after
+/// them (a filter title or a login name that reads backwards).
 pub fn one_line(text: &str) -> Option<String> {
     if text.contains(['\n', '\r']) {
         return None;
@@ -485,7 +487,7 @@ pub fn one_line(text: &str) -> Option<String> {
     Some(
         text.chars()
             .map(|c| if c == '\t' { ' ' } else { c })
-            .filter(|c| !c.is_control())
+            .filter(|c| !crate::validate::is_unsafe_char(*c))
             .collect(),
     )
 }
