@@ -403,6 +403,14 @@ pub(crate) fn record_many(
     // 13 columns x 1,000 rows stays under both backends' bind-parameter limits.
     // Multi-row INSERT is backend-specific in diesel (MultiConnection does
     // not offer it), so the same statement is built for each backend.
+    // On PostgreSQL one binary COPY takes them all (no parameter limit,
+    // one round trip); the rows and their chain are the same either way.
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::copy_from(audit_logs::table)
+            .from_insertable(rows)
+            .execute(c)?;
+        return Ok(());
+    }
     for chunk in rows.chunks(1000) {
         let q = diesel::insert_into(audit_logs::table).values(chunk.to_vec());
         match conn {

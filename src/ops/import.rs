@@ -3,7 +3,8 @@
 //!
 //! Every row is checked before anything is written and every bad row is
 //! reported with its line number in one error; one bad line changes nothing.
-//! Mailboxes take a fast path (batched reads, multi-row INSERTs, batched
+//! Mailboxes take a fast path (batched reads, multi-row INSERTs on SQLite,
+//! binary COPY with ids reserved from the sequence on PostgreSQL, batched
 //! audit rows) because imports of 100,000 of them are expected; domains and
 //! aliases, at most a few thousand, run the single-row operations inside the
 //! import's transaction so every rule of `create` applies unchanged.
@@ -163,29 +164,35 @@ fn import_mailboxes(
             // import fails: it is inside the import's savepoint.
             s.batch_execute("INSERT INTO bulk_insert_mode (id) VALUES (1)")?;
         }
-        for chunk in prepared.chunks(CHUNK) {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|p| {
-                    (
-                        mailboxes::username.eq(p.addr.clone()),
-                        mailboxes::domain_id.eq(p.domain_id),
-                        mailboxes::password_hash.eq(p.row.password_hash.clone()),
-                        mailboxes::quota_limit.eq(p.quota),
-                        mailboxes::quota_used.eq(0i64),
-                        mailboxes::status.eq(p.row.status.as_str()),
-                        mailboxes::created_at.eq(t),
-                        mailboxes::updated_at.eq(t),
-                        mailboxes::created_by.eq(Some(who.id)),
-                        mailboxes::local_part.eq(p.local.clone()),
-                        mailboxes::name.eq(p.name.clone()),
-                    )
-                })
-                .collect();
-            // Multi-row INSERT is backend-specific in diesel's MultiConnection.
-            let q = diesel::insert_into(mailboxes::table).values(values);
+        // A COPY has no bind-parameter limit; larger batches mean fewer
+        // round trips and one rollup-trigger run per batch.
+        let batch = match c {
+            AnyConnection::Sqlite(_) => CHUNK,
+            AnyConnection::Postgresql(_) => COPY_BATCH,
+        };
+        for chunk in prepared.chunks(batch) {
             let ids: HashMap<String, i32> = match c {
                 AnyConnection::Sqlite(s) => {
+                    let values: Vec<_> = chunk
+                        .iter()
+                        .map(|p| {
+                            (
+                                mailboxes::username.eq(p.addr.clone()),
+                                mailboxes::domain_id.eq(p.domain_id),
+                                mailboxes::password_hash.eq(p.row.password_hash.clone()),
+                                mailboxes::quota_limit.eq(p.quota),
+                                mailboxes::quota_used.eq(0i64),
+                                mailboxes::status.eq(p.row.status.as_str()),
+                                mailboxes::created_at.eq(t),
+                                mailboxes::updated_at.eq(t),
+                                mailboxes::created_by.eq(Some(who.id)),
+                                mailboxes::local_part.eq(p.local.clone()),
+                                mailboxes::name.eq(p.name.clone()),
+                            )
+                        })
+                        .collect();
+                    // Multi-row INSERT is backend-specific in diesel's MultiConnection.
+                    let q = diesel::insert_into(mailboxes::table).values(values);
                     q.execute(s)?;
                     let keys: Vec<&str> = chunk.iter().map(|p| p.addr.as_str()).collect();
                     let ids: HashMap<String, i32> = mailboxes::table
@@ -197,16 +204,45 @@ fn import_mailboxes(
                     sqlite_rollups(s, chunk, &ids)?;
                     ids
                 }
-                // RETURNING, not a second lookup: inside the import's one
-                // transaction the table's statistics still say "empty", and
-                // the generic plan for `username = ANY($1)` then went
-                // through the trigram index, every lookup slower than the
-                // last (100,000 rows took 531 s instead of 13).
-                AnyConnection::Postgresql(p) => q
-                    .returning((mailboxes::username, mailboxes::id))
-                    .get_results::<(String, i32)>(p)?
-                    .into_iter()
-                    .collect(),
+                // Binary COPY with ids reserved from the sequence first: COPY
+                // has no RETURNING, and a lookup by address afterwards is
+                // what made the INSERT path slow (inside the import's one
+                // transaction the statistics still say "empty", and
+                // `username = ANY($1)` went through the trigram index,
+                // every lookup slower than the last). The statement-level
+                // rollup triggers (migration 000021) fire once per COPY
+                // with the batch as their transition table.
+                AnyConnection::Postgresql(pg) => {
+                    let ids = reserve_mailbox_ids(pg, chunk.len())?;
+                    let rows: Vec<_> = chunk
+                        .iter()
+                        .zip(&ids)
+                        .map(|(p, id)| {
+                            (
+                                mailboxes::id.eq(*id),
+                                mailboxes::username.eq(p.addr.as_str()),
+                                mailboxes::domain_id.eq(p.domain_id),
+                                mailboxes::password_hash.eq(p.row.password_hash.as_str()),
+                                mailboxes::quota_limit.eq(p.quota),
+                                mailboxes::quota_used.eq(0i64),
+                                mailboxes::status.eq(p.row.status.as_str()),
+                                mailboxes::created_at.eq(t),
+                                mailboxes::updated_at.eq(t),
+                                mailboxes::created_by.eq(Some(who.id)),
+                                mailboxes::local_part.eq(p.local.as_str()),
+                                mailboxes::name.eq(p.name.as_deref()),
+                            )
+                        })
+                        .collect();
+                    diesel::copy_from(mailboxes::table)
+                        .from_insertable(rows)
+                        .execute(pg)?;
+                    chunk
+                        .iter()
+                        .zip(ids)
+                        .map(|(p, id)| (p.addr.clone(), id))
+                        .collect()
+                }
             };
             let entries = chunk
                 .iter()
@@ -249,6 +285,29 @@ fn import_mailboxes(
         let d = Done::new(None, json!({ "summary": report.summary, "rows": total }));
         Ok((report, d))
     })
+}
+
+/// Rows per COPY on PostgreSQL.
+const COPY_BATCH: usize = 10_000;
+
+#[derive(QueryableByName)]
+struct ReservedId {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    id: i32,
+}
+
+/// `n` fresh ids from the mailboxes' own sequence, so rows written by COPY
+/// (which cannot return the ids it assigns) never collide with rows
+/// inserted later through the column default.
+fn reserve_mailbox_ids(pg: &mut diesel::PgConnection, n: usize) -> OpResult<Vec<i32>> {
+    let n = i32::try_from(n).map_err(|_| OpError::invalid("file", "too many rows"))?;
+    let ids = diesel::sql_query(
+        "SELECT nextval(pg_get_serial_sequence('mailboxes', 'id'))::integer AS id \
+         FROM generate_series(1, $1)",
+    )
+    .bind::<diesel::sql_types::Integer, _>(n)
+    .load::<ReservedId>(pg)?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
 }
 
 /// What SQLite's insert triggers do per row, once for a chunk of new
