@@ -161,3 +161,85 @@ fn tables_keep_addresses_whole_and_the_database_file_name() {
         snap!(format!("long_addresses_domains_{w}x{h}"), screen);
     }
 }
+
+/// The cell the terminal cursor is on, and the login box's right border
+/// on the user name's row (x of the box's top-right corner).
+fn cursor_cell_and_border(t: &mut Tui) -> (String, String) {
+    use ratatui::backend::Backend;
+    t.screen();
+    let pos = t.term.backend_mut().get_cursor_position().expect("cursor");
+    let buf = t.term.backend().buffer().clone();
+    let top = (0..buf.area.height)
+        .find(|&y| (0..buf.area.width).any(|x| buf[(x, y)].symbol() == "┐"))
+        .expect("box");
+    let right = (0..buf.area.width)
+        .rev()
+        .find(|&x| buf[(x, top)].symbol() == "┐")
+        .expect("corner");
+    (
+        buf[(pos.x, pos.y)].symbol().to_string(),
+        buf[(right, pos.y)].symbol().to_string(),
+    )
+}
+
+/// A name longer than the login field at 40x12: the field scrolls with the
+/// cursor, which stays on the character it is before (Left 5 times from
+/// the end of 60 characters is before the 56th), and at the end sits after
+/// the last character, not on it. A name of wide (CJK) characters stays
+/// inside the box.
+#[test]
+fn the_login_cursor_stays_on_its_character_in_a_long_or_wide_name() {
+    let mut t = Tui::new(40, 12);
+    let name: Vec<char> = (0..60u8)
+        .map(|i| {
+            char::from(if i % 2 == 0 {
+                b'a' + i / 3 % 26
+            } else {
+                b'0' + i % 10
+            })
+        })
+        .collect();
+    t.text(&name.iter().collect::<String>());
+    // At the end: the cursor on an empty cell after the last character,
+    // which is shown.
+    let (cell, border) = cursor_cell_and_border(&mut t);
+    assert_eq!(
+        (cell.as_str(), border.as_str()),
+        (" ", "│"),
+        "{}",
+        t.screen()
+    );
+    let shown_end: String = name[36..].iter().collect();
+    assert!(t.screen().contains(&shown_end), "{}", t.screen());
+    for _ in 0..5 {
+        t.press(crossterm::event::KeyCode::Left);
+    }
+    let (cell, border) = cursor_cell_and_border(&mut t);
+    assert_eq!(cell, name[55].to_string(), "{}", t.screen());
+    assert_eq!(border, "│");
+    // The window holds the cursor's character as its last column but one.
+    let shown: String = name[31..56].iter().collect();
+    assert!(t.screen().contains(&shown), "{}", t.screen());
+
+    let mut t = Tui::new(40, 12);
+    t.text(&"名前".repeat(15));
+    let (cell, border) = cursor_cell_and_border(&mut t);
+    assert_eq!(
+        (cell.as_str(), border.as_str()),
+        (" ", "│"),
+        "{}",
+        t.screen()
+    );
+    for _ in 0..3 {
+        t.press(crossterm::event::KeyCode::Left);
+    }
+    // 30 characters, the cursor before the 28th ("前", index 27).
+    let (cell, border) = cursor_cell_and_border(&mut t);
+    assert_eq!(
+        (cell.as_str(), border.as_str()),
+        ("前", "│"),
+        "{}",
+        t.screen()
+    );
+    snap!("login_wide_name_40x12", t.screen());
+}

@@ -8,14 +8,44 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
+use unicode_width::UnicodeWidthChar;
 
 use super::theme::Theme;
 use crate::worker::{Failure, Request};
 
-/// The last `n` characters: a long entry shows its end, where the cursor is.
-fn tail(s: &str, n: usize) -> String {
-    let len = s.chars().count();
-    s.chars().skip(len.saturating_sub(n)).collect()
+/// What a one-line field of `width` columns shows of `shown` with the
+/// cursor before its `cursor`th character, and the cursor's column in it.
+/// Scrolled as tui-input's `visual_scroll` does (the Form's fields too),
+/// keeping room for the cursor so at the end of a long entry it sits after
+/// the last character instead of on it; measured in display
+/// columns, so wide (CJK) characters neither overflow the field nor put the
+/// cursor on the wrong character. Padded to exactly `width` columns.
+fn window(shown: &str, cursor: usize, width: usize) -> (String, usize) {
+    let w = |c: char| c.width().unwrap_or(0);
+    let cursor_col: usize = shown.chars().take(cursor).map(w).sum();
+    // The character under the cursor is shown whole (a wide one takes
+    // two columns); at the end the cursor needs one empty column.
+    let under = shown.chars().nth(cursor).map_or(1, |c| w(c).max(1));
+    let target = (cursor_col + under).saturating_sub(width);
+    let mut skipped = 0;
+    let mut chars = shown.chars().peekable();
+    while skipped < target {
+        match chars.next() {
+            Some(c) => skipped += w(c),
+            None => break,
+        }
+    }
+    let mut text = String::new();
+    let mut used = 0;
+    for c in chars {
+        if used + w(c) > width {
+            break;
+        }
+        used += w(c);
+        text.push(c);
+    }
+    text.extend(std::iter::repeat_n(' ', width - used));
+    (text, cursor_col - skipped)
 }
 
 pub const FAILED: &str = "Login failed: unknown user, wrong password, or account not active.";
@@ -134,7 +164,7 @@ impl LoginScreen {
         let inner = block.inner(rect);
         f.render_widget(block, rect);
         let input_w = usize::from(inner.width.saturating_sub(13)).clamp(1, 40);
-        let field = |label: &str, shown: String, focused: bool| {
+        let field = |label: &str, shown: &str, input: &Input, focused: bool| {
             Line::from(vec![
                 Span::styled(
                     format!("{label:>10}: "),
@@ -145,7 +175,7 @@ impl LoginScreen {
                     },
                 ),
                 Span::styled(
-                    format!("{:<input_w$}", tail(&shown, input_w)),
+                    window(shown, input.cursor(), input_w).0,
                     theme.input(focused),
                 ),
             ])
@@ -153,9 +183,14 @@ impl LoginScreen {
         let stars = "*".repeat(self.password.value().chars().count());
         let mut lines = vec![
             Line::default(),
-            field("User", self.username.value().to_string(), self.focus == 0),
+            field(
+                "User",
+                self.username.value(),
+                &self.username,
+                self.focus == 0,
+            ),
             Line::default(),
-            field("Password", stars, self.focus == 1),
+            field("Password", &stars, &self.password, self.focus == 1),
             Line::default(),
         ];
         lines.push(match (&self.message, self.pending) {
@@ -168,12 +203,13 @@ impl LoginScreen {
             inner,
         );
         if !self.pending {
-            let (input, row) = if self.focus == 0 {
-                (&self.username, 1)
+            let (shown, input, row) = if self.focus == 0 {
+                (self.username.value(), &self.username, 1)
             } else {
-                (&self.password, 3)
+                (stars.as_str(), &self.password, 3)
             };
-            let x = inner.x + 12 + input.visual_cursor().min(input_w.saturating_sub(1)) as u16;
+            let col = window(shown, input.cursor(), input_w).1;
+            let x = inner.x + 12 + u16::try_from(col).unwrap_or(0);
             f.set_cursor_position((x, inner.y + row));
         }
     }
