@@ -243,3 +243,59 @@ fn the_login_cursor_stays_on_its_character_in_a_long_or_wide_name() {
     );
     snap!("login_wide_name_40x12", t.screen());
 }
+
+/// Locked on the Mailboxes screen and shrunk to 40x12: only the header and
+/// the lock box are drawn (the table, dashboard and tail were never laid
+/// out that small), and nothing is fetched for the screen under the lock.
+/// Back at 200x50 and unlocked, the table is as it was.
+#[test]
+fn locked_and_shrunk_draws_only_the_lock_and_fetches_nothing() {
+    let mut t = Tui::new(200, 50);
+    domain(&mut t, "lock.example.org", "Locked while shrunk", 100 * T);
+    for i in 0..80 {
+        mailbox(
+            &mut t,
+            &format!("user{i:03}@lock.example.org"),
+            &format!("User {i:03}"),
+            10 * G,
+            i * G / 10,
+        );
+    }
+    t.login_admin();
+    t.command("mailboxes");
+    t.settle();
+    for _ in 0..3 {
+        t.press(crossterm::event::KeyCode::Down);
+    }
+    t.settle();
+    let before = (t.rows(), t.selected());
+    assert!(before.0.len() > 20, "{:?}", before.0);
+    t.app.lock_after = 3;
+    for _ in 0..3 {
+        t.app.on_tick();
+    }
+    t.settle();
+    assert!(t.app.lock.is_some());
+
+    t.term.backend_mut().resize(40, 12);
+    t.app.on_resize(40, 12);
+    assert!(
+        t.app.take_jobs().is_empty(),
+        "a fetch while locked at 40x12"
+    );
+    let screen = t.screen();
+    assert!(!screen.contains("user0"), "{screen}");
+    snap!("locked_mailboxes_40x12", screen);
+
+    t.term.backend_mut().resize(200, 50);
+    t.app.on_resize(200, 50);
+    assert!(
+        t.app.take_jobs().is_empty(),
+        "a fetch while locked at 200x50"
+    );
+    t.text(common::ADMIN_PW);
+    t.enter();
+    t.settle();
+    assert!(t.app.lock.is_none(), "{}", t.screen());
+    assert_eq!((t.rows(), t.selected()), before);
+}

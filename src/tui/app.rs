@@ -342,7 +342,11 @@ impl App {
 
     pub fn on_resize(&mut self, w: u16, h: u16) -> bool {
         self.size = (w, h);
-        if self.session.is_some() && !self.too_small() {
+        // Locked, nothing under the lock screen is shown, so nothing is
+        // fetched for it (a 40x12 lock would otherwise shrink the page to
+        // a row or two and ask the database for it); unlocking reloads the
+        // top screen at whatever size the terminal has then.
+        if self.session.is_some() && self.lock.is_none() && !self.too_small() {
             self.refit();
         }
         true
@@ -1478,6 +1482,22 @@ impl App {
         };
         let header = header_line(&self.screen_title(), &who, &self.db_label, a.header.width);
         f.render_widget(Paragraph::new(header).style(self.theme.header()), a.header);
+        if let Some(lock) = &self.lock {
+            if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+                // The lock screen works down to 40x12; the screens under
+                // it were never laid out below 80x24, so they are not
+                // drawn there at all, only the header and the lock.
+                let below = Rect::new(
+                    area.x,
+                    area.y + 1,
+                    area.width,
+                    area.height.saturating_sub(1),
+                );
+                let who = self.session.as_ref().map_or("", |s| s.username.as_str());
+                lock.draw(f, below, who, &self.theme);
+                return;
+            }
+        }
         match (&self.session, self.stack.last()) {
             (None, _) => self.login.draw(f, a.body, &self.theme),
             (Some(_), Some(Screen::Dashboard(d))) => d.draw(f, a.body, &self.theme),
