@@ -456,3 +456,49 @@ fn the_export_file_is_a_default_placeholder_and_typing_gives_the_typed_path() {
     let csv = std::fs::read_to_string(&out).expect("written where typed");
     assert!(csv.contains("ann@alpha.example"), "{csv}");
 }
+
+/// The cell under the terminal cursor and the one two columns left of it.
+fn cursor_cells(t: &mut Tui) -> (String, String) {
+    use ratatui::backend::Backend;
+    t.screen();
+    let pos = t.term.backend_mut().get_cursor_position().expect("cursor");
+    let buf = t.term.backend().buffer();
+    (
+        buf[(pos.x, pos.y)].symbol().to_string(),
+        buf[(pos.x.saturating_sub(2), pos.y)].symbol().to_string(),
+    )
+}
+
+/// A form field scrolls in display columns: with a name of 40 wide (CJK)
+/// characters, twice as many columns as characters, the cursor at the end
+/// is just after the last one and, moved left, on the character it is
+/// before (it used to land 20 columns past the text that was shown).
+#[test]
+fn a_form_field_of_wide_characters_keeps_the_cursor_on_its_character() {
+    let mut t = seeded(common::TestDb::sqlite(), 80, 24);
+    t.login_admin();
+    t.command("mailboxes");
+    t.enter(); // edit ann@alpha.example; the name is focused
+    t.clear_field();
+    let name: Vec<char> = (0..40u32)
+        .map(|i| char::from_u32(0x4E00 + i).expect("CJK"))
+        .collect();
+    t.text(&name.iter().collect::<String>());
+    let (at, left) = cursor_cells(&mut t);
+    assert_eq!(
+        (at.as_str(), left),
+        (" ", name[39].to_string()),
+        "{}",
+        t.screen()
+    );
+    for _ in 0..3 {
+        t.press(KeyCode::Left);
+    }
+    let (at, left) = cursor_cells(&mut t);
+    assert_eq!(
+        (at, left),
+        (name[37].to_string(), name[36].to_string()),
+        "{}",
+        t.screen()
+    );
+}

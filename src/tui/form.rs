@@ -15,6 +15,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
+use unicode_width::UnicodeWidthChar;
 
 use super::forms::FormKind;
 use super::theme::Theme;
@@ -410,12 +411,12 @@ impl Form {
                     input_rect,
                 );
             } else {
-                let scroll = field.input.visual_scroll(input_w as usize);
                 let shown: String = match field.kind {
                     FieldKind::Secret => "*".repeat(field.value().chars().count()),
                     _ => field.value().to_string(),
                 };
-                let visible: String = shown.chars().skip(scroll).collect();
+                let (visible, cursor_col) =
+                    window(&shown, field.input.cursor(), usize::from(input_w));
                 let text = if field.value().is_empty() {
                     Span::styled(field.placeholder(input_w as usize), theme.placeholder())
                 } else {
@@ -426,7 +427,7 @@ impl Form {
                     input_rect,
                 );
                 if focused && !self.pending {
-                    let cx = field.input.visual_cursor().saturating_sub(scroll) as u16;
+                    let cx = u16::try_from(cursor_col).unwrap_or(0);
                     f.set_cursor_position(Position::new(
                         (input_rect.x + cx).min(input_rect.right().saturating_sub(1)),
                         y,
@@ -473,6 +474,41 @@ impl Form {
             f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), bottom);
         }
     }
+}
+
+/// What a one-line field of `width` columns shows of `shown` with the
+/// cursor before its `cursor`th character, and the cursor's column in it.
+/// Scrolled as tui-input's `visual_scroll` does (the login and Form fields),
+/// keeping room for the cursor so at the end of a long entry it sits after
+/// the last character instead of on it; measured in display
+/// columns, so wide (CJK) characters neither overflow the field nor put the
+/// cursor on the wrong character. Padded to exactly `width` columns.
+pub fn window(shown: &str, cursor: usize, width: usize) -> (String, usize) {
+    let w = |c: char| c.width().unwrap_or(0);
+    let cursor_col: usize = shown.chars().take(cursor).map(w).sum();
+    // The character under the cursor is shown whole (a wide one takes
+    // two columns); at the end the cursor needs one empty column.
+    let under = shown.chars().nth(cursor).map_or(1, |c| w(c).max(1));
+    let target = (cursor_col + under).saturating_sub(width);
+    let mut skipped = 0;
+    let mut chars = shown.chars().peekable();
+    while skipped < target {
+        match chars.next() {
+            Some(c) => skipped += w(c),
+            None => break,
+        }
+    }
+    let mut text = String::new();
+    let mut used = 0;
+    for c in chars {
+        if used + w(c) > width {
+            break;
+        }
+        used += w(c);
+        text.push(c);
+    }
+    text.extend(std::iter::repeat_n(' ', width - used));
+    (text, cursor_col - skipped)
 }
 
 /// Pasted text for a one-line field: None when it holds a line break;

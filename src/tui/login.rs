@@ -8,45 +8,10 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
-use unicode_width::UnicodeWidthChar;
 
+use super::form::window;
 use super::theme::Theme;
 use crate::worker::{Failure, Request};
-
-/// What a one-line field of `width` columns shows of `shown` with the
-/// cursor before its `cursor`th character, and the cursor's column in it.
-/// Scrolled as tui-input's `visual_scroll` does (the Form's fields too),
-/// keeping room for the cursor so at the end of a long entry it sits after
-/// the last character instead of on it; measured in display
-/// columns, so wide (CJK) characters neither overflow the field nor put the
-/// cursor on the wrong character. Padded to exactly `width` columns.
-fn window(shown: &str, cursor: usize, width: usize) -> (String, usize) {
-    let w = |c: char| c.width().unwrap_or(0);
-    let cursor_col: usize = shown.chars().take(cursor).map(w).sum();
-    // The character under the cursor is shown whole (a wide one takes
-    // two columns); at the end the cursor needs one empty column.
-    let under = shown.chars().nth(cursor).map_or(1, |c| w(c).max(1));
-    let target = (cursor_col + under).saturating_sub(width);
-    let mut skipped = 0;
-    let mut chars = shown.chars().peekable();
-    while skipped < target {
-        match chars.next() {
-            Some(c) => skipped += w(c),
-            None => break,
-        }
-    }
-    let mut text = String::new();
-    let mut used = 0;
-    for c in chars {
-        if used + w(c) > width {
-            break;
-        }
-        used += w(c);
-        text.push(c);
-    }
-    text.extend(std::iter::repeat_n(' ', width - used));
-    (text, cursor_col - skipped)
-}
 
 pub const FAILED: &str = "Login failed: unknown user, wrong password, or account not active.";
 
