@@ -31,10 +31,16 @@ const TAG_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("secrets key file {0}: {1}")]
-    KeyFile(PathBuf, String),
-    #[error("secrets key file {path} is readable or writable by group or others (mode {mode:04o}); run `chmod 600 {path}` and check who could have copied it")]
-    KeyFilePermissions { path: PathBuf, mode: u32 },
+    /// `.0` names which key file ("secrets key file", "audit key file"),
+    /// so the admin restores or fixes the right one.
+    #[error("{0} {1}: {2}")]
+    KeyFile(&'static str, PathBuf, String),
+    #[error("{what} {path} is readable or writable by group or others (mode {mode:04o}); run `chmod 600 {path}` and check who could have copied it")]
+    KeyFilePermissions {
+        what: &'static str,
+        path: PathBuf,
+        mode: u32,
+    },
     /// Wrong key, a tampered value, or a value copied from another row: the
     /// cipher cannot tell these apart, and neither do we.
     #[error("the stored {what} does not decrypt with the current key (wrong key file, or the value was altered or copied from another row)")]
@@ -132,16 +138,18 @@ impl SecretKey {
         Zeroizing::new(format!("{}\n", B64.encode(self.0.as_ref())))
     }
 
-    fn from_text(path: &Path, text: &str) -> Result<SecretKey, SecretError> {
+    fn from_text(what: &'static str, path: &Path, text: &str) -> Result<SecretKey, SecretError> {
         let line = text.lines().next().unwrap_or("").trim();
         let mut bytes = Zeroizing::new(B64.decode(line).map_err(|_| {
             SecretError::KeyFile(
+                what,
                 path.to_path_buf(),
                 "the first line is not base64 (was the file edited?)".into(),
             )
         })?);
         if bytes.len() != KEY_LEN {
             return Err(SecretError::KeyFile(
+                what,
                 path.to_path_buf(),
                 format!(
                     "holds {} bytes, a key has {KEY_LEN} (was the file edited?)",
@@ -209,27 +217,40 @@ pub fn is_encrypted(stored: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFile {
     pub path: PathBuf,
+    /// What errors call it: "secrets key file" or "audit key file".
+    pub what: &'static str,
 }
 
 impl KeyFile {
     pub fn new(path: impl Into<PathBuf>) -> KeyFile {
-        KeyFile { path: path.into() }
+        KeyFile {
+            path: path.into(),
+            what: "secrets key file",
+        }
+    }
+
+    /// The same file format under another name in errors (the audit HMAC
+    /// key is not the secrets key, and restoring the wrong one helps nobody).
+    pub fn named(mut self, what: &'static str) -> KeyFile {
+        self.what = what;
+        self
     }
 
     /// Read the key; refuses a file that group or others can access.
     pub fn load(&self) -> Result<SecretKey, SecretError> {
-        let err = |e: String| SecretError::KeyFile(self.path.clone(), e);
+        let err = |e: String| SecretError::KeyFile(self.what, self.path.clone(), e);
         let meta = std::fs::metadata(&self.path).map_err(|e| err(e.to_string()))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(SecretError::KeyFilePermissions {
+                what: self.what,
                 path: self.path.clone(),
                 mode,
             });
         }
         let text =
             Zeroizing::new(std::fs::read_to_string(&self.path).map_err(|e| err(e.to_string()))?);
-        SecretKey::from_text(&self.path, &text)
+        SecretKey::from_text(self.what, &self.path, &text)
     }
 
     pub fn exists(&self) -> bool {
@@ -252,7 +273,11 @@ impl KeyFile {
         match linked {
             Ok(()) => Ok(key),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.load(),
-            Err(e) => Err(SecretError::KeyFile(self.path.clone(), e.to_string())),
+            Err(e) => Err(SecretError::KeyFile(
+                self.what,
+                self.path.clone(),
+                e.to_string(),
+            )),
         }
     }
 
@@ -270,7 +295,8 @@ impl KeyFile {
     /// Write `key` to `path` with mode 0600, creating the directory (0700)
     /// if needed; refuses to overwrite.
     pub fn write_private(&self, path: &Path, key: &SecretKey) -> Result<(), SecretError> {
-        let err = |e: std::io::Error| SecretError::KeyFile(path.to_path_buf(), e.to_string());
+        let err =
+            |e: std::io::Error| SecretError::KeyFile(self.what, path.to_path_buf(), e.to_string());
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
                 std::fs::DirBuilder::new()
@@ -294,8 +320,9 @@ impl KeyFile {
     /// the current key is kept as `backup`, then `staged` is renamed over
     /// the key file, which is atomic on one filesystem.
     pub fn replace(&self, staged: &Path, backup: &Path) -> Result<(), SecretError> {
-        let err =
-            |p: &Path, e: std::io::Error| SecretError::KeyFile(p.to_path_buf(), e.to_string());
+        let err = |p: &Path, e: std::io::Error| {
+            SecretError::KeyFile(self.what, p.to_path_buf(), e.to_string())
+        };
         std::fs::hard_link(&self.path, backup).map_err(|e| err(backup, e))?;
         std::fs::rename(staged, &self.path).map_err(|e| err(&self.path, e))?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {

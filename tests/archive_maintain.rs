@@ -35,7 +35,7 @@ on_both_backends!(archive_moves_old_rows_into_a_verified_file, |t| {
     );
     // every row is either in the file or still in the table (plus the archive's own row)
     assert_eq!(common::count(&mut c, "audit_logs"), total - r.rows + 1);
-    let back = ops::audit_archive::read(&out).unwrap();
+    let back = ops::audit_archive::read(&out, admin.policy.audit.as_ref()).unwrap();
     assert!(back.problems.is_empty(), "{:?}", back.problems);
     assert_eq!(back.rows.len() as i64, r.rows);
     assert_eq!(back.rows.first().map(|x| x.id), Some(1));
@@ -71,7 +71,7 @@ on_both_backends!(archive_moves_old_rows_into_a_verified_file, |t| {
     );
     gz.write_all(forged.as_bytes()).unwrap();
     gz.finish().unwrap();
-    let back = ops::audit_archive::read(&bad).unwrap();
+    let back = ops::audit_archive::read(&bad, admin.policy.audit.as_ref()).unwrap();
     assert!(
         back.problems.iter().any(|p| p.contains("altered")),
         "{:?}",

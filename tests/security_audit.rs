@@ -435,6 +435,14 @@ on_both_backends!(item05_unkeyed_writer_refused_on_a_keyed_chain, |t| {
     let e = ops::domains::create(&mut c, &other, "x.example", &DomainInput::default())
         .unwrap_err()
         .to_string();
+    assert!(e.contains("does not exist; restore it from backup"), "{e}");
+    assert!(!s.dir.path().join("other.key").exists());
+    postfix_manager::secrets::KeyFile::new(s.dir.path().join("other.key"))
+        .load_or_create()
+        .unwrap();
+    let e = ops::domains::create(&mut c, &other, "x.example", &DomainInput::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("restore the right key file"), "{e}");
     assert!(s.verify(&mut c).ok());
 });
@@ -640,8 +648,185 @@ on_both_backends!(item05_restore_and_archive_keep_verifying, |t| {
     let r = s.verify(&mut c);
     assert!(r.ok(), "{r:?}");
     assert_eq!(r.latest_checkpoint.unwrap().event, "prune");
-    // the archive reads back: unkeyed rows by hash, keyed rows by link
-    let back = ops::audit_archive::read(&out).unwrap();
-    assert!(back.problems.is_empty(), "{:?}", back.problems);
+    // the archive reads back: unkeyed rows by hash, keyed rows by HMAC
+    let back = ops::audit_archive::read(&out, s.admin.policy.audit.as_ref()).unwrap();
+    assert!(back.verified(), "{:?}", back.problems);
     assert!(back.header.keyed_from.is_some());
+});
+
+// ------------------------------------------------------------ hostile text
+
+/// A checkpoint line whose `time` carries an escape sequence and whose key
+/// id is bogus: the problem quoting it must not carry the escape.
+fn forged_escape_line(real: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(real).unwrap();
+    v["time"] = serde_json::Value::String("\u{1b}]0;pwned\u{7}".into());
+    v["key_id"] = serde_json::Value::String("bogus\u{1b}[2J".into());
+    serde_json::to_string(&v).unwrap()
+}
+
+on_both_backends!(review_forged_checkpoint_escapes_never_reach_problems, |t| {
+    let mut c = t.conn();
+    let s = Sealed::new(&mut c);
+    s.history(&mut c);
+    let text = std::fs::read_to_string(s.checkpoints()).unwrap();
+    let forged = forged_escape_line(text.lines().last().unwrap());
+    let file = s.dir.path().join("forged.log");
+    std::fs::write(&file, format!("{text}{forged}\n")).unwrap();
+    let r = ops::audit::verify_against(&mut c, &s.admin, Some(&file)).unwrap();
+    assert!(has(&r, "names audit key"), "{r:?}");
+    assert!(
+        r.problems
+            .iter()
+            .all(|p| !p.chars().any(|ch| ch.is_control())),
+        "{r:?}"
+    );
+});
+
+on_both_backends!(review_cli_audit_verify_prints_no_escape, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("config.toml"),
+        "[security]\nbcrypt_cost = 4\n\n[audit]\nsyslog = false\n",
+    )
+    .unwrap();
+    let pw = d.join("admin.pw");
+    std::fs::write(&pw, "cli-audit-password-1\n").unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let url = t.url_string();
+    let out = cli(
+        d,
+        &url,
+        &["init", "--admin-password-file", pw.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin = |args: &[&str]| {
+        let mut full = vec!["--user", "admin", "--password-file", pw.to_str().unwrap()];
+        full.extend_from_slice(args);
+        cli(d, &url, &full)
+    };
+    let out = admin(&["domain", "add", "a.example"]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(d.join("audit-checkpoints.log")).unwrap();
+    let forged = forged_escape_line(text.lines().last().unwrap());
+    let file = d.join("forged.log");
+    std::fs::write(&file, format!("{text}{forged}\n")).unwrap();
+    let out = admin(&["audit", "verify", "--checkpoints", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("names audit key"), "{stdout}");
+    assert!(!out.stdout.contains(&0x1b), "{stdout:?}");
+    assert!(!out.stderr.contains(&0x1b), "{:?}", out.stderr);
+});
+
+// ------------------------------------------------------------ a lost key
+
+on_both_backends!(
+    review_missing_audit_key_on_keyed_chain_is_not_recreated,
+    |t| {
+        let mut c = t.conn();
+        let s = Sealed::new(&mut c);
+        s.history(&mut c);
+        std::fs::remove_file(s.key_path()).unwrap();
+        let before = common::count(&mut c, "domains");
+        let e = ops::domains::create(&mut c, &s.admin, "lost.example", &DomainInput::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("audit key file")
+                && e.contains(&s.key_path().display().to_string())
+                && e.contains("restore it from backup"),
+            "{e}"
+        );
+        assert!(!s.key_path().exists(), "no new random key left behind");
+        assert_eq!(common::count(&mut c, "domains"), before);
+    }
+);
+
+on_both_backends!(review_open_audit_key_file_is_named_as_the_audit_key, |t| {
+    let mut c = t.conn();
+    let s = Sealed::new(&mut c);
+    s.history(&mut c);
+    std::fs::set_permissions(s.key_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = ops::domains::create(&mut c, &s.admin, "open.example", &DomainInput::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("audit key file") && !e.contains("secrets key file"),
+        "{e}"
+    );
+});
+
+// ------------------------------------------------------------ archives
+
+on_both_backends!(review_edited_keyed_archive_row_is_reported, |t| {
+    use std::io::{BufRead, Write};
+    let mut c = t.conn();
+    let s = Sealed::new(&mut c);
+    s.history(&mut c);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let cut = chrono::Utc::now().naive_utc();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    ops::domains::create(&mut c, &s.admin, "after.example", &DomainInput::default()).unwrap();
+    let out = s.dir.path().join("audit.jsonl.gz");
+    ops::audit_archive::archive(&mut c, &s.admin, cut, &out).unwrap();
+
+    // edit a keyed row and relink everything after it with plain SHA-256,
+    // as anyone reading the source can
+    let gz = std::fs::File::open(&out).unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(flate2::read::GzDecoder::new(gz))
+        .lines()
+        .map(Result::unwrap)
+        .collect();
+    let header: ops::audit_archive::Header = serde_json::from_str(&lines[0]).unwrap();
+    let from = header.keyed_from.unwrap();
+    let mut rows: Vec<AuditLog> = lines[1..]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let at = rows.iter().position(|r| r.id >= from).unwrap();
+    let edited = rows[at].id;
+    let mut prev: Option<String> = None;
+    for r in rows.iter_mut().skip(at) {
+        if r.id == edited {
+            r.details = Some(r#"{"after":{"domain":"innocent.example"}}"#.into());
+        }
+        if let Some(p) = prev.take() {
+            r.prev_hash = p;
+        }
+        r.row_hash = ops::audit::row_hash_of(r);
+        prev = Some(r.row_hash.clone());
+    }
+    let forged = s.dir.path().join("forged.jsonl.gz");
+    let mut w = flate2::write::GzEncoder::new(
+        std::fs::File::create(&forged).unwrap(),
+        flate2::Compression::default(),
+    );
+    writeln!(w, "{}", lines[0]).unwrap();
+    for r in &rows {
+        writeln!(w, "{}", serde_json::to_string(r).unwrap()).unwrap();
+    }
+    w.finish().unwrap();
+
+    let back = ops::audit_archive::read(&forged, s.admin.policy.audit.as_ref()).unwrap();
+    assert!(
+        back.problems
+            .iter()
+            .any(|p| p.contains(&format!("row {edited} was altered (HMAC mismatch"))),
+        "{:?}",
+        back.problems
+    );
+    // without the key it is not called clean either
+    let bare = ops::audit_archive::read(&forged, None).unwrap();
+    assert!(!bare.verified());
+    assert!(bare.keyed_unchecked > 0, "{bare:?}");
+    // the untouched archive checks clean with the key
+    let good = ops::audit_archive::read(&out, s.admin.policy.audit.as_ref()).unwrap();
+    assert!(good.verified(), "{:?}", good.problems);
+    assert_eq!(good.keyed_unchecked, 0);
 });

@@ -684,7 +684,7 @@ fn audit(
             archive: Some(file),
         } => {
             ops::audit::require_reader(conn, ctx)?;
-            let a = ops::audit_archive::read(file)?;
+            let a = ops::audit_archive::read(file, ctx.policy.audit.as_ref())?;
             let rows: Vec<_> = a
                 .rows
                 .iter()
@@ -704,10 +704,19 @@ fn audit(
                     a.header.last_id,
                     crate::plural::s(a.rows.len(), "row"),
                     a.header.before,
-                    if a.problems.is_empty() {
-                        "chain intact".to_string()
+                    if !a.problems.is_empty() {
+                        crate::sanitize::for_terminal(&format!(
+                            "PROBLEMS: {}",
+                            a.problems.join("; ")
+                        ))
+                    } else if a.keyed_unchecked > 0 {
+                        format!(
+                            "links intact; {} from row {} on unchecked (no audit key)",
+                            crate::plural::s(a.keyed_unchecked, "keyed row"),
+                            a.header.keyed_from.unwrap_or_default()
+                        )
                     } else {
-                        format!("PROBLEMS: {}", a.problems.join("; "))
+                        "chain intact".to_string()
                     }
                 );
                 out.push_str(&super::output::table(&rows));
@@ -759,7 +768,7 @@ fn audit(
                     r.rows_checked
                 );
                 for p in &r.problems {
-                    t.push_str(&format!("  {p}\n"));
+                    t.push_str(&format!("  {}\n", crate::sanitize::for_terminal(p)));
                 }
                 t
             };

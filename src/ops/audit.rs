@@ -274,7 +274,19 @@ pub(crate) fn begin_append(
         // after `db migrate` starts it.
         return Ok((next, prev, Hasher::Plain));
     }
-    let key = seal.key_file.load_or_create()?;
+    let key = match &keyed {
+        // Keyed already: a fresh random key could never match the stored
+        // key id, so creating one would only leave a wrong key file behind
+        // for the next run to trip over. The real one must come back.
+        Some((from, _)) if !seal.key_file.exists() => {
+            return Err(OpError::Secret(format!(
+                "the audit log is keyed (HMAC) from row {from} on, but the audit key file {} does not exist; restore it from backup (a new key would make every new row look forged, so none is created)",
+                seal.key_file.path.display()
+            )));
+        }
+        Some(_) => seal.key_file.load()?,
+        None => seal.key_file.load_or_create()?,
+    };
     let id = audit_seal::key_id(&key);
     match keyed {
         None => {
@@ -638,6 +650,12 @@ pub fn verify_with(
             expect_prev = row.row_hash.clone();
         }
     }
+    // Problems quote checkpoint lines, file paths and stored values that
+    // anyone able to write those files could fill with escapes; every
+    // reader (CLI, TUI, health) gets them already safe to print.
+    for p in &mut report.problems {
+        *p = crate::sanitize::for_terminal(p);
+    }
     Ok(report)
 }
 
@@ -906,6 +924,11 @@ pub(crate) fn delete_through(
 /// keyed rows need the key, see `keyed_from`).
 pub fn row_hash_of(r: &AuditLog) -> String {
     hash_of(r, &Hasher::Plain)
+}
+
+/// A keyed row's hash (HMAC with the audit key), for archives read back.
+pub(crate) fn keyed_row_hash_of(r: &AuditLog, key: &SecretKey) -> String {
+    hash_of(r, &Hasher::Keyed(key.clone()))
 }
 
 /// From which id the chain is keyed (None: no row is).

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::audit::{delete_through, lock_chain, row_hash_of, GENESIS};
+use super::audit::{delete_through, keyed_row_hash_of, lock_chain, row_hash_of, GENESIS};
+use super::audit_seal::Seal;
 use super::{run_write, Ctx, Done, Principal};
 use crate::db::models::AuditLog;
 use crate::db::schema::{audit_chain_anchor, audit_logs};
@@ -37,8 +38,9 @@ pub struct Header {
     pub rows: i64,
     /// The hash the first archived row links to.
     pub prev_hash: String,
-    /// Rows from this id on are HMAC-keyed: read back without the key, only
-    /// their ids and links are checked. Absent in archives of unkeyed rows.
+    /// Rows from this id on are HMAC-keyed: read back with the audit key
+    /// their HMACs are checked; without it they are reported unchecked.
+    /// Absent in archives of unkeyed rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyed_from: Option<i64>,
 }
@@ -58,6 +60,17 @@ pub struct Archive {
     pub header: Header,
     pub rows: Vec<AuditLog>,
     pub problems: Vec<String>,
+    /// Keyed rows whose HMAC could not be checked (no audit key at hand):
+    /// their ids and links hold, but anyone can recompute those, so they
+    /// are not called clean.
+    pub keyed_unchecked: i64,
+}
+
+impl Archive {
+    /// Every row checked, nothing wrong.
+    pub fn verified(&self) -> bool {
+        self.problems.is_empty() && self.keyed_unchecked == 0
+    }
 }
 
 fn io(what: &str, e: impl std::fmt::Display) -> OpError {
@@ -66,8 +79,9 @@ fn io(what: &str, e: impl std::fmt::Display) -> OpError {
 
 /// Read and check an archive file. Problems (a broken link, an altered
 /// row, a count that does not match) are listed, not fatal, so a damaged
-/// archive can still be looked at.
-pub fn read(path: &Path) -> OpResult<Archive> {
+/// archive can still be looked at. Keyed rows are checked with the audit
+/// key of `seal`; without one they are counted as unchecked.
+pub fn read(path: &Path, seal: Option<&Seal>) -> OpResult<Archive> {
     let f = std::fs::File::open(path).map_err(|e| io(&format!("opening {}", path.display()), e))?;
     let mut lines = BufReader::new(GzDecoder::new(f)).lines();
     let first = lines
@@ -88,6 +102,17 @@ pub fn read(path: &Path) -> OpResult<Archive> {
     }
     let mut rows = Vec::new();
     let mut problems = Vec::new();
+    let key = match (header.keyed_from, seal) {
+        (Some(_), Some(seal)) if seal.key_file.exists() => match seal.key_file.load() {
+            Ok(k) => Some(k),
+            Err(e) => {
+                problems.push(format!("cannot check the keyed rows: {e}"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let mut keyed_unchecked = 0;
     let mut prev = header.prev_hash.clone();
     let mut expect_id = header.first_id;
     for (n, line) in lines.enumerate() {
@@ -100,9 +125,24 @@ pub fn read(path: &Path) -> OpResult<Archive> {
         if row.prev_hash != prev {
             problems.push(format!("row {} does not link to the row before it", row.id));
         }
+        // A keyed row's hash is an HMAC: its links alone prove nothing,
+        // since anyone can relink rows rehashed without the key.
         let keyed = header.keyed_from.is_some_and(|k| row.id >= k);
-        if !keyed && row_hash_of(&row) != row.row_hash {
-            problems.push(format!("row {} was altered (hash mismatch)", row.id));
+        match (keyed, &key) {
+            (false, _) => {
+                if row_hash_of(&row) != row.row_hash {
+                    problems.push(format!("row {} was altered (hash mismatch)", row.id));
+                }
+            }
+            (true, Some(k)) => {
+                if keyed_row_hash_of(&row, k) != row.row_hash {
+                    problems.push(format!(
+                        "row {} was altered (HMAC mismatch: its hash was not made with the audit key)",
+                        row.id
+                    ));
+                }
+            }
+            (true, None) => keyed_unchecked += 1,
         }
         prev = row.row_hash.clone();
         expect_id = row.id + 1;
@@ -119,6 +159,7 @@ pub fn read(path: &Path) -> OpResult<Archive> {
         header,
         rows,
         problems,
+        keyed_unchecked,
     })
 }
 
@@ -255,19 +296,23 @@ pub fn archive(
     };
     let sha = write_file(conn, &header, out)?;
     // Read it back as a stranger would: every row, hash and link.
-    let back = read(out)?;
+    let back = read(out, ctx.policy.audit.as_ref())?;
     let tail_ok = back
         .rows
         .last()
         .is_some_and(|r| r.id == last_id && r.row_hash == last_hash);
-    if !back.problems.is_empty() || !tail_ok {
+    if !back.verified() || !tail_ok {
         return Err(OpError::Io(format!(
             "the archive {} did not verify ({}); nothing was deleted",
             out.display(),
             back.problems
                 .first()
                 .map(String::as_str)
-                .unwrap_or("its last row differs from the database")
+                .unwrap_or(if back.keyed_unchecked > 0 {
+                    "its keyed rows cannot be checked without the audit key"
+                } else {
+                    "its last row differs from the database"
+                })
         )));
     }
     let request = json!({ "before": before.to_string(), "out": out.display().to_string() });

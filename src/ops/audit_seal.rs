@@ -47,7 +47,7 @@ pub struct Seal {
 impl Seal {
     pub fn new(key_file: impl Into<PathBuf>, checkpoint_file: impl Into<PathBuf>) -> Seal {
         Seal {
-            key_file: KeyFile::new(key_file),
+            key_file: KeyFile::new(key_file).named("audit key file"),
             checkpoint_file: checkpoint_file.into(),
             syslog_socket: None,
         }
@@ -306,7 +306,7 @@ pub(crate) fn read(path: &Path, key: &SecretKey) -> std::io::Result<Read> {
                 "checkpoint file {} line {n} (row {}, {}) names audit key {} but the key file holds key {want_id}: forged, or written under another key; ignored",
                 path.display(),
                 cp.last,
-                cp.time,
+                crate::sanitize::for_terminal(&cp.time),
                 crate::sanitize::for_terminal(&cp.key_id)
             ));
         } else if !cp.mac_ok(key) {
