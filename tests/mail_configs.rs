@@ -453,3 +453,20 @@ on_both_backends!(cli_rollback_puts_the_backup_back, |t| {
     );
     assert_eq!(std::fs::read_to_string(&main).unwrap(), GOOD);
 });
+
+// A right-to-left override in a path shows it reversed ("/etc/postfix/
+// main.cf" read off "fc.niam"): refused like a control character, by
+// field, and nothing stored.
+on_both_backends!(review_bidi_config_file_path_is_refused, |t| {
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    let files = vec![("/etc/postfix/\u{202E}fc.niam".to_string(), GOOD.to_string())];
+    let e = mail_configs::import(&mut c, &a, "postfix", &files)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("config_file") && e.contains("U+202E"),
+        "names the field and the character: {e}"
+    );
+    assert_eq!(common::count(&mut c, "mail_server_configs"), 0);
+});

@@ -45,7 +45,10 @@ pub fn check_service(field: &str, s: &str) -> OpResult<String> {
 }
 
 fn check_file(path: &str, data: &str) -> OpResult<()> {
-    if !path.starts_with('/') || path.len() > MAX_PATH || path.chars().any(|c| c.is_control()) {
+    // Bidi controls too, not just C0/C1: a path shown reversed in the list
+    // would name a different file than the one stored.
+    crate::validate::refuse_unsafe("config_file", path)?;
+    if !path.starts_with('/') || path.len() > MAX_PATH {
         return Err(OpError::invalid(
             "config_file",
             format!("must be an absolute path of at most {MAX_PATH} characters without control characters (got {path:?})"),
