@@ -417,6 +417,10 @@ impl From<OpError> for Failure {
 pub struct Reply {
     pub tag: Tag,
     pub result: Result<Response, Failure>,
+    /// Audit checkpoint warnings raised while this job ran (writer only,
+    /// sanitised): a write is saved, refused or fails and its checkpoint
+    /// could not be written; the status line shows them whatever the result.
+    pub warnings: Vec<String>,
 }
 
 /// The sending end the UI holds; dropping it (or calling `shutdown`) ends
@@ -632,21 +636,26 @@ impl Runner {
             }
             for job in batch {
                 self.current = Some(job.tag);
-                let mut result = self.execute(job.request);
-                // A saved write whose audit checkpoint could not be written
-                // says so on the status line (the CLI prints it on stderr).
-                let warnings = ops::audit_seal::take_warnings();
-                if let (Ok(Response::Written(s)), false) = (&mut result, warnings.is_empty()) {
-                    for w in &warnings {
-                        s.push_str(" | ");
-                        s.push_str(&crate::sanitize::for_terminal(w));
-                    }
-                }
+                let result = self.execute(job.request);
+                // Only the writer writes audit rows, so only it drains the
+                // (process-wide) checkpoint warning queue; a reader taking
+                // them would drop them. Every kind of writer result carries
+                // them: a login (Session), a refusal or a failed write is
+                // audited and checkpointed too.
+                let warnings = if coalesce {
+                    Vec::new()
+                } else {
+                    ops::audit_seal::take_warnings()
+                        .iter()
+                        .map(|w| crate::sanitize::for_terminal(w))
+                        .collect()
+                };
                 if self
                     .replies
                     .send(Reply {
                         tag: job.tag,
                         result,
+                        warnings,
                     })
                     .is_err()
                 {
@@ -802,6 +811,7 @@ impl Runner {
             let _ = replies.send(Reply {
                 tag,
                 result: Ok(Response::Progress(p)),
+                warnings: Vec::new(),
             });
         }
     }

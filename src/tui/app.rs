@@ -931,7 +931,33 @@ impl App {
     }
 
     pub fn on_reply(&mut self, reply: Reply) -> bool {
-        let Reply { tag, result } = reply;
+        let Reply {
+            tag,
+            result,
+            warnings,
+        } = reply;
+        let redraw = self.on_result(tag, result);
+        if warnings.is_empty() {
+            return redraw;
+        }
+        // After the result's own status (a saved write's sentence, a
+        // refusal), and even for a reply no screen awaits any more: a
+        // checkpoint that was not written must not go unseen.
+        let mut line = match self.status.take() {
+            Some((s, _)) if !s.is_empty() => s,
+            _ => String::new(),
+        };
+        for w in warnings {
+            if !line.is_empty() {
+                line.push_str(" | ");
+            }
+            line.push_str(&w);
+        }
+        self.status = Some((line, true));
+        true
+    }
+
+    fn on_result(&mut self, tag: Tag, result: Result<Response, Failure>) -> bool {
         if self.inflight.get(&tag.slot) != Some(&tag.gen) {
             return false;
         }

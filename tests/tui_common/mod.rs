@@ -37,13 +37,18 @@ impl Tui {
 
     /// The TUI on a given database (PostgreSQL for tests on both backends).
     pub fn on(db: TestDb, w: u16, h: u16) -> Tui {
+        Tui::with_policy(db, w, h, common::policy())
+    }
+
+    /// The TUI whose worker runs with `policy` (an audit seal, say).
+    pub fn with_policy(db: TestDb, w: u16, h: u16, policy: postfix_manager::ops::Policy) -> Tui {
         let mut conn = db.conn();
         let admin = common::admin(&mut conn);
         let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
         let worker = Worker::spawn_with(
             db.conn(),
             db.conn(),
-            common::policy(),
+            policy,
             Default::default(),
             postfix_manager::worker::HostSettings {
                 url: Some(db.url.clone()),
