@@ -747,14 +747,17 @@ fn audit(
         AuditCommand::Verify { checkpoints } => {
             let r = ops::audit::verify_against(conn, ctx, checkpoints.as_deref())?;
             let text = if r.ok() {
-                let mut t = format!("audit chain intact: {} row(s) checked", r.rows_checked);
+                let mut t = format!(
+                    "audit chain intact: {} checked",
+                    crate::plural::s(r.rows_checked, "row")
+                );
                 if let Some(k) = r.keyed_from {
                     t.push_str(&format!(", keyed (HMAC) from row {k}"));
                 }
                 match &r.latest_checkpoint {
                     Some(cp) => t.push_str(&format!(
-                        "; matches {} checkpoint(s), the latest at {} (row {})",
-                        r.checkpoints,
+                        "; matches {}, the latest at {} (row {})",
+                        crate::plural::s(r.checkpoints, "checkpoint"),
                         crate::sanitize::for_terminal(&cp.time),
                         cp.last
                     )),
@@ -764,8 +767,8 @@ fn audit(
                 t
             } else {
                 let mut t = format!(
-                    "audit chain BROKEN after checking {} row(s):\n",
-                    r.rows_checked
+                    "audit chain BROKEN after checking {}:\n",
+                    crate::plural::s(r.rows_checked, "row")
                 );
                 for p in &r.problems {
                     t.push_str(&format!("  {}\n", crate::sanitize::for_terminal(p)));
