@@ -9,60 +9,19 @@
 
 mod common;
 mod mail_harness;
+mod pg_cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use mail_harness::{Dovecot, Postfix};
+use pg_cluster::{as_postgres, is_root, pg_bin, postgres_uid, run};
 use postfix_manager::db::{self, AnyConnection, DbUrl};
 use postfix_manager::ops::{self, mailboxes::NewMailbox, Client, ClientKind, Ctx};
 
 const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
 const PW: &str = "mailbox-password-1";
-
-fn run(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn as_postgres(bin: &Path, tool: &str) -> Command {
-    let mut c = Command::new("runuser");
-    c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
-    c
-}
-
-fn pg_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|p| p.join("initdb").exists() && p.join("pg_basebackup").exists())
-        .collect();
-    dirs.sort();
-    dirs.pop()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
-}
-
-fn postgres_uid() -> u32 {
-    let out = Command::new("id")
-        .args(["-u", "postgres"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
 
 /// A port free on both loopback addresses: Dovecot's `connect` takes one
 /// `port=` for all its hosts, so primary and replica share it.
@@ -88,7 +47,7 @@ struct Pair {
 
 impl Pair {
     fn start() -> Option<Pair> {
-        let Some(bin) = pg_bin() else {
+        let Some(bin) = pg_bin(&["initdb", "pg_basebackup"]) else {
             common::skip("PostgreSQL server binaries (initdb, pg_basebackup) are not installed");
             return None;
         };

@@ -5,9 +5,12 @@
 //! `scram-sha-256` authentication), so the shared server is left alone.
 
 mod common;
+mod pg_cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use pg_cluster::{as_postgres, pg_bin, postgres_uid, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
 const PW: &str = "tls-db-password-1";
@@ -18,40 +21,13 @@ struct Cluster {
     port: u16,
 }
 
-fn run(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn as_postgres(bin: &Path, tool: &str) -> Command {
-    let mut c = Command::new("runuser");
-    c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
-    c
-}
-
-fn pg_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|p| p.join("initdb").exists())
-        .collect();
-    dirs.sort();
-    dirs.pop()
-}
-
 impl Cluster {
     fn start() -> Option<Cluster> {
-        let Some(bin) = pg_bin() else {
+        let Some(bin) = pg_bin(&["initdb"]) else {
             common::skip("PostgreSQL server binaries (initdb) are not installed");
             return None;
         };
-        if !nix_is_root() || Command::new("openssl").arg("version").output().is_err() {
+        if !pg_cluster::is_root() || Command::new("openssl").arg("version").output().is_err() {
             common::skip(
                 "a private PostgreSQL cluster needs root (to run it as postgres) and openssl",
             );
@@ -171,22 +147,6 @@ impl Drop for Cluster {
             .args(["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"])
             .output();
     }
-}
-
-fn nix_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
-}
-
-fn postgres_uid() -> u32 {
-    let out = Command::new("id")
-        .args(["-u", "postgres"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 fn make_certs(d: &Path) {
