@@ -6,10 +6,7 @@
 mod common;
 mod tui_common;
 
-use diesel::prelude::*;
-use postfix_manager::db::schema::mailboxes;
-use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox};
-use tui_common::Tui;
+use tui_common::{domain, mailbox, Tui};
 
 const G: i64 = 1 << 30;
 const T: i64 = 1 << 40;
@@ -53,38 +50,6 @@ fn login_and_lock_fit_in_40x12() {
 fn login_at_60x20_takes_every_key() {
     let mut t = Tui::new(60, 20);
     t.login_admin();
-}
-
-fn domain(t: &mut Tui, name: &str, description: &str, quota: i64) {
-    ops::domains::create(
-        &mut t.conn,
-        &t.admin,
-        name,
-        &DomainInput {
-            description: Some(description.into()),
-            quota_limit: Some(quota),
-            ..Default::default()
-        },
-    )
-    .expect("domain");
-}
-
-fn mailbox(t: &mut Tui, address: &str, name: &str, quota: i64, used: i64) {
-    ops::mailboxes::create(
-        &mut t.conn,
-        &t.admin,
-        &NewMailbox {
-            address: address.into(),
-            password: "mailbox-password-1".into(),
-            quota: Some(quota),
-            name: Some(name.into()),
-        },
-    )
-    .expect("mailbox");
-    diesel::update(mailboxes::table.filter(mailboxes::username.eq(address)))
-        .set(mailboxes::quota_used.eq(used))
-        .execute(&mut t.conn)
-        .expect("usage");
 }
 
 /// Addresses as long as real ones get, with long names beside them and

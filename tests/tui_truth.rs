@@ -8,44 +8,10 @@ mod tui_common;
 use diesel::prelude::*;
 use postfix_manager::db::schema::mailboxes;
 use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox};
-use tui_common::Tui;
+use tui_common::{domain, mailbox, Tui};
 
 const G: i64 = 1 << 30;
 const T: i64 = 1 << 40;
-
-fn domain(t: &mut Tui, name: &str, description: &str, quota: i64) {
-    ops::domains::create(
-        &mut t.conn,
-        &t.admin,
-        name,
-        &DomainInput {
-            description: Some(description.into()),
-            quota_limit: Some(quota),
-            ..Default::default()
-        },
-    )
-    .expect("domain");
-}
-
-/// A mailbox with this quota and this much in use (set as Dovecot's quota
-/// sync would: the column, which the triggers roll up into the domain).
-fn mailbox(t: &mut Tui, address: &str, name: &str, quota: i64, used: i64) {
-    ops::mailboxes::create(
-        &mut t.conn,
-        &t.admin,
-        &NewMailbox {
-            address: address.into(),
-            password: "mailbox-password-1".into(),
-            quota: Some(quota),
-            name: Some(name.into()),
-        },
-    )
-    .expect("mailbox");
-    diesel::update(mailboxes::table.filter(mailboxes::username.eq(address)))
-        .set(mailboxes::quota_used.eq(used))
-        .execute(&mut t.conn)
-        .expect("usage");
-}
 
 /// Usage from nothing to 411 TiB, one mailbox over its quota (879 %).
 pub fn sized(w: u16, h: u16) -> Tui {

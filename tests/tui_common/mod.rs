@@ -260,3 +260,40 @@ macro_rules! snap {
         });
     };
 }
+
+/// A domain with this description and total quota, created through ops.
+pub fn domain(t: &mut Tui, name: &str, description: &str, quota: i64) {
+    postfix_manager::ops::domains::create(
+        &mut t.conn,
+        &t.admin,
+        name,
+        &postfix_manager::ops::domains::DomainInput {
+            description: Some(description.into()),
+            quota_limit: Some(quota),
+            ..Default::default()
+        },
+    )
+    .expect("domain");
+}
+
+/// A mailbox with this quota and this much in use (set as Dovecot's quota
+/// sync would: the column, which the triggers roll up into the domain).
+pub fn mailbox(t: &mut Tui, address: &str, name: &str, quota: i64, used: i64) {
+    use diesel::prelude::*;
+    use postfix_manager::db::schema::mailboxes;
+    postfix_manager::ops::mailboxes::create(
+        &mut t.conn,
+        &t.admin,
+        &postfix_manager::ops::mailboxes::NewMailbox {
+            address: address.into(),
+            password: "mailbox-password-1".into(),
+            quota: Some(quota),
+            name: Some(name.into()),
+        },
+    )
+    .expect("mailbox");
+    diesel::update(mailboxes::table.filter(mailboxes::username.eq(address)))
+        .set(mailboxes::quota_used.eq(used))
+        .execute(&mut t.conn)
+        .expect("usage");
+}
