@@ -6,6 +6,7 @@ pub mod config;
 pub mod csvfile;
 pub mod csvio;
 pub mod db;
+pub mod dkim;
 pub mod error;
 pub mod health;
 pub mod ldap;
