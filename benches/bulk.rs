@@ -15,9 +15,10 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use postfix_manager::db::{self, migrate, AnyConnection, DbUrl};
+use postfix_manager::model::Status;
 use postfix_manager::ops::bulk::{self, MailboxAction};
 use postfix_manager::ops::import::{self, MailboxRow};
-use postfix_manager::ops::{self, Client, ClientKind, Ctx, Policy, Status};
+use postfix_manager::ops::{self, Client, ClientKind, Ctx, Policy};
 
 fn policy() -> Policy {
     Policy {

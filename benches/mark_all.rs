@@ -16,11 +16,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use postfix_manager::db::{self, migrate, AnyConnection, DbUrl};
+use postfix_manager::model::Entity;
 use postfix_manager::ops::{self, Client, ClientKind, Ctx, Policy};
 use postfix_manager::store::{Filter, Page};
 use postfix_manager::tui::app::{App, Screen};
 use postfix_manager::tui::theme::Theme;
-use postfix_manager::worker::{Job, Reply, Request, Resource, Slot, Tag, Worker};
+use postfix_manager::worker::{Job, Reply, Request, Slot, Tag, Worker};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const PW: &str = "bench-admin-password-1";
@@ -188,14 +189,14 @@ fn run(name: &str, url: &DbUrl, rows: u64) {
     d.pump();
     std::thread::sleep(Duration::from_millis(50));
     let probe = Tag {
-        slot: Slot::Table(Resource::Domains),
+        slot: Slot::Table(Entity::Domains),
         gen: u64::MAX,
     };
     let t = Instant::now();
     d.worker.send(Job {
         tag: probe,
         request: Request::List {
-            resource: Resource::Domains,
+            resource: Entity::Domains,
             filter: Filter::default(),
             page: Page {
                 after: None,

@@ -16,7 +16,7 @@ use crate::ops::{self, import::ImportReport, Ctx};
 use crate::paths::Doing;
 use crate::store::Filter;
 
-pub use crate::ops::import::Table;
+use crate::model::Entity;
 
 /// How far a long job has got: `done` of `total` (None: not known ahead,
 /// as for an export's bytes) in `unit`s.
@@ -93,7 +93,7 @@ fn cannot(path: &Path, doing: crate::paths::Doing, e: &std::io::Error) -> OpErro
 pub fn import_file(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    table: Table,
+    table: Entity,
     path: &Path,
     dry_run: bool,
     progress: OnProgress<'_>,
@@ -122,7 +122,7 @@ pub fn import_file(
         }
     };
     match table {
-        Table::Mailboxes => {
+        Entity::Mailboxes => {
             let hashing = rows_progress("hashing passwords");
             let rows = crate::csvio::parse_mailboxes(
                 input,
@@ -133,14 +133,20 @@ pub fn import_file(
             let mut writing = rows_progress("importing mailboxes");
             ops::import::mailboxes(conn, ctx, &rows, dry_run, &mut writing)
         }
-        Table::Domains => {
+        Entity::Domains => {
             let rows = crate::csvio::parse_domains(input)?;
             ops::import::domains(conn, ctx, &rows, dry_run)
         }
-        Table::Aliases => {
+        Entity::Aliases => {
             let rows = crate::csvio::parse_aliases(input)?;
             ops::import::aliases(conn, ctx, &rows, dry_run)
         }
+        Entity::AliasDomains
+        | Entity::Users
+        | Entity::Permissions
+        | Entity::Audit
+        | Entity::MailServers
+        | Entity::Ldap => Err(table.no_csv()),
     }
 }
 
@@ -188,12 +194,23 @@ pub struct Exported {
 pub fn export_file(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    table: Table,
+    table: Entity,
     filter: &Filter,
     with_hashes: bool,
     path: &Path,
     progress: OnProgress<'_>,
 ) -> OpResult<Exported> {
+    let stage = match table {
+        Entity::Domains => "exporting domains",
+        Entity::Mailboxes => "exporting mailboxes",
+        Entity::Aliases => "exporting aliases",
+        Entity::AliasDomains
+        | Entity::Users
+        | Entity::Permissions
+        | Entity::Audit
+        | Entity::MailServers
+        | Entity::Ldap => return Err(table.no_csv()),
+    };
     if path.as_os_str().is_empty() {
         return Err(OpError::invalid("file", "required"));
     }
@@ -227,11 +244,7 @@ pub fn export_file(
         inner: std::io::BufWriter::new(tmp.as_file()),
         bytes: 0,
         reported: 0,
-        stage: match table {
-            Table::Domains => "exporting domains",
-            Table::Mailboxes => "exporting mailboxes",
-            Table::Aliases => "exporting aliases",
-        },
+        stage,
         progress,
         start: std::time::Instant::now(),
     };
@@ -241,11 +254,17 @@ pub fn export_file(
         ..filter.clone()
     };
     let rows = match table {
-        Table::Mailboxes => {
+        Entity::Mailboxes => {
             crate::csvio::export_mailboxes(conn, ctx, &filter, with_hashes, &mut out)?
         }
-        Table::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
-        Table::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
+        Entity::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
+        Entity::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
+        Entity::AliasDomains
+        | Entity::Users
+        | Entity::Permissions
+        | Entity::Audit
+        | Entity::MailServers
+        | Entity::Ldap => return Err(table.no_csv()),
     };
     out.flush().map_err(|e| cannot(path, Doing::Writing, &e))?;
     let bytes = out.bytes;

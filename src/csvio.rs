@@ -16,8 +16,9 @@ use std::io::{Read, Write};
 
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::Status;
 use crate::ops::import::{line_errors, AliasRow, DomainRow, MailboxRow};
-use crate::ops::{self, Ctx, Status};
+use crate::ops::{self, Ctx};
 use crate::store::{Filter, Page};
 use crate::validate;
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod ldap;
 pub mod mail;
+pub mod model;
 pub mod ops;
 pub mod password;
 pub mod paths;

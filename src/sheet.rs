@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::ops::import::{line_errors, FieldChange, RowChange, Table};
-use crate::ops::{self, Ctx, Status};
+use crate::model::{Entity, Status};
+use crate::ops::import::{line_errors, FieldChange, RowChange};
+use crate::ops::{self, Ctx};
 use crate::validate;
 
 /// How a column's text is read and compared.
@@ -34,6 +35,7 @@ enum Kind {
     Status,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct Column {
     name: &'static str,
     kind: Kind,
@@ -66,12 +68,34 @@ const DOMAIN: &[Column] = &[
     col("status", Kind::Status),
 ];
 
-fn columns(table: Table) -> &'static [Column] {
-    match table {
-        Table::Mailboxes => MAILBOX,
-        Table::Aliases => ALIAS,
-        Table::Domains => DOMAIN,
-    }
+/// A table's columns and the line telling how to edit them.
+#[derive(Debug, PartialEq, Eq)]
+struct Layout {
+    cols: &'static [Column],
+    how: &'static str,
+}
+
+fn layout(table: Entity) -> OpResult<&'static Layout> {
+    Ok(match table {
+        Entity::Mailboxes => &Layout {
+            cols: MAILBOX,
+            how: "# Edit quota (bytes, 500M, 2G, 0 = unlimited), name and status (active|suspended).\n",
+        },
+        Entity::Aliases => &Layout {
+            cols: ALIAS,
+            how: "# Edit goto (addresses, comma-separated), description and status (active|suspended).\n",
+        },
+        Entity::Domains => &Layout {
+            cols: DOMAIN,
+            how: "# Edit description, quota and max_mailbox_quota (bytes, 500M, 2G, 0 = unlimited),\n# max_mailboxes and max_aliases (0 = unlimited), transport and status (active|suspended).\n",
+        },
+        Entity::AliasDomains
+        | Entity::Users
+        | Entity::Permissions
+        | Entity::Audit
+        | Entity::MailServers
+        | Entity::Ldap => return Err(table.no_csv()),
+    })
 }
 
 /// A cell as written to the file: control characters (tabs, newlines)
@@ -110,7 +134,9 @@ fn normal(c: &Column, raw: &str) -> OpResult<String> {
 /// Rows as read for editing: their cells and versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sheet {
-    pub table: Table,
+    pub table: Entity,
+    #[serde(skip)]
+    layout: &'static Layout,
     rows: Vec<(i32, Vec<String>)>,
 }
 
@@ -120,16 +146,17 @@ impl Sheet {
     pub fn load(
         conn: &mut AnyConnection,
         ctx: &Ctx,
-        table: Table,
+        table: Entity,
         keys: &[String],
     ) -> OpResult<Sheet> {
+        let layout = layout(table)?;
         let opt = |s: &Option<String>| s.clone().unwrap_or_default();
         let mut rows: Vec<(i32, Vec<String>)> = Vec::with_capacity(keys.len());
         // A row named twice (or spelled two ways) appears once.
         let mut seen = HashSet::new();
         for k in keys {
             let row = match table {
-                Table::Mailboxes => {
+                Entity::Mailboxes => {
                     let m = ops::mailboxes::get(conn, ctx, k)?;
                     let cells = vec![
                         m.username,
@@ -139,12 +166,12 @@ impl Sheet {
                     ];
                     (m.version, cells)
                 }
-                Table::Aliases => {
+                Entity::Aliases => {
                     let a = ops::aliases::get(conn, ctx, k)?;
                     let cells = vec![a.address, a.goto, opt(&a.description), a.status];
                     (a.version, cells)
                 }
-                Table::Domains => {
+                Entity::Domains => {
                     let d = ops::domains::get(conn, ctx, k)?;
                     let cells = vec![
                         d.name,
@@ -158,12 +185,22 @@ impl Sheet {
                     ];
                     (d.version, cells)
                 }
+                Entity::AliasDomains
+                | Entity::Users
+                | Entity::Permissions
+                | Entity::Audit
+                | Entity::MailServers
+                | Entity::Ldap => return Err(table.no_csv()),
             };
             if seen.insert(row.1[0].clone()) {
                 rows.push(row);
             }
         }
-        Ok(Sheet { table, rows })
+        Ok(Sheet {
+            table,
+            layout,
+            rows,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -186,19 +223,9 @@ impl Sheet {
 
     /// The file the editor opens: how to edit it, a header, one row a line.
     pub fn text(&self) -> String {
-        let cols = columns(self.table);
+        let cols = self.layout.cols;
         let mut out = String::new();
-        out.push_str(match self.table {
-            Table::Mailboxes => {
-                "# Edit quota (bytes, 500M, 2G, 0 = unlimited), name and status (active|suspended).\n"
-            }
-            Table::Aliases => {
-                "# Edit goto (addresses, comma-separated), description and status (active|suspended).\n"
-            }
-            Table::Domains => {
-                "# Edit description, quota and max_mailbox_quota (bytes, 500M, 2G, 0 = unlimited),\n# max_mailboxes and max_aliases (0 = unlimited), transport and status (active|suspended).\n"
-            }
-        });
+        out.push_str(self.layout.how);
         out.push_str(&format!(
             "# Do not change the {} column or add rows; lines starting with # are ignored.\n",
             cols[0].name
@@ -215,7 +242,7 @@ impl Sheet {
 
     /// The changed rows of the edited file, or every bad line by number.
     pub fn diff(&self, edited: &str) -> OpResult<Vec<RowChange>> {
-        let cols = columns(self.table);
+        let cols = self.layout.cols;
         let by_key: HashMap<&str, &(i32, Vec<String>)> =
             self.rows.iter().map(|r| (r.1[0].as_str(), r)).collect();
         let mut seen = HashSet::new();

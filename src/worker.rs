@@ -19,33 +19,20 @@ use std::time::Duration;
 use crate::db::models::{LdapConfig, MailServerConfig, User};
 use crate::db::AnyConnection;
 use crate::error::OpError;
+use crate::model::{Entity, Perm, Role, Status};
 use crate::ops::{
     self, alias_domains::AliasDomainView, aliases::AliasEdit, domains::DomainInput,
     mailboxes::MailboxEdit, mailboxes::NewMailbox, users::NewUser, users::UserEdit, Client,
-    ClientKind, Ctx, Perm, Policy, Principal, Role, Status,
+    ClientKind, Ctx, Policy, Principal,
 };
 use crate::store::{self, permissions::Grant, stats, Filter, Page};
-
-/// The tables the TUI lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Resource {
-    Domains,
-    Mailboxes,
-    Aliases,
-    AliasDomains,
-    Users,
-    Permissions,
-    Audit,
-    MailServers,
-    Ldap,
-}
 
 /// Who asked: one pending request per slot, newer replaces older.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Slot {
     Login,
     Dashboard,
-    Table(Resource),
+    Table(Entity),
     /// A create/edit form's save.
     Form,
     /// A confirmed delete or a status toggle.
@@ -103,7 +90,7 @@ pub enum Request {
         id: i32,
     },
     List {
-        resource: Resource,
+        resource: Entity,
         filter: Filter,
         page: Page,
     },
@@ -112,7 +99,7 @@ pub enum Request {
     /// answer is `Unchanged` and no rows are read: the screen's once-a-
     /// refresh "did anything change?" costs one aggregate.
     Live {
-        resource: Resource,
+        resource: Entity,
         filter: Filter,
         page: Page,
         known: Option<LiveToken>,
@@ -124,38 +111,38 @@ pub enum Request {
     },
     /// How many rows deleting this row takes with it (for the confirm dialog).
     DeleteImpact {
-        resource: Resource,
+        resource: Entity,
         key: String,
     },
     /// What suspending this row takes with it (for the confirm dialog).
     StatusImpact {
-        resource: Resource,
+        resource: Entity,
         key: String,
     },
     /// What a bulk action on the marked rows would change (for its dialog).
     BulkPreview {
-        resource: Resource,
+        resource: Entity,
         keys: Vec<String>,
         action: BulkAction,
     },
     /// The marked rows as a sheet, to open in $EDITOR (answered with
     /// `Response::Sheet`).
     Sheet {
-        table: ops::import::Table,
+        table: Entity,
         keys: Vec<String>,
     },
     /// One chunk of the keys of `resource` matching `filter`, after the
     /// key `after` (None: from the first). The UI asks chunk after chunk,
     /// so other reads run in between and Esc stops it at any chunk.
     MatchingKeys {
-        resource: Resource,
+        resource: Entity,
         filter: Filter,
         after: Option<String>,
     },
     /// One row as it is now, by key (a form whose save met a conflict
     /// shows the other writer's values): `Rows` with that row.
     Row {
-        resource: Resource,
+        resource: Entity,
         key: String,
     },
     Write(Write),
@@ -182,19 +169,19 @@ impl Request {
 pub enum Write {
     /// A bulk action on marked rows, in one transaction.
     Bulk {
-        resource: Resource,
+        resource: Entity,
         keys: Vec<String>,
         action: BulkAction,
     },
     /// Import a CSV file (all rows or none), reporting progress.
     ImportCsv {
-        table: crate::csvfile::Table,
+        table: Entity,
         file: std::path::PathBuf,
         dry_run: bool,
     },
     /// Export the rows matching `filter` into a new CSV file.
     ExportCsv {
-        table: crate::csvfile::Table,
+        table: Entity,
         filter: Filter,
         /// Mailbox password hashes in the file (admins only; ops refuses others).
         with_hashes: bool,
@@ -202,7 +189,7 @@ pub enum Write {
     },
     /// The rows changed in the $EDITOR round trip, in one transaction.
     EditRows {
-        table: ops::import::Table,
+        table: Entity,
         changes: Vec<ops::import::RowChange>,
     },
     CreateDomain {
@@ -325,7 +312,7 @@ pub enum Write {
         edit: ops::preferences::PreferencesEdit,
     },
     SetStatus {
-        resource: Resource,
+        resource: Entity,
         key: String,
         status: Status,
     },
@@ -701,7 +688,7 @@ impl Runner {
                 | Write::DeleteLdap { .. }
                 | Write::TestLdap { .. }
                 | Write::SetStatus {
-                    resource: Resource::Ldap,
+                    resource: Entity::Ldap,
                     ..
                 }),
             ) => {
@@ -899,14 +886,14 @@ impl Runner {
             }
             Write::SetStatus { key, status, .. } => {
                 let input = ops::ldap::ServerInput {
-                    is_active: Some(status == ops::Status::Active),
+                    is_active: Some(status == Status::Active),
                     ..Default::default()
                 };
                 let v = ops::ldap::edit(c, ctx, &keys, &key, None, &input)?;
                 format!(
                     "LDAP server {} is now {}",
                     v.server_name,
-                    if status == ops::Status::Active {
+                    if status == Status::Active {
                         "active"
                     } else {
                         "inactive"
@@ -1059,24 +1046,18 @@ fn run(c: &mut AnyConnection, ctx: &Ctx, request: Request) -> Result<Response, O
 fn bulk_run(
     c: &mut AnyConnection,
     ctx: &Ctx,
-    resource: Resource,
+    resource: Entity,
     keys: &[String],
     action: &BulkAction,
     apply: bool,
 ) -> Result<ops::bulk::Preview, OpError> {
-    use ops::import::Table;
-    let table = match resource {
-        Resource::Mailboxes => Table::Mailboxes,
-        Resource::Aliases => Table::Aliases,
-        Resource::Domains => Table::Domains,
-        other => {
-            return Err(OpError::invalid(
-                "action",
-                format!("no bulk actions on {}s", noun(other)),
-            ))
-        }
-    };
-    ops::bulk::run(c, ctx, table, keys, action, apply)
+    if !resource.bulk() {
+        return Err(OpError::invalid(
+            "action",
+            format!("no bulk actions on {}s", resource.noun()),
+        ));
+    }
+    ops::bulk::run(c, ctx, resource, keys, action, apply)
 }
 
 /// Keys per `MatchingKeys` chunk: one keyset page of the largest size.
@@ -1090,7 +1071,7 @@ pub const MARK_CHUNK: i64 = store::MAX_PAGE;
 fn matching_keys(
     c: &mut AnyConnection,
     ctx: &Ctx,
-    resource: Resource,
+    resource: Entity,
     filter: &Filter,
     after: Option<String>,
 ) -> Result<(Vec<String>, Option<String>), OpError> {
@@ -1104,22 +1085,22 @@ fn matching_keys(
         backward: false,
     };
     let keys: Vec<String> = match resource {
-        Resource::Mailboxes => ops::mailboxes::list(c, ctx, &filter, &page)?
+        Entity::Mailboxes => ops::mailboxes::list(c, ctx, &filter, &page)?
             .into_iter()
             .map(|m| m.username)
             .collect(),
-        Resource::Aliases => ops::aliases::list(c, ctx, &filter, &page)?
+        Entity::Aliases => ops::aliases::list(c, ctx, &filter, &page)?
             .into_iter()
             .map(|a| a.address)
             .collect(),
-        Resource::Domains => ops::domains::list(c, ctx, &filter, &page)?
+        Entity::Domains => ops::domains::list(c, ctx, &filter, &page)?
             .into_iter()
             .map(|d| d.name)
             .collect(),
         other => {
             return Err(OpError::invalid(
                 "marks",
-                format!("{} rows cannot be marked", noun(other)),
+                format!("{} rows cannot be marked", other.noun()),
             ))
         }
     };
@@ -1145,21 +1126,14 @@ fn newest_per_slot(batch: Vec<Job>) -> Vec<Job> {
 }
 
 /// One row by key through ops' scoped `get`, as a listing of one.
-fn row(
-    c: &mut AnyConnection,
-    ctx: &Ctx,
-    resource: Resource,
-    key: &str,
-) -> Result<Listing, OpError> {
+fn row(c: &mut AnyConnection, ctx: &Ctx, resource: Entity, key: &str) -> Result<Listing, OpError> {
     Ok(match resource {
-        Resource::Domains => Listing::Domains(vec![ops::domains::get(c, ctx, key)?]),
-        Resource::Mailboxes => Listing::Mailboxes(vec![ops::mailboxes::get(c, ctx, key)?]),
-        Resource::Aliases => Listing::Aliases(vec![ops::aliases::get(c, ctx, key)?]),
-        Resource::AliasDomains => {
-            Listing::AliasDomains(vec![ops::alias_domains::get(c, ctx, key)?])
-        }
-        Resource::Users => Listing::Users(vec![ops::users::get(c, ctx, key)?]),
-        Resource::Ldap => {
+        Entity::Domains => Listing::Domains(vec![ops::domains::get(c, ctx, key)?]),
+        Entity::Mailboxes => Listing::Mailboxes(vec![ops::mailboxes::get(c, ctx, key)?]),
+        Entity::Aliases => Listing::Aliases(vec![ops::aliases::get(c, ctx, key)?]),
+        Entity::AliasDomains => Listing::AliasDomains(vec![ops::alias_domains::get(c, ctx, key)?]),
+        Entity::Users => Listing::Users(vec![ops::users::get(c, ctx, key)?]),
+        Entity::Ldap => {
             let page = Page {
                 limit: Some(50),
                 ..Default::default()
@@ -1171,7 +1145,7 @@ fn row(
         other => {
             return Err(OpError::invalid(
                 "resource",
-                format!("{} rows are not read one by one", noun(other)),
+                format!("{} rows are not read one by one", other.noun()),
             ))
         }
     })
@@ -1180,29 +1154,29 @@ fn row(
 fn list(
     c: &mut AnyConnection,
     ctx: &Ctx,
-    resource: Resource,
+    resource: Entity,
     f: &Filter,
     page: &Page,
 ) -> Result<Listing, OpError> {
     Ok(match resource {
-        Resource::Domains => Listing::Domains(ops::domains::list(c, ctx, f, page)?),
-        Resource::Mailboxes => Listing::Mailboxes(ops::mailboxes::list(c, ctx, f, page)?),
-        Resource::Aliases => Listing::Aliases(ops::aliases::list(c, ctx, f, page)?),
-        Resource::AliasDomains => Listing::AliasDomains(ops::alias_domains::list(c, ctx, f, page)?),
-        Resource::Users => Listing::Users(ops::users::list(c, ctx, f, page)?),
-        Resource::Permissions => {
+        Entity::Domains => Listing::Domains(ops::domains::list(c, ctx, f, page)?),
+        Entity::Mailboxes => Listing::Mailboxes(ops::mailboxes::list(c, ctx, f, page)?),
+        Entity::Aliases => Listing::Aliases(ops::aliases::list(c, ctx, f, page)?),
+        Entity::AliasDomains => Listing::AliasDomains(ops::alias_domains::list(c, ctx, f, page)?),
+        Entity::Users => Listing::Users(ops::users::list(c, ctx, f, page)?),
+        Entity::Permissions => {
             Listing::Permissions(ops::permissions::list(c, ctx, None, None, page)?)
         }
-        Resource::Audit => Listing::Audit(ops::audit::search(
+        Entity::Audit => Listing::Audit(ops::audit::search(
             c,
             ctx,
             &ops::audit::parse_query(f.text.as_deref(), f.show_hidden),
             page,
         )?),
-        Resource::MailServers => {
+        Entity::MailServers => {
             Listing::MailServers(ops::mail_configs::page(c, ctx, f.text.as_deref(), page)?)
         }
-        Resource::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
+        Entity::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
     })
 }
 
@@ -1212,16 +1186,16 @@ fn list(
 fn live_token(
     c: &mut AnyConnection,
     ctx: &Ctx,
-    resource: Resource,
+    resource: Entity,
     f: &Filter,
 ) -> Result<Option<LiveToken>, OpError> {
     Ok(match resource {
-        Resource::Domains | Resource::Mailboxes | Resource::Aliases => {
+        Entity::Domains | Entity::Mailboxes | Entity::Aliases => {
             Some(ops::quota::table_token(c, ctx, f.domain_id)?)
         }
         // The newest entry this user may see: the primary key's last
         // entry, one index probe at any size.
-        Resource::Audit => {
+        Entity::Audit => {
             let newest = ops::audit::newer_than(c, ctx, 0, 1)?;
             Some(((0, 0, 0), newest.first().map(|a| a.id).unwrap_or(0)))
         }
@@ -1234,14 +1208,14 @@ fn live_token(
 fn suspend_impact(
     c: &mut AnyConnection,
     ctx: &Ctx,
-    resource: Resource,
+    resource: Entity,
     key: &str,
 ) -> Result<(String, i64), OpError> {
-    if resource != Resource::Domains {
+    if resource != Entity::Domains {
         return Ok((
             format!(
                 "Suspend {} {}? 1 row will change.",
-                noun(resource),
+                resource.noun(),
                 crate::sanitize::for_terminal(key)
             ),
             1,
@@ -1279,11 +1253,11 @@ fn rows(n: usize) -> String {
 fn impact(
     c: &mut AnyConnection,
     ctx: &Ctx,
-    resource: Resource,
+    resource: Entity,
     key: &str,
 ) -> Result<(String, i64), OpError> {
     Ok(match resource {
-        Resource::Domains => {
+        Entity::Domains => {
             // Through ops first, so a scoped user learns nothing about a
             // domain it cannot see.
             let d = ops::domains::get(c, ctx, key)?;
@@ -1303,14 +1277,14 @@ fn impact(
                 n,
             )
         }
-        Resource::Users => (
+        Entity::Users => (
             format!(
                 "Delete user {} (marked deleted; its grants are removed)? 1 row will change.",
                 crate::sanitize::for_terminal(key)
             ),
             1,
         ),
-        Resource::Permissions => (
+        Entity::Permissions => (
             format!(
                 "Revoke permission {}? 1 row will be deleted.",
                 crate::sanitize::for_terminal(key)
@@ -1320,7 +1294,7 @@ fn impact(
         other => (
             format!(
                 "Delete {} {}? 1 row will be deleted.",
-                noun(other),
+                other.noun(),
                 crate::sanitize::for_terminal(key)
             ),
             1,
@@ -1383,20 +1357,6 @@ fn config_text(
             body
         },
     })
-}
-
-pub fn noun(r: Resource) -> &'static str {
-    match r {
-        Resource::Domains => "domain",
-        Resource::Mailboxes => "mailbox",
-        Resource::Aliases => "alias",
-        Resource::AliasDomains => "alias domain",
-        Resource::Users => "user",
-        Resource::Permissions => "permission",
-        Resource::Audit => "audit entry",
-        Resource::MailServers => "mail server config",
-        Resource::Ldap => "LDAP server",
-    }
 }
 
 fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> {
@@ -1561,29 +1521,29 @@ fn write(c: &mut AnyConnection, ctx: &Ctx, w: Write) -> Result<String, OpError> 
             status,
         } => {
             match resource {
-                Resource::Domains => {
+                Entity::Domains => {
                     ops::domains::set_status(c, ctx, &key, status)?;
                 }
-                Resource::Mailboxes => {
+                Entity::Mailboxes => {
                     ops::mailboxes::set_status(c, ctx, &key, status)?;
                 }
-                Resource::Aliases => {
+                Entity::Aliases => {
                     ops::aliases::set_status(c, ctx, &key, status)?;
                 }
-                Resource::AliasDomains => {
+                Entity::AliasDomains => {
                     ops::alias_domains::set_status(c, ctx, &key, status)?;
                 }
-                Resource::Users => {
+                Entity::Users => {
                     ops::users::set_status(c, ctx, &key, status)?;
                 }
                 other => {
                     return Err(OpError::invalid(
                         "status",
-                        format!("a {} has no status to change", noun(other)),
+                        format!("a {} has no status to change", other.noun()),
                     ))
                 }
             }
-            format!("{} {} is now {}", noun(resource), key, status.as_str())
+            format!("{} {} is now {}", resource.noun(), key, status.as_str())
         }
     })
 }
@@ -1604,10 +1564,10 @@ mod tests {
     #[test]
     fn coalescing_keeps_the_newest_read_of_each_slot() {
         let batch = vec![
-            job(Slot::Table(Resource::Domains), 1),
+            job(Slot::Table(Entity::Domains), 1),
             job(Slot::Tail, 2),
-            job(Slot::Table(Resource::Domains), 3),
-            job(Slot::Table(Resource::Domains), 4),
+            job(Slot::Table(Entity::Domains), 3),
+            job(Slot::Table(Entity::Domains), 4),
         ];
         let gens: Vec<u64> = newest_per_slot(batch).iter().map(|j| j.tag.gen).collect();
         assert_eq!(gens, vec![2, 4]);

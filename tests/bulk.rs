@@ -10,9 +10,10 @@ use postfix_manager::csvio;
 use postfix_manager::db::schema::mailboxes;
 use postfix_manager::db::AnyConnection;
 use postfix_manager::error::OpError;
+use postfix_manager::model::{Entity, Perm, Status};
 use postfix_manager::ops::bulk::{self, AliasAction, DomainAction, MailboxAction};
 use postfix_manager::ops::import::{self, MailboxRow};
-use postfix_manager::ops::{self, domains::DomainInput, Ctx, Perm, Status};
+use postfix_manager::ops::{self, domains::DomainInput, Ctx};
 use postfix_manager::store::Filter;
 
 /// A real bcrypt hash (cost 4) in Dovecot's form, computed once.
@@ -514,7 +515,7 @@ fn edit_many_diff_reports_bad_lines_by_number() {
     let admin = common::admin(&mut c);
     domain(&mut c, &admin, "a.example");
     let keys = mailboxes_in(&mut c, &admin, "a.example", 3);
-    let sheet = Sheet::load(&mut c, &admin, import::Table::Mailboxes, &keys).unwrap();
+    let sheet = Sheet::load(&mut c, &admin, Entity::Mailboxes, &keys).unwrap();
     let tsv = sheet.text();
     assert_eq!(sheet.diff(&tsv).unwrap(), vec![]);
     // The same size written another way is no change.
@@ -553,7 +554,7 @@ fn edit_many_diff_reports_bad_lines_by_number() {
     );
     let shown = sheet::describe(&ch);
     assert!(shown.contains("quota: 1048576 -> 2097152"), "{shown}");
-    import::edit_rows(&mut c, &admin, import::Table::Mailboxes, &ch).unwrap();
+    import::edit_rows(&mut c, &admin, Entity::Mailboxes, &ch).unwrap();
     let m = ops::mailboxes::get(&mut c, &admin, "u00000@a.example").unwrap();
     assert_eq!((m.quota_limit, m.status.as_str()), (2 << 20, "suspended"));
 }
@@ -568,14 +569,14 @@ on_both_backends!(edit_many_of_aliases_and_domains_applies_every_field, |t| {
         ops::aliases::create(&mut c, &admin, a, "x@elsewhere.org", None).unwrap();
     }
     let keys = vec!["info@a.example".to_string(), "sales@a.example".to_string()];
-    let sheet = Sheet::load(&mut c, &admin, import::Table::Aliases, &keys).unwrap();
+    let sheet = Sheet::load(&mut c, &admin, Entity::Aliases, &keys).unwrap();
     let text = sheet.text().replace(
         "sales@a.example\tx@elsewhere.org\t\tactive",
         "sales@a.example\ty@elsewhere.org, z@elsewhere.org\tSales team\tsuspended",
     );
     let ch = sheet.diff(&text).unwrap();
     assert_eq!(ch.len(), 1, "{ch:?}");
-    import::edit_rows(&mut c, &admin, import::Table::Aliases, &ch).unwrap();
+    import::edit_rows(&mut c, &admin, Entity::Aliases, &ch).unwrap();
     let a = ops::aliases::get(&mut c, &admin, "sales@a.example").unwrap();
     assert!(a.goto.contains("y@elsewhere.org") && a.goto.contains("z@elsewhere.org"));
     assert_eq!(a.description.as_deref(), Some("Sales team"));
@@ -588,7 +589,7 @@ on_both_backends!(edit_many_of_aliases_and_domains_applies_every_field, |t| {
     assert!(e.contains("line 4: goto"), "{e}");
 
     let keys = vec!["a.example".to_string(), "b.example".to_string()];
-    let sheet = Sheet::load(&mut c, &admin, import::Table::Domains, &keys).unwrap();
+    let sheet = Sheet::load(&mut c, &admin, Entity::Domains, &keys).unwrap();
     let text = sheet
         .text()
         .lines()
@@ -609,7 +610,7 @@ on_both_backends!(edit_many_of_aliases_and_domains_applies_every_field, |t| {
     let ch = sheet.diff(&text).unwrap();
     assert_eq!(ch.len(), 1, "{ch:?}");
     assert_eq!(ch[0].fields.len(), 4, "{ch:?}");
-    import::edit_rows(&mut c, &admin, import::Table::Domains, &ch).unwrap();
+    import::edit_rows(&mut c, &admin, Entity::Domains, &ch).unwrap();
     let d = ops::domains::get(&mut c, &admin, "b.example").unwrap();
     assert_eq!(d.description.as_deref(), Some("Branch office"));
     assert_eq!(d.quota_limit, 5 << 30);
@@ -627,7 +628,7 @@ on_both_backends!(
         let admin = common::admin(&mut c);
         domain(&mut c, &admin, "a.example");
         let keys = mailboxes_in(&mut c, &admin, "a.example", 2);
-        let sheet = Sheet::load(&mut c, &admin, import::Table::Mailboxes, &keys).unwrap();
+        let sheet = Sheet::load(&mut c, &admin, Entity::Mailboxes, &keys).unwrap();
         let text = sheet
             .text()
             .replace("u00000@a.example\t1048576", "u00000@a.example\t2M")
@@ -635,9 +636,14 @@ on_both_backends!(
         let ch = sheet.diff(&text).unwrap();
         assert_eq!(ch.len(), 2);
         // Someone else edits u00001 while the file is open.
-        ops::mailboxes::set_status(&mut c, &admin, "u00001@a.example", ops::Status::Suspended)
-            .unwrap();
-        let e = import::edit_rows(&mut c, &admin, import::Table::Mailboxes, &ch)
+        ops::mailboxes::set_status(
+            &mut c,
+            &admin,
+            "u00001@a.example",
+            postfix_manager::model::Status::Suspended,
+        )
+        .unwrap();
+        let e = import::edit_rows(&mut c, &admin, Entity::Mailboxes, &ch)
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 5: u00001@a.example"), "{e}");

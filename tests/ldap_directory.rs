@@ -14,9 +14,10 @@ use postfix_manager::db::schema::{audit_logs, users};
 use postfix_manager::db::AnyConnection;
 use postfix_manager::error::OpError;
 use postfix_manager::ldap::test::TestReport;
+use postfix_manager::model::Role;
 use postfix_manager::ops::auth::{self, Directory};
 use postfix_manager::ops::ldap::{self as ldap_ops, BindPassword, ImportRequest, ServerInput};
-use postfix_manager::ops::{Client, ClientKind, Ctx, Role};
+use postfix_manager::ops::{Client, ClientKind, Ctx};
 use postfix_manager::secrets::{KeyFile, SecretString};
 
 struct Site {

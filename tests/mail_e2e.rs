@@ -24,7 +24,8 @@ use diesel::prelude::*;
 use postfix_manager::db::schema::mailboxes;
 use postfix_manager::db::{AnyConnection, DbUrl};
 use postfix_manager::mail::quota;
-use postfix_manager::ops::{self, mailboxes::NewMailbox, Ctx, Status};
+use postfix_manager::model::Status;
+use postfix_manager::ops::{self, mailboxes::NewMailbox, Ctx};
 
 const PW: &str = "mailbox-password-1";
 const NEW_PW: &str = "a-new-password-22";

@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use mail_harness::{Dovecot, Postfix};
 use postfix_manager::db::AnyConnection;
-use postfix_manager::ops::{self, mailboxes::NewMailbox, Ctx, Status};
+use postfix_manager::model::Status;
+use postfix_manager::ops::{self, mailboxes::NewMailbox, Ctx};
 
 const PW: &str = "mailbox-password-1";
 

@@ -8,8 +8,9 @@ use postfix_manager::db::models::AuditLog;
 use postfix_manager::db::schema::audit_logs;
 use postfix_manager::db::AnyConnection;
 use postfix_manager::error::OpError;
+use postfix_manager::model::{Perm, Status};
 use postfix_manager::ops::{
-    self, domains::DomainInput, mailboxes::NewMailbox, Client, ClientKind, Ctx, Perm, Status,
+    self, domains::DomainInput, mailboxes::NewMailbox, Client, ClientKind, Ctx,
 };
 use postfix_manager::store::{Filter, Page};
 

@@ -119,7 +119,13 @@ on_both_backends!(change_token_moves_only_on_change, |t| {
     set_used(&mut other, "b@one.example", 86);
     assert_eq!(store::change_token(&mut c, None).unwrap(), t1);
     // Suspending a domain, creating and deleting one.
-    ops::domains::set_status(&mut c, &a, "two.example", ops::Status::Suspended).unwrap();
+    ops::domains::set_status(
+        &mut c,
+        &a,
+        "two.example",
+        postfix_manager::model::Status::Suspended,
+    )
+    .unwrap();
     let t2 = store::change_token(&mut c, None).unwrap();
     assert_ne!(t2, t1, "status change");
     domain(&mut c, &a, "three.example", 0);
@@ -310,9 +316,9 @@ on_both_backends!(sample_commits_slice_by_slice, |t| {
         // (SQLite's file lock, PostgreSQL's advisory lock) right away.
         seen.push(latest_rows(&mut other));
         let to = if saves % 2 == 0 {
-            ops::Status::Suspended
+            postfix_manager::model::Status::Suspended
         } else {
-            ops::Status::Active
+            postfix_manager::model::Status::Active
         };
         ops::mailboxes::set_status(&mut other, &a2, "c@one.example", to).unwrap();
         saves += 1;

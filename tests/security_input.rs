@@ -17,7 +17,8 @@ use diesel::prelude::*;
 use postfix_manager::db::schema::audit_logs;
 use postfix_manager::db::{self, AnyConnection, DbUrl};
 use postfix_manager::error::OpError;
-use postfix_manager::ops::{self, domains::DomainInput, Ctx, Perm};
+use postfix_manager::model::{Entity, Perm, ALL_PERMS};
+use postfix_manager::ops::{self, domains::DomainInput, Ctx};
 use postfix_manager::store::Filter;
 
 const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
@@ -131,7 +132,7 @@ fn world(c: &mut AnyConnection, admin: &Ctx) -> (Ctx, Ctx, Ctx) {
     }
     let viewer = common::user_with_role(c, admin, "viewer", "readonly");
     let scoped = common::user_with_role(c, admin, "scoped", "user");
-    ops::permissions::grant(c, admin, "scoped", "a.example", &ops::authz::ALL_PERMS).unwrap();
+    ops::permissions::grant(c, admin, "scoped", "a.example", &ALL_PERMS).unwrap();
     let tenant = common::user_with_role(c, admin, "tenant", "user");
     ops::permissions::grant(c, admin, "tenant", "a.example", &[Perm::Domain]).unwrap();
     (viewer, scoped, tenant)
@@ -183,7 +184,7 @@ on_both_backends!(item06_hashes_only_for_admin_with_flag, |t| {
 
     // the TUI's :export path (csvfile) and the library obey the same rule
     let dir = tempfile::tempdir().unwrap();
-    let table = postfix_manager::csvfile::Table::Mailboxes;
+    let table = Entity::Mailboxes;
     let f = Filter::default();
     for (who, ctx) in [("viewer", &viewer), ("scoped", &scoped)] {
         let path = dir.path().join(format!("{who}.csv"));
@@ -469,7 +470,7 @@ on_both_backends!(item10_password_column_values_never_echoed, |t| {
     let err = postfix_manager::csvfile::import_file(
         &mut c,
         &admin,
-        postfix_manager::csvfile::Table::Mailboxes,
+        Entity::Mailboxes,
         Path::new(file),
         true,
         &|_| {},

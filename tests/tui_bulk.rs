@@ -8,7 +8,8 @@ mod tui_common;
 use crossterm::event::KeyCode;
 use diesel::prelude::*;
 use postfix_manager::db::schema::mailboxes;
-use postfix_manager::ops::{self, domains::DomainInput, import, Status};
+use postfix_manager::model::{Perm, Status};
+use postfix_manager::ops::{self, domains::DomainInput, import};
 use tui_common::Tui;
 
 fn fixture(t: &mut Tui, n: usize) {
@@ -132,17 +133,11 @@ fn a_scoped_user_marking_a_forbidden_row_is_refused_and_told_which() {
         &admin,
         "carol",
         "a.example",
-        &[ops::Perm::Mailboxes],
+        &[Perm::Mailboxes],
     )
     .expect("grant");
-    ops::permissions::grant(
-        &mut t.conn,
-        &admin,
-        "carol",
-        "b.example",
-        &[ops::Perm::Aliases],
-    )
-    .expect("grant");
+    ops::permissions::grant(&mut t.conn, &admin, "carol", "b.example", &[Perm::Aliases])
+        .expect("grant");
     t.login("carol", "carol-password-1");
     t.command("mailboxes");
     t.char(' ');

@@ -7,6 +7,7 @@ mod common;
 mod tui_common;
 
 use crossterm::event::KeyCode;
+use postfix_manager::model::Perm;
 use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox};
 use tui_common::Tui;
 
@@ -295,7 +296,7 @@ fn typing_an_option_picks_it_exactly() {
     let g = ops::permissions::list(&mut t.conn, &t.admin, None, None, &Default::default())
         .expect("grants");
     assert_eq!(g.len(), 1);
-    assert_eq!(g[0].permissions, vec![ops::Perm::Mailboxes]);
+    assert_eq!(g[0].permissions, vec![Perm::Mailboxes]);
 }
 
 #[test]

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 use diesel::connection::SimpleConnection;
+use postfix_manager::model::{Entity, Perm};
 use postfix_manager::ops::{self, domains::DomainInput};
-use postfix_manager::worker::{Resource, Slot};
+use postfix_manager::worker::Slot;
 use tui_common::Tui;
 
 fn domains(t: &mut Tui, n: usize) {
@@ -220,7 +221,7 @@ fn screens_answer_while_another_process_holds_the_write_lock() {
     t.send_only();
     let reply = t.next_reply(Duration::from_secs(5)).expect("page reply");
     let took = started.elapsed();
-    assert_eq!(reply.tag.slot, Slot::Table(Resource::Domains));
+    assert_eq!(reply.tag.slot, Slot::Table(Entity::Domains));
     assert!(t.app.on_reply(reply));
     assert_eq!(t.rows(), names(18..30));
     eprintln!("page answered in {took:?} during a held write lock");
@@ -295,14 +296,8 @@ fn a_scoped_user_edits_only_what_it_changed() {
     domains(&mut t, 1);
     let admin = t.admin.clone();
     common::user_with_role(&mut t.conn, &admin, "carol", "user");
-    ops::permissions::grant(
-        &mut t.conn,
-        &admin,
-        "carol",
-        &name(0),
-        &[postfix_manager::ops::Perm::Domain],
-    )
-    .expect("grant");
+    ops::permissions::grant(&mut t.conn, &admin, "carol", &name(0), &[Perm::Domain])
+        .expect("grant");
     t.login("carol", "carol-password-1");
     t.command("domains");
     t.enter();

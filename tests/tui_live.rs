@@ -9,6 +9,7 @@ mod common;
 mod tui_common;
 
 use crossterm::event::KeyCode;
+use postfix_manager::model::{Entity, Status};
 use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox};
 use postfix_manager::worker::{Response, Slot};
 use std::time::Duration;
@@ -112,7 +113,7 @@ fn an_edit_elsewhere_that_no_counter_counts_shows_too() {
             &mut t.conn,
             &t.admin,
             "carl@live.example",
-            ops::Status::Suspended,
+            Status::Suspended,
         )
         .expect("suspend");
         assert!(refresh(&mut t), "redrawn");
@@ -146,9 +147,7 @@ fn an_unchanged_check_reads_no_rows_and_draws_nothing() {
         assert!(!t.app.on_tick());
         assert!(t.app.idle(), "no check before the interval");
         assert!(!t.app.on_tick());
-        assert!(t
-            .app
-            .waiting(Slot::Table(postfix_manager::worker::Resource::Mailboxes)));
+        assert!(t.app.waiting(Slot::Table(Entity::Mailboxes)));
         t.send_only();
         let r = t.next_reply(Duration::from_secs(20)).expect("reply");
         assert!(
@@ -244,7 +243,7 @@ fn names(c: &mut postfix_manager::db::AnyConnection, admin: &postfix_manager::op
         password_hash: hash,
         quota: None,
         name: Some("Imported Person 20".into()),
-        status: postfix_manager::ops::Status::Active,
+        status: Status::Active,
     }];
     postfix_manager::ops::import::mailboxes(c, admin, &rows, false, &mut |_, _| {})
         .expect("import");

@@ -6,7 +6,8 @@ mod tui_common;
 
 use crossterm::event::KeyCode;
 use diesel::connection::SimpleConnection;
-use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox, Perm};
+use postfix_manager::model::Perm;
+use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox};
 use tui_common::Tui;
 
 fn domain(t: &mut Tui, name: &str, description: &str) {

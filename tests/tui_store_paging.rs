@@ -4,7 +4,8 @@
 mod common;
 
 use diesel::connection::SimpleConnection;
-use postfix_manager::ops::{self, domains::DomainInput, Perm};
+use postfix_manager::model::Perm;
+use postfix_manager::ops::{self, domains::DomainInput};
 use postfix_manager::store::{self, Filter, Page};
 
 fn page(after: Option<&str>, limit: i64, backward: bool) -> Page {

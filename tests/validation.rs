@@ -5,6 +5,7 @@ mod common;
 
 use postfix_manager::db::AnyConnection;
 use postfix_manager::error::OpError;
+use postfix_manager::model::Perm;
 use postfix_manager::ops::{self, domains::DomainInput, mailboxes::NewMailbox, Ctx};
 
 fn new_mailbox(addr: &str, pw: &str, quota: Option<i64>) -> NewMailbox {
@@ -376,9 +377,9 @@ on_both_backends!(users_and_grants, |t| {
     )
     .unwrap();
     refused(&mut c, "username", "role 'user'", |c| {
-        ops::permissions::grant(c, &a, "ro", "example.com", &[ops::Perm::Mailboxes])
+        ops::permissions::grant(c, &a, "ro", "example.com", &[Perm::Mailboxes])
     });
-    let err = ops::Perm::parse_list("permissions", "mailboxes,root").unwrap_err();
+    let err = Perm::parse_list("permissions", "mailboxes,root").unwrap_err();
     assert_eq!(err.field(), Some("permissions"));
     // deleting a domain with content needs the cascade flag
     refused(&mut c, "cascade", "--cascade", |c| {

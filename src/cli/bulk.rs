@@ -10,9 +10,9 @@ use super::args::*;
 use super::output::object;
 use super::CliError;
 use crate::db::AnyConnection;
+use crate::model::{Entity, Perm};
 use crate::ops::bulk::{self, Action, Preview};
-use crate::ops::import::Table;
-use crate::ops::{self, Ctx, Perm};
+use crate::ops::{self, Ctx};
 use crate::store::Filter;
 use crate::{csvio, validate};
 
@@ -93,7 +93,7 @@ fn shown(p: &Preview, j: bool, done: bool) -> String {
 /// The shared shape: preview; stop on --dry-run; confirm unless --yes;
 /// apply (the same `ops::bulk::run` both times).
 fn run_bulk(
-    table: Table,
+    table: Entity,
     args: &BulkArgs,
     action: &Action,
     conn: &mut AnyConnection,
@@ -126,7 +126,7 @@ pub fn mailbox_bulk(
             (args, Action::SetQuota(validate::size("quota", quota)?))
         }
     };
-    run_bulk(Table::Mailboxes, args, &action, conn, ctx, j)
+    run_bulk(Entity::Mailboxes, args, &action, conn, ctx, j)
 }
 
 pub fn alias_bulk(
@@ -140,7 +140,7 @@ pub fn alias_bulk(
         AliasBulk::Activate(a) => (a, Action::Activate),
         AliasBulk::Delete(a) => (a, Action::Delete),
     };
-    run_bulk(Table::Aliases, args, &action, conn, ctx, j)
+    run_bulk(Entity::Aliases, args, &action, conn, ctx, j)
 }
 
 pub fn domain_bulk(
@@ -187,7 +187,7 @@ pub fn domain_bulk(
             },
         ),
     };
-    run_bulk(Table::Domains, args, &action, conn, ctx, j)
+    run_bulk(Entity::Domains, args, &action, conn, ctx, j)
 }
 
 /// Progress on stderr at most twice a second: done/total, rate, ETA.
@@ -363,7 +363,7 @@ pub fn run_editor(path: &Path) -> Result<(), CliError> {
 /// `mailbox|alias|domain edit-many`: the rows in $EDITOR, the changes
 /// shown, confirmed (unless --yes) and applied in one transaction.
 pub fn edit_many(
-    table: ops::import::Table,
+    table: Entity,
     a: &EditManyArgs,
     conn: &mut AnyConnection,
     ctx: &Ctx,
@@ -410,7 +410,7 @@ pub fn edit_many(
             "apply changes to {} {}",
             bulk::thousands(changes.len()),
             if changes.len() == 1 {
-                table.one()
+                table.noun()
             } else {
                 table.plural()
             }

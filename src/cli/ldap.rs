@@ -13,8 +13,9 @@ use super::setup::{read_secret_file, Env};
 use super::CliError;
 use crate::db::AnyConnection;
 use crate::ldap::test::TestReport;
+use crate::model::Role;
 use crate::ops::ldap::{BindPassword, ImportReport, ImportRequest, ServerInput, ServerView};
-use crate::ops::{self, Ctx, Role};
+use crate::ops::{self, Ctx};
 use crate::secrets::SecretString;
 use crate::store::Page;
 

@@ -7,8 +7,8 @@ use super::args::*;
 use super::output::{list, list_sorted, object};
 use super::{setup, CliError};
 use crate::db::AnyConnection;
-use crate::ops::import::Table;
-use crate::ops::{self, Ctx, Perm, Status};
+use crate::model::{Entity, Perm, Status};
+use crate::ops::{self, Ctx};
 use crate::store::{audit::AuditFilter, Filter, Page};
 use crate::validate;
 
@@ -161,7 +161,7 @@ pub fn run(
         Command::Domain(DomainCommand::Import(a)) => super::bulk::domain_import(a, conn, ctx, j),
         Command::Domain(DomainCommand::Export) => super::bulk::domain_export(conn, ctx),
         Command::Domain(DomainCommand::EditMany(a)) => {
-            super::bulk::edit_many(Table::Domains, a, conn, ctx, j)
+            super::bulk::edit_many(Entity::Domains, a, conn, ctx, j)
         }
         Command::Domain(c) => domain(c, conn, ctx, j),
         Command::Mailbox(MailboxCommand::Bulk(b)) => super::bulk::mailbox_bulk(b, conn, ctx, j),
@@ -171,11 +171,11 @@ pub fn run(
             with_hashes,
         }) => super::bulk::mailbox_export(conn, ctx, domain, *with_hashes),
         Command::Mailbox(MailboxCommand::EditMany(a)) => {
-            super::bulk::edit_many(Table::Mailboxes, a, conn, ctx, j)
+            super::bulk::edit_many(Entity::Mailboxes, a, conn, ctx, j)
         }
         Command::Mailbox(c) => mailbox(c, conn, ctx, j),
         Command::Alias(AliasCommand::EditMany(a)) => {
-            super::bulk::edit_many(Table::Aliases, a, conn, ctx, j)
+            super::bulk::edit_many(Entity::Aliases, a, conn, ctx, j)
         }
         Command::Alias(AliasCommand::Bulk(b)) => super::bulk::alias_bulk(b, conn, ctx, j),
         Command::Alias(AliasCommand::Import(a)) => super::bulk::alias_import(a, conn, ctx, j),

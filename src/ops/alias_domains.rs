@@ -7,11 +7,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{domains, now, run_write, Ctx, Done, Perm, Principal, Status};
+use super::{domains, now, run_write, Ctx, Done, Principal};
 use crate::db::models::{AliasDomain, Domain};
 use crate::db::schema::alias_domains;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{Perm, Status};
 use crate::store::{self, Filter, Page};
 use crate::validate;
 

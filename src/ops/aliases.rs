@@ -5,11 +5,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{check_version, domains::lock, now, run_write, Ctx, Done, Perm, Principal, Status};
+use super::{check_version, domains::lock, now, run_write, Ctx, Done, Principal};
 use crate::db::models::{Alias, Domain};
 use crate::db::schema::aliases;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{Perm, Status};
 use crate::store::{self, Filter, Page};
 use crate::validate;
 

@@ -18,11 +18,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::audit_seal::{self, Checkpoint, Event, Seal};
-use super::{now, run_write, Client, Ctx, Done, Principal, Role};
+use super::{now, run_write, Client, Ctx, Done, Principal};
 use crate::db::models::AuditLog;
 use crate::db::schema::{audit_chain_anchor, audit_chain_key, audit_logs, audit_prune_guard};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::Role;
 use crate::secrets::SecretKey;
 use crate::store::audit::AuditFilter;
 
@@ -940,7 +941,7 @@ pub fn keyed_from(conn: &mut AnyConnection) -> OpResult<Option<i64>> {
 /// readonly users, its own id for a domain-scoped user.
 fn reader_scope(conn: &mut AnyConnection, ctx: &Ctx) -> crate::error::OpResult<Option<i32>> {
     let who = super::Principal::load(conn, ctx.user_id)?;
-    Ok((who.role == super::Role::User).then_some(who.id))
+    Ok((who.role == Role::User).then_some(who.id))
 }
 
 /// A keyset page of the log (newest first), scoped like `list`.

@@ -5,121 +5,12 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use crate::db::models::{Domain, User};
 use crate::db::schema::{user_domains, users};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    User,
-    Readonly,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::User => "user",
-            Role::Readonly => "readonly",
-        }
-    }
-
-    pub fn parse(field: &str, s: &str) -> OpResult<Role> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "admin" => Ok(Role::Admin),
-            "user" => Ok(Role::User),
-            "readonly" => Ok(Role::Readonly),
-            other => Err(OpError::invalid(
-                field,
-                format!("must be admin, user or readonly (got {other:?})"),
-            )),
-        }
-    }
-}
-
-/// What a `user` may do on a granted domain. Reading the domain's objects
-/// comes with any grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Perm {
-    /// create, edit, suspend, delete mailboxes and set their passwords
-    Mailboxes,
-    /// create, edit, suspend, delete aliases
-    Aliases,
-    /// edit the domain's description; retarget, suspend and delete its
-    /// alias domains (creating one, like creating a domain, is admin-only)
-    Domain,
-}
-
-pub const ALL_PERMS: [Perm; 3] = [Perm::Mailboxes, Perm::Aliases, Perm::Domain];
-
-impl Perm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Perm::Mailboxes => "mailboxes",
-            Perm::Aliases => "aliases",
-            Perm::Domain => "domain",
-        }
-    }
-
-    pub fn parse(field: &str, s: &str) -> OpResult<Perm> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "mailboxes" => Ok(Perm::Mailboxes),
-            "aliases" => Ok(Perm::Aliases),
-            "domain" => Ok(Perm::Domain),
-            other => Err(OpError::invalid(
-                field,
-                format!("unknown permission {other:?}: use mailboxes, aliases or domain"),
-            )),
-        }
-    }
-
-    /// A comma-separated list ("mailboxes,aliases"); "all" for every one.
-    pub fn parse_list(field: &str, s: &str) -> OpResult<Vec<Perm>> {
-        if s.trim().eq_ignore_ascii_case("all") {
-            return Ok(ALL_PERMS.to_vec());
-        }
-        let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let p = Perm::parse(field, part)?;
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-        if out.is_empty() {
-            return Err(OpError::invalid(
-                field,
-                "needs at least one of mailboxes, aliases, domain",
-            ));
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    /// Decode the JSON stored in user_domains.permissions; unknown names
-    /// (from a newer version) grant nothing.
-    pub fn decode(json: Option<&str>) -> Vec<Perm> {
-        let names: Vec<String> = json
-            .and_then(|j| serde_json::from_str(j).ok())
-            .unwrap_or_default();
-        let mut out: Vec<Perm> = names
-            .iter()
-            .filter_map(|n| Perm::parse("permissions", n).ok())
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    }
-
-    pub fn encode(perms: &[Perm]) -> String {
-        serde_json::Value::from(perms.iter().map(|p| p.as_str()).collect::<Vec<_>>()).to_string()
-    }
-}
+use crate::model::{Perm, Role};
 
 /// The acting user as the database says now, with its grants.
 #[derive(Debug, Clone)]

@@ -24,11 +24,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{audit, now, run_write, Ctx, Done, Perm, Principal, Status};
+use super::{audit, now, run_write, Ctx, Done, Principal};
 use crate::db::models::Domain;
 use crate::db::schema::{aliases, domains, mailboxes};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{Entity, Perm, Status};
 use crate::validate::{self, format_size};
 
 /// Rows per `eq_any` query and per UPDATE/DELETE statement: well under the
@@ -916,12 +917,11 @@ impl Action {
 pub fn run(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    table: super::import::Table,
+    table: Entity,
     keys: &[String],
     action: &Action,
     apply: bool,
 ) -> OpResult<Preview> {
-    use super::import::Table;
     let unsupported = || {
         OpError::invalid(
             "action",
@@ -933,7 +933,7 @@ pub fn run(
         )
     };
     match table {
-        Table::Mailboxes => {
+        Entity::Mailboxes => {
             let a = match action {
                 Action::Suspend => MailboxAction::Suspend,
                 Action::Activate => MailboxAction::Activate,
@@ -947,7 +947,7 @@ pub fn run(
                 mailboxes_preview(conn, ctx, keys, a)
             }
         }
-        Table::Aliases => {
+        Entity::Aliases => {
             let a = match action {
                 Action::Suspend => AliasAction::Suspend,
                 Action::Activate => AliasAction::Activate,
@@ -960,7 +960,7 @@ pub fn run(
                 aliases_preview(conn, ctx, keys, a)
             }
         }
-        Table::Domains => {
+        Entity::Domains => {
             let a = match action {
                 Action::Suspend => DomainAction::Suspend,
                 Action::Activate => DomainAction::Activate,
@@ -980,5 +980,11 @@ pub fn run(
                 domains_preview(conn, ctx, keys, &a)
             }
         }
+        Entity::AliasDomains
+        | Entity::Users
+        | Entity::Permissions
+        | Entity::Audit
+        | Entity::MailServers
+        | Entity::Ldap => Err(unsupported()),
     }
 }

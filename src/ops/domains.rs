@@ -4,11 +4,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{check_version, now, run_write, Ctx, Done, Perm, Principal, Status};
+use super::{check_version, now, run_write, Ctx, Done, Principal};
 use crate::db::models::Domain;
 use crate::db::schema::{alias_domains, aliases, domains, mailboxes, user_domains};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{Perm, Status};
 use crate::store::{self, Filter, Page};
 use crate::validate::{self, format_size};
 

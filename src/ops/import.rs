@@ -17,11 +17,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::bulk::{thousands, CHUNK};
-use super::{audit, now, run_write, Ctx, Done, Perm, Principal, Status};
+use super::{audit, now, run_write, Ctx, Done, Principal};
 use crate::db::models::Domain;
 use crate::db::schema::{domains, mailboxes};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
+use crate::model::{Entity, Perm, Status};
 use crate::validate::{self, format_size};
 
 /// A mailbox row of an import, password already hashed (by the caller,
@@ -636,32 +637,6 @@ pub fn aliases(
     run(conn)
 }
 
-/// The tables whose rows import, export and edit in bulk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Table {
-    Domains,
-    Mailboxes,
-    Aliases,
-}
-
-impl Table {
-    pub fn plural(self) -> &'static str {
-        match self {
-            Table::Domains => "domains",
-            Table::Mailboxes => "mailboxes",
-            Table::Aliases => "aliases",
-        }
-    }
-    pub fn one(self) -> &'static str {
-        match self {
-            Table::Domains => "domain",
-            Table::Mailboxes => "mailbox",
-            Table::Aliases => "alias",
-        }
-    }
-}
-
 /// One row changed in the $EDITOR round trip (`crate::sheet` builds them):
 /// the row as it was read (`version`) and its changed fields.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -712,40 +687,50 @@ impl RowChange {
 pub fn edit_rows(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    table: Table,
+    table: Entity,
     changes: &[RowChange],
 ) -> OpResult<ImportReport> {
+    if !table.csv() {
+        return Err(table.no_csv());
+    }
     let request = json!({ "rows": changes.len() });
-    run_write(conn, ctx, "bulk_update", table.one(), request, |c, _who| {
-        let mut errs = Vec::new();
-        for ch in changes {
-            match edit_row(c, ctx, table, ch) {
-                Ok(()) => {}
-                Err(e) if e.is_refusal() => errs.push((ch.line, format!("{}: {e}", ch.key))),
-                Err(e) => return Err(e),
+    run_write(
+        conn,
+        ctx,
+        "bulk_update",
+        table.noun(),
+        request,
+        |c, _who| {
+            let mut errs = Vec::new();
+            for ch in changes {
+                match edit_row(c, ctx, table, ch) {
+                    Ok(()) => {}
+                    Err(e) if e.is_refusal() => errs.push((ch.line, format!("{}: {e}", ch.key))),
+                    Err(e) => return Err(e),
+                }
             }
-        }
-        if !errs.is_empty() {
-            return Err(line_errors(errs));
-        }
-        let n = changes.len();
-        let report = ImportReport {
-            kind: table.one().into(),
-            rows: n,
-            domains: Vec::new(),
-            dry_run: false,
-            summary: format!(
-                "edit {} {}",
-                thousands(n),
-                if n == 1 { table.one() } else { table.plural() }
-            ),
-        };
-        let d = Done::new(
-            None,
-            json!({ "summary": report.summary, "changes": changes }),
-        );
-        Ok((report, d))
-    })
+            if !errs.is_empty() {
+                return Err(line_errors(errs));
+            }
+            let n = changes.len();
+            let report = ImportReport {
+                kind: table.noun().into(),
+                rows: n,
+                domains: Vec::new(),
+                dry_run: false,
+                summary: format!(
+                    "edit {} {}",
+                    thousands(n),
+                    if n == 1 { table.noun() } else { table.plural() }
+                ),
+            };
+            let d = Done::new(
+                None,
+                json!({ "summary": report.summary, "changes": changes }),
+            );
+            Ok((report, d))
+        },
+    )
 }
 
 fn stale(ch: &RowChange, now: i32) -> OpError {
@@ -755,61 +740,82 @@ fn stale(ch: &RowChange, now: i32) -> OpError {
     ))
 }
 
-fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Table, ch: &RowChange) -> OpResult<()> {
-    // The single-row `get` also decides whether this user may see the row.
-    let now = match table {
-        Table::Mailboxes => super::mailboxes::get(c, ctx, &ch.key)?.version,
-        Table::Aliases => super::aliases::get(c, ctx, &ch.key)?.version,
-        Table::Domains => super::domains::get(c, ctx, &ch.key)?.version,
-    };
+fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Entity, ch: &RowChange) -> OpResult<()> {
+    match table {
+        Entity::Mailboxes => edit_mailbox_row(c, ctx, ch),
+        Entity::Aliases => edit_alias_row(c, ctx, ch),
+        Entity::Domains => edit_domain_row(c, ctx, ch),
+        Entity::AliasDomains
+        | Entity::Users
+        | Entity::Permissions
+        | Entity::Audit
+        | Entity::MailServers
+        | Entity::Ldap => Err(table.no_csv()),
+    }
+}
+
+/// The row's status change, once the row is known unchanged since the file
+/// was written (the single-row `get` also decides whether this user may see it).
+fn checked_status(ch: &RowChange, now: i32) -> OpResult<Option<Status>> {
     if now != ch.version {
         return Err(stale(ch, now));
     }
-    let status = ch.status()?;
-    match table {
-        Table::Mailboxes => {
-            let quota = ch.number("quota")?;
-            let name = ch.new_value("name").map(str::to_string);
-            if quota.is_some() || name.is_some() {
-                let e = super::mailboxes::MailboxEdit { quota, name };
-                super::mailboxes::edit(c, ctx, &ch.key, None, &e)?;
-            }
-        }
-        Table::Aliases => {
-            let e = super::aliases::AliasEdit {
-                goto: ch.new_value("goto").map(str::to_string),
-                description: ch.new_value("description").map(str::to_string),
-            };
-            if e.goto.is_some() || e.description.is_some() {
-                super::aliases::edit(c, ctx, &ch.key, None, &e)?;
-            }
-        }
-        Table::Domains => {
-            let input = super::domains::DomainInput {
-                description: ch.new_value("description").map(str::to_string),
-                quota_limit: ch.number("quota")?,
-                max_mailboxes: ch.number("max_mailboxes")?,
-                max_aliases: ch.number("max_aliases")?,
-                max_mailbox_quota: ch.number("max_mailbox_quota")?,
-                transport: ch.new_value("transport").map(str::to_string),
-            };
-            if input != super::domains::DomainInput::default() {
-                // The sheet's column is "quota" (as in the CSV files).
-                super::domains::edit(c, ctx, &ch.key, None, &input).map_err(|e| match e {
-                    OpError::Invalid { field, message } if field == "quota_limit" => {
-                        OpError::invalid("quota", message)
-                    }
-                    e => e,
-                })?;
-            }
-        }
+    ch.status()
+}
+
+fn edit_mailbox_row(c: &mut AnyConnection, ctx: &Ctx, ch: &RowChange) -> OpResult<()> {
+    let now = super::mailboxes::get(c, ctx, &ch.key)?.version;
+    let status = checked_status(ch, now)?;
+    let quota = ch.number("quota")?;
+    let name = ch.new_value("name").map(str::to_string);
+    if quota.is_some() || name.is_some() {
+        let e = super::mailboxes::MailboxEdit { quota, name };
+        super::mailboxes::edit(c, ctx, &ch.key, None, &e)?;
     }
     if let Some(s) = status {
-        match table {
-            Table::Mailboxes => super::mailboxes::set_status(c, ctx, &ch.key, s).map(drop)?,
-            Table::Aliases => super::aliases::set_status(c, ctx, &ch.key, s).map(drop)?,
-            Table::Domains => super::domains::set_status(c, ctx, &ch.key, s).map(drop)?,
-        }
+        super::mailboxes::set_status(c, ctx, &ch.key, s)?;
+    }
+    Ok(())
+}
+
+fn edit_alias_row(c: &mut AnyConnection, ctx: &Ctx, ch: &RowChange) -> OpResult<()> {
+    let now = super::aliases::get(c, ctx, &ch.key)?.version;
+    let status = checked_status(ch, now)?;
+    let e = super::aliases::AliasEdit {
+        goto: ch.new_value("goto").map(str::to_string),
+        description: ch.new_value("description").map(str::to_string),
+    };
+    if e.goto.is_some() || e.description.is_some() {
+        super::aliases::edit(c, ctx, &ch.key, None, &e)?;
+    }
+    if let Some(s) = status {
+        super::aliases::set_status(c, ctx, &ch.key, s)?;
+    }
+    Ok(())
+}
+
+fn edit_domain_row(c: &mut AnyConnection, ctx: &Ctx, ch: &RowChange) -> OpResult<()> {
+    let now = super::domains::get(c, ctx, &ch.key)?.version;
+    let status = checked_status(ch, now)?;
+    let input = super::domains::DomainInput {
+        description: ch.new_value("description").map(str::to_string),
+        quota_limit: ch.number("quota")?,
+        max_mailboxes: ch.number("max_mailboxes")?,
+        max_aliases: ch.number("max_aliases")?,
+        max_mailbox_quota: ch.number("max_mailbox_quota")?,
+        transport: ch.new_value("transport").map(str::to_string),
+    };
+    if input != super::domains::DomainInput::default() {
+        // The sheet's column is "quota" (as in the CSV files).
+        super::domains::edit(c, ctx, &ch.key, None, &input).map_err(|e| match e {
+            OpError::Invalid { field, message } if field == "quota_limit" => {
+                OpError::invalid("quota", message)
+            }
+            e => e,
+        })?;
+    }
+    if let Some(s) = status {
+        super::domains::set_status(c, ctx, &ch.key, s)?;
     }
     Ok(())
 }

@@ -22,11 +22,12 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{audit, Ctx, Principal, Role};
+use super::{audit, Ctx, Principal};
 use crate::db::models::LdapConfig;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
 use crate::ldap::{ServerSettings, TlsMode};
+use crate::model::Role;
 use crate::secrets::{KeyFile, SecretKey, Slot};
 use crate::store;
 

@@ -6,11 +6,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{check_version, domains::lock, now, run_write, Ctx, Done, Perm, Principal, Status};
+use super::{check_version, domains::lock, now, run_write, Ctx, Done, Principal};
 use crate::db::models::{Domain, Mailbox};
 use crate::db::schema::mailboxes;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{Perm, Status};
 use crate::password;
 use crate::store::{self, Filter, Page};
 use crate::validate::{self, format_size};

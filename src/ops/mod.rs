@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
-pub use authz::{Perm, Principal, Role};
+pub use authz::Principal;
 
 /// Which front end made the request; recorded in every audit row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,38 +228,6 @@ pub(crate) fn check_version(
             "{kind} {key} was changed by someone else since you opened it (version {v}, now {actual}); reload and try again"
         ))),
         _ => Ok(()),
-    }
-}
-
-/// "active" or "suspended": the two states a user can set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Suspended,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Suspended => "suspended",
-        }
-    }
-    pub fn parse(field: &str, s: &str) -> OpResult<Status> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "active" => Ok(Status::Active),
-            "suspended" => Ok(Status::Suspended),
-            other => Err(OpError::invalid(
-                field,
-                format!("must be active or suspended (got {other:?})"),
-            )),
-        }
-    }
-    pub fn action(self) -> &'static str {
-        match self {
-            Status::Active => "activate",
-            Status::Suspended => "suspend",
-        }
     }
 }
 

@@ -3,11 +3,12 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::{domains, now, run_write, Ctx, Done, Perm, Principal, Role};
+use super::{domains, now, run_write, Ctx, Done, Principal};
 use crate::db::models::User;
 use crate::db::schema::user_domains;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{Perm, Role};
 use crate::store::{self, permissions::Grant, Page};
 use crate::validate;
 

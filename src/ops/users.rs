@@ -6,13 +6,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{
-    audit, check_version, now, run_write, Client, Ctx, Done, Policy, Principal, Role, Status,
-};
+use super::{audit, check_version, now, run_write, Client, Ctx, Done, Policy, Principal};
 use crate::db::models::User;
 use crate::db::schema::{user_domains, users};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
+use crate::model::{Role, Status};
 use crate::password;
 use crate::store::{self, Filter, Page};
 use crate::validate;

@@ -5,7 +5,7 @@ use super::Page;
 use crate::db::models::UserDomain;
 use crate::db::schema::{domains, user_domains, users};
 use crate::db::AnyConnection;
-use crate::ops::Perm;
+use crate::model::Perm;
 
 /// A grant as screens and `--json` show it.
 #[derive(Debug, Clone, Serialize)]

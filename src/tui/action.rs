@@ -3,7 +3,8 @@
 //! a new generation, which is what lets it drop stale replies.
 
 use super::form::Form;
-use crate::worker::{Request, Resource, Write};
+use crate::model::Entity;
+use crate::worker::{Request, Write};
 
 #[derive(Debug)]
 pub enum Action {
@@ -14,11 +15,11 @@ pub enum Action {
     /// Send this read for the current screen (replacing its pending one).
     Fetch(Request),
     /// Open a table screen, optionally scoped to one domain (id, name).
-    Open(Resource, Option<(i32, String)>),
+    Open(Entity, Option<(i32, String)>),
     OpenForm(Form),
     /// Ask to delete: the app counts what goes with it, then confirms.
     AskDelete {
-        resource: Resource,
+        resource: Entity,
         key: String,
         write: Write,
     },
@@ -29,10 +30,10 @@ pub enum Action {
         write: Write,
     },
     /// Load these rows and open them in $EDITOR.
-    EditMarked(crate::ops::import::Table, Vec<String>),
+    EditMarked(Entity, Vec<String>),
     /// Ask the worker for every key matching the filter, chunk by chunk,
     /// to mark them all.
-    MarkAll(crate::worker::Resource, crate::store::Filter),
+    MarkAll(Entity, crate::store::Filter),
     /// A write that needs no confirmation (suspend/activate).
     Write(Write),
     /// Show these name/value pairs in a read-only panel.
@@ -40,7 +41,7 @@ pub enum Action {
     /// A one-line message for the status bar.
     Status(String),
     /// Open the usage history panel of a domain or mailbox (by id).
-    History(Resource, i32, String),
+    History(Entity, i32, String),
     /// Show (or, for `TextMode::ForEdit`, edit) a mail server config version.
     ConfigText(i32, crate::worker::TextMode),
     /// Ask before a write that is not a delete (apply, roll back): the
@@ -54,11 +55,7 @@ pub enum Action {
 impl Action {
     /// Preview then confirm `action` on these rows: the same request shapes
     /// from a key (suspend) and from a form (set quota).
-    pub fn bulk(
-        resource: Resource,
-        keys: Vec<String>,
-        action: crate::worker::BulkAction,
-    ) -> Action {
+    pub fn bulk(resource: Entity, keys: Vec<String>, action: crate::worker::BulkAction) -> Action {
         Action::AskBulk {
             preview: Request::BulkPreview {
                 resource,

@@ -26,7 +26,8 @@ use super::rows;
 use super::table::TableScreen;
 use super::tail::{self, Tail};
 use super::theme::Theme;
-use crate::worker::{Failure, Job, Reply, Request, Resource, Response, Session, Slot, Tag};
+use crate::model::{Entity, Role};
+use crate::worker::{Failure, Job, Reply, Request, Response, Session, Slot, Tag};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -96,7 +97,7 @@ pub struct App {
     /// shown now.
     completing: Option<(String, usize)>,
     /// "Mark all matching" in progress: the screen and filter it marks for.
-    marking: Option<(Resource, crate::store::Filter)>,
+    marking: Option<(Entity, crate::store::Filter)>,
     /// A confirmed bulk write is out: its success clears the marks.
     bulk_writing: bool,
 }
@@ -266,7 +267,7 @@ impl App {
         }
     }
 
-    fn open(&mut self, resource: Resource, scope: Option<(i32, String)>) {
+    fn open(&mut self, resource: Entity, scope: Option<(i32, String)>) {
         let Some(session) = &self.session else {
             return;
         };
@@ -585,7 +586,7 @@ impl App {
                 self.send(
                     Slot::History,
                     Request::History {
-                        mailbox: resource == Resource::Mailboxes,
+                        mailbox: resource == Entity::Mailboxes,
                         id,
                     },
                 );
@@ -842,7 +843,6 @@ impl App {
     /// `:import [FILE]` / `:export [FILE]` on the domains, mailboxes or
     /// aliases screen: the form, pre-filled.
     fn csv_form(&mut self, line: &str) {
-        use crate::csvfile::Table;
         let (verb, file) = line.split_once(' ').unwrap_or((line, ""));
         let Some(Screen::Table(t)) = self.stack.last() else {
             self.status = Some((
@@ -851,21 +851,17 @@ impl App {
             ));
             return;
         };
-        let table = match t.resource {
-            Resource::Domains => Table::Domains,
-            Resource::Mailboxes => Table::Mailboxes,
-            Resource::Aliases => Table::Aliases,
-            other => {
-                self.status = Some((
-                    format!(
-                        "{} rows have no CSV form; use the domains, mailboxes or aliases screen",
-                        crate::worker::noun(other)
-                    ),
-                    true,
-                ));
-                return;
-            }
-        };
+        let table = t.resource;
+        if !table.csv() {
+            self.status = Some((
+                format!(
+                    "{} rows have no CSV form; use the domains, mailboxes or aliases screen",
+                    table.noun()
+                ),
+                true,
+            ));
+            return;
+        }
         let file = file.trim();
         self.modal = Some(Modal::Form(if verb == "import" {
             forms::import(table, file)
@@ -875,10 +871,7 @@ impl App {
             let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
             let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
             let default = format!("{home}/postfix-manager-{}-{stamp}.csv", table.plural());
-            let admin = self
-                .session
-                .as_ref()
-                .is_some_and(|s| s.role == crate::ops::Role::Admin);
+            let admin = self.session.as_ref().is_some_and(|s| s.role == Role::Admin);
             forms::export(table, t.export_filter(), file, &default, admin)
         }));
     }
@@ -1250,7 +1243,7 @@ impl App {
         }
         let n = changes.len();
         let noun = if n == 1 {
-            sheet.table.one()
+            sheet.table.noun()
         } else {
             sheet.table.plural()
         };

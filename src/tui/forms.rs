@@ -6,19 +6,20 @@
 
 use super::form::{Field, Form};
 use super::rows::Row;
+use crate::model::{Entity, Perm, Role};
 use crate::ops::{
     aliases::AliasEdit, domains::DomainInput, mailboxes::MailboxEdit, mailboxes::NewMailbox,
-    users::NewUser, users::UserEdit, Perm,
+    users::NewUser, users::UserEdit,
 };
 use crate::validate;
-use crate::worker::{BulkAction, Resource, Write};
+use crate::worker::{BulkAction, Write};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FormKind {
-    Create(Resource),
+    Create(Entity),
     /// Editing `key` as read at `version`.
     Edit {
-        resource: Resource,
+        resource: Entity,
         key: String,
         version: i32,
     },
@@ -34,16 +35,16 @@ pub enum FormKind {
     /// Where to write a backup of the whole database.
     Backup,
     /// Import a CSV file into this table.
-    Import(crate::csvfile::Table),
+    Import(Entity),
     /// Export this table's rows matching `filter` (the screen's) to a file.
     Export {
-        table: crate::csvfile::Table,
+        table: Entity,
         filter: crate::store::Filter,
     },
     /// The parameter of a bulk action on the marked rows; submitting it
     /// opens the action's preview, never writes by itself.
     Bulk {
-        resource: Resource,
+        resource: Entity,
         keys: Vec<String>,
         what: BulkForm,
     },
@@ -51,7 +52,7 @@ pub enum FormKind {
 
 /// Import a CSV file: its header row names the columns
 /// (`postfix-manager mailbox export` writes one to start from).
-pub fn import(table: crate::csvfile::Table, file: &str) -> Form {
+pub fn import(table: Entity, file: &str) -> Form {
     Form::new(
         format!("Import {} from CSV", table.plural()),
         FormKind::Import(table),
@@ -66,7 +67,7 @@ pub fn import(table: crate::csvfile::Table, file: &str) -> Form {
 /// `admin`: a mailbox export offers the password hashes (default no); for
 /// anyone else the password column is empty and nothing is offered.
 pub fn export(
-    table: crate::csvfile::Table,
+    table: Entity,
     filter: crate::store::Filter,
     file: &str,
     default_file: &str,
@@ -81,7 +82,7 @@ pub fn export(
         Field::new("file", "CSV file", file, "a new file; never overwritten")
             .with_default(default_file),
     ];
-    if admin && table == crate::csvfile::Table::Mailboxes {
+    if admin && table == Entity::Mailboxes {
         // Yes: the file can re-import, and can be attacked offline.
         fields.push(Field::choice(
             "with_hashes",
@@ -111,11 +112,11 @@ pub enum BulkForm {
 }
 
 /// The form asking for a bulk action's value; `keys` are the marked rows.
-pub fn bulk(resource: Resource, keys: Vec<String>, what: BulkForm) -> Form {
+pub fn bulk(resource: Entity, keys: Vec<String>, what: BulkForm) -> Form {
     let n = crate::ops::bulk::thousands(keys.len());
     let noun = match (resource, keys.len()) {
-        (Resource::Domains, 1) => "domain",
-        (Resource::Domains, _) => "domains",
+        (Entity::Domains, 1) => "domain",
+        (Entity::Domains, _) => "domains",
         (_, 1) => "mailbox",
         _ => "mailboxes",
     };
@@ -239,11 +240,11 @@ const PERM_SETS: &[&str] = &[
 /// service, an LDAP server's port its TLS mode.
 pub fn follow_choices(form: &mut Form) {
     let (to, default) = match form.kind {
-        FormKind::Create(Resource::MailServers) => (
+        FormKind::Create(Entity::MailServers) => (
             "file",
             crate::ops::mail_configs::default_file(form.value("service")),
         ),
-        FormKind::Create(Resource::Ldap) => (
+        FormKind::Create(Entity::Ldap) => (
             "port",
             if form.value("tls_mode") == "ldaps" {
                 "636"
@@ -260,10 +261,10 @@ pub fn follow_choices(form: &mut Form) {
 
 /// The create form; `domain` pre-fills the domain part when the list is
 /// scoped to one domain.
-pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
+pub fn create(r: Entity, domain: Option<&str>) -> Option<Form> {
     let at = domain.map(|d| format!("@{d}")).unwrap_or_default();
     let fields = match r {
-        Resource::Domains => vec![
+        Entity::Domains => vec![
             Field::new("name", "Domain", "", "example.com"),
             Field::new("description", "Description", "", ""),
             // Unlimited, as `domain add` without --quota: a 1G total equal to
@@ -275,13 +276,13 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
                 .with_default("unlimited"),
             Field::new("transport", "Transport", "", "empty = default"),
         ],
-        Resource::Mailboxes => vec![
+        Entity::Mailboxes => vec![
             Field::new("address", "Address", &at, "user@example.com").cursor_at_start(),
             Field::new("name", "Full name", "", ""),
             Field::secret("password", "Password", "at least 12 characters"),
             Field::new("quota", "Quota", "", "empty = default; e.g. 2G"),
         ],
-        Resource::Aliases => vec![
+        Entity::Aliases => vec![
             Field::new(
                 "address",
                 "Address",
@@ -292,26 +293,26 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
             Field::new("goto", "Goes to", "", "a@example.com, b@elsewhere.org"),
             Field::new("description", "Description", "", ""),
         ],
-        Resource::AliasDomains => vec![
+        Entity::AliasDomains => vec![
             Field::new("name", "Alias domain", "", "example.org"),
             scoped(
                 Field::new("target", "Target domain", "", "example.com"),
                 domain,
             ),
         ],
-        Resource::Users => vec![
+        Entity::Users => vec![
             Field::new("username", "Username", "", ""),
             Field::new("email", "Email", "", ""),
             Field::choice("role", "Role", "user", ROLES),
             Field::secret("password", "Password", "at least 12 characters"),
         ],
-        Resource::Permissions => vec![
+        Entity::Permissions => vec![
             Field::new("username", "User", "", "a user of role user"),
             scoped(Field::new("domain", "Domain", "", "example.com"), domain),
             Field::choice("permissions", "Permissions", "mailboxes,aliases", PERM_SETS),
         ],
-        Resource::Ldap => ldap_fields(None),
-        Resource::MailServers => vec![
+        Entity::Ldap => ldap_fields(None),
+        Entity::MailServers => vec![
             Field::new("file", "File", "", "an absolute path")
                 .with_default(crate::ops::mail_configs::default_file("postfix")),
             Field::choice(
@@ -321,9 +322,9 @@ pub fn create(r: Resource, domain: Option<&str>) -> Option<Form> {
                 &crate::ops::mail_configs::SERVICES,
             ),
         ],
-        Resource::Audit => return None,
+        Entity::Audit => return None,
     };
-    let noun = crate::worker::noun(r);
+    let noun = r.noun();
     Some(Form::new(
         format!("New {noun}"),
         FormKind::Create(r),
@@ -425,10 +426,10 @@ pub fn below_usage(f: &mut Form, w: &Write) -> Option<String> {
     ))
 }
 
-pub fn edit(r: Resource, row: &Row) -> Option<Form> {
+pub fn edit(r: Entity, row: &Row) -> Option<Form> {
     let v = |n: &str| row.field(n).to_string();
     let fields = match r {
-        Resource::Domains => vec![
+        Entity::Domains => vec![
             Field::new("description", "Description", &v("description"), ""),
             Field::new("quota_limit", "Total quota", &v("quota_limit"), SIZE_HINT),
             Field::new(
@@ -446,31 +447,31 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
             ),
             Field::new("transport", "Transport", &v("transport"), "empty = default"),
         ],
-        Resource::Mailboxes => vec![
+        Entity::Mailboxes => vec![
             Field::new("name", "Full name", &v("name"), ""),
             Field::new("quota", "Quota", &v("quota"), SIZE_HINT),
             Field::secret("password", "New password", "empty = keep"),
         ],
-        Resource::Aliases => vec![
+        Entity::Aliases => vec![
             Field::new("goto", "Goes to", &v("goto"), ""),
             Field::new("description", "Description", &v("description"), ""),
         ],
-        Resource::AliasDomains => vec![Field::new("target", "Target domain", &v("target"), "")],
-        Resource::Users => vec![
+        Entity::AliasDomains => vec![Field::new("target", "Target domain", &v("target"), "")],
+        Entity::Users => vec![
             Field::new("email", "Email", &v("email"), ""),
             Field::choice("role", "Role", &v("role"), ROLES),
             Field::secret("password", "New password", "empty = keep"),
         ],
-        Resource::Permissions => vec![Field::choice(
+        Entity::Permissions => vec![Field::choice(
             "permissions",
             "Permissions",
             &v("permissions"),
             PERM_SETS,
         )],
-        Resource::Ldap => ldap_fields(Some(row)),
-        Resource::Audit | Resource::MailServers => return None,
+        Entity::Ldap => ldap_fields(Some(row)),
+        Entity::Audit | Entity::MailServers => return None,
     };
-    let noun = crate::worker::noun(r);
+    let noun = r.noun();
     let mut f = Form::new(
         format!("Edit {noun} {}", row.key),
         FormKind::Edit {
@@ -480,7 +481,7 @@ pub fn edit(r: Resource, row: &Row) -> Option<Form> {
         },
         fields,
     );
-    if r == Resource::Mailboxes {
+    if r == Entity::Mailboxes {
         f.used = row.usage.map(|(used, _)| used);
     }
     Some(f)
@@ -763,11 +764,11 @@ fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
 /// The text fields ops checks by name, checked here by the same rules
 /// (sizes, counts and passwords are checked as they are read).
 fn check_text_fields(r: &mut Reader<'_>) {
-    use crate::ops::{mail_configs, preferences, Role};
+    use crate::ops::{mail_configs, preferences};
     match &r.form.kind {
-        FormKind::Create(Resource::Domains)
+        FormKind::Create(Entity::Domains)
         | FormKind::Edit {
-            resource: Resource::Domains,
+            resource: Entity::Domains,
             ..
         } => {
             if matches!(r.form.kind, FormKind::Create(_)) {
@@ -776,45 +777,45 @@ fn check_text_fields(r: &mut Reader<'_>) {
             r.check("description", validate::description);
             r.check("transport", validate::transport);
         }
-        FormKind::Create(Resource::Mailboxes)
+        FormKind::Create(Entity::Mailboxes)
         | FormKind::Edit {
-            resource: Resource::Mailboxes,
+            resource: Entity::Mailboxes,
             ..
         } => {
             r.check("address", validate::mailbox_address);
             r.check("name", validate::description);
         }
-        FormKind::Create(Resource::Aliases)
+        FormKind::Create(Entity::Aliases)
         | FormKind::Edit {
-            resource: Resource::Aliases,
+            resource: Entity::Aliases,
             ..
         } => {
             r.check("address", validate::alias_address);
             r.check("goto", validate::destinations);
             r.check("description", validate::description);
         }
-        FormKind::Create(Resource::AliasDomains)
+        FormKind::Create(Entity::AliasDomains)
         | FormKind::Edit {
-            resource: Resource::AliasDomains,
+            resource: Entity::AliasDomains,
             ..
         } => {
             r.check("name", validate::domain);
             r.check("target", validate::domain);
         }
-        FormKind::Create(Resource::Users)
+        FormKind::Create(Entity::Users)
         | FormKind::Edit {
-            resource: Resource::Users,
+            resource: Entity::Users,
             ..
         } => {
             r.check("username", validate::username);
             r.check("email", validate::address);
             r.check("role", Role::parse);
         }
-        FormKind::Create(Resource::Permissions) => {
+        FormKind::Create(Entity::Permissions) => {
             r.check("username", validate::username);
             r.check("domain", validate::domain);
         }
-        FormKind::Create(Resource::MailServers) => {
+        FormKind::Create(Entity::MailServers) => {
             r.check("service", mail_configs::check_service);
         }
         FormKind::Preferences { .. } => {
@@ -834,7 +835,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
     };
     check_text_fields(&mut r);
     let write = match &form.kind {
-        FormKind::Create(Resource::Domains) => Write::CreateDomain {
+        FormKind::Create(Entity::Domains) => Write::CreateDomain {
             name: r.text("name"),
             input: DomainInput {
                 description: r.optional("description"),
@@ -846,7 +847,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             },
         },
         FormKind::Edit {
-            resource: Resource::Domains,
+            resource: Entity::Domains,
             key,
             version,
         } => Write::EditDomain {
@@ -861,7 +862,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 transport: r.changed("transport"),
             },
         },
-        FormKind::Create(Resource::Mailboxes) => {
+        FormKind::Create(Entity::Mailboxes) => {
             let quota = if r.text("quota").is_empty() {
                 None
             } else {
@@ -875,7 +876,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             })
         }
         FormKind::Edit {
-            resource: Resource::Mailboxes,
+            resource: Entity::Mailboxes,
             key,
             version,
         } => Write::EditMailbox {
@@ -887,13 +888,13 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             },
             password: r.password("password", false),
         },
-        FormKind::Create(Resource::Aliases) => Write::CreateAlias {
+        FormKind::Create(Entity::Aliases) => Write::CreateAlias {
             address: r.text("address"),
             goto: r.text("goto"),
             description: r.optional("description"),
         },
         FormKind::Edit {
-            resource: Resource::Aliases,
+            resource: Entity::Aliases,
             key,
             version,
         } => Write::EditAlias {
@@ -904,12 +905,12 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
                 description: r.changed("description"),
             },
         },
-        FormKind::Create(Resource::AliasDomains) => Write::CreateAliasDomain {
+        FormKind::Create(Entity::AliasDomains) => Write::CreateAliasDomain {
             name: r.text("name"),
             target: r.text("target"),
         },
         FormKind::Edit {
-            resource: Resource::AliasDomains,
+            resource: Entity::AliasDomains,
             key,
             version,
         } => Write::RetargetAliasDomain {
@@ -917,14 +918,14 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             version: *version,
             target: r.text("target"),
         },
-        FormKind::Create(Resource::Users) => Write::CreateUser(NewUser {
+        FormKind::Create(Entity::Users) => Write::CreateUser(NewUser {
             username: r.text("username"),
             email: r.text("email"),
             role: r.text("role"),
             password: r.password("password", true).unwrap_or_default(),
         }),
         FormKind::Edit {
-            resource: Resource::Users,
+            resource: Entity::Users,
             key,
             version,
         } => Write::EditUser {
@@ -937,13 +938,13 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             },
             password: r.password("password", false),
         },
-        FormKind::Create(Resource::Permissions) => Write::Grant {
+        FormKind::Create(Entity::Permissions) => Write::Grant {
             username: r.text("username"),
             domain: r.text("domain"),
             perms: r.perms("permissions"),
         },
         FormKind::Edit {
-            resource: Resource::Permissions,
+            resource: Entity::Permissions,
             key,
             ..
         } => {
@@ -962,16 +963,16 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             }
             Write::SetOwnPassword { password: pw }
         }
-        FormKind::Create(Resource::MailServers) => Write::ImportConfig {
+        FormKind::Create(Entity::MailServers) => Write::ImportConfig {
             file: r.text("file"),
             service: r.text("service"),
         },
-        FormKind::Create(Resource::Ldap) => Write::CreateLdap {
+        FormKind::Create(Entity::Ldap) => Write::CreateLdap {
             name: r.text("name"),
             input: Box::new(ldap_input(&mut r, Some(form.value("name")))),
         },
         FormKind::Edit {
-            resource: Resource::Ldap,
+            resource: Entity::Ldap,
             key,
             version,
         } => Write::EditLdap {
@@ -1069,10 +1070,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         } => {
             return Err(vec![(
                 "form".into(),
-                format!(
-                    "{} rows cannot be changed here",
-                    crate::worker::noun(*other)
-                ),
+                format!("{} rows cannot be changed here", other.noun()),
             )])
         }
     };
@@ -1109,7 +1107,7 @@ mod tests {
 
     #[test]
     fn an_edit_sends_only_changed_fields_with_the_version() {
-        let mut f = edit(Resource::Domains, &row()).unwrap();
+        let mut f = edit(Entity::Domains, &row()).unwrap();
         f.fields[0].input = tui_input::Input::new("new text".into());
         match build(&f).unwrap() {
             Write::EditDomain {
@@ -1129,7 +1127,7 @@ mod tests {
 
     #[test]
     fn a_bad_size_is_marked_on_its_field_before_sending() {
-        let mut f = create(Resource::Domains, None).unwrap();
+        let mut f = create(Entity::Domains, None).unwrap();
         f.fields[0].input = "example.com".into();
         f.fields[2].input = tui_input::Input::new("lots".into());
         let errs = build(&f).unwrap_err();
@@ -1140,7 +1138,7 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_marked_by_ops_rules_at_once() {
-        let mut f = create(Resource::Domains, None).unwrap();
+        let mut f = create(Entity::Domains, None).unwrap();
         f.fields[0].input = "not a domain".into();
         f.fields[2].input = "lots".into();
         f.fields[3].input = "-5".into();
@@ -1157,7 +1155,7 @@ mod tests {
 
     #[test]
     fn sizes_are_human() {
-        let mut f = create(Resource::Domains, None).unwrap();
+        let mut f = create(Entity::Domains, None).unwrap();
         f.fields[0].input = tui_input::Input::new("example.com".into());
         f.fields[2].input = tui_input::Input::new("2G".into());
         match build(&f).unwrap() {

@@ -1,6 +1,7 @@
 //! Modals drawn over a screen: the delete confirmation (focus starts on
 //! No), a read-only detail panel, and the `?` help.
 
+use crate::model::Entity;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -253,11 +254,7 @@ pub fn draw_help(
     }
     lines.push(Line::default());
     let screens: Vec<&str> = std::iter::once("dashboard")
-        .chain(
-            super::resources::ALL
-                .iter()
-                .map(|r| super::resources::command(*r)),
-        )
+        .chain(Entity::ALL.iter().map(|r| r.command()))
         .collect();
     lines.push(Line::from(vec![
         Span::styled("Screens for ':': ", theme.dim()),

@@ -1,60 +1,18 @@
-//! What each table screen is: its title, `:` command, columns, and which
-//! keys a role gets there. The keys shown follow the role; ops still has
+//! What each table screen is: its columns and which keys a role gets
+//! there (its title and `:` command are `model::Entity`'s). The keys shown follow the role; ops still has
 //! the last word on every write.
 
 use ratatui::layout::Constraint;
 
-use crate::ops::Role;
-use crate::worker::Resource;
-
-pub const ALL: [Resource; 9] = [
-    Resource::Domains,
-    Resource::Mailboxes,
-    Resource::Aliases,
-    Resource::AliasDomains,
-    Resource::Users,
-    Resource::Permissions,
-    Resource::Audit,
-    Resource::MailServers,
-    Resource::Ldap,
-];
-
-pub fn title(r: Resource) -> &'static str {
-    match r {
-        Resource::Domains => "Domains",
-        Resource::Mailboxes => "Mailboxes",
-        Resource::Aliases => "Aliases",
-        Resource::AliasDomains => "Alias domains",
-        Resource::Users => "Admin users",
-        Resource::Permissions => "Permissions",
-        Resource::Audit => "Audit log",
-        Resource::MailServers => "Mail server configs",
-        Resource::Ldap => "LDAP servers",
-    }
-}
-
-/// The name `:` jumps by.
-pub fn command(r: Resource) -> &'static str {
-    match r {
-        Resource::Domains => "domains",
-        Resource::Mailboxes => "mailboxes",
-        Resource::Aliases => "aliases",
-        Resource::AliasDomains => "alias-domains",
-        Resource::Users => "users",
-        Resource::Permissions => "permissions",
-        Resource::Audit => "audit",
-        Resource::MailServers => "mail-servers",
-        Resource::Ldap => "ldap",
-    }
-}
+use crate::model::{Entity, Role};
 
 /// Width of the per-row usage bar, `[####]  45%`.
 pub const USAGE_WIDTH: u16 = 11;
 
-pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
+pub fn columns(r: Entity) -> (&'static [&'static str], Vec<Constraint>) {
     use Constraint::{Fill, Length};
     match r {
-        Resource::Domains => (
+        Entity::Domains => (
             &[
                 "Domain",
                 "Status",
@@ -74,7 +32,7 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
                 Fill(2),
             ],
         ),
-        Resource::Mailboxes => (
+        Entity::Mailboxes => (
             &["Address", "Name", "Status", "Used", "Quota", "Usage"],
             vec![
                 Fill(3),
@@ -85,33 +43,33 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
                 Length(USAGE_WIDTH),
             ],
         ),
-        Resource::Aliases => (
+        Entity::Aliases => (
             &["Address", "Goes to", "Status"],
             vec![Fill(2), Fill(3), Length(9)],
         ),
-        Resource::AliasDomains => (
+        Entity::AliasDomains => (
             &["Alias domain", "Target", "Status"],
             vec![Fill(1), Fill(1), Length(9)],
         ),
-        Resource::Users => (
+        Entity::Users => (
             &["Username", "Email", "Role", "Status", "Last login"],
             vec![Fill(2), Fill(3), Length(8), Length(9), Length(16)],
         ),
-        Resource::Permissions => (
+        Entity::Permissions => (
             &["User", "Domain", "Permissions"],
             vec![Fill(1), Fill(2), Fill(2)],
         ),
-        Resource::Audit => (
+        Entity::Audit => (
             &["Id", "Time", "Actor", "Action", "Resource", "Result"],
             // The resource is a type and a name (`mailbox bob@example.com`):
             // it gets most of the room, so an address stays whole at 80.
             vec![Length(6), Length(16), Fill(1), Fill(1), Fill(4), Length(7)],
         ),
-        Resource::MailServers => (
+        Entity::MailServers => (
             &["Id", "Service", "Config file", "Active", "Updated"],
             vec![Length(4), Length(10), Fill(1), Length(6), Length(16)],
         ),
-        Resource::Ldap => (
+        Entity::Ldap => (
             &["Id", "Name", "Host:port", "SSL", "Base DN", "Active"],
             vec![Length(4), Fill(1), Fill(1), Length(4), Fill(1), Length(6)],
         ),
@@ -124,15 +82,15 @@ pub fn columns(r: Resource) -> (&'static [&'static str], Vec<Constraint>) {
 /// text columns (Name, Description, Goes to…) share what is left, giving
 /// way first (down to nothing, marked `…`, before an address is cut).
 /// Screens whose first column is not a name keep their layout.
-pub fn fit_columns(r: Resource, width: u16, need: usize) -> Vec<Constraint> {
+pub fn fit_columns(r: Entity, width: u16, need: usize) -> Vec<Constraint> {
     let mut cols = columns(r).1;
     let keyed = matches!(
         r,
-        Resource::Domains
-            | Resource::Mailboxes
-            | Resource::Aliases
-            | Resource::AliasDomains
-            | Resource::Users
+        Entity::Domains
+            | Entity::Mailboxes
+            | Entity::Aliases
+            | Entity::AliasDomains
+            | Entity::Users
     );
     if !keyed || cols.is_empty() {
         return cols;
@@ -153,11 +111,11 @@ pub fn fit_columns(r: Resource, width: u16, need: usize) -> Vec<Constraint> {
 
 /// The columns of `r` that hold numbers (sizes, counts, percents): drawn
 /// right-aligned so their magnitudes line up.
-pub fn right_columns(r: Resource) -> &'static [usize] {
+pub fn right_columns(r: Entity) -> &'static [usize] {
     match r {
-        Resource::Domains => &[2, 3, 4],
-        Resource::Mailboxes => &[3, 4],
-        Resource::Audit => &[0],
+        Entity::Domains => &[2, 3, 4],
+        Entity::Mailboxes => &[3, 4],
+        Entity::Audit => &[0],
         _ => &[],
     }
 }
@@ -173,7 +131,7 @@ pub struct Caps {
     pub status: bool,
 }
 
-pub fn caps(r: Resource, role: Role) -> Caps {
+pub fn caps(r: Entity, role: Role) -> Caps {
     let none = Caps {
         create: false,
         edit: false,
@@ -188,56 +146,56 @@ pub fn caps(r: Resource, role: Role) -> Caps {
     };
     match (role, r) {
         (Role::Readonly, _) => none,
-        (Role::Admin, Resource::Ldap) => all,
+        (Role::Admin, Entity::Ldap) => all,
         // Importing is "new"; view, diff, edit, apply and roll back have their own keys.
-        (Role::Admin, Resource::MailServers) => Caps {
+        (Role::Admin, Entity::MailServers) => Caps {
             create: true,
             ..none
         },
-        (_, Resource::Audit | Resource::MailServers | Resource::Ldap) => none,
-        (Role::Admin, Resource::Permissions) => Caps {
+        (_, Entity::Audit | Entity::MailServers | Entity::Ldap) => none,
+        (Role::Admin, Entity::Permissions) => Caps {
             status: false,
             ..all
         },
         (Role::Admin, _) => all,
-        (Role::User, Resource::Mailboxes | Resource::Aliases) => all,
+        (Role::User, Entity::Mailboxes | Entity::Aliases) => all,
         // Adding an alias domain claims a mail domain name: admins only.
-        (Role::User, Resource::AliasDomains) => Caps {
+        (Role::User, Entity::AliasDomains) => Caps {
             create: false,
             ..all
         },
         // A user with the `domain` permission may edit a domain's description.
-        (Role::User, Resource::Domains) => Caps { edit: true, ..none },
+        (Role::User, Entity::Domains) => Caps { edit: true, ..none },
         (Role::User, _) => none,
     }
 }
 
 /// Whether `/` filters this list (the permission and audit queries take no
 /// text filter).
-pub fn filterable(r: Resource) -> bool {
-    !matches!(r, Resource::Permissions)
+pub fn filterable(r: Entity) -> bool {
+    !matches!(r, Entity::Permissions)
 }
 
 /// Look up a `:` command: an exact name, or an unambiguous prefix.
-pub fn by_command(word: &str) -> Option<Resource> {
+pub fn by_command(word: &str) -> Option<Entity> {
     let w = word.trim().to_ascii_lowercase();
-    if let Some(r) = ALL.iter().find(|r| command(**r) == w) {
+    if let Some(r) = Entity::ALL.iter().find(|r| r.command() == w) {
         return Some(*r);
     }
-    let aliases: [(&str, Resource); 5] = [
-        ("admins", Resource::Users),
-        ("alias-domain", Resource::AliasDomains),
-        ("aliasdomains", Resource::AliasDomains),
-        ("mailservers", Resource::MailServers),
-        ("perms", Resource::Permissions),
+    let aliases: [(&str, Entity); 5] = [
+        ("admins", Entity::Users),
+        ("alias-domain", Entity::AliasDomains),
+        ("aliasdomains", Entity::AliasDomains),
+        ("mailservers", Entity::MailServers),
+        ("perms", Entity::Permissions),
     ];
     if let Some((_, r)) = aliases.iter().find(|(a, _)| *a == w) {
         return Some(*r);
     }
-    let hits: Vec<Resource> = ALL
+    let hits: Vec<Entity> = Entity::ALL
         .iter()
         .copied()
-        .filter(|r| !w.is_empty() && command(*r).starts_with(&w))
+        .filter(|r| !w.is_empty() && r.command().starts_with(&w))
         .collect();
     match hits.as_slice() {
         [one] => Some(*one),
@@ -249,7 +207,7 @@ pub fn by_command(word: &str) -> Option<Resource> {
 /// candidates of an ambiguous prefix.
 pub fn command_words() -> Vec<&'static str> {
     let mut words = vec!["dashboard"];
-    words.extend(ALL.iter().map(|r| command(*r)));
+    words.extend(Entity::ALL.iter().map(|r| r.command()));
     words.extend([
         "preferences",
         "password",
@@ -286,17 +244,17 @@ mod tests {
 
     #[test]
     fn commands_resolve_by_name_alias_and_unique_prefix() {
-        assert_eq!(by_command("mailboxes"), Some(Resource::Mailboxes));
+        assert_eq!(by_command("mailboxes"), Some(Entity::Mailboxes));
         assert_eq!(by_command("mail"), None, "mailboxes or mail-servers");
-        assert_eq!(by_command("mailb"), Some(Resource::Mailboxes));
+        assert_eq!(by_command("mailb"), Some(Entity::Mailboxes));
         assert_eq!(by_command("alias"), None, "aliases or alias-domains");
-        assert_eq!(by_command("admins"), Some(Resource::Users));
+        assert_eq!(by_command("admins"), Some(Entity::Users));
         assert_eq!(by_command("nonsense"), None);
     }
 
     #[test]
     fn readonly_gets_no_write_keys_anywhere() {
-        for r in ALL {
+        for r in Entity::ALL {
             let c = caps(r, Role::Readonly);
             assert!(!c.create && !c.edit && !c.delete && !c.status, "{r:?}");
         }

@@ -17,9 +17,10 @@ use super::keys::{self, Cmd, Offer};
 use super::resources::{self, Caps};
 use super::rows::Row;
 use super::theme::Theme;
-use crate::ops::{Role, Status};
+use crate::model::{Entity, Role, Status};
+
 use crate::store::{Filter, Page};
-use crate::worker::{BulkAction, LiveToken, Request, Resource, Write};
+use crate::worker::{BulkAction, LiveToken, Request, Write};
 
 /// How the page on screen was (or is being) fetched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +38,7 @@ enum Select {
 
 #[derive(Debug)]
 pub struct TableScreen {
-    pub resource: Resource,
+    pub resource: Entity,
     /// Only rows of this domain (id, name): Mailboxes/Aliases opened from Domains.
     pub scope: Option<(i32, String)>,
     pub rows: Vec<Row>,
@@ -81,7 +82,7 @@ pub enum Refreshed {
 }
 
 impl TableScreen {
-    pub fn new(resource: Resource, scope: Option<(i32, String)>, role: Role) -> TableScreen {
+    pub fn new(resource: Entity, scope: Option<(i32, String)>, role: Role) -> TableScreen {
         TableScreen {
             resource,
             scope,
@@ -110,7 +111,7 @@ impl TableScreen {
     fn markable(&self) -> bool {
         matches!(
             self.resource,
-            Resource::Mailboxes | Resource::Aliases | Resource::Domains
+            Entity::Mailboxes | Entity::Aliases | Entity::Domains
         ) && (self.caps().status || self.caps().delete)
     }
 
@@ -144,10 +145,10 @@ impl TableScreen {
     fn sortable(&self) -> &'static [(crate::store::SortKey, usize)] {
         use crate::store::SortKey::*;
         match self.resource {
-            Resource::Domains => &[(Name, 0), (Used, 2), (Quota, 3), (Usage, 5)],
-            Resource::Mailboxes => &[(Name, 0), (Used, 3), (Quota, 4), (Usage, 5)],
+            Entity::Domains => &[(Name, 0), (Used, 2), (Quota, 3), (Usage, 5)],
+            Entity::Mailboxes => &[(Name, 0), (Used, 3), (Quota, 4), (Usage, 5)],
             // One order, both directions.
-            Resource::Aliases | Resource::AliasDomains | Resource::Users => &[(Name, 0)],
+            Entity::Aliases | Entity::AliasDomains | Entity::Users => &[(Name, 0)],
             _ => &[],
         }
     }
@@ -224,7 +225,7 @@ impl TableScreen {
     }
 
     pub fn title(&self) -> String {
-        let base = resources::title(self.resource);
+        let base = self.resource.title();
         match &self.scope {
             Some((_, d)) => format!("{base} of {d}"),
             None => base.to_string(),
@@ -433,8 +434,8 @@ impl TableScreen {
     pub fn available(&self, cmd: Cmd) -> bool {
         let caps = self.caps();
         let marks = self.markable();
-        let configs = self.resource == Resource::MailServers && caps.create;
-        let admin_domains = marks && self.resource == Resource::Domains && self.role == Role::Admin;
+        let configs = self.resource == Entity::MailServers && caps.create;
+        let admin_domains = marks && self.resource == Entity::Domains && self.role == Role::Admin;
         match cmd {
             Cmd::Down
             | Cmd::Up
@@ -445,21 +446,21 @@ impl TableScreen {
             | Cmd::Reload
             | Cmd::Open => true,
             Cmd::Filter => resources::filterable(self.resource),
-            Cmd::Logins => self.resource == Resource::Audit,
+            Cmd::Logins => self.resource == Entity::Audit,
             Cmd::New => caps.create,
             Cmd::Delete => caps.delete,
             Cmd::Suspend => caps.status,
             Cmd::Mark | Cmd::MarkRange | Cmd::MarkAll | Cmd::Unmark => marks,
             Cmd::BulkSuspend | Cmd::BulkActivate => marks && caps.status,
-            Cmd::BulkDelete => marks && caps.delete && self.resource != Resource::Domains,
+            Cmd::BulkDelete => marks && caps.delete && self.resource != Entity::Domains,
             Cmd::BulkEdit => marks && caps.edit,
-            Cmd::BulkQuota => marks && self.resource == Resource::Mailboxes,
+            Cmd::BulkQuota => marks && self.resource == Entity::Mailboxes,
             Cmd::BulkLimits | Cmd::BulkGrant | Cmd::BulkRevoke => admin_domains,
-            Cmd::Mailboxes | Cmd::Aliases => self.resource == Resource::Domains,
+            Cmd::Mailboxes | Cmd::Aliases => self.resource == Entity::Domains,
             Cmd::Sort => self.sortable().len() > 1,
             Cmd::Reverse => !self.sortable().is_empty(),
-            Cmd::History => matches!(self.resource, Resource::Domains | Resource::Mailboxes),
-            Cmd::TestLdap => self.resource == Resource::Ldap && caps.edit,
+            Cmd::History => matches!(self.resource, Entity::Domains | Entity::Mailboxes),
+            Cmd::TestLdap => self.resource == Entity::Ldap && caps.edit,
             Cmd::ConfigView
             | Cmd::ConfigDiffDisk
             | Cmd::ConfigDiffPrevious
@@ -513,23 +514,17 @@ impl TableScreen {
             Cmd::BulkActivate => self.ask_bulk(BulkAction::Activate),
             Cmd::BulkDelete => self.ask_bulk(BulkAction::Delete),
             Cmd::BulkEdit => {
-                use crate::ops::import::Table;
                 if self.marks.is_empty() {
                     return Action::Status("Nothing marked: Space marks a row.".into());
                 }
-                let table = match self.resource {
-                    Resource::Domains => Table::Domains,
-                    Resource::Aliases => Table::Aliases,
-                    _ => Table::Mailboxes,
-                };
-                Action::EditMarked(table, self.marks.iter().cloned().collect())
+                Action::EditMarked(self.resource, self.marks.iter().cloned().collect())
             }
             Cmd::BulkQuota => self.ask_bulk_form(forms::BulkForm::Quota),
             Cmd::BulkLimits => self.ask_bulk_form(forms::BulkForm::Limits),
             Cmd::BulkGrant => self.ask_bulk_form(forms::BulkForm::Grant),
             Cmd::BulkRevoke => self.ask_bulk_form(forms::BulkForm::Revoke),
-            Cmd::Mailboxes => self.open_scoped(Resource::Mailboxes),
-            Cmd::Aliases => self.open_scoped(Resource::Aliases),
+            Cmd::Mailboxes => self.open_scoped(Entity::Mailboxes),
+            Cmd::Aliases => self.open_scoped(Entity::Aliases),
             Cmd::Sort => self.cycle_sort(false),
             Cmd::Reverse => self.cycle_sort(true),
             Cmd::ConfigView => self.mail_config_key('v'),
@@ -647,7 +642,7 @@ impl TableScreen {
                 return Action::OpenForm(f);
             }
         }
-        let title = format!("{} {}", crate::worker::noun(self.resource), row.key);
+        let title = format!("{} {}", self.resource.noun(), row.key);
         Action::Detail(
             title,
             row.fields
@@ -663,26 +658,26 @@ impl TableScreen {
         };
         let key = row.key.clone();
         let write = match self.resource {
-            Resource::Domains => Write::DeleteDomain {
+            Entity::Domains => Write::DeleteDomain {
                 name: key.clone(),
                 cascade: true,
             },
-            Resource::Mailboxes => Write::DeleteMailbox {
+            Entity::Mailboxes => Write::DeleteMailbox {
                 address: key.clone(),
             },
-            Resource::Aliases => Write::DeleteAlias {
+            Entity::Aliases => Write::DeleteAlias {
                 address: key.clone(),
             },
-            Resource::AliasDomains => Write::DeleteAliasDomain { name: key.clone() },
-            Resource::Users => Write::DeleteUser {
+            Entity::AliasDomains => Write::DeleteAliasDomain { name: key.clone() },
+            Entity::Users => Write::DeleteUser {
                 username: key.clone(),
             },
-            Resource::Permissions => Write::Revoke {
+            Entity::Permissions => Write::Revoke {
                 username: row.field("username").to_string(),
                 domain: row.field("domain").to_string(),
             },
-            Resource::Ldap => Write::DeleteLdap { name: key.clone() },
-            Resource::Audit | Resource::MailServers => return Action::Ignored,
+            Entity::Ldap => Write::DeleteLdap { name: key.clone() },
+            Entity::Audit | Entity::MailServers => return Action::Ignored,
         };
         Action::AskDelete {
             resource: self.resource,
@@ -707,7 +702,7 @@ impl TableScreen {
         };
         // A domain takes all its mailboxes and aliases down with it: ask
         // first, with the count, as a delete does (default No).
-        if self.resource == Resource::Domains && status == Status::Suspended {
+        if self.resource == Entity::Domains && status == Status::Suspended {
             return Action::AskBulk {
                 preview: Request::StatusImpact {
                     resource: self.resource,
@@ -751,7 +746,7 @@ impl TableScreen {
         }
     }
 
-    fn open_scoped(&self, target: Resource) -> Action {
+    fn open_scoped(&self, target: Entity) -> Action {
         match self.current() {
             Some(row) => Action::Open(target, Some((row.id as i32, row.key.clone()))),
             None => Action::Ignored,
@@ -767,7 +762,7 @@ impl TableScreen {
                 Offer::of(Cmd::Open).what("keep filter"),
                 Offer::of(Cmd::Back).what("clear filter").rank(2),
             ];
-            if self.resource == Resource::Audit {
+            if self.resource == Entity::Audit {
                 // The syntax, where it is being typed; first, so it fits
                 // at 80 columns (`?` has the long form).
                 keys.insert(
@@ -786,7 +781,7 @@ impl TableScreen {
                 match x.cmd {
                     Cmd::Open if !self.caps().edit => o.what("details"),
                     Cmd::Logins if self.show_hidden => o.what("hide CLI logins"),
-                    Cmd::Filter if self.resource == Resource::Audit => {
+                    Cmd::Filter if self.resource == Entity::Audit => {
                         o.what("filter (actor: action: …)")
                     }
                     Cmd::Suspend => match self.current().and_then(|r| r.status.as_deref()) {
@@ -811,7 +806,7 @@ impl TableScreen {
         } else if !self.filter.is_empty() {
             title.push(Span::raw(format!("/{} ", self.filter)));
         }
-        if self.resource == Resource::Audit && !self.show_hidden {
+        if self.resource == Entity::Audit && !self.show_hidden {
             title.push(Span::styled("CLI logins hidden ", theme.dim()));
         }
         if self.loading {
@@ -935,9 +930,9 @@ impl TableScreen {
 }
 
 /// The list's order: names ascending; the audit log newest first.
-fn sort_mark(r: Resource) -> &'static str {
+fn sort_mark(r: Entity) -> &'static str {
     match r {
-        Resource::Audit => "▼",
+        Entity::Audit => "▼",
         _ => "▲",
     }
 }

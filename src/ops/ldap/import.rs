@@ -16,8 +16,9 @@ use crate::db::schema::users;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
 use crate::ldap::import::Candidate;
+use crate::model::Role;
 use crate::ops::users::{insert_user, LDAP_PASSWORD_MARKER};
-use crate::ops::{audit, run_write, Ctx, Done, Role};
+use crate::ops::{audit, run_write, Ctx, Done};
 use crate::secrets::KeyFile;
 use crate::{store, validate};
 
