@@ -861,15 +861,11 @@ impl Runner {
     }
 
     fn ldap(&mut self, ctx: &Ctx, w: Write) -> Result<String, OpError> {
-        let keys = self.directory.key_file.clone().unwrap_or_else(|| {
-            crate::secrets::KeyFile::new(std::path::PathBuf::from(
-                "/nonexistent/postfix-manager.key",
-            ))
-        });
+        let keys = self.directory.key_file.as_ref();
         let c = &mut self.conn;
         Ok(match w {
             Write::CreateLdap { name, input } => {
-                let v = ops::ldap::create(c, ctx, &keys, &name, &input)?;
+                let v = ops::ldap::create(c, ctx, keys, &name, &input)?;
                 format!("added LDAP server {}", v.server_name)
             }
             Write::EditLdap {
@@ -877,7 +873,7 @@ impl Runner {
                 version,
                 input,
             } => {
-                let v = ops::ldap::edit(c, ctx, &keys, &name, Some(version), &input)?;
+                let v = ops::ldap::edit(c, ctx, keys, &name, Some(version), &input)?;
                 format!("updated LDAP server {}", v.server_name)
             }
             Write::DeleteLdap { name } => {
@@ -889,7 +885,7 @@ impl Runner {
                     is_active: Some(status == Status::Active),
                     ..Default::default()
                 };
-                let v = ops::ldap::edit(c, ctx, &keys, &key, None, &input)?;
+                let v = ops::ldap::edit(c, ctx, keys, &key, None, &input)?;
                 format!(
                     "LDAP server {} is now {}",
                     v.server_name,
@@ -905,7 +901,7 @@ impl Runner {
                     .directory
                     .timeout
                     .unwrap_or(crate::ldap::DEFAULT_TIMEOUT);
-                let r = ops::ldap::test(c, ctx, &keys, &name, timeout)?;
+                let r = ops::ldap::test(c, ctx, keys, &name, timeout)?;
                 if r.ok {
                     format!(
                         "LDAP {}: bind and search fine in {} ms ({} entries under {})",

@@ -52,7 +52,7 @@ fn server(s: &Slapd, tls: &str) -> ServerInput {
 }
 
 fn test(c: &mut AnyConnection, a: &Ctx, k: &KeyFile, name: &str, secs: u64) -> TestReport {
-    ldap_ops::test(c, a, k, name, Duration::from_secs(secs)).unwrap()
+    ldap_ops::test(c, a, Some(k), name, Duration::from_secs(secs)).unwrap()
 }
 
 fn failure(r: &TestReport) -> (&'static str, &'static str, String) {
@@ -69,7 +69,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     let st = site();
     let k = &st.keys;
     for mode in ["none", "starttls", "ldaps"] {
-        ldap_ops::create(&mut c, &a, k, mode, &server(&s, mode)).unwrap();
+        ldap_ops::create(&mut c, &a, Some(k), mode, &server(&s, mode)).unwrap();
         let r = test(&mut c, &a, k, mode, 5);
         assert!(r.ok, "{mode}: {r:?}\n{}", s.log());
         let users: Vec<_> = r.entries.iter().filter_map(|e| e.user.clone()).collect();
@@ -89,10 +89,10 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
         ca_file: Some(ca.display().to_string()),
         ..Default::default()
     };
-    ldap_ops::edit(&mut c, &a, k, "starttls", None, &edit(&s.other_ca)).unwrap();
+    ldap_ops::edit(&mut c, &a, Some(k), "starttls", None, &edit(&s.other_ca)).unwrap();
     let (step, kind, msg) = failure(&test(&mut c, &a, k, "starttls", 5));
     assert_eq!((step, kind), ("connect", "tls"), "{msg}");
-    ldap_ops::edit(&mut c, &a, k, "ldaps", None, &edit(&s.other_ca)).unwrap();
+    ldap_ops::edit(&mut c, &a, Some(k), "ldaps", None, &edit(&s.other_ca)).unwrap();
     let (step, kind, msg) = failure(&test(&mut c, &a, k, "ldaps", 5));
     assert_eq!((step, kind), ("connect", "tls"), "{msg}");
     println!("tls failure message: {msg}");
@@ -100,7 +100,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     ldap_ops::edit(
         &mut c,
         &a,
-        k,
+        Some(k),
         "ldaps",
         None,
         &ServerInput {
@@ -116,7 +116,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     ldap_ops::edit(
         &mut c,
         &a,
-        k,
+        Some(k),
         "none",
         None,
         &ServerInput {
@@ -131,7 +131,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     ldap_ops::edit(
         &mut c,
         &a,
-        k,
+        Some(k),
         "none",
         None,
         &ServerInput {
@@ -147,7 +147,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     // connection refused
     let mut closed = server(&s, "none");
     closed.port = Some(i64::from(ldap_slapd::free_port()));
-    ldap_ops::create(&mut c, &a, k, "closed", &closed).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "closed", &closed).unwrap();
     assert_eq!(
         failure(&test(&mut c, &a, k, "closed", 5)).1,
         "connection_refused"
@@ -155,7 +155,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     // name not resolved
     let mut nowhere = server(&s, "none");
     nowhere.host = Some("no-such-host.invalid".into());
-    ldap_ops::create(&mut c, &a, k, "nowhere", &nowhere).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "nowhere", &nowhere).unwrap();
     assert_eq!(
         failure(&test(&mut c, &a, k, "nowhere", 5)).1,
         "name_not_resolved"
@@ -164,7 +164,7 @@ fn connection_test_in_each_tls_mode_and_each_failure() {
     let hole = Blackhole::new();
     let mut hung = server(&s, "none");
     hung.port = Some(i64::from(hole.port));
-    ldap_ops::create(&mut c, &a, k, "hung", &hung).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "hung", &hung).unwrap();
     let started = Instant::now();
     let r = test(&mut c, &a, k, "hung", 1);
     let took = started.elapsed();
@@ -225,7 +225,7 @@ fn import(
     ldap_ops::import(
         c,
         a,
-        k,
+        Some(k),
         &ImportRequest {
             server: server.into(),
             filter: None,
@@ -244,7 +244,7 @@ on_both_backends!(import_then_login_by_ldap_bind, |t| {
     let a = common::admin(&mut c);
     let st = site();
     let k = &st.keys;
-    ldap_ops::create(&mut c, &a, k, "dir", &server(&s, "starttls")).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "dir", &server(&s, "starttls")).unwrap();
 
     // preview: nothing written
     let users_before = common::count(&mut c, "users");
@@ -363,9 +363,9 @@ on_both_backends!(first_servers_down_then_fallback, |t| {
     hung.priority = Some(20);
     let mut good = server(&s, "ldaps");
     good.priority = Some(30);
-    ldap_ops::create(&mut c, &a, k, "a-refused", &refused).unwrap();
-    ldap_ops::create(&mut c, &a, k, "b-hung", &hung).unwrap();
-    ldap_ops::create(&mut c, &a, k, "c-good", &good).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "a-refused", &refused).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "b-hung", &hung).unwrap();
+    ldap_ops::create(&mut c, &a, Some(k), "c-good", &good).unwrap();
     import(&mut c, &a, k, "c-good", false);
 
     let started = Instant::now();
@@ -398,7 +398,7 @@ on_both_backends!(first_servers_down_then_fallback, |t| {
     ldap_ops::edit(
         &mut c,
         &a,
-        k,
+        Some(k),
         "c-good",
         None,
         &ServerInput {
@@ -415,7 +415,7 @@ on_both_backends!(first_servers_down_then_fallback, |t| {
     ldap_ops::edit(
         &mut c,
         &a,
-        k,
+        Some(k),
         "c-good",
         None,
         &ServerInput {

@@ -45,7 +45,7 @@ fn stored(c: &mut AnyConnection, name: &str) -> (i32, String) {
 }
 
 fn decrypted(c: &mut AnyConnection, a: &Ctx, k: &KeyFile, name: &str) -> Result<String, OpError> {
-    ldap_ops::prepare_test(c, a, k, name).map(|s| {
+    ldap_ops::prepare_test(c, a, Some(k), name).map(|s| {
         s.bind_password
             .map(|p| p.expose().to_string())
             .unwrap_or_default()
@@ -95,14 +95,14 @@ on_both_backends!(plaintext_never_reaches_the_database_or_audit, |t| {
     let mut c = t.conn();
     let a = common::admin(&mut c);
     let (_d, k) = keys();
-    let v = ldap_ops::create(&mut c, &a, &k, "Main", &input(PLAIN)).unwrap();
+    let v = ldap_ops::create(&mut c, &a, Some(&k), "Main", &input(PLAIN)).unwrap();
     assert!(v.bind_password_set);
     assert_eq!(v.server_name, "main");
     // edit with a second password, then clear and set again: every path
     ldap_ops::edit(
         &mut c,
         &a,
-        &k,
+        Some(&k),
         "main",
         None,
         &ServerInput {
@@ -147,8 +147,8 @@ on_both_backends!(tampered_or_moved_ciphertext_is_refused, |t| {
     let mut c = t.conn();
     let a = common::admin(&mut c);
     let (_d, k) = keys();
-    ldap_ops::create(&mut c, &a, &k, "one", &input(PLAIN)).unwrap();
-    ldap_ops::create(&mut c, &a, &k, "two", &input(PLAIN2)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "one", &input(PLAIN)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "two", &input(PLAIN2)).unwrap();
     let (id1, s1) = stored(&mut c, "one");
     let (id2, _) = stored(&mut c, "two");
     assert_eq!(decrypted(&mut c, &a, &k, "two").unwrap(), PLAIN2);
@@ -199,7 +199,7 @@ on_both_backends!(key_file_open_to_others_is_refused, |t| {
     let mut c = t.conn();
     let a = common::admin(&mut c);
     let (_d, k) = keys();
-    ldap_ops::create(&mut c, &a, &k, "one", &input(PLAIN)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "one", &input(PLAIN)).unwrap();
     std::fs::set_permissions(&k.path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let e = decrypted(&mut c, &a, &k, "one").unwrap_err().to_string();
     assert!(
@@ -208,7 +208,7 @@ on_both_backends!(key_file_open_to_others_is_refused, |t| {
     );
     // a write that needs the key changes nothing
     let before = common::count(&mut c, "ldap_configs");
-    let e = ldap_ops::create(&mut c, &a, &k, "two", &input(PLAIN2)).unwrap_err();
+    let e = ldap_ops::create(&mut c, &a, Some(&k), "two", &input(PLAIN2)).unwrap_err();
     assert!(matches!(e, OpError::Secret(_)), "{e}");
     assert_eq!(common::count(&mut c, "ldap_configs"), before);
     std::fs::set_permissions(&k.path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -219,8 +219,8 @@ on_both_backends!(rotate_key_reencrypts_and_keeps_the_old_key, |t| {
     let mut c = t.conn();
     let a = common::admin(&mut c);
     let (d, k) = keys();
-    ldap_ops::create(&mut c, &a, &k, "one", &input(PLAIN)).unwrap();
-    ldap_ops::create(&mut c, &a, &k, "two", &input(PLAIN2)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "one", &input(PLAIN)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "two", &input(PLAIN2)).unwrap();
     let (_, before1) = stored(&mut c, "one");
     let old_key = std::fs::read(&k.path).unwrap();
 
@@ -283,25 +283,25 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         i
     };
     refused(&mut c, "server_name", "letters, digits", |c| {
-        ldap_ops::create(c, &a, &k, "bad name", &input(PLAIN))
+        ldap_ops::create(c, &a, Some(&k), "bad name", &input(PLAIN))
     });
     refused(&mut c, "host", "neither an IP", |c| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.host = Some("bad host!".into())),
         )
     });
     refused(&mut c, "port", "1-65535", |c| {
-        ldap_ops::create(c, &a, &k, "x", &with(&|i| i.port = Some(0)))
+        ldap_ops::create(c, &a, Some(&k), "x", &with(&|i| i.port = Some(0)))
     });
     refused(&mut c, "tls_mode", "none, starttls or ldaps", |c| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.tls_mode = Some("tls13".into())),
         )
@@ -310,7 +310,7 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.ca_file = Some("/etc/hostname".into())),
         )
@@ -319,7 +319,7 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| {
                 i.tls_mode = Some("ldaps".into());
@@ -328,13 +328,13 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         )
     });
     refused(&mut c, "base_dn", "is required", |c| {
-        ldap_ops::create(c, &a, &k, "x", &with(&|i| i.base_dn = None))
+        ldap_ops::create(c, &a, Some(&k), "x", &with(&|i| i.base_dn = None))
     });
     refused(&mut c, "base_dn", "not a DN", |c| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.base_dn = Some("example.com".into())),
         )
@@ -343,7 +343,7 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.user_filter = Some("(uid=*".into())),
         )
@@ -352,7 +352,7 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.user_attribute = Some("uid)(x".into())),
         )
@@ -361,7 +361,7 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.bind_password = BindPassword::Keep),
         )
@@ -370,20 +370,20 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         ldap_ops::create(
             c,
             &a,
-            &k,
+            Some(&k),
             "x",
             &with(&|i| i.bind_password = BindPassword::Set(SecretString::new(""))),
         )
     });
-    ldap_ops::create(&mut c, &a, &k, "main", &input(PLAIN)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "main", &input(PLAIN)).unwrap();
     refused(&mut c, "server_name", "already exists", |c| {
-        ldap_ops::create(c, &a, &k, "MAIN", &input(PLAIN))
+        ldap_ops::create(c, &a, Some(&k), "MAIN", &input(PLAIN))
     });
     refused(&mut c, "bind_dn", "required when a bind password", |c| {
         ldap_ops::edit(
             c,
             &a,
-            &k,
+            Some(&k),
             "main",
             None,
             &ServerInput {
@@ -401,7 +401,7 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
     let v = ldap_ops::edit(
         &mut c,
         &a,
-        &k,
+        Some(&k),
         "main",
         Some(v.version),
         &ServerInput {
@@ -415,7 +415,14 @@ on_both_backends!(bad_input_names_the_field_and_changes_nothing, |t| {
         (636, "ldaps", true)
     );
     assert!(matches!(
-        ldap_ops::edit(&mut c, &a, &k, "main", Some(1), &ServerInput::default()),
+        ldap_ops::edit(
+            &mut c,
+            &a,
+            Some(&k),
+            "main",
+            Some(1),
+            &ServerInput::default()
+        ),
         Err(OpError::Conflict(_))
     ));
 });
@@ -424,7 +431,7 @@ on_both_backends!(roles_decide_who_reads_and_writes, |t| {
     let mut c = t.conn();
     let a = common::admin(&mut c);
     let (_d, k) = keys();
-    ldap_ops::create(&mut c, &a, &k, "main", &input(PLAIN)).unwrap();
+    ldap_ops::create(&mut c, &a, Some(&k), "main", &input(PLAIN)).unwrap();
     let ro = common::user_with_role(&mut c, &a, "viewer", "readonly");
     let u = common::user_with_role(&mut c, &a, "scoped", "user");
     assert_eq!(
@@ -444,7 +451,7 @@ on_both_backends!(roles_decide_who_reads_and_writes, |t| {
     ));
     for who in [&ro, &u] {
         assert!(matches!(
-            ldap_ops::create(&mut c, who, &k, "x", &input(PLAIN)),
+            ldap_ops::create(&mut c, who, Some(&k), "x", &input(PLAIN)),
             Err(OpError::Denied(_))
         ));
         assert!(matches!(
@@ -452,7 +459,7 @@ on_both_backends!(roles_decide_who_reads_and_writes, |t| {
             Err(OpError::Denied(_))
         ));
         assert!(matches!(
-            ldap_ops::prepare_test(&mut c, who, &k, "main"),
+            ldap_ops::prepare_test(&mut c, who, Some(&k), "main"),
             Err(OpError::Denied(_))
         ));
     }

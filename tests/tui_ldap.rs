@@ -96,3 +96,36 @@ fn readonly_users_see_ldap_servers_without_write_keys() {
     t.char('T');
     assert!(t.app.modal.is_none());
 }
+
+/// A worker started without a secrets key file (as here) refuses to store
+/// a bind password and says why; it used to make up a key file path
+/// (`/nonexistent/...`), which a root process then created.
+#[test]
+fn a_bind_password_without_a_key_file_is_refused_with_the_reason() {
+    let mut t = Tui::new(100, 30);
+    t.login_admin();
+    t.command("ldap");
+    t.char('n');
+    t.text("dc2");
+    t.tab();
+    t.text("127.0.0.1");
+    t.tab();
+    t.tab();
+    t.clear_field();
+    t.text("none");
+    t.tab();
+    t.tab();
+    t.text("cn=reader,dc=example,dc=com");
+    t.tab();
+    t.text("reader-password-1");
+    t.tab();
+    t.text("dc=example,dc=com");
+    t.enter();
+    let s = t.screen();
+    assert!(s.contains("no secrets key file configured"), "{s}");
+    assert!(!s.contains("nonexistent"), "{s}");
+    assert!(
+        ops::ldap::get(&mut t.conn, &t.admin.clone(), "dc2").is_err(),
+        "nothing stored"
+    );
+}

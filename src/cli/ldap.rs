@@ -107,7 +107,7 @@ pub fn run(
     let keys = &env.key_file;
     Ok(match c {
         LdapCommand::Add { name, fields } => {
-            let v = ops::ldap::create(conn, ctx, keys, name, &input(fields)?)?;
+            let v = ops::ldap::create(conn, ctx, Some(keys), name, &input(fields)?)?;
             said(
                 j,
                 &v,
@@ -128,7 +128,7 @@ pub fn run(
             fields,
             version,
         } => {
-            let v = ops::ldap::edit(conn, ctx, keys, name, *version, &input(fields)?)?;
+            let v = ops::ldap::edit(conn, ctx, Some(keys), name, *version, &input(fields)?)?;
             said(
                 j,
                 &v,
@@ -152,7 +152,7 @@ pub fn run(
                 Some(s) => Duration::from_secs(*s),
                 None => env.config.ldap_timeout(),
             };
-            let r = ops::ldap::test(conn, ctx, keys, name, t)?;
+            let r = ops::ldap::test(conn, ctx, Some(keys), name, t)?;
             let out = if j { object(&r, true) } else { test_text(&r) };
             if !r.ok {
                 // Exit 1 so scripts notice, with the report still on stdout.
@@ -178,7 +178,7 @@ pub fn run(
                 limit: *limit,
                 dry_run: *dry_run,
             };
-            let r = ops::ldap::import(conn, ctx, keys, &req, env.config.ldap_timeout())?;
+            let r = ops::ldap::import(conn, ctx, Some(keys), &req, env.config.ldap_timeout())?;
             if j {
                 object(&r, true)
             } else {

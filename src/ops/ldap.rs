@@ -135,7 +135,8 @@ pub(crate) fn audit_refusal(
 
 /// A hint for the one recoverable case of a key that does not decrypt: a
 /// rotation that stopped between committing and replacing the key file.
-fn key_hint(keys: &KeyFile, e: OpError) -> OpError {
+fn key_hint(keys: Option<&KeyFile>, e: OpError) -> OpError {
+    let Some(keys) = keys else { return e };
     let staged = keys.sibling(rotate::STAGED_SUFFIX);
     match e {
         OpError::Secret(m) if staged.exists() => OpError::Secret(format!(
@@ -188,18 +189,29 @@ pub(crate) fn settings(row: &LdapConfig, key: Option<&SecretKey>) -> OpResult<Se
 }
 
 /// The key, loaded only when a row actually holds a secret.
-pub(crate) fn key_for(keys: &KeyFile, row: &LdapConfig) -> OpResult<Option<SecretKey>> {
+pub(crate) fn key_for(keys: Option<&KeyFile>, row: &LdapConfig) -> OpResult<Option<SecretKey>> {
     if row.bind_password.is_none() {
         return Ok(None);
     }
-    Ok(Some(keys.load()?))
+    Ok(Some(configured(keys)?.load()?))
+}
+
+/// The secrets key file; without one (a front end started with no
+/// config) only servers without a bind password can be used or stored.
+pub(crate) fn configured(keys: Option<&KeyFile>) -> OpResult<&KeyFile> {
+    keys.ok_or_else(|| {
+        OpError::Secret(
+            "no secrets key file configured ([secrets] key_file): a bind password cannot be stored or read"
+                .into(),
+        )
+    })
 }
 
 /// Settings for one named server, for an admin (they hold a secret).
 pub(crate) fn admin_settings(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     name: &str,
 ) -> OpResult<ServerSettings> {
     let who = Principal::load(conn, ctx.user_id)?;

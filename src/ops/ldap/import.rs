@@ -141,7 +141,7 @@ fn plan(c: &mut AnyConnection, found: &[Candidate]) -> OpResult<Vec<ImportRow>> 
 pub fn import(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     req: &ImportRequest,
     timeout: Duration,
 ) -> OpResult<ImportReport> {

@@ -416,11 +416,11 @@ fn reload(c: &mut AnyConnection, id: i32) -> OpResult<LdapConfig> {
 /// Encrypt and store a new bind password for row `id`.
 fn store_password(
     c: &mut AnyConnection,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     id: i32,
     pw: &SecretString,
 ) -> OpResult<()> {
-    let key = keys.load_or_create()?;
+    let key = super::configured(keys)?.load_or_create()?;
     let sealed = key.encrypt(Slot::ldap_bind_password(id), pw)?;
     diesel::update(ldap_configs::table.find(id))
         .set(ldap_configs::bind_password.eq(Some(sealed)))
@@ -431,7 +431,7 @@ fn store_password(
 pub fn create(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     name: &str,
     input: &ServerInput,
 ) -> OpResult<ServerView> {
@@ -497,7 +497,7 @@ pub fn create(
 pub fn edit(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     name: &str,
     expected_version: Option<i32>,
     input: &ServerInput,

@@ -18,7 +18,7 @@ use crate::secrets::KeyFile;
 pub fn prepare_test(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     name: &str,
 ) -> OpResult<ServerSettings> {
     admin_settings(conn, ctx, keys, name)
@@ -63,7 +63,7 @@ pub fn record_test(
 pub fn test(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    keys: &KeyFile,
+    keys: Option<&KeyFile>,
     name: &str,
     timeout: Duration,
 ) -> OpResult<TestReport> {
