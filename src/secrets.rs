@@ -13,8 +13,7 @@
 //! need and refused when group or others may read or write it.
 
 use std::fmt;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -306,14 +305,7 @@ impl KeyFile {
                     .map_err(err)?;
             }
         }
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(err)?;
-        f.write_all(key.to_text().as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)
+        crate::db::files::write_new(path, key.to_text().as_bytes(), 0o600).map_err(err)
     }
 
     /// Replace the key file with `new` (written at `staged` beforehand):

@@ -4,7 +4,7 @@
 //! in between (an open descriptor outlives a later chmod).
 
 use std::fs::{DirBuilder, File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
@@ -54,6 +54,14 @@ pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
         .open(path)?;
     f.set_permissions(std::fs::Permissions::from_mode(mode))?;
     Ok(f)
+}
+
+/// `create_new`, then `bytes` written and synced: key files and mail
+/// configs are never overwritten in place nor left half-written unnoticed.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut f = create_new(path, mode)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// A warning when a secret file can be read by its group or by others (the

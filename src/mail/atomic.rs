@@ -3,9 +3,11 @@
 //! directory is built beside its target and swapped in with one
 //! `renameat2(RENAME_EXCHANGE)`, so a reader sees the old set or the new set.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use crate::db::files::write_new;
 use std::path::{Path, PathBuf};
 
 /// Marks a directory as ours: `write_dir` refuses to replace a non-empty
@@ -28,18 +30,6 @@ fn parent_of(path: &Path) -> &Path {
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
-}
-
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)?;
-    // The umask may have narrowed `mode`; the caller's mode is the contract.
-    f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// Replace (or create) `path` with `bytes`. An existing file keeps its owner

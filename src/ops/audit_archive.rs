@@ -177,14 +177,9 @@ fn temp_beside(out: &Path) -> PathBuf {
 
 /// Write rows `..=last_id` to `out` (gzip JSON lines, mode 0600, atomic).
 fn write_file(c: &mut AnyConnection, header: &Header, out: &Path) -> OpResult<String> {
-    use std::os::unix::fs::OpenOptionsExt;
     let tmp = temp_beside(out);
     let result = (|| -> OpResult<()> {
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
+        let f = crate::db::files::create_new(&tmp, 0o600)
             .map_err(|e| io(&format!("creating {}", tmp.display()), e))?;
         let mut gz = GzEncoder::new(std::io::BufWriter::new(f), flate2::Compression::default());
         let w = |gz: &mut GzEncoder<_>, v: &str| -> OpResult<()> {

@@ -170,6 +170,24 @@ pub fn totals(conn: &mut AnyConnection, scope: Option<&[i32]>) -> QueryResult<To
     })
 }
 
+/// Rows ranked after the keyset `(permille, id)` in a highest-first
+/// ranking whose ids are `id_col`: `(permille, id) < (p, id)` spelled out,
+/// the same on both backends.
+fn ranked_after<QS>(
+    id_col: &str,
+    (p, id): (i64, i32),
+) -> Box<dyn BoxableExpression<QS, <AnyConnection as Connection>::Backend, SqlType = Bool>> {
+    Box::new(
+        sql::<Bool>(&format!("({PERMILLE} < "))
+            .bind::<BigInt, _>(p)
+            .sql(&format!(" OR ({PERMILLE} = "))
+            .bind::<BigInt, _>(p)
+            .sql(&format!(" AND {id_col} < "))
+            .bind::<Integer, _>(id)
+            .sql("))"),
+    )
+}
+
 /// Domains by percent used, highest first (id breaks ties), after the
 /// keyset `after` = (permille, id) of the last row already shown.
 pub fn domains_by_usage(
@@ -197,17 +215,8 @@ pub fn domains_by_usage(
     if let Some(ids) = scope {
         q = q.filter(domain_usage::id.eq_any(ids.to_vec()));
     }
-    if let Some((p, id)) = after {
-        // `(permille, id) < (p, id)` spelled out, the same on both backends.
-        q = q.filter(
-            sql::<Bool>(&format!("({PERMILLE} < "))
-                .bind::<BigInt, _>(p)
-                .sql(&format!(" OR ({PERMILLE} = "))
-                .bind::<BigInt, _>(p)
-                .sql(" AND domains.id < ")
-                .bind::<Integer, _>(id)
-                .sql("))"),
-        );
+    if let Some(key) = after {
+        q = q.filter(ranked_after("domains.id", key));
     }
     let rows: Vec<(i32, String, String, i64, i64, i64, i64)> = q.load(conn)?;
     Ok(rows
@@ -256,17 +265,8 @@ pub fn mailboxes_by_usage(
     if let Some(m) = min_permille {
         q = q.filter(sql::<Bool>(&format!("{PERMILLE} >= ")).bind::<BigInt, _>(m));
     }
-    if let Some((p, id)) = after {
-        // `(permille, id) < (p, id)` spelled out, the same on both backends.
-        q = q.filter(
-            sql::<Bool>(&format!("({PERMILLE} < "))
-                .bind::<BigInt, _>(p)
-                .sql(&format!(" OR ({PERMILLE} = "))
-                .bind::<BigInt, _>(p)
-                .sql(" AND mailboxes.id < ")
-                .bind::<Integer, _>(id)
-                .sql("))"),
-        );
+    if let Some(key) = after {
+        q = q.filter(ranked_after("mailboxes.id", key));
     }
     let rows: Vec<(i32, String, i64, i64, i64)> = q.load(conn)?;
     Ok(rows
