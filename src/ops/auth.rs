@@ -105,16 +105,15 @@ pub fn login_with(
             return Err(OpError::Auth);
         }
     };
-    let check = check_password(conn, &user, pw, policy, directory)?;
-    let mut details = check.details;
-    details["attempt"] = json!(attempt);
-    details["verified"] = json!(check.verified);
+    let mut check = check_password(conn, &user, pw, policy, directory)?;
+    check.details["attempt"] = json!(attempt);
+    check.details["verified"] = json!(check.verified);
     if let Some(c) = check.equalised_cost {
-        details["equalised_cost"] = json!(c);
+        check.details["equalised_cost"] = json!(c);
     }
     match check.verdict {
-        Verdict::Right => {}
-        Verdict::Wrong => return wrong_password(conn, &user, client, policy, attempt, details),
+        Verdict::Right => right_password(conn, user, pw, client, policy, attempt, check),
+        Verdict::Wrong => wrong_password(conn, &user, client, policy, attempt, check.details),
         Verdict::Unavailable => {
             // Nobody could answer: not the user's mistake, so the attempt is
             // given back instead of counted.
@@ -127,12 +126,26 @@ pub fn login_with(
                     &user.username,
                     client,
                     audit::RESULT_FAILED,
-                    details,
+                    check.details,
                 )
             })?;
-            return Err(OpError::Auth);
+            Err(OpError::Auth)
         }
     }
+}
+
+/// The password was right: the counted attempt is cleared, the login recorded
+/// (refused if the account is not active), and a cheap hash replaced.
+fn right_password(
+    conn: &mut AnyConnection,
+    user: User,
+    pw: &str,
+    client: &Client,
+    policy: &Policy,
+    attempt: i32,
+    check: Check,
+) -> OpResult<Ctx> {
+    let mut details = check.details;
     let active = user.status == "active" && user.is_active;
     // A stored hash cheaper than the configured cost is replaced while the
     // password is at hand; hashed outside the write lock.

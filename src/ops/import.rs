@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -172,79 +173,7 @@ fn import_mailboxes(
             AnyConnection::Postgresql(_) => COPY_BATCH,
         };
         for chunk in prepared.chunks(batch) {
-            let ids: HashMap<String, i32> = match c {
-                AnyConnection::Sqlite(s) => {
-                    let values: Vec<_> = chunk
-                        .iter()
-                        .map(|p| {
-                            (
-                                mailboxes::username.eq(p.addr.clone()),
-                                mailboxes::domain_id.eq(p.domain_id),
-                                mailboxes::password_hash.eq(p.row.password_hash.clone()),
-                                mailboxes::quota_limit.eq(p.quota),
-                                mailboxes::quota_used.eq(0i64),
-                                mailboxes::status.eq(p.row.status.as_str()),
-                                mailboxes::created_at.eq(t),
-                                mailboxes::updated_at.eq(t),
-                                mailboxes::created_by.eq(Some(who.id)),
-                                mailboxes::local_part.eq(p.local.clone()),
-                                mailboxes::name.eq(p.name.clone()),
-                            )
-                        })
-                        .collect();
-                    // Multi-row INSERT is backend-specific in diesel's MultiConnection.
-                    let q = diesel::insert_into(mailboxes::table).values(values);
-                    q.execute(s)?;
-                    let keys: Vec<&str> = chunk.iter().map(|p| p.addr.as_str()).collect();
-                    let ids: HashMap<String, i32> = mailboxes::table
-                        .filter(mailboxes::username.eq_any(keys))
-                        .select((mailboxes::username, mailboxes::id))
-                        .load::<(String, i32)>(s)?
-                        .into_iter()
-                        .collect();
-                    sqlite_rollups(s, chunk, &ids)?;
-                    ids
-                }
-                // Binary COPY with ids reserved from the sequence first: COPY
-                // has no RETURNING, and a lookup by address afterwards is
-                // what made the INSERT path slow (inside the import's one
-                // transaction the statistics still say "empty", and
-                // `username = ANY($1)` went through the trigram index,
-                // every lookup slower than the last). The statement-level
-                // rollup triggers (migration 000021) fire once per COPY
-                // with the batch as their transition table.
-                AnyConnection::Postgresql(pg) => {
-                    let ids = reserve_mailbox_ids(pg, chunk.len())?;
-                    let rows: Vec<_> = chunk
-                        .iter()
-                        .zip(&ids)
-                        .map(|(p, id)| {
-                            (
-                                mailboxes::id.eq(*id),
-                                mailboxes::username.eq(p.addr.as_str()),
-                                mailboxes::domain_id.eq(p.domain_id),
-                                mailboxes::password_hash.eq(p.row.password_hash.as_str()),
-                                mailboxes::quota_limit.eq(p.quota),
-                                mailboxes::quota_used.eq(0i64),
-                                mailboxes::status.eq(p.row.status.as_str()),
-                                mailboxes::created_at.eq(t),
-                                mailboxes::updated_at.eq(t),
-                                mailboxes::created_by.eq(Some(who.id)),
-                                mailboxes::local_part.eq(p.local.as_str()),
-                                mailboxes::name.eq(p.name.as_deref()),
-                            )
-                        })
-                        .collect();
-                    diesel::copy_from(mailboxes::table)
-                        .from_insertable(rows)
-                        .execute(pg)?;
-                    chunk
-                        .iter()
-                        .zip(ids)
-                        .map(|(p, id)| (p.addr.clone(), id))
-                        .collect()
-                }
-            };
+            let ids = insert_chunk(c, who.id, t, chunk)?;
             let entries = chunk
                 .iter()
                 .map(|p| audit::Entry {
@@ -285,6 +214,88 @@ fn import_mailboxes(
         };
         let d = Done::new(None, json!({ "summary": report.summary, "rows": total }));
         Ok((report, d))
+    })
+}
+
+/// Insert one chunk of checked rows; the new ids by address.
+fn insert_chunk(
+    c: &mut AnyConnection,
+    who: i32,
+    t: NaiveDateTime,
+    chunk: &[Prepared],
+) -> OpResult<HashMap<String, i32>> {
+    Ok(match c {
+        AnyConnection::Sqlite(s) => {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|p| {
+                    (
+                        mailboxes::username.eq(p.addr.clone()),
+                        mailboxes::domain_id.eq(p.domain_id),
+                        mailboxes::password_hash.eq(p.row.password_hash.clone()),
+                        mailboxes::quota_limit.eq(p.quota),
+                        mailboxes::quota_used.eq(0i64),
+                        mailboxes::status.eq(p.row.status.as_str()),
+                        mailboxes::created_at.eq(t),
+                        mailboxes::updated_at.eq(t),
+                        mailboxes::created_by.eq(Some(who)),
+                        mailboxes::local_part.eq(p.local.clone()),
+                        mailboxes::name.eq(p.name.clone()),
+                    )
+                })
+                .collect();
+            // Multi-row INSERT is backend-specific in diesel's MultiConnection.
+            let q = diesel::insert_into(mailboxes::table).values(values);
+            q.execute(s)?;
+            let keys: Vec<&str> = chunk.iter().map(|p| p.addr.as_str()).collect();
+            let ids: HashMap<String, i32> = mailboxes::table
+                .filter(mailboxes::username.eq_any(keys))
+                .select((mailboxes::username, mailboxes::id))
+                .load::<(String, i32)>(s)?
+                .into_iter()
+                .collect();
+            sqlite_rollups(s, chunk, &ids)?;
+            ids
+        }
+        // Binary COPY with ids reserved from the sequence first: COPY
+        // has no RETURNING, and a lookup by address afterwards is
+        // what made the INSERT path slow (inside the import's one
+        // transaction the statistics still say "empty", and
+        // `username = ANY($1)` went through the trigram index,
+        // every lookup slower than the last). The statement-level
+        // rollup triggers (migration 000021) fire once per COPY
+        // with the batch as their transition table.
+        AnyConnection::Postgresql(pg) => {
+            let ids = reserve_mailbox_ids(pg, chunk.len())?;
+            let rows: Vec<_> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|(p, id)| {
+                    (
+                        mailboxes::id.eq(*id),
+                        mailboxes::username.eq(p.addr.as_str()),
+                        mailboxes::domain_id.eq(p.domain_id),
+                        mailboxes::password_hash.eq(p.row.password_hash.as_str()),
+                        mailboxes::quota_limit.eq(p.quota),
+                        mailboxes::quota_used.eq(0i64),
+                        mailboxes::status.eq(p.row.status.as_str()),
+                        mailboxes::created_at.eq(t),
+                        mailboxes::updated_at.eq(t),
+                        mailboxes::created_by.eq(Some(who)),
+                        mailboxes::local_part.eq(p.local.as_str()),
+                        mailboxes::name.eq(p.name.as_deref()),
+                    )
+                })
+                .collect();
+            diesel::copy_from(mailboxes::table)
+                .from_insertable(rows)
+                .execute(pg)?;
+            chunk
+                .iter()
+                .zip(ids)
+                .map(|(p, id)| (p.addr.clone(), id))
+                .collect()
+        }
     })
 }
 
@@ -344,19 +355,16 @@ fn sqlite_rollups(
     Ok(())
 }
 
-/// Every rule of `mailboxes::create`, for all rows at once; every bad line
-/// is collected, then reported together.
-fn check_mailboxes<'a>(
-    c: &mut AnyConnection,
-    ctx: &Ctx,
-    who: &Principal,
+/// A row whose fields are valid on their own: (row, address, local part,
+/// domain, name).
+type Parsed<'a> = (&'a MailboxRow, String, String, String, Option<String>);
+
+/// The per-row checks that need no database; refusals go to `errs`.
+fn parse_mailbox_rows<'a>(
     rows: &'a [MailboxRow],
-) -> OpResult<Vec<Prepared<'a>>> {
-    if rows.is_empty() {
-        return Err(OpError::invalid("file", "has no rows"));
-    }
-    let mut errs: Vec<(u64, String)> = Vec::new();
-    let mut parsed: Vec<(&MailboxRow, String, String, String, Option<String>)> = Vec::new();
+    errs: &mut Vec<(u64, String)>,
+) -> Vec<Parsed<'a>> {
+    let mut parsed = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for r in rows {
         let (addr, local, dom) = match validate::mailbox_address("address", &r.address) {
@@ -387,6 +395,55 @@ fn check_mailboxes<'a>(
         };
         parsed.push((r, addr, local, dom, name));
     }
+    parsed
+}
+
+/// The quota a new mailbox in `d` gets (`asked`, or the default), if the
+/// domain's per-mailbox rules allow it.
+fn mailbox_quota(ctx: &Ctx, d: &Domain, asked: Option<i64>) -> Result<i64, String> {
+    let quota = match asked {
+        Some(q) => q,
+        None if d.max_mailbox_quota > 0 && ctx.policy.default_mailbox_quota == 0 => {
+            d.max_mailbox_quota
+        }
+        None if d.max_mailbox_quota > 0 => {
+            ctx.policy.default_mailbox_quota.min(d.max_mailbox_quota)
+        }
+        None => ctx.policy.default_mailbox_quota,
+    };
+    if quota < 0 {
+        return Err("quota: must not be negative".into());
+    }
+    if quota == 0 && (d.max_mailbox_quota > 0 || d.quota_limit > 0) {
+        return Err(format!(
+            "quota: unlimited is not allowed in {}: it has a quota limit",
+            d.name
+        ));
+    }
+    if d.max_mailbox_quota > 0 && quota > d.max_mailbox_quota {
+        return Err(format!(
+            "quota: {} exceeds the per-mailbox maximum of {} for {}",
+            format_size(quota),
+            format_size(d.max_mailbox_quota),
+            d.name
+        ));
+    }
+    Ok(quota)
+}
+
+/// Every rule of `mailboxes::create`, for all rows at once; every bad line
+/// is collected, then reported together.
+fn check_mailboxes<'a>(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    who: &Principal,
+    rows: &'a [MailboxRow],
+) -> OpResult<Vec<Prepared<'a>>> {
+    if rows.is_empty() {
+        return Err(OpError::invalid("file", "has no rows"));
+    }
+    let mut errs: Vec<(u64, String)> = Vec::new();
+    let parsed = parse_mailbox_rows(rows, &mut errs);
     // Domains by name, in chunks; one authorization decision per domain.
     let names: Vec<String> = parsed
         .iter()
@@ -437,42 +494,13 @@ fn check_mailboxes<'a>(
             errs.push((r.line, format!("address: mailbox {addr} already exists")));
             continue;
         }
-        let quota = match r.quota {
-            Some(q) => q,
-            None if d.max_mailbox_quota > 0 && ctx.policy.default_mailbox_quota == 0 => {
-                d.max_mailbox_quota
+        let quota = match mailbox_quota(ctx, d, r.quota) {
+            Ok(q) => q,
+            Err(e) => {
+                errs.push((r.line, e));
+                continue;
             }
-            None if d.max_mailbox_quota > 0 => {
-                ctx.policy.default_mailbox_quota.min(d.max_mailbox_quota)
-            }
-            None => ctx.policy.default_mailbox_quota,
         };
-        if quota < 0 {
-            errs.push((r.line, "quota: must not be negative".into()));
-            continue;
-        }
-        if quota == 0 && (d.max_mailbox_quota > 0 || d.quota_limit > 0) {
-            errs.push((
-                r.line,
-                format!(
-                    "quota: unlimited is not allowed in {}: it has a quota limit",
-                    d.name
-                ),
-            ));
-            continue;
-        }
-        if d.max_mailbox_quota > 0 && quota > d.max_mailbox_quota {
-            errs.push((
-                r.line,
-                format!(
-                    "quota: {} exceeds the per-mailbox maximum of {} for {}",
-                    format_size(quota),
-                    format_size(d.max_mailbox_quota),
-                    d.name
-                ),
-            ));
-            continue;
-        }
         let entry = match counts.entry(d.id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
