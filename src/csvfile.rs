@@ -67,6 +67,12 @@ impl Progress {
                 )
             }
             (Unit::Rows, _) => format!("{}… {} rows", self.stage, thousands(self.done as usize)),
+            (Unit::Bytes, Some(total)) if total > 0 => {
+                let pct = (self.done.min(total) * 100 / total) as usize;
+                let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
+                let mib = self.done as f64 / (1u64 << 20) as f64;
+                format!("{}… [{bar}] {pct}% ({mib:.1} MiB)", self.stage)
+            }
             (Unit::Bytes, _) => {
                 let mib = self.done as f64 / (1u64 << 20) as f64;
                 format!(

@@ -137,3 +137,26 @@ fn a_config_the_staged_check_rejects_is_never_applied_from_the_screen() {
     assert!(t.screen().contains("staged copy"), "{}", t.screen());
     assert_eq!(std::fs::read_to_string(&main).unwrap(), GOOD);
 }
+
+#[test]
+fn a_file_on_disk_that_cannot_be_read_is_an_error_not_an_empty_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("main.cf");
+    std::fs::write(&main, GOOD).unwrap();
+    let mut t = Tui::new(100, 30);
+    t.login_admin();
+    let files = postfix_manager::mail::configs::read_with_includes("postfix", &main).unwrap();
+    ops::mail_configs::import(&mut t.conn, &t.admin.clone(), "postfix", &files).unwrap();
+    // No longer text: reading it fails, which must not read as "empty".
+    std::fs::write(&main, b"\xff\xfe\xfd not text\n").unwrap();
+    t.command("mail-servers");
+    t.char('D');
+    let s = t.screen();
+    assert!(t.app.modal.is_none(), "no diff opens: {s}");
+    let (line, failed) = t.app.status.clone().expect("a status line");
+    assert!(failed, "{line}");
+    assert!(
+        line.starts_with("cannot diff against the file on disk: cannot read "),
+        "{line}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod audit_seal;
 pub mod auth;
 pub mod authz;
 pub mod bulk;
+pub mod command;
 pub mod demo;
 pub mod domains;
 pub mod import;

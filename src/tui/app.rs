@@ -22,12 +22,16 @@ use super::keys::{self, Cmd, Offer};
 use super::login::{LoginKey, LoginScreen};
 use super::overlay::{self, Confirm, ConfirmKey, Detail};
 use super::resources;
-use super::rows;
 use super::table::TableScreen;
 use super::tail::{self, Tail};
 use super::theme::Theme;
 use crate::model::{Entity, Role};
-use crate::worker::{Failure, Job, Reply, Request, Response, Session, Slot, Tag};
+use crate::worker::{Job, Request, Session, Slot, Tag};
+
+// A child of this module, so the reply handlers keep the app's private
+// state private.
+#[path = "replies.rs"]
+mod replies;
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -80,8 +84,8 @@ pub struct App {
     pub lock: Option<super::lock::LockScreen>,
     /// Command keys moved in the config file's `[keys]`.
     pub keymap: super::keymap::KeyMap,
-    /// The SQLite file, when there is one: a backup's progress is its
-    /// temporary file's size against this one's.
+    /// The SQLite file, when there is one (a backup's default name ends
+    /// in `.db` then, `.sql` otherwise).
     pub db_file: Option<std::path::PathBuf>,
     /// Something to open in $EDITOR. The event loop takes it, hands the
     /// terminal to the editor, and gives the result back through `edited`
@@ -555,7 +559,7 @@ impl App {
             }
             Action::Write(w) => {
                 self.status = Some(("Working…".into(), false));
-                self.send(Slot::Action, Request::Write(w));
+                self.send(Slot::Action, Request::Run(w.into_command()));
                 true
             }
             Action::Detail(title, fields) => {
@@ -661,7 +665,7 @@ impl App {
                         "Working…"
                     };
                     self.status = Some((working.into(), false));
-                    self.send(Slot::Action, Request::Write(w));
+                    self.send(Slot::Action, Request::Run(w.into_command()));
                     true
                 }
             },
@@ -711,7 +715,7 @@ impl App {
                             }
                             self.modal = None;
                             self.status = Some(("Starting…".into(), false));
-                            self.send(Slot::Transfer, Request::Write(w));
+                            self.send(Slot::Transfer, Request::Run(w.into_command()));
                             return true;
                         }
                         Ok(w) => {
@@ -721,7 +725,7 @@ impl App {
                             }
                             f.pending = true;
                             f.message = None;
-                            self.send(Slot::Form, Request::Write(w));
+                            self.send(Slot::Form, Request::Run(w.into_command()));
                         }
                         Err(errors) => f.set_errors(&errors, None),
                     }
@@ -798,9 +802,9 @@ impl App {
                 self.status = Some(("Maintaining the database…".into(), false));
                 self.send(
                     Slot::Action,
-                    Request::Write(crate::worker::Write::Maintain {
+                    Request::Run(Box::new(crate::ops::command::Maintain {
                         vacuum: word == "vacuum",
-                    }),
+                    })),
                 );
             }
             w if w == "import"
@@ -890,13 +894,6 @@ impl App {
             self.lock = Some(super::lock::LockScreen::new(self.lock_after));
             return true;
         }
-        if let Some(line) = self.backup_progress() {
-            let changed = self.status.as_ref().map(|(s, _)| s) != Some(&line);
-            self.status = Some((line, false));
-            if changed {
-                return true;
-            }
-        }
         if self.tail.visible && !self.waiting(Slot::Tail) {
             let r = self.tail.poll();
             self.send(Slot::Tail, r);
@@ -923,172 +920,6 @@ impl App {
         false
     }
 
-    pub fn on_reply(&mut self, reply: Reply) -> bool {
-        let Reply {
-            tag,
-            result,
-            warnings,
-        } = reply;
-        let redraw = self.on_result(tag, result);
-        if warnings.is_empty() {
-            return redraw;
-        }
-        // After the result's own status (a saved write's sentence, a
-        // refusal), and even for a reply no screen awaits any more: a
-        // checkpoint that was not written must not go unseen.
-        let mut line = match self.status.take() {
-            Some((s, _)) if !s.is_empty() => s,
-            _ => String::new(),
-        };
-        for w in warnings {
-            if !line.is_empty() {
-                line.push_str(" | ");
-            }
-            line.push_str(&w);
-        }
-        self.status = Some((line, true));
-        true
-    }
-
-    fn on_result(&mut self, tag: Tag, result: Result<Response, Failure>) -> bool {
-        if self.inflight.get(&tag.slot) != Some(&tag.gen) {
-            return false;
-        }
-        if let Ok(Response::Progress(p)) = result {
-            // More replies follow for this request: keep awaiting it.
-            self.status = Some((p.line(), false));
-            return true;
-        }
-        self.inflight.remove(&tag.slot);
-        match tag.slot {
-            Slot::Login => self.on_login(result),
-            Slot::Dashboard => {
-                let Some(Screen::Dashboard(d)) = self.stack.first_mut() else {
-                    return false;
-                };
-                match result {
-                    Ok(Response::Quota(snap)) => d.on_quota(snap.map(|b| *b)),
-                    Ok(_) => false,
-                    Err(e) => {
-                        d.on_error(e.message);
-                        true
-                    }
-                }
-            }
-            Slot::Table(r) => {
-                let screen = self.stack.iter_mut().rev().find_map(|s| match s {
-                    Screen::Table(t) if t.resource == r => Some(t),
-                    _ => None,
-                });
-                let Some(t) = screen else {
-                    return false;
-                };
-                match result {
-                    Ok(Response::Rows(l)) => t.on_rows(rows::from_listing(&l)),
-                    Ok(Response::Live(token, l)) => {
-                        match t.on_live(token, rows::from_listing(&l)) {
-                            super::table::Refreshed::Same => return false,
-                            super::table::Refreshed::Redraw => {}
-                            super::table::Refreshed::Refetch(r) => self.send(tag.slot, r),
-                        }
-                    }
-                    // A change check found nothing new: not a byte to draw.
-                    Ok(Response::Unchanged) => return false,
-                    Ok(_) => {}
-                    Err(e) => t.on_error(e.message),
-                }
-                true
-            }
-            Slot::Tail => match result {
-                Ok(Response::Tail(rows)) => self.tail.on_rows(rows),
-                Ok(_) => false,
-                Err(e) => {
-                    self.tail.error = Some(e.message);
-                    true
-                }
-            },
-            Slot::Text => {
-                match result {
-                    Ok(Response::Text {
-                        id,
-                        mode: crate::worker::TextMode::ForEdit,
-                        title,
-                        body,
-                    }) => {
-                        self.status = None;
-                        self.editor = Some(EditorJob::Config(id, title, body));
-                    }
-                    Ok(Response::Sheet(sheet)) => {
-                        self.status = None;
-                        self.editor = Some(EditorJob::Rows(sheet, None));
-                    }
-                    Ok(Response::Text { title, body, .. }) => {
-                        self.status = None;
-                        self.modal = Some(Modal::Text(overlay::TextView::new(&title, &body)));
-                    }
-                    Ok(_) => return false,
-                    Err(e) => self.status = Some((e.message, true)),
-                }
-                true
-            }
-            Slot::History => {
-                let Some(Modal::Detail(d)) = self.modal.as_mut() else {
-                    return false;
-                };
-                d.fields = match result {
-                    Ok(Response::History(points)) => history_fields(&points),
-                    Ok(_) => return false,
-                    Err(e) => vec![("error".into(), e.message)],
-                };
-                true
-            }
-            Slot::Form => self.on_saved(result),
-            Slot::Action | Slot::Transfer => self.on_action(result),
-            Slot::Impact => self.on_impact(result),
-            Slot::Marks => self.on_keys(result),
-        }
-    }
-
-    /// A chunk of "mark all matching": mark it, ask for the next. The
-    /// worker's reader takes other screens' reads between chunks.
-    fn on_keys(&mut self, result: Result<Response, Failure>) -> bool {
-        let Some((resource, filter)) = self.marking.take() else {
-            return false;
-        };
-        let (keys, next) = match result {
-            Ok(Response::Keys { keys, next }) => (keys, next),
-            Ok(_) => return false,
-            Err(e) => {
-                self.status = Some((e.message, true));
-                return true;
-            }
-        };
-        let Some(Screen::Table(t)) = self.stack.last_mut() else {
-            return false;
-        };
-        if t.resource != resource {
-            // The screen it was for has gone: stop.
-            return false;
-        }
-        let n = crate::ops::bulk::thousands(t.mark_keys(keys));
-        match next {
-            Some(after) => {
-                self.status = Some((format!("Marking… {n} so far (Esc stops)"), false));
-                self.marking = Some((resource, filter.clone()));
-                self.send(
-                    Slot::Marks,
-                    Request::MatchingKeys {
-                        resource,
-                        filter,
-                        after: Some(after),
-                    },
-                );
-            }
-            None => self.status = Some((format!("{n} marked"), false)),
-        }
-        true
-    }
-
     /// Esc (or `u`) while marking: stop asking; what is marked stays.
     fn stop_marking(&mut self) -> bool {
         if self.marking.take().is_none() {
@@ -1106,99 +937,6 @@ impl App {
             ),
             false,
         ));
-        true
-    }
-
-    fn on_login(&mut self, result: Result<Response, Failure>) -> bool {
-        if let Some(lock) = self.lock.as_mut() {
-            match result {
-                Ok(Response::Session(s)) => {
-                    self.lock = None;
-                    self.session = Some(s);
-                    self.status = Some(("Unlocked.".into(), false));
-                    self.refresh_top();
-                }
-                Ok(_) => {}
-                Err(f) => lock.on_failure(&f.message),
-            }
-            return true;
-        }
-        match result {
-            Ok(Response::Session(s)) => {
-                self.login.pending = false;
-                self.login.password.reset();
-                self.status = Some((
-                    format!(
-                        "Logged in as {} ({}). ? shows the keys.",
-                        s.username,
-                        s.role.as_str()
-                    ),
-                    false,
-                ));
-                crate::timefmt::set_zone(s.preferences.tz());
-                self.theme = self.theme.with_preference(&s.preferences.theme);
-                let required = s.must_change_password;
-                self.session = Some(s);
-                self.stack = vec![Screen::Dashboard(Dashboard::new(self.quota.clone()))];
-                if required {
-                    self.modal = Some(Modal::Form(forms::own_password(true)));
-                    self.status = Some((
-                        "An admin requires you to set a new password first.".into(),
-                        true,
-                    ));
-                } else {
-                    self.refresh_top();
-                }
-            }
-            Ok(_) => {}
-            Err(f) => self.login.on_failure(&f),
-        }
-        true
-    }
-
-    fn on_saved(&mut self, result: Result<Response, Failure>) -> bool {
-        match result {
-            Ok(Response::Written(msg)) => {
-                if let Some(Modal::Form(f)) = self.modal.take() {
-                    self.saved_own_settings(&f);
-                }
-                self.status = Some((msg, false));
-                self.refresh_top();
-            }
-            // The row as the other writer left it, after a conflict.
-            Ok(Response::Rows(listing)) => {
-                if let Some(Modal::Form(f)) = self.modal.as_mut() {
-                    let rows = super::rows::from_listing(&listing);
-                    forms::rebase(f, rows.first());
-                }
-            }
-            Ok(_) => {}
-            Err(e) if e.message.contains('\n') => self.show_failure(e),
-            Err(e) => match self.modal.as_mut() {
-                Some(Modal::Form(f)) => {
-                    f.pending = false;
-                    let fields: Vec<(String, String)> = match &e.field {
-                        Some(name) => vec![(name.clone(), field_message(&e))],
-                        None => Vec::new(),
-                    };
-                    let general = e.field.is_none().then(|| e.message.clone());
-                    f.set_errors(&fields, general);
-                    // Someone else saved the row since the form opened: read
-                    // it as it is now, to show their values beside what was
-                    // typed (which stays) and save against their version.
-                    if let ("conflict", forms::FormKind::Edit { resource, key, .. }) =
-                        (e.kind, &f.kind)
-                    {
-                        let request = Request::Row {
-                            resource: *resource,
-                            key: key.clone(),
-                        };
-                        self.send(Slot::Form, request);
-                    }
-                }
-                _ => self.status = Some((e.message, true)),
-            },
-        }
         true
     }
 
@@ -1271,123 +1009,12 @@ impl App {
                 self.status = Some(("Storing the edited version…".into(), false));
                 self.send(
                     Slot::Action,
-                    Request::Write(crate::worker::Write::EditConfig { id, data }),
+                    Request::Run(Box::new(crate::ops::command::EditConfig { id, data })),
                 );
             }
             Err(e) => self.status = Some((e, true)),
         }
         true
-    }
-
-    /// While a backup form is saving: how far its temporary file has grown.
-    fn backup_progress(&self) -> Option<String> {
-        let Some(Modal::Form(f)) = &self.modal else {
-            return None;
-        };
-        if f.kind != forms::FormKind::Backup || !f.pending {
-            return None;
-        }
-        let target = f.fields.first()?.input.value().trim().to_string();
-        let tmp = crate::db::backup::temp_name(std::path::Path::new(&target), "backup");
-        let written = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(0);
-        let mib = written as f64 / (1 << 20) as f64;
-        Some(
-            match self
-                .db_file
-                .as_ref()
-                .and_then(|p| std::fs::metadata(p).ok())
-            {
-                Some(m) if m.len() > 0 => {
-                    let pct = ((written * 100) / m.len()).min(99) as usize;
-                    let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
-                    format!("Backing up… [{bar}] {pct}% ({mib:.1} MiB)")
-                }
-                _ => format!("Backing up… {mib:.1} MiB written"),
-            },
-        )
-    }
-
-    /// After saving the admin's own password or preferences, the session
-    /// follows without another round trip: the form holds what was saved.
-    fn saved_own_settings(&mut self, f: &Form) {
-        let Some(session) = self.session.as_mut() else {
-            return;
-        };
-        match f.kind {
-            forms::FormKind::OwnPassword { .. } => session.must_change_password = false,
-            forms::FormKind::Preferences { version } => {
-                let value = |name: &str| {
-                    f.fields
-                        .iter()
-                        .find(|x| x.name == name)
-                        .map(|x| x.input.value().trim().to_string())
-                        .unwrap_or_default()
-                };
-                let p = &mut session.preferences;
-                p.theme = value("theme").to_ascii_lowercase();
-                p.timezone = value("timezone");
-                p.language = value("language");
-                p.version = version + 1;
-                crate::timefmt::set_zone(p.tz());
-                self.theme = self.theme.with_preference(&p.theme);
-            }
-            _ => {}
-        }
-    }
-
-    fn on_impact(&mut self, result: Result<Response, Failure>) -> bool {
-        let Some(Modal::Confirm(c)) = self.modal.as_mut() else {
-            return false;
-        };
-        match result {
-            Ok(Response::Impact(text, n)) => {
-                c.text = Some(text);
-                c.rows = n;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                // Nothing to confirm when the row cannot even be looked at.
-                c.error = Some(e.message);
-                c.write = None;
-            }
-        }
-        true
-    }
-
-    fn on_action(&mut self, result: Result<Response, Failure>) -> bool {
-        let bulk = std::mem::take(&mut self.bulk_writing);
-        match result {
-            Ok(Response::Written(msg)) => {
-                if bulk {
-                    if let Some(Screen::Table(t)) = self.stack.last_mut() {
-                        t.clear_marks();
-                    }
-                }
-                self.status = Some((msg, false));
-                self.refresh_top();
-            }
-            Ok(_) => {}
-            Err(e) => self.show_failure(e),
-        }
-        true
-    }
-
-    /// A refused write: one line goes to the status line; many (every bad
-    /// line of an import, every stale row of an edit) open a scrollable
-    /// panel, unless the admin is busy in another dialog.
-    fn show_failure(&mut self, e: Failure) {
-        let first = e.message.lines().next().unwrap_or_default().to_string();
-        let free = matches!(
-            self.modal,
-            None | Some(Modal::Help(_)) | Some(Modal::Form(_))
-        );
-        if e.message.contains('\n') && free {
-            self.modal = Some(Modal::Text(overlay::TextView::wrapped(
-                "Refused: nothing was changed",
-                &e.message,
-            )));
-        }
-        self.status = Some((first, true));
     }
 
     /// The footer's keys, most important first; `None` for a screen, whose
@@ -1607,51 +1234,6 @@ fn header_line(title: &str, who: &str, db: &str, width: u16) -> String {
         _ => &tail[..],
     };
     format!("{prefix}…{tail}")
-}
-
-/// The history panel's lines: a sparkline of the recorded change points and
-/// the range they cover.
-fn history_fields(points: &[(chrono::NaiveDateTime, i64)]) -> Vec<(String, String)> {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return vec![(
-            "history".into(),
-            "no samples yet (postfix-manager quota sample)".into(),
-        )];
-    };
-    let values: Vec<i64> = points.iter().map(|p| p.1).collect();
-    let size = crate::units::human;
-    vec![
-        ("usage".into(), super::dashboard::sparkline(&values, 50)),
-        ("changes".into(), points.len().to_string()),
-        (
-            "from".into(),
-            format!("{} ({})", super::rows::time(&first.0), size(first.1)),
-        ),
-        (
-            "to".into(),
-            format!("{} ({})", super::rows::time(&last.0), size(last.1)),
-        ),
-        (
-            "lowest".into(),
-            size(values.iter().copied().min().unwrap_or(0)),
-        ),
-        (
-            "highest".into(),
-            size(values.iter().copied().max().unwrap_or(0)),
-        ),
-    ]
-}
-
-/// The field message without the "field: " prefix ops puts in Display.
-fn field_message(e: &Failure) -> String {
-    match &e.field {
-        Some(name) => e
-            .message
-            .strip_prefix(&format!("{name}: "))
-            .unwrap_or(&e.message)
-            .to_string(),
-        None => e.message.clone(),
-    }
 }
 
 /// The most important keys that fit the width, in order of importance,

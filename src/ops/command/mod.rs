@@ -1,0 +1,125 @@
+//! Typed commands: every change a front end can ask for, as a value that
+//! runs itself against `ops` and answers with an [`Outcome`].
+//!
+//! A command says which [`Lane`] it needs, so the TUI's worker can run it
+//! on the thread for that kind of work (a CSV export or an LDAP test never
+//! queues a save behind it), and its success sentence is written once, here:
+//! the TUI's status line and the CLI print the same `Outcome`.
+
+mod accounts;
+mod domains;
+mod files;
+mod ldap;
+mod mail_configs;
+mod mailboxes;
+mod status;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::MailConfig;
+use crate::csvfile::OnProgress;
+use crate::db::{AnyConnection, DbUrl};
+use crate::error::{OpError, OpResult};
+use crate::ops::{auth::Directory, Ctx};
+
+pub use accounts::{Grant, Revoke, SetOwnPassword, SetPreferences};
+pub use domains::{
+    CreateAliasDomain, CreateDomain, DeleteAliasDomain, DeleteDomain, EditDomain,
+    RetargetAliasDomain,
+};
+pub use files::{run_bulk, Backup, Bulk, EditRows, ExportCsv, ImportCsv, Maintain};
+pub use ldap::{CreateLdap, DeleteLdap, EditLdap, TestLdap};
+pub use mail_configs::{ApplyConfig, EditConfig, ImportConfig, RollbackConfig};
+pub use mailboxes::{
+    CreateAlias, CreateMailbox, CreateUser, DeleteAlias, DeleteMailbox, DeleteUser, EditAlias,
+    EditMailbox, EditUser,
+};
+pub use status::SetStatus;
+
+/// Which kind of work a command is, and so which worker thread runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Reads only; may be answered out of order with writes.
+    Read,
+    /// A short transaction: a save, a delete, a status change.
+    Write,
+    /// Waits on something other than the database (files, LDAP servers,
+    /// external commands) for as long as that takes.
+    SlowIo,
+}
+
+/// What a command needs from the host besides a connection and a session.
+pub struct Host<'a> {
+    /// The database's URL, for backups and maintenance.
+    pub url: Option<&'a DbUrl>,
+    /// The secrets key file and LDAP timeout.
+    pub directory: &'a Directory,
+    /// Stage checks and reload commands for applying mail server configs.
+    pub mail: &'a MailConfig,
+    /// Where a long command reports how far it got; the one sink for every
+    /// kind of progress (CSV files, backups).
+    pub progress: OnProgress<'a>,
+}
+
+impl Host<'_> {
+    fn url(&self) -> OpResult<&DbUrl> {
+        self.url
+            .ok_or_else(|| OpError::Io("this session does not know its database URL".into()))
+    }
+}
+
+/// A change to run: its lane, then its run.
+pub trait Command: Send + fmt::Debug {
+    fn lane(&self) -> Lane {
+        Lane::Write
+    }
+
+    fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, host: &Host<'_>)
+        -> OpResult<Outcome>;
+}
+
+/// What a command did: a sentence (`Display`: the status line, the CLI's
+/// text output) and the data behind it (`Serialize`: `--json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    text: String,
+    data: serde_json::Value,
+}
+
+impl Outcome {
+    pub fn new(text: impl Into<String>, data: &impl Serialize) -> OpResult<Outcome> {
+        let data = serde_json::to_value(data)
+            .map_err(|e| OpError::Io(format!("cannot describe the result: {e}")))?;
+        Ok(Outcome {
+            text: text.into(),
+            data,
+        })
+    }
+
+    /// The data behind the sentence (what `--json` prints).
+    pub fn data(&self) -> &serde_json::Value {
+        &self.data
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.data.serialize(s)
+    }
+}
+
+/// The LDAP timeout the host configured, or the library's default.
+fn ldap_timeout(host: &Host<'_>) -> Duration {
+    host.directory
+        .timeout
+        .unwrap_or(crate::ldap::DEFAULT_TIMEOUT)
+}
