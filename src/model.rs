@@ -1,4 +1,5 @@
-//! The names the rest of the program shares: which table (`Entity`), the
+//! The names the rest of the program shares: which table (`Entity`), what
+//! an audit row is about and what was done (`AuditType`, `AuditAction`), the
 //! roles and permissions a user holds, and the two states a row can be in.
 //! A leaf: it imports nothing from ops, store, tui or cli, so every layer
 //! can name a table without depending on another layer's enum.
@@ -96,6 +97,21 @@ impl Entity {
         }
     }
 
+    /// What the audit log calls one of its rows.
+    pub fn audit_type(self) -> AuditType {
+        match self {
+            Entity::Domains => AuditType::Domain,
+            Entity::Mailboxes => AuditType::Mailbox,
+            Entity::Aliases => AuditType::Alias,
+            Entity::AliasDomains => AuditType::AliasDomain,
+            Entity::Users => AuditType::User,
+            Entity::Permissions => AuditType::Permission,
+            Entity::Audit => AuditType::AuditLog,
+            Entity::MailServers => AuditType::MailConfig,
+            Entity::Ldap => AuditType::LdapServer,
+        }
+    }
+
     /// Whether rows import from and export to CSV, and edit in `$EDITOR`
     /// as a sheet.
     pub fn csv(self) -> bool {
@@ -124,6 +140,184 @@ impl Entity {
                 self.plural()
             ),
         )
+    }
+}
+
+/// What an audit row is about: its `resource_type` column. The strings are
+/// stored and hashed into the audit chain, so they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AuditType {
+    Domain,
+    Mailbox,
+    Alias,
+    AliasDomain,
+    User,
+    Permission,
+    /// A login; its id is the user's.
+    Session,
+    Database,
+    /// The key file of the stored secrets.
+    Secrets,
+    MailConfig,
+    /// The generated Postfix/Dovecot files.
+    MailFiles,
+    AuditLog,
+    Preferences,
+    LdapServer,
+}
+
+impl AuditType {
+    pub const ALL: [AuditType; 14] = [
+        AuditType::Domain,
+        AuditType::Mailbox,
+        AuditType::Alias,
+        AuditType::AliasDomain,
+        AuditType::User,
+        AuditType::Permission,
+        AuditType::Session,
+        AuditType::Database,
+        AuditType::Secrets,
+        AuditType::MailConfig,
+        AuditType::MailFiles,
+        AuditType::AuditLog,
+        AuditType::Preferences,
+        AuditType::LdapServer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditType::Domain => "domain",
+            AuditType::Mailbox => "mailbox",
+            AuditType::Alias => "alias",
+            AuditType::AliasDomain => "alias_domain",
+            AuditType::User => "user",
+            AuditType::Permission => "permission",
+            AuditType::Session => "session",
+            AuditType::Database => "database",
+            AuditType::Secrets => "secrets",
+            AuditType::MailConfig => "mail_config",
+            AuditType::MailFiles => "mail_files",
+            AuditType::AuditLog => "audit_log",
+            AuditType::Preferences => "preferences",
+            AuditType::LdapServer => "ldap_server",
+        }
+    }
+
+    /// A stored `resource_type`; None for one this version never writes
+    /// (a newer version's).
+    pub fn parse(s: &str) -> Option<AuditType> {
+        AuditType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// What an audit row says was done: its `action` column. Stored and hashed
+/// like `AuditType`, so the strings never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AuditAction {
+    Create,
+    Update,
+    Delete,
+    Activate,
+    Suspend,
+    SetPassword,
+    Grant,
+    Revoke,
+    Import,
+    ExportHashes,
+    BulkUpdate,
+    BulkSuspend,
+    BulkActivate,
+    BulkDelete,
+    BulkGrant,
+    BulkRevoke,
+    QuotaSync,
+    Seed,
+    Archive,
+    Prune,
+    RotateKey,
+    Backup,
+    Restore,
+    Rollback,
+    Migrate,
+    Maintain,
+    Apply,
+    Generate,
+    Login,
+    Test,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 30] = [
+        AuditAction::Create,
+        AuditAction::Update,
+        AuditAction::Delete,
+        AuditAction::Activate,
+        AuditAction::Suspend,
+        AuditAction::SetPassword,
+        AuditAction::Grant,
+        AuditAction::Revoke,
+        AuditAction::Import,
+        AuditAction::ExportHashes,
+        AuditAction::BulkUpdate,
+        AuditAction::BulkSuspend,
+        AuditAction::BulkActivate,
+        AuditAction::BulkDelete,
+        AuditAction::BulkGrant,
+        AuditAction::BulkRevoke,
+        AuditAction::QuotaSync,
+        AuditAction::Seed,
+        AuditAction::Archive,
+        AuditAction::Prune,
+        AuditAction::RotateKey,
+        AuditAction::Backup,
+        AuditAction::Restore,
+        AuditAction::Rollback,
+        AuditAction::Migrate,
+        AuditAction::Maintain,
+        AuditAction::Apply,
+        AuditAction::Generate,
+        AuditAction::Login,
+        AuditAction::Test,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Create => "create",
+            AuditAction::Update => "update",
+            AuditAction::Delete => "delete",
+            AuditAction::Activate => "activate",
+            AuditAction::Suspend => "suspend",
+            AuditAction::SetPassword => "set_password",
+            AuditAction::Grant => "grant",
+            AuditAction::Revoke => "revoke",
+            AuditAction::Import => "import",
+            AuditAction::ExportHashes => "export_hashes",
+            AuditAction::BulkUpdate => "bulk_update",
+            AuditAction::BulkSuspend => "bulk_suspend",
+            AuditAction::BulkActivate => "bulk_activate",
+            AuditAction::BulkDelete => "bulk_delete",
+            AuditAction::BulkGrant => "bulk_grant",
+            AuditAction::BulkRevoke => "bulk_revoke",
+            AuditAction::QuotaSync => "quota_sync",
+            AuditAction::Seed => "seed",
+            AuditAction::Archive => "archive",
+            AuditAction::Prune => "prune",
+            AuditAction::RotateKey => "rotate_key",
+            AuditAction::Backup => "backup",
+            AuditAction::Restore => "restore",
+            AuditAction::Rollback => "rollback",
+            AuditAction::Migrate => "migrate",
+            AuditAction::Maintain => "maintain",
+            AuditAction::Apply => "apply",
+            AuditAction::Generate => "generate",
+            AuditAction::Login => "login",
+            AuditAction::Test => "test",
+        }
+    }
+
+    /// A stored `action`; None for one this version never writes.
+    pub fn parse(s: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 
@@ -260,10 +454,112 @@ impl Status {
             )),
         }
     }
-    pub fn action(self) -> &'static str {
+    /// The audit action that sets this status.
+    pub fn action(self) -> AuditAction {
         match self {
-            Status::Active => "activate",
-            Status::Suspended => "suspend",
+            Status::Active => AuditAction::Activate,
+            Status::Suspended => AuditAction::Suspend,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every `action` and `resource_type` written before these enums
+    /// existed: the audit chain hashes them, so a renamed or lost string
+    /// would break verification of every existing log.
+    const LEGACY_ACTIONS: &[&str] = &[
+        "create",
+        "update",
+        "delete",
+        "activate",
+        "suspend",
+        "set_password",
+        "grant",
+        "revoke",
+        "import",
+        "export_hashes",
+        "bulk_update",
+        "bulk_suspend",
+        "bulk_activate",
+        "bulk_delete",
+        "bulk_grant",
+        "bulk_revoke",
+        "quota_sync",
+        "seed",
+        "archive",
+        "prune",
+        "rotate_key",
+        "backup",
+        "restore",
+        "rollback",
+        "migrate",
+        "maintain",
+        "apply",
+        "generate",
+        "login",
+        "test",
+    ];
+    const LEGACY_TYPES: &[&str] = &[
+        "domain",
+        "mailbox",
+        "alias",
+        "alias_domain",
+        "user",
+        "permission",
+        "session",
+        "database",
+        "secrets",
+        "mail_config",
+        "mail_files",
+        "audit_log",
+        "preferences",
+        "ldap_server",
+    ];
+
+    #[test]
+    fn audit_strings_are_the_legacy_ones_and_round_trip() {
+        let actions: BTreeSet<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(actions, LEGACY_ACTIONS.iter().copied().collect());
+        assert_eq!(
+            actions.len(),
+            AuditAction::ALL.len(),
+            "no two share a string"
+        );
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
+        let types: BTreeSet<&str> = AuditType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(types, LEGACY_TYPES.iter().copied().collect());
+        assert_eq!(types.len(), AuditType::ALL.len(), "no two share a string");
+        for t in AuditType::ALL {
+            assert_eq!(AuditType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(AuditType::parse("dkim_key"), None, "a newer version's type");
+    }
+
+    #[test]
+    fn each_entity_audits_under_its_legacy_type() {
+        let types: Vec<&str> = Entity::ALL
+            .iter()
+            .map(|e| e.audit_type().as_str())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "domain",
+                "mailbox",
+                "alias",
+                "alias_domain",
+                "user",
+                "permission",
+                "audit_log",
+                "mail_config",
+                "ldap_server",
+            ]
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::db::models::{AliasDomain, Domain};
 use crate::db::schema::alias_domains;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{Perm, Status};
+use crate::model::{AuditAction, AuditType, Perm, Status};
 use crate::store::{self, Filter, Page};
 use crate::validate;
 
@@ -50,39 +50,46 @@ pub fn create(
     target: &str,
 ) -> OpResult<AliasDomainView> {
     let request = json!({ "name": name, "target": target });
-    run_write(conn, ctx, "create", "alias_domain", request, |c, who| {
-        who.require_claim_mail_domain("creating an alias domain")?;
-        let norm = validate::domain("name", name)?;
-        let t = domains::find(c, "target", target)?;
-        // Also catches a name equal to its target, which is a domain.
-        if store::domains::by_name(c, &norm)?.is_some() {
-            return Err(OpError::duplicate(
-                "name",
-                format!("{norm} already exists as a domain"),
-            ));
-        }
-        if store::alias_domains::by_name(c, &norm)?.is_some() {
-            return Err(OpError::duplicate(
-                "name",
-                format!("alias domain {norm} already exists"),
-            ));
-        }
-        let ts = now();
-        diesel::insert_into(alias_domains::table)
-            .values((
-                alias_domains::name.eq(&norm),
-                alias_domains::target_domain_id.eq(t.id),
-                alias_domains::status.eq("active"),
-                alias_domains::created_at.eq(ts),
-                alias_domains::updated_at.eq(ts),
-                alias_domains::created_by.eq(who.id),
-            ))
-            .execute(c)?;
-        let a = store::alias_domains::by_name(c, &norm)?
-            .ok_or_else(|| OpError::not_found("alias domain", norm.clone()))?;
-        let done = Done::new(i64::from(a.id), json!({ "after": a, "target": t.name }));
-        Ok((view(a, &t), done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Create,
+        AuditType::AliasDomain,
+        request,
+        |c, who| {
+            who.require_claim_mail_domain("creating an alias domain")?;
+            let norm = validate::domain("name", name)?;
+            let t = domains::find(c, "target", target)?;
+            // Also catches a name equal to its target, which is a domain.
+            if store::domains::by_name(c, &norm)?.is_some() {
+                return Err(OpError::duplicate(
+                    "name",
+                    format!("{norm} already exists as a domain"),
+                ));
+            }
+            if store::alias_domains::by_name(c, &norm)?.is_some() {
+                return Err(OpError::duplicate(
+                    "name",
+                    format!("alias domain {norm} already exists"),
+                ));
+            }
+            let ts = now();
+            diesel::insert_into(alias_domains::table)
+                .values((
+                    alias_domains::name.eq(&norm),
+                    alias_domains::target_domain_id.eq(t.id),
+                    alias_domains::status.eq("active"),
+                    alias_domains::created_at.eq(ts),
+                    alias_domains::updated_at.eq(ts),
+                    alias_domains::created_by.eq(who.id),
+                ))
+                .execute(c)?;
+            let a = store::alias_domains::by_name(c, &norm)?
+                .ok_or_else(|| OpError::not_found("alias domain", norm.clone()))?;
+            let done = Done::new(i64::from(a.id), json!({ "after": a, "target": t.name }));
+            Ok((view(a, &t), done))
+        },
+    )
 }
 
 /// Point an alias domain at another target; needs the permission on both.
@@ -94,32 +101,39 @@ pub fn retarget(
     target: &str,
 ) -> OpResult<AliasDomainView> {
     let request = json!({ "name": name, "target": target, "version": expected_version });
-    run_write(conn, ctx, "update", "alias_domain", request, |c, who| {
-        let (before, old) = find(c, who, name)?;
-        who.require_domain(&old, Perm::Domain)?;
-        let t = domains::find(c, "target", target)?;
-        who.require_domain(&t, Perm::Domain)?;
-        super::check_version(
-            "alias domain",
-            &before.name,
-            expected_version,
-            before.version,
-        )?;
-        diesel::update(alias_domains::table.find(before.id))
-            .set((
-                alias_domains::target_domain_id.eq(t.id),
-                alias_domains::updated_at.eq(now()),
-                alias_domains::version.eq(before.version + 1),
-            ))
-            .execute(c)?;
-        let after = store::alias_domains::by_name(c, &before.name)?
-            .ok_or_else(|| OpError::not_found("alias domain", before.name.clone()))?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "name": after.name, "before": { "target": old.name }, "after": { "target": t.name } }),
-        );
-        Ok((view(after, &t), done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::AliasDomain,
+        request,
+        |c, who| {
+            let (before, old) = find(c, who, name)?;
+            who.require_domain(&old, Perm::Domain)?;
+            let t = domains::find(c, "target", target)?;
+            who.require_domain(&t, Perm::Domain)?;
+            super::check_version(
+                "alias domain",
+                &before.name,
+                expected_version,
+                before.version,
+            )?;
+            diesel::update(alias_domains::table.find(before.id))
+                .set((
+                    alias_domains::target_domain_id.eq(t.id),
+                    alias_domains::updated_at.eq(now()),
+                    alias_domains::version.eq(before.version + 1),
+                ))
+                .execute(c)?;
+            let after = store::alias_domains::by_name(c, &before.name)?
+                .ok_or_else(|| OpError::not_found("alias domain", before.name.clone()))?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "name": after.name, "before": { "target": old.name }, "after": { "target": t.name } }),
+            );
+            Ok((view(after, &t), done))
+        },
+    )
 }
 
 pub fn set_status(
@@ -133,7 +147,7 @@ pub fn set_status(
         conn,
         ctx,
         status.action(),
-        "alias_domain",
+        AuditType::AliasDomain,
         request,
         |c, who| {
             let (before, t) = find(c, who, name)?;
@@ -158,13 +172,20 @@ pub fn set_status(
 
 pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<AliasDomainView> {
     let request = json!({ "name": name });
-    run_write(conn, ctx, "delete", "alias_domain", request, |c, who| {
-        let (a, t) = find(c, who, name)?;
-        who.require_domain(&t, Perm::Domain)?;
-        diesel::delete(alias_domains::table.find(a.id)).execute(c)?;
-        let done = Done::new(i64::from(a.id), json!({ "before": a, "target": t.name }));
-        Ok((view(a, &t), done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Delete,
+        AuditType::AliasDomain,
+        request,
+        |c, who| {
+            let (a, t) = find(c, who, name)?;
+            who.require_domain(&t, Perm::Domain)?;
+            diesel::delete(alias_domains::table.find(a.id)).execute(c)?;
+            let done = Done::new(i64::from(a.id), json!({ "before": a, "target": t.name }));
+            Ok((view(a, &t), done))
+        },
+    )
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<AliasDomainView> {

@@ -23,7 +23,7 @@ use crate::db::models::AuditLog;
 use crate::db::schema::{audit_chain_anchor, audit_chain_key, audit_logs, audit_prune_guard};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::Role;
+use crate::model::{AuditAction, AuditType, Role};
 use crate::secrets::SecretKey;
 use crate::store::audit::AuditFilter;
 
@@ -40,8 +40,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 const PG_AUDIT_LOCK: i64 = crate::db::PG_WRITE_LOCK;
 
 pub struct Entry<'a> {
-    pub action: &'a str,
-    pub resource_type: &'a str,
+    pub action: AuditAction,
+    pub resource_type: AuditType,
     pub resource_id: Option<i64>,
     pub details: Value,
     pub result: &'a str,
@@ -333,8 +333,8 @@ pub(crate) fn insert(
         &ts,
         user_id,
         Some(actor),
-        e.action,
-        Some(e.resource_type),
+        e.action.as_str(),
+        Some(e.resource_type.as_str()),
         e.resource_id,
         Some(&details),
         Some(&client.ip),
@@ -346,8 +346,8 @@ pub(crate) fn insert(
         .values((
             audit_logs::id.eq(id),
             audit_logs::user_id.eq(user_id),
-            audit_logs::action.eq(e.action),
-            audit_logs::resource_type.eq(e.resource_type),
+            audit_logs::action.eq(e.action.as_str()),
+            audit_logs::resource_type.eq(e.resource_type.as_str()),
             audit_logs::resource_id.eq(e.resource_id),
             audit_logs::details.eq(&details),
             audit_logs::ip_address.eq(&client.ip),
@@ -387,8 +387,8 @@ pub(crate) fn record_many(
             &ts,
             Some(ctx.user_id),
             Some(&ctx.username),
-            e.action,
-            Some(e.resource_type),
+            e.action.as_str(),
+            Some(e.resource_type.as_str()),
             e.resource_id,
             Some(&details),
             Some(&ip),
@@ -399,8 +399,8 @@ pub(crate) fn record_many(
         rows.push((
             audit_logs::id.eq(id),
             audit_logs::user_id.eq(Some(ctx.user_id)),
-            audit_logs::action.eq(e.action.to_string()),
-            audit_logs::resource_type.eq(e.resource_type.to_string()),
+            audit_logs::action.eq(e.action.as_str().to_string()),
+            audit_logs::resource_type.eq(e.resource_type.as_str().to_string()),
             audit_logs::resource_id.eq(e.resource_id),
             audit_logs::details.eq(details),
             audit_logs::ip_address.eq(ip.clone()),
@@ -853,44 +853,51 @@ pub fn prune(
     before: chrono::NaiveDateTime,
 ) -> OpResult<PruneReport> {
     let request = json!({ "before": before.to_string() });
-    run_write(conn, ctx, "prune", "audit_log", request, |c, who| {
-        who.require_admin("pruning the audit log")?;
-        lock_chain(c)?;
-        let report = verify_with(c, ctx.policy.audit.as_ref(), None)?;
-        if !report.ok() {
-            return Err(OpError::invalid(
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Prune,
+        AuditType::AuditLog,
+        request,
+        |c, who| {
+            who.require_admin("pruning the audit log")?;
+            lock_chain(c)?;
+            let report = verify_with(c, ctx.policy.audit.as_ref(), None)?;
+            if !report.ok() {
+                return Err(OpError::invalid(
                 "audit_log",
                 format!(
                     "the chain is already broken ({}); run `postfix-manager audit verify` and investigate before pruning",
                     report.problems[0]
                 ),
             ));
-        }
-        let last_old: Option<(i64, String)> = audit_logs::table
-            .filter(audit_logs::timestamp.lt(before))
-            .order(audit_logs::id.desc())
-            .select((audit_logs::id, audit_logs::row_hash))
-            .first(c)
-            .optional()?;
-        let Some((last_id, last_hash)) = last_old else {
-            let (next, _) = chain_head(c)?;
-            let r = PruneReport {
-                deleted: 0,
-                first_id: report.first_id.unwrap_or(next),
+            }
+            let last_old: Option<(i64, String)> = audit_logs::table
+                .filter(audit_logs::timestamp.lt(before))
+                .order(audit_logs::id.desc())
+                .select((audit_logs::id, audit_logs::row_hash))
+                .first(c)
+                .optional()?;
+            let Some((last_id, last_hash)) = last_old else {
+                let (next, _) = chain_head(c)?;
+                let r = PruneReport {
+                    deleted: 0,
+                    first_id: report.first_id.unwrap_or(next),
+                };
+                return Ok((r.clone(), Done::new(None, json!({ "deleted": 0 }))));
             };
-            return Ok((r.clone(), Done::new(None, json!({ "deleted": 0 }))));
-        };
-        let deleted = delete_through(c, last_id, &last_hash)?;
-        let r = PruneReport {
-            deleted,
-            first_id: last_id + 1,
-        };
-        let done = Done::new(
-            None,
-            json!({ "before": before.to_string(), "deleted": deleted, "chain_starts_at": last_id + 1 }),
-        );
-        Ok((r, done))
-    })
+            let deleted = delete_through(c, last_id, &last_hash)?;
+            let r = PruneReport {
+                deleted,
+                first_id: last_id + 1,
+            };
+            let done = Done::new(
+                None,
+                json!({ "before": before.to_string(), "deleted": deleted, "chain_starts_at": last_id + 1 }),
+            );
+            Ok((r, done))
+        },
+    )
 }
 
 /// Delete every row up to `last_id` (whose hash is `last_hash`) and record
@@ -1039,16 +1046,18 @@ pub fn name_rows(conn: &mut AnyConnection, rows: Vec<AuditLog>) -> OpResult<Vec<
 
 fn resource_label(
     a: &AuditLog,
-    names: &std::collections::HashMap<(String, i64), String>,
+    names: &std::collections::HashMap<(AuditType, i64), String>,
 ) -> String {
     let Some(t) = a.resource_type.as_deref() else {
         return String::new();
     };
+    // A type this version does not know (a newer one's) is still shown.
     let kind = t.replace('_', " ");
-    let recorded = || a.details.as_deref().and_then(|d| recorded_name(d, t));
+    let typed = AuditType::parse(t);
+    let recorded = || a.details.as_deref().and_then(|d| recorded_name(d, typed));
     let name = match a.resource_id {
-        Some(id) => names
-            .get(&(t.to_string(), id))
+        Some(id) => typed
+            .and_then(|t| names.get(&(t, id)))
             .cloned()
             .or_else(recorded)
             .unwrap_or_else(|| format!("#{id} (deleted)")),
@@ -1062,22 +1071,31 @@ fn resource_label(
 
 /// The name an entry's details recorded for its resource: from the row
 /// after or before the change, the refused request, or the top level.
-fn recorded_name(details: &str, kind: &str) -> Option<String> {
+fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
     let v: Value = serde_json::from_str(details).ok()?;
     let text = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
     let keys: &[&str] = match kind {
-        "domain" | "alias_domain" => &["name", "domain"],
-        "mailbox" => &["username", "address"],
-        "alias" => &["address"],
-        "user" | "session" => &["username"],
-        "mail_config" => &["config_file", "file"],
-        _ => &["name", "username", "address"],
+        Some(AuditType::Domain | AuditType::AliasDomain) => &["name", "domain"],
+        Some(AuditType::Mailbox) => &["username", "address"],
+        Some(AuditType::Alias) => &["address"],
+        Some(AuditType::User | AuditType::Session) => &["username"],
+        Some(AuditType::MailConfig) => &["config_file", "file"],
+        Some(
+            AuditType::Permission
+            | AuditType::Database
+            | AuditType::Secrets
+            | AuditType::MailFiles
+            | AuditType::AuditLog
+            | AuditType::Preferences
+            | AuditType::LdapServer,
+        )
+        | None => &["name", "username", "address"],
     };
     for o in [v.get("after"), v.get("before"), v.get("request"), Some(&v)]
         .into_iter()
         .flatten()
     {
-        if kind == "permission" {
+        if kind == Some(AuditType::Permission) {
             if let (Some(u), Some(d)) = (text(o, "username"), text(o, "domain")) {
                 return Some(format!("{u} on {d}"));
             }

@@ -22,6 +22,7 @@ use crate::db::models::AuditLog;
 use crate::db::schema::{audit_chain_anchor, audit_logs};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 
 const FORMAT: &str = "postfix-manager audit archive";
 const BATCH: i64 = 5_000;
@@ -311,29 +312,36 @@ pub fn archive(
         )));
     }
     let request = json!({ "before": before.to_string(), "out": out.display().to_string() });
-    run_write(conn, ctx, "archive", "audit_log", request, |c, who| {
-        who.require_admin("archiving the audit log")?;
-        lock_chain(c)?;
-        // Rows are append-only, so the archived range cannot have changed;
-        // the chain check inside delete's transaction would catch it anyway.
-        let deleted = delete_through(c, last_id, &last_hash)?;
-        if deleted != header.rows {
-            return Err(OpError::Conflict(format!(
-                "expected to delete {} archived rows, found {deleted}; nothing was deleted",
-                header.rows
-            )));
-        }
-        let r = ArchiveReport {
-            file: out.display().to_string(),
-            rows: deleted,
-            first_id: Some(first_id),
-            last_id: Some(last_id),
-            sha256: Some(sha.clone()),
-        };
-        let done = Done::new(
-            None,
-            json!({ "file": r.file, "rows": deleted, "first_id": first_id, "last_id": last_id, "sha256": sha, "chain_starts_at": last_id + 1 }),
-        );
-        Ok((r, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Archive,
+        AuditType::AuditLog,
+        request,
+        |c, who| {
+            who.require_admin("archiving the audit log")?;
+            lock_chain(c)?;
+            // Rows are append-only, so the archived range cannot have changed;
+            // the chain check inside delete's transaction would catch it anyway.
+            let deleted = delete_through(c, last_id, &last_hash)?;
+            if deleted != header.rows {
+                return Err(OpError::Conflict(format!(
+                    "expected to delete {} archived rows, found {deleted}; nothing was deleted",
+                    header.rows
+                )));
+            }
+            let r = ArchiveReport {
+                file: out.display().to_string(),
+                rows: deleted,
+                first_id: Some(first_id),
+                last_id: Some(last_id),
+                sha256: Some(sha.clone()),
+            };
+            let done = Done::new(
+                None,
+                json!({ "file": r.file, "rows": deleted, "first_id": first_id, "last_id": last_id, "sha256": sha, "chain_starts_at": last_id + 1 }),
+            );
+            Ok((r, done))
+        },
+    )
 }

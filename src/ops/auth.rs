@@ -23,6 +23,7 @@ use crate::db::schema::users;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
 use crate::ldap::login::Outcome;
+use crate::model::{AuditAction, AuditType};
 use crate::password;
 use crate::secrets::{KeyFile, SecretKey, SecretString};
 use crate::store;
@@ -514,8 +515,8 @@ fn login_audit(
         name,
         client,
         audit::Entry {
-            action: "login",
-            resource_type: "session",
+            action: AuditAction::Login,
+            resource_type: AuditType::Session,
             resource_id: user_id.map(i64::from),
             details,
             result,

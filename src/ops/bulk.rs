@@ -29,7 +29,7 @@ use crate::db::models::Domain;
 use crate::db::schema::{aliases, domains, mailboxes};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{Entity, Perm, Status};
+use crate::model::{AuditAction, AuditType, Entity, Perm, Status};
 use crate::validate::{self, format_size};
 
 /// Rows per `eq_any` query and per UPDATE/DELETE statement: well under the
@@ -214,12 +214,22 @@ impl MailboxAction {
             MailboxAction::SetQuota(_) => "set quota of",
         }
     }
-    fn audit_action(self) -> &'static str {
+    /// Each changed row's audit row.
+    fn audit_action(self) -> AuditAction {
         match self {
-            MailboxAction::Suspend => "suspend",
-            MailboxAction::Activate => "activate",
-            MailboxAction::Delete => "delete",
-            MailboxAction::SetQuota(_) => "update",
+            MailboxAction::Suspend => AuditAction::Suspend,
+            MailboxAction::Activate => AuditAction::Activate,
+            MailboxAction::Delete => AuditAction::Delete,
+            MailboxAction::SetQuota(_) => AuditAction::Update,
+        }
+    }
+    /// The whole action's audit row.
+    fn bulk_action(self) -> AuditAction {
+        match self {
+            MailboxAction::Suspend => AuditAction::BulkSuspend,
+            MailboxAction::Activate => AuditAction::BulkActivate,
+            MailboxAction::Delete => AuditAction::BulkDelete,
+            MailboxAction::SetQuota(_) => AuditAction::BulkUpdate,
         }
     }
     fn changes(self, r: &Row) -> bool {
@@ -428,54 +438,59 @@ pub fn mailboxes_apply(
     action: MailboxAction,
 ) -> OpResult<Preview> {
     let request = json!({ "action": action.verb(), "rows": keys.len(), "first": keys.iter().take(NAMED).collect::<Vec<_>>() });
-    let name = format!("bulk_{}", action.audit_action());
-    run_write(conn, ctx, &name, "mailbox", request, |c, who| {
-        let plan = plan_mailboxes(c, who, keys, action)?;
-        let t = now();
-        let ids: Vec<i32> = plan.rows.iter().map(|r| r.id).collect();
-        let mut written = 0usize;
-        for chunk in ids.chunks(CHUNK) {
-            let target = mailboxes::table.filter(mailboxes::id.eq_any(chunk));
-            written += match action {
-                MailboxAction::Delete => diesel::delete(target).execute(c)?,
-                MailboxAction::Suspend | MailboxAction::Activate => {
-                    let s = if action == MailboxAction::Suspend {
-                        Status::Suspended
-                    } else {
-                        Status::Active
-                    };
-                    diesel::update(target)
+    run_write(
+        conn,
+        ctx,
+        action.bulk_action(),
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let plan = plan_mailboxes(c, who, keys, action)?;
+            let t = now();
+            let ids: Vec<i32> = plan.rows.iter().map(|r| r.id).collect();
+            let mut written = 0usize;
+            for chunk in ids.chunks(CHUNK) {
+                let target = mailboxes::table.filter(mailboxes::id.eq_any(chunk));
+                written += match action {
+                    MailboxAction::Delete => diesel::delete(target).execute(c)?,
+                    MailboxAction::Suspend | MailboxAction::Activate => {
+                        let s = if action == MailboxAction::Suspend {
+                            Status::Suspended
+                        } else {
+                            Status::Active
+                        };
+                        diesel::update(target)
+                            .set((
+                                mailboxes::status.eq(s.as_str()),
+                                mailboxes::updated_at.eq(t),
+                                mailboxes::version.eq(mailboxes::version + 1),
+                            ))
+                            .execute(c)?
+                    }
+                    MailboxAction::SetQuota(q) => diesel::update(target)
                         .set((
-                            mailboxes::status.eq(s.as_str()),
+                            mailboxes::quota_limit.eq(q),
                             mailboxes::updated_at.eq(t),
                             mailboxes::version.eq(mailboxes::version + 1),
                         ))
-                        .execute(c)?
-                }
-                MailboxAction::SetQuota(q) => diesel::update(target)
-                    .set((
-                        mailboxes::quota_limit.eq(q),
-                        mailboxes::updated_at.eq(t),
-                        mailboxes::version.eq(mailboxes::version + 1),
-                    ))
-                    .execute(c)?,
-            };
-        }
-        if written != ids.len() {
-            // Another session deleted rows after we read them (PostgreSQL):
-            // refuse, which rolls every chunk back.
-            return Err(OpError::Conflict(format!(
-                "{} of {} mailboxes changed while saving; nothing was changed, try again",
-                thousands(ids.len() - written),
-                thousands(ids.len())
-            )));
-        }
-        let entries = plan
+                        .execute(c)?,
+                };
+            }
+            if written != ids.len() {
+                // Another session deleted rows after we read them (PostgreSQL):
+                // refuse, which rolls every chunk back.
+                return Err(OpError::Conflict(format!(
+                    "{} of {} mailboxes changed while saving; nothing was changed, try again",
+                    thousands(ids.len() - written),
+                    thousands(ids.len())
+                )));
+            }
+            let entries = plan
             .rows
             .iter()
             .map(|r| audit::Entry {
                 action: action.audit_action(),
-                resource_type: "mailbox",
+                resource_type: AuditType::Mailbox,
                 resource_id: Some(i64::from(r.id)),
                 details: match action {
                     MailboxAction::Delete => json!({ "address": r.key, "before": { "status": r.status, "quota_limit": r.quota }, "bulk": true }),
@@ -485,14 +500,15 @@ pub fn mailboxes_apply(
                 result: audit::RESULT_OK,
             })
             .collect();
-        audit::record_many(c, ctx, entries)?;
-        let p = plan.preview;
-        let done = Done::new(
-            None,
-            json!({ "summary": p.summary, "rows": p.rows, "changed": p.changes, "domains": p.domains }),
-        );
-        Ok((p, done))
-    })
+            audit::record_many(c, ctx, entries)?;
+            let p = plan.preview;
+            let done = Done::new(
+                None,
+                json!({ "summary": p.summary, "rows": p.rows, "changed": p.changes, "domains": p.domains }),
+            );
+            Ok((p, done))
+        },
+    )
 }
 
 // ---------------------------------------------------------------- aliases
@@ -510,6 +526,22 @@ impl AliasAction {
             AliasAction::Suspend => "suspend",
             AliasAction::Activate => "activate",
             AliasAction::Delete => "delete",
+        }
+    }
+    /// Each changed row's audit row.
+    fn audit_action(self) -> AuditAction {
+        match self {
+            AliasAction::Suspend => AuditAction::Suspend,
+            AliasAction::Activate => AuditAction::Activate,
+            AliasAction::Delete => AuditAction::Delete,
+        }
+    }
+    /// The whole action's audit row.
+    fn bulk_action(self) -> AuditAction {
+        match self {
+            AliasAction::Suspend => AuditAction::BulkSuspend,
+            AliasAction::Activate => AuditAction::BulkActivate,
+            AliasAction::Delete => AuditAction::BulkDelete,
         }
     }
     fn changes(self, r: &Row) -> bool {
@@ -599,45 +631,50 @@ pub fn aliases_apply(
     action: AliasAction,
 ) -> OpResult<Preview> {
     let request = json!({ "action": action.verb(), "rows": keys.len(), "first": keys.iter().take(NAMED).collect::<Vec<_>>() });
-    let name = format!("bulk_{}", action.verb());
-    run_write(conn, ctx, &name, "alias", request, |c, who| {
-        let plan = plan_aliases(c, who, keys, action)?;
-        let t = now();
-        let ids: Vec<i32> = plan.rows.iter().map(|r| r.id).collect();
-        let mut written = 0usize;
-        for chunk in ids.chunks(CHUNK) {
-            let target = aliases::table.filter(aliases::id.eq_any(chunk));
-            written += match action {
-                AliasAction::Delete => diesel::delete(target).execute(c)?,
-                AliasAction::Suspend | AliasAction::Activate => {
-                    let s = if action == AliasAction::Suspend {
-                        "suspended"
-                    } else {
-                        "active"
-                    };
-                    diesel::update(target)
-                        .set((
-                            aliases::status.eq(s),
-                            aliases::updated_at.eq(t),
-                            aliases::version.eq(aliases::version + 1),
-                        ))
-                        .execute(c)?
-                }
-            };
-        }
-        if written != ids.len() {
-            return Err(OpError::Conflict(format!(
-                "{} of {} aliases changed while saving; nothing was changed, try again",
-                thousands(ids.len() - written),
-                thousands(ids.len())
-            )));
-        }
-        let entries = plan
+    run_write(
+        conn,
+        ctx,
+        action.bulk_action(),
+        AuditType::Alias,
+        request,
+        |c, who| {
+            let plan = plan_aliases(c, who, keys, action)?;
+            let t = now();
+            let ids: Vec<i32> = plan.rows.iter().map(|r| r.id).collect();
+            let mut written = 0usize;
+            for chunk in ids.chunks(CHUNK) {
+                let target = aliases::table.filter(aliases::id.eq_any(chunk));
+                written += match action {
+                    AliasAction::Delete => diesel::delete(target).execute(c)?,
+                    AliasAction::Suspend | AliasAction::Activate => {
+                        let s = if action == AliasAction::Suspend {
+                            "suspended"
+                        } else {
+                            "active"
+                        };
+                        diesel::update(target)
+                            .set((
+                                aliases::status.eq(s),
+                                aliases::updated_at.eq(t),
+                                aliases::version.eq(aliases::version + 1),
+                            ))
+                            .execute(c)?
+                    }
+                };
+            }
+            if written != ids.len() {
+                return Err(OpError::Conflict(format!(
+                    "{} of {} aliases changed while saving; nothing was changed, try again",
+                    thousands(ids.len() - written),
+                    thousands(ids.len())
+                )));
+            }
+            let entries = plan
             .rows
             .iter()
             .map(|r| audit::Entry {
-                action: action.verb(),
-                resource_type: "alias",
+                action: action.audit_action(),
+                resource_type: AuditType::Alias,
                 resource_id: Some(i64::from(r.id)),
                 details: match action {
                     AliasAction::Delete => json!({ "address": r.key, "before": { "status": r.status }, "bulk": true }),
@@ -646,14 +683,15 @@ pub fn aliases_apply(
                 result: audit::RESULT_OK,
             })
             .collect();
-        audit::record_many(c, ctx, entries)?;
-        let p = plan.preview;
-        let done = Done::new(
-            None,
-            json!({ "summary": p.summary, "rows": p.rows, "changed": p.changes, "domains": p.domains }),
-        );
-        Ok((p, done))
-    })
+            audit::record_many(c, ctx, entries)?;
+            let p = plan.preview;
+            let done = Done::new(
+                None,
+                json!({ "summary": p.summary, "rows": p.rows, "changed": p.changes, "domains": p.domains }),
+            );
+            Ok((p, done))
+        },
+    )
 }
 
 // ---------------------------------------------------------------- domains
@@ -700,13 +738,14 @@ impl DomainAction {
             DomainAction::Revoke { username } => format!("revoke {username}'s permissions on"),
         }
     }
-    fn audit_name(&self) -> &'static str {
+    /// The whole action's audit row (each row's is its single-row operation's).
+    fn bulk_action(&self) -> AuditAction {
         match self {
-            DomainAction::Suspend => "bulk_suspend",
-            DomainAction::Activate => "bulk_activate",
-            DomainAction::SetLimits(_) => "bulk_update",
-            DomainAction::Grant { .. } => "bulk_grant",
-            DomainAction::Revoke { .. } => "bulk_revoke",
+            DomainAction::Suspend => AuditAction::BulkSuspend,
+            DomainAction::Activate => AuditAction::BulkActivate,
+            DomainAction::SetLimits(_) => AuditAction::BulkUpdate,
+            DomainAction::Grant { .. } => AuditAction::BulkGrant,
+            DomainAction::Revoke { .. } => AuditAction::BulkRevoke,
         }
     }
 }
@@ -827,8 +866,8 @@ pub fn domains_apply(
     run_write(
         conn,
         ctx,
-        action.audit_name(),
-        "domain",
+        action.bulk_action(),
+        AuditType::Domain,
         request,
         |c, who| {
             let (rows, preview) = plan_domains(c, who, keys, action)?;

@@ -23,6 +23,7 @@ use super::{audit, now, run_write, Ctx, Done};
 use crate::db::schema::{alias_domains, aliases, audit_logs, domains, mailboxes};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 use crate::password;
 
 /// Rows per INSERT: 1000 rows x 13 columns stays under SQLite's 32766 and
@@ -246,47 +247,54 @@ pub fn seed(
         c.batch_execute("PRAGMA cache_size = -262144")?;
     }
     let request = serde_json::to_value(o).unwrap_or_default();
-    let report = run_write(conn, ctx, "seed", "database", request, |c, who| {
-        who.require_admin("seeding demo data")?;
-        validate(o)?;
-        let hash = hash?;
-        let tag = if has_mail_data(c)? {
-            if !o.force {
-                return Err(OpError::invalid(
+    let report = run_write(
+        conn,
+        ctx,
+        AuditAction::Seed,
+        AuditType::Database,
+        request,
+        |c, who| {
+            who.require_admin("seeding demo data")?;
+            validate(o)?;
+            let hash = hash?;
+            let tag = if has_mail_data(c)? {
+                if !o.force {
+                    return Err(OpError::invalid(
                     "yes",
                     "the database already holds domains; pass --yes to add demo data next to them",
                 ));
-            }
-            // Seconds since the epoch in base 36: short, lower-case, and
-            // different for every seed run.
-            let mut n = chrono::Utc::now().timestamp().unsigned_abs();
-            let mut s = String::new();
-            while n > 0 {
-                let d = (n % 36) as u32;
-                s.insert(0, char::from_digit(d, 36).unwrap_or('0'));
-                n /= 36;
-            }
-            format!("-{s}")
-        } else {
-            String::new()
-        };
-        let t0 = now();
-        let mut rng = Rng(0x5EED);
-        let ids = seed_domains(c, o, &tag, who.id, t0, progress)?;
-        seed_mailboxes(c, o, &ids, &hash, who.id, t0, &mut rng, progress)?;
-        seed_aliases(c, o, &ids, who.id, t0, &mut rng, progress)?;
-        seed_audit(c, ctx, o, &ids, t0, &mut rng, progress)?;
-        let report = SeedReport {
-            domains: o.domains,
-            mailboxes: o.mailboxes,
-            aliases: o.aliases,
-            audit: o.audit,
-            tag,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        let done = Done::new(None, serde_json::to_value(&report).unwrap_or_default());
-        Ok((report, done))
-    })?;
+                }
+                // Seconds since the epoch in base 36: short, lower-case, and
+                // different for every seed run.
+                let mut n = chrono::Utc::now().timestamp().unsigned_abs();
+                let mut s = String::new();
+                while n > 0 {
+                    let d = (n % 36) as u32;
+                    s.insert(0, char::from_digit(d, 36).unwrap_or('0'));
+                    n /= 36;
+                }
+                format!("-{s}")
+            } else {
+                String::new()
+            };
+            let t0 = now();
+            let mut rng = Rng(0x5EED);
+            let ids = seed_domains(c, o, &tag, who.id, t0, progress)?;
+            seed_mailboxes(c, o, &ids, &hash, who.id, t0, &mut rng, progress)?;
+            seed_aliases(c, o, &ids, who.id, t0, &mut rng, progress)?;
+            seed_audit(c, ctx, o, &ids, t0, &mut rng, progress)?;
+            let report = SeedReport {
+                domains: o.domains,
+                mailboxes: o.mailboxes,
+                aliases: o.aliases,
+                audit: o.audit,
+                tag,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            let done = Done::new(None, serde_json::to_value(&report).unwrap_or_default());
+            Ok((report, done))
+        },
+    )?;
     // Fresh planner statistics: without them PostgreSQL guesses a few
     // dozen matches for any LIKE and fetches every match through the
     // trigram index instead of walking the B-tree in page order.
@@ -542,23 +550,23 @@ fn seed_audit(
             .map_or("example.org", |(_, n)| n.as_str());
         let (action, rtype, details) = match i % 4 {
             0 => (
-                "create",
-                "mailbox",
+                AuditAction::Create,
+                AuditType::Mailbox,
                 json!({ "after": { "username": format!("{}@{dom}", local_part(rng.below(100))) }, "password": "set" }),
             ),
             1 => (
-                "update",
-                "mailbox",
+                AuditAction::Update,
+                AuditType::Mailbox,
                 json!({ "before": { "quota_limit": GIB }, "after": { "quota_limit": 2 * GIB }, "address": format!("{}@{dom}", local_part(rng.below(100))) }),
             ),
             2 => (
-                "set_password",
-                "mailbox",
+                AuditAction::SetPassword,
+                AuditType::Mailbox,
                 json!({ "address": format!("{}@{dom}", local_part(rng.below(100))), "password": "set" }),
             ),
             _ => (
-                "create",
-                "alias",
+                AuditAction::Create,
+                AuditType::Alias,
                 json!({ "after": { "address": format!("{}@{dom}", ROLES[(i % ROLES.len() as u64) as usize]) } }),
             ),
         };
@@ -569,8 +577,8 @@ fn seed_audit(
             &ts,
             Some(ctx.user_id),
             Some(&actor),
-            action,
-            Some(rtype),
+            action.as_str(),
+            Some(rtype.as_str()),
             None,
             Some(&details),
             Some(&ip),
@@ -581,8 +589,8 @@ fn seed_audit(
         rows.push((
             audit_logs::id.eq(id),
             audit_logs::user_id.eq(Some(ctx.user_id)),
-            audit_logs::action.eq(action),
-            audit_logs::resource_type.eq(Some(rtype)),
+            audit_logs::action.eq(action.as_str()),
+            audit_logs::resource_type.eq(Some(rtype.as_str())),
             audit_logs::resource_id.eq(Option::<i64>::None),
             audit_logs::details.eq(Some(details)),
             audit_logs::ip_address.eq(Some(ip.clone())),

@@ -9,7 +9,7 @@ use crate::db::models::Domain;
 use crate::db::schema::{alias_domains, aliases, domains, mailboxes, user_domains};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{Perm, Status};
+use crate::model::{AuditAction, AuditType, Perm, Status};
 use crate::store::{self, Filter, Page};
 use crate::validate::{self, format_size};
 
@@ -59,59 +59,66 @@ pub fn create(
     input: &DomainInput,
 ) -> OpResult<Domain> {
     let request = json!({ "name": name, "input": input });
-    run_write(conn, ctx, "create", "domain", request, |c, who| {
-        who.require_claim_mail_domain("creating a domain")?;
-        let name = validate::domain("name", name)?;
-        if store::domains::by_name(c, &name)?.is_some() {
-            return Err(OpError::duplicate(
-                "name",
-                format!("domain {name} already exists"),
-            ));
-        }
-        if store::alias_domains::by_name(c, &name)?.is_some() {
-            return Err(OpError::duplicate(
-                "name",
-                format!("{name} already exists as an alias domain"),
-            ));
-        }
-        let description = match &input.description {
-            Some(d) => validate::description("description", d)?,
-            None => None,
-        };
-        let transport = match &input.transport {
-            Some(t) => validate::transport("transport", t)?,
-            None => None,
-        };
-        // Unlimited unless set: a total equal to the default mailbox quota
-        // (1G each) would refuse a new domain's second default mailbox.
-        let quota_limit = check_quota_field("quota_limit", input.quota_limit.unwrap_or(0))?;
-        let max_mailbox_quota =
-            check_quota_field("max_mailbox_quota", input.max_mailbox_quota.unwrap_or(0))?;
-        let max_mailboxes =
-            validate::count_limit("max_mailboxes", input.max_mailboxes.unwrap_or(0))?;
-        let max_aliases = validate::count_limit("max_aliases", input.max_aliases.unwrap_or(0))?;
-        let t = now();
-        diesel::insert_into(domains::table)
-            .values((
-                domains::name.eq(&name),
-                domains::status.eq("active"),
-                domains::quota_limit.eq(quota_limit),
-                domains::quota_used.eq(0i64),
-                domains::description.eq(&description),
-                domains::created_at.eq(t),
-                domains::updated_at.eq(t),
-                domains::created_by.eq(who.id),
-                domains::max_mailboxes.eq(max_mailboxes),
-                domains::max_aliases.eq(max_aliases),
-                domains::max_mailbox_quota.eq(max_mailbox_quota),
-                domains::transport.eq(&transport),
-            ))
-            .execute(c)?;
-        let d = store::domains::by_name(c, &name)?
-            .ok_or_else(|| OpError::not_found("domain", name.clone()))?;
-        let done = Done::new(i64::from(d.id), json!({ "after": d }));
-        Ok((d, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Create,
+        AuditType::Domain,
+        request,
+        |c, who| {
+            who.require_claim_mail_domain("creating a domain")?;
+            let name = validate::domain("name", name)?;
+            if store::domains::by_name(c, &name)?.is_some() {
+                return Err(OpError::duplicate(
+                    "name",
+                    format!("domain {name} already exists"),
+                ));
+            }
+            if store::alias_domains::by_name(c, &name)?.is_some() {
+                return Err(OpError::duplicate(
+                    "name",
+                    format!("{name} already exists as an alias domain"),
+                ));
+            }
+            let description = match &input.description {
+                Some(d) => validate::description("description", d)?,
+                None => None,
+            };
+            let transport = match &input.transport {
+                Some(t) => validate::transport("transport", t)?,
+                None => None,
+            };
+            // Unlimited unless set: a total equal to the default mailbox quota
+            // (1G each) would refuse a new domain's second default mailbox.
+            let quota_limit = check_quota_field("quota_limit", input.quota_limit.unwrap_or(0))?;
+            let max_mailbox_quota =
+                check_quota_field("max_mailbox_quota", input.max_mailbox_quota.unwrap_or(0))?;
+            let max_mailboxes =
+                validate::count_limit("max_mailboxes", input.max_mailboxes.unwrap_or(0))?;
+            let max_aliases = validate::count_limit("max_aliases", input.max_aliases.unwrap_or(0))?;
+            let t = now();
+            diesel::insert_into(domains::table)
+                .values((
+                    domains::name.eq(&name),
+                    domains::status.eq("active"),
+                    domains::quota_limit.eq(quota_limit),
+                    domains::quota_used.eq(0i64),
+                    domains::description.eq(&description),
+                    domains::created_at.eq(t),
+                    domains::updated_at.eq(t),
+                    domains::created_by.eq(who.id),
+                    domains::max_mailboxes.eq(max_mailboxes),
+                    domains::max_aliases.eq(max_aliases),
+                    domains::max_mailbox_quota.eq(max_mailbox_quota),
+                    domains::transport.eq(&transport),
+                ))
+                .execute(c)?;
+            let d = store::domains::by_name(c, &name)?
+                .ok_or_else(|| OpError::not_found("domain", name.clone()))?;
+            let done = Done::new(i64::from(d.id), json!({ "after": d }));
+            Ok((d, done))
+        },
+    )
 }
 
 pub fn edit(
@@ -122,46 +129,53 @@ pub fn edit(
     input: &DomainInput,
 ) -> OpResult<Domain> {
     let request = json!({ "name": name, "input": input, "version": expected_version });
-    run_write(conn, ctx, "update", "domain", request, |c, who| {
-        let before = find(c, "name", name)?;
-        if input.touches_limits() {
-            who.require_admin("changing a domain's quota, limits or transport")?;
-        } else {
-            who.require_domain(&before, Perm::Domain)?;
-        }
-        check_version("domain", &before.name, expected_version, before.version)?;
-        lock(c, before.id)?;
-        let after = checked_edit(c, &before, input)?;
-        let n = diesel::update(
-            domains::table
-                .find(before.id)
-                .filter(domains::version.eq(before.version)),
-        )
-        .set((
-            domains::description.eq(&after.description),
-            domains::transport.eq(&after.transport),
-            domains::quota_limit.eq(after.quota_limit),
-            domains::max_mailbox_quota.eq(after.max_mailbox_quota),
-            domains::max_mailboxes.eq(after.max_mailboxes),
-            domains::max_aliases.eq(after.max_aliases),
-            domains::updated_at.eq(now()),
-            domains::version.eq(before.version + 1),
-        ))
-        .execute(c)?;
-        if n != 1 {
-            return Err(OpError::Conflict(format!(
-                "domain {} changed while saving; reload and try again",
-                before.name
-            )));
-        }
-        let after = store::domains::by_id(c, before.id)?
-            .ok_or_else(|| OpError::not_found("domain", before.name.clone()))?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "before": before, "after": after }),
-        );
-        Ok((after, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::Domain,
+        request,
+        |c, who| {
+            let before = find(c, "name", name)?;
+            if input.touches_limits() {
+                who.require_admin("changing a domain's quota, limits or transport")?;
+            } else {
+                who.require_domain(&before, Perm::Domain)?;
+            }
+            check_version("domain", &before.name, expected_version, before.version)?;
+            lock(c, before.id)?;
+            let after = checked_edit(c, &before, input)?;
+            let n = diesel::update(
+                domains::table
+                    .find(before.id)
+                    .filter(domains::version.eq(before.version)),
+            )
+            .set((
+                domains::description.eq(&after.description),
+                domains::transport.eq(&after.transport),
+                domains::quota_limit.eq(after.quota_limit),
+                domains::max_mailbox_quota.eq(after.max_mailbox_quota),
+                domains::max_mailboxes.eq(after.max_mailboxes),
+                domains::max_aliases.eq(after.max_aliases),
+                domains::updated_at.eq(now()),
+                domains::version.eq(before.version + 1),
+            ))
+            .execute(c)?;
+            if n != 1 {
+                return Err(OpError::Conflict(format!(
+                    "domain {} changed while saving; reload and try again",
+                    before.name
+                )));
+            }
+            let after = store::domains::by_id(c, before.id)?
+                .ok_or_else(|| OpError::not_found("domain", before.name.clone()))?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "before": before, "after": after }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 /// `before` with `input` applied, after every check `edit` makes on the
@@ -274,31 +288,38 @@ pub fn set_status(
     status: Status,
 ) -> OpResult<Domain> {
     let request = json!({ "name": name, "status": status.as_str() });
-    run_write(conn, ctx, status.action(), "domain", request, |c, who| {
-        let before = find(c, "name", name)?;
-        who.require_admin(&format!(
-            "{} a domain",
-            if status == Status::Active {
-                "activating"
-            } else {
-                "suspending"
-            }
-        ))?;
-        diesel::update(domains::table.find(before.id))
-            .set((
-                domains::status.eq(status.as_str()),
-                domains::updated_at.eq(now()),
-                domains::version.eq(before.version + 1),
-            ))
-            .execute(c)?;
-        let after = store::domains::by_id(c, before.id)?
-            .ok_or_else(|| OpError::not_found("domain", before.name.clone()))?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "before": { "status": before.status }, "after": { "status": after.status } }),
-        );
-        Ok((after, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        status.action(),
+        AuditType::Domain,
+        request,
+        |c, who| {
+            let before = find(c, "name", name)?;
+            who.require_admin(&format!(
+                "{} a domain",
+                if status == Status::Active {
+                    "activating"
+                } else {
+                    "suspending"
+                }
+            ))?;
+            diesel::update(domains::table.find(before.id))
+                .set((
+                    domains::status.eq(status.as_str()),
+                    domains::updated_at.eq(now()),
+                    domains::version.eq(before.version + 1),
+                ))
+                .execute(c)?;
+            let after = store::domains::by_id(c, before.id)?
+                .ok_or_else(|| OpError::not_found("domain", before.name.clone()))?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "before": { "status": before.status }, "after": { "status": after.status } }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -319,43 +340,50 @@ pub fn delete(
     cascade: bool,
 ) -> OpResult<DeleteSummary> {
     let request = json!({ "name": name, "cascade": cascade });
-    run_write(conn, ctx, "delete", "domain", request, |c, who| {
-        let d = find(c, "name", name)?;
-        who.require_admin("deleting a domain")?;
-        let mb = store::domains::mailbox_count(c, d.id)?;
-        let al = store::domains::alias_count(c, d.id)?;
-        let ad = store::alias_domains::count_for_target(c, d.id)?;
-        if (mb > 0 || al > 0 || ad > 0) && !cascade {
-            return Err(OpError::invalid(
-                "cascade",
-                format!(
-                    "domain {} still has {}, {} and {}; delete them first or pass --cascade",
-                    d.name,
-                    crate::plural::count(mb, "mailbox", "mailboxes"),
-                    crate::plural::count(al, "alias", "aliases"),
-                    crate::plural::s(ad, "alias domain")
-                ),
-            ));
-        }
-        let summary = DeleteSummary {
-            domain: d.name.clone(),
-            mailboxes: diesel::delete(mailboxes::table.filter(mailboxes::domain_id.eq(d.id)))
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Delete,
+        AuditType::Domain,
+        request,
+        |c, who| {
+            let d = find(c, "name", name)?;
+            who.require_admin("deleting a domain")?;
+            let mb = store::domains::mailbox_count(c, d.id)?;
+            let al = store::domains::alias_count(c, d.id)?;
+            let ad = store::alias_domains::count_for_target(c, d.id)?;
+            if (mb > 0 || al > 0 || ad > 0) && !cascade {
+                return Err(OpError::invalid(
+                    "cascade",
+                    format!(
+                        "domain {} still has {}, {} and {}; delete them first or pass --cascade",
+                        d.name,
+                        crate::plural::count(mb, "mailbox", "mailboxes"),
+                        crate::plural::count(al, "alias", "aliases"),
+                        crate::plural::s(ad, "alias domain")
+                    ),
+                ));
+            }
+            let summary = DeleteSummary {
+                domain: d.name.clone(),
+                mailboxes: diesel::delete(mailboxes::table.filter(mailboxes::domain_id.eq(d.id)))
+                    .execute(c)? as i64,
+                aliases: diesel::delete(aliases::table.filter(aliases::domain_id.eq(d.id)))
+                    .execute(c)? as i64,
+                alias_domains: diesel::delete(
+                    alias_domains::table.filter(alias_domains::target_domain_id.eq(d.id)),
+                )
                 .execute(c)? as i64,
-            aliases: diesel::delete(aliases::table.filter(aliases::domain_id.eq(d.id)))
+                permissions: diesel::delete(
+                    user_domains::table.filter(user_domains::domain_id.eq(d.id)),
+                )
                 .execute(c)? as i64,
-            alias_domains: diesel::delete(
-                alias_domains::table.filter(alias_domains::target_domain_id.eq(d.id)),
-            )
-            .execute(c)? as i64,
-            permissions: diesel::delete(
-                user_domains::table.filter(user_domains::domain_id.eq(d.id)),
-            )
-            .execute(c)? as i64,
-        };
-        diesel::delete(domains::table.find(d.id)).execute(c)?;
-        let done = Done::new(i64::from(d.id), json!({ "before": d, "deleted": summary }));
-        Ok((summary, done))
-    })
+            };
+            diesel::delete(domains::table.find(d.id)).execute(c)?;
+            let done = Done::new(i64::from(d.id), json!({ "before": d, "deleted": summary }));
+            Ok((summary, done))
+        },
+    )
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<Domain> {

@@ -23,7 +23,7 @@ use crate::db::models::Domain;
 use crate::db::schema::{domains, mailboxes};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
-use crate::model::{Entity, Perm, Status};
+use crate::model::{AuditAction, AuditType, Entity, Perm, Status};
 use crate::validate::{self, format_size};
 
 /// A mailbox row of an import, password already hashed (by the caller,
@@ -154,67 +154,74 @@ fn import_mailboxes(
     progress: &mut dyn FnMut(usize, usize),
 ) -> OpResult<ImportReport> {
     let request = json!({ "rows": rows.len() });
-    run_write(conn, ctx, "import", "mailbox", request, |c, who| {
-        let prepared = check_mailboxes(c, ctx, who, rows)?;
-        let t = now();
-        let total = prepared.len();
-        let mut done = 0usize;
-        let mut domain_names = BTreeSet::new();
-        if let AnyConnection::Sqlite(s) = c {
-            // Triggers stand aside; `sqlite_rollups` does their work per
-            // chunk (migration 000022). Undone with everything else if the
-            // import fails: it is inside the import's savepoint.
-            s.batch_execute("INSERT INTO bulk_insert_mode (id) VALUES (1)")?;
-        }
-        // A COPY has no bind-parameter limit; larger batches mean fewer
-        // round trips and one rollup-trigger run per batch.
-        let batch = match c {
-            AnyConnection::Sqlite(_) => CHUNK,
-            AnyConnection::Postgresql(_) => COPY_BATCH,
-        };
-        for chunk in prepared.chunks(batch) {
-            let ids = insert_chunk(c, who.id, t, chunk)?;
-            let entries = chunk
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Import,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let prepared = check_mailboxes(c, ctx, who, rows)?;
+            let t = now();
+            let total = prepared.len();
+            let mut done = 0usize;
+            let mut domain_names = BTreeSet::new();
+            if let AnyConnection::Sqlite(s) = c {
+                // Triggers stand aside; `sqlite_rollups` does their work per
+                // chunk (migration 000022). Undone with everything else if the
+                // import fails: it is inside the import's savepoint.
+                s.batch_execute("INSERT INTO bulk_insert_mode (id) VALUES (1)")?;
+            }
+            // A COPY has no bind-parameter limit; larger batches mean fewer
+            // round trips and one rollup-trigger run per batch.
+            let batch = match c {
+                AnyConnection::Sqlite(_) => CHUNK,
+                AnyConnection::Postgresql(_) => COPY_BATCH,
+            };
+            for chunk in prepared.chunks(batch) {
+                let ids = insert_chunk(c, who.id, t, chunk)?;
+                let entries = chunk
                 .iter()
                 .map(|p| audit::Entry {
-                    action: "create",
-                    resource_type: "mailbox",
+                    action: AuditAction::Create,
+                    resource_type: AuditType::Mailbox,
                     resource_id: ids.get(&p.addr).map(|id| i64::from(*id)),
                     details: json!({ "after": { "address": p.addr, "quota_limit": p.quota, "name": p.name, "status": p.row.status.as_str() }, "password": "set", "import": true }),
                     result: audit::RESULT_OK,
                 })
                 .collect();
-            audit::record_many(c, ctx, entries)?;
-            done += chunk.len();
-            progress(done, total);
-        }
-        if let AnyConnection::Sqlite(s) = c {
-            s.batch_execute("DELETE FROM bulk_insert_mode")?;
-        }
-        for p in &prepared {
-            domain_names.insert(
-                p.addr
-                    .rsplit_once('@')
-                    .map(|x| x.1.to_string())
-                    .unwrap_or_default(),
-            );
-        }
-        let report = ImportReport {
-            kind: "mailbox".into(),
-            rows: total,
-            summary: format!(
-                "import {} mailbox{} in {} domain{}",
-                thousands(total),
-                if total == 1 { "" } else { "es" },
-                thousands(domain_names.len()),
-                if domain_names.len() == 1 { "" } else { "s" }
-            ),
-            domains: domain_names.into_iter().collect(),
-            dry_run: false,
-        };
-        let d = Done::new(None, json!({ "summary": report.summary, "rows": total }));
-        Ok((report, d))
-    })
+                audit::record_many(c, ctx, entries)?;
+                done += chunk.len();
+                progress(done, total);
+            }
+            if let AnyConnection::Sqlite(s) = c {
+                s.batch_execute("DELETE FROM bulk_insert_mode")?;
+            }
+            for p in &prepared {
+                domain_names.insert(
+                    p.addr
+                        .rsplit_once('@')
+                        .map(|x| x.1.to_string())
+                        .unwrap_or_default(),
+                );
+            }
+            let report = ImportReport {
+                kind: "mailbox".into(),
+                rows: total,
+                summary: format!(
+                    "import {} mailbox{} in {} domain{}",
+                    thousands(total),
+                    if total == 1 { "" } else { "es" },
+                    thousands(domain_names.len()),
+                    if domain_names.len() == 1 { "" } else { "s" }
+                ),
+                domains: domain_names.into_iter().collect(),
+                dry_run: false,
+            };
+            let d = Done::new(None, json!({ "summary": report.summary, "rows": total }));
+            Ok((report, d))
+        },
+    )
 }
 
 /// Insert one chunk of checked rows; the new ids by address.
@@ -553,52 +560,58 @@ fn check_mailboxes<'a>(
 fn each<R>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    kind: &str,
+    table: Entity,
     rows: &[R],
     line: impl Fn(&R) -> u64,
     mut f: impl FnMut(&mut AnyConnection, &R) -> OpResult<String>,
 ) -> OpResult<ImportReport> {
     let request = json!({ "rows": rows.len() });
-    run_write(conn, ctx, "import", kind, request, |c, _who| {
-        if rows.is_empty() {
-            return Err(OpError::invalid("file", "has no rows"));
-        }
-        let mut errs = Vec::new();
-        let mut doms = BTreeSet::new();
-        for r in rows {
-            match f(c, r) {
-                Ok(d) => {
-                    doms.insert(d);
-                }
-                Err(e) if e.is_refusal() => errs.push((line(r), e.to_string())),
-                Err(e) => return Err(e),
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Import,
+        table.audit_type(),
+        request,
+        |c, _who| {
+            if rows.is_empty() {
+                return Err(OpError::invalid("file", "has no rows"));
             }
-        }
-        if !errs.is_empty() {
-            return Err(line_errors(errs));
-        }
-        let plural = if kind == "alias" {
-            "aliases"
-        } else {
-            "domains"
-        };
-        let report = ImportReport {
-            kind: kind.into(),
-            rows: rows.len(),
-            summary: format!(
-                "import {} {}",
-                thousands(rows.len()),
-                if rows.len() == 1 { kind } else { plural }
-            ),
-            domains: doms.into_iter().collect(),
-            dry_run: false,
-        };
-        let d = Done::new(
-            None,
-            json!({ "summary": report.summary, "rows": rows.len() }),
-        );
-        Ok((report, d))
-    })
+            let mut errs = Vec::new();
+            let mut doms = BTreeSet::new();
+            for r in rows {
+                match f(c, r) {
+                    Ok(d) => {
+                        doms.insert(d);
+                    }
+                    Err(e) if e.is_refusal() => errs.push((line(r), e.to_string())),
+                    Err(e) => return Err(e),
+                }
+            }
+            if !errs.is_empty() {
+                return Err(line_errors(errs));
+            }
+            let report = ImportReport {
+                kind: table.noun().into(),
+                rows: rows.len(),
+                summary: format!(
+                    "import {} {}",
+                    thousands(rows.len()),
+                    if rows.len() == 1 {
+                        table.noun()
+                    } else {
+                        table.plural()
+                    }
+                ),
+                domains: doms.into_iter().collect(),
+                dry_run: false,
+            };
+            let d = Done::new(
+                None,
+                json!({ "summary": report.summary, "rows": rows.len() }),
+            );
+            Ok((report, d))
+        },
+    )
 }
 
 pub fn domains(
@@ -611,7 +624,7 @@ pub fn domains(
         each(
             c,
             ctx,
-            "domain",
+            Entity::Domains,
             rows,
             |r| r.line,
             |c, r| {
@@ -641,7 +654,7 @@ pub fn aliases(
         each(
             c,
             ctx,
-            "alias",
+            Entity::Aliases,
             rows,
             |r| r.line,
             |c, r| {
@@ -725,7 +738,7 @@ pub fn edit_rows(
     run_write(
         conn,
         ctx,
-        "bulk_update",
+        AuditAction::BulkUpdate,
         table.noun(),
         request,
         |c, _who| {

@@ -27,11 +27,9 @@ use crate::db::models::LdapConfig;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
 use crate::ldap::{ServerSettings, TlsMode};
-use crate::model::Role;
+use crate::model::{AuditAction, AuditType, Role};
 use crate::secrets::{KeyFile, SecretKey, Slot};
 use crate::store;
-
-pub const RESOURCE: &str = "ldap_server";
 
 /// A server as people and scripts see it: everything but the password,
 /// of which only its presence is told.
@@ -105,7 +103,7 @@ pub(crate) fn find(c: &mut AnyConnection, name: &str) -> OpResult<LdapConfig> {
 pub(crate) fn audit_refusal(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    action: &str,
+    action: AuditAction,
     request: Value,
     e: OpError,
 ) -> OpError {
@@ -120,7 +118,7 @@ pub(crate) fn audit_refusal(
             ctx,
             audit::Entry {
                 action,
-                resource_type: RESOURCE,
+                resource_type: AuditType::LdapServer,
                 resource_id: None,
                 details: json!({ "request": request, "error": e.to_string() }),
                 result,

@@ -15,6 +15,7 @@ use crate::db::models::MailServerConfig;
 use crate::db::schema::mail_server_configs as msc;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 
 pub const SERVICES: [&str; 2] = ["postfix", "dovecot"];
 /// Column widths in the migrations.
@@ -172,46 +173,53 @@ pub fn import(
 ) -> OpResult<Vec<Imported>> {
     let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
     let request = json!({ "service": service, "files": names });
-    run_write(conn, ctx, "import", "mail_config", request, |c, who| {
-        who.require_admin("importing mail server configs")?;
-        let service = check_service("service", service)?;
-        if files.is_empty() {
-            return Err(OpError::invalid("file", "no files to import"));
-        }
-        let mut out = Vec::new();
-        for (path, data) in files {
-            check_file(path, data)?;
-            let imported = match latest(c, &service, path)? {
-                Some(last) if last.config_data == *data => {
-                    deactivate(c, &service, path)?;
-                    diesel::update(msc::table.find(last.id))
-                        .set((msc::is_active.eq(true), msc::updated_at.eq(now())))
-                        .execute(c)?;
-                    Imported {
-                        id: last.id,
-                        config_file: path.clone(),
-                        version: last.version,
-                        new_version: false,
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Import,
+        AuditType::MailConfig,
+        request,
+        |c, who| {
+            who.require_admin("importing mail server configs")?;
+            let service = check_service("service", service)?;
+            if files.is_empty() {
+                return Err(OpError::invalid("file", "no files to import"));
+            }
+            let mut out = Vec::new();
+            for (path, data) in files {
+                check_file(path, data)?;
+                let imported = match latest(c, &service, path)? {
+                    Some(last) if last.config_data == *data => {
+                        deactivate(c, &service, path)?;
+                        diesel::update(msc::table.find(last.id))
+                            .set((msc::is_active.eq(true), msc::updated_at.eq(now())))
+                            .execute(c)?;
+                        Imported {
+                            id: last.id,
+                            config_file: path.clone(),
+                            version: last.version,
+                            new_version: false,
+                        }
                     }
-                }
-                _ => {
-                    let row = insert_version(c, who, &service, path, data, true)?;
-                    Imported {
-                        id: row.id,
-                        config_file: path.clone(),
-                        version: row.version,
-                        new_version: true,
+                    _ => {
+                        let row = insert_version(c, who, &service, path, data, true)?;
+                        Imported {
+                            id: row.id,
+                            config_file: path.clone(),
+                            version: row.version,
+                            new_version: true,
+                        }
                     }
-                }
-            };
-            out.push(imported);
-        }
-        let done = Done::new(
-            out.first().map(|i| i64::from(i.id)),
-            json!({ "service": service, "imported": out }),
-        );
-        Ok((out, done))
-    })
+                };
+                out.push(imported);
+            }
+            let done = Done::new(
+                out.first().map(|i| i64::from(i.id)),
+                json!({ "service": service, "imported": out }),
+            );
+            Ok((out, done))
+        },
+    )
 }
 
 /// A new (inactive) version of row `id`'s file with `data`.
@@ -222,23 +230,30 @@ pub fn edit(
     data: &str,
 ) -> OpResult<MailServerConfig> {
     let request = json!({ "id": id });
-    run_write(conn, ctx, "update", "mail_config", request, |c, who| {
-        who.require_admin("editing mail server configs")?;
-        let base = by_id(c, id)?;
-        check_file(&base.config_file, data)?;
-        if base.config_data == data {
-            return Err(OpError::invalid(
-                "config_data",
-                format!("no change to {} version {}", base.config_file, base.version),
-            ));
-        }
-        let row = insert_version(c, who, &base.service_name, &base.config_file, data, false)?;
-        let done = Done::new(
-            i64::from(row.id),
-            json!({ "file": row.config_file, "from": { "id": base.id, "version": base.version }, "version": row.version }),
-        );
-        Ok((row, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::MailConfig,
+        request,
+        |c, who| {
+            who.require_admin("editing mail server configs")?;
+            let base = by_id(c, id)?;
+            check_file(&base.config_file, data)?;
+            if base.config_data == data {
+                return Err(OpError::invalid(
+                    "config_data",
+                    format!("no change to {} version {}", base.config_file, base.version),
+                ));
+            }
+            let row = insert_version(c, who, &base.service_name, &base.config_file, data, false)?;
+            let done = Done::new(
+                i64::from(row.id),
+                json!({ "file": row.config_file, "from": { "id": base.id, "version": base.version }, "version": row.version }),
+            );
+            Ok((row, done))
+        },
+    )
 }
 
 /// What the disk side of an apply reports, for the rows and the audit log.
@@ -260,27 +275,34 @@ pub fn apply(
     write_disk: impl FnOnce(&MailServerConfig, Option<&MailServerConfig>) -> OpResult<Applied>,
 ) -> OpResult<(MailServerConfig, Applied)> {
     let request = json!({ "id": id });
-    run_write(conn, ctx, "apply", "mail_config", request, |c, who| {
-        who.require_admin("applying mail server configs")?;
-        let row = by_id(c, id)?;
-        let active = active_for(c, &row.service_name, &row.config_file)?;
-        let applied = write_disk(&row, active.as_ref())?;
-        deactivate(c, &row.service_name, &row.config_file)?;
-        diesel::update(msc::table.find(row.id))
-            .set((
-                msc::is_active.eq(true),
-                msc::backup_file.eq(&applied.backup_file),
-                msc::updated_at.eq(now()),
-                msc::updated_by.eq(who.id),
-            ))
-            .execute(c)?;
-        let after = by_id(c, row.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "file": after.config_file, "version": after.version, "applied": applied }),
-        );
-        Ok(((after, applied), done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Apply,
+        AuditType::MailConfig,
+        request,
+        |c, who| {
+            who.require_admin("applying mail server configs")?;
+            let row = by_id(c, id)?;
+            let active = active_for(c, &row.service_name, &row.config_file)?;
+            let applied = write_disk(&row, active.as_ref())?;
+            deactivate(c, &row.service_name, &row.config_file)?;
+            diesel::update(msc::table.find(row.id))
+                .set((
+                    msc::is_active.eq(true),
+                    msc::backup_file.eq(&applied.backup_file),
+                    msc::updated_at.eq(now()),
+                    msc::updated_by.eq(who.id),
+                ))
+                .execute(c)?;
+            let after = by_id(c, row.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "file": after.config_file, "version": after.version, "applied": applied }),
+            );
+            Ok(((after, applied), done))
+        },
+    )
 }
 
 /// Put the file back as it was before version `id` was applied: the backup
@@ -359,13 +381,20 @@ pub fn generate_files<T: Serialize>(
     write: impl FnOnce() -> OpResult<T>,
 ) -> OpResult<T> {
     let request = json!({ "out": out });
-    run_write(conn, ctx, "generate", "mail_files", request, |_, who| {
-        who.require_admin("generating mail server files")?;
-        let made = write()?;
-        let done = Done::new(
-            None,
-            json!({ "out": out, "result": serde_json::to_value(&made).unwrap_or_default() }),
-        );
-        Ok((made, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Generate,
+        AuditType::MailFiles,
+        request,
+        |_, who| {
+            who.require_admin("generating mail server files")?;
+            let made = write()?;
+            let done = Done::new(
+                None,
+                json!({ "out": out, "result": serde_json::to_value(&made).unwrap_or_default() }),
+            );
+            Ok((made, done))
+        },
+    )
 }

@@ -11,7 +11,7 @@ use crate::db::models::{Domain, Mailbox};
 use crate::db::schema::mailboxes;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{Perm, Status};
+use crate::model::{AuditAction, AuditType, Perm, Status};
 use crate::password;
 use crate::store::{self, Filter, Page};
 use crate::validate::{self, format_size};
@@ -130,65 +130,72 @@ fn check_quota(c: &mut AnyConnection, d: &Domain, q: i64, except: Option<i32>) -
 pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewMailbox) -> OpResult<Mailbox> {
     let hash = prepare_password(ctx, &new.password);
     let request = json!({ "address": new.address, "quota": new.quota, "name": new.name });
-    run_write(conn, ctx, "create", "mailbox", request, |c, who| {
-        let (addr, local, dom) = validate::mailbox_address("address", &new.address)?;
-        let d = domain_of(c, &dom)?;
-        who.require_domain(&d, Perm::Mailboxes)?;
-        let hash = hash?;
-        let name = match &new.name {
-            Some(n) => validate::description("name", n)?,
-            None => None,
-        };
-        lock(c, d.id)?;
-        if store::mailboxes::by_address(c, &addr)?.is_some() {
-            return Err(OpError::duplicate(
-                "address",
-                format!("mailbox {addr} already exists"),
-            ));
-        }
-        if d.max_mailboxes > 0
-            && store::domains::mailbox_count(c, d.id)? >= i64::from(d.max_mailboxes)
-        {
-            return Err(OpError::invalid(
-                "address",
-                format!(
-                    "domain {} already has its maximum of {} mailboxes",
-                    d.name, d.max_mailboxes
-                ),
-            ));
-        }
-        let quota = match new.quota {
-            Some(q) => q,
-            None if d.max_mailbox_quota > 0 && ctx.policy.default_mailbox_quota == 0 => {
-                d.max_mailbox_quota
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Create,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let (addr, local, dom) = validate::mailbox_address("address", &new.address)?;
+            let d = domain_of(c, &dom)?;
+            who.require_domain(&d, Perm::Mailboxes)?;
+            let hash = hash?;
+            let name = match &new.name {
+                Some(n) => validate::description("name", n)?,
+                None => None,
+            };
+            lock(c, d.id)?;
+            if store::mailboxes::by_address(c, &addr)?.is_some() {
+                return Err(OpError::duplicate(
+                    "address",
+                    format!("mailbox {addr} already exists"),
+                ));
             }
-            None if d.max_mailbox_quota > 0 => {
-                ctx.policy.default_mailbox_quota.min(d.max_mailbox_quota)
+            if d.max_mailboxes > 0
+                && store::domains::mailbox_count(c, d.id)? >= i64::from(d.max_mailboxes)
+            {
+                return Err(OpError::invalid(
+                    "address",
+                    format!(
+                        "domain {} already has its maximum of {} mailboxes",
+                        d.name, d.max_mailboxes
+                    ),
+                ));
             }
-            None => ctx.policy.default_mailbox_quota,
-        };
-        check_quota(c, &d, quota, None)?;
-        let t = now();
-        diesel::insert_into(mailboxes::table)
-            .values((
-                mailboxes::username.eq(&addr),
-                mailboxes::domain_id.eq(d.id),
-                mailboxes::password_hash.eq(&hash),
-                mailboxes::quota_limit.eq(quota),
-                mailboxes::quota_used.eq(0i64),
-                mailboxes::status.eq("active"),
-                mailboxes::created_at.eq(t),
-                mailboxes::updated_at.eq(t),
-                mailboxes::created_by.eq(who.id),
-                mailboxes::local_part.eq(&local),
-                mailboxes::name.eq(&name),
-            ))
-            .execute(c)?;
-        let m = store::mailboxes::by_address(c, &addr)?
-            .ok_or_else(|| OpError::not_found("mailbox", addr.clone()))?;
-        let done = Done::new(i64::from(m.id), json!({ "after": m, "password": "set" }));
-        Ok((m, done))
-    })
+            let quota = match new.quota {
+                Some(q) => q,
+                None if d.max_mailbox_quota > 0 && ctx.policy.default_mailbox_quota == 0 => {
+                    d.max_mailbox_quota
+                }
+                None if d.max_mailbox_quota > 0 => {
+                    ctx.policy.default_mailbox_quota.min(d.max_mailbox_quota)
+                }
+                None => ctx.policy.default_mailbox_quota,
+            };
+            check_quota(c, &d, quota, None)?;
+            let t = now();
+            diesel::insert_into(mailboxes::table)
+                .values((
+                    mailboxes::username.eq(&addr),
+                    mailboxes::domain_id.eq(d.id),
+                    mailboxes::password_hash.eq(&hash),
+                    mailboxes::quota_limit.eq(quota),
+                    mailboxes::quota_used.eq(0i64),
+                    mailboxes::status.eq("active"),
+                    mailboxes::created_at.eq(t),
+                    mailboxes::updated_at.eq(t),
+                    mailboxes::created_by.eq(who.id),
+                    mailboxes::local_part.eq(&local),
+                    mailboxes::name.eq(&name),
+                ))
+                .execute(c)?;
+            let m = store::mailboxes::by_address(c, &addr)?
+                .ok_or_else(|| OpError::not_found("mailbox", addr.clone()))?;
+            let done = Done::new(i64::from(m.id), json!({ "after": m, "password": "set" }));
+            Ok((m, done))
+        },
+    )
 }
 
 pub fn edit(
@@ -199,49 +206,56 @@ pub fn edit(
     e: &MailboxEdit,
 ) -> OpResult<Mailbox> {
     let request = json!({ "address": address, "edit": e, "version": expected_version });
-    run_write(conn, ctx, "update", "mailbox", request, |c, who| {
-        let (before, d) = find(c, who, address)?;
-        who.require_domain(&d, Perm::Mailboxes)?;
-        check_version(
-            "mailbox",
-            &before.username,
-            expected_version,
-            before.version,
-        )?;
-        lock(c, d.id)?;
-        let mut after = before.clone();
-        if let Some(n) = &e.name {
-            after.name = validate::description("name", n)?;
-        }
-        if let Some(q) = e.quota {
-            check_quota(c, &d, q, Some(before.id))?;
-            after.quota_limit = q;
-        }
-        let n = diesel::update(
-            mailboxes::table
-                .find(before.id)
-                .filter(mailboxes::version.eq(before.version)),
-        )
-        .set((
-            mailboxes::name.eq(&after.name),
-            mailboxes::quota_limit.eq(after.quota_limit),
-            mailboxes::updated_at.eq(now()),
-            mailboxes::version.eq(before.version + 1),
-        ))
-        .execute(c)?;
-        if n != 1 {
-            return Err(OpError::Conflict(format!(
-                "mailbox {} changed while saving; reload and try again",
-                before.username
-            )));
-        }
-        let after = reload(c, before.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "before": before, "after": after }),
-        );
-        Ok((after, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let (before, d) = find(c, who, address)?;
+            who.require_domain(&d, Perm::Mailboxes)?;
+            check_version(
+                "mailbox",
+                &before.username,
+                expected_version,
+                before.version,
+            )?;
+            lock(c, d.id)?;
+            let mut after = before.clone();
+            if let Some(n) = &e.name {
+                after.name = validate::description("name", n)?;
+            }
+            if let Some(q) = e.quota {
+                check_quota(c, &d, q, Some(before.id))?;
+                after.quota_limit = q;
+            }
+            let n = diesel::update(
+                mailboxes::table
+                    .find(before.id)
+                    .filter(mailboxes::version.eq(before.version)),
+            )
+            .set((
+                mailboxes::name.eq(&after.name),
+                mailboxes::quota_limit.eq(after.quota_limit),
+                mailboxes::updated_at.eq(now()),
+                mailboxes::version.eq(before.version + 1),
+            ))
+            .execute(c)?;
+            if n != 1 {
+                return Err(OpError::Conflict(format!(
+                    "mailbox {} changed while saving; reload and try again",
+                    before.username
+                )));
+            }
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "before": before, "after": after }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 fn reload(c: &mut AnyConnection, id: i32) -> OpResult<Mailbox> {
@@ -261,24 +275,31 @@ pub fn set_password(
 ) -> OpResult<Mailbox> {
     let hash = prepare_password(ctx, pw);
     let request = json!({ "address": address, "password": "[redacted]" });
-    run_write(conn, ctx, "set_password", "mailbox", request, |c, who| {
-        let (before, d) = find(c, who, address)?;
-        who.require_domain(&d, Perm::Mailboxes)?;
-        let hash = hash?;
-        diesel::update(mailboxes::table.find(before.id))
-            .set((
-                mailboxes::password_hash.eq(&hash),
-                mailboxes::updated_at.eq(now()),
-                mailboxes::version.eq(before.version + 1),
-            ))
-            .execute(c)?;
-        let after = reload(c, before.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "address": after.username, "password": "changed" }),
-        );
-        Ok((after, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::SetPassword,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let (before, d) = find(c, who, address)?;
+            who.require_domain(&d, Perm::Mailboxes)?;
+            let hash = hash?;
+            diesel::update(mailboxes::table.find(before.id))
+                .set((
+                    mailboxes::password_hash.eq(&hash),
+                    mailboxes::updated_at.eq(now()),
+                    mailboxes::version.eq(before.version + 1),
+                ))
+                .execute(c)?;
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "address": after.username, "password": "changed" }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 pub fn set_status(
@@ -288,34 +309,48 @@ pub fn set_status(
     status: Status,
 ) -> OpResult<Mailbox> {
     let request = json!({ "address": address, "status": status.as_str() });
-    run_write(conn, ctx, status.action(), "mailbox", request, |c, who| {
-        let (before, d) = find(c, who, address)?;
-        who.require_domain(&d, Perm::Mailboxes)?;
-        diesel::update(mailboxes::table.find(before.id))
-            .set((
-                mailboxes::status.eq(status.as_str()),
-                mailboxes::updated_at.eq(now()),
-                mailboxes::version.eq(before.version + 1),
-            ))
-            .execute(c)?;
-        let after = reload(c, before.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "address": after.username, "before": { "status": before.status }, "after": { "status": after.status } }),
-        );
-        Ok((after, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        status.action(),
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let (before, d) = find(c, who, address)?;
+            who.require_domain(&d, Perm::Mailboxes)?;
+            diesel::update(mailboxes::table.find(before.id))
+                .set((
+                    mailboxes::status.eq(status.as_str()),
+                    mailboxes::updated_at.eq(now()),
+                    mailboxes::version.eq(before.version + 1),
+                ))
+                .execute(c)?;
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "address": after.username, "before": { "status": before.status }, "after": { "status": after.status } }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {
     let request = json!({ "address": address });
-    run_write(conn, ctx, "delete", "mailbox", request, |c, who| {
-        let (m, d) = find(c, who, address)?;
-        who.require_domain(&d, Perm::Mailboxes)?;
-        diesel::delete(mailboxes::table.find(m.id)).execute(c)?;
-        let done = Done::new(i64::from(m.id), json!({ "before": m }));
-        Ok((m, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Delete,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let (m, d) = find(c, who, address)?;
+            who.require_domain(&d, Perm::Mailboxes)?;
+            diesel::delete(mailboxes::table.find(m.id)).execute(c)?;
+            let done = Done::new(i64::from(m.id), json!({ "before": m }));
+            Ok((m, done))
+        },
+    )
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {
@@ -342,8 +377,8 @@ pub fn export_hashes(
     run_write(
         conn,
         ctx,
-        "export_hashes",
-        "mailbox",
+        AuditAction::ExportHashes,
+        AuditType::Mailbox,
         request.clone(),
         |_, who| {
             who.require_admin("exporting password hashes (--with-hashes)")?;

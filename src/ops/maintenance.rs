@@ -9,6 +9,7 @@ use super::{audit, audit_seal, run_write, Ctx, Done, Principal};
 use crate::db::backup::{self, BackupReport, RestoreReport};
 use crate::db::{self, write_tx, AnyConnection, DbUrl};
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 use crate::store;
 
 pub fn backup(
@@ -20,15 +21,22 @@ pub fn backup(
     let request = json!({ "file": target.display().to_string() });
     // The snapshot cannot run inside our write transaction (VACUUM INTO and
     // pg_dump take their own), so authorize first, then record the outcome.
-    require_admin(conn, ctx, "backup", &request, "taking a backup")?;
+    require_admin(conn, ctx, AuditAction::Backup, &request, "taking a backup")?;
     match backup::backup(conn, url, target) {
-        Ok(r) => run_write(conn, ctx, "backup", "database", request, |_, _| {
-            let done = Done::new(
-                None,
-                json!({ "file": r.file, "bytes": r.bytes, "integrity": r.integrity }),
-            );
-            Ok((r.clone(), done))
-        }),
+        Ok(r) => run_write(
+            conn,
+            ctx,
+            AuditAction::Backup,
+            AuditType::Database,
+            request,
+            |_, _| {
+                let done = Done::new(
+                    None,
+                    json!({ "file": r.file, "bytes": r.bytes, "integrity": r.integrity }),
+                );
+                Ok((r.clone(), done))
+            },
+        ),
         Err(e) => {
             // A failed backup is worth a row: `health` reports the last good one.
             let details = json!({ "request": request, "error": e.to_string() });
@@ -37,8 +45,8 @@ pub fn backup(
                     c,
                     ctx,
                     audit::Entry {
-                        action: "backup",
-                        resource_type: "database",
+                        action: AuditAction::Backup,
+                        resource_type: AuditType::Database,
                         resource_id: None,
                         details,
                         result: audit::RESULT_FAILED,
@@ -55,7 +63,7 @@ pub fn backup(
 fn require_admin(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    action: &str,
+    action: AuditAction,
     request: &serde_json::Value,
     what: &str,
 ) -> OpResult<()> {
@@ -69,7 +77,7 @@ fn require_admin(
             conn,
             ctx,
             action,
-            "database",
+            AuditType::Database,
             request.clone(),
             |_, _| -> OpResult<((), Done)> { Err(OpError::Denied(reason)) },
         );
@@ -88,7 +96,13 @@ pub fn restore(
 ) -> OpResult<(RestoreReport, AnyConnection)> {
     let mut conn = conn;
     let request = json!({ "file": source.display().to_string() });
-    require_admin(&mut conn, ctx, "restore", &request, "restoring a backup")?;
+    require_admin(
+        &mut conn,
+        ctx,
+        AuditAction::Restore,
+        &request,
+        "restoring a backup",
+    )?;
     let report = backup::restore(conn, url, source, &mut restorable)?;
     let mut fresh = db::connect(url, false)?;
     // The restored database has its own users: record the restore under the
@@ -108,8 +122,8 @@ pub fn restore(
                 &ctx.username,
                 &ctx.client,
                 audit::Entry {
-                    action: "restore",
-                    resource_type: "database",
+                    action: AuditAction::Restore,
+                    resource_type: AuditType::Database,
                     resource_id: None,
                     details: json!({ "file": report.file }),
                     result: audit::RESULT_OK,
@@ -146,7 +160,13 @@ pub fn rollback(
         "confirmed": confirmed,
         "backup": backup_to.map(|p| p.display().to_string()),
     });
-    require_admin(conn, ctx, "rollback", &request, "rolling back a migration")?;
+    require_admin(
+        conn,
+        ctx,
+        AuditAction::Rollback,
+        &request,
+        "rolling back a migration",
+    )?;
     let Some((name, dropped)) = crate::db::migrate::revert_preview(conn)? else {
         return Ok(RollbackReport {
             reverted: None,
@@ -169,8 +189,8 @@ pub fn rollback(
         let _ = run_write(
             conn,
             ctx,
-            "rollback",
-            "database",
+            AuditAction::Rollback,
+            AuditType::Database,
             request,
             |_, _| -> OpResult<((), Done)> { Err(OpError::invalid("rollback", why.clone())) },
         );
@@ -183,8 +203,8 @@ pub fn rollback(
     run_write(
         conn,
         ctx,
-        "rollback",
-        "database",
+        AuditAction::Rollback,
+        AuditType::Database,
         request.clone(),
         |_, _| {
             Ok((
@@ -209,8 +229,8 @@ pub fn rollback(
                     c,
                     ctx,
                     audit::Entry {
-                        action: "rollback",
-                        resource_type: "database",
+                        action: AuditAction::Rollback,
+                        resource_type: AuditType::Database,
                         resource_id: None,
                         details,
                         result: audit::RESULT_FAILED,
@@ -226,14 +246,27 @@ pub fn rollback(
 /// admin; an empty one is migrated without a login), audited once applied.
 pub fn migrate(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Vec<String>> {
     let request = json!({});
-    require_admin(conn, ctx, "migrate", &request, "migrating the database")?;
+    require_admin(
+        conn,
+        ctx,
+        AuditAction::Migrate,
+        &request,
+        "migrating the database",
+    )?;
     let applied = crate::db::migrate::run_pending(conn)?;
-    run_write(conn, ctx, "migrate", "database", request, |_, _| {
-        Ok((
-            applied.clone(),
-            Done::new(None, json!({ "applied": applied })),
-        ))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Migrate,
+        AuditType::Database,
+        request,
+        |_, _| {
+            Ok((
+                applied.clone(),
+                Done::new(None, json!({ "applied": applied })),
+            ))
+        },
+    )
 }
 
 /// What `db::backup::restore` cannot check by the schema alone: the
@@ -274,13 +307,26 @@ pub fn maintain(
     progress: &mut dyn FnMut(&str),
 ) -> OpResult<crate::db::maintain::MaintainReport> {
     let request = json!({ "vacuum": vacuum });
-    require_admin(conn, ctx, "maintain", &request, "database maintenance")?;
+    require_admin(
+        conn,
+        ctx,
+        AuditAction::Maintain,
+        &request,
+        "database maintenance",
+    )?;
     let r = crate::db::maintain::maintain(conn, url, vacuum, progress)?;
-    run_write(conn, ctx, "maintain", "database", request, |_, _| {
-        let done = Done::new(
-            None,
-            json!({ "steps": r.steps, "size_before": r.size_before, "size_after": r.size_after }),
-        );
-        Ok((r.clone(), done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Maintain,
+        AuditType::Database,
+        request,
+        |_, _| {
+            let done = Done::new(
+                None,
+                json!({ "steps": r.steps, "size_before": r.size_before, "size_after": r.size_after }),
+            );
+            Ok((r.clone(), done))
+        },
+    )
 }

@@ -31,6 +31,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 pub use authz::Principal;
 
 /// Which front end made the request; recorded in every audit row.
@@ -158,8 +159,50 @@ impl Done {
 pub(crate) fn run_write<T>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    action: &str,
-    resource_type: &str,
+    action: AuditAction,
+    resource_type: AuditType,
+    request: Value,
+    f: impl FnOnce(&mut AnyConnection, &Principal) -> OpResult<(T, Done)>,
+) -> OpResult<T> {
+    run_write_as(
+        conn,
+        ctx,
+        Principal::load,
+        action,
+        resource_type,
+        request,
+        f,
+    )
+}
+
+/// `run_write` for the one write a user whose password must change may
+/// make: setting a user's password (`users::set_password` then lets it set
+/// only its own).
+pub(crate) fn run_write_pending<T>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    action: AuditAction,
+    resource_type: AuditType,
+    request: Value,
+    f: impl FnOnce(&mut AnyConnection, &Principal) -> OpResult<(T, Done)>,
+) -> OpResult<T> {
+    run_write_as(
+        conn,
+        ctx,
+        Principal::load_pending,
+        action,
+        resource_type,
+        request,
+        f,
+    )
+}
+
+fn run_write_as<T>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    load: fn(&mut AnyConnection, i32) -> OpResult<Principal>,
+    action: AuditAction,
+    resource_type: AuditType,
     request: Value,
     f: impl FnOnce(&mut AnyConnection, &Principal) -> OpResult<(T, Done)>,
 ) -> OpResult<T> {
@@ -167,11 +210,7 @@ pub(crate) fn run_write<T>(
     // answer, committed together with its audit row either way.
     write_tx(conn, |c| {
         let attempt = c.transaction(|c| {
-            let who = if action == "set_password" && resource_type == "user" {
-                Principal::load_pending(c, ctx.user_id)?
-            } else {
-                Principal::load(c, ctx.user_id)?
-            };
+            let who = load(c, ctx.user_id)?;
             f(c, &who)
         });
         match attempt {

@@ -8,7 +8,7 @@ use crate::db::models::User;
 use crate::db::schema::user_domains;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{Perm, Role};
+use crate::model::{AuditAction, AuditType, Perm, Role};
 use crate::store::{self, permissions::Grant, Page};
 use crate::validate;
 
@@ -62,50 +62,57 @@ pub fn grant(
 ) -> OpResult<Grant> {
     let names: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
     let request = json!({ "username": username, "domain": domain, "permissions": names });
-    run_write(conn, ctx, "grant", "permission", request, |c, who| {
-        who.require_admin("granting permissions")?;
-        if perms.is_empty() {
-            return Err(OpError::invalid(
-                "permissions",
-                "needs at least one of mailboxes, aliases, domain",
-            ));
-        }
-        let u = grantee(c, username)?;
-        let d = domains::find(c, "domain", domain)?;
-        let encoded = Perm::encode(perms);
-        let before = store::permissions::find(c, u.id, d.id)?;
-        match &before {
-            Some(g) => {
-                diesel::update(user_domains::table.find(g.id))
-                    .set((
-                        user_domains::permissions.eq(&encoded),
-                        user_domains::version.eq(g.version + 1),
-                    ))
-                    .execute(c)?;
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Grant,
+        AuditType::Permission,
+        request,
+        |c, who| {
+            who.require_admin("granting permissions")?;
+            if perms.is_empty() {
+                return Err(OpError::invalid(
+                    "permissions",
+                    "needs at least one of mailboxes, aliases, domain",
+                ));
             }
-            None => {
-                diesel::insert_into(user_domains::table)
-                    .values((
-                        user_domains::user_id.eq(u.id),
-                        user_domains::domain_id.eq(d.id),
-                        user_domains::permissions.eq(&encoded),
-                        user_domains::created_at.eq(now()),
-                    ))
-                    .execute(c)?;
+            let u = grantee(c, username)?;
+            let d = domains::find(c, "domain", domain)?;
+            let encoded = Perm::encode(perms);
+            let before = store::permissions::find(c, u.id, d.id)?;
+            match &before {
+                Some(g) => {
+                    diesel::update(user_domains::table.find(g.id))
+                        .set((
+                            user_domains::permissions.eq(&encoded),
+                            user_domains::version.eq(g.version + 1),
+                        ))
+                        .execute(c)?;
+                }
+                None => {
+                    diesel::insert_into(user_domains::table)
+                        .values((
+                            user_domains::user_id.eq(u.id),
+                            user_domains::domain_id.eq(d.id),
+                            user_domains::permissions.eq(&encoded),
+                            user_domains::created_at.eq(now()),
+                        ))
+                        .execute(c)?;
+                }
             }
-        }
-        let g = grant_view(c, u.id, d.id)?;
-        let done = Done::new(
-            i64::from(g.id),
-            json!({
-                "username": u.username,
-                "domain": d.name,
-                "before": before.map(|b| Perm::decode(b.permissions.as_deref())),
-                "after": g.permissions,
-            }),
-        );
-        Ok((g, done))
-    })
+            let g = grant_view(c, u.id, d.id)?;
+            let done = Done::new(
+                i64::from(g.id),
+                json!({
+                    "username": u.username,
+                    "domain": d.name,
+                    "before": before.map(|b| Perm::decode(b.permissions.as_deref())),
+                    "after": g.permissions,
+                }),
+            );
+            Ok((g, done))
+        },
+    )
 }
 
 pub fn revoke(
@@ -115,19 +122,26 @@ pub fn revoke(
     domain: &str,
 ) -> OpResult<Grant> {
     let request = json!({ "username": username, "domain": domain });
-    run_write(conn, ctx, "revoke", "permission", request, |c, who| {
-        who.require_admin("revoking permissions")?;
-        let norm = validate::username("username", username)?;
-        let u = store::users::by_name(c, &norm)?
-            .ok_or_else(|| OpError::not_found_in("username", "user", norm))?;
-        let d = domains::find(c, "domain", domain)?;
-        let g = grant_view(c, u.id, d.id).map_err(|_| {
-            OpError::not_found("permission", format!("{} on {}", u.username, d.name))
-        })?;
-        diesel::delete(user_domains::table.find(g.id)).execute(c)?;
-        let done = Done::new(i64::from(g.id), json!({ "before": g }));
-        Ok((g, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Revoke,
+        AuditType::Permission,
+        request,
+        |c, who| {
+            who.require_admin("revoking permissions")?;
+            let norm = validate::username("username", username)?;
+            let u = store::users::by_name(c, &norm)?
+                .ok_or_else(|| OpError::not_found_in("username", "user", norm))?;
+            let d = domains::find(c, "domain", domain)?;
+            let g = grant_view(c, u.id, d.id).map_err(|_| {
+                OpError::not_found("permission", format!("{} on {}", u.username, d.name))
+            })?;
+            diesel::delete(user_domains::table.find(g.id)).execute(c)?;
+            let done = Done::new(i64::from(g.id), json!({ "before": g }));
+            Ok((g, done))
+        },
+    )
 }
 
 pub fn list(

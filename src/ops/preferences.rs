@@ -12,6 +12,7 @@ use crate::db::models::UserPreferences;
 use crate::db::schema::user_preferences;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 
 pub const THEMES: [&str; 3] = ["dark", "light", "no-color"];
 
@@ -119,60 +120,67 @@ pub fn set(
     e: &PreferencesEdit,
 ) -> OpResult<Preferences> {
     let request = json!({ "edit": e, "version": expected_version });
-    run_write(conn, ctx, "update", "preferences", request, |c, who| {
-        let existing = row(c, who.id)?;
-        let before = existing.clone().map(from_row).unwrap_or_default();
-        check_version(
-            "preferences of",
-            &who.username,
-            expected_version,
-            before.version,
-        )?;
-        let mut after = before.clone();
-        if let Some(t) = &e.theme {
-            after.theme = theme("theme", t)?;
-        }
-        if let Some(l) = &e.language {
-            after.language = language("language", l)?;
-        }
-        if let Some(z) = &e.timezone {
-            after.timezone = timezone("timezone", z)?;
-        }
-        let t = now();
-        match existing {
-            Some(r) => {
-                diesel::update(
-                    user_preferences::table
-                        .find(r.id)
-                        .filter(user_preferences::version.eq(r.version)),
-                )
-                .set((
-                    user_preferences::theme.eq(&after.theme),
-                    user_preferences::language.eq(&after.language),
-                    user_preferences::timezone.eq(&after.timezone),
-                    user_preferences::updated_at.eq(t),
-                    user_preferences::version.eq(r.version + 1),
-                ))
-                .execute(c)?;
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::Preferences,
+        request,
+        |c, who| {
+            let existing = row(c, who.id)?;
+            let before = existing.clone().map(from_row).unwrap_or_default();
+            check_version(
+                "preferences of",
+                &who.username,
+                expected_version,
+                before.version,
+            )?;
+            let mut after = before.clone();
+            if let Some(t) = &e.theme {
+                after.theme = theme("theme", t)?;
             }
-            None => {
-                diesel::insert_into(user_preferences::table)
-                    .values((
-                        user_preferences::user_id.eq(who.id),
+            if let Some(l) = &e.language {
+                after.language = language("language", l)?;
+            }
+            if let Some(z) = &e.timezone {
+                after.timezone = timezone("timezone", z)?;
+            }
+            let t = now();
+            match existing {
+                Some(r) => {
+                    diesel::update(
+                        user_preferences::table
+                            .find(r.id)
+                            .filter(user_preferences::version.eq(r.version)),
+                    )
+                    .set((
                         user_preferences::theme.eq(&after.theme),
                         user_preferences::language.eq(&after.language),
                         user_preferences::timezone.eq(&after.timezone),
-                        user_preferences::created_at.eq(t),
                         user_preferences::updated_at.eq(t),
+                        user_preferences::version.eq(r.version + 1),
                     ))
                     .execute(c)?;
+                }
+                None => {
+                    diesel::insert_into(user_preferences::table)
+                        .values((
+                            user_preferences::user_id.eq(who.id),
+                            user_preferences::theme.eq(&after.theme),
+                            user_preferences::language.eq(&after.language),
+                            user_preferences::timezone.eq(&after.timezone),
+                            user_preferences::created_at.eq(t),
+                            user_preferences::updated_at.eq(t),
+                        ))
+                        .execute(c)?;
+                }
             }
-        }
-        let saved = row(c, who.id)?.map(from_row).unwrap_or_default();
-        let done = Done::new(
-            i64::from(who.id),
-            json!({ "before": before, "after": saved }),
-        );
-        Ok((saved, done))
-    })
+            let saved = row(c, who.id)?.map(from_row).unwrap_or_default();
+            let done = Done::new(
+                i64::from(who.id),
+                json!({ "before": before, "after": saved }),
+            );
+            Ok((saved, done))
+        },
+    )
 }

@@ -12,6 +12,7 @@ use super::{run_write, Ctx, Done};
 use crate::db::schema::mailboxes;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 use crate::ops::Principal;
 use crate::store::quota::{
     self as store, ChangeToken, DomainRow, MailboxRow, SampleSummary, Totals,
@@ -45,14 +46,21 @@ pub fn sync_from_output(
     source: &str,
 ) -> OpResult<SyncSummary> {
     let request = json!({ "source": source, "output_bytes": output.len() });
-    run_write(conn, ctx, "quota_sync", "mailbox", request, |c, who| {
-        who.require_admin("quota sync")?;
-        let usage: Vec<(String, i64)> = crate::mail::quota::parse(output)?
-            .into_iter()
-            .map(|u| (u.username, u.bytes))
-            .collect();
-        write_usage(c, &usage, source)
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::QuotaSync,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            who.require_admin("quota sync")?;
+            let usage: Vec<(String, i64)> = crate::mail::quota::parse(output)?
+                .into_iter()
+                .map(|u| (u.username, u.bytes))
+                .collect();
+            write_usage(c, &usage, source)
+        },
+    )
 }
 
 fn write_usage(

@@ -6,12 +6,14 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{audit, check_version, now, run_write, Client, Ctx, Done, Policy, Principal};
+use super::{
+    audit, check_version, now, run_write, run_write_pending, Client, Ctx, Done, Policy, Principal,
+};
 use crate::db::models::User;
 use crate::db::schema::{user_domains, users};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
-use crate::model::{Role, Status};
+use crate::model::{AuditAction, AuditType, Role, Status};
 use crate::password;
 use crate::store::{self, Filter, Page};
 use crate::validate;
@@ -108,22 +110,29 @@ fn keep_an_admin(c: &mut AnyConnection, target: &User, what: &str) -> OpResult<(
 pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewUser) -> OpResult<User> {
     let hash = prepare_password(&ctx.policy, &new.password);
     let request = json!({ "username": new.username, "email": new.email, "role": new.role });
-    run_write(conn, ctx, "create", "user", request, |c, who| {
-        who.require_admin("creating a user")?;
-        let name = validate::username("username", &new.username)?;
-        let role = Role::parse("role", &new.role)?;
-        let email = check_email(c, &new.email, None)?;
-        let hash = hash?;
-        if store::users::by_name(c, &name)?.is_some() {
-            return Err(OpError::duplicate(
-                "username",
-                format!("user {name} already exists"),
-            ));
-        }
-        let u = insert_user(c, &name, &email, role, &hash)?;
-        let done = Done::new(i64::from(u.id), json!({ "after": u, "password": "set" }));
-        Ok((u, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Create,
+        AuditType::User,
+        request,
+        |c, who| {
+            who.require_admin("creating a user")?;
+            let name = validate::username("username", &new.username)?;
+            let role = Role::parse("role", &new.role)?;
+            let email = check_email(c, &new.email, None)?;
+            let hash = hash?;
+            if store::users::by_name(c, &name)?.is_some() {
+                return Err(OpError::duplicate(
+                    "username",
+                    format!("user {name} already exists"),
+                ));
+            }
+            let u = insert_user(c, &name, &email, role, &hash)?;
+            let done = Done::new(i64::from(u.id), json!({ "after": u, "password": "set" }));
+            Ok((u, done))
+        },
+    )
 }
 
 pub(crate) fn insert_user(
@@ -173,8 +182,8 @@ pub fn bootstrap_admin(
             "init",
             client,
             audit::Entry {
-                action: "create",
-                resource_type: "user",
+                action: AuditAction::Create,
+                resource_type: AuditType::User,
                 resource_id: Some(i64::from(u.id)),
                 details: json!({ "after": u, "password": "set", "reason": "first admin created by init" }),
                 result: audit::RESULT_OK,
@@ -192,76 +201,83 @@ pub fn edit(
     e: &UserEdit,
 ) -> OpResult<User> {
     let request = json!({ "username": username, "edit": e, "version": expected_version });
-    run_write(conn, ctx, "update", "user", request, |c, who| {
-        who.require_admin("editing a user")?;
-        let before = find(c, username)?;
-        check_version("user", &before.username, expected_version, before.version)?;
-        let mut after = before.clone();
-        if let Some(m) = &e.email {
-            after.email = check_email(c, m, Some(before.id))?;
-        }
-        if let Some(r) = &e.role {
-            let role = Role::parse("role", r)?;
-            if role != Role::Admin {
-                keep_an_admin(c, &before, "changing its role")?;
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::User,
+        request,
+        |c, who| {
+            who.require_admin("editing a user")?;
+            let before = find(c, username)?;
+            check_version("user", &before.username, expected_version, before.version)?;
+            let mut after = before.clone();
+            if let Some(m) = &e.email {
+                after.email = check_email(c, m, Some(before.id))?;
             }
-            after.role = role.as_str().to_string();
-        }
-        if let Some(m) = e.must_change_password {
-            after.must_change_password = m;
-        }
-        let mut hash = before.password_hash.clone();
-        if let Some(a) = &e.auth_source {
-            let a = auth_source("auth_source", a)?;
-            if a == AUTH_LDAP && before.auth_source != AUTH_LDAP {
-                if crate::store::ldap_servers::active(c)?.is_empty() {
-                    return Err(OpError::invalid(
-                        "auth_source",
-                        "no active LDAP server is configured (add one with `ldap add`)",
-                    ));
+            if let Some(r) = &e.role {
+                let role = Role::parse("role", r)?;
+                if role != Role::Admin {
+                    keep_an_admin(c, &before, "changing its role")?;
                 }
-                // A stale local password must not remain a second way in.
-                hash = LDAP_PASSWORD_MARKER.to_string();
+                after.role = role.as_str().to_string();
             }
-            if a == AUTH_LOCAL && before.auth_source == AUTH_LDAP {
-                // No password verifies until `set_password` gives one.
-                hash = LDAP_PASSWORD_MARKER.to_string();
+            if let Some(m) = e.must_change_password {
+                after.must_change_password = m;
             }
-            after.auth_source = a.to_string();
-        }
-        let n = diesel::update(
-            users::table
-                .find(before.id)
-                .filter(users::version.eq(before.version)),
-        )
-        .set((
-            users::email.eq(&after.email),
-            users::role.eq(&after.role),
-            users::must_change_password.eq(after.must_change_password),
-            users::auth_source.eq(&after.auth_source),
-            users::password_hash.eq(&hash),
-            users::updated_at.eq(now()),
-            users::version.eq(before.version + 1),
-        ))
-        .execute(c)?;
-        if n != 1 {
-            return Err(OpError::Conflict(format!(
-                "user {} changed while saving; reload and try again",
-                before.username
-            )));
-        }
-        if after.role != "user" {
-            // Grants mean something only for role user; a role change drops them.
-            diesel::delete(user_domains::table.filter(user_domains::user_id.eq(before.id)))
-                .execute(c)?;
-        }
-        let after = reload(c, before.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "before": before, "after": after }),
-        );
-        Ok((after, done))
-    })
+            let mut hash = before.password_hash.clone();
+            if let Some(a) = &e.auth_source {
+                let a = auth_source("auth_source", a)?;
+                if a == AUTH_LDAP && before.auth_source != AUTH_LDAP {
+                    if crate::store::ldap_servers::active(c)?.is_empty() {
+                        return Err(OpError::invalid(
+                            "auth_source",
+                            "no active LDAP server is configured (add one with `ldap add`)",
+                        ));
+                    }
+                    // A stale local password must not remain a second way in.
+                    hash = LDAP_PASSWORD_MARKER.to_string();
+                }
+                if a == AUTH_LOCAL && before.auth_source == AUTH_LDAP {
+                    // No password verifies until `set_password` gives one.
+                    hash = LDAP_PASSWORD_MARKER.to_string();
+                }
+                after.auth_source = a.to_string();
+            }
+            let n = diesel::update(
+                users::table
+                    .find(before.id)
+                    .filter(users::version.eq(before.version)),
+            )
+            .set((
+                users::email.eq(&after.email),
+                users::role.eq(&after.role),
+                users::must_change_password.eq(after.must_change_password),
+                users::auth_source.eq(&after.auth_source),
+                users::password_hash.eq(&hash),
+                users::updated_at.eq(now()),
+                users::version.eq(before.version + 1),
+            ))
+            .execute(c)?;
+            if n != 1 {
+                return Err(OpError::Conflict(format!(
+                    "user {} changed while saving; reload and try again",
+                    before.username
+                )));
+            }
+            if after.role != "user" {
+                // Grants mean something only for role user; a role change drops them.
+                diesel::delete(user_domains::table.filter(user_domains::user_id.eq(before.id)))
+                    .execute(c)?;
+            }
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "before": before, "after": after }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 /// Set a user's password: admins for anyone, every user for itself.
@@ -273,46 +289,53 @@ pub fn set_password(
 ) -> OpResult<User> {
     let hash = prepare_password(&ctx.policy, pw);
     let request = json!({ "username": username, "password": "[redacted]" });
-    run_write(conn, ctx, "set_password", "user", request, |c, who| {
-        let target = find(c, username)?;
-        let own = target.id == who.id;
-        if !own {
-            if who.must_change_password {
-                return Err(OpError::Denied(format!(
-                    "{} must set its own new password first",
-                    who.username
-                )));
+    run_write_pending(
+        conn,
+        ctx,
+        AuditAction::SetPassword,
+        AuditType::User,
+        request,
+        |c, who| {
+            let target = find(c, username)?;
+            let own = target.id == who.id;
+            if !own {
+                if who.must_change_password {
+                    return Err(OpError::Denied(format!(
+                        "{} must set its own new password first",
+                        who.username
+                    )));
+                }
+                who.require_admin("setting another user's password")?;
             }
-            who.require_admin("setting another user's password")?;
-        }
-        if target.auth_source == AUTH_LDAP {
-            return Err(OpError::invalid(
+            if target.auth_source == AUTH_LDAP {
+                return Err(OpError::invalid(
                 "password",
                 format!(
                     "{} logs in through LDAP; change the password in the directory, or switch the account to local first (user edit --auth-source local)",
                     target.username
                 ),
             ));
-        }
-        let hash = hash?;
-        diesel::update(users::table.find(target.id))
-            .set((
-                users::password_hash.eq(&hash),
-                users::failed_logins.eq(0),
-                users::locked_until.eq(None::<chrono::NaiveDateTime>),
-                // Setting your own password is the change that was required.
-                users::must_change_password.eq(target.must_change_password && !own),
-                users::updated_at.eq(now()),
-                users::version.eq(target.version + 1),
-            ))
-            .execute(c)?;
-        let after = reload(c, target.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "username": after.username, "password": "changed" }),
-        );
-        Ok((after, done))
-    })
+            }
+            let hash = hash?;
+            diesel::update(users::table.find(target.id))
+                .set((
+                    users::password_hash.eq(&hash),
+                    users::failed_logins.eq(0),
+                    users::locked_until.eq(None::<chrono::NaiveDateTime>),
+                    // Setting your own password is the change that was required.
+                    users::must_change_password.eq(target.must_change_password && !own),
+                    users::updated_at.eq(now()),
+                    users::version.eq(target.version + 1),
+                ))
+                .execute(c)?;
+            let after = reload(c, target.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "username": after.username, "password": "changed" }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 pub fn set_status(
@@ -322,71 +345,85 @@ pub fn set_status(
     status: Status,
 ) -> OpResult<User> {
     let request = json!({ "username": username, "status": status.as_str() });
-    run_write(conn, ctx, status.action(), "user", request, |c, who| {
-        who.require_admin("suspending or activating a user")?;
-        let before = find(c, username)?;
-        if before.status == "deleted" {
-            return Err(OpError::invalid(
-                "username",
-                format!("user {} is deleted", before.username),
-            ));
-        }
-        if status == Status::Suspended {
-            if before.id == who.id {
-                return Err(OpError::invalid("username", "you cannot suspend yourself"));
+    run_write(
+        conn,
+        ctx,
+        status.action(),
+        AuditType::User,
+        request,
+        |c, who| {
+            who.require_admin("suspending or activating a user")?;
+            let before = find(c, username)?;
+            if before.status == "deleted" {
+                return Err(OpError::invalid(
+                    "username",
+                    format!("user {} is deleted", before.username),
+                ));
             }
-            keep_an_admin(c, &before, "suspending it")?;
-        }
-        diesel::update(users::table.find(before.id))
-            .set((
-                users::status.eq(status.as_str()),
-                users::is_active.eq(status == Status::Active),
-                users::updated_at.eq(now()),
-                users::version.eq(before.version + 1),
-            ))
-            .execute(c)?;
-        let after = reload(c, before.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "username": after.username, "before": { "status": before.status }, "after": { "status": after.status } }),
-        );
-        Ok((after, done))
-    })
+            if status == Status::Suspended {
+                if before.id == who.id {
+                    return Err(OpError::invalid("username", "you cannot suspend yourself"));
+                }
+                keep_an_admin(c, &before, "suspending it")?;
+            }
+            diesel::update(users::table.find(before.id))
+                .set((
+                    users::status.eq(status.as_str()),
+                    users::is_active.eq(status == Status::Active),
+                    users::updated_at.eq(now()),
+                    users::version.eq(before.version + 1),
+                ))
+                .execute(c)?;
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "username": after.username, "before": { "status": before.status }, "after": { "status": after.status } }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, username: &str) -> OpResult<User> {
     let request = json!({ "username": username });
-    run_write(conn, ctx, "delete", "user", request, |c, who| {
-        who.require_admin("deleting a user")?;
-        let before = find(c, username)?;
-        if before.id == who.id {
-            return Err(OpError::invalid("username", "you cannot delete yourself"));
-        }
-        if before.status == "deleted" {
-            return Err(OpError::invalid(
-                "username",
-                format!("user {} is already deleted", before.username),
-            ));
-        }
-        keep_an_admin(c, &before, "deleting it")?;
-        let grants =
-            diesel::delete(user_domains::table.filter(user_domains::user_id.eq(before.id)))
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Delete,
+        AuditType::User,
+        request,
+        |c, who| {
+            who.require_admin("deleting a user")?;
+            let before = find(c, username)?;
+            if before.id == who.id {
+                return Err(OpError::invalid("username", "you cannot delete yourself"));
+            }
+            if before.status == "deleted" {
+                return Err(OpError::invalid(
+                    "username",
+                    format!("user {} is already deleted", before.username),
+                ));
+            }
+            keep_an_admin(c, &before, "deleting it")?;
+            let grants =
+                diesel::delete(user_domains::table.filter(user_domains::user_id.eq(before.id)))
+                    .execute(c)?;
+            diesel::update(users::table.find(before.id))
+                .set((
+                    users::status.eq("deleted"),
+                    users::is_active.eq(false),
+                    users::updated_at.eq(now()),
+                    users::version.eq(before.version + 1),
+                ))
                 .execute(c)?;
-        diesel::update(users::table.find(before.id))
-            .set((
-                users::status.eq("deleted"),
-                users::is_active.eq(false),
-                users::updated_at.eq(now()),
-                users::version.eq(before.version + 1),
-            ))
-            .execute(c)?;
-        let after = reload(c, before.id)?;
-        let done = Done::new(
-            i64::from(after.id),
-            json!({ "before": before, "after": { "status": after.status }, "grants_removed": grants }),
-        );
-        Ok((after, done))
-    })
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({ "before": before, "after": { "status": after.status }, "grants_removed": grants }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, username: &str) -> OpResult<User> {

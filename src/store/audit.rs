@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use crate::db::models::AuditLog;
 use crate::db::schema::audit_logs;
 use crate::db::AnyConnection;
+use crate::model::AuditType;
 
 use super::Page;
 
@@ -228,14 +229,15 @@ pub fn search(
 pub fn resource_names(
     conn: &mut AnyConnection,
     rows: &[AuditLog],
-) -> QueryResult<std::collections::HashMap<(String, i64), String>> {
+) -> QueryResult<std::collections::HashMap<(AuditType, i64), String>> {
     use crate::db::schema::{
         alias_domains, aliases, domains, mail_server_configs, mailboxes, users,
     };
     use std::collections::{BTreeMap, BTreeSet, HashMap};
-    let mut wanted: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
+    let mut wanted: BTreeMap<AuditType, BTreeSet<i32>> = BTreeMap::new();
     for r in rows {
-        if let (Some(t), Some(id)) = (r.resource_type.as_deref(), r.resource_id) {
+        let t = r.resource_type.as_deref().and_then(AuditType::parse);
+        if let (Some(t), Some(id)) = (t, r.resource_id) {
             if let Ok(id) = i32::try_from(id) {
                 wanted.entry(t).or_default().insert(id);
             }
@@ -245,35 +247,42 @@ pub fn resource_names(
     for (t, ids) in wanted {
         let ids: Vec<i32> = ids.into_iter().collect();
         let found: Vec<(i32, String)> = match t {
-            "domain" => domains::table
+            AuditType::Domain => domains::table
                 .filter(domains::id.eq_any(&ids))
                 .select((domains::id, domains::name))
                 .load(conn)?,
-            "mailbox" => mailboxes::table
+            AuditType::Mailbox => mailboxes::table
                 .filter(mailboxes::id.eq_any(&ids))
                 .select((mailboxes::id, mailboxes::username))
                 .load(conn)?,
-            "alias" => aliases::table
+            AuditType::Alias => aliases::table
                 .filter(aliases::id.eq_any(&ids))
                 .select((aliases::id, aliases::address))
                 .load(conn)?,
-            "alias_domain" => alias_domains::table
+            AuditType::AliasDomain => alias_domains::table
                 .filter(alias_domains::id.eq_any(&ids))
                 .select((alias_domains::id, alias_domains::name))
                 .load(conn)?,
             // A login's resource is the session of that user.
-            "user" | "session" => users::table
+            AuditType::User | AuditType::Session => users::table
                 .filter(users::id.eq_any(&ids))
                 .select((users::id, users::username))
                 .load(conn)?,
-            "mail_config" => mail_server_configs::table
+            AuditType::MailConfig => mail_server_configs::table
                 .filter(mail_server_configs::id.eq_any(&ids))
                 .select((mail_server_configs::id, mail_server_configs::config_file))
                 .load(conn)?,
-            _ => Vec::new(),
+            // No table row to name (or named in the details: a permission).
+            AuditType::Permission
+            | AuditType::Database
+            | AuditType::Secrets
+            | AuditType::MailFiles
+            | AuditType::AuditLog
+            | AuditType::Preferences
+            | AuditType::LdapServer => Vec::new(),
         };
         for (id, name) in found {
-            out.insert((t.to_string(), i64::from(id)), name);
+            out.insert((t, i64::from(id)), name);
         }
     }
     Ok(out)

@@ -11,12 +11,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{admin_settings, audit_refusal, find, RESOURCE};
+use super::{admin_settings, audit_refusal, find};
 use crate::db::schema::users;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
 use crate::ldap::import::Candidate;
-use crate::model::Role;
+use crate::model::{AuditAction, AuditType, Role};
 use crate::ops::users::{insert_user, LDAP_PASSWORD_MARKER};
 use crate::ops::{audit, run_write, Ctx, Done};
 use crate::secrets::KeyFile;
@@ -161,11 +161,11 @@ pub fn import(
         Ok((filter, s))
     })();
     let (filter, s) =
-        checked.map_err(|e| audit_refusal(conn, ctx, "import", request.clone(), e))?;
+        checked.map_err(|e| audit_refusal(conn, ctx, AuditAction::Import, request.clone(), e))?;
     let (found, truncated) = crate::ldap::import::search(&s, filter.as_deref(), req.limit, timeout)
         .map_err(|e| {
             let e = OpError::Io(format!("LDAP server {}: {e}", s.name));
-            audit_refusal(conn, ctx, "import", request.clone(), e)
+            audit_refusal(conn, ctx, AuditAction::Import, request.clone(), e)
         })?;
     let report = |rows: Vec<ImportRow>| {
         let created = rows.iter().filter(|r| r.action == "create").count();
@@ -182,45 +182,52 @@ pub fn import(
     if req.dry_run {
         return Ok(report(plan(conn, &found)?));
     }
-    run_write(conn, ctx, "import", RESOURCE, request, |c, who| {
-        who.require_admin("importing users from LDAP")?;
-        let server = find(c, &req.server)?;
-        // Planned again inside the transaction: someone may have added a
-        // user since the preview.
-        let rows = plan(c, &found)?;
-        let mut created = Vec::new();
-        for row in rows.iter().filter(|r| r.action == "create") {
-            let (Some(name), Some(email)) = (&row.username, &row.email) else {
-                continue;
-            };
-            let u = insert_user(c, name, email, req.role, LDAP_PASSWORD_MARKER)?;
-            diesel::update(users::table.find(u.id))
-                .set((
-                    users::auth_source.eq("ldap"),
-                    users::ldap_server_id.eq(Some(server.id)),
-                ))
-                .execute(c)?;
-            audit::record(
-                c,
-                ctx,
-                audit::Entry {
-                    action: "create",
-                    resource_type: "user",
-                    resource_id: Some(i64::from(u.id)),
-                    details: json!({
-                        "username": u.username, "email": u.email, "role": u.role,
-                        "auth_source": "ldap", "ldap_server": server.server_name, "dn": row.dn,
-                    }),
-                    result: audit::RESULT_OK,
-                },
-            )?;
-            created.push(u.username);
-        }
-        let r = report(rows);
-        let done = Done::new(
-            i64::from(server.id),
-            json!({ "server": server.server_name, "role": req.role, "created": created, "skipped": r.skipped }),
-        );
-        Ok((r, done))
-    })
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Import,
+        AuditType::LdapServer,
+        request,
+        |c, who| {
+            who.require_admin("importing users from LDAP")?;
+            let server = find(c, &req.server)?;
+            // Planned again inside the transaction: someone may have added a
+            // user since the preview.
+            let rows = plan(c, &found)?;
+            let mut created = Vec::new();
+            for row in rows.iter().filter(|r| r.action == "create") {
+                let (Some(name), Some(email)) = (&row.username, &row.email) else {
+                    continue;
+                };
+                let u = insert_user(c, name, email, req.role, LDAP_PASSWORD_MARKER)?;
+                diesel::update(users::table.find(u.id))
+                    .set((
+                        users::auth_source.eq("ldap"),
+                        users::ldap_server_id.eq(Some(server.id)),
+                    ))
+                    .execute(c)?;
+                audit::record(
+                    c,
+                    ctx,
+                    audit::Entry {
+                        action: AuditAction::Create,
+                        resource_type: AuditType::User,
+                        resource_id: Some(i64::from(u.id)),
+                        details: json!({
+                            "username": u.username, "email": u.email, "role": u.role,
+                            "auth_source": "ldap", "ldap_server": server.server_name, "dn": row.dn,
+                        }),
+                        result: audit::RESULT_OK,
+                    },
+                )?;
+                created.push(u.username);
+            }
+            let r = report(rows);
+            let done = Done::new(
+                i64::from(server.id),
+                json!({ "server": server.server_name, "role": req.role, "created": created, "skipped": r.skipped }),
+            );
+            Ok((r, done))
+        },
+    )
 }

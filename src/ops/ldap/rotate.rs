@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use crate::db::schema::ldap_configs;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
+use crate::model::{AuditAction, AuditType};
 use crate::ops::{run_write, Ctx, Done};
 use crate::secrets::{KeyFile, SecretKey, Slot};
 use crate::store;
@@ -47,30 +48,37 @@ pub fn rotate_key(conn: &mut AnyConnection, ctx: &Ctx, keys: &KeyFile) -> OpResu
     }
     let new = SecretKey::generate();
     keys.write_private(&staged, &new)?;
-    let result = run_write(conn, ctx, "rotate_key", "secrets", request, |c, who| {
-        who.require_admin("rotating the secrets key")?;
-        let rows = store::ldap_servers::with_bind_password(c)?;
-        if !rows.is_empty() && old.is_none() {
-            return Err(OpError::Secret(format!(
+    let result = run_write(
+        conn,
+        ctx,
+        AuditAction::RotateKey,
+        AuditType::Secrets,
+        request,
+        |c, who| {
+            who.require_admin("rotating the secrets key")?;
+            let rows = store::ldap_servers::with_bind_password(c)?;
+            if !rows.is_empty() && old.is_none() {
+                return Err(OpError::Secret(format!(
                 "{} rows hold encrypted secrets but the key file {} does not exist; restore it from backup",
                 rows.len(),
                 keys.path.display()
             )));
-        }
-        for row in &rows {
-            let (Some(stored), Some(old)) = (&row.bind_password, &old) else {
-                continue;
-            };
-            let slot = Slot::ldap_bind_password(row.id);
-            let plain = old.decrypt(slot, stored)?;
-            let sealed = new.encrypt(slot, &plain)?;
-            diesel::update(ldap_configs::table.find(row.id))
-                .set(ldap_configs::bind_password.eq(Some(sealed)))
-                .execute(c)?;
-        }
-        let n = rows.len();
-        Ok((n, Done::new(None, json!({ "secrets_reencrypted": n }))))
-    });
+            }
+            for row in &rows {
+                let (Some(stored), Some(old)) = (&row.bind_password, &old) else {
+                    continue;
+                };
+                let slot = Slot::ldap_bind_password(row.id);
+                let plain = old.decrypt(slot, stored)?;
+                let sealed = new.encrypt(slot, &plain)?;
+                diesel::update(ldap_configs::table.find(row.id))
+                    .set(ldap_configs::bind_password.eq(Some(sealed)))
+                    .execute(c)?;
+            }
+            let n = rows.len();
+            Ok((n, Done::new(None, json!({ "secrets_reencrypted": n }))))
+        },
+    );
     let n = match result {
         Ok(n) => n,
         Err(e) => {

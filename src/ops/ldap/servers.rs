@@ -3,12 +3,13 @@
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::{find, require_reader, ServerView, RESOURCE};
+use super::{find, require_reader, ServerView};
 use crate::db::models::LdapConfig;
 use crate::db::schema::{ldap_configs, users};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
 use crate::ldap::{filter, TlsMode};
+use crate::model::{AuditAction, AuditType};
 use crate::ops::{check_version, now, run_write, Ctx, Done, Principal};
 use crate::secrets::{KeyFile, SecretString, Slot};
 use crate::store::{self, Page};
@@ -438,8 +439,8 @@ pub fn create(
     run_write(
         conn,
         ctx,
-        "create",
-        RESOURCE,
+        AuditAction::Create,
+        AuditType::LdapServer,
         input.request(name),
         |c, who| {
             who.require_admin("adding an LDAP server")?;
@@ -504,86 +505,93 @@ pub fn edit(
 ) -> OpResult<ServerView> {
     let mut request = input.request(name);
     request["version"] = json!(expected_version);
-    run_write(conn, ctx, "update", RESOURCE, request, |c, who| {
-        who.require_admin("editing an LDAP server")?;
-        let before = find(c, name)?;
-        check_version(
-            "LDAP server",
-            &before.server_name,
-            expected_version,
-            before.version,
-        )?;
-        let m = merge(input, Some(&before))?;
-        let has_pw = match &input.bind_password {
-            BindPassword::Keep => before.bind_password.is_some(),
-            BindPassword::Set(pw) => {
-                bind_password("bind_password", pw)?;
-                true
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::LdapServer,
+        request,
+        |c, who| {
+            who.require_admin("editing an LDAP server")?;
+            let before = find(c, name)?;
+            check_version(
+                "LDAP server",
+                &before.server_name,
+                expected_version,
+                before.version,
+            )?;
+            let m = merge(input, Some(&before))?;
+            let has_pw = match &input.bind_password {
+                BindPassword::Keep => before.bind_password.is_some(),
+                BindPassword::Set(pw) => {
+                    bind_password("bind_password", pw)?;
+                    true
+                }
+                BindPassword::Clear => false,
+            };
+            check_bind_pair(&m.bind_dn, has_pw)?;
+            if !m.is_active {
+                keep_a_server(c, &before, "deactivating it")?;
             }
-            BindPassword::Clear => false,
-        };
-        check_bind_pair(&m.bind_dn, has_pw)?;
-        if !m.is_active {
-            keep_a_server(c, &before, "deactivating it")?;
-        }
-        let n = diesel::update(
-            ldap_configs::table
-                .find(before.id)
-                .filter(ldap_configs::version.eq(before.version)),
-        )
-        .set((
-            ldap_configs::host.eq(&m.host),
-            ldap_configs::port.eq(m.port),
-            ldap_configs::use_ssl.eq(m.tls == TlsMode::Ldaps),
-            ldap_configs::tls_mode.eq(m.tls.as_str()),
-            ldap_configs::ca_file.eq(&m.ca_file),
-            ldap_configs::bind_dn.eq(&m.bind_dn),
-            ldap_configs::base_dn.eq(&m.base_dn),
-            ldap_configs::user_search_base.eq(&m.user_search_base),
-            ldap_configs::group_search_base.eq(&m.group_search_base),
-            ldap_configs::user_attribute.eq(&m.user_attribute),
-            ldap_configs::user_filter.eq(&m.user_filter),
-            ldap_configs::priority.eq(m.priority),
-            ldap_configs::is_active.eq(m.is_active),
-            ldap_configs::updated_at.eq(now()),
-            ldap_configs::updated_by.eq(Some(who.id)),
-            ldap_configs::version.eq(before.version + 1),
-        ))
-        .execute(c)?;
-        if n != 1 {
-            return Err(OpError::Conflict(format!(
-                "LDAP server {} changed while saving; reload and try again",
-                before.server_name
-            )));
-        }
-        match &input.bind_password {
-            BindPassword::Set(pw) => store_password(c, keys, before.id, pw)?,
-            BindPassword::Clear => {
-                diesel::update(ldap_configs::table.find(before.id))
-                    .set(ldap_configs::bind_password.eq(None::<String>))
-                    .execute(c)?;
+            let n = diesel::update(
+                ldap_configs::table
+                    .find(before.id)
+                    .filter(ldap_configs::version.eq(before.version)),
+            )
+            .set((
+                ldap_configs::host.eq(&m.host),
+                ldap_configs::port.eq(m.port),
+                ldap_configs::use_ssl.eq(m.tls == TlsMode::Ldaps),
+                ldap_configs::tls_mode.eq(m.tls.as_str()),
+                ldap_configs::ca_file.eq(&m.ca_file),
+                ldap_configs::bind_dn.eq(&m.bind_dn),
+                ldap_configs::base_dn.eq(&m.base_dn),
+                ldap_configs::user_search_base.eq(&m.user_search_base),
+                ldap_configs::group_search_base.eq(&m.group_search_base),
+                ldap_configs::user_attribute.eq(&m.user_attribute),
+                ldap_configs::user_filter.eq(&m.user_filter),
+                ldap_configs::priority.eq(m.priority),
+                ldap_configs::is_active.eq(m.is_active),
+                ldap_configs::updated_at.eq(now()),
+                ldap_configs::updated_by.eq(Some(who.id)),
+                ldap_configs::version.eq(before.version + 1),
+            ))
+            .execute(c)?;
+            if n != 1 {
+                return Err(OpError::Conflict(format!(
+                    "LDAP server {} changed while saving; reload and try again",
+                    before.server_name
+                )));
             }
-            BindPassword::Keep => {}
-        }
-        let after = ServerView::from(&reload(c, before.id)?);
-        let done = Done::new(
-            i64::from(after.id),
-            json!({
-                "before": ServerView::from(&before),
-                "after": after,
-                "bind_password": input.bind_password.describe(),
-            }),
-        );
-        Ok((after, done))
-    })
+            match &input.bind_password {
+                BindPassword::Set(pw) => store_password(c, keys, before.id, pw)?,
+                BindPassword::Clear => {
+                    diesel::update(ldap_configs::table.find(before.id))
+                        .set(ldap_configs::bind_password.eq(None::<String>))
+                        .execute(c)?;
+                }
+                BindPassword::Keep => {}
+            }
+            let after = ServerView::from(&reload(c, before.id)?);
+            let done = Done::new(
+                i64::from(after.id),
+                json!({
+                    "before": ServerView::from(&before),
+                    "after": after,
+                    "bind_password": input.bind_password.describe(),
+                }),
+            );
+            Ok((after, done))
+        },
+    )
 }
 
 pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<ServerView> {
     run_write(
         conn,
         ctx,
-        "delete",
-        RESOURCE,
+        AuditAction::Delete,
+        AuditType::LdapServer,
         json!({ "server_name": name }),
         |c, who| {
             who.require_admin("deleting an LDAP server")?;

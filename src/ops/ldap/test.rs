@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{admin_settings, audit_refusal, RESOURCE};
+use super::{admin_settings, audit_refusal};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::OpResult;
 use crate::ldap::test::TestReport;
 use crate::ldap::ServerSettings;
+use crate::model::{AuditAction, AuditType};
 use crate::ops::{audit, Ctx};
 use crate::secrets::KeyFile;
 
@@ -21,8 +22,15 @@ pub fn prepare_test(
     keys: Option<&KeyFile>,
     name: &str,
 ) -> OpResult<ServerSettings> {
-    admin_settings(conn, ctx, keys, name)
-        .map_err(|e| audit_refusal(conn, ctx, "test", json!({ "server_name": name }), e))
+    admin_settings(conn, ctx, keys, name).map_err(|e| {
+        audit_refusal(
+            conn,
+            ctx,
+            AuditAction::Test,
+            json!({ "server_name": name }),
+            e,
+        )
+    })
 }
 
 /// The audit row of a test: what failed and how long it took, nothing the
@@ -38,8 +46,8 @@ pub fn record_test(
             c,
             ctx,
             audit::Entry {
-                action: "test",
-                resource_type: RESOURCE,
+                action: AuditAction::Test,
+                resource_type: AuditType::LdapServer,
                 resource_id: Some(i64::from(server_id)),
                 details: json!({
                     "server": r.server,
