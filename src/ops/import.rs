@@ -739,7 +739,7 @@ pub fn edit_rows(
         conn,
         ctx,
         AuditAction::BulkUpdate,
-        table.noun(),
+        table.audit_type(),
         request,
         |c, _who| {
             let mut errs = Vec::new();
