@@ -2,9 +2,11 @@
 //! worker themselves: the app tags each request with the screen's slot and
 //! a new generation, which is what lets it drop stale replies.
 
+use super::app::{App, EditorJob, Modal};
 use super::form::Form;
+use super::overlay::{Confirm, Detail};
 use crate::model::Entity;
-use crate::worker::{Request, Write};
+use crate::worker::{Request, Slot, Write};
 
 #[derive(Debug)]
 pub enum Action {
@@ -40,6 +42,8 @@ pub enum Action {
     Detail(String, Vec<(String, String)>),
     /// A one-line message for the status bar.
     Status(String),
+    /// A failure for the status bar (shown as one).
+    Fail(String),
     /// Open the usage history panel of a domain or mailbox (by id).
     History(Entity, i32, String),
     /// Show (or, for `TextMode::ForEdit`, edit) a mail server config version.
@@ -68,5 +72,122 @@ impl Action {
                 action,
             },
         }
+    }
+}
+
+impl App {
+    /// Do what a screen asked; whether to redraw.
+    pub(super) fn apply(&mut self, action: Action) -> bool {
+        match action {
+            Action::Ignored => false,
+            Action::Redraw => true,
+            Action::Fetch(r) => {
+                if let Some(slot) = self.top_slot() {
+                    self.send(slot, r);
+                }
+                true
+            }
+            Action::Open(r, scope) => {
+                self.open(r, scope);
+                true
+            }
+            Action::OpenForm(f) => {
+                self.modal = Some(Modal::Form(f));
+                true
+            }
+            Action::AskDelete {
+                resource,
+                key,
+                write,
+            } => {
+                self.modal = Some(Modal::Confirm(Box::new(Confirm::new(write))));
+                self.send(Slot::Impact, Request::DeleteImpact { resource, key });
+                true
+            }
+            Action::AskBulk { preview, write } => {
+                self.modal = Some(Modal::Confirm(Box::new(Confirm::new(write))));
+                self.send(Slot::Impact, preview);
+                true
+            }
+            Action::EditMarked(table, keys) => self.edit_marked(table, keys),
+            Action::MarkAll(resource, filter) => {
+                self.status = Some(("Marking every matching row… (Esc stops)".into(), false));
+                self.marking = Some((resource, filter.clone()));
+                self.send(
+                    Slot::Marks,
+                    Request::MatchingKeys {
+                        resource,
+                        filter,
+                        after: None,
+                    },
+                );
+                true
+            }
+            Action::Write(w) => {
+                self.status = Some(("Working…".into(), false));
+                self.send(Slot::Action, Request::Run(w.into_command()));
+                true
+            }
+            Action::Detail(title, fields) => {
+                self.modal = Some(Modal::Detail(Detail { title, fields }));
+                true
+            }
+            Action::Status(s) => {
+                self.status = Some((s, false));
+                true
+            }
+            Action::Fail(s) => {
+                self.status = Some((s, true));
+                true
+            }
+            Action::ConfigText(id, mode) => {
+                self.status = Some(("Loading…".into(), false));
+                self.send(Slot::Text, Request::ConfigText { id, mode });
+                true
+            }
+            Action::AskConfirm { text, write } => {
+                let mut c = Confirm::new(write);
+                c.text = Some(text);
+                c.rows = 1;
+                self.modal = Some(Modal::Confirm(Box::new(c)));
+                true
+            }
+            Action::History(resource, id, title) => {
+                self.modal = Some(Modal::Detail(Detail {
+                    title,
+                    fields: vec![("history".into(), "loading…".into())],
+                }));
+                self.send(
+                    Slot::History,
+                    Request::History {
+                        mailbox: resource == Entity::Mailboxes,
+                        id,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// `E`: the marked rows in $EDITOR, reopening the admin's own text
+    /// when the last edit of the same rows had bad lines.
+    fn edit_marked(&mut self, table: Entity, keys: Vec<String>) -> bool {
+        let same = |sheet: &crate::sheet::Sheet| {
+            sheet.table == table && {
+                let a: std::collections::BTreeSet<&str> = sheet.keys().collect();
+                let b: std::collections::BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+                a == b
+            }
+        };
+        if let Some((sheet, text)) = self.draft.take() {
+            if same(&sheet) {
+                self.status = None;
+                self.editor = Some(EditorJob::Rows(sheet, Some(text)));
+                return true;
+            }
+        }
+        self.status = Some((format!("Loading the marked {}…", table.plural()), false));
+        self.send(Slot::Text, Request::Sheet { table, keys });
+        true
     }
 }

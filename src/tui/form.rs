@@ -18,6 +18,7 @@ use tui_input::{Input, InputRequest};
 use unicode_width::UnicodeWidthChar;
 
 use super::forms::FormKind;
+use super::spec::FieldId;
 use super::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +33,7 @@ pub enum FieldKind {
 
 #[derive(Debug, Clone)]
 pub struct Field {
-    /// The name ops uses in `OpError::field()`.
+    /// The name ops uses in `OpError::field()` (from the field's id).
     pub name: &'static str,
     pub label: &'static str,
     pub kind: FieldKind,
@@ -51,9 +52,9 @@ pub struct Field {
 }
 
 impl Field {
-    pub fn new(name: &'static str, label: &'static str, value: &str, hint: &'static str) -> Field {
+    pub fn new(id: impl FieldId, label: &'static str, value: &str, hint: &'static str) -> Field {
         Field {
-            name,
+            name: id.name(),
             label,
             kind: FieldKind::Text,
             input: Input::new(value.to_string()),
@@ -68,14 +69,14 @@ impl Field {
 
     /// A picker of `options`, at `value`.
     pub fn choice(
-        name: &'static str,
+        id: impl FieldId,
         label: &'static str,
         value: &str,
         options: &'static [&'static str],
     ) -> Field {
         Field {
             kind: FieldKind::Choice(options),
-            ..Field::new(name, label, value, "")
+            ..Field::new(id, label, value, "")
         }
     }
 
@@ -157,10 +158,10 @@ impl Field {
         self.input = Input::new(v.to_string());
     }
 
-    pub fn secret(name: &'static str, label: &'static str, hint: &'static str) -> Field {
+    pub fn secret(id: impl FieldId, label: &'static str, hint: &'static str) -> Field {
         Field {
             kind: FieldKind::Secret,
-            ..Field::new(name, label, "", hint)
+            ..Field::new(id, label, "", hint)
         }
     }
 
@@ -222,12 +223,21 @@ impl Form {
         }
     }
 
-    pub fn value(&self, name: &str) -> &str {
-        self.field(name).map(Field::value).unwrap_or("")
+    /// What is typed into a field of this form ("" for a field it lacks:
+    /// the field ids of a form are its spec's, so that is a form that
+    /// leaves the field out on purpose, as an edit leaves out the key).
+    pub fn value(&self, id: impl FieldId) -> &str {
+        self.field(id).map(Field::value).unwrap_or("")
     }
 
-    pub fn field(&self, name: &str) -> Option<&Field> {
+    pub fn field(&self, id: impl FieldId) -> Option<&Field> {
+        let name = id.name();
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn field_mut(&mut self, id: impl FieldId) -> Option<&mut Field> {
+        let name = id.name();
+        self.fields.iter_mut().find(|f| f.name == name)
     }
 
     /// Pasted text into the focused field: Ok(changed), or Err(the

@@ -1,18 +1,21 @@
-//! The create and edit form of each table, and how a filled form becomes a
-//! worker `Write`. Sizes and counts are parsed here with the same rules
+//! The forms that are not a table's (own password, preferences, backup,
+//! CSV import and export, bulk values), the generic create and edit forms
+//! built from a table's spec, and how a filled form becomes a worker
+//! `Write`. Sizes and counts are parsed with the same rules
 //! (`validate::size`) ops uses, so a typo is marked before any round trip;
 //! everything else is left to ops, whose messages come back per field.
 //! Edits send only the fields that changed, with the row's version.
 
 use super::form::{Field, Form};
+use super::reader::Reader;
 use super::rows::Row;
-use crate::model::{Entity, Perm, Role};
-use crate::ops::{
-    aliases::AliasEdit, domains::DomainInput, mailboxes::MailboxEdit, mailboxes::NewMailbox,
-    users::NewUser, users::UserEdit,
-};
-use crate::validate;
-use crate::worker::{BulkAction, Write};
+use super::spec::{self, fields};
+use crate::model::Entity;
+use crate::worker::Write;
+
+pub use super::bulk_forms::{bulk, BulkForm};
+pub use super::csv_forms::{export, import};
+pub use super::reader::FieldErrors;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FormKind {
@@ -50,138 +53,54 @@ pub enum FormKind {
     },
 }
 
-/// Import a CSV file: its header row names the columns
-/// (`postfix-manager mailbox export` writes one to start from).
-pub fn import(table: Entity, file: &str) -> Form {
-    Form::new(
-        format!("Import {} from CSV", table.plural()),
-        FormKind::Import(table),
-        vec![
-            Field::new("file", "CSV file", file, "with a header row"),
-            Field::choice("dry_run", "Dry run (check all)", "no", YES_NO),
-        ],
-    )
-}
-
-/// Export what the screen lists (every page) into a new CSV file.
-/// `admin`: a mailbox export offers the password hashes (default no); for
-/// anyone else the password column is empty and nothing is offered.
-pub fn export(
-    table: Entity,
-    filter: crate::store::Filter,
-    file: &str,
-    default_file: &str,
-    admin: bool,
-) -> Form {
-    let what = if filter.text.is_some() || filter.domain_id.is_some() {
-        "rows matching this screen's filter"
-    } else {
-        "every row"
-    };
-    let mut fields = vec![
-        Field::new("file", "CSV file", file, "a new file; never overwritten")
-            .with_default(default_file),
-    ];
-    if admin && table == Entity::Mailboxes {
-        // Yes: the file can re-import, and can be attacked offline.
-        fields.push(Field::choice(
-            "with_hashes",
-            "Password hashes",
-            "no",
-            YES_NO,
-        ));
+fields! {
+    /// The fields of the forms in this file.
+    pub enum Own {
+        File = "file",
+        DryRun = "dry_run",
+        WithHashes = "with_hashes",
+        Password = "password",
+        Repeat = "repeat",
+        Theme = "theme",
+        Timezone = "timezone",
+        Language = "language",
+        Quota = "quota",
+        QuotaLimit = "quota_limit",
+        MaxMailboxes = "max_mailboxes",
+        MaxAliases = "max_aliases",
+        MaxMailboxQuota = "max_mailbox_quota",
+        Transport = "transport",
+        Username = "username",
+        Permissions = "permissions",
     }
-    Form::new(
-        format!("Export {} to CSV ({what})", table.plural()),
-        FormKind::Export { table, filter },
-        fields,
-    )
 }
 
-/// Bulk actions that need a value before their preview.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkForm {
-    /// Mailboxes: one quota for all.
-    Quota,
-    /// Domains: limits; an empty field keeps each domain's own value.
-    Limits,
-    /// Domains: give a user permissions on all of them.
-    Grant,
-    /// Domains: take a user's permissions on all of them.
-    Revoke,
-}
-
-/// The form asking for a bulk action's value; `keys` are the marked rows.
-pub fn bulk(resource: Entity, keys: Vec<String>, what: BulkForm) -> Form {
-    let n = crate::ops::bulk::thousands(keys.len());
-    let noun = match (resource, keys.len()) {
-        (Entity::Domains, 1) => "domain",
-        (Entity::Domains, _) => "domains",
-        (_, 1) => "mailbox",
-        _ => "mailboxes",
-    };
-    let (title, fields) = match what {
-        BulkForm::Quota => (
-            format!("Set the quota of {n} marked {noun}"),
-            vec![Field::new("quota", "Quota", "", "e.g. 2G; 0 = unlimited")],
-        ),
-        BulkForm::Limits => (
-            format!("Set limits of {n} marked {noun}"),
-            vec![
-                Field::new("quota_limit", "Total quota", "", "empty = keep; 2G"),
-                Field::new(
-                    "max_mailboxes",
-                    "Max mailboxes",
-                    "",
-                    "empty = keep; 0 = unlimited",
-                ),
-                Field::new(
-                    "max_aliases",
-                    "Max aliases",
-                    "",
-                    "empty = keep; 0 = unlimited",
-                ),
-                Field::new(
-                    "max_mailbox_quota",
-                    "Max per mailbox",
-                    "",
-                    "empty = keep; 1G",
-                ),
-                Field::new("transport", "Transport", "", "empty = keep"),
-            ],
-        ),
-        BulkForm::Grant => (
-            format!("Grant a user rights on {n} marked {noun}"),
-            vec![
-                Field::new("username", "Username", "", "an admin user"),
-                Field::choice("permissions", "Permissions", "mailboxes,aliases", PERM_SETS),
-            ],
-        ),
-        BulkForm::Revoke => (
-            format!("Revoke a user's rights on {n} marked {noun}"),
-            vec![Field::new("username", "Username", "", "an admin user")],
-        ),
-    };
-    Form::new(
-        title,
-        FormKind::Bulk {
-            resource,
-            keys,
-            what,
-        },
-        fields,
-    )
-}
+pub const SIZE_HINT: &str = "e.g. 500M, 2G, unlimited";
+pub const COUNT_HINT: &str = "0 = unlimited";
+pub const YES_NO: &[&str] = &["no", "yes"];
+/// Every set of permissions, as the Permissions screen lists them.
+pub const PERM_SETS: &[&str] = &[
+    "mailboxes,aliases",
+    "mailboxes",
+    "aliases",
+    "domain",
+    "mailboxes,domain",
+    "aliases,domain",
+    "mailboxes,aliases,domain",
+];
 
 /// Back the database up into a new file.
 pub fn backup(default_file: &str) -> Form {
     Form::new(
         "Back up the database".into(),
         FormKind::Backup,
-        vec![
-            Field::new("file", "Backup file", "", "a new file; never overwritten")
-                .with_default(default_file),
-        ],
+        vec![Field::new(
+            Own::File,
+            "Backup file",
+            "",
+            "a new file; never overwritten",
+        )
+        .with_default(default_file)],
     )
 }
 
@@ -196,8 +115,8 @@ pub fn own_password(required: bool) -> Form {
         title.into(),
         FormKind::OwnPassword { required },
         vec![
-            Field::secret("password", "New password", "at least 12 characters"),
-            Field::secret("repeat", "Repeat it", ""),
+            Field::secret(Own::Password, "New password", "at least 12 characters"),
+            Field::secret(Own::Repeat, "Repeat it", ""),
         ],
     )
 }
@@ -208,201 +127,50 @@ pub fn preferences(p: &crate::ops::preferences::Preferences) -> Form {
         "Your preferences".into(),
         FormKind::Preferences { version: p.version },
         vec![
-            Field::choice("theme", "Theme", &p.theme, &crate::ops::preferences::THEMES),
+            Field::choice(
+                Own::Theme,
+                "Theme",
+                &p.theme,
+                &crate::ops::preferences::THEMES,
+            ),
             Field::new(
-                "timezone",
+                Own::Timezone,
                 "Time zone",
                 &p.timezone,
                 "e.g. Europe/Berlin, UTC",
             ),
-            Field::new("language", "Language", &p.language, "en"),
+            Field::new(Own::Language, "Language", &p.language, "en"),
         ],
     )
 }
 
-const SIZE_HINT: &str = "e.g. 500M, 2G, unlimited";
-const COUNT_HINT: &str = "0 = unlimited";
-const YES_NO: &[&str] = &["no", "yes"];
-const ROLES: &[&str] = &["admin", "user", "readonly"];
-const TLS_MODES: &[&str] = &["none", "starttls", "ldaps"];
-/// Every set of permissions, as the Permissions screen lists them.
-const PERM_SETS: &[&str] = &[
-    "mailboxes,aliases",
-    "mailboxes",
-    "aliases",
-    "domain",
-    "mailboxes,domain",
-    "aliases,domain",
-    "mailboxes,aliases,domain",
-];
-
-/// Defaults that depend on a picker: a mail config's file follows its
-/// service, an LDAP server's port its TLS mode.
+/// Defaults that depend on a picker (a mail config's file follows its
+/// service, an LDAP server's port its TLS mode): the table's to say.
 pub fn follow_choices(form: &mut Form) {
-    let (to, default) = match form.kind {
-        FormKind::Create(Entity::MailServers) => (
-            "file",
-            crate::ops::mail_configs::default_file(form.value("service")),
-        ),
-        FormKind::Create(Entity::Ldap) => (
-            "port",
-            if form.value("tls_mode") == "ldaps" {
-                "636"
-            } else {
-                "389"
-            },
-        ),
-        _ => return,
-    };
-    if let Some(f) = form.fields.iter_mut().find(|f| f.name == to) {
-        f.default = Some(default.to_string());
+    if let FormKind::Create(e) = form.kind {
+        spec::spec(e).follow(form);
     }
 }
 
 /// The create form; `domain` pre-fills the domain part when the list is
 /// scoped to one domain.
 pub fn create(r: Entity, domain: Option<&str>) -> Option<Form> {
-    let at = domain.map(|d| format!("@{d}")).unwrap_or_default();
-    let fields = match r {
-        Entity::Domains => vec![
-            Field::new("name", "Domain", "", "example.com"),
-            Field::new("description", "Description", "", ""),
-            // Unlimited, as `domain add` without --quota: a 1G total equal to
-            // the default mailbox quota would refuse the second mailbox.
-            Field::new("quota_limit", "Total quota", "", "e.g. 500M, 2T").with_default("unlimited"),
-            Field::new("max_mailboxes", "Max mailboxes", "", "").with_default("unlimited"),
-            Field::new("max_aliases", "Max aliases", "", "").with_default("unlimited"),
-            Field::new("max_mailbox_quota", "Max per mailbox", "", "e.g. 2G")
-                .with_default("unlimited"),
-            Field::new("transport", "Transport", "", "empty = default"),
-        ],
-        Entity::Mailboxes => vec![
-            Field::new("address", "Address", &at, "user@example.com").cursor_at_start(),
-            Field::new("name", "Full name", "", ""),
-            Field::secret("password", "Password", "at least 12 characters"),
-            Field::new("quota", "Quota", "", "empty = default; e.g. 2G"),
-        ],
-        Entity::Aliases => vec![
-            Field::new(
-                "address",
-                "Address",
-                &at,
-                "info@example.com or @example.com",
-            )
-            .cursor_at_start(),
-            Field::new("goto", "Goes to", "", "a@example.com, b@elsewhere.org"),
-            Field::new("description", "Description", "", ""),
-        ],
-        Entity::AliasDomains => vec![
-            Field::new("name", "Alias domain", "", "example.org"),
-            scoped(
-                Field::new("target", "Target domain", "", "example.com"),
-                domain,
-            ),
-        ],
-        Entity::Users => vec![
-            Field::new("username", "Username", "", ""),
-            Field::new("email", "Email", "", ""),
-            Field::choice("role", "Role", "user", ROLES),
-            Field::secret("password", "Password", "at least 12 characters"),
-        ],
-        Entity::Permissions => vec![
-            Field::new("username", "User", "", "a user of role user"),
-            scoped(Field::new("domain", "Domain", "", "example.com"), domain),
-            Field::choice("permissions", "Permissions", "mailboxes,aliases", PERM_SETS),
-        ],
-        Entity::Ldap => ldap_fields(None),
-        Entity::MailServers => vec![
-            Field::new("file", "File", "", "an absolute path")
-                .with_default(crate::ops::mail_configs::default_file("postfix")),
-            Field::choice(
-                "service",
-                "Service",
-                "postfix",
-                &crate::ops::mail_configs::SERVICES,
-            ),
-        ],
-        Entity::Audit => return None,
-    };
-    let noun = r.noun();
+    let fields = spec::spec(r).create(domain)?;
     Some(Form::new(
-        format!("New {noun}"),
+        format!("New {}", r.noun()),
         FormKind::Create(r),
         fields,
     ))
 }
 
 /// The domain the list is scoped to, as what an empty field means.
-fn scoped(f: Field, domain: Option<&str>) -> Field {
+pub fn scoped(f: Field, domain: Option<&str>) -> Field {
     match domain {
         Some(d) => f.with_default(d),
         None => f,
     }
 }
 
-/// An LDAP server's fields, pre-filled from a listed row when editing (the
-/// name is the key then, and an empty bind password keeps the stored one).
-fn ldap_fields(row: Option<&Row>) -> Vec<Field> {
-    let v = |n: &str, d: &str| {
-        row.map(|r| r.field(n).to_string())
-            .unwrap_or_else(|| d.to_string())
-    };
-    let mut f = Vec::new();
-    if row.is_none() {
-        f.push(Field::new("name", "Name", "", "e.g. corp-dc1"));
-    }
-    f.extend([
-        Field::new("host", "Host", &v("host", ""), "ldap.example.com"),
-        Field::new("port", "Port", &v("port", ""), "").with_default("389"),
-        Field::choice("tls_mode", "TLS", &v("tls_mode", "starttls"), TLS_MODES),
-        Field::new(
-            "ca_file",
-            "CA file",
-            &v("ca_file", ""),
-            "PEM; empty = system roots",
-        ),
-        Field::new("bind_dn", "Bind DN", &v("bind_dn", ""), "empty = anonymous"),
-        Field::secret(
-            "bind_password",
-            "Bind password",
-            if row.is_some() {
-                "empty = keep the stored one"
-            } else {
-                ""
-            },
-        ),
-        Field::new("base_dn", "Base DN", &v("base_dn", ""), "dc=example,dc=com"),
-        Field::new(
-            "user_search_base",
-            "User base",
-            &v("user_search_base", ""),
-            "ou=people,...",
-        ),
-        Field::new(
-            "user_attribute",
-            "User attribute",
-            &v("user_attribute", ""),
-            "or sAMAccountName",
-        )
-        .with_default("uid"),
-        Field::new(
-            "user_filter",
-            "User filter",
-            &v("user_filter", ""),
-            "(objectClass=person)",
-        ),
-        Field::new(
-            "priority",
-            "Priority",
-            &v("priority", ""),
-            "lower is tried first",
-        )
-        .with_default("100"),
-    ]);
-    f
-}
-
-/// The edit form, pre-filled from the row as listed.
 /// A mailbox quota being set below what the mailbox already holds: the
 /// warning to show beside the field, the first time for this value (the
 /// next Enter with the same value saves it). New mail to it is refused
@@ -426,54 +194,11 @@ pub fn below_usage(f: &mut Form, w: &Write) -> Option<String> {
     ))
 }
 
+/// The edit form, pre-filled from the row as listed.
 pub fn edit(r: Entity, row: &Row) -> Option<Form> {
-    let v = |n: &str| row.field(n).to_string();
-    let fields = match r {
-        Entity::Domains => vec![
-            Field::new("description", "Description", &v("description"), ""),
-            Field::new("quota_limit", "Total quota", &v("quota_limit"), SIZE_HINT),
-            Field::new(
-                "max_mailboxes",
-                "Max mailboxes",
-                &v("max_mailboxes"),
-                COUNT_HINT,
-            ),
-            Field::new("max_aliases", "Max aliases", &v("max_aliases"), COUNT_HINT),
-            Field::new(
-                "max_mailbox_quota",
-                "Max per mailbox",
-                &v("max_mailbox_quota"),
-                SIZE_HINT,
-            ),
-            Field::new("transport", "Transport", &v("transport"), "empty = default"),
-        ],
-        Entity::Mailboxes => vec![
-            Field::new("name", "Full name", &v("name"), ""),
-            Field::new("quota", "Quota", &v("quota"), SIZE_HINT),
-            Field::secret("password", "New password", "empty = keep"),
-        ],
-        Entity::Aliases => vec![
-            Field::new("goto", "Goes to", &v("goto"), ""),
-            Field::new("description", "Description", &v("description"), ""),
-        ],
-        Entity::AliasDomains => vec![Field::new("target", "Target domain", &v("target"), "")],
-        Entity::Users => vec![
-            Field::new("email", "Email", &v("email"), ""),
-            Field::choice("role", "Role", &v("role"), ROLES),
-            Field::secret("password", "New password", "empty = keep"),
-        ],
-        Entity::Permissions => vec![Field::choice(
-            "permissions",
-            "Permissions",
-            &v("permissions"),
-            PERM_SETS,
-        )],
-        Entity::Ldap => ldap_fields(Some(row)),
-        Entity::Audit | Entity::MailServers => return None,
-    };
-    let noun = r.noun();
+    let fields = spec::spec(r).edit(row)?;
     let mut f = Form::new(
-        format!("Edit {noun} {}", row.key),
+        format!("Edit {} {}", r.noun(), row.key),
         FormKind::Edit {
             resource: r,
             key: row.key.clone(),
@@ -481,9 +206,8 @@ pub fn edit(r: Entity, row: &Row) -> Option<Form> {
         },
         fields,
     );
-    if r == Entity::Mailboxes {
-        f.used = row.usage.map(|(used, _)| used);
-    }
+    // What the row holds: a quota set below it is saved only on a second Enter.
+    f.used = row.usage.map(|(used, _)| used);
     Some(f)
 }
 
@@ -510,7 +234,7 @@ pub fn rebase(f: &mut Form, row: Option<&Row>) {
         if field.kind == super::form::FieldKind::Secret {
             continue;
         }
-        let now = row.field(field.name).to_string();
+        let now = row.named(field.name).to_string();
         let theirs_changed = now != field.initial;
         let typed = field.changed();
         if theirs_changed && !typed {
@@ -535,549 +259,72 @@ pub fn rebase(f: &mut Form, row: Option<&Row>) {
     });
 }
 
-/// Field-level problems found before sending.
-pub type FieldErrors = Vec<(String, String)>;
-
-struct Reader<'a> {
-    form: &'a Form,
-    errors: FieldErrors,
-}
-
-impl<'a> Reader<'a> {
-    /// The trimmed value; an empty field with a default is its default.
-    fn text(&self, name: &str) -> String {
-        let v = self.form.value(name).trim();
-        match self.form.field(name).and_then(|f| f.default.as_deref()) {
-            Some(d) if v.is_empty() => d.to_string(),
-            _ => v.to_string(),
-        }
-    }
-    /// Some(value) only when it changed (edits) or always (creates).
-    fn changed(&self, name: &str) -> Option<String> {
-        let f = self.form.field(name)?;
-        (f.changed() || matches!(self.form.kind, FormKind::Create(_))).then(|| self.text(name))
-    }
-    fn optional(&self, name: &str) -> Option<String> {
-        Some(self.text(name)).filter(|s| !s.is_empty())
-    }
-    /// One message per field: the first problem found is the one to fix.
-    fn push(&mut self, name: &str, e: &crate::error::OpError) {
-        if !self.errors.iter().any(|(n, _)| n == name) {
-            self.errors.push((name.to_string(), message_of(e)));
-        }
-    }
-    /// Run ops' own rule for this field on what will be sent (created, or
-    /// changed on an edit), so a bad value is marked before any round trip
-    /// and every field's problem shows at once.
-    fn check<T>(&mut self, name: &str, rule: impl FnOnce(&str, &str) -> crate::error::OpResult<T>) {
-        if let Some(v) = self.changed(name) {
-            if let Err(e) = rule(name, &v) {
-                self.push(name, &e);
-            }
-        }
-    }
-    /// Like `check`, for a field ops skips when it is left empty.
-    fn check_opt<T>(
-        &mut self,
-        name: &str,
-        rule: impl FnOnce(&str, &str) -> crate::error::OpResult<T>,
-    ) {
-        if self.changed(name).is_some_and(|v| !v.is_empty()) {
-            self.check(name, rule);
-        }
-    }
-    fn size(&mut self, name: &str) -> Option<i64> {
-        let raw = self.changed(name)?;
-        self.parse_size(name, &raw)
-    }
-    fn parse_size(&mut self, name: &str, raw: &str) -> Option<i64> {
-        match validate::size(name, raw) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.push(name, &e);
-                None
-            }
-        }
-    }
-    /// A count limit: a whole number, then ops' rule (`count_limit`: not
-    /// negative, fits the column).
-    fn count(&mut self, name: &str) -> Option<i64> {
-        let raw = self.changed(name)?;
-        self.parse_count(name, &raw)
-    }
-    fn parse_count(&mut self, name: &str, raw: &str) -> Option<i64> {
-        let parsed = if raw.eq_ignore_ascii_case("unlimited") {
-            Ok(0)
-        } else {
-            raw.parse::<i64>()
-        };
-        let checked = match parsed {
-            Ok(v) => validate::count_limit(name, v).map(|_| v),
-            Err(_) => Err(crate::error::OpError::invalid(
-                name,
-                format!("{raw:?} is not a whole number (0 = unlimited)"),
-            )),
-        };
-        match checked {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.push(name, &e);
-                None
-            }
-        }
-    }
-    /// A whole number ops range-checks itself (LDAP port, priority).
-    fn number(&mut self, name: &str) -> Option<i64> {
-        let raw = self.changed(name)?;
-        match raw.parse::<i64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.push(
-                    name,
-                    &crate::error::OpError::invalid(name, format!("{raw:?} is not a whole number")),
-                );
-                None
-            }
-        }
-    }
-    /// A size typed into a field that may stay empty (None).
-    fn opt_size(&mut self, name: &str) -> Option<i64> {
-        let raw = self.optional(name)?;
-        self.parse_size(name, &raw)
-    }
-    fn opt_count(&mut self, name: &str) -> Option<i64> {
-        let raw = self.optional(name)?;
-        self.parse_count(name, &raw)
-    }
-    fn required(&mut self, name: &str) -> String {
-        let v = self.text(name);
-        if v.is_empty() {
-            self.push(name, &crate::error::OpError::invalid(name, "required"));
-        }
-        v
-    }
-    fn secret(&self, name: &str) -> Option<String> {
-        // Passwords are taken as typed: spaces may be part of them.
-        Some(self.form.value(name).to_string()).filter(|s| !s.is_empty())
-    }
-    /// A password by ops' rule (length from the server's policy when the
-    /// session told it); `required`: an empty one is checked too.
-    fn password(&mut self, name: &str, required: bool) -> Option<String> {
-        let pw = self.secret(name);
-        if pw.is_some() || required {
-            let min = self.form.min_password.unwrap_or(0);
-            if let Err(e) = validate::password(name, pw.as_deref().unwrap_or(""), min) {
-                self.push(name, &e);
-            }
-        }
-        pw
-    }
-    fn perms(&mut self, name: &str) -> Vec<Perm> {
-        match Perm::parse_list(name, &self.text(name)) {
-            Ok(p) => p,
-            Err(e) => {
-                self.push(name, &e);
-                Vec::new()
-            }
-        }
-    }
-}
-
-/// An LDAP server's input: changed fields only on an edit (an emptied text
-/// field clears it), the bind password only when one was typed.
-fn ldap_input(r: &mut Reader<'_>, name: Option<&str>) -> crate::ops::ldap::ServerInput {
-    use crate::ops::ldap::BindPassword;
-    let input = crate::ops::ldap::ServerInput {
-        host: r.changed("host"),
-        port: r.number("port"),
-        tls_mode: r.changed("tls_mode"),
-        ca_file: r.changed("ca_file"),
-        bind_dn: r.changed("bind_dn"),
-        bind_password: match r.secret("bind_password") {
-            Some(pw) => BindPassword::Set(crate::secrets::SecretString::new(&pw)),
-            None => BindPassword::Keep,
-        },
-        base_dn: r.changed("base_dn"),
-        user_search_base: r.changed("user_search_base"),
-        group_search_base: None,
-        user_attribute: r.changed("user_attribute"),
-        user_filter: r.changed("user_filter"),
-        priority: r.number("priority"),
-        is_active: None,
-    };
-    for e in crate::ops::ldap::field_errors(name, &input) {
-        if let Some(field) = e.field() {
-            let field = field.to_string();
-            r.push(&field, &e);
-        }
-    }
-    input
-}
-
-fn message_of(e: &crate::error::OpError) -> String {
-    match e {
-        crate::error::OpError::Invalid { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
-    match what {
-        BulkForm::Quota => {
-            r.required("quota");
-            BulkAction::SetQuota(r.opt_size("quota").unwrap_or(0))
-        }
-        BulkForm::Limits => {
-            let input = DomainInput {
-                description: None,
-                quota_limit: r.opt_size("quota_limit"),
-                max_mailboxes: r.opt_count("max_mailboxes"),
-                max_aliases: r.opt_count("max_aliases"),
-                max_mailbox_quota: r.opt_size("max_mailbox_quota"),
-                transport: r.optional("transport"),
-            };
-            r.check_opt("transport", validate::transport);
-            if r.errors.is_empty() && input == DomainInput::default() {
-                r.errors.push((
-                    "quota_limit".into(),
-                    "nothing to change: fill in at least one limit".into(),
-                ));
-            }
-            BulkAction::SetLimits(input)
-        }
-        BulkForm::Grant => {
-            r.check("username", validate::username);
-            BulkAction::Grant {
-                username: r.required("username"),
-                perms: r.perms("permissions"),
-            }
-        }
-        BulkForm::Revoke => {
-            r.check("username", validate::username);
-            BulkAction::Revoke {
-                username: r.required("username"),
-            }
-        }
-    }
-}
-
-/// The text fields ops checks by name, checked here by the same rules
-/// (sizes, counts and passwords are checked as they are read).
-fn check_text_fields(r: &mut Reader<'_>) {
-    use crate::ops::{mail_configs, preferences};
-    match &r.form.kind {
-        FormKind::Create(Entity::Domains)
-        | FormKind::Edit {
-            resource: Entity::Domains,
-            ..
-        } => {
-            if matches!(r.form.kind, FormKind::Create(_)) {
-                r.check("name", validate::domain);
-            }
-            r.check("description", validate::description);
-            r.check("transport", validate::transport);
-        }
-        FormKind::Create(Entity::Mailboxes)
-        | FormKind::Edit {
-            resource: Entity::Mailboxes,
-            ..
-        } => {
-            r.check("address", validate::mailbox_address);
-            r.check("name", validate::description);
-        }
-        FormKind::Create(Entity::Aliases)
-        | FormKind::Edit {
-            resource: Entity::Aliases,
-            ..
-        } => {
-            r.check("address", validate::alias_address);
-            r.check("goto", validate::destinations);
-            r.check("description", validate::description);
-        }
-        FormKind::Create(Entity::AliasDomains)
-        | FormKind::Edit {
-            resource: Entity::AliasDomains,
-            ..
-        } => {
-            r.check("name", validate::domain);
-            r.check("target", validate::domain);
-        }
-        FormKind::Create(Entity::Users)
-        | FormKind::Edit {
-            resource: Entity::Users,
-            ..
-        } => {
-            r.check("username", validate::username);
-            r.check("email", validate::address);
-            r.check("role", Role::parse);
-        }
-        FormKind::Create(Entity::Permissions) => {
-            r.check("username", validate::username);
-            r.check("domain", validate::domain);
-        }
-        FormKind::Create(Entity::MailServers) => {
-            r.check("service", mail_configs::check_service);
-        }
-        FormKind::Preferences { .. } => {
-            r.check("theme", preferences::theme);
-            r.check("timezone", preferences::timezone);
-            r.check("language", preferences::language);
-        }
-        _ => {}
-    }
-}
-
 /// The write this form asks for, or the fields to fix first.
 pub fn build(form: &Form) -> Result<Write, FieldErrors> {
-    let mut r = Reader {
-        form,
-        errors: Vec::new(),
-    };
-    check_text_fields(&mut r);
+    let mut r = Reader::new(form);
     let write = match &form.kind {
-        FormKind::Create(Entity::Domains) => Write::CreateDomain {
-            name: r.text("name"),
-            input: DomainInput {
-                description: r.optional("description"),
-                quota_limit: r.size("quota_limit"),
-                max_mailboxes: r.count("max_mailboxes"),
-                max_aliases: r.count("max_aliases"),
-                max_mailbox_quota: r.size("max_mailbox_quota"),
-                transport: r.optional("transport"),
-            },
-        },
+        FormKind::Create(e) => spec::spec(*e).build(&mut r, None),
         FormKind::Edit {
-            resource: Entity::Domains,
+            resource,
             key,
             version,
-        } => Write::EditDomain {
-            name: key.clone(),
-            version: *version,
-            input: DomainInput {
-                description: r.changed("description"),
-                quota_limit: r.size("quota_limit"),
-                max_mailboxes: r.count("max_mailboxes"),
-                max_aliases: r.count("max_aliases"),
-                max_mailbox_quota: r.size("max_mailbox_quota"),
-                transport: r.changed("transport"),
-            },
-        },
-        FormKind::Create(Entity::Mailboxes) => {
-            let quota = if r.text("quota").is_empty() {
-                None
-            } else {
-                r.size("quota")
-            };
-            Write::CreateMailbox(NewMailbox {
-                address: r.text("address"),
-                password: r.password("password", true).unwrap_or_default(),
-                quota,
-                name: r.optional("name"),
-            })
-        }
-        FormKind::Edit {
-            resource: Entity::Mailboxes,
-            key,
-            version,
-        } => Write::EditMailbox {
-            address: key.clone(),
-            version: *version,
-            edit: MailboxEdit {
-                quota: r.size("quota"),
-                name: r.changed("name"),
-            },
-            password: r.password("password", false),
-        },
-        FormKind::Create(Entity::Aliases) => Write::CreateAlias {
-            address: r.text("address"),
-            goto: r.text("goto"),
-            description: r.optional("description"),
-        },
-        FormKind::Edit {
-            resource: Entity::Aliases,
-            key,
-            version,
-        } => Write::EditAlias {
-            address: key.clone(),
-            version: *version,
-            edit: AliasEdit {
-                goto: r.changed("goto"),
-                description: r.changed("description"),
-            },
-        },
-        FormKind::Create(Entity::AliasDomains) => Write::CreateAliasDomain {
-            name: r.text("name"),
-            target: r.text("target"),
-        },
-        FormKind::Edit {
-            resource: Entity::AliasDomains,
-            key,
-            version,
-        } => Write::RetargetAliasDomain {
-            name: key.clone(),
-            version: *version,
-            target: r.text("target"),
-        },
-        FormKind::Create(Entity::Users) => Write::CreateUser(NewUser {
-            username: r.text("username"),
-            email: r.text("email"),
-            role: r.text("role"),
-            password: r.password("password", true).unwrap_or_default(),
+        } => spec::spec(*resource).build(&mut r, Some((key.as_str(), *version))),
+        FormKind::OwnPassword { .. } => Some(own_password_write(&mut r)),
+        FormKind::Preferences { version } => Some(preferences_write(&mut r, *version)),
+        FormKind::Backup => Some(Write::Backup {
+            file: std::path::PathBuf::from(r.text(Own::File)),
         }),
-        FormKind::Edit {
-            resource: Entity::Users,
-            key,
-            version,
-        } => Write::EditUser {
-            username: key.clone(),
-            version: *version,
-            edit: UserEdit {
-                email: r.changed("email"),
-                role: r.changed("role"),
-                ..Default::default()
-            },
-            password: r.password("password", false),
-        },
-        FormKind::Create(Entity::Permissions) => Write::Grant {
-            username: r.text("username"),
-            domain: r.text("domain"),
-            perms: r.perms("permissions"),
-        },
-        FormKind::Edit {
-            resource: Entity::Permissions,
-            key,
-            ..
-        } => {
-            let (user, domain) = key.split_once('/').unwrap_or((key.as_str(), ""));
-            Write::Grant {
-                username: user.to_string(),
-                domain: domain.to_string(),
-                perms: r.perms("permissions"),
-            }
-        }
-        FormKind::OwnPassword { .. } => {
-            let pw = r.password("password", true).unwrap_or_default();
-            if r.secret("repeat").unwrap_or_default() != pw {
-                r.errors
-                    .push(("repeat".into(), "the two passwords differ".into()));
-            }
-            Write::SetOwnPassword { password: pw }
-        }
-        FormKind::Create(Entity::MailServers) => Write::ImportConfig {
-            file: r.text("file"),
-            service: r.text("service"),
-        },
-        FormKind::Create(Entity::Ldap) => Write::CreateLdap {
-            name: r.text("name"),
-            input: Box::new(ldap_input(&mut r, Some(form.value("name")))),
-        },
-        FormKind::Edit {
-            resource: Entity::Ldap,
-            key,
-            version,
-        } => Write::EditLdap {
-            name: key.clone(),
-            version: *version,
-            input: Box::new(ldap_input(&mut r, None)),
-        },
-        FormKind::Backup => Write::Backup {
-            file: std::path::PathBuf::from(r.text("file")),
-        },
-        FormKind::Preferences { version } => Write::SetPreferences {
-            version: Some(*version),
-            edit: crate::ops::preferences::PreferencesEdit {
-                theme: r.changed("theme"),
-                language: r.changed("language"),
-                timezone: r.changed("timezone"),
-            },
-        },
-        FormKind::Import(table) => {
-            let dry_run = match r.text("dry_run").to_ascii_lowercase().as_str() {
-                "yes" | "y" => true,
-                "no" | "n" | "" => false,
-                other => {
-                    r.errors
-                        .push(("dry_run".into(), format!("{other:?}: answer yes or no")));
-                    false
-                }
-            };
-            let file = r.required("file");
-            // Caught here, the form stays open to fix it; the worker checks
-            // again when it opens the file.
-            if !file.is_empty() {
-                let path = crate::paths::expand_tilde(&file);
-                let wrong = match std::fs::File::open(&path) {
-                    _ if path.is_dir() => Some(format!("{file} is a directory; name a CSV file")),
-                    Ok(_) => None,
-                    Err(e) => Some(crate::paths::explain(
-                        &path,
-                        crate::paths::Doing::Reading,
-                        &e,
-                    )),
-                };
-                if let Some(w) = wrong {
-                    r.errors.push(("file".into(), w));
-                }
-            }
-            Write::ImportCsv {
-                table: *table,
-                file: file.into(),
-                dry_run,
-            }
-        }
+        FormKind::Import(table) => Some(super::csv_forms::import_write(&mut r, *table)),
         FormKind::Export { table, filter } => {
-            let with_hashes = match r.text("with_hashes").to_ascii_lowercase().as_str() {
-                "yes" | "y" => true,
-                "no" | "n" | "" => false,
-                other => {
-                    r.errors
-                        .push(("with_hashes".into(), format!("{other:?}: answer yes or no")));
-                    false
-                }
-            };
-            let file = r.required("file");
-            let path = crate::paths::expand_tilde(&file);
-            if !file.is_empty() && path.is_dir() {
-                r.errors.push((
-                    "file".into(),
-                    format!("{file} is a directory; name a new file in it"),
-                ));
-            } else if !file.is_empty() && path.exists() {
-                r.errors.push((
-                    "file".into(),
-                    format!("{file} exists; an export never overwrites a file"),
-                ));
-            }
-            Write::ExportCsv {
-                table: *table,
-                filter: filter.clone(),
-                with_hashes,
-                file: file.into(),
-            }
+            Some(super::csv_forms::export_write(&mut r, *table, filter))
         }
         FormKind::Bulk {
             resource,
             keys,
             what,
-        } => Write::Bulk {
+        } => Some(Write::Bulk {
             resource: *resource,
             keys: keys.clone(),
-            action: bulk_action(&mut r, *what),
-        },
-        FormKind::Create(other)
-        | FormKind::Edit {
-            resource: other, ..
-        } => {
-            return Err(vec![(
-                "form".into(),
-                format!("{} rows cannot be changed here", other.noun()),
-            )])
-        }
+            action: super::bulk_forms::bulk_action(&mut r, *what),
+        }),
+    };
+    let Some(write) = write else {
+        let e = match &form.kind {
+            FormKind::Create(e) | FormKind::Edit { resource: e, .. } => e.noun(),
+            _ => "these",
+        };
+        return Err(vec![(
+            "form".into(),
+            format!("{e} rows cannot be changed here"),
+        )]);
     };
     if r.errors.is_empty() {
         Ok(write)
     } else {
         Err(r.errors)
+    }
+}
+
+fn own_password_write(r: &mut Reader<'_>) -> Write {
+    let pw = r.password(Own::Password, true).unwrap_or_default();
+    if r.secret(Own::Repeat).unwrap_or_default() != pw {
+        r.fail(Own::Repeat, "the two passwords differ");
+    }
+    Write::SetOwnPassword { password: pw }
+}
+
+fn preferences_write(r: &mut Reader<'_>, version: i32) -> Write {
+    use crate::ops::preferences;
+    r.check(Own::Theme, preferences::theme);
+    r.check(Own::Timezone, preferences::timezone);
+    r.check(Own::Language, preferences::language);
+    Write::SetPreferences {
+        version: Some(version),
+        edit: preferences::PreferencesEdit {
+            theme: r.changed(Own::Theme),
+            language: r.changed(Own::Language),
+            timezone: r.changed(Own::Timezone),
+        },
     }
 }
 

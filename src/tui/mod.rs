@@ -8,21 +8,29 @@
 
 mod action;
 pub mod app;
+mod bulk_forms;
 mod cells;
+mod commands;
+mod csv_forms;
 mod dashboard;
+mod editing;
 mod form;
 mod forms;
+mod input;
 pub mod keymap;
 pub mod keys;
 mod lock;
 mod login;
+mod modals;
 mod overlay;
-pub mod resources;
+mod reader;
 pub mod rows;
+mod spec;
 mod table;
 mod tail;
 pub mod terminal;
 pub mod theme;
+mod view;
 
 use std::io::IsTerminal;
 use std::sync::atomic::Ordering;

@@ -1,7 +1,6 @@
 //! Modals drawn over a screen: the delete confirmation (focus starts on
 //! No), a read-only detail panel, and the `?` help.
 
-use crate::model::Entity;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -253,16 +252,14 @@ pub fn draw_help(
         lines.push(Line::from(spans));
     }
     lines.push(Line::default());
-    let screens: Vec<&str> = std::iter::once("dashboard")
-        .chain(Entity::ALL.iter().map(|r| r.command()))
-        .collect();
+    let screens = super::commands::screen_words();
     lines.push(Line::from(vec![
         Span::styled("Screens for ':': ", theme.dim()),
         Span::raw(screens.join(" ")),
     ]));
     lines.push(Line::from(vec![
         Span::styled("Commands for ':': ", theme.dim()),
-        Span::raw("import export backup maintain vacuum preferences password"),
+        Span::raw(super::commands::HELP_COMMANDS.join(" ")),
     ]));
     let h = (lines.len() as u16 + 4).min(area.height);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(h));

@@ -281,17 +281,12 @@ impl App {
         match f.kind {
             forms::FormKind::OwnPassword { .. } => session.must_change_password = false,
             forms::FormKind::Preferences { version } => {
-                let value = |name: &str| {
-                    f.fields
-                        .iter()
-                        .find(|x| x.name == name)
-                        .map(|x| x.input.value().trim().to_string())
-                        .unwrap_or_default()
-                };
+                use forms::Own;
+                let value = |id: Own| f.value(id).trim().to_string();
                 let p = &mut session.preferences;
-                p.theme = value("theme").to_ascii_lowercase();
-                p.timezone = value("timezone");
-                p.language = value("language");
+                p.theme = value(Own::Theme).to_ascii_lowercase();
+                p.timezone = value(Own::Timezone);
+                p.language = value(Own::Language);
                 p.version = version + 1;
                 crate::timefmt::set_zone(p.tz());
                 self.theme = self.theme.with_preference(&p.theme);

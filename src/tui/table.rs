@@ -14,12 +14,11 @@ use tui_input::Input;
 use super::action::Action;
 use super::forms;
 use super::keys::{self, Cmd, Offer};
-use super::resources::{self, Caps};
 use super::rows::Row;
+use super::spec::{self, Caps, Spec};
 use super::theme::Theme;
 use crate::model::{Entity, Role, Status};
-
-use crate::store::{Filter, Page};
+use crate::store::{Filter, Page, SortKey};
 use crate::worker::{BulkAction, LiveToken, Request, Write};
 
 /// How the page on screen was (or is being) fetched.
@@ -107,12 +106,18 @@ impl TableScreen {
         }
     }
 
+    fn spec(&self) -> &'static dyn Spec {
+        spec::spec(self.resource)
+    }
+
+    /// Whether this table has `cmd` among its own keys.
+    fn has(&self, cmd: Cmd) -> bool {
+        spec::has(self.spec(), cmd)
+    }
+
     /// Rows of this screen can be marked for bulk actions.
     fn markable(&self) -> bool {
-        matches!(
-            self.resource,
-            Entity::Mailboxes | Entity::Aliases | Entity::Domains
-        ) && (self.caps().status || self.caps().delete)
+        self.has(Cmd::Mark) && (self.caps().status || self.caps().delete)
     }
 
     pub fn clear_marks(&mut self) {
@@ -142,15 +147,8 @@ impl TableScreen {
     }
 
     /// The columns this list can be ordered by, with their header index.
-    fn sortable(&self) -> &'static [(crate::store::SortKey, usize)] {
-        use crate::store::SortKey::*;
-        match self.resource {
-            Entity::Domains => &[(Name, 0), (Used, 2), (Quota, 3), (Usage, 5)],
-            Entity::Mailboxes => &[(Name, 0), (Used, 3), (Quota, 4), (Usage, 5)],
-            // One order, both directions.
-            Entity::Aliases | Entity::AliasDomains | Entity::Users => &[(Name, 0)],
-            _ => &[],
-        }
+    fn sortable(&self) -> Vec<(SortKey, usize)> {
+        spec::sortable(self.spec()).collect()
     }
 
     /// `o`: order by the next sortable column (numbers start largest
@@ -170,7 +168,7 @@ impl TableScreen {
             let next = cols[(i + 1) % cols.len()].0;
             self.sort = crate::store::Sort {
                 key: next,
-                desc: next != crate::store::SortKey::Name,
+                desc: next != SortKey::Name,
             };
         }
         Action::Fetch(self.first_page())
@@ -233,7 +231,7 @@ impl TableScreen {
     }
 
     pub fn caps(&self) -> Caps {
-        resources::caps(self.resource, self.role)
+        self.spec().caps(self.role)
     }
 
     /// Esc on a filtered list: drop the filter (and start again from the
@@ -433,9 +431,8 @@ impl TableScreen {
     /// and the footer offer.
     pub fn available(&self, cmd: Cmd) -> bool {
         let caps = self.caps();
-        let marks = self.markable();
-        let configs = self.resource == Entity::MailServers && caps.create;
-        let admin_domains = marks && self.resource == Entity::Domains && self.role == Role::Admin;
+        let own = self.has(cmd);
+        let marks = own && self.markable();
         match cmd {
             Cmd::Down
             | Cmd::Up
@@ -445,29 +442,36 @@ impl TableScreen {
             | Cmd::Last
             | Cmd::Reload
             | Cmd::Open => true,
-            Cmd::Filter => resources::filterable(self.resource),
-            Cmd::Logins => self.resource == Entity::Audit,
+            Cmd::Filter => self.spec().filterable(),
             Cmd::New => caps.create,
             Cmd::Delete => caps.delete,
             Cmd::Suspend => caps.status,
-            Cmd::Mark | Cmd::MarkRange | Cmd::MarkAll | Cmd::Unmark => marks,
-            Cmd::BulkSuspend | Cmd::BulkActivate => marks && caps.status,
-            Cmd::BulkDelete => marks && caps.delete && self.resource != Entity::Domains,
-            Cmd::BulkEdit => marks && caps.edit,
-            Cmd::BulkQuota => marks && self.resource == Entity::Mailboxes,
-            Cmd::BulkLimits | Cmd::BulkGrant | Cmd::BulkRevoke => admin_domains,
-            Cmd::Mailboxes | Cmd::Aliases => self.resource == Entity::Domains,
             Cmd::Sort => self.sortable().len() > 1,
             Cmd::Reverse => !self.sortable().is_empty(),
-            Cmd::History => matches!(self.resource, Entity::Domains | Entity::Mailboxes),
-            Cmd::TestLdap => self.resource == Entity::Ldap && caps.edit,
+            Cmd::Mark | Cmd::MarkRange | Cmd::MarkAll | Cmd::Unmark | Cmd::BulkQuota => marks,
+            Cmd::BulkSuspend | Cmd::BulkActivate => marks && caps.status,
+            Cmd::BulkDelete => marks && caps.delete,
+            Cmd::BulkEdit => marks && caps.edit,
+            Cmd::BulkLimits | Cmd::BulkGrant | Cmd::BulkRevoke => marks && self.role == Role::Admin,
+            Cmd::Logins | Cmd::History | Cmd::Mailboxes | Cmd::Aliases => own,
+            Cmd::TestLdap => own && caps.edit,
             Cmd::ConfigView
             | Cmd::ConfigDiffDisk
             | Cmd::ConfigDiffPrevious
             | Cmd::ConfigEdit
             | Cmd::ConfigApply
-            | Cmd::ConfigRollback => configs,
-            _ => false,
+            | Cmd::ConfigRollback => own && caps.create,
+            // The app's and the dashboard's.
+            Cmd::QuitNow
+            | Cmd::Stop
+            | Cmd::Quit
+            | Cmd::Help
+            | Cmd::Command
+            | Cmd::Tail
+            | Cmd::Back
+            | Cmd::Message
+            | Cmd::Pause
+            | Cmd::DashReload => false,
         }
     }
 
@@ -527,29 +531,34 @@ impl TableScreen {
             Cmd::Aliases => self.open_scoped(Entity::Aliases),
             Cmd::Sort => self.cycle_sort(false),
             Cmd::Reverse => self.cycle_sort(true),
-            Cmd::ConfigView => self.mail_config_key('v'),
-            Cmd::ConfigDiffDisk => self.mail_config_key('D'),
-            Cmd::ConfigDiffPrevious => self.mail_config_key('P'),
-            Cmd::ConfigEdit => self.mail_config_key('e'),
-            Cmd::ConfigApply => self.mail_config_key('A'),
-            Cmd::ConfigRollback => self.mail_config_key('R'),
-            // Test the selected LDAP server: the worker binds and searches,
-            // the screen keeps answering keys meanwhile.
-            Cmd::TestLdap => match self.current() {
-                Some(row) => Action::Write(Write::TestLdap {
-                    name: row.key.clone(),
-                }),
-                None => Action::Ignored,
-            },
             Cmd::History => match self.current() {
-                Some(row) => Action::History(
-                    self.resource,
-                    i32::try_from(row.id).unwrap_or_default(),
-                    format!("usage of {}", row.key),
-                ),
+                Some(row) => match row.id32() {
+                    Ok(id) => Action::History(self.resource, id, format!("usage of {}", row.key)),
+                    Err(e) => Action::Fail(e.to_string()),
+                },
                 None => Action::Ignored,
             },
-            _ => Action::Ignored,
+            Cmd::TestLdap
+            | Cmd::ConfigView
+            | Cmd::ConfigDiffDisk
+            | Cmd::ConfigDiffPrevious
+            | Cmd::ConfigEdit
+            | Cmd::ConfigApply
+            | Cmd::ConfigRollback => match self.current() {
+                Some(row) => self.spec().run(cmd, row),
+                None => Action::Ignored,
+            },
+            Cmd::Unmark
+            | Cmd::QuitNow
+            | Cmd::Stop
+            | Cmd::Quit
+            | Cmd::Help
+            | Cmd::Command
+            | Cmd::Tail
+            | Cmd::Back
+            | Cmd::Message
+            | Cmd::Pause
+            | Cmd::DashReload => Action::Ignored,
         }
     }
 
@@ -594,39 +603,32 @@ impl TableScreen {
     }
 
     fn page_down(&mut self) -> Action {
-        match (self.at_end, self.rows.last()) {
-            (false, Some(last)) => {
-                let after = Some(last.cursor_for(self.sort));
-                Action::Fetch(self.fetch(
-                    Anchor {
-                        after,
-                        backward: false,
-                    },
-                    Select::Keep(self.selected),
-                ))
-            }
-            _ if self.selected + 1 < self.rows.len() => {
-                self.selected = self.rows.len() - 1;
-                Action::Redraw
-            }
-            _ => Action::Ignored,
-        }
+        self.page(false)
     }
 
     fn page_up(&mut self) -> Action {
-        match (self.at_start, self.rows.first()) {
-            (false, Some(first)) => {
-                let after = Some(first.cursor_for(self.sort));
-                Action::Fetch(self.fetch(
-                    Anchor {
-                        after,
-                        backward: true,
-                    },
-                    Select::Keep(self.selected),
-                ))
+        self.page(true)
+    }
+
+    /// The next page (`backward`: the previous one), the cursor at the
+    /// same height; at an end, the cursor goes to the end row instead.
+    fn page(&mut self, backward: bool) -> Action {
+        let (at_end, edge, end_row) = if backward {
+            (self.at_start, self.rows.first(), 0)
+        } else {
+            (
+                self.at_end,
+                self.rows.last(),
+                self.rows.len().saturating_sub(1),
+            )
+        };
+        match (at_end, edge) {
+            (false, Some(edge)) => {
+                let after = Some(edge.cursor_for(self.sort));
+                Action::Fetch(self.fetch(Anchor { after, backward }, Select::Keep(self.selected)))
             }
-            _ if self.selected > 0 => {
-                self.selected = 0;
+            _ if !self.rows.is_empty() && self.selected != end_row => {
+                self.selected = end_row;
                 Action::Redraw
             }
             _ => Action::Ignored,
@@ -656,32 +658,12 @@ impl TableScreen {
         let Some(row) = self.current() else {
             return Action::Ignored;
         };
-        let key = row.key.clone();
-        let write = match self.resource {
-            Entity::Domains => Write::DeleteDomain {
-                name: key.clone(),
-                cascade: true,
-            },
-            Entity::Mailboxes => Write::DeleteMailbox {
-                address: key.clone(),
-            },
-            Entity::Aliases => Write::DeleteAlias {
-                address: key.clone(),
-            },
-            Entity::AliasDomains => Write::DeleteAliasDomain { name: key.clone() },
-            Entity::Users => Write::DeleteUser {
-                username: key.clone(),
-            },
-            Entity::Permissions => Write::Revoke {
-                username: row.field("username").to_string(),
-                domain: row.field("domain").to_string(),
-            },
-            Entity::Ldap => Write::DeleteLdap { name: key.clone() },
-            Entity::Audit | Entity::MailServers => return Action::Ignored,
+        let Some(write) = self.spec().delete(row) else {
+            return Action::Ignored;
         };
         Action::AskDelete {
             resource: self.resource,
-            key,
+            key: row.key.clone(),
             write,
         }
     }
@@ -702,7 +684,7 @@ impl TableScreen {
         };
         // A domain takes all its mailboxes and aliases down with it: ask
         // first, with the count, as a delete does (default No).
-        if self.resource == Entity::Domains && status == Status::Suspended {
+        if self.spec().suspend_asks() && status == Status::Suspended {
             return Action::AskBulk {
                 preview: Request::StatusImpact {
                     resource: self.resource,
@@ -714,41 +696,12 @@ impl TableScreen {
         Action::Write(write)
     }
 
-    /// The mail-config keys: v view, D diff against disk, P against the
-    /// previous version, e edit in $EDITOR, A apply, R roll back.
-    fn mail_config_key(&self, c: char) -> Action {
-        use crate::worker::TextMode;
-        let Some(row) = self.current() else {
-            return Action::Ignored;
-        };
-        let id = i32::try_from(row.id).unwrap_or_default();
-        let file = row.field("config_file").to_string();
-        match c {
-            'v' => Action::ConfigText(id, TextMode::Content),
-            'D' => Action::ConfigText(id, TextMode::DiffDisk),
-            'P' => Action::ConfigText(id, TextMode::DiffPrevious),
-            'e' => Action::ConfigText(id, TextMode::ForEdit),
-            'A' => Action::AskConfirm {
-                text: format!(
-                    "Apply version {} of {file}? A staged copy is checked first, the current file is backed up, then replaced."
-                    , row.field("version")
-                ),
-                write: Write::ApplyConfig { id },
-            },
-            'R' => Action::AskConfirm {
-                text: format!(
-                    "Put back {file} as it was before version {} was applied (its backup)?",
-                    row.field("version")
-                ),
-                write: Write::RollbackConfig { id },
-            },
-            _ => Action::Ignored,
-        }
-    }
-
     fn open_scoped(&self, target: Entity) -> Action {
         match self.current() {
-            Some(row) => Action::Open(target, Some((row.id as i32, row.key.clone()))),
+            Some(row) => match row.id32() {
+                Ok(id) => Action::Open(target, Some((id, row.key.clone()))),
+                Err(e) => Action::Fail(e.to_string()),
+            },
             None => Action::Ignored,
         }
     }
@@ -762,13 +715,10 @@ impl TableScreen {
                 Offer::of(Cmd::Open).what("keep filter"),
                 Offer::of(Cmd::Back).what("clear filter").rank(2),
             ];
-            if self.resource == Entity::Audit {
+            if let Some((syntax, _)) = self.spec().filter_syntax() {
                 // The syntax, where it is being typed; first, so it fits
                 // at 80 columns (`?` has the long form).
-                keys.insert(
-                    0,
-                    Offer::of(Cmd::Filter).what("actor: action: resource: result: text"),
-                );
+                keys.insert(0, Offer::of(Cmd::Filter).what(syntax));
             }
             return keys;
         }
@@ -781,9 +731,10 @@ impl TableScreen {
                 match x.cmd {
                     Cmd::Open if !self.caps().edit => o.what("details"),
                     Cmd::Logins if self.show_hidden => o.what("hide CLI logins"),
-                    Cmd::Filter if self.resource == Entity::Audit => {
-                        o.what("filter (actor: action: …)")
-                    }
+                    Cmd::Filter => match self.spec().filter_syntax() {
+                        Some((_, short)) => o.what(short),
+                        None => o,
+                    },
                     Cmd::Suspend => match self.current().and_then(|r| r.status.as_deref()) {
                         Some("active") | None => o,
                         Some(_) => o.what("activate"),
@@ -806,7 +757,7 @@ impl TableScreen {
         } else if !self.filter.is_empty() {
             title.push(Span::raw(format!("/{} ", self.filter)));
         }
-        if self.resource == Entity::Audit && !self.show_hidden {
+        if self.has(Cmd::Logins) && !self.show_hidden {
             title.push(Span::styled("CLI logins hidden ", theme.dim()));
         }
         if self.loading {
@@ -847,7 +798,7 @@ impl TableScreen {
             f.render_widget(Paragraph::new(Line::styled(text, style)), inner);
             return;
         }
-        let names = resources::columns(self.resource).0;
+        let columns = self.spec().columns();
         // The first column is as wide as this page's longest entry (with the
         // header's sort mark and a marked row's `* `), so addresses are not
         // cut while a name or description can give way.
@@ -858,10 +809,10 @@ impl TableScreen {
                 let mark = if self.marks.contains(&r.key) { 2 } else { 0 };
                 r.cells.first().map_or(0, |c| c.chars().count()) + mark
             })
-            .chain(names.first().map(|n| n.chars().count() + 2))
+            .chain(columns.first().map(|c| c.label.chars().count() + 2))
             .max()
             .unwrap_or(0);
-        let widths = resources::fit_columns(self.resource, inner.width, need);
+        let widths = spec::fit_columns(self.spec(), inner.width, need);
         // The indicator sits on the column the list is ordered by.
         let sorted_col = self
             .sortable()
@@ -870,7 +821,11 @@ impl TableScreen {
             .map(|(_, i)| *i)
             .unwrap_or(0);
         let mark = if self.sortable().is_empty() {
-            sort_mark(self.resource)
+            if self.spec().newest_first() {
+                "▼"
+            } else {
+                "▲"
+            }
         } else if self.sort.desc {
             "▼"
         } else {
@@ -878,15 +833,16 @@ impl TableScreen {
         };
         // Every cell fitted to its column's real width: a cut shows `…`.
         let fit = super::cells::column_widths(inner, &widths);
-        let right = resources::right_columns(self.resource);
-        let header_names: Vec<String> = names
+        let right: Vec<usize> = (0..columns.len()).filter(|i| columns[*i].right).collect();
+        let right = right.as_slice();
+        let header_names: Vec<String> = columns
             .iter()
             .enumerate()
-            .map(|(i, n)| {
+            .map(|(i, c)| {
                 if i == sorted_col {
-                    format!("{n} {mark}")
+                    format!("{} {mark}", c.label)
                 } else {
-                    n.to_string()
+                    c.label.to_string()
                 }
             })
             .collect();
@@ -929,10 +885,84 @@ impl TableScreen {
     }
 }
 
-/// The list's order: names ascending; the audit log newest first.
-fn sort_mark(r: Entity) -> &'static str {
-    match r {
-        Entity::Audit => "▼",
-        _ => "▲",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen(e: Entity, id: i64) -> TableScreen {
+        let mut t = TableScreen::new(e, None, Role::Admin);
+        t.rows = vec![Row {
+            key: "example.com".into(),
+            cursor: "example.com".into(),
+            id,
+            version: Some(1),
+            status: Some("active".into()),
+            cells: vec!["example.com".into()],
+            fields: Vec::new(),
+            usage: None,
+        }];
+        t
+    }
+
+    /// An id beyond the 32-bit keys is said, never sent as 0 or cut to fit.
+    #[test]
+    fn an_out_of_range_id_is_an_error_not_row_zero() {
+        let big = i64::from(i32::MAX) + 1;
+        for cmd in [Cmd::History, Cmd::Mailboxes] {
+            match screen(Entity::Domains, big).run(cmd) {
+                Action::Fail(m) => assert!(m.contains(&big.to_string()), "{m}"),
+                other => panic!("{cmd:?}: {other:?}"),
+            }
+        }
+        match screen(Entity::MailServers, big).run(Cmd::ConfigView) {
+            Action::Fail(_) => {}
+            other => panic!("{other:?}"),
+        }
+        match screen(Entity::Domains, 7).run(Cmd::History) {
+            Action::History(Entity::Domains, 7, _) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `E` edits the marked rows of the screen's own table, whichever it is.
+    #[test]
+    fn edit_marked_names_the_screens_own_table() {
+        for e in Entity::ALL {
+            let mut t = screen(e, 1);
+            if !t.available(Cmd::BulkEdit) {
+                continue;
+            }
+            assert!(e.csv(), "{e:?} offers E but has no sheet");
+            t.marks.insert("example.com".into());
+            match t.run(Cmd::BulkEdit) {
+                Action::EditMarked(table, keys) => {
+                    assert_eq!(table, e);
+                    assert_eq!(keys, ["example.com"]);
+                }
+                other => panic!("{e:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// PgDn/PgUp at an end move the cursor to the end row, once.
+    #[test]
+    fn paging_at_an_end_moves_to_the_end_row() {
+        let mut t = screen(Entity::Domains, 1);
+        t.rows.push(t.rows[0].clone());
+        t.rows.push(t.rows[0].clone());
+        assert!(matches!(t.run(Cmd::PageDown), Action::Redraw));
+        assert_eq!(t.selected, 2);
+        assert!(matches!(t.run(Cmd::PageDown), Action::Ignored));
+        assert!(matches!(t.run(Cmd::PageUp), Action::Redraw));
+        assert_eq!(t.selected, 0);
+        assert!(matches!(t.run(Cmd::PageUp), Action::Ignored));
+        t.at_end = false;
+        match t.run(Cmd::PageDown) {
+            Action::Fetch(Request::Live { page, .. }) => {
+                assert!(!page.backward);
+                assert!(page.after.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

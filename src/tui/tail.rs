@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::rows::{audit_row, Row};
+use super::spec::AuditField;
 use super::theme::Theme;
 use crate::ops::audit::Named;
 use crate::worker::Request;
@@ -52,16 +53,20 @@ impl Tail {
             .entries
             .iter()
             .map(|r| {
-                let result = r.field("result");
+                let result = r.field(AuditField::Result);
                 let style = if result == "ok" {
                     theme.ok()
                 } else {
                     theme.error()
                 };
                 Line::from(vec![
-                    Span::styled(format!("{} ", r.field("time")), theme.dim()),
-                    Span::raw(format!("{:<12} ", r.field("actor"))),
-                    Span::raw(format!("{} {} ", r.field("action"), r.field("resource"))),
+                    Span::styled(format!("{} ", r.field(AuditField::Time)), theme.dim()),
+                    Span::raw(format!("{:<12} ", r.field(AuditField::Actor))),
+                    Span::raw(format!(
+                        "{} {} ",
+                        r.field(AuditField::Action),
+                        r.field(AuditField::Resource)
+                    )),
                     Span::styled(result.to_string(), style),
                 ])
             })

@@ -1,0 +1,198 @@
+//! The Domains screen.
+
+use crate::ops::domains::DomainInput;
+use crate::tui::form::Field;
+use crate::tui::forms::{COUNT_HINT, SIZE_HINT};
+use crate::tui::reader::Reader;
+use crate::validate;
+use ratatui::layout::Constraint::{Fill, Length};
+
+use super::{col, fields, pairs, Caps, Column, Spec, USAGE_WIDTH};
+use crate::model::Role;
+use crate::store::SortKey;
+use crate::tui::keys::Cmd;
+use crate::tui::rows::{clean, count, opt, time, usage_bar, used, Row};
+use crate::validate::format_size;
+use crate::worker::Write;
+
+fields! {
+    pub enum F {
+        Name = "name",
+        Status = "status",
+        Description = "description",
+        QuotaUsed = "quota_used",
+        QuotaLimit = "quota_limit",
+        MaxMailboxes = "max_mailboxes",
+        MaxAliases = "max_aliases",
+        MaxMailboxQuota = "max_mailbox_quota",
+        Transport = "transport",
+        CreatedAt = "created_at",
+        UpdatedAt = "updated_at",
+        Version = "version",
+    }
+}
+
+pub struct Domains;
+
+const COLUMNS: &[Column] = &[
+    col("Domain", Fill(3)).sort(SortKey::Name),
+    col("Status", Length(9)),
+    col("Used", Length(6)).sort(SortKey::Used).right(),
+    col("Quota", Length(9)).sort(SortKey::Quota).right(),
+    col("Mbx max", Length(9)).right(),
+    col("Usage", Length(USAGE_WIDTH)).sort(SortKey::Usage),
+    col("Description", Fill(2)),
+];
+
+impl Spec for Domains {
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+    fn keyed(&self) -> bool {
+        true
+    }
+    fn caps(&self, role: Role) -> Caps {
+        match role {
+            Role::Admin => Caps::ALL,
+            // A user with the `domain` permission may edit a domain's description.
+            Role::User => Caps {
+                edit: true,
+                ..Caps::NONE
+            },
+            Role::Readonly => Caps::NONE,
+        }
+    }
+    fn commands(&self) -> &'static [Cmd] {
+        &[
+            Cmd::Mark,
+            Cmd::MarkRange,
+            Cmd::MarkAll,
+            Cmd::Unmark,
+            Cmd::BulkSuspend,
+            Cmd::BulkActivate,
+            Cmd::BulkEdit,
+            Cmd::BulkLimits,
+            Cmd::BulkGrant,
+            Cmd::BulkRevoke,
+            Cmd::History,
+            Cmd::Mailboxes,
+            Cmd::Aliases,
+        ]
+    }
+    fn delete(&self, row: &Row) -> Option<Write> {
+        Some(Write::DeleteDomain {
+            name: row.key.clone(),
+            cascade: true,
+        })
+    }
+    fn suspend_asks(&self) -> bool {
+        true
+    }
+    fn create(&self, _domain: Option<&str>) -> Option<Vec<Field>> {
+        Some(vec![
+            Field::new(F::Name, "Domain", "", "example.com"),
+            Field::new(F::Description, "Description", "", ""),
+            // Unlimited, as `domain add` without --quota: a 1G total equal to
+            // the default mailbox quota would refuse the second mailbox.
+            Field::new(F::QuotaLimit, "Total quota", "", "e.g. 500M, 2T").with_default("unlimited"),
+            Field::new(F::MaxMailboxes, "Max mailboxes", "", "").with_default("unlimited"),
+            Field::new(F::MaxAliases, "Max aliases", "", "").with_default("unlimited"),
+            Field::new(F::MaxMailboxQuota, "Max per mailbox", "", "e.g. 2G")
+                .with_default("unlimited"),
+            Field::new(F::Transport, "Transport", "", "empty = default"),
+        ])
+    }
+    fn edit(&self, row: &Row) -> Option<Vec<Field>> {
+        let v = |id: F| row.field(id).to_string();
+        Some(vec![
+            Field::new(F::Description, "Description", &v(F::Description), ""),
+            Field::new(F::QuotaLimit, "Total quota", &v(F::QuotaLimit), SIZE_HINT),
+            Field::new(
+                F::MaxMailboxes,
+                "Max mailboxes",
+                &v(F::MaxMailboxes),
+                COUNT_HINT,
+            ),
+            Field::new(F::MaxAliases, "Max aliases", &v(F::MaxAliases), COUNT_HINT),
+            Field::new(
+                F::MaxMailboxQuota,
+                "Max per mailbox",
+                &v(F::MaxMailboxQuota),
+                SIZE_HINT,
+            ),
+            Field::new(
+                F::Transport,
+                "Transport",
+                &v(F::Transport),
+                "empty = default",
+            ),
+        ])
+    }
+    fn build(&self, r: &mut Reader<'_>, editing: Option<(&str, i32)>) -> Option<Write> {
+        if editing.is_none() {
+            r.check(F::Name, validate::domain);
+        }
+        r.check(F::Description, validate::description);
+        r.check(F::Transport, validate::transport);
+        Some(match editing {
+            None => Write::CreateDomain {
+                name: r.text(F::Name),
+                input: DomainInput {
+                    description: r.optional(F::Description),
+                    quota_limit: r.size(F::QuotaLimit),
+                    max_mailboxes: r.count(F::MaxMailboxes),
+                    max_aliases: r.count(F::MaxAliases),
+                    max_mailbox_quota: r.size(F::MaxMailboxQuota),
+                    transport: r.optional(F::Transport),
+                },
+            },
+            Some((key, version)) => Write::EditDomain {
+                name: key.to_string(),
+                version,
+                input: DomainInput {
+                    description: r.changed(F::Description),
+                    quota_limit: r.size(F::QuotaLimit),
+                    max_mailboxes: r.count(F::MaxMailboxes),
+                    max_aliases: r.count(F::MaxAliases),
+                    max_mailbox_quota: r.size(F::MaxMailboxQuota),
+                    transport: r.changed(F::Transport),
+                },
+            },
+        })
+    }
+}
+
+pub fn row(d: &crate::db::models::Domain) -> Row {
+    let name = clean(&d.name);
+    Row {
+        usage: Some((d.quota_used, d.quota_limit)),
+        key: name.clone(),
+        cursor: d.name.clone(),
+        id: i64::from(d.id),
+        version: Some(d.version),
+        status: Some(clean(&d.status)),
+        cells: vec![
+            name.clone(),
+            clean(&d.status),
+            used(d.quota_used),
+            crate::units::human_limit(d.quota_limit),
+            count(d.max_mailboxes),
+            usage_bar(d.quota_used, d.quota_limit),
+            opt(&d.description),
+        ],
+        fields: pairs(vec![
+            (F::Name, name),
+            (F::Status, clean(&d.status)),
+            (F::Description, opt(&d.description)),
+            (F::QuotaUsed, used(d.quota_used)),
+            (F::QuotaLimit, format_size(d.quota_limit)),
+            (F::MaxMailboxes, d.max_mailboxes.to_string()),
+            (F::MaxAliases, d.max_aliases.to_string()),
+            (F::MaxMailboxQuota, format_size(d.max_mailbox_quota)),
+            (F::Transport, opt(&d.transport)),
+            (F::CreatedAt, time(&d.created_at)),
+            (F::UpdatedAt, time(&d.updated_at)),
+            (F::Version, d.version.to_string()),
+        ]),
+    }
+}
