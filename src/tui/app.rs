@@ -275,8 +275,6 @@ impl App {
         self.refresh_top();
     }
 
-
-
     pub fn on_resize(&mut self, w: u16, h: u16) -> bool {
         self.size = (w, h);
         // Locked, nothing under the lock screen is shown, so nothing is
@@ -301,11 +299,6 @@ impl App {
             self.send(slot, r);
         }
     }
-
-
-
-
-
 
     /// One second passed: poll the tail, refresh the dashboard now and then.
     pub fn on_tick(&mut self) -> bool {
@@ -366,17 +359,4 @@ impl App {
         ));
         true
     }
-
-
-
-
-
-
-
 }
-
-
-
-
-
-

@@ -750,7 +750,8 @@ impl TableScreen {
             .collect()
     }
 
-    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    /// The border's title: the table, the filter, and what is going on.
+    fn title_line(&self, theme: &Theme) -> Line<'static> {
         let mut title = vec![Span::styled(format!(" {} ", self.title()), theme.title())];
         if self.filter_input.is_some() {
             title.push(Span::styled(format!("/{}█ ", self.filter), theme.focus()));
@@ -770,6 +771,10 @@ impl TableScreen {
                 theme.focus(),
             ));
         }
+        Line::from(title)
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let more = match (self.at_start, self.at_end) {
             (true, true) => "",
             (false, true) => " ↑ more ",
@@ -777,7 +782,7 @@ impl TableScreen {
             (false, false) => " ↑↓ more ",
         };
         let block = Block::bordered()
-            .title(Line::from(title))
+            .title(self.title_line(theme))
             .title_bottom(Line::from(more).right_aligned());
         let inner = block.inner(area);
         f.render_widget(block, area);
