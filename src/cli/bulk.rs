@@ -6,15 +6,15 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::args::*;
+use super::args::{BulkArgs, EditManyArgs, ImportArgs};
 use super::output::object;
 use super::CliError;
+use crate::csvio;
 use crate::db::AnyConnection;
-use crate::model::{Entity, Perm};
+use crate::model::Entity;
 use crate::ops::bulk::{self, Action, Preview};
 use crate::ops::{self, Ctx};
 use crate::store::Filter;
-use crate::{csvio, validate};
 
 fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
@@ -92,7 +92,7 @@ fn shown(p: &Preview, j: bool, done: bool) -> String {
 
 /// The shared shape: preview; stop on --dry-run; confirm unless --yes;
 /// apply (the same `ops::bulk::run` both times).
-fn run_bulk(
+pub(super) fn run_bulk(
     table: Entity,
     args: &BulkArgs,
     action: &Action,
@@ -110,84 +110,6 @@ fn run_bulk(
     }
     let p = bulk::run(conn, ctx, table, &keys, action, true)?;
     Ok(shown(&p, j, true))
-}
-
-pub fn mailbox_bulk(
-    b: &MailboxBulk,
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-) -> Result<String, CliError> {
-    let (args, action) = match b {
-        MailboxBulk::Suspend(a) => (a, Action::Suspend),
-        MailboxBulk::Activate(a) => (a, Action::Activate),
-        MailboxBulk::Delete(a) => (a, Action::Delete),
-        MailboxBulk::SetQuota { quota, args } => {
-            (args, Action::SetQuota(validate::size("quota", quota)?))
-        }
-    };
-    run_bulk(Entity::Mailboxes, args, &action, conn, ctx, j)
-}
-
-pub fn alias_bulk(
-    b: &AliasBulk,
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-) -> Result<String, CliError> {
-    let (args, action) = match b {
-        AliasBulk::Suspend(a) => (a, Action::Suspend),
-        AliasBulk::Activate(a) => (a, Action::Activate),
-        AliasBulk::Delete(a) => (a, Action::Delete),
-    };
-    run_bulk(Entity::Aliases, args, &action, conn, ctx, j)
-}
-
-pub fn domain_bulk(
-    b: &DomainBulk,
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-) -> Result<String, CliError> {
-    let (args, action) = match b {
-        DomainBulk::Suspend(a) => (a, Action::Suspend),
-        DomainBulk::Activate(a) => (a, Action::Activate),
-        DomainBulk::SetLimits { fields, args } => {
-            let size = |f: &str, v: &Option<String>| -> Result<Option<i64>, CliError> {
-                Ok(match v {
-                    Some(s) => Some(validate::size(f, s)?),
-                    None => None,
-                })
-            };
-            let input = ops::domains::DomainInput {
-                description: fields.description.clone(),
-                quota_limit: size("quota_limit", &fields.quota)?,
-                max_mailboxes: fields.max_mailboxes,
-                max_aliases: fields.max_aliases,
-                max_mailbox_quota: size("max_mailbox_quota", &fields.max_mailbox_quota)?,
-                transport: fields.transport.clone(),
-            };
-            (args, Action::SetLimits(input))
-        }
-        DomainBulk::Grant {
-            username,
-            permissions,
-            args,
-        } => (
-            args,
-            Action::Grant {
-                username: username.clone(),
-                perms: Perm::parse_list("permissions", permissions)?,
-            },
-        ),
-        DomainBulk::Revoke { username, args } => (
-            args,
-            Action::Revoke {
-                username: username.clone(),
-            },
-        ),
-    };
-    run_bulk(Entity::Domains, args, &action, conn, ctx, j)
 }
 
 /// Progress on stderr at most twice a second: done/total, rate, ETA.

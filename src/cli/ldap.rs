@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::args::{Cli, LdapCommand, LdapFields};
+use clap::{Args, Subcommand};
+
+use super::args::{Cli, PageArgs};
 use super::output::{list, object, Row};
 use super::setup::{read_secret_file, Env};
 use super::CliError;
@@ -18,6 +20,106 @@ use crate::ops::ldap::{BindPassword, ImportReport, ImportRequest, ServerInput, S
 use crate::ops::{self, Ctx};
 use crate::secrets::SecretString;
 use crate::store::Page;
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct LdapFields {
+    /// Host name or IP address of the server
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port (default 389, or 636 with --tls ldaps)
+    #[arg(long)]
+    pub port: Option<i64>,
+    /// none, starttls or ldaps
+    #[arg(long = "tls", value_name = "MODE")]
+    pub tls_mode: Option<String>,
+    /// PEM file of the CA that signed the server's certificate ("" clears: system roots)
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<String>,
+    /// DN of the account used to search for users ("" clears: anonymous search)
+    #[arg(long, value_name = "DN")]
+    pub bind_dn: Option<String>,
+    /// Read the bind password from this file (first line); it is stored encrypted
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ask_bind_password", "clear_bind_password"])]
+    pub bind_password_file: Option<std::path::PathBuf>,
+    /// Prompt for the bind password on the terminal
+    #[arg(long, conflicts_with = "clear_bind_password")]
+    pub ask_bind_password: bool,
+    /// Remove the stored bind password
+    #[arg(long)]
+    pub clear_bind_password: bool,
+    /// Base DN of the directory
+    #[arg(long, value_name = "DN")]
+    pub base_dn: Option<String>,
+    /// Where users are searched (default: the base DN; "" clears)
+    #[arg(long = "user-base", value_name = "DN")]
+    pub user_search_base: Option<String>,
+    /// Where groups are searched ("" clears)
+    #[arg(long = "group-base", value_name = "DN")]
+    pub group_search_base: Option<String>,
+    /// Attribute holding the login name (default uid)
+    #[arg(long, value_name = "ATTR")]
+    pub user_attribute: Option<String>,
+    /// Extra filter users must match, e.g. (objectClass=inetOrgPerson) ("" clears)
+    #[arg(long, value_name = "FILTER")]
+    pub user_filter: Option<String>,
+    /// Login tries active servers by ascending priority (default 100)
+    #[arg(long)]
+    pub priority: Option<i64>,
+    /// true or false: whether logins use this server
+    #[arg(long, value_name = "BOOL")]
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LdapCommand {
+    /// Add a server (needs --host and --base-dn)
+    Add {
+        name: String,
+        #[command(flatten)]
+        fields: LdapFields,
+    },
+    /// List LDAP servers (secrets are never shown)
+    List(PageArgs),
+    /// Show one LDAP server's settings (secrets are never shown)
+    Show { name: String },
+    /// Change an LDAP server's settings or bind secret
+    Edit {
+        name: String,
+        #[command(flatten)]
+        fields: LdapFields,
+        /// Refuse if the row is no longer at this version (from `show`)
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    /// Bind and search under the user base; report latency and the first entries
+    Test {
+        name: String,
+        /// Seconds before giving up (default: ldap.timeout_secs from the config)
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
+    /// Delete an LDAP server (refused while it is the last one LDAP users log in through)
+    Delete { name: String },
+    /// Create app users from directory entries (log in by LDAP bind)
+    Import {
+        /// The server to search
+        name: String,
+        /// Extra LDAP filter, e.g. (ou=mail-admins)
+        #[arg(long)]
+        filter: Option<String>,
+        /// Role of the new users: admin, user or readonly
+        #[arg(long, default_value = "readonly")]
+        role: String,
+        /// Most entries to consider (1-1000)
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Show what would be created and skipped; change nothing
+        #[arg(long, visible_alias = "preview")]
+        dry_run: bool,
+    },
+    /// Re-encrypt every stored secret with a new key, keeping the old key file as a backup
+    RotateKey,
+}
 
 impl Row for ServerView {
     const HEADERS: &'static [&'static str] = &[

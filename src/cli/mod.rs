@@ -1,17 +1,27 @@
 //! Subcommands: the same operations as the TUI, for scripts. Each command
 //! resolves the database, logs in, calls `ops`, and prints text or JSON.
 
+pub mod alias;
+pub mod alias_domain;
 pub mod args;
+pub mod audit;
 mod bench;
 mod bulk;
 mod demo;
+pub mod domain;
 mod init;
-mod ldap;
+mod input;
+pub mod ldap;
 mod mail;
+pub mod mailbox;
 mod manuals;
 pub mod output;
+pub mod permission;
+pub mod preferences;
 mod resources;
 pub mod setup;
+mod stats;
+pub mod user;
 
 use crate::config::ConfigError;
 use crate::db::{self, migrate, DbError};

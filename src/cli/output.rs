@@ -3,13 +3,9 @@
 //! text; JSON keeps them, escaped (`json_safe`).
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::db::models::{Alias, AuditLog, Domain, Mailbox, User};
-use crate::ops::alias_domains::AliasDomainView;
 use crate::sanitize::for_terminal;
-use crate::store::permissions::Grant;
-use crate::store::stats::DomainUsage;
 use crate::units::{human, human_limit};
 
 /// JSON text with every unsafe character (`validate::is_unsafe_char`) that
@@ -59,36 +55,7 @@ fn ts_text(s: &str) -> Option<String> {
         .map(|t| ts(&t))
 }
 
-impl Row for Domain {
-    const HEADERS: &'static [&'static str] = &[
-        "DOMAIN",
-        "STATUS",
-        "QUOTA",
-        "USED",
-        "MAX MBOX",
-        "MAX ALIAS",
-        "DESCRIPTION",
-    ];
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.status.clone(),
-            human_limit(self.quota_limit),
-            human(self.quota_used),
-            limit(self.max_mailboxes),
-            limit(self.max_aliases),
-            self.description.clone().unwrap_or_default(),
-        ]
-    }
-    fn key(&self) -> String {
-        self.name.clone()
-    }
-    fn cursor(&self, sort: crate::store::Sort) -> String {
-        sort.cursor(self.quota_used, self.quota_limit, &self.name)
-    }
-}
-
-fn limit(n: i32) -> String {
+pub(super) fn limit(n: i32) -> String {
     if n == 0 {
         "unlimited".into()
     } else {
@@ -96,148 +63,8 @@ fn limit(n: i32) -> String {
     }
 }
 
-fn used(bytes: i64) -> String {
+pub(super) fn used(bytes: i64) -> String {
     human(bytes)
-}
-
-impl Row for Mailbox {
-    const HEADERS: &'static [&'static str] = &["ADDRESS", "STATUS", "QUOTA", "USED", "NAME"];
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.username.clone(),
-            self.status.clone(),
-            human_limit(self.quota_limit),
-            used(self.quota_used),
-            self.name.clone().unwrap_or_default(),
-        ]
-    }
-    fn key(&self) -> String {
-        self.username.clone()
-    }
-    fn cursor(&self, sort: crate::store::Sort) -> String {
-        sort.cursor(self.quota_used, self.quota_limit, &self.username)
-    }
-}
-
-impl Row for Alias {
-    const HEADERS: &'static [&'static str] = &["ADDRESS", "STATUS", "GOTO", "DESCRIPTION"];
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.address.clone(),
-            self.status.clone(),
-            self.goto.clone(),
-            self.description.clone().unwrap_or_default(),
-        ]
-    }
-    fn key(&self) -> String {
-        self.address.clone()
-    }
-}
-
-impl Row for AliasDomainView {
-    const HEADERS: &'static [&'static str] = &["ALIAS DOMAIN", "TARGET", "STATUS"];
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.row.name.clone(),
-            self.target.clone(),
-            self.row.status.clone(),
-        ]
-    }
-    fn key(&self) -> String {
-        self.row.name.clone()
-    }
-}
-
-impl Row for User {
-    const HEADERS: &'static [&'static str] = &["USERNAME", "EMAIL", "ROLE", "STATUS", "LAST LOGIN"];
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.username.clone(),
-            self.email.clone(),
-            self.role.clone(),
-            self.status.clone(),
-            self.last_login
-                .as_ref()
-                .map(ts)
-                .unwrap_or_else(|| "never".into()),
-        ]
-    }
-    fn key(&self) -> String {
-        self.username.clone()
-    }
-}
-
-impl Row for Grant {
-    const HEADERS: &'static [&'static str] = &["USERNAME", "DOMAIN", "PERMISSIONS"];
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.username.clone(),
-            self.domain.clone(),
-            self.permissions
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        ]
-    }
-    fn key(&self) -> String {
-        format!("{}/{}", self.username, self.domain)
-    }
-}
-
-impl Row for AuditLog {
-    const HEADERS: &'static [&'static str] = &[
-        "ID", "TIME", "ACTOR", "ACTION", "RESOURCE", "RESULT", "FROM", "DETAILS",
-    ];
-    fn cells(&self) -> Vec<String> {
-        let mut details = self.details.clone().unwrap_or_default();
-        if details.chars().count() > 80 {
-            details = details.chars().take(77).collect::<String>() + "...";
-        }
-        vec![
-            self.id.to_string(),
-            ts(&self.timestamp),
-            self.actor.clone().unwrap_or_default(),
-            self.action.clone(),
-            match (&self.resource_type, self.resource_id) {
-                (Some(t), Some(id)) => format!("{t}#{id}"),
-                (Some(t), None) => t.clone(),
-                _ => String::new(),
-            },
-            self.result.clone(),
-            self.ip_address.clone().unwrap_or_default(),
-            details,
-        ]
-    }
-    fn key(&self) -> String {
-        self.id.to_string()
-    }
-}
-
-impl Row for DomainUsage {
-    const HEADERS: &'static [&'static str] =
-        &["DOMAIN", "STATUS", "MAILBOXES", "USED", "QUOTA", "USE%"];
-    fn cells(&self) -> Vec<String> {
-        let pct = if self.domain.quota_limit > 0 {
-            format!(
-                "{:.1}",
-                self.mailbox_used as f64 * 100.0 / self.domain.quota_limit as f64
-            )
-        } else {
-            "-".into()
-        };
-        vec![
-            self.domain.name.clone(),
-            self.domain.status.clone(),
-            self.mailbox_count.to_string(),
-            used(self.mailbox_used),
-            human_limit(self.domain.quota_limit),
-            pct,
-        ]
-    }
-    fn key(&self) -> String {
-        self.domain.name.clone()
-    }
 }
 
 /// Columns of numbers, right-aligned so their magnitudes line up.
@@ -332,6 +159,37 @@ pub fn object<T: Serialize>(item: &T, json: bool) -> String {
                 other => other.to_string(),
             };
             out.push_str(&format!("{:<width$}  {}\n", k, for_terminal(&text)));
+        }
+    }
+    out
+}
+
+pub(super) fn said<T: serde::Serialize>(json: bool, item: &T, text: String) -> String {
+    if json {
+        object(item, true)
+    } else {
+        text + "\n"
+    }
+}
+
+/// Append the generated password (shown once) to a result.
+pub(super) fn with_generated(
+    mut out: String,
+    generated: Option<String>,
+    json: bool,
+    what: &str,
+) -> String {
+    if let Some(pw) = generated {
+        if json {
+            // Keep stdout one JSON document: put the password in it.
+            if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&out) {
+                v["generated_password"] = json!(pw);
+                out = format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+        } else {
+            out.push_str(&format!(
+                "generated password for {what} (shown once): {pw}\n"
+            ));
         }
     }
     out

@@ -1,0 +1,240 @@
+//! `postfix-manager domain ...`: the arguments, the calls into
+//! `ops::domains` (bulk, CSV and edit-many through `cli::bulk`), and how a
+//! domain prints.
+
+use clap::{Args, Subcommand};
+
+use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs};
+use super::input::{filter, page, size_opt};
+use super::output::{limit, list_sorted, object, said, Row};
+use super::CliError;
+use crate::db::models::Domain;
+use crate::db::AnyConnection;
+use crate::model::{Entity, Perm, Status};
+use crate::ops::bulk::Action;
+use crate::ops::{self, Ctx};
+use crate::units::{human, human_limit};
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DomainFields {
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Total quota of the domain's mailboxes (e.g. 10G; 0 or "unlimited"). Default on add: unlimited; each new mailbox gets [mail] default_mailbox_quota (1G) unless --quota, and a domain total must leave room for every mailbox's quota
+    #[arg(long, value_name = "SIZE")]
+    pub quota: Option<String>,
+    /// Most mailboxes the domain may have (0 = unlimited)
+    #[arg(long, value_name = "N")]
+    pub max_mailboxes: Option<i64>,
+    /// Most aliases the domain may have (0 = unlimited)
+    #[arg(long, value_name = "N")]
+    pub max_aliases: Option<i64>,
+    /// Largest quota of one mailbox (e.g. 2G; 0 = no cap)
+    #[arg(long, value_name = "SIZE")]
+    pub max_mailbox_quota: Option<String>,
+    /// Postfix transport, e.g. smtp:[relay.example.com]:587 ("" clears)
+    #[arg(long)]
+    pub transport: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Create a domain (limits: see the options; unset ones are unlimited or from the config)
+    Add {
+        name: String,
+        #[command(flatten)]
+        fields: DomainFields,
+    },
+    /// List domains with their usage and limits, one page at a time
+    List(ListArgs),
+    /// Show one domain with its counters, limits and version
+    Show { name: String },
+    /// Change a domain's description, limits or transport
+    Edit {
+        name: String,
+        #[command(flatten)]
+        fields: DomainFields,
+        /// Refuse if the row is no longer at this version (from `show`)
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    /// Stop mail and logins for a domain and everything in it
+    Suspend { name: String },
+    /// Let a suspended domain receive mail and log in again
+    Activate { name: String },
+    /// Delete a domain (with --cascade also its mailboxes, aliases and alias domains)
+    Delete {
+        name: String,
+        /// Also delete its mailboxes, aliases, alias domains and permissions
+        #[arg(long)]
+        cascade: bool,
+    },
+    /// Act on many domains at once (one name per line in --from)
+    #[command(subcommand)]
+    Bulk(DomainBulk),
+    /// Create domains from a CSV file (header: name,description,quota,max_mailboxes,max_aliases,max_mailbox_quota,transport,status); all or nothing
+    Import(ImportArgs),
+    /// Write domains as CSV to stdout
+    Export,
+    /// Edit many domains in $EDITOR as tab-separated rows (description, limits, transport, status), then apply in one transaction
+    EditMany(EditManyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainBulk {
+    /// Suspend every listed domain in one transaction
+    Suspend(BulkArgs),
+    /// Activate every listed domain in one transaction
+    Activate(BulkArgs),
+    /// Set quota/limits/transport on every listed domain
+    SetLimits {
+        #[command(flatten)]
+        fields: DomainFields,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
+    /// Grant USER permissions on every listed domain
+    Grant {
+        username: String,
+        #[arg(long, default_value = "mailboxes,aliases")]
+        permissions: String,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
+    /// Revoke USER's grant on every listed domain
+    Revoke {
+        username: String,
+        #[command(flatten)]
+        args: BulkArgs,
+    },
+}
+
+pub fn run(
+    c: &DomainCommand,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    Ok(match c {
+        DomainCommand::Add { name, fields } => {
+            let d = ops::domains::create(conn, ctx, name, &domain_input(fields)?)?;
+            said(j, &d, format!("created domain {} (id {})", d.name, d.id))
+        }
+        DomainCommand::List(l) => {
+            let pg = page(&l.page);
+            list_sorted(
+                &ops::domains::list(conn, ctx, &filter(l, None)?, &pg)?,
+                pg.limit(),
+                j,
+                filter(l, None)?.sort,
+            )
+        }
+        DomainCommand::Show { name } => object(&ops::domains::get(conn, ctx, name)?, j),
+        DomainCommand::Edit {
+            name,
+            fields,
+            version,
+        } => {
+            let d = ops::domains::edit(conn, ctx, name, *version, &domain_input(fields)?)?;
+            said(
+                j,
+                &d,
+                format!("updated domain {} (version {})", d.name, d.version),
+            )
+        }
+        DomainCommand::Suspend { name } => {
+            let d = ops::domains::set_status(conn, ctx, name, Status::Suspended)?;
+            said(j, &d, format!("suspended domain {}", d.name))
+        }
+        DomainCommand::Activate { name } => {
+            let d = ops::domains::set_status(conn, ctx, name, Status::Active)?;
+            said(j, &d, format!("activated domain {}", d.name))
+        }
+        DomainCommand::Delete { name, cascade } => {
+            let s = ops::domains::delete(conn, ctx, name, *cascade)?;
+            said(
+                j,
+                &s,
+                format!(
+                    "deleted domain {} with {}, {}, {}, {}",
+                    s.domain,
+                    crate::plural::count(s.mailboxes, "mailbox", "mailboxes"),
+                    crate::plural::count(s.aliases, "alias", "aliases"),
+                    crate::plural::s(s.alias_domains, "alias domain"),
+                    crate::plural::s(s.permissions, "permission")
+                ),
+            )
+        }
+        DomainCommand::Bulk(b) => return bulk(b, conn, ctx, j),
+        DomainCommand::Import(a) => return super::bulk::domain_import(a, conn, ctx, j),
+        DomainCommand::Export => return super::bulk::domain_export(conn, ctx),
+        DomainCommand::EditMany(a) => {
+            return super::bulk::edit_many(Entity::Domains, a, conn, ctx, j)
+        }
+    })
+}
+
+fn bulk(b: &DomainBulk, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {
+    let (args, action) = match b {
+        DomainBulk::Suspend(a) => (a, Action::Suspend),
+        DomainBulk::Activate(a) => (a, Action::Activate),
+        DomainBulk::SetLimits { fields, args } => (args, Action::SetLimits(domain_input(fields)?)),
+        DomainBulk::Grant {
+            username,
+            permissions,
+            args,
+        } => (
+            args,
+            Action::Grant {
+                username: username.clone(),
+                perms: Perm::parse_list("permissions", permissions)?,
+            },
+        ),
+        DomainBulk::Revoke { username, args } => (
+            args,
+            Action::Revoke {
+                username: username.clone(),
+            },
+        ),
+    };
+    super::bulk::run_bulk(Entity::Domains, args, &action, conn, ctx, j)
+}
+
+fn domain_input(f: &DomainFields) -> Result<ops::domains::DomainInput, CliError> {
+    Ok(ops::domains::DomainInput {
+        description: f.description.clone(),
+        quota_limit: size_opt("quota_limit", &f.quota)?,
+        max_mailboxes: f.max_mailboxes,
+        max_aliases: f.max_aliases,
+        max_mailbox_quota: size_opt("max_mailbox_quota", &f.max_mailbox_quota)?,
+        transport: f.transport.clone(),
+    })
+}
+
+impl Row for Domain {
+    const HEADERS: &'static [&'static str] = &[
+        "DOMAIN",
+        "STATUS",
+        "QUOTA",
+        "USED",
+        "MAX MBOX",
+        "MAX ALIAS",
+        "DESCRIPTION",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.status.clone(),
+            human_limit(self.quota_limit),
+            human(self.quota_used),
+            limit(self.max_mailboxes),
+            limit(self.max_aliases),
+            self.description.clone().unwrap_or_default(),
+        ]
+    }
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+    fn cursor(&self, sort: crate::store::Sort) -> String {
+        sort.cursor(self.quota_used, self.quota_limit, &self.name)
+    }
+}
