@@ -50,10 +50,10 @@ impl Progress {
         };
         match (self.unit, self.total) {
             (Unit::Rows, Some(total)) if total > 0 => {
-                let pct = (self.done.min(total) * 100 / total) as usize;
+                let pct = crate::num::usize_from(self.done.min(total) * 100 / total);
                 let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
                 let left = if rate > 0.0 && self.done < total {
-                    let s = ((total - self.done) as f64 / rate).ceil() as u64;
+                    let s = crate::num::float_to_u64(((total - self.done) as f64 / rate).ceil());
                     format!(" · {} left", crate::timefmt::duration_short(s))
                 } else {
                     String::new()
@@ -61,14 +61,14 @@ impl Progress {
                 format!(
                     "{} [{bar}] {pct}% {}/{} · {}/s{left}",
                     self.stage,
-                    thousands(self.done as usize),
-                    thousands(total as usize),
-                    thousands(rate as usize)
+                    thousands(self.done),
+                    thousands(total),
+                    thousands(crate::num::float_to_u64(rate))
                 )
             }
-            (Unit::Rows, _) => format!("{}… {} rows", self.stage, thousands(self.done as usize)),
+            (Unit::Rows, _) => format!("{}… {} rows", self.stage, thousands(self.done)),
             (Unit::Bytes, Some(total)) if total > 0 => {
-                let pct = (self.done.min(total) * 100 / total) as usize;
+                let pct = crate::num::usize_from(self.done.min(total) * 100 / total);
                 let bar = format!("{}{}", "#".repeat(pct / 5), ".".repeat(20 - pct / 5));
                 let mib = self.done as f64 / (1u64 << 20) as f64;
                 format!("{}… [{bar}] {pct}% ({mib:.1} MiB)", self.stage)
@@ -123,7 +123,7 @@ pub fn import_file(
                 done: done as u64,
                 total: Some(total as u64),
                 unit: Unit::Rows,
-                elapsed_ms: start.elapsed().as_millis() as u64,
+                elapsed_ms: crate::num::millis(start.elapsed()),
             })
         }
     };
@@ -177,7 +177,7 @@ impl<W: Write> Write for Counting<'_, W> {
                 done: self.bytes,
                 total: None,
                 unit: Unit::Bytes,
-                elapsed_ms: self.start.elapsed().as_millis() as u64,
+                elapsed_ms: crate::num::millis(self.start.elapsed()),
             });
         }
         Ok(n)

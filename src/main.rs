@@ -1,3 +1,6 @@
+// As in lib.rs: no unwrap, no silently truncating cast.
+#![deny(clippy::unwrap_used, clippy::cast_possible_truncation)]
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -49,7 +52,7 @@ fn main() -> ExitCode {
                 // An import's bad lines stay one per line.
                 postfix_manager::sanitize::lines_for_terminal(&e.to_string())
             );
-            ExitCode::from(e.exit_code() as u8)
+            ExitCode::from(e.exit_code())
         }
     }
 }

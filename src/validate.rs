@@ -369,7 +369,7 @@ pub fn size(field: &str, input: &str) -> OpResult<i64> {
         if !v.is_finite() || v > i64::MAX as f64 {
             return Err(OpError::invalid(field, "is too large"));
         }
-        v as i64
+        crate::num::float_to_i64(v)
     } else {
         let n: u64 = num
             .parse()

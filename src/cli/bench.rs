@@ -63,7 +63,7 @@ fn time<T>(
         drop(r);
     }
     v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| v[crate::num::float_to_usize(((v.len() - 1) as f64 * q).round())];
     Ok(Timing {
         name,
         rows,

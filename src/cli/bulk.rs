@@ -148,7 +148,7 @@ impl Progress {
             done: done as u64,
             total: Some(total as u64),
             unit: crate::csvfile::Unit::Rows,
-            elapsed_ms: self.start.elapsed().as_millis() as u64,
+            elapsed_ms: crate::num::millis(self.start.elapsed()),
         }
         .line();
         if self.tty {

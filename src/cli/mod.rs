@@ -50,10 +50,10 @@ pub enum CliError {
 }
 
 impl CliError {
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Report { code, .. } => i32::from(*code),
+            CliError::Report { code, .. } => *code,
             _ => 1,
         }
     }

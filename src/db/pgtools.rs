@@ -96,10 +96,10 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
+        let hex = |c: u8| (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
         if b[i] == b'%' && i + 2 < b.len() {
             if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
+                out.push(h * 16 + l);
                 i += 3;
                 continue;
             }

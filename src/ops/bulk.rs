@@ -53,9 +53,12 @@ pub struct Preview {
     pub summary: String,
 }
 
-/// 1284 -> "1,284".
-pub fn thousands(n: usize) -> String {
+/// 1284 -> "1,284", for any integer type (no cast needed to call it).
+pub fn thousands(n: impl std::fmt::Display) -> String {
     let s = n.to_string();
+    if let Some(digits) = s.strip_prefix('-') {
+        return format!("-{}", thousands(digits));
+    }
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
@@ -407,7 +410,7 @@ fn check_bulk_quota(
                     format!(
                         "{} for {} mailboxes would bring {} to {} allotted, over its total quota of {}",
                         format_size(q),
-                        thousands(n as usize),
+                        thousands(n),
                         d.name,
                         format_size(after),
                         format_size(d.quota_limit)
@@ -1025,5 +1028,16 @@ pub fn run(
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap => Err(unsupported()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_any_integer() {
+        assert_eq!(super::thousands(1284usize), "1,284");
+        assert_eq!(super::thousands(1_000_000u64), "1,000,000");
+        assert_eq!(super::thousands(-1284i64), "-1,284");
+        assert_eq!(super::thousands(999u32), "999");
     }
 }

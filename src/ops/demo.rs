@@ -186,10 +186,15 @@ fn share(total: u64, parts: u64, i: u64) -> u64 {
     total / parts + u64::from(i < total % parts)
 }
 
+/// The `k`-th item of `list`, counting round and round.
+fn pick<T>(list: &[T], k: u64) -> &T {
+    &list[crate::num::usize_from(k % list.len() as u64)]
+}
+
 /// Local part of a domain's `k`-th mailbox: first.last, then first.lastN.
 fn local_part(k: u64) -> String {
-    let f = FIRST[(k % FIRST.len() as u64) as usize];
-    let l = LAST[((k / FIRST.len() as u64) % LAST.len() as u64) as usize];
+    let f = *pick(FIRST, k);
+    let l = *pick(LAST, k / FIRST.len() as u64);
     let n = k / (FIRST.len() * LAST.len()) as u64;
     if n == 0 {
         format!("{f}.{l}")
@@ -201,7 +206,7 @@ fn local_part(k: u64) -> String {
 /// Quota of a domain's `k`-th mailbox (deterministic, so the domain's
 /// total can be computed before its mailboxes exist).
 fn mailbox_quota(domain: u64, k: u64) -> i64 {
-    MAILBOX_QUOTAS[((domain.wrapping_mul(31) + k) % MAILBOX_QUOTAS.len() as u64) as usize]
+    *pick(MAILBOX_QUOTAS, domain.wrapping_mul(31) + k)
 }
 
 fn capitalize(s: &str) -> String {
@@ -304,7 +309,7 @@ pub fn seed(
 
 /// Domain `i`'s name.
 fn domain_name(i: u64, tag: &str) -> String {
-    let w = WORDS[(i % WORDS.len() as u64) as usize];
+    let w = *pick(WORDS, i);
     format!("{w}-{i:05}{tag}.example")
 }
 
@@ -317,7 +322,7 @@ fn seed_domains(
     t: NaiveDateTime,
     progress: &mut dyn FnMut(Progress),
 ) -> OpResult<Vec<(i32, String)>> {
-    let mut ids = Vec::with_capacity(o.domains as usize);
+    let mut ids = Vec::with_capacity(crate::num::usize_from(o.domains));
     let mut i = 0;
     while i < o.domains {
         let end = (i + BATCH as u64).min(o.domains);
@@ -339,10 +344,8 @@ fn seed_domains(
                 domains::status.eq(if d % 97 == 96 { "suspended" } else { "active" }),
                 domains::quota_limit.eq(total),
                 domains::quota_used.eq(0i64),
-                domains::description.eq(Some(format!(
-                    "{} demo",
-                    capitalize(WORDS[(d % WORDS.len() as u64) as usize])
-                ))),
+                domains::description
+                    .eq(Some(format!("{} demo", capitalize(pick::<&str>(WORDS, d))))),
                 domains::created_at.eq(t),
                 domains::updated_at.eq(t),
                 domains::created_by.eq(Some(by)),
@@ -466,7 +469,7 @@ fn seed_aliases(
         }
         let n_mail = share(o.mailboxes, o.domains, d);
         for k in 0..n_alias {
-            let role = ROLES[(k % ROLES.len() as u64) as usize];
+            let role = *pick(ROLES, k);
             let n = k / ROLES.len() as u64;
             let address = if n == 0 {
                 format!("{role}@{dom}")
@@ -546,7 +549,7 @@ fn seed_audit(
     for i in 0..o.audit {
         ts += TimeDelta::microseconds(step);
         let dom = ids
-            .get(rng.below(doms) as usize)
+            .get(crate::num::usize_from(rng.below(doms)))
             .map_or("example.org", |(_, n)| n.as_str());
         let (action, rtype, details) = match i % 4 {
             0 => (
@@ -567,7 +570,7 @@ fn seed_audit(
             _ => (
                 AuditAction::Create,
                 AuditType::Alias,
-                json!({ "after": { "address": format!("{}@{dom}", ROLES[(i % ROLES.len() as u64) as usize]) } }),
+                json!({ "after": { "address": format!("{}@{dom}", *pick(ROLES, i)) } }),
             ),
         };
         let details = details.to_string();

@@ -281,15 +281,15 @@ fn merge(input: &ServerInput, current: Option<&LdapConfig>) -> OpResult<Merged> 
         (None, None) => return Err(OpError::invalid("host", "is required")),
     };
     let port = match (input.port, current) {
-        (Some(p), _) => {
-            if !(1..=65535).contains(&p) {
+        (Some(p), _) => match i32::try_from(p) {
+            Ok(p) if (1..=65535).contains(&p) => p,
+            _ => {
                 return Err(OpError::invalid(
                     "port",
                     format!("must be 1-65535 (got {p})"),
-                ));
+                ))
             }
-            p as i32
-        }
+        },
         (None, Some(c)) if input.tls_mode.is_none() => c.port,
         // A new row, or a changed TLS mode without a port: the mode's usual port.
         _ => i32::from(tls.default_port()),
@@ -325,15 +325,15 @@ fn merge(input: &ServerInput, current: Option<&LdapConfig>) -> OpResult<Merged> 
         (None, None) => "uid".to_string(),
     };
     let priority = match (input.priority, current) {
-        (Some(p), _) => {
-            if !(0..=1_000_000).contains(&p) {
+        (Some(p), _) => match i32::try_from(p) {
+            Ok(p) if (0..=1_000_000).contains(&p) => p,
+            _ => {
                 return Err(OpError::invalid(
                     "priority",
                     format!("must be 0-1000000 (got {p})"),
-                ));
+                ))
             }
-            p as i32
-        }
+        },
         (None, Some(c)) => c.priority,
         (None, None) => 100,
     };
