@@ -127,9 +127,9 @@ impl Command for ExportCsv {
         )?;
         let text = format!(
             "exported {} {} ({} bytes) to {}",
-            ops::bulk::thousands(out.rows as usize),
+            ops::bulk::thousands(out.rows),
             self.table.plural(),
-            ops::bulk::thousands(out.bytes as usize),
+            ops::bulk::thousands(out.bytes),
             file.display()
         );
         let data = serde_json::json!({
