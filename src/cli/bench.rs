@@ -247,6 +247,45 @@ fn bench(b: &BenchArgs, c: &mut AnyConnection, ctx: &Ctx) -> Result<Report, OpEr
             ops::mailboxes::list(c, ctx, &f, p)
         })?;
     }
+    aggregates(&mut out, c, ctx, runs, &first)?;
+
+    // Substring filters on the mailbox address, first page.
+    // `-04242.` is one seeded domain's 100 addresses; `zzzq` matches
+    // nothing (the worst case for a scan); `an` is too short for trigrams.
+    for term in [b.term.as_str(), "-04242.", "zzzq", "an"] {
+        let f = Filter {
+            text: Some(term.to_string()),
+            ..Default::default()
+        };
+        out.push(time(
+            format!("mailbox filter {term:?}: first page"),
+            runs,
+            || ops::mailboxes::list(c, ctx, &f, &first),
+        )?);
+    }
+
+    let t = Instant::now();
+    let scanned = scan_mailboxes(c, ctx)?;
+    let secs = t.elapsed().as_secs_f64().max(1e-9);
+    Ok(Report {
+        backend,
+        counts,
+        runs,
+        timings: out,
+        scan_rows: scanned,
+        scan_rows_per_s: scanned as f64 / secs,
+        peak_rss_kib: peak_rss_kib(),
+    })
+}
+
+/// What the TUI's dashboard, `stats` and `quota check` run.
+fn aggregates(
+    out: &mut Vec<Timing>,
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    runs: usize,
+    first: &Page,
+) -> Result<(), OpError> {
     // What the TUI's dashboard runs (`ops::quota::watch`): the change check
     // every `quota.refresh_secs` while nothing moves, the snapshot when it
     // did. Then `stats` and `quota check`, which read the same aggregates
@@ -265,31 +304,18 @@ fn bench(b: &BenchArgs, c: &mut AnyConnection, ctx: &Ctx) -> Result<Report, OpEr
     out.push(time(
         "stats: totals + first domain page".into(),
         runs,
-        || ops::stats(c, ctx, &first).map(|(_, d)| d),
+        || ops::stats(c, ctx, first).map(|(_, d)| d),
     )?);
     out.push(time(
         "quota check --warn 80 --crit 95".into(),
         runs,
         || ops::quota::check(c, ctx, 80, 95).map(|r| r.rows),
     )?);
+    Ok(())
+}
 
-    // Substring filters on the mailbox address, first page.
-    // `-04242.` is one seeded domain's 100 addresses; `zzzq` matches
-    // nothing (the worst case for a scan); `an` is too short for trigrams.
-    for term in [b.term.as_str(), "-04242.", "zzzq", "an"] {
-        let f = Filter {
-            text: Some(term.to_string()),
-            ..Default::default()
-        };
-        out.push(time(
-            format!("mailbox filter {term:?}: first page"),
-            runs,
-            || ops::mailboxes::list(c, ctx, &f, &first),
-        )?);
-    }
-
-    // Every mailbox, as `mailbox list --all --json` pages them.
-    let t = Instant::now();
+/// Every mailbox, as `mailbox list --all --json` pages them: the rows read.
+fn scan_mailboxes(c: &mut AnyConnection, ctx: &Ctx) -> Result<usize, OpError> {
     let mut page = Page {
         limit: Some(1000),
         ..Default::default()
@@ -297,7 +323,7 @@ fn bench(b: &BenchArgs, c: &mut AnyConnection, ctx: &Ctx) -> Result<Report, OpEr
     let mut scanned = 0usize;
     let mut sink = std::io::sink();
     loop {
-        let rows = ops::mailboxes::list(c, ctx, &none, &page)?;
+        let rows = ops::mailboxes::list(c, ctx, &Filter::default(), &page)?;
         let Some(last) = rows.last() else { break };
         page.after = Some(last.username.clone());
         for r in &rows {
@@ -307,14 +333,5 @@ fn bench(b: &BenchArgs, c: &mut AnyConnection, ctx: &Ctx) -> Result<Report, OpEr
         }
         scanned += rows.len();
     }
-    let secs = t.elapsed().as_secs_f64().max(1e-9);
-    Ok(Report {
-        backend,
-        counts,
-        runs,
-        timings: out,
-        scan_rows: scanned,
-        scan_rows_per_s: scanned as f64 / secs,
-        peak_rss_kib: peak_rss_kib(),
-    })
+    Ok(scanned)
 }

@@ -82,29 +82,7 @@ fn config(
     j: bool,
 ) -> Result<String, CliError> {
     Ok(match c {
-        MailConfigCommand::Import { file, service } => {
-            let service = ops::mail_configs::check_service("service", service)?;
-            let files = configs::read_with_includes(&service, file)?;
-            let done = ops::mail_configs::import(conn, ctx, &service, &files)?;
-            if j {
-                return Ok(object(&done, true));
-            }
-            let mut out = String::new();
-            for i in &done {
-                out.push_str(&format!(
-                    "{} {} version {} (id {})\n",
-                    if i.new_version {
-                        "imported"
-                    } else {
-                        "unchanged"
-                    },
-                    for_terminal(&i.config_file),
-                    i.version,
-                    i.id
-                ));
-            }
-            out
-        }
+        MailConfigCommand::Import { file, service } => import(file, service, conn, ctx, j)?,
         MailConfigCommand::List {
             service,
             file,
@@ -148,71 +126,8 @@ fn config(
             id,
             against_disk: _,
             against,
-        } => {
-            let new = ops::mail_configs::get(conn, ctx, *id)?;
-            let (label, old) = match against {
-                Some(other) => {
-                    let o = ops::mail_configs::get(conn, ctx, *other)?;
-                    (
-                        format!("{} (id {}, v{})", o.config_file, o.id, o.version),
-                        o.config_data,
-                    )
-                }
-                None => {
-                    let text = match std::fs::read(&new.config_file) {
-                        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                        Err(e) => {
-                            return Err(ops_io(format!("{}: {e}", new.config_file)));
-                        }
-                    };
-                    (format!("{} (on disk)", new.config_file), text)
-                }
-            };
-            let d = configs::unified_diff(
-                &label,
-                &old,
-                &format!("{} (id {}, v{})", new.config_file, new.id, new.version),
-                &new.config_data,
-            );
-            if j {
-                return Ok(object(
-                    &json!({ "identical": d.is_empty(), "diff": d }),
-                    true,
-                ));
-            }
-            if d.is_empty() {
-                "no differences\n".to_string()
-            } else {
-                d
-            }
-        }
-        MailConfigCommand::Edit { id } => {
-            let r = ops::mail_configs::get(conn, ctx, *id)?;
-            let name = std::path::Path::new(&r.config_file)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "config".into());
-            let edited = configs::edit_in_editor(&r.config_data, &name)?;
-            if edited == r.config_data {
-                return Ok(if j {
-                    object(&json!({ "changed": false }), true)
-                } else {
-                    "no change; nothing stored\n".to_string()
-                });
-            }
-            let row = ops::mail_configs::edit(conn, ctx, *id, &edited)?;
-            if j {
-                return Ok(object(&row, true));
-            }
-            format!(
-                "stored {} version {} (id {}); apply it with `mail config apply {}`\n",
-                for_terminal(&row.config_file),
-                row.version,
-                row.id,
-                row.id
-            )
-        }
+        } => diff(*id, *against, conn, ctx, j)?,
+        MailConfigCommand::Edit { id } => edit(*id, conn, ctx, j)?,
         MailConfigCommand::Rollback { id, how } => {
             let (after, applied, backup) =
                 ops::mail_configs::rollback(conn, ctx, *id, |r, active| {
@@ -255,6 +170,112 @@ fn config(
             out
         }
     })
+}
+
+/// `mail config import`: the file and, for dovecot, its includes.
+fn import(
+    file: &std::path::Path,
+    service: &str,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let service = ops::mail_configs::check_service("service", service)?;
+    let files = configs::read_with_includes(&service, file)?;
+    let done = ops::mail_configs::import(conn, ctx, &service, &files)?;
+    if j {
+        return Ok(object(&done, true));
+    }
+    let mut out = String::new();
+    for i in &done {
+        out.push_str(&format!(
+            "{} {} version {} (id {})\n",
+            if i.new_version {
+                "imported"
+            } else {
+                "unchanged"
+            },
+            for_terminal(&i.config_file),
+            i.version,
+            i.id
+        ));
+    }
+    Ok(out)
+}
+
+/// `mail config diff`: version ID against another version or the file on disk.
+fn diff(
+    id: i32,
+    against: Option<i32>,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let new = ops::mail_configs::get(conn, ctx, id)?;
+    let (label, old) = match against {
+        Some(other) => {
+            let o = ops::mail_configs::get(conn, ctx, other)?;
+            (
+                format!("{} (id {}, v{})", o.config_file, o.id, o.version),
+                o.config_data,
+            )
+        }
+        None => {
+            let text = match std::fs::read(&new.config_file) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => {
+                    return Err(ops_io(format!("{}: {e}", new.config_file)));
+                }
+            };
+            (format!("{} (on disk)", new.config_file), text)
+        }
+    };
+    let d = configs::unified_diff(
+        &label,
+        &old,
+        &format!("{} (id {}, v{})", new.config_file, new.id, new.version),
+        &new.config_data,
+    );
+    if j {
+        return Ok(object(
+            &json!({ "identical": d.is_empty(), "diff": d }),
+            true,
+        ));
+    }
+    Ok(if d.is_empty() {
+        "no differences\n".to_string()
+    } else {
+        d
+    })
+}
+
+/// `mail config edit`: version ID in $EDITOR, stored as a new version if changed.
+fn edit(id: i32, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {
+    let r = ops::mail_configs::get(conn, ctx, id)?;
+    let name = std::path::Path::new(&r.config_file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".into());
+    let edited = configs::edit_in_editor(&r.config_data, &name)?;
+    if edited == r.config_data {
+        return Ok(if j {
+            object(&json!({ "changed": false }), true)
+        } else {
+            "no change; nothing stored\n".to_string()
+        });
+    }
+    let row = ops::mail_configs::edit(conn, ctx, id, &edited)?;
+    if j {
+        return Ok(object(&row, true));
+    }
+    Ok(format!(
+        "stored {} version {} (id {}); apply it with `mail config apply {}`\n",
+        for_terminal(&row.config_file),
+        row.version,
+        row.id,
+        row.id
+    ))
 }
 
 /// The apply options for one file: the service's staged check from the
