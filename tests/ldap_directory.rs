@@ -256,7 +256,12 @@ on_both_backends!(import_then_login_by_ldap_bind, |t| {
         .iter()
         .find(|r| r.username.as_deref() == Some("nomail"))
         .unwrap();
-    assert_eq!(nomail.action, "skip");
+    assert_eq!(nomail.action, postfix_manager::ops::ldap::Planned::Skip);
+    assert_eq!(
+        format!("{:<6}|", nomail.action),
+        "skip  |",
+        "the CLI pads it"
+    );
     assert!(nomail.reason.as_deref().unwrap().contains("no mail"));
     // attribute values from the directory are stripped of control characters
     let mallory = p

@@ -13,7 +13,7 @@ mod rotate;
 mod servers;
 mod test;
 
-pub use import::{import, ImportReport, ImportRequest, ImportRow};
+pub use import::{import, ImportReport, ImportRequest, ImportRow, Planned};
 pub use rotate::{rotate_key, RotateReport};
 pub use servers::{create, delete, edit, field_errors, get, list, page, BindPassword, ServerInput};
 pub use test::{prepare_test, record_test, test};

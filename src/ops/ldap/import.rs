@@ -36,14 +36,31 @@ pub struct ImportRequest {
     pub dry_run: bool,
 }
 
+/// What an import does with a directory entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Planned {
+    Create,
+    Skip,
+}
+
+impl std::fmt::Display for Planned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so a width in the format string ("{:<6}") applies.
+        f.pad(match self {
+            Planned::Create => "create",
+            Planned::Skip => "skip",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportRow {
     pub dn: String,
     pub username: Option<String>,
     pub email: Option<String>,
     pub name: Option<String>,
-    /// "create" or "skip".
-    pub action: &'static str,
+    pub action: Planned,
     pub reason: Option<String>,
 }
 
@@ -65,7 +82,7 @@ fn skip(c: &Candidate, username: Option<String>, reason: String) -> ImportRow {
         username: username.or_else(|| c.login.clone()),
         email: c.mail.clone(),
         name: c.name.clone(),
-        action: "skip",
+        action: Planned::Skip,
         reason: Some(reason),
     }
 }
@@ -131,7 +148,7 @@ fn plan(c: &mut AnyConnection, found: &[Candidate]) -> OpResult<Vec<ImportRow>> 
             username: Some(name),
             email: Some(email),
             name: cand.name.clone(),
-            action: "create",
+            action: Planned::Create,
             reason: None,
         });
     }
@@ -168,7 +185,7 @@ pub fn import(
             audit_refusal(conn, ctx, AuditAction::Import, request.clone(), e)
         })?;
     let report = |rows: Vec<ImportRow>| {
-        let created = rows.iter().filter(|r| r.action == "create").count();
+        let created = rows.iter().filter(|r| r.action == Planned::Create).count();
         ImportReport {
             server: s.name.clone(),
             dry_run: req.dry_run,
@@ -195,7 +212,7 @@ pub fn import(
             // user since the preview.
             let rows = plan(c, &found)?;
             let mut created = Vec::new();
-            for row in rows.iter().filter(|r| r.action == "create") {
+            for row in rows.iter().filter(|r| r.action == Planned::Create) {
                 let (Some(name), Some(email)) = (&row.username, &row.email) else {
                     continue;
                 };
