@@ -164,10 +164,11 @@ pub enum AuditType {
     AuditLog,
     Preferences,
     LdapServer,
+    DkimKey,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 14] = [
+    pub const ALL: [AuditType; 15] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -182,6 +183,7 @@ impl AuditType {
         AuditType::AuditLog,
         AuditType::Preferences,
         AuditType::LdapServer,
+        AuditType::DkimKey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -200,6 +202,7 @@ impl AuditType {
             AuditType::AuditLog => "audit_log",
             AuditType::Preferences => "preferences",
             AuditType::LdapServer => "ldap_server",
+            AuditType::DkimKey => "dkim_key",
         }
     }
 
@@ -244,10 +247,14 @@ pub enum AuditAction {
     Generate,
     Login,
     Test,
+    Rotate,
+    Retire,
+    ShowPrivate,
+    Export,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::Create,
         AuditAction::Update,
         AuditAction::Delete,
@@ -278,6 +285,10 @@ impl AuditAction {
         AuditAction::Generate,
         AuditAction::Login,
         AuditAction::Test,
+        AuditAction::Rotate,
+        AuditAction::Retire,
+        AuditAction::ShowPrivate,
+        AuditAction::Export,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -312,6 +323,10 @@ impl AuditAction {
             AuditAction::Generate => "generate",
             AuditAction::Login => "login",
             AuditAction::Test => "test",
+            AuditAction::Rotate => "rotate",
+            AuditAction::Retire => "retire",
+            AuditAction::ShowPrivate => "show_private",
+            AuditAction::Export => "export",
         }
     }
 
@@ -502,6 +517,11 @@ mod tests {
         "generate",
         "login",
         "test",
+        // issue 17 (DKIM keys)
+        "rotate",
+        "retire",
+        "show_private",
+        "export",
     ];
     const LEGACY_TYPES: &[&str] = &[
         "domain",
@@ -518,6 +538,8 @@ mod tests {
         "audit_log",
         "preferences",
         "ldap_server",
+        // issue 17
+        "dkim_key",
     ];
 
     #[test]
@@ -538,7 +560,7 @@ mod tests {
         for t in AuditType::ALL {
             assert_eq!(AuditType::parse(t.as_str()), Some(t));
         }
-        assert_eq!(AuditType::parse("dkim_key"), None, "a newer version's type");
+        assert_eq!(AuditType::parse("vacation"), None, "a newer version's type");
     }
 
     #[test]

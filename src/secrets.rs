@@ -93,6 +93,14 @@ impl Slot<'_> {
         }
     }
 
+    pub fn dkim_private_key(row_id: i32) -> Slot<'static> {
+        Slot {
+            table: "dkim_keys",
+            column: "private_key",
+            row_id: i64::from(row_id),
+        }
+    }
+
     fn aad(&self) -> Vec<u8> {
         format!(
             "postfix-manager/{}.{}/{}",

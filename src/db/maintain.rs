@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "users",
     "domains",
     "mailboxes",
@@ -24,6 +24,7 @@ pub const TABLES: [&str; 14] = [
     "mail_server_configs",
     "ldap_configs",
     "user_preferences",
+    "dkim_keys",
     "__diesel_schema_migrations",
 ];
 

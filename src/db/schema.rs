@@ -194,6 +194,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dkim_keys (id) {
+        id -> Integer,
+        domain -> Text,
+        domain_id -> Nullable<Integer>,
+        alias_domain_id -> Nullable<Integer>,
+        selector -> Text,
+        algorithm -> Text,
+        bits -> Integer,
+        private_key -> Nullable<Text>,
+        public_key -> Text,
+        state -> Text,
+        replaces_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Integer>,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(aliases -> domains (domain_id));
 diesel::joinable!(alias_domains -> domains (target_domain_id));
@@ -216,4 +238,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_anchor,
     audit_chain_key,
     user_preferences,
+    dkim_keys,
 );

@@ -46,22 +46,42 @@ fn key_files(keys: &[Signing<'_>]) -> Vec<(String, String)> {
     files
 }
 
-/// Regular-expression special characters in a domain are only dots and
-/// hyphens; the dot must be escaped so `a.test` does not match `abtest`.
-fn refile_domain(domain: &str) -> String {
-    domain.replace('.', "\\.")
+/// OpenDKIM's set. `dir` is where the set will live, as OpenDKIM sees it:
+/// KeyTable names each key file by absolute path. One OpenDKIM instance
+/// signs with one algorithm (`SignatureAlgorithm`), so RSA keys go in
+/// `KeyTable`/`SigningTable` and Ed25519 keys, when there are any, in
+/// `KeyTable.ed25519`/`SigningTable.ed25519` for a second instance with
+/// `SignatureAlgorithm ed25519-sha256` (docs/dkim.md).
+pub fn opendkim(keys: &[Signing<'_>], dir: &Path) -> Vec<(String, String)> {
+    let rsa: Vec<&Signing<'_>> = keys
+        .iter()
+        .filter(|k| k.algorithm == Algorithm::Rsa)
+        .collect();
+    let ed: Vec<&Signing<'_>> = keys
+        .iter()
+        .filter(|k| k.algorithm == Algorithm::Ed25519)
+        .collect();
+    let (key_table, signing_table) = opendkim_tables(&rsa, dir);
+    let mut files = vec![
+        ("KeyTable".to_string(), key_table),
+        ("SigningTable".to_string(), signing_table),
+    ];
+    if !ed.is_empty() {
+        let (key_table, signing_table) = opendkim_tables(&ed, dir);
+        files.push(("KeyTable.ed25519".to_string(), key_table));
+        files.push(("SigningTable.ed25519".to_string(), signing_table));
+    }
+    files.extend(key_files(keys));
+    files
 }
 
-/// OpenDKIM's set. `dir` is where the set will live, as OpenDKIM sees it:
-/// KeyTable names each key file by absolute path.
-pub fn opendkim(keys: &[Signing<'_>], dir: &Path) -> Vec<(String, String)> {
+fn opendkim_tables(keys: &[&Signing<'_>], dir: &Path) -> (String, String) {
     let mut key_table = String::new();
     let mut signing_table = String::new();
     header(&mut key_table, "#");
     header(&mut signing_table, "#");
-    signing_table.push_str(
-        "# Regular expressions (opendkim.conf: SigningTable refile:...); with MultipleSignatures yes\n# a domain with an RSA and an Ed25519 key is signed with both.\n",
-    );
+    signing_table
+        .push_str("# Patterns (`*` the only wildcard): opendkim.conf needs SigningTable refile:<this file>.\n");
     for k in keys {
         let id = format!("{}._domainkey.{}", k.selector, k.domain);
         key_table.push_str(&format!(
@@ -70,14 +90,10 @@ pub fn opendkim(keys: &[Signing<'_>], dir: &Path) -> Vec<(String, String)> {
             k.selector,
             dir.join(k.key_file()).display()
         ));
-        signing_table.push_str(&format!("*@{} {id}\n", refile_domain(k.domain)));
+        // In a refile only `*` is special; dots are literal.
+        signing_table.push_str(&format!("*@{} {id}\n", k.domain));
     }
-    let mut files = vec![
-        ("KeyTable".to_string(), key_table),
-        ("SigningTable".to_string(), signing_table),
-    ];
-    files.extend(key_files(keys));
-    files
+    (key_table, signing_table)
 }
 
 /// rspamd's set: `dkim_signing.conf` (include it from
@@ -134,13 +150,48 @@ mod tests {
         let files = opendkim(&keys, Path::new("/etc/opendkim/pm"));
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["KeyTable", "SigningTable", "a.test.s1.key"]);
+        let with_ed = [
+            Signing {
+                domain: "a.test",
+                selector: "s1",
+                algorithm: Algorithm::Rsa,
+                private_pem: &pem,
+                key_domain: "a.test",
+            },
+            Signing {
+                domain: "a.test",
+                selector: "s1e",
+                algorithm: Algorithm::Ed25519,
+                private_pem: &pem,
+                key_domain: "a.test",
+            },
+        ];
+        let both = opendkim(&with_ed, Path::new("/k"));
+        let names: Vec<&str> = both.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "KeyTable",
+                "SigningTable",
+                "KeyTable.ed25519",
+                "SigningTable.ed25519",
+                "a.test.s1.key",
+                "a.test.s1e.key"
+            ]
+        );
+        assert!(
+            !both[0].1.contains("s1e")
+                && both[2]
+                    .1
+                    .contains("s1e._domainkey.a.test a.test:s1e:/k/a.test.s1e.key")
+        );
         assert!(files[0]
             .1
             .contains("s1._domainkey.alias.test alias.test:s1:/etc/opendkim/pm/a.test.s1.key\n"));
-        assert!(files[1].1.contains("*@a\\.test s1._domainkey.a.test\n"));
+        assert!(files[1].1.contains("*@a.test s1._domainkey.a.test\n"));
         assert!(files[1]
             .1
-            .contains("*@alias\\.test s1._domainkey.alias.test\n"));
+            .contains("*@alias.test s1._domainkey.alias.test\n"));
         let r = rspamd(&keys, Path::new("/var/lib/rspamd/dkim"));
         assert!(r[0].1.contains("\"alias.test\" {\n    selectors [\n      { path = \"/var/lib/rspamd/dkim/a.test.s1.key\"; selector = \"s1\"; }"));
     }

@@ -1080,6 +1080,7 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         Some(AuditType::Alias) => &["address"],
         Some(AuditType::User | AuditType::Session) => &["username"],
         Some(AuditType::MailConfig) => &["config_file", "file"],
+        Some(AuditType::DkimKey) => &["key", "domain"],
         Some(
             AuditType::Permission
             | AuditType::Database
@@ -1095,6 +1096,11 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         .into_iter()
         .flatten()
     {
+        if kind == Some(AuditType::DkimKey) {
+            if let (Some(d), Some(sel)) = (text(o, "domain"), text(o, "selector")) {
+                return Some(format!("{d}:{sel}"));
+            }
+        }
         if kind == Some(AuditType::Permission) {
             if let (Some(u), Some(d)) = (text(o, "username"), text(o, "domain")) {
                 return Some(format!("{u} on {d}"));

@@ -14,6 +14,7 @@ pub mod authz;
 pub mod bulk;
 pub mod command;
 pub mod demo;
+pub mod dkim;
 pub mod domains;
 pub mod import;
 pub mod ldap;

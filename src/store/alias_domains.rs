@@ -59,3 +59,14 @@ pub fn list(
     }
     Ok(rows)
 }
+
+/// Active alias domains with their target's name (the DKIM signing set).
+pub fn active_with_target(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>> {
+    alias_domains::table
+        .inner_join(crate::db::schema::domains::table)
+        .filter(alias_domains::status.eq("active"))
+        .filter(crate::db::schema::domains::status.eq("active"))
+        .select((alias_domains::name, crate::db::schema::domains::name))
+        .order(alias_domains::name.asc())
+        .load(conn)
+}

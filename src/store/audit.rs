@@ -231,7 +231,7 @@ pub fn resource_names(
     rows: &[AuditLog],
 ) -> QueryResult<std::collections::HashMap<(AuditType, i64), String>> {
     use crate::db::schema::{
-        alias_domains, aliases, domains, mail_server_configs, mailboxes, users,
+        alias_domains, aliases, dkim_keys, domains, mail_server_configs, mailboxes, users,
     };
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     let mut wanted: BTreeMap<AuditType, BTreeSet<i32>> = BTreeMap::new();
@@ -271,6 +271,13 @@ pub fn resource_names(
             AuditType::MailConfig => mail_server_configs::table
                 .filter(mail_server_configs::id.eq_any(&ids))
                 .select((mail_server_configs::id, mail_server_configs::config_file))
+                .load(conn)?,
+            AuditType::DkimKey => dkim_keys::table
+                .filter(dkim_keys::id.eq_any(&ids))
+                .select((
+                    dkim_keys::id,
+                    dkim_keys::domain.concat(":").concat(dkim_keys::selector),
+                ))
                 .load(conn)?,
             // No table row to name (or named in the details: a permission).
             AuditType::Permission

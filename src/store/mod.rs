@@ -5,6 +5,7 @@
 pub mod alias_domains;
 pub mod aliases;
 pub mod audit;
+pub mod dkim_keys;
 pub mod domains;
 pub mod ldap_servers;
 pub mod mail_servers;
