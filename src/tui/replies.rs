@@ -247,10 +247,7 @@ impl App {
             Err(e) => match self.modal.as_mut() {
                 Some(Modal::Form(f)) => {
                     f.pending = false;
-                    let fields: Vec<(String, String)> = match &e.field {
-                        Some(name) => vec![(name.clone(), field_message(&e))],
-                        None => Vec::new(),
-                    };
+                    let fields: Vec<(String, String)> = e.field.iter().cloned().collect();
                     let general = e.field.is_none().then(|| e.message.clone());
                     f.set_errors(&fields, general);
                     // Someone else saved the row since the form opened: read
@@ -399,18 +396,6 @@ fn history_fields(points: &[(chrono::NaiveDateTime, i64)]) -> Vec<(String, Strin
             size(values.iter().copied().max().unwrap_or(0)),
         ),
     ]
-}
-
-/// The field message without the "field: " prefix ops puts in Display.
-fn field_message(e: &Failure) -> String {
-    match &e.field {
-        Some(name) => e
-            .message
-            .strip_prefix(&format!("{name}: "))
-            .unwrap_or(&e.message)
-            .to_string(),
-        None => e.message.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -250,7 +250,9 @@ impl Response {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub kind: &'static str,
-    pub field: Option<String>,
+    /// The input at fault, if one is, and what to say beside it (without
+    /// the field's name, which the whole `message` starts with).
+    pub field: Option<(String, String)>,
     pub message: String,
 }
 
@@ -266,12 +268,22 @@ impl Failure {
 
 impl From<OpError> for Failure {
     fn from(e: OpError) -> Self {
+        // Line breaks kept: a refusal may list many bad lines, which the
+        // TUI shows in a scrollable panel.
+        let clean = crate::sanitize::lines_for_terminal;
+        let field = match &e {
+            OpError::Invalid { field, message } | OpError::Duplicate { field, message } => {
+                Some((field.clone(), clean(message)))
+            }
+            OpError::NotFound {
+                field: Some(field), ..
+            } => Some((field.clone(), clean(&e.to_string()))),
+            _ => None,
+        };
         Failure {
             kind: e.kind(),
-            field: e.field().map(str::to_string),
-            // Line breaks kept: a refusal may list many bad lines, which
-            // the TUI shows in a scrollable panel.
-            message: crate::sanitize::lines_for_terminal(&e.to_string()),
+            field,
+            message: clean(&e.to_string()),
         }
     }
 }
@@ -285,4 +297,24 @@ pub struct Reply {
     /// checkpoint could not be written; the status line shows them
     /// whatever the result.
     pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_failure_keeps_the_field_and_its_own_message_apart() {
+        let f = Failure::from(OpError::invalid("quota", "must be at least 1 MiB"));
+        assert_eq!(
+            f.field,
+            Some(("quota".into(), "must be at least 1 MiB".into()))
+        );
+        assert_eq!(f.message, "quota: must be at least 1 MiB");
+        let f = Failure::from(OpError::not_found_in("target", "domain", "x.example"));
+        let beside = "domain \"x.example\" not found".to_string();
+        assert_eq!(f.field, Some(("target".into(), beside.clone())));
+        assert_eq!(f.message, beside);
+        assert_eq!(Failure::from(OpError::Auth).field, None);
+    }
 }

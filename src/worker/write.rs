@@ -153,149 +153,64 @@ pub enum Write {
     },
 }
 
+/// Each listed variant becomes the command of the same name with the same
+/// fields (or the same one value); `extra` arms say the rest.
+macro_rules! same_shape {
+    ($w:expr; { $($v:ident { $($f:ident),* }),* $(,)? }; { $($t:ident),* $(,)? }; $($extra:tt)*) => {
+        match $w {
+            $(Write::$v { $($f),* } => Box::new(cmd::$v { $($f),* }),)*
+            $(Write::$t(x) => Box::new(cmd::$t(x)),)*
+            $($extra)*
+        }
+    };
+}
+
 impl Write {
     pub fn into_command(self) -> Box<dyn Command> {
-        match self {
-            Write::Bulk {
-                resource,
-                keys,
-                action,
-            } => Box::new(cmd::Bulk {
+        same_shape!(self;
+            {
+                ImportCsv { table, file, dry_run },
+                ExportCsv { table, filter, with_hashes, file },
+                EditRows { table, changes },
+                CreateDomain { name, input },
+                EditDomain { name, version, input },
+                DeleteDomain { name, cascade },
+                EditMailbox { address, version, edit, password },
+                DeleteMailbox { address },
+                CreateAlias { address, goto, description },
+                EditAlias { address, version, edit },
+                DeleteAlias { address },
+                CreateAliasDomain { name, target },
+                RetargetAliasDomain { name, version, target },
+                DeleteAliasDomain { name },
+                EditUser { username, version, edit, password },
+                DeleteUser { username },
+                Grant { username, domain, perms },
+                Revoke { username, domain },
+                CreateLdap { name, input },
+                EditLdap { name, version, input },
+                DeleteLdap { name },
+                TestLdap { name },
+                ImportConfig { file, service },
+                EditConfig { id, data },
+                ApplyConfig { id },
+                RollbackConfig { id },
+                Backup { file },
+                Maintain { vacuum },
+                SetOwnPassword { password },
+                SetPreferences { version, edit },
+            };
+            { CreateMailbox, CreateUser };
+            Write::Bulk { resource, keys, action } => Box::new(cmd::Bulk {
                 entity: resource,
                 keys,
                 action,
             }),
-            Write::ImportCsv {
-                table,
-                file,
-                dry_run,
-            } => Box::new(cmd::ImportCsv {
-                table,
-                file,
-                dry_run,
-            }),
-            Write::ExportCsv {
-                table,
-                filter,
-                with_hashes,
-                file,
-            } => Box::new(cmd::ExportCsv {
-                table,
-                filter,
-                with_hashes,
-                file,
-            }),
-            Write::EditRows { table, changes } => Box::new(cmd::EditRows { table, changes }),
-            Write::CreateDomain { name, input } => Box::new(cmd::CreateDomain { name, input }),
-            Write::EditDomain {
-                name,
-                version,
-                input,
-            } => Box::new(cmd::EditDomain {
-                name,
-                version,
-                input,
-            }),
-            Write::DeleteDomain { name, cascade } => Box::new(cmd::DeleteDomain { name, cascade }),
-            Write::CreateMailbox(new) => Box::new(cmd::CreateMailbox(new)),
-            Write::EditMailbox {
-                address,
-                version,
-                edit,
-                password,
-            } => Box::new(cmd::EditMailbox {
-                address,
-                version,
-                edit,
-                password,
-            }),
-            Write::DeleteMailbox { address } => Box::new(cmd::DeleteMailbox { address }),
-            Write::CreateAlias {
-                address,
-                goto,
-                description,
-            } => Box::new(cmd::CreateAlias {
-                address,
-                goto,
-                description,
-            }),
-            Write::EditAlias {
-                address,
-                version,
-                edit,
-            } => Box::new(cmd::EditAlias {
-                address,
-                version,
-                edit,
-            }),
-            Write::DeleteAlias { address } => Box::new(cmd::DeleteAlias { address }),
-            Write::CreateAliasDomain { name, target } => {
-                Box::new(cmd::CreateAliasDomain { name, target })
-            }
-            Write::RetargetAliasDomain {
-                name,
-                version,
-                target,
-            } => Box::new(cmd::RetargetAliasDomain {
-                name,
-                version,
-                target,
-            }),
-            Write::DeleteAliasDomain { name } => Box::new(cmd::DeleteAliasDomain { name }),
-            Write::CreateUser(new) => Box::new(cmd::CreateUser(new)),
-            Write::EditUser {
-                username,
-                version,
-                edit,
-                password,
-            } => Box::new(cmd::EditUser {
-                username,
-                version,
-                edit,
-                password,
-            }),
-            Write::DeleteUser { username } => Box::new(cmd::DeleteUser { username }),
-            Write::Grant {
-                username,
-                domain,
-                perms,
-            } => Box::new(cmd::Grant {
-                username,
-                domain,
-                perms,
-            }),
-            Write::Revoke { username, domain } => Box::new(cmd::Revoke { username, domain }),
-            Write::CreateLdap { name, input } => Box::new(cmd::CreateLdap { name, input }),
-            Write::EditLdap {
-                name,
-                version,
-                input,
-            } => Box::new(cmd::EditLdap {
-                name,
-                version,
-                input,
-            }),
-            Write::DeleteLdap { name } => Box::new(cmd::DeleteLdap { name }),
-            Write::TestLdap { name } => Box::new(cmd::TestLdap { name }),
-            Write::ImportConfig { file, service } => Box::new(cmd::ImportConfig { file, service }),
-            Write::EditConfig { id, data } => Box::new(cmd::EditConfig { id, data }),
-            Write::ApplyConfig { id } => Box::new(cmd::ApplyConfig { id }),
-            Write::RollbackConfig { id } => Box::new(cmd::RollbackConfig { id }),
-            Write::Backup { file } => Box::new(cmd::Backup { file }),
-            Write::Maintain { vacuum } => Box::new(cmd::Maintain { vacuum }),
-            Write::SetOwnPassword { password } => Box::new(cmd::SetOwnPassword { password }),
-            Write::SetPreferences { version, edit } => {
-                Box::new(cmd::SetPreferences { version, edit })
-            }
-            Write::SetStatus {
-                resource,
-                key,
-                status,
-            } => Box::new(cmd::SetStatus {
+            Write::SetStatus { resource, key, status } => Box::new(cmd::SetStatus {
                 entity: resource,
                 key,
                 status,
             }),
-        }
+        )
     }
 }
