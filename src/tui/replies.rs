@@ -427,4 +427,42 @@ mod tests {
             "{line}"
         );
     }
+
+    /// Beside the field goes the refusal's own message for it, whatever the
+    /// whole message says (it is not cut out of the Display text).
+    #[test]
+    fn a_refused_field_shows_its_own_message() {
+        let theme = Theme {
+            color: false,
+            light: false,
+            overrides: Default::default(),
+        };
+        let mut app = App::new(theme, (100, 30), None, "test.db".into());
+        let Some(form) = forms::create(crate::model::Entity::Mailboxes, None) else {
+            panic!("mailboxes have a create form");
+        };
+        app.modal = Some(Modal::Form(form));
+        app.inflight.insert(Slot::Form, 3);
+        app.on_reply(Reply {
+            tag: Tag {
+                slot: Slot::Form,
+                gen: 3,
+            },
+            result: Err(Failure {
+                kind: "invalid",
+                field: Some(("quota".into(), "exceeds the domain's limit".into())),
+                message: "mailbox bob@example.com: quota: exceeds the domain's limit".into(),
+            }),
+            warnings: Vec::new(),
+        });
+        let Some(Modal::Form(f)) = &app.modal else {
+            panic!("the form stays open");
+        };
+        let quota = f.fields.iter().find(|x| x.name == "quota");
+        assert_eq!(
+            quota.and_then(|x| x.error.as_deref()),
+            Some("exceeds the domain's limit")
+        );
+        assert_eq!(f.message, None);
+    }
 }
