@@ -11,6 +11,7 @@ pub mod csvfile;
 pub mod csvio;
 pub mod db;
 pub mod dkim;
+pub mod env;
 pub mod error;
 pub mod health;
 pub mod ldap;

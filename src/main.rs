@@ -5,41 +5,34 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use postfix_manager::cli::{self, args::Cli, output::json_safe};
+use postfix_manager::cli::{self, args::Cli, output::json_safe, CliError};
+use postfix_manager::sanitize;
 
+/// No subcommand: the TUI; otherwise the CLI. Both start in
+/// `postfix_manager::env`.
 fn main() -> ExitCode {
     let args = Cli::parse();
-    let result = cli::run(&args);
+    // Ok: what to print and the exit status.
+    let result = match &args.command {
+        None => postfix_manager::tui::run(&cli::start_args(&args))
+            .map(|ended| (String::new(), ended.exit_code()))
+            .map_err(CliError::from),
+        Some(_) => cli::run(&args).map(|out| (out, 0)),
+    };
     // A write whose audit checkpoint could not be written is saved; say so
     // (see ops::audit_seal).
     for w in postfix_manager::ops::audit_seal::take_warnings() {
-        eprintln!("{}", postfix_manager::sanitize::for_terminal(&w));
+        eprintln!("{}", sanitize::for_terminal(&w));
     }
     match result {
-        Ok(out) => {
-            let out = if args.json {
-                json_safe(&out)
-            } else {
-                out.into()
-            };
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = stdout.write_all(out.as_bytes());
-            let _ = stdout.flush();
-            ExitCode::SUCCESS
+        Ok((out, code)) => {
+            print_out(&args, &out);
+            ExitCode::from(code)
         }
-        Err(cli::CliError::Report { out, code, message }) => {
-            let out = if args.json {
-                json_safe(&out)
-            } else {
-                out.into()
-            };
-            let _ = std::io::stdout().write_all(out.as_bytes());
+        Err(CliError::Report { out, code, message }) => {
+            print_out(&args, &out);
             if !message.is_empty() {
-                eprintln!(
-                    "error: {}",
-                    postfix_manager::sanitize::lines_for_terminal(&message)
-                );
+                eprintln!("error: {}", sanitize::lines_for_terminal(&message));
             }
             ExitCode::from(code)
         }
@@ -50,9 +43,22 @@ fn main() -> ExitCode {
             eprintln!(
                 "error: {}",
                 // An import's bad lines stay one per line.
-                postfix_manager::sanitize::lines_for_terminal(&e.to_string())
+                sanitize::lines_for_terminal(&e.to_string())
             );
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A command's output on stdout (JSON made safe for terminals with --json).
+fn print_out(args: &Cli, out: &str) {
+    let out = if args.json {
+        json_safe(out)
+    } else {
+        out.into()
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
 }

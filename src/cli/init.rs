@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::{args::Cli, args::InitArgs, setup, CliError};
+use super::{args::Cli, args::InitArgs, CliError};
 use crate::config::{config_path, default_sqlite_path, Config};
 use crate::db::{self, migrate, DbError, DbUrl};
 use crate::ops::{self, Client, ClientKind, Policy};
@@ -35,7 +35,7 @@ pub fn run(cli: &Cli, args: &InitArgs) -> Result<String, CliError> {
     // leaves no database or config behind.
     let from_file = match &args.admin_password_file {
         Some(f) => {
-            let pw = setup::read_secret_file(f, "admin password")?;
+            let pw = crate::env::read_secret_file(f, "admin password")?;
             validate::password("admin password", &pw, policy.min_password_length)?;
             Some(pw)
         }

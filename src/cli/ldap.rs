@@ -11,9 +11,9 @@ use clap::{Args, Subcommand};
 
 use super::args::{Cli, PageArgs};
 use super::output::{list, object, Row};
-use super::setup::{read_secret_file, Env};
 use super::CliError;
 use crate::db::AnyConnection;
+use crate::env::{read_secret_file, Env};
 use crate::ldap::test::TestReport;
 use crate::model::Role;
 use crate::ops::ldap::{BindPassword, ImportReport, ImportRequest, ServerInput, ServerView};

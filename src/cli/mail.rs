@@ -5,10 +5,10 @@ use serde_json::json;
 
 use super::args::{ApplyArgs, Cli, MailCommand, MailConfigCommand, QuotaCommand};
 use super::output::object;
-use super::setup::Env;
 use super::CliError;
 use crate::db::models::MailServerConfig;
 use crate::db::AnyConnection;
+use crate::env::Env;
 use crate::mail::configs::{self, ApplyOptions};
 use crate::mail::{generate, quota};
 use crate::ops::{self, Ctx};

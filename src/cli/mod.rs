@@ -24,8 +24,10 @@ mod stats;
 pub mod user;
 
 use crate::config::ConfigError;
-use crate::db::{self, migrate, DbError};
+use crate::db::{self, migrate, AnyConnection, DbError};
+use crate::env::{self, Env, EnvError};
 use crate::error::OpError;
+use crate::ops::Ctx;
 use args::{Cli, Command, DbCommand};
 
 /// Exit status: 0 done, 1 refused or failed, 2 usage error.
@@ -39,6 +41,9 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Not a usage error: exit 1.
+    #[error("terminal: {0}")]
+    Terminal(std::io::Error),
     /// A check that ran and found a problem: the report is printed on
     /// stdout and the process exits with `code`.
     #[error("{message}")]
@@ -64,26 +69,55 @@ impl CliError {
             CliError::Op(e) => (e.kind(), e.field()),
             CliError::Config(_) => ("config", None),
             CliError::Db(_) => ("database", None),
+            CliError::Terminal(_) => ("terminal", None),
             CliError::Report { .. } => ("check_failed", None),
         };
         serde_json::json!({ "error": { "kind": kind, "field": field, "message": self.to_string() } })
     }
 }
 
-/// Run a parsed command line; returns what to print on stdout.
+impl From<EnvError> for CliError {
+    fn from(e: EnvError) -> CliError {
+        match e {
+            EnvError::Usage(m) => CliError::Usage(m),
+            EnvError::Config(e) => CliError::Config(e),
+            EnvError::Db(e) => CliError::Db(e),
+            EnvError::Op(e) => CliError::Op(e),
+            EnvError::Terminal(e) => CliError::Terminal(e),
+        }
+    }
+}
+
+/// What start-up takes from the command line.
+pub fn start_args(cli: &Cli) -> env::Args {
+    env::Args {
+        config: cli.config.clone(),
+        database_url: cli.database_url.clone(),
+        user: cli.user.clone(),
+        password_file: cli.password_file.clone(),
+    }
+}
+
+/// Config, a current database and a logged-in user: what data commands need.
+fn session(cli: &Cli) -> Result<(Env, AnyConnection, Ctx), CliError> {
+    let env = Env::load(&start_args(cli))?;
+    let mut conn = env.connect()?;
+    let ctx = env.login(&mut conn)?;
+    Ok((env, conn, ctx))
+}
+
+/// Run a subcommand; returns what to print on stdout. Without one, `main`
+/// starts the TUI instead.
 pub fn run(cli: &Cli) -> Result<String, CliError> {
     let Some(command) = &cli.command else {
-        crate::tui::run(cli)?;
-        return Ok(String::new());
+        return Err(CliError::Usage("no subcommand (see --help)".into()));
     };
     match command {
         Command::Init(a) => init::run(cli, a),
         Command::Completions { shell } => Ok(manuals::completions(*shell)),
         Command::Man { dir } => manuals::man(dir.as_deref()),
         Command::Db(DbCommand::Backup { file }) => {
-            let env = setup::load(cli)?;
-            let mut conn = setup::connect_current(&env)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (env, mut conn, ctx) = session(cli)?;
             let r = crate::ops::maintenance::backup(&mut conn, &ctx, &env.url, file)?;
             Ok(if cli.json {
                 output::object(&r, true)
@@ -95,9 +129,7 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             })
         }
         Command::Db(DbCommand::Restore { file }) => {
-            let env = setup::load(cli)?;
-            let mut conn = setup::connect_current(&env)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (env, conn, ctx) = session(cli)?;
             let (r, _) = crate::ops::maintenance::restore(conn, &ctx, &env.url, file)?;
             Ok(if cli.json {
                 output::object(&r, true)
@@ -112,9 +144,7 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             })
         }
         Command::Db(DbCommand::Maintain { vacuum }) => {
-            let env = setup::load(cli)?;
-            let mut conn = setup::connect_current(&env)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (env, mut conn, ctx) = session(cli)?;
             let mut progress = |s: &str| eprintln!("maintain: {s}");
             let r = crate::ops::maintenance::maintain(
                 &mut conn,
@@ -141,7 +171,7 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
         }
         Command::Db(c) => run_db(cli, c),
         Command::Health(h) => {
-            let env = setup::load(cli)?;
+            let env = Env::load(&start_args(cli))?;
             if !(h.replica_lag_warn_secs >= 0.0
                 && h.replica_lag_warn_secs <= h.replica_lag_crit_secs)
             {
@@ -193,21 +223,15 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             }
         }
         Command::Mail(c) => {
-            let env = setup::load(cli)?;
-            let mut conn = setup::connect_current(&env)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (env, mut conn, ctx) = session(cli)?;
             mail::run_mail(cli, c, &env, &mut conn, &ctx)
         }
         Command::Quota(c) => {
-            let env = setup::load(cli)?;
-            let mut conn = setup::connect_current(&env)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (env, mut conn, ctx) = session(cli)?;
             mail::run_quota(cli, c, &env, &mut conn, &ctx)
         }
         other => {
-            let env = setup::load(cli)?;
-            let mut conn = setup::connect_current(&env)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let (env, mut conn, ctx) = session(cli)?;
             match other {
                 Command::Ldap(c) => ldap::run(cli, c, &env, &mut conn, &ctx),
                 Command::Demo(c) => demo::run(cli, c, &mut conn, &ctx),
@@ -219,14 +243,14 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
 }
 
 fn run_db(cli: &Cli, c: &DbCommand) -> Result<String, CliError> {
-    let env = setup::load(cli)?;
+    let env = Env::load(&start_args(cli))?;
     match c {
         DbCommand::Migrate => {
             let mut conn = db::connect(&env.url, true)?;
             // Nobody to log in as on an empty database; once there is an
             // admin, changing the schema is an admin's (audited) act.
             let applied = if migrate::has_admin(&mut conn)? {
-                let ctx = setup::login(cli, &env, &mut conn)?;
+                let ctx = env.login(&mut conn)?;
                 crate::ops::maintenance::migrate(&mut conn, &ctx)?
             } else {
                 migrate::run_pending(&mut conn)?
@@ -245,7 +269,7 @@ fn run_db(cli: &Cli, c: &DbCommand) -> Result<String, CliError> {
         }
         DbCommand::Rollback { yes, backup } => {
             let mut conn = db::connect(&env.url, false)?;
-            let ctx = setup::login(cli, &env, &mut conn)?;
+            let ctx = env.login(&mut conn)?;
             let r = crate::ops::maintenance::rollback(
                 &mut conn,
                 &ctx,

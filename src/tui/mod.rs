@@ -40,33 +40,34 @@ use crossterm::event::EventStream;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::cli::{args::Cli, setup, CliError};
+use crate::env::{Args, Env, EnvError};
 use crate::worker::{Reply, Worker};
 use app::App;
 
 /// How long quitting waits for a write already running to finish.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
-pub fn run(cli: &Cli) -> Result<(), CliError> {
+/// Run the TUI until it is quit (`Ended::Quit`) or a signal ends it.
+pub fn run(args: &Args) -> Result<Ended, EnvError> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(
+        return Err(EnvError::Usage(
             "the terminal UI needs a terminal; for scripts run a subcommand (see --help)".into(),
         ));
     }
     if let Some(why) = terminal::unusable_term(std::env::var_os("TERM").as_deref()) {
         // Said before anything is drawn: no escape sequence reaches a
         // terminal that would print them as garbage.
-        return Err(CliError::Usage(format!(
+        return Err(EnvError::Usage(format!(
             "the terminal UI cannot draw here ({why}); use the command line instead \
              (postfix-manager --help lists the commands), or set TERM to your terminal's type"
         )));
     }
-    let env = setup::load(cli)?;
+    let env = Env::load(args)?;
     // Both connections are opened (and the schema checked) before the
     // screen changes, so a wrong URL is an ordinary error message.
-    let reader = setup::connect_current(&env)?;
-    let writer = setup::connect_current(&env)?;
-    let io = |e: std::io::Error| CliError::Usage(format!("terminal: {e}"));
+    let reader = env.connect()?;
+    let writer = env.connect()?;
+    let io = EnvError::Terminal;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -75,8 +76,8 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     let worker = Worker::spawn_with(
         reader,
         writer,
-        setup::policy(&env),
-        setup::directory(&env),
+        env.policy(),
+        env.directory(),
         crate::worker::HostSettings {
             url: Some(env.url.clone()),
             mail: env.config.mail.clone(),
@@ -87,9 +88,9 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     let lock_after = env.config.security.idle_lock_minutes.saturating_mul(60);
     // Checked before the screen changes, so a typo is an ordinary message.
     let keymap = keymap::KeyMap::parse(&env.config.keys)
-        .map_err(|e| CliError::Usage(format!("config: {e}")))?;
+        .map_err(|e| EnvError::Usage(format!("config: {e}")))?;
     let colors = theme::parse_colors(&env.config.colors)
-        .map_err(|e| CliError::Usage(format!("config: {e}")))?;
+        .map_err(|e| EnvError::Usage(format!("config: {e}")))?;
     let db_file = match &env.url {
         crate::db::DbUrl::Sqlite(p) => Some(p.clone()),
         crate::db::DbUrl::Postgres(_) => None,
@@ -102,7 +103,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         db_file,
         quota: env.config.quota.clone(),
     };
-    let result = runtime.block_on(event_loop(cli, settings, &worker, rx));
+    let result = runtime.block_on(event_loop(env.user.as_deref(), settings, &worker, rx));
     worker.shutdown(SHUTDOWN_WAIT);
     let (stats, ended) = result.map_err(io)?;
     if std::env::var_os("POSTFIX_MANAGER_TUI_STATS").is_some() {
@@ -113,24 +114,26 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
             stats.bytes / stats.frames.max(1)
         );
     }
-    match ended {
-        Ended::Quit => Ok(()),
-        // The shell's convention for "killed by signal N", so scripts and
-        // service managers see the session did not end by choice. Nothing
-        // printed: after a hang-up there is no terminal to print to.
-        Ended::Signal(n) => Err(CliError::Report {
-            out: String::new(),
-            code: 128 + n,
-            message: String::new(),
-        }),
-    }
+    Ok(ended)
 }
 
 /// How the event loop ended.
-enum Ended {
+pub enum Ended {
     Quit,
     /// SIGHUP or SIGTERM, by number.
     Signal(u8),
+}
+
+impl Ended {
+    /// 0 for a quit; for a signal the shell's convention for "killed by
+    /// signal N", so scripts and service managers see the session did not
+    /// end by choice.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(n) => n.saturating_add(128),
+        }
+    }
 }
 
 /// Longest a burst of input is read without a frame in between, so a
@@ -154,7 +157,7 @@ struct Settings {
 }
 
 async fn event_loop(
-    cli: &Cli,
+    user: Option<&str>,
     settings: Settings,
     worker: &Worker,
     mut replies: UnboundedReceiver<Reply>,
@@ -164,7 +167,7 @@ async fn event_loop(
     let mut app = App::new(
         theme::Theme::from_env(),
         (size.width, size.height),
-        cli.user.as_deref(),
+        user,
         settings.db_label,
     );
     app.lock_after = settings.lock_after;
