@@ -15,7 +15,7 @@ const MAX_FN_LINES: usize = 120;
 
 /// Not yet split below `MAX_FN_LINES` (issue 16 moves these); remove an
 /// entry once its directory complies.
-const FN_LENGTH_PENDING: &[&str] = &["src/cli/"];
+const FN_LENGTH_PENDING: &[&str] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

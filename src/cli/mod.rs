@@ -170,58 +170,7 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             Ok(out)
         }
         Command::Db(c) => run_db(cli, c),
-        Command::Health(h) => {
-            let env = Env::load(&start_args(cli))?;
-            if !(h.replica_lag_warn_secs >= 0.0
-                && h.replica_lag_warn_secs <= h.replica_lag_crit_secs)
-            {
-                return Err(crate::error::OpError::invalid(
-                    "replica-lag-warn-secs",
-                    "must be 0 or more and not above --replica-lag-crit-secs",
-                )
-                .into());
-            }
-            let opts = crate::health::Options {
-                backup_max_age_hours: h.backup_max_age_hours,
-                verify_audit: h.verify_audit,
-                replica_lag_warn_secs: h.replica_lag_warn_secs,
-                replica_lag_crit_secs: h.replica_lag_crit_secs,
-                audit_seal: Some(env.audit.clone()),
-                ..Default::default()
-            };
-            let r = crate::health::run(&env.url, &opts);
-            let out = if cli.json {
-                output::object(&r, true)
-            } else {
-                let mut t = format!(
-                    "{}: {}\n",
-                    format!("{:?}", r.status).to_uppercase(),
-                    env.url.redacted()
-                );
-                for c in &r.checks {
-                    t.push_str(&format!(
-                        "  {:<8} {}: {}\n",
-                        format!("{:?}", c.status).to_uppercase(),
-                        c.name,
-                        c.message
-                    ));
-                }
-                if !r.tables.is_empty() {
-                    let sizes: Vec<String> =
-                        r.tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
-                    t.push_str(&format!("  tables: {}\n", sizes.join(" ")));
-                }
-                t
-            };
-            match r.status.exit_code() {
-                0 => Ok(out),
-                code => Err(CliError::Report {
-                    out,
-                    code,
-                    message: String::new(),
-                }),
-            }
-        }
+        Command::Health(h) => health(cli, h),
         Command::Mail(c) => {
             let (env, mut conn, ctx) = session(cli)?;
             mail::run_mail(cli, c, &env, &mut conn, &ctx)
@@ -239,6 +188,57 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
                 _ => resources::run(cli, other, &mut conn, &ctx),
             }
         }
+    }
+}
+
+/// `health`: the checks, printed; a problem is the exit status.
+fn health(cli: &Cli, h: &args::HealthArgs) -> Result<String, CliError> {
+    let env = Env::load(&start_args(cli))?;
+    if !(h.replica_lag_warn_secs >= 0.0 && h.replica_lag_warn_secs <= h.replica_lag_crit_secs) {
+        return Err(crate::error::OpError::invalid(
+            "replica-lag-warn-secs",
+            "must be 0 or more and not above --replica-lag-crit-secs",
+        )
+        .into());
+    }
+    let opts = crate::health::Options {
+        backup_max_age_hours: h.backup_max_age_hours,
+        verify_audit: h.verify_audit,
+        replica_lag_warn_secs: h.replica_lag_warn_secs,
+        replica_lag_crit_secs: h.replica_lag_crit_secs,
+        audit_seal: Some(env.audit.clone()),
+        ..Default::default()
+    };
+    let r = crate::health::run(&env.url, &opts);
+    let out = if cli.json {
+        output::object(&r, true)
+    } else {
+        let mut t = format!(
+            "{}: {}\n",
+            format!("{:?}", r.status).to_uppercase(),
+            env.url.redacted()
+        );
+        for c in &r.checks {
+            t.push_str(&format!(
+                "  {:<8} {}: {}\n",
+                format!("{:?}", c.status).to_uppercase(),
+                c.name,
+                c.message
+            ));
+        }
+        if !r.tables.is_empty() {
+            let sizes: Vec<String> = r.tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
+            t.push_str(&format!("  tables: {}\n", sizes.join(" ")));
+        }
+        t
+    };
+    match r.status.exit_code() {
+        0 => Ok(out),
+        code => Err(CliError::Report {
+            out,
+            code,
+            message: String::new(),
+        }),
     }
 }
 
