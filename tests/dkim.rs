@@ -306,38 +306,6 @@ on_both_backends!(roles_and_scopes, |t| {
     assert!(e.contains("needs role admin"), "{e}");
 });
 
-/// What the database keeps, as bytes (SQLite: its files) or row text.
-fn database_text(t: &common::TestDb, c: &mut AnyConnection) -> Vec<u8> {
-    match &t.url {
-        postfix_manager::db::DbUrl::Sqlite(p) => {
-            let mut all = Vec::new();
-            for entry in std::fs::read_dir(p.parent().unwrap()).unwrap() {
-                all.extend(std::fs::read(entry.unwrap().path()).unwrap());
-            }
-            all
-        }
-        postfix_manager::db::DbUrl::Postgres(_) => {
-            #[derive(QueryableByName)]
-            struct T {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                t: String,
-            }
-            let mut all = String::new();
-            for table in ["dkim_keys", "audit_logs"] {
-                let rows: Vec<T> = diesel::sql_query(format!(
-                    "SELECT CAST(row_to_json(x) AS TEXT) AS t FROM {table} x"
-                ))
-                .load(c)
-                .unwrap();
-                for r in rows {
-                    all.push_str(&r.t);
-                }
-            }
-            all.into_bytes()
-        }
-    }
-}
-
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -363,7 +331,7 @@ on_both_backends!(private_keys_are_sealed_at_rest, |t| {
     let line = pem.expose().lines().nth(3).unwrap().to_string();
     assert!(line.len() >= 60, "{line}");
     c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)").ok();
-    let bytes = database_text(t, c);
+    let bytes = common::database_text(t, c, &["dkim_keys", "audit_logs"]);
     assert!(
         !contains(&bytes, b"PRIVATE KEY"),
         "a PEM header is in the database"

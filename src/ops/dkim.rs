@@ -95,10 +95,20 @@ fn algorithm_of(row: &DkimKey) -> OpResult<Algorithm> {
     Algorithm::parse("algorithm", &row.algorithm)
 }
 
-fn view(row: DkimKey) -> OpResult<KeyView> {
-    let alg = algorithm_of(&row)?;
+/// The record publishing `row` under `name` (its own domain, or an alias
+/// domain signing with it); a revoked key publishes an empty `p=`.
+fn record_of(name: &str, row: &DkimKey) -> OpResult<TxtRecord> {
     let public = (row.state != State::Revoked.as_str()).then_some(row.public_key.as_str());
-    let record = TxtRecord::new(&row.domain, &row.selector, alg, public);
+    Ok(TxtRecord::new(
+        name,
+        &row.selector,
+        algorithm_of(row)?,
+        public,
+    ))
+}
+
+fn view(row: DkimKey) -> OpResult<KeyView> {
+    let record = record_of(&row.domain, &row)?;
     Ok(KeyView { row, record })
 }
 
@@ -398,38 +408,37 @@ pub struct Transition {
     pub retired: Option<KeyView>,
 }
 
+/// One state change: the new state, its time, and (on revoke) the erased
+/// private key. `None` leaves a column as it is.
+#[derive(AsChangeset)]
+#[diesel(table_name = dkim_keys)]
+struct StateChange<'a> {
+    state: &'a str,
+    version: i32,
+    activated_at: Option<chrono::NaiveDateTime>,
+    retired_at: Option<chrono::NaiveDateTime>,
+    revoked_at: Option<chrono::NaiveDateTime>,
+    /// `Some(None)` sets NULL: revoking erases the private half, the row
+    /// keeps what the record and the audit need.
+    private_key: Option<Option<String>>,
+}
+
+/// Move `row` to `to` (never back to pending: nothing does), guarded by
+/// the version it was read at.
 fn set_state(c: &mut AnyConnection, row: &DkimKey, to: State) -> OpResult<DkimKey> {
-    let t = now();
-    let n = match to {
-        State::Active => diesel::update(dkim_keys::table.find(row.id))
-            .filter(dkim_keys::version.eq(row.version))
-            .set((
-                dkim_keys::state.eq(to.as_str()),
-                dkim_keys::activated_at.eq(Some(t)),
-                dkim_keys::version.eq(row.version + 1),
-            ))
-            .execute(c)?,
-        State::Retiring => diesel::update(dkim_keys::table.find(row.id))
-            .filter(dkim_keys::version.eq(row.version))
-            .set((
-                dkim_keys::state.eq(to.as_str()),
-                dkim_keys::retired_at.eq(Some(t)),
-                dkim_keys::version.eq(row.version + 1),
-            ))
-            .execute(c)?,
-        // Revoking erases the private half: the row keeps what the record
-        // and the audit need.
-        State::Revoked => diesel::update(dkim_keys::table.find(row.id))
-            .filter(dkim_keys::version.eq(row.version))
-            .set((
-                dkim_keys::state.eq(to.as_str()),
-                dkim_keys::revoked_at.eq(Some(t)),
-                dkim_keys::private_key.eq(None::<String>),
-                dkim_keys::version.eq(row.version + 1),
-            ))
-            .execute(c)?,
-        State::Pending => 0,
+    let t = Some(now());
+    let change = StateChange {
+        state: to.as_str(),
+        version: row.version + 1,
+        activated_at: t.filter(|_| to == State::Active),
+        retired_at: t.filter(|_| to == State::Retiring),
+        revoked_at: t.filter(|_| to == State::Revoked),
+        private_key: (to == State::Revoked).then_some(None),
     };
+    let n = diesel::update(dkim_keys::table.find(row.id))
+        .filter(dkim_keys::version.eq(row.version))
+        .set(&change)
+        .execute(c)?;
     if n != 1 {
         return Err(OpError::Conflict(format!(
             "DKIM key {}:{} changed while this ran; try again",
@@ -683,13 +692,7 @@ pub fn dns(conn: &mut AnyConnection, ctx: &Ctx, domain: &str) -> OpResult<Vec<Tx
     if rows.is_empty() && owner.alias_domain_id.is_some() {
         rows = store::dkim_keys::of_domain(conn, &owner.hosted.name)?;
     }
-    rows.into_iter()
-        .map(|r| {
-            let alg = algorithm_of(&r)?;
-            let public = (r.state != State::Revoked.as_str()).then_some(r.public_key.as_str());
-            Ok(TxtRecord::new(&owner.name, &r.selector, alg, public))
-        })
-        .collect()
+    rows.iter().map(|r| record_of(&owner.name, r)).collect()
 }
 
 /// Which signer's files to write.

@@ -248,3 +248,40 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// What the database keeps, for "this secret is not stored in clear"
+/// checks: on SQLite every file beside the database (the main file and the
+/// WAL, where fresh pages live until a checkpoint); on PostgreSQL each row
+/// of `tables` as JSON text.
+pub fn database_text(t: &TestDb, c: &mut AnyConnection, tables: &[&str]) -> Vec<u8> {
+    use diesel::RunQueryDsl;
+    match &t.url {
+        DbUrl::Sqlite(p) => {
+            let mut all = Vec::new();
+            for entry in std::fs::read_dir(p.parent().unwrap()).unwrap() {
+                all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+            }
+            assert!(all.len() > 4096, "read the database files");
+            all
+        }
+        DbUrl::Postgres(_) => {
+            #[derive(diesel::QueryableByName)]
+            struct T {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                t: String,
+            }
+            let mut all = String::new();
+            for table in tables {
+                let rows: Vec<T> = diesel::sql_query(format!(
+                    "SELECT CAST(row_to_json(x) AS TEXT) AS t FROM {table} x"
+                ))
+                .load(c)
+                .unwrap();
+                for r in rows {
+                    all.push_str(&r.t);
+                }
+            }
+            all.into_bytes()
+        }
+    }
+}
