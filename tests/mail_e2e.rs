@@ -223,7 +223,8 @@ fn start(gen: &Path, root: &Path, ports: &Ports) -> Servers {
     // status(), not output(): the daemon keeps inherited pipes open.
     let st = daemon_start(Command::new("dovecot").arg("-c").arg(&servers.dc_conf));
     assert!(st, "dovecot did not start: {}", servers.dovecot_log());
-    for _ in 0..200 {
+    // Up to 30 s: a slow start under a loaded CI machine is not a failure.
+    for _ in 0..1200 {
         if let Ok(p) = std::fs::read_to_string(dc.join("run/master.pid")) {
             servers.dc_pid = p.trim().parse().ok();
             break;

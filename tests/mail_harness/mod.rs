@@ -200,8 +200,11 @@ impl Dovecot {
             "dovecot did not start: {}",
             std::fs::read_to_string(d.join("dovecot.log")).unwrap_or_default()
         );
+        // 30 s, not 5: under CI the test binaries start several Dovecots at
+        // once on two cores and the master can take seconds to open its
+        // listeners; a slow start is not a failure, a dead master is.
         let mut pid = None;
-        for _ in 0..100 {
+        for _ in 0..600 {
             if let Ok(p) = std::fs::read_to_string(d.join("run/master.pid")) {
                 if d.join("run/auth-client").exists() {
                     pid = p.trim().parse().ok();
