@@ -3,6 +3,47 @@
 
 use crate::db::DbError;
 
+/// What kind of failure, as the front ends act on it: the TUI decides by it
+/// (a conflict reloads the form, an auth failure counts toward the login
+/// wait) and the CLI's JSON names it. An enum, not a string, so a typo in a
+/// comparison is a compile error instead of a branch that never runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Invalid,
+    Duplicate,
+    Denied,
+    NotFound,
+    Conflict,
+    Auth,
+    Database,
+    Io,
+    Secret,
+    /// Too many failed logins in this session: the wait is running.
+    Throttled,
+    /// A bug or a broken invariant in this program, not the user's input.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The name scripts see in `--json` errors (stable: part of the CLI's
+    /// contract).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::Denied => "denied",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Database => "database",
+            ErrorKind::Io => "io",
+            ErrorKind::Secret => "secret",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
     /// Bad input: names the field and the rule it broke.
@@ -86,17 +127,17 @@ impl OpError {
         )
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            OpError::Invalid { .. } => "invalid",
-            OpError::Duplicate { .. } => "duplicate",
-            OpError::Denied(_) => "denied",
-            OpError::NotFound { .. } => "not_found",
-            OpError::Conflict(_) => "conflict",
-            OpError::Auth => "auth",
-            OpError::Db(_) => "database",
-            OpError::Io(_) => "io",
-            OpError::Secret(_) => "secret",
+            OpError::Invalid { .. } => ErrorKind::Invalid,
+            OpError::Duplicate { .. } => ErrorKind::Duplicate,
+            OpError::Denied(_) => ErrorKind::Denied,
+            OpError::NotFound { .. } => ErrorKind::NotFound,
+            OpError::Conflict(_) => ErrorKind::Conflict,
+            OpError::Auth => ErrorKind::Auth,
+            OpError::Db(_) => ErrorKind::Database,
+            OpError::Io(_) => ErrorKind::Io,
+            OpError::Secret(_) => ErrorKind::Secret,
         }
     }
 
@@ -131,3 +172,30 @@ impl From<crate::secrets::SecretError> for OpError {
 }
 
 pub type OpResult<T> = Result<T, OpError>;
+
+#[cfg(test)]
+mod kind_tests {
+    use super::ErrorKind;
+
+    /// Scripts match on these names in `--json` errors: renaming one breaks
+    /// them, so the list is pinned here.
+    #[test]
+    fn the_json_names_of_error_kinds_are_stable() {
+        let all = [
+            (ErrorKind::Invalid, "invalid"),
+            (ErrorKind::Duplicate, "duplicate"),
+            (ErrorKind::Denied, "denied"),
+            (ErrorKind::NotFound, "not_found"),
+            (ErrorKind::Conflict, "conflict"),
+            (ErrorKind::Auth, "auth"),
+            (ErrorKind::Database, "database"),
+            (ErrorKind::Io, "io"),
+            (ErrorKind::Secret, "secret"),
+            (ErrorKind::Throttled, "throttled"),
+            (ErrorKind::Internal, "internal"),
+        ];
+        for (k, name) in all {
+            assert_eq!(k.as_str(), name);
+        }
+    }
+}

@@ -308,6 +308,16 @@ on_both_backends!(cli_edit_diff_and_a_killed_apply, |t| {
     );
     let diff = cli.ok(&["mail", "config", "diff", "2", "--against", "1"], None);
     assert!(diff.contains("+myhostname = mx.example.com"), "{diff}");
+    // The file gone from disk: the diff says so instead of labelling an
+    // empty text "on disk".
+    let moved = d.path().join("main.cf.away");
+    std::fs::rename(&main, &moved).unwrap();
+    let diff = cli.ok(&["mail", "config", "diff", "2", "--against-disk"], None);
+    std::fs::rename(&moved, &main).unwrap();
+    assert!(
+        diff.contains(&format!("--- {main_s} (not on disk)")) && !diff.contains("(on disk)"),
+        "{diff}"
+    );
     let show = cli.ok(&["mail", "config", "show", "2"], None);
     assert!(show.contains("myhostname = mx.example.com"), "{show}");
     let list = cli.ok(&["mail", "config", "list"], None);

@@ -220,16 +220,18 @@ fn diff(
                 o.config_data,
             )
         }
-        None => {
-            let text = match std::fs::read(&new.config_file) {
-                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => {
-                    return Err(ops_io(format!("{}: {e}", new.config_file)));
-                }
-            };
-            (format!("{} (on disk)", new.config_file), text)
-        }
+        None => match std::fs::read(&new.config_file) {
+            Ok(b) => (
+                format!("{} (on disk)", new.config_file),
+                String::from_utf8_lossy(&b).into_owned(),
+            ),
+            // Not there yet: every line is new, and the label says so
+            // rather than calling an empty text "on disk".
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                (format!("{} (not on disk)", new.config_file), String::new())
+            }
+            Err(e) => return Err(ops_io(format!("{}: {e}", new.config_file))),
+        },
     };
     let d = configs::unified_diff(
         &label,

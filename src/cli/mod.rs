@@ -66,7 +66,7 @@ impl CliError {
     pub fn to_json(&self) -> serde_json::Value {
         let (kind, field) = match self {
             CliError::Usage(_) => ("usage", None),
-            CliError::Op(e) => (e.kind(), e.field()),
+            CliError::Op(e) => (e.kind().as_str(), e.field()),
             CliError::Config(_) => ("config", None),
             CliError::Db(_) => ("database", None),
             CliError::Terminal(_) => ("terminal", None),

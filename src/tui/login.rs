@@ -11,6 +11,7 @@ use tui_input::Input;
 
 use super::form::window;
 use super::theme::Theme;
+use crate::error::ErrorKind;
 use crate::worker::{Failure, Request};
 
 pub const FAILED: &str = "Login failed: unknown user, wrong password, or account not active.";
@@ -111,11 +112,16 @@ impl LoginScreen {
         // Only a database problem and this session's own too-many-failures
         // wait get their own words; anything about the account itself is
         // the one generic sentence.
-        self.message = Some(if matches!(f.kind, "database" | "io" | "throttled") {
-            f.message.clone()
-        } else {
-            FAILED.to_string()
-        });
+        self.message = Some(
+            if matches!(
+                f.kind,
+                ErrorKind::Database | ErrorKind::Io | ErrorKind::Throttled
+            ) {
+                f.message.clone()
+            } else {
+                FAILED.to_string()
+            },
+        );
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {

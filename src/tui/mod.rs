@@ -138,6 +138,9 @@ impl Ended {
 
 /// Longest a burst of input is read without a frame in between, so a
 /// flood (a huge paste, a stuck key) still shows progress.
+/// SIGHUP's number: what a session whose terminal went away ends with.
+const HANGUP: u8 = 1;
+
 const DRAIN_BUDGET: Duration = Duration::from_millis(100);
 
 pub struct Stats {
@@ -197,8 +200,16 @@ async fn event_loop(
                     // screen showing the past.
                     dirty |= drain_input(&mut app);
                 }
-                // The terminal is gone or broken: leave as on a hang-up.
-                Some(Err(_)) | None => break,
+                // Reading the terminal failed: an error (exit 1,
+                // "terminal: ..."), not a quit the user chose.
+                Some(Err(e)) => return Err(e),
+                // The input ended (the terminal is gone): as on a hang-up,
+                // so a service manager sees the session did not end by
+                // choice.
+                None => {
+                    ended = Ended::Signal(HANGUP);
+                    break;
+                }
             },
             Some(reply) = replies.recv() => dirty = app.on_reply(reply),
             _ = tick.tick() => dirty = app.on_tick(),

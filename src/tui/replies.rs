@@ -3,6 +3,7 @@
 //! between the worker and the app: it is shown, never dropped silently.
 
 use super::{App, EditorJob, Modal, Screen};
+use crate::error::ErrorKind;
 use crate::tui::dashboard::Dashboard;
 use crate::tui::form::Form;
 use crate::tui::{forms, overlay, rows};
@@ -253,7 +254,7 @@ impl App {
                     // Someone else saved the row since the form opened: read
                     // it as it is now, to show their values beside what was
                     // typed (which stays) and save against their version.
-                    if let ("conflict", forms::FormKind::Edit { resource, key, .. }) =
+                    if let (ErrorKind::Conflict, forms::FormKind::Edit { resource, key, .. }) =
                         (e.kind, &f.kind)
                     {
                         let request = Request::Row {
@@ -449,7 +450,7 @@ mod tests {
                 gen: 3,
             },
             result: Err(Failure {
-                kind: "invalid",
+                kind: ErrorKind::Invalid,
                 field: Some(("quota".into(), "exceeds the domain's limit".into())),
                 message: "mailbox bob@example.com: quota: exceeds the domain's limit".into(),
             }),

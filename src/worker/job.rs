@@ -2,7 +2,7 @@
 //! their slot and generation, and replies on the same tag.
 
 use crate::db::models::{LdapConfig, MailServerConfig, User};
-use crate::error::OpError;
+use crate::error::{ErrorKind, OpError};
 use crate::model::Entity;
 use crate::ops::command::{Command, Lane, Outcome};
 use crate::ops::{self, alias_domains::AliasDomainView};
@@ -249,7 +249,7 @@ impl Response {
 /// An `OpError` as the UI needs it: plain data, safe to send across threads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     /// The input at fault, if one is, and what to say beside it (without
     /// the field's name, which the whole `message` starts with).
     pub field: Option<(String, String)>,
@@ -259,7 +259,7 @@ pub struct Failure {
 impl Failure {
     pub(super) fn internal(message: impl Into<String>) -> Failure {
         Failure {
-            kind: "internal",
+            kind: ErrorKind::Internal,
             field: None,
             message: message.into(),
         }

@@ -10,6 +10,7 @@ use super::{
     reads, Failure, HostSettings, Job, Reply, ReplySender, Request, Response, Session, Tag,
 };
 use crate::db::AnyConnection;
+use crate::error::ErrorKind;
 use crate::ops::command::{Host, Lane};
 use crate::ops::{self, Client, ClientKind, Ctx, Policy, Principal};
 
@@ -80,7 +81,7 @@ impl Runner {
             .lock()
             .map_err(|_| Failure::internal("session lock poisoned"))?;
         guard.clone().ok_or_else(|| Failure {
-            kind: "auth",
+            kind: ErrorKind::Auth,
             field: None,
             message: "not logged in".into(),
         })

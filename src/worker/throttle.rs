@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Failure, Response};
+use crate::error::ErrorKind;
 use crate::ops::{self, Policy};
 
 #[derive(Debug, Default)]
@@ -21,7 +22,7 @@ impl LoginThrottle {
         // Whole seconds, rounded up: "wait 0 s" would be a lie.
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Failure {
-            kind: "throttled",
+            kind: ErrorKind::Throttled,
             field: None,
             message: format!("Too many failed logins: wait {secs} s, then try again."),
         }
@@ -47,7 +48,7 @@ impl LoginThrottle {
                 *self = LoginThrottle::default();
                 Ok(r)
             }
-            Err(f) if f.kind == "auth" => {
+            Err(f) if f.kind == ErrorKind::Auth => {
                 self.failed = self.failed.saturating_add(1);
                 match ops::auth::lock_for(policy, self.failed) {
                     Some(secs) => {
