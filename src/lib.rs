@@ -29,7 +29,6 @@ pub mod store;
 pub mod timefmt;
 // Pending (issue 16): the TUI is being restructured; its owner drops this
 // allow once its casts are fixed.
-#[allow(clippy::cast_possible_truncation)]
 pub mod tui;
 pub mod units;
 pub mod validate;

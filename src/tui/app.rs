@@ -18,6 +18,7 @@ use super::table::TableScreen;
 use super::tail::{self, Tail};
 use super::theme::Theme;
 use crate::model::Entity;
+use crate::num::u16_from;
 use crate::worker::{Job, Request, Session, Slot, Tag};
 
 // A child of this module, so the reply handlers keep the app's private
@@ -120,7 +121,7 @@ pub struct Areas {
 
 pub fn areas(area: Rect, tail_visible: bool) -> Areas {
     let tail_h = if tail_visible {
-        tail::LINES as u16 + 2
+        u16_from(tail::LINES).saturating_add(2)
     } else {
         0
     };

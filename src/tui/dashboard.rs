@@ -20,6 +20,7 @@ use super::cells;
 use super::keys::{self, Cmd, Offer};
 use super::theme::Theme;
 use crate::config::QuotaSettings;
+use crate::num::float_to_usize;
 use crate::ops::quota::{level, Snapshot};
 use crate::sanitize::for_terminal as clean;
 use crate::store::quota::{DomainRow, MailboxRow};
@@ -358,7 +359,7 @@ pub fn gauge(used: i64, limit: i64, width: usize) -> String {
         return "no limit".into();
     }
     let pct = (used.max(0) as f64 / limit as f64 * 100.0).min(999.0);
-    let filled = ((pct / 100.0) * width as f64).round().min(width as f64) as usize;
+    let filled = float_to_usize(((pct / 100.0) * width as f64).round().min(width as f64));
     format!(
         "[{}{}] {:>3.0}%",
         "#".repeat(filled),
@@ -381,7 +382,7 @@ pub fn sparkline(values: &[i64], width: usize) -> String {
             if span <= 0.0 {
                 BARS[0]
             } else {
-                let i = ((x - lo) as f64 / span * 7.0).round() as usize;
+                let i = float_to_usize(((x - lo) as f64 / span * 7.0).round());
                 BARS[i.min(7)]
             }
         })

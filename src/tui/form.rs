@@ -20,6 +20,7 @@ use unicode_width::UnicodeWidthChar;
 use super::forms::FormKind;
 use super::spec::FieldId;
 use super::theme::Theme;
+use crate::num::u16_from;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -378,13 +379,17 @@ impl Form {
             .filter_map(|f| f.error.as_deref())
             .map(|e| error_lines(e, input_w))
             .sum::<u16>()
-            + self.fields.iter().filter(|f| f.theirs.is_some()).count() as u16;
+            + u16_from(self.fields.iter().filter(|f| f.theirs.is_some()).count());
         let message_lines = match &self.message {
-            Some(m) => (m.chars().count() as u16).div_ceil(width.saturating_sub(2).max(1)),
+            Some(m) => u16_from(m.chars().count()).div_ceil(width.saturating_sub(2).max(1)),
             None => 1,
         };
         // Fields, their messages, a blank line, the form's own message.
-        let height = (self.fields.len() as u16 + errors + 3 + message_lines).min(area.height);
+        let height = u16_from(self.fields.len())
+            .saturating_add(errors)
+            .saturating_add(3)
+            .saturating_add(message_lines)
+            .min(area.height);
         let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
         f.render_widget(Clear, rect);
         let keys = if self.on_picker() {
@@ -585,5 +590,5 @@ fn picker_line(
 fn error_lines(e: &str, width: u16) -> u16 {
     let w = usize::from(width.max(1));
     let n = (e.chars().count() + 2).div_ceil(w);
-    n.clamp(1, 3) as u16
+    u16_from(n.clamp(1, 3))
 }

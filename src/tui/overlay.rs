@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
+use crate::num::u16_from;
 use crate::worker::Write;
 
 #[derive(Debug)]
@@ -94,7 +95,10 @@ impl Confirm {
             .sum();
         // Borders, a blank line, the buttons and their help: 5 rows that
         // are always drawn; the text gets what is left.
-        let height = (text_rows as u16).saturating_add(5).max(6).min(area.height);
+        let height = u16_from(text_rows)
+            .saturating_add(5)
+            .max(6)
+            .min(area.height);
         let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
         f.render_widget(Clear, rect);
         let block = Block::bordered().title(Span::styled(
@@ -152,7 +156,9 @@ pub struct Detail {
 
 impl Detail {
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let h = (self.fields.len() as u16 + 4).min(area.height);
+        let h = u16_from(self.fields.len())
+            .saturating_add(4)
+            .min(area.height);
         let rect = area.centered(
             Constraint::Length(76.min(area.width)),
             Constraint::Length(h),
@@ -261,10 +267,12 @@ pub fn draw_help(
         Span::styled("Commands for ':': ", theme.dim()),
         Span::raw(super::commands::HELP_COMMANDS.join(" ")),
     ]));
-    let h = (lines.len() as u16 + 4).min(area.height);
+    let h = u16_from(lines.len()).saturating_add(4).min(area.height);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(h));
     let inner_h = h.saturating_sub(2);
-    let overflow = (lines.len() as u16 + 2).saturating_sub(inner_h);
+    let overflow = u16_from(lines.len())
+        .saturating_add(2)
+        .saturating_sub(inner_h);
     let scroll = scroll.min(overflow);
     let bottom = if overflow > 0 {
         " j/k scroll · any other key closes "

@@ -11,6 +11,7 @@ use super::app::{areas, App, Modal, Screen, MIN_HEIGHT, MIN_WIDTH};
 use super::keys::{self, Cmd, Offer};
 use super::overlay;
 use super::theme::Theme;
+use crate::num::u16_from;
 
 impl App {
     /// The footer's keys, most important first; `None` for a screen, whose
@@ -24,7 +25,7 @@ impl App {
                     label,
                     what,
                     group: keys::Group::Global,
-                    rank: i as u8 + 1,
+                    rank: u8::try_from(i + 1).unwrap_or(u8::MAX),
                 })
                 .collect();
             (offers, false)
@@ -172,7 +173,10 @@ impl App {
                     Span::styled(":", self.theme.key()),
                     Span::raw(input.value().to_string()),
                 ]);
-                f.set_cursor_position((a.status.x + 1 + input.visual_cursor() as u16, a.status.y));
+                f.set_cursor_position((
+                    a.status.x + 1 + u16_from(input.visual_cursor()),
+                    a.status.y,
+                ));
                 line
             }
             // One line, whatever the message holds; a longer one says how
