@@ -202,7 +202,10 @@ pub fn edit(r: Entity, row: &Row) -> Option<Form> {
         FormKind::Edit {
             resource: r,
             key: row.key.clone(),
-            version: row.version.unwrap_or(0),
+            // A row without a version (an audit entry) has nothing to
+            // save against: no edit form, rather than a save at version 0
+            // that would only ever be refused as a conflict.
+            version: row.version?,
         },
         fields,
     );
