@@ -20,6 +20,8 @@ pub struct Args {
     pub database_url: Option<String>,
     pub user: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// A script's token instead of a password (`--token-file`).
+    pub token_file: Option<PathBuf>,
 }
 
 /// Why start-up (or the terminal under the TUI) failed; each kind has its
@@ -62,6 +64,7 @@ pub struct Env {
     /// Who logs in (`--user`), if given.
     pub user: Option<String>,
     password_file: Option<PathBuf>,
+    token_file: Option<PathBuf>,
 }
 
 impl Env {
@@ -91,6 +94,7 @@ impl Env {
             config,
             user: args.user.clone(),
             password_file: args.password_file.clone(),
+            token_file: args.token_file.clone(),
         })
     }
 
@@ -104,6 +108,9 @@ impl Env {
     /// Log in as the app user from --user/--password-file (or their env
     /// vars, or a prompt on a terminal).
     pub fn login(&self, conn: &mut AnyConnection) -> Result<Ctx, EnvError> {
+        if let Some(f) = &self.token_file {
+            return self.token_login(conn, f);
+        }
         let interactive = std::io::stdin().is_terminal();
         let user = match &self.user {
             Some(u) => u.clone(),
@@ -134,6 +141,21 @@ impl Env {
             &self.policy(),
             &self.directory(),
         )?)
+    }
+
+    /// A script's login: the token names its owner, so `--user` is only a
+    /// check that it is the expected one.
+    fn token_login(&self, conn: &mut AnyConnection, file: &Path) -> Result<Ctx, EnvError> {
+        let secret = read_secret_file(file, "token")?;
+        let client = Client::from_env(ClientKind::Cli);
+        let ctx = ops::tokens::login(conn, &secret, &client, &self.policy())?;
+        let owner = ctx.token.as_ref().map(|t| t.owner.as_str());
+        match (&self.user, owner) {
+            (Some(u), Some(o)) if u != o => Err(EnvError::Usage(format!(
+                "--user {u} does not own this token (it is {o}'s); drop --user or use {o}'s token"
+            ))),
+            _ => Ok(ctx),
+        }
     }
 
     /// The config's policy, with the audit seal (which needs the config's

@@ -5,6 +5,7 @@
 // error the user sees, a number that does not fit is an error too.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::cast_possible_truncation))]
 
+pub mod cidr;
 pub mod cli;
 pub mod config;
 pub mod csvfile;

@@ -165,10 +165,12 @@ pub enum AuditType {
     Preferences,
     LdapServer,
     DkimKey,
+    /// A token for scripts (issue 19); its id is the token's.
+    ApiToken,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 15] = [
+    pub const ALL: [AuditType; 16] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -184,6 +186,7 @@ impl AuditType {
         AuditType::Preferences,
         AuditType::LdapServer,
         AuditType::DkimKey,
+        AuditType::ApiToken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -203,6 +206,7 @@ impl AuditType {
             AuditType::Preferences => "preferences",
             AuditType::LdapServer => "ldap_server",
             AuditType::DkimKey => "dkim_key",
+            AuditType::ApiToken => "api_token",
         }
     }
 
@@ -540,6 +544,8 @@ mod tests {
         "ldap_server",
         // issue 17
         "dkim_key",
+        // issue 19
+        "api_token",
     ];
 
     #[test]

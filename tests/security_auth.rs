@@ -70,6 +70,7 @@ on_both_backends!(item02_parallel_logins_verify_at_most_threshold, |t| {
         ..common::policy()
     };
     let admin = ops::Ctx {
+        token: None,
         policy: race,
         ..admin
     };

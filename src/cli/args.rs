@@ -49,6 +49,15 @@ pub struct Cli {
         value_name = "FILE"
     )]
     pub password_file: Option<PathBuf>,
+    /// Log in with a token from this file instead of a password (see `user token create`)
+    #[arg(
+        long,
+        global = true,
+        env = "POSTFIX_MANAGER_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "password_file"
+    )]
+    pub token_file: Option<PathBuf>,
     /// Machine-readable output
     #[arg(long, global = true)]
     pub json: bool,

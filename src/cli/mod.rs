@@ -21,6 +21,7 @@ pub mod preferences;
 mod resources;
 pub mod setup;
 mod stats;
+mod token;
 pub mod user;
 
 use crate::config::ConfigError;
@@ -95,6 +96,7 @@ pub fn start_args(cli: &Cli) -> env::Args {
         database_url: cli.database_url.clone(),
         user: cli.user.clone(),
         password_file: cli.password_file.clone(),
+        token_file: cli.token_file.clone(),
     }
 }
 

@@ -57,6 +57,9 @@ pub enum UserCommand {
     Activate { username: String },
     /// Delete an app user (their audit rows stay)
     Delete { username: String },
+    /// Tokens for scripts: create, list, revoke
+    #[command(subcommand)]
+    Token(super::token::TokenCommand),
 }
 
 pub fn run(
@@ -143,6 +146,7 @@ pub fn run(
             let u = ops::users::delete(conn, ctx, username)?;
             said(j, &u, format!("deleted user {}", u.username))
         }
+        UserCommand::Token(t) => super::token::run(t, conn, ctx, j)?,
     })
 }
 

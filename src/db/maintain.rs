@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "users",
     "domains",
     "mailboxes",
@@ -25,6 +25,7 @@ pub const TABLES: [&str; 15] = [
     "ldap_configs",
     "user_preferences",
     "dkim_keys",
+    "api_tokens",
     "__diesel_schema_migrations",
 ];
 

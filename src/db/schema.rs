@@ -195,6 +195,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        name -> Text,
+        token_hash -> Text,
+        role -> Text,
+        domain_ids -> Nullable<Text>,
+        allowed_from -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     dkim_keys (id) {
         id -> Integer,
         domain -> Text,
@@ -223,6 +239,7 @@ diesel::joinable!(user_domains -> domains (domain_id));
 diesel::joinable!(user_domains -> users (user_id));
 diesel::joinable!(audit_logs -> users (user_id));
 diesel::joinable!(user_preferences -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -239,4 +256,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_key,
     user_preferences,
     dkim_keys,
+    api_tokens,
 );

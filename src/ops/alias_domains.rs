@@ -189,7 +189,7 @@ pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<Alias
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<AliasDomainView> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let (a, t) = find(conn, &who, name)?;
     Ok(view(a, &t))
 }
@@ -200,7 +200,7 @@ pub fn list(
     filter: &Filter,
     page: &Page,
 ) -> OpResult<Vec<AliasDomainView>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     let rows = store::alias_domains::list(conn, scope.as_deref(), filter, page)?;
     let mut ids: Vec<i32> = rows.iter().map(|r| r.target_domain_id).collect();

@@ -247,7 +247,7 @@ pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Al
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Alias> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     Ok(find(conn, &who, address)?.0)
 }
 
@@ -257,7 +257,7 @@ pub fn list(
     filter: &Filter,
     page: &Page,
 ) -> OpResult<Vec<Alias>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     Ok(store::aliases::list(conn, scope.as_deref(), filter, page)?)
 }

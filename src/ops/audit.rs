@@ -442,7 +442,7 @@ pub fn list(
     filter: &AuditFilter,
     limit: i64,
 ) -> OpResult<Vec<AuditLog>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let mut f = filter.clone();
     if who.role == Role::User {
         if f.user_id.is_some_and(|u| u != who.id) {
@@ -461,7 +461,7 @@ pub fn list(
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, id: i64) -> OpResult<AuditLog> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let row = crate::store::audit::by_id(conn, id)?
         .filter(|r| who.role != Role::User || r.user_id == Some(who.id))
         .ok_or_else(|| OpError::not_found("audit entry", id.to_string()))?;
@@ -521,7 +521,7 @@ pub fn verify_against(
 /// The whole log (verifying it, reading archives) is for admins and
 /// readonly users; a domain-scoped user sees only its own entries.
 pub fn require_reader(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<()> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     if who.role == Role::User {
         return Err(OpError::Denied(format!(
             "the whole audit log needs role admin or readonly; {} has role user",
@@ -947,7 +947,7 @@ pub fn keyed_from(conn: &mut AnyConnection) -> OpResult<Option<i64>> {
 /// The user id a reader of the log is limited to: None for admins and
 /// readonly users, its own id for a domain-scoped user.
 fn reader_scope(conn: &mut AnyConnection, ctx: &Ctx) -> crate::error::OpResult<Option<i32>> {
-    let who = super::Principal::load(conn, ctx.user_id)?;
+    let who = super::Principal::load(conn, ctx)?;
     Ok((who.role == Role::User).then_some(who.id))
 }
 
@@ -1081,6 +1081,7 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         Some(AuditType::User | AuditType::Session) => &["username"],
         Some(AuditType::MailConfig) => &["config_file", "file"],
         Some(AuditType::DkimKey) => &["key", "domain"],
+        Some(AuditType::ApiToken) => &["token"],
         Some(
             AuditType::Permission
             | AuditType::Database

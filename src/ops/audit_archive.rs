@@ -240,7 +240,7 @@ pub fn archive(
     before: chrono::NaiveDateTime,
     out: &Path,
 ) -> OpResult<ArchiveReport> {
-    Principal::load(conn, ctx.user_id)?.require_admin("archiving the audit log")?;
+    Principal::load(conn, ctx)?.require_admin("archiving the audit log")?;
     if out.exists() {
         return Err(OpError::invalid(
             "out",

@@ -206,6 +206,7 @@ fn right_password(
         username: user.username,
         client: client.clone(),
         policy: policy.clone(),
+        token: None,
     })
 }
 
@@ -216,6 +217,16 @@ fn right_password(
 /// (SQLite) makes concurrent attempts, from any process or host, see each
 /// other's counts. Ok(n): this is the n-th failure-in-a-row candidate;
 /// Err(until): locked, nothing counted.
+/// A refused use of `user`'s token: counted like a wrong password (it
+/// may lock the account), with nothing to give back later.
+pub(super) fn count_failure(
+    conn: &mut AnyConnection,
+    user: &User,
+    policy: &Policy,
+) -> OpResult<()> {
+    reserve(conn, user, policy).map(|_| ())
+}
+
 fn reserve(
     conn: &mut AnyConnection,
     user: &User,
@@ -499,7 +510,7 @@ fn record(
     })
 }
 
-fn login_audit(
+pub(super) fn login_audit(
     c: &mut AnyConnection,
     policy: &Policy,
     user_id: Option<i32>,

@@ -11,6 +11,7 @@ use crate::db::schema::{user_domains, users};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
 use crate::model::{Perm, Role};
+use crate::ops::Ctx;
 
 /// The acting user as the database says now, with its grants.
 #[derive(Debug, Clone)]
@@ -23,11 +24,21 @@ pub struct Principal {
     grants: HashMap<i32, Vec<Perm>>,
 }
 
+/// The token a script logged in with (see `ops::tokens`).
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub id: i32,
+    pub name: String,
+    /// The owner's username (the session's `username` is the audit name).
+    pub owner: String,
+}
+
 impl Principal {
-    /// Loaded inside each operation's transaction: a suspension or a revoked
-    /// grant takes effect on the very next operation of a session already open.
-    pub fn load(conn: &mut AnyConnection, user_id: i32) -> OpResult<Principal> {
-        let p = Principal::load_pending(conn, user_id)?;
+    /// Loaded inside each operation's transaction: a suspension, a revoked
+    /// grant or a revoked token takes effect on the very next operation of
+    /// a session already open.
+    pub fn load(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Principal> {
+        let p = Principal::load_pending(conn, ctx)?;
         if p.must_change_password {
             return Err(OpError::Denied(format!(
                 "{} must set a new password first (postfix-manager user password {})",
@@ -39,7 +50,16 @@ impl Principal {
 
     /// Like `load`, but also for an account whose password change is pending
     /// (the one operation it may do is setting its own password).
-    pub fn load_pending(conn: &mut AnyConnection, user_id: i32) -> OpResult<Principal> {
+    pub fn load_pending(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Principal> {
+        let p = Principal::of_user(conn, ctx.user_id)?;
+        match &ctx.token {
+            None => Ok(p),
+            Some(t) => p.through_token(conn, t),
+        }
+    }
+
+    /// The user as the database says now, with no token applied.
+    fn of_user(conn: &mut AnyConnection, user_id: i32) -> OpResult<Principal> {
         let user: Option<User> = users::table
             .find(user_id)
             .select(User::as_select())
@@ -72,6 +92,52 @@ impl Principal {
             must_change_password: user.must_change_password,
             grants,
         })
+    }
+
+    /// What the owner may do now, capped by the token's role and domains;
+    /// a token revoked or expired since login stops here.
+    fn through_token(mut self, conn: &mut AnyConnection, t: &TokenGrant) -> OpResult<Principal> {
+        let row = crate::store::api_tokens::by_id(conn, t.id)?
+            .filter(|r| r.revoked_at.is_none())
+            .ok_or_else(|| OpError::Denied(format!("token {} has been revoked", t.name)))?;
+        if row.expires_at.is_some_and(|e| e <= super::now()) {
+            return Err(OpError::Denied(format!("token {} has expired", t.name)));
+        }
+        let token_role = Role::parse("role", &row.role)?;
+        let role = super::tokens::cap(self.role, token_role);
+        let scope = row.scope();
+        // A token's domain list (or a role below user) turns an admin or
+        // a readonly owner into a user with explicit grants, so every
+        // check below goes through the one per-domain path.
+        let perms_for = |owner: Option<&Vec<Perm>>| -> Vec<Perm> {
+            match role {
+                Role::Readonly => Vec::new(),
+                Role::Admin | Role::User => match self.role {
+                    Role::Admin => crate::model::ALL_PERMS.to_vec(),
+                    Role::User => owner.cloned().unwrap_or_default(),
+                    Role::Readonly => Vec::new(),
+                },
+            }
+        };
+        match (scope, self.role) {
+            (None, Role::User) => {
+                for perms in self.grants.values_mut() {
+                    *perms = perms_for(Some(perms));
+                }
+                self.role = Role::User;
+            }
+            (None, _) => self.role = role,
+            (Some(ids), owner_role) => {
+                let grants: HashMap<i32, Vec<Perm>> = ids
+                    .into_iter()
+                    .filter(|id| owner_role != Role::User || self.grants.contains_key(id))
+                    .map(|id| (id, perms_for(self.grants.get(&id))))
+                    .collect();
+                self.grants = grants;
+                self.role = Role::User;
+            }
+        }
+        Ok(self)
     }
 
     pub fn is_admin(&self) -> bool {

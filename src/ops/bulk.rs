@@ -429,7 +429,7 @@ pub fn mailboxes_preview(
     keys: &[String],
     action: MailboxAction,
 ) -> OpResult<Preview> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     Ok(plan_mailboxes(conn, &who, keys, action)?.preview)
 }
 
@@ -623,7 +623,7 @@ pub fn aliases_preview(
     keys: &[String],
     action: AliasAction,
 ) -> OpResult<Preview> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     Ok(plan_aliases(conn, &who, keys, action)?.preview)
 }
 
@@ -855,7 +855,7 @@ pub fn domains_preview(
     keys: &[String],
     action: &DomainAction,
 ) -> OpResult<Preview> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     Ok(plan_domains(conn, &who, keys, action)?.1)
 }
 

@@ -627,7 +627,7 @@ pub fn list(
     after: Option<i32>,
     limit: i64,
 ) -> OpResult<Vec<KeyView>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let name = match domain {
         Some(d) => Some(owner(conn, &who, "domain", d)?.name),
         None => None,
@@ -640,7 +640,7 @@ pub fn list(
 }
 
 pub fn show(conn: &mut AnyConnection, ctx: &Ctx, key_ref: &str) -> OpResult<KeyView> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     view(find(conn, &who, key_ref)?.0)
 }
 
@@ -686,7 +686,7 @@ fn open(keys: &KeyFile, row: &DkimKey) -> OpResult<SecretString> {
 /// `dkim dns DOMAIN`: every record the name must publish. An alias domain
 /// with no keys of its own publishes its target's keys under its own name.
 pub fn dns(conn: &mut AnyConnection, ctx: &Ctx, domain: &str) -> OpResult<Vec<TxtRecord>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let owner = owner(conn, &who, "domain", domain)?;
     let mut rows = store::dkim_keys::of_domain(conn, &owner.name)?;
     if rows.is_empty() && owner.alias_domain_id.is_some() {

@@ -387,7 +387,7 @@ pub fn delete(
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<Domain> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let d = find(conn, "name", name)?;
     if !who.can_read_domain(d.id) {
         return Err(OpError::not_found("domain", d.name));
@@ -401,7 +401,7 @@ pub fn list(
     filter: &Filter,
     page: &Page,
 ) -> OpResult<Vec<Domain>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     Ok(store::domains::list(conn, scope.as_deref(), filter, page)?)
 }

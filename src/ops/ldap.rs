@@ -212,7 +212,7 @@ pub(crate) fn admin_settings(
     keys: Option<&KeyFile>,
     name: &str,
 ) -> OpResult<ServerSettings> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     who.require_admin("using an LDAP server's bind account")?;
     let row = find(conn, name)?;
     let key = key_for(keys, &row).map_err(|e| key_hint(keys, e))?;

@@ -333,7 +333,7 @@ pub fn rollback(
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, id: i32) -> OpResult<MailServerConfig> {
-    Principal::load(conn, ctx.user_id)?.require_admin("reading mail server configs")?;
+    Principal::load(conn, ctx)?.require_admin("reading mail server configs")?;
     by_id(conn, id)
 }
 
@@ -345,7 +345,7 @@ pub fn page(
     text: Option<&str>,
     page: &crate::store::Page,
 ) -> OpResult<Vec<MailServerConfig>> {
-    Principal::load(conn, ctx.user_id)?.require_admin("reading mail server configs")?;
+    Principal::load(conn, ctx)?.require_admin("reading mail server configs")?;
     Ok(crate::store::mail_servers::list(conn, text, page)?)
 }
 
@@ -357,7 +357,7 @@ pub fn list(
     file: Option<&str>,
     limit: i64,
 ) -> OpResult<Vec<MailServerConfig>> {
-    Principal::load(conn, ctx.user_id)?.require_admin("reading mail server configs")?;
+    Principal::load(conn, ctx)?.require_admin("reading mail server configs")?;
     let mut q = msc::table
         .select(MailServerConfig::as_select())
         .order(msc::id.desc())

@@ -354,7 +354,7 @@ pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Ma
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     Ok(find(conn, &who, address)?.0)
 }
 
@@ -393,7 +393,7 @@ pub fn list(
     filter: &Filter,
     page: &Page,
 ) -> OpResult<Vec<Mailbox>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     Ok(store::mailboxes::list(
         conn,

@@ -67,7 +67,7 @@ fn require_admin(
     request: &serde_json::Value,
     what: &str,
 ) -> OpResult<()> {
-    let check = Principal::load(conn, ctx.user_id).and_then(|who| who.require_admin(what));
+    let check = Principal::load(conn, ctx).and_then(|who| who.require_admin(what));
     if let Err(e) = check {
         let reason = match &e {
             OpError::Denied(m) => m.clone(),

@@ -24,6 +24,7 @@ pub mod maintenance;
 pub mod permissions;
 pub mod preferences;
 pub mod quota;
+pub mod tokens;
 pub mod users;
 
 use diesel::Connection;
@@ -137,6 +138,9 @@ pub struct Ctx {
     pub username: String,
     pub client: Client,
     pub policy: Policy,
+    /// Set when a script logged in with a token: every operation is then
+    /// capped by the token's role and domains (`Principal::load`).
+    pub token: Option<authz::TokenGrant>,
 }
 
 /// What a successful write tells the audit log.
@@ -201,7 +205,7 @@ pub(crate) fn run_write_pending<T>(
 fn run_write_as<T>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    load: fn(&mut AnyConnection, i32) -> OpResult<Principal>,
+    load: fn(&mut AnyConnection, &Ctx) -> OpResult<Principal>,
     action: AuditAction,
     resource_type: AuditType,
     request: Value,
@@ -211,7 +215,7 @@ fn run_write_as<T>(
     // answer, committed together with its audit row either way.
     write_tx(conn, |c| {
         let attempt = c.transaction(|c| {
-            let who = load(c, ctx.user_id)?;
+            let who = load(c, ctx)?;
             f(c, &who)
         });
         match attempt {
@@ -281,7 +285,7 @@ pub fn stats(
     crate::store::stats::MailboxTotals,
     Vec<crate::store::stats::DomainUsage>,
 )> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     let totals = crate::store::stats::mailbox_totals(conn, scope.as_deref())?;
     let domains = crate::store::stats::domains_with_usage(conn, scope.as_deref(), page)?;

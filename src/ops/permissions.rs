@@ -151,7 +151,7 @@ pub fn list(
     domain: Option<&str>,
     page: &Page,
 ) -> OpResult<Vec<Grant>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let mut user_id = match username {
         Some(n) => {
             let norm = validate::username("username", n)?;

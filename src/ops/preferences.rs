@@ -68,7 +68,7 @@ fn from_row(r: UserPreferences) -> Preferences {
 
 /// The acting user's preferences (defaults when never saved).
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Preferences> {
-    Principal::load_pending(conn, ctx.user_id)?;
+    Principal::load_pending(conn, ctx)?;
     Ok(row(conn, ctx.user_id)?.map(from_row).unwrap_or_default())
 }
 

@@ -140,7 +140,7 @@ pub fn watch(
     known: Option<ChangeToken>,
     top: i64,
 ) -> OpResult<Option<Snapshot>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     let scope = scope.as_deref();
     let token = store::change_token(conn, scope)?;
@@ -176,7 +176,7 @@ pub fn table_token(
     ctx: &Ctx,
     domain: Option<i32>,
 ) -> OpResult<(ChangeToken, i64)> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let newest = if who.domain_scope().is_none() {
         crate::store::audit::newest_id(conn)?
     } else {
@@ -199,7 +199,7 @@ pub fn history(
     mailbox: bool,
     id: i32,
 ) -> OpResult<Vec<(chrono::NaiveDateTime, i64)>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let domain_id = if mailbox {
         mailboxes::table
             .find(id)
@@ -305,7 +305,7 @@ pub fn check_thresholds(warn: u32, crit: u32) -> OpResult<()> {
 /// Mailboxes and domains at or over the thresholds (what the caller may see).
 pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpResult<CheckReport> {
     check_thresholds(warn, crit)?;
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let scope = who.domain_scope();
     let scope = scope.as_deref();
     let min = i64::from(warn) * 10;
@@ -390,7 +390,7 @@ pub fn sample_in_batches(
     if batch < 1 {
         return Err(OpError::invalid("batch", "must be at least 1"));
     }
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     who.require_admin("quota sample")?;
     let now = super::now();
     let keep = now - chrono::TimeDelta::days(i64::from(history_days));

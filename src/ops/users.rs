@@ -427,7 +427,7 @@ pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, username: &str) -> OpResult<U
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, username: &str) -> OpResult<User> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let u = find(conn, username)?;
     if who.role == Role::User && u.id != who.id {
         return Err(OpError::Denied(format!(
@@ -444,7 +444,7 @@ pub fn list(
     filter: &Filter,
     page: &Page,
 ) -> OpResult<Vec<User>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     if who.role == Role::User {
         let me = reload(conn, who.id)?;
         return Ok(vec![me]);

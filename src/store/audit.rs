@@ -231,7 +231,8 @@ pub fn resource_names(
     rows: &[AuditLog],
 ) -> QueryResult<std::collections::HashMap<(AuditType, i64), String>> {
     use crate::db::schema::{
-        alias_domains, aliases, dkim_keys, domains, mail_server_configs, mailboxes, users,
+        alias_domains, aliases, api_tokens, dkim_keys, domains, mail_server_configs, mailboxes,
+        users,
     };
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     let mut wanted: BTreeMap<AuditType, BTreeSet<i32>> = BTreeMap::new();
@@ -277,6 +278,14 @@ pub fn resource_names(
                 .select((
                     dkim_keys::id,
                     dkim_keys::domain.concat(":").concat(dkim_keys::selector),
+                ))
+                .load(conn)?,
+            AuditType::ApiToken => api_tokens::table
+                .inner_join(users::table)
+                .filter(api_tokens::id.eq_any(&ids))
+                .select((
+                    api_tokens::id,
+                    api_tokens::name.concat(" of ").concat(users::username),
                 ))
                 .load(conn)?,
             // No table row to name (or named in the details: a permission).

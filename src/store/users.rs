@@ -13,6 +13,14 @@ pub fn by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<User>
         .optional()
 }
 
+pub fn by_id(conn: &mut AnyConnection, id: i32) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email))

@@ -159,6 +159,17 @@ struct Settings {
     quota: crate::config::QuotaSettings,
 }
 
+/// The app as the config and the URL set it up, for a terminal of `size`.
+fn new_app(user: Option<&str>, settings: Settings, size: (u16, u16)) -> App {
+    let mut app = App::new(theme::Theme::from_env(), size, user, settings.db_label);
+    app.lock_after = settings.lock_after;
+    app.keymap = settings.keymap;
+    app.theme = app.theme.with_colors(settings.colors);
+    app.db_file = settings.db_file;
+    app.set_quota_settings(settings.quota);
+    app
+}
+
 async fn event_loop(
     user: Option<&str>,
     settings: Settings,
@@ -167,17 +178,7 @@ async fn event_loop(
 ) -> std::io::Result<(Stats, Ended)> {
     let mut guard = terminal::Guard::enter()?;
     let size = guard.terminal.size()?;
-    let mut app = App::new(
-        theme::Theme::from_env(),
-        (size.width, size.height),
-        user,
-        settings.db_label,
-    );
-    app.lock_after = settings.lock_after;
-    app.keymap = settings.keymap;
-    app.theme = app.theme.with_colors(settings.colors);
-    app.db_file = settings.db_file;
-    app.set_quota_settings(settings.quota);
+    let mut app = new_app(user, settings, (size.width, size.height));
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -200,12 +201,9 @@ async fn event_loop(
                     // screen showing the past.
                     dirty |= drain_input(&mut app);
                 }
-                // Reading the terminal failed: an error (exit 1,
-                // "terminal: ..."), not a quit the user chose.
+                // A failed read is an error (exit 1), an ended input a
+                // hang-up: neither is a quit the user chose.
                 Some(Err(e)) => return Err(e),
-                // The input ended (the terminal is gone): as on a hang-up,
-                // so a service manager sees the session did not end by
-                // choice.
                 None => {
                     ended = Ended::Signal(HANGUP);
                     break;

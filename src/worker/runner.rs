@@ -123,7 +123,7 @@ impl Runner {
             &shared.policy,
             &shared.directory,
         )?;
-        let who = Principal::load_pending(conn, ctx.user_id)?;
+        let who = Principal::load_pending(conn, &ctx)?;
         let preferences = ops::preferences::get(conn, &ctx)?;
         let session = Session {
             username: ctx.username.clone(),

@@ -612,13 +612,13 @@ pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<Serve
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, name: &str) -> OpResult<ServerView> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     require_reader(&who)?;
     Ok(ServerView::from(&find(conn, name)?))
 }
 
 pub fn list(conn: &mut AnyConnection, ctx: &Ctx, page: &Page) -> OpResult<Vec<ServerView>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     require_reader(&who)?;
     Ok(store::ldap_servers::list(conn, page)?
         .iter()
@@ -633,7 +633,7 @@ pub fn page(
     text: Option<&str>,
     page: &Page,
 ) -> OpResult<Vec<crate::db::models::LdapConfig>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     require_reader(&who)?;
     Ok(store::ldap_servers::page(conn, text, page)?)
 }
