@@ -21,6 +21,110 @@ pub struct Config {
     pub audit: AuditSettings,
     pub ldap: LdapSettings,
     pub quota: QuotaSettings,
+    pub dkim: DkimSettings,
+}
+
+/// `[dkim]`: DKIM keys (issue 17; docs/dkim.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DkimSettings {
+    /// Selector of a new key: `%Y`, `%m`, `%d` are the date (`pm%Y%m`:
+    /// `pm202612`); Ed25519 keys get an `e` after it.
+    pub selector_pattern: String,
+    /// Days a retiring key stays published before `dkim revoke --due`.
+    pub grace_days: i64,
+    /// `rsa` or `ed25519`: what `dkim add` and `domain add --dkim` make.
+    pub default_algorithm: String,
+    /// RSA key size when none is given (2048, 3072 or 4096).
+    pub default_bits: u32,
+    /// Owner of exported key files and tables (0600), e.g. "opendkim" or
+    /// "_rspamd". Empty: the user running the export.
+    pub key_owner: String,
+    /// Their group. Empty: `key_owner`'s primary group (or the runner's).
+    pub key_group: String,
+    /// The signer sets `mail generate` writes when DKIM keys exist:
+    /// "opendkim", "rspamd", both or none.
+    pub signers: Vec<String>,
+    /// Where `mail generate` writes the OpenDKIM set. Empty: `opendkim`
+    /// beside the generated mail directory. (`dkim export --opendkim DIR`
+    /// writes anywhere.)
+    pub opendkim_dir: String,
+    /// The same for rspamd (empty: `rspamd` beside the mail directory).
+    pub rspamd_dir: String,
+    /// Run after an OpenDKIM export (`sh -c`; empty: none), e.g.
+    /// "systemctl reload opendkim". PM_DKIM_DIR is the exported directory.
+    pub opendkim_reload: String,
+    /// Run after an rspamd export, e.g. "systemctl reload rspamd".
+    pub rspamd_reload: String,
+    /// Longest a reload may run before it is stopped (1-25 s: it runs
+    /// inside the export's write transaction, like `mail config apply`).
+    pub reload_timeout_secs: u64,
+    /// `domain add` creates a pending key unless `--no-dkim`.
+    pub on_domain_add: bool,
+}
+
+impl Default for DkimSettings {
+    fn default() -> Self {
+        DkimSettings {
+            selector_pattern: "pm%Y%m".into(),
+            grace_days: 7,
+            default_algorithm: "rsa".into(),
+            default_bits: 2048,
+            key_owner: String::new(),
+            key_group: String::new(),
+            signers: vec!["opendkim".into()],
+            opendkim_dir: String::new(),
+            rspamd_dir: String::new(),
+            opendkim_reload: String::new(),
+            rspamd_reload: String::new(),
+            reload_timeout_secs: 25,
+            on_domain_add: false,
+        }
+    }
+}
+
+impl DkimSettings {
+    /// The rules a loaded config must meet, as "field: rule".
+    pub fn check(&self) -> Result<(), String> {
+        if !(0..=365).contains(&self.grace_days) {
+            return Err("dkim.grace_days must be between 0 and 365".into());
+        }
+        if !matches!(self.default_algorithm.as_str(), "rsa" | "ed25519") {
+            return Err("dkim.default_algorithm must be rsa or ed25519".into());
+        }
+        if ![2048, 3072, 4096].contains(&self.default_bits) {
+            return Err("dkim.default_bits must be 2048, 3072 or 4096".into());
+        }
+        if !(1..=25).contains(&self.reload_timeout_secs) {
+            return Err("dkim.reload_timeout_secs must be between 1 and 25".into());
+        }
+        if let Some(bad) = self
+            .signers
+            .iter()
+            .find(|s| !matches!(s.as_str(), "opendkim" | "rspamd"))
+        {
+            return Err(format!(
+                "dkim.signers: {bad:?} is not a signer (opendkim or rspamd)"
+            ));
+        }
+        for (field, dir) in [
+            ("opendkim_dir", &self.opendkim_dir),
+            ("rspamd_dir", &self.rspamd_dir),
+        ] {
+            if !dir.is_empty() && !dir.starts_with('/') {
+                return Err(format!("dkim.{field} must be an absolute path"));
+            }
+        }
+        let probe = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default();
+        crate::dkim::record::next_selector(
+            &self.selector_pattern,
+            probe,
+            crate::dkim::key::Algorithm::Rsa,
+            &[],
+        )
+        .map_err(|e| format!("dkim.selector_pattern {:?}: {e}", self.selector_pattern))?;
+        Ok(())
+    }
 }
 
 /// `[quota]`: live watching, thresholds and history (issue 6).
@@ -346,6 +450,9 @@ impl Config {
             ));
         }
         cfg.quota
+            .check()
+            .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
+        cfg.dkim
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         Ok(Some(cfg))

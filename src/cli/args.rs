@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use super::alias::AliasCommand;
 use super::alias_domain::AliasDomainCommand;
 use super::audit::AuditCommand;
+use super::dkim::DkimCommand;
 use super::domain::DomainCommand;
 use super::ldap::LdapCommand;
 use super::mailbox::MailboxCommand;
@@ -109,6 +110,9 @@ pub enum Command {
     /// LDAP servers: admin login by LDAP bind, user import, the secrets key
     #[command(subcommand)]
     Ldap(LdapCommand),
+    /// DKIM keys per domain: generate, publish, rotate, export to OpenDKIM and rspamd (docs/dkim.md)
+    #[command(subcommand)]
+    Dkim(DkimCommand),
     /// Demo data for trying things out and for benchmarks
     #[command(subcommand)]
     Demo(DemoCommand),

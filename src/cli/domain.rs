@@ -10,6 +10,7 @@ use super::output::{limit, list_sorted, object, said, Row};
 use super::CliError;
 use crate::db::models::Domain;
 use crate::db::AnyConnection;
+use crate::env::Env;
 use crate::model::{Entity, Perm, Status};
 use crate::ops::bulk::Action;
 use crate::ops::{self, Ctx};
@@ -43,6 +44,12 @@ pub enum DomainCommand {
         name: String,
         #[command(flatten)]
         fields: DomainFields,
+        /// Also create a pending DKIM key (dkim.default_algorithm), in the same transaction
+        #[arg(long, conflicts_with = "no_dkim")]
+        dkim: bool,
+        /// No DKIM key even when dkim.on_domain_add is true
+        #[arg(long)]
+        no_dkim: bool,
     },
     /// List domains with their usage and limits, one page at a time
     List(ListArgs),
@@ -110,15 +117,18 @@ pub enum DomainBulk {
 
 pub fn run(
     c: &DomainCommand,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
 ) -> Result<String, CliError> {
     Ok(match c {
-        DomainCommand::Add { name, fields } => {
-            let d = ops::domains::create(conn, ctx, name, &domain_input(fields)?)?;
-            said(j, &d, format!("created domain {} (id {})", d.name, d.id))
-        }
+        DomainCommand::Add {
+            name,
+            fields,
+            dkim,
+            no_dkim,
+        } => return add(env, conn, ctx, j, name, fields, (*dkim, *no_dkim)),
         DomainCommand::List(l) => {
             let pg = page(&l.page);
             list_sorted(
@@ -171,6 +181,48 @@ pub fn run(
             return super::bulk::edit_many(Entity::Domains, a, conn, ctx, j)
         }
     })
+}
+
+/// `domain add`, with the first DKIM key when asked or configured.
+fn add(
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    name: &str,
+    fields: &DomainFields,
+    (dkim, no_dkim): (bool, bool),
+) -> Result<String, CliError> {
+    let kind = super::dkim::on_domain_add(env, dkim, no_dkim)?;
+    let settings = ops::dkim::Settings::from_config(&env.config.dkim);
+    let on_create = kind.map(|(algorithm, bits)| ops::dkim::OnCreate {
+        keys: &env.key_file,
+        settings: &settings,
+        algorithm,
+        bits,
+    });
+    let (d, key) = ops::domains::create_with_dkim(
+        conn,
+        ctx,
+        name,
+        &domain_input(fields)?,
+        on_create.as_ref(),
+    )?;
+    if j {
+        let mut v = serde_json::to_value(&d).unwrap_or_default();
+        if let Some(k) = &key {
+            v["dkim"] = serde_json::to_value(k).unwrap_or_default();
+        }
+        return Ok(super::output::object(&v, true));
+    }
+    let mut out = format!("created domain {} (id {})\n", d.name, d.id);
+    if let Some(k) = key {
+        out.push_str(&format!(
+            "created pending DKIM key {}:{} (id {}); publish {} (`dkim dns {}`), then `dkim activate {}`\n",
+            k.row.domain, k.row.selector, k.row.id, k.record.name, d.name, k.row.id
+        ));
+    }
+    Ok(crate::sanitize::lines_for_terminal(&out) + "\n")
 }
 
 fn bulk(b: &DomainBulk, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {

@@ -47,18 +47,100 @@ pub fn run_mail(
                     if n > some.len() as i64 { ", …" } else { "" }
                 );
             }
-            if j {
-                return Ok(object(&g, true));
-            }
-            Ok(format!(
+            let dkim = dkim_sets(env, conn, ctx, &g.dir)?;
+            let text = format!(
                 "wrote {} files for {} into {}; see {}/README.md\n",
                 g.files.len(),
                 g.backend,
                 for_terminal(&g.dir.display().to_string()),
                 for_terminal(&g.dir.display().to_string()),
-            ))
+            );
+            dkim_said(j, &g, &dkim, text)
         }
         MailCommand::Config(c) => config(c, env, conn, ctx, j),
+    }
+}
+
+/// The DKIM signer sets `[dkim] signers` names, each swapped into its
+/// directory whole, when any key exists (a host without DKIM gets none).
+fn dkim_sets(
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    mail_dir: &std::path::Path,
+) -> Result<Vec<ops::dkim::Exported>, CliError> {
+    let cfg = &env.config.dkim;
+    if cfg.signers.is_empty() || !ops::dkim::has_keys(conn)? {
+        return Ok(Vec::new());
+    }
+    let beside = mail_dir.parent().unwrap_or(std::path::Path::new("/"));
+    let mut out = Vec::new();
+    for name in &cfg.signers {
+        let (signer, dir) = match name.as_str() {
+            "rspamd" => (ops::dkim::Signer::Rspamd, &cfg.rspamd_dir),
+            _ => (ops::dkim::Signer::Opendkim, &cfg.opendkim_dir),
+        };
+        let dir = match dir.as_str() {
+            "" => beside.join(name),
+            d => std::path::PathBuf::from(d),
+        };
+        let opts = ops::dkim::ExportOptions::from_config(cfg, signer)?;
+        out.push(ops::dkim::export_with(
+            conn,
+            ctx,
+            &env.key_file,
+            signer,
+            &dir,
+            &opts,
+        )?);
+    }
+    Ok(out)
+}
+
+/// `mail generate`'s answer with the DKIM sets; a failed signer reload
+/// exits 1 with the report still printed.
+fn dkim_said(
+    j: bool,
+    g: &generate::Generated,
+    dkim: &[ops::dkim::Exported],
+    mut text: String,
+) -> Result<String, CliError> {
+    for e in dkim {
+        text.push_str(&format!(
+            "wrote DKIM signer files into {} (signing: {})\n",
+            for_terminal(&e.dir),
+            for_terminal(&e.signing.join(", "))
+        ));
+        if let Some(r) = &e.reload {
+            text.push_str(&for_terminal(&match &r.error {
+                None => format!("reloaded: {}", r.command),
+                Some(err) => format!("reload FAILED: {err}"),
+            }));
+            text.push('\n');
+        }
+    }
+    let out = if j {
+        let mut v = serde_json::to_value(g).unwrap_or_default();
+        if !dkim.is_empty() {
+            v["dkim"] = serde_json::to_value(dkim).unwrap_or_default();
+        }
+        object(&v, true)
+    } else {
+        text
+    };
+    match dkim
+        .iter()
+        .find_map(|e| e.reload.as_ref().filter(|r| !r.ok))
+    {
+        Some(r) => Err(CliError::Report {
+            out,
+            code: 1,
+            message: format!(
+                "the files were written but the DKIM signer reload failed: {}",
+                r.error.as_deref().unwrap_or("")
+            ),
+        }),
+        None => Ok(out),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 mod bench;
 mod bulk;
 mod demo;
+pub mod dkim;
 pub mod domain;
 mod init;
 mod input;
@@ -185,9 +186,10 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             let (env, mut conn, ctx) = session(cli)?;
             match other {
                 Command::Ldap(c) => ldap::run(cli, c, &env, &mut conn, &ctx),
+                Command::Dkim(c) => dkim::run(cli, c, &env, &mut conn, &ctx),
                 Command::Demo(c) => demo::run(cli, c, &mut conn, &ctx),
                 Command::Bench(b) => bench::run(cli, b, &mut conn, &ctx),
-                _ => resources::run(cli, other, &mut conn, &ctx),
+                _ => resources::run(cli, other, &env, &mut conn, &ctx),
             }
         }
     }

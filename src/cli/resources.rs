@@ -5,11 +5,13 @@
 use super::args::{Cli, Command};
 use super::CliError;
 use crate::db::AnyConnection;
+use crate::env::Env;
 use crate::ops::{self, Ctx};
 
 pub fn run(
     cli: &Cli,
     cmd: &Command,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
 ) -> Result<String, CliError> {
@@ -19,7 +21,7 @@ pub fn run(
     }
     match cmd {
         Command::Preferences(c) => super::preferences::run(c, conn, ctx, j),
-        Command::Domain(c) => super::domain::run(c, conn, ctx, j),
+        Command::Domain(c) => super::domain::run(c, env, conn, ctx, j),
         Command::Mailbox(c) => super::mailbox::run(c, conn, ctx, j),
         Command::Alias(c) => super::alias::run(c, conn, ctx, j),
         Command::AliasDomain(c) => super::alias_domain::run(c, conn, ctx, j),
@@ -33,6 +35,7 @@ pub fn run(
         | Command::Mail(_)
         | Command::Quota(_)
         | Command::Ldap(_)
+        | Command::Dkim(_)
         | Command::Demo(_)
         | Command::Bench(_)
         | Command::Completions { .. }

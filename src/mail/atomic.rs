@@ -112,6 +112,18 @@ pub fn write_dir(
     mode: u32,
     gid: Option<u32>,
 ) -> io::Result<()> {
+    write_dir_owned(out, files, mode, None, gid)
+}
+
+/// `write_dir` whose new files and new directory also get owner `uid`
+/// (DKIM key sets belong to the signer's user, e.g. `opendkim`).
+pub fn write_dir_owned(
+    out: &Path,
+    files: &[(String, String)],
+    mode: u32,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> io::Result<()> {
     for (name, _) in files {
         if name.contains('/') || name.starts_with('.') || name.is_empty() {
             return Err(io::Error::new(
@@ -140,11 +152,7 @@ pub fn write_dir(
             ),
         ));
     }
-    let fresh = |mode: u32| Perms {
-        uid: None,
-        gid,
-        mode,
-    };
+    let fresh = |mode: u32| Perms { uid, gid, mode };
     let perms_of = |name: &str, default: Perms| -> Perms {
         fs::symlink_metadata(out.join(name))
             .ok()

@@ -289,7 +289,7 @@ fn run_hook(what: &str, cmd: &str, envs: &[(&str, &Path)]) -> Result<(), String>
     run_hook_within(what, cmd, envs, HOOK_TIMEOUT)
 }
 
-fn run_hook_within(
+pub(crate) fn run_hook_within(
     what: &str,
     cmd: &str,
     envs: &[(&str, &Path)],

@@ -41,6 +41,15 @@ pub struct Settings {
     pub grace_days: i64,
 }
 
+impl Settings {
+    pub fn from_config(cfg: &crate::config::DkimSettings) -> Settings {
+        Settings {
+            selector_pattern: cfg.selector_pattern.clone(),
+            grace_days: cfg.grace_days,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -309,6 +318,60 @@ pub fn add(
             created(row, "generated")
         },
     )
+}
+
+/// A new domain's first key (`domain add --dkim`): what to generate, and
+/// where to keep it.
+pub struct OnCreate<'a> {
+    pub keys: &'a KeyFile,
+    pub settings: &'a Settings,
+    pub algorithm: Algorithm,
+    pub bits: Option<u32>,
+}
+
+impl OnCreate<'_> {
+    /// Before the transaction opens: a bad size is refused here, before
+    /// anything is written.
+    pub(crate) fn generate(&self) -> OpResult<KeyPair> {
+        key::generate(
+            self.algorithm,
+            key::bits("bits", self.algorithm, self.bits)?,
+        )
+    }
+
+    /// Inside `domains::create_with_dkim`'s transaction: the pending key
+    /// for the domain just inserted, with its own audit row.
+    pub(crate) fn insert(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        who: &Principal,
+        d: &Domain,
+        pair: &KeyPair,
+    ) -> OpResult<KeyView> {
+        let owner = Owner {
+            name: d.name.clone(),
+            domain_id: Some(d.id),
+            alias_domain_id: None,
+            hosted: d.clone(),
+        };
+        who.require_domain(&owner.hosted, Perm::Domain)?;
+        let selector = choose_selector(c, self.settings, &owner.name, None, pair.algorithm)?;
+        let row = insert(c, self.keys, who, &owner, &selector, pair, None)?;
+        let (view, done) = created(row, "domain add")?;
+        super::audit::record(
+            c,
+            ctx,
+            super::audit::Entry {
+                action: AuditAction::Create,
+                resource_type: AUDIT_TYPE,
+                resource_id: done.resource_id,
+                details: done.details,
+                result: super::audit::RESULT_OK,
+            },
+        )?;
+        Ok(view)
+    }
 }
 
 /// `dkim import`: a pending key from a PEM the admin brings.
@@ -608,12 +671,18 @@ pub fn revoke_due(
     ctx: &Ctx,
     settings: &Settings,
 ) -> OpResult<Vec<Transition>> {
+    let who = Principal::load(conn, ctx.user_id)?;
     let due: Vec<DkimKey> = store::dkim_keys::in_state(conn, State::Retiring.as_str())?
         .into_iter()
         .filter(|k| grace_ends(k, settings).is_some_and(|end| end <= now()))
         .collect();
     let mut out = Vec::with_capacity(due.len());
     for k in due {
+        // A scoped user's timer revokes its own domains' keys and passes
+        // over the rest instead of stopping at the first it may not see.
+        if owner(conn, &who, "key", &k.domain).is_err() {
+            continue;
+        }
         out.push(revoke(conn, ctx, settings, &k.id.to_string(), false)?);
     }
     Ok(out)
@@ -710,6 +779,9 @@ pub struct Exported {
     pub files: Vec<String>,
     /// `domain:selector` of every signing entry (alias domains included).
     pub signing: Vec<String>,
+    /// The reload that ran after the export, if one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reload: Option<Reloaded>,
 }
 
 /// Every (name, key) pair that signs: active keys, plus each active alias
@@ -734,6 +806,73 @@ fn signing_rows(c: &mut AnyConnection) -> OpResult<Vec<(String, DkimKey)>> {
     Ok(out)
 }
 
+/// Who owns an export and what runs after it.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Owner and group of new files and of a new directory (`[dkim]
+    /// key_owner`/`key_group`); None: the running user's.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Run after the set is in place (`sh -c`, PM_DKIM_DIR set).
+    pub reload: Option<String>,
+    /// Bounded like `mail config apply`'s hooks: the command runs inside
+    /// the write transaction, so it must not hold the write lock longer
+    /// than other writers wait.
+    pub reload_timeout: std::time::Duration,
+}
+
+impl ExportOptions {
+    /// From `[dkim]`: the owner and group looked up by name, and the
+    /// signer's reload command.
+    pub fn from_config(cfg: &crate::config::DkimSettings, signer_kind: Signer) -> OpResult<Self> {
+        let (uid, owner_gid) = match cfg.key_owner.trim() {
+            "" => (None, None),
+            name => match nix::unistd::User::from_name(name) {
+                Ok(Some(u)) => (Some(u.uid.as_raw()), Some(u.gid.as_raw())),
+                Ok(None) => {
+                    return Err(OpError::invalid(
+                        "dkim.key_owner",
+                        format!("no user named {name:?} on this machine"),
+                    ))
+                }
+                Err(e) => return Err(OpError::Io(format!("looking up user {name:?}: {e}"))),
+            },
+        };
+        let gid = match cfg.key_group.trim() {
+            "" => owner_gid,
+            name => match nix::unistd::Group::from_name(name) {
+                Ok(Some(g)) => Some(g.gid.as_raw()),
+                Ok(None) => {
+                    return Err(OpError::invalid(
+                        "dkim.key_group",
+                        format!("no group named {name:?} on this machine"),
+                    ))
+                }
+                Err(e) => return Err(OpError::Io(format!("looking up group {name:?}: {e}"))),
+            },
+        };
+        let reload = match signer_kind {
+            Signer::Opendkim => &cfg.opendkim_reload,
+            Signer::Rspamd => &cfg.rspamd_reload,
+        };
+        Ok(ExportOptions {
+            uid,
+            gid,
+            reload: Some(reload.trim().to_string()).filter(|r| !r.is_empty()),
+            reload_timeout: std::time::Duration::from_secs(cfg.reload_timeout_secs.clamp(1, 25)),
+        })
+    }
+}
+
+/// How the reload after an export went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reloaded {
+    pub command: String,
+    pub ok: bool,
+    /// Why it failed (the command's complaint, or the timeout).
+    pub error: Option<String>,
+}
+
 /// `dkim export`: the signer's files for every signing key, written into
 /// `dir` in one swap (readers see the old set or the new one). Admin-only.
 pub fn export(
@@ -744,6 +883,24 @@ pub fn export(
     dir: &Path,
     gid: Option<u32>,
 ) -> OpResult<Exported> {
+    let opts = ExportOptions {
+        gid,
+        ..ExportOptions::default()
+    };
+    export_with(conn, ctx, keys, signer_kind, dir, &opts)
+}
+
+/// `export` with an owner and a reload. A failed reload does not undo the
+/// export (the files are right; the signer did not take them): it is in
+/// the answer and the audit row, and the CLI exits 1 on it.
+pub fn export_with(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    keys: &KeyFile,
+    signer_kind: Signer,
+    dir: &Path,
+    opts: &ExportOptions,
+) -> OpResult<Exported> {
     let request = json!({ "signer": signer_kind, "dir": dir.display().to_string() });
     run_write(
         conn,
@@ -753,39 +910,71 @@ pub fn export(
         request,
         |c, who| {
             who.require_admin("exporting DKIM private keys")?;
-            let rows = signing_rows(c)?;
-            let mut pems = Vec::with_capacity(rows.len());
-            for (_, k) in &rows {
-                pems.push(open(keys, k)?);
-            }
-            let mut entries = Vec::with_capacity(rows.len());
-            for ((name, k), pem) in rows.iter().zip(&pems) {
-                entries.push(Signing {
-                    domain: name,
-                    selector: &k.selector,
-                    algorithm: algorithm_of(k)?,
-                    private_pem: pem,
-                    key_domain: &k.domain,
-                });
-            }
             let abs = std::path::absolute(dir)
                 .map_err(|e| OpError::invalid("dir", format!("cannot be resolved: {e}")))?;
-            let files = match signer_kind {
-                Signer::Opendkim => signer::opendkim(&entries, &abs),
-                Signer::Rspamd => signer::rspamd(&entries, &abs),
-            };
-            crate::mail::atomic::write_dir(&abs, &files, 0o600, gid)
-                .map_err(|e| OpError::Io(format!("writing {}: {e}", abs.display())))?;
-            let out = Exported {
-                dir: abs.display().to_string(),
-                files: files.iter().map(|(n, _)| n.clone()).collect(),
-                signing: entries
-                    .iter()
-                    .map(|e| format!("{}:{}", e.domain, e.selector))
-                    .collect(),
-            };
-            let details = json!({ "signer": signer_kind, "dir": out.dir, "signing": out.signing });
+            let mut out = write_set(c, keys, signer_kind, &abs, opts)?;
+            out.reload = opts.reload.as_ref().map(|cmd| {
+                let r = crate::mail::configs::run_hook_within(
+                    "reload",
+                    cmd,
+                    &[("PM_DKIM_DIR", abs.as_path())],
+                    opts.reload_timeout,
+                );
+                Reloaded {
+                    command: cmd.clone(),
+                    ok: r.is_ok(),
+                    error: r.err(),
+                }
+            });
+            let details = json!({ "signer": signer_kind, "dir": out.dir, "signing": out.signing,
+                "reload": out.reload });
             Ok((out, Done::new(None, details)))
         },
     )
+}
+
+/// Render the signer's set from the signing keys and swap it into `abs`.
+fn write_set(
+    c: &mut AnyConnection,
+    keys: &KeyFile,
+    signer_kind: Signer,
+    abs: &Path,
+    opts: &ExportOptions,
+) -> OpResult<Exported> {
+    let rows = signing_rows(c)?;
+    let mut pems = Vec::with_capacity(rows.len());
+    for (_, k) in &rows {
+        pems.push(open(keys, k)?);
+    }
+    let mut entries = Vec::with_capacity(rows.len());
+    for ((name, k), pem) in rows.iter().zip(&pems) {
+        entries.push(Signing {
+            domain: name,
+            selector: &k.selector,
+            algorithm: algorithm_of(k)?,
+            private_pem: pem,
+            key_domain: &k.domain,
+        });
+    }
+    let files = match signer_kind {
+        Signer::Opendkim => signer::opendkim(&entries, abs),
+        Signer::Rspamd => signer::rspamd(&entries, abs),
+    };
+    crate::mail::atomic::write_dir_owned(abs, &files, 0o600, opts.uid, opts.gid)
+        .map_err(|e| OpError::Io(format!("writing {}: {e}", abs.display())))?;
+    Ok(Exported {
+        dir: abs.display().to_string(),
+        files: files.iter().map(|(n, _)| n.clone()).collect(),
+        signing: entries
+            .iter()
+            .map(|e| format!("{}:{}", e.domain, e.selector))
+            .collect(),
+        reload: None,
+    })
+}
+
+/// Whether any key exists (in any state): `mail generate` writes the
+/// signer sets only then, so a host without DKIM gets no empty ones.
+pub fn has_keys(conn: &mut AnyConnection) -> OpResult<bool> {
+    Ok(!store::dkim_keys::names(conn)?.is_empty())
 }

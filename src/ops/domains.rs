@@ -58,7 +58,21 @@ pub fn create(
     name: &str,
     input: &DomainInput,
 ) -> OpResult<Domain> {
-    let request = json!({ "name": name, "input": input });
+    Ok(create_with_dkim(conn, ctx, name, input, None)?.0)
+}
+
+/// `domain add --dkim`: the domain and, when `dkim` is given, its first
+/// DKIM key (pending) in the same transaction, so neither exists without
+/// the other. The key is generated before the transaction opens.
+pub fn create_with_dkim(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    name: &str,
+    input: &DomainInput,
+    dkim: Option<&super::dkim::OnCreate<'_>>,
+) -> OpResult<(Domain, Option<super::dkim::KeyView>)> {
+    let request = json!({ "name": name, "input": input, "dkim": dkim.is_some() });
+    let pair = dkim.map(super::dkim::OnCreate::generate).transpose()?;
     run_write(
         conn,
         ctx,
@@ -66,59 +80,73 @@ pub fn create(
         AuditType::Domain,
         request,
         |c, who| {
-            who.require_claim_mail_domain("creating a domain")?;
-            let name = validate::domain("name", name)?;
-            if store::domains::by_name(c, &name)?.is_some() {
-                return Err(OpError::duplicate(
-                    "name",
-                    format!("domain {name} already exists"),
-                ));
-            }
-            if store::alias_domains::by_name(c, &name)?.is_some() {
-                return Err(OpError::duplicate(
-                    "name",
-                    format!("{name} already exists as an alias domain"),
-                ));
-            }
-            let description = match &input.description {
-                Some(d) => validate::description("description", d)?,
-                None => None,
+            let d = insert(c, who, name, input)?;
+            let key = match (dkim, &pair) {
+                (Some(o), Some(p)) => Some(o.insert(c, ctx, who, &d, p)?),
+                _ => None,
             };
-            let transport = match &input.transport {
-                Some(t) => validate::transport("transport", t)?,
-                None => None,
-            };
-            // Unlimited unless set: a total equal to the default mailbox quota
-            // (1G each) would refuse a new domain's second default mailbox.
-            let quota_limit = check_quota_field("quota_limit", input.quota_limit.unwrap_or(0))?;
-            let max_mailbox_quota =
-                check_quota_field("max_mailbox_quota", input.max_mailbox_quota.unwrap_or(0))?;
-            let max_mailboxes =
-                validate::count_limit("max_mailboxes", input.max_mailboxes.unwrap_or(0))?;
-            let max_aliases = validate::count_limit("max_aliases", input.max_aliases.unwrap_or(0))?;
-            let t = now();
-            diesel::insert_into(domains::table)
-                .values((
-                    domains::name.eq(&name),
-                    domains::status.eq("active"),
-                    domains::quota_limit.eq(quota_limit),
-                    domains::quota_used.eq(0i64),
-                    domains::description.eq(&description),
-                    domains::created_at.eq(t),
-                    domains::updated_at.eq(t),
-                    domains::created_by.eq(who.id),
-                    domains::max_mailboxes.eq(max_mailboxes),
-                    domains::max_aliases.eq(max_aliases),
-                    domains::max_mailbox_quota.eq(max_mailbox_quota),
-                    domains::transport.eq(&transport),
-                ))
-                .execute(c)?;
-            let d = store::domains::by_name(c, &name)?
-                .ok_or_else(|| OpError::not_found("domain", name.clone()))?;
-            let done = Done::new(i64::from(d.id), json!({ "after": d }));
-            Ok((d, done))
+            let done = Done::new(
+                i64::from(d.id),
+                json!({ "after": d, "dkim": key.as_ref().map(|k| &k.row.selector) }),
+            );
+            Ok(((d, key), done))
         },
     )
+}
+
+fn insert(
+    c: &mut AnyConnection,
+    who: &Principal,
+    name: &str,
+    input: &DomainInput,
+) -> OpResult<Domain> {
+    who.require_claim_mail_domain("creating a domain")?;
+    let name = validate::domain("name", name)?;
+    if store::domains::by_name(c, &name)?.is_some() {
+        return Err(OpError::duplicate(
+            "name",
+            format!("domain {name} already exists"),
+        ));
+    }
+    if store::alias_domains::by_name(c, &name)?.is_some() {
+        return Err(OpError::duplicate(
+            "name",
+            format!("{name} already exists as an alias domain"),
+        ));
+    }
+    let description = match &input.description {
+        Some(d) => validate::description("description", d)?,
+        None => None,
+    };
+    let transport = match &input.transport {
+        Some(t) => validate::transport("transport", t)?,
+        None => None,
+    };
+    // Unlimited unless set: a total equal to the default mailbox quota
+    // (1G each) would refuse a new domain's second default mailbox.
+    let quota_limit = check_quota_field("quota_limit", input.quota_limit.unwrap_or(0))?;
+    let max_mailbox_quota =
+        check_quota_field("max_mailbox_quota", input.max_mailbox_quota.unwrap_or(0))?;
+    let max_mailboxes = validate::count_limit("max_mailboxes", input.max_mailboxes.unwrap_or(0))?;
+    let max_aliases = validate::count_limit("max_aliases", input.max_aliases.unwrap_or(0))?;
+    let t = now();
+    diesel::insert_into(domains::table)
+        .values((
+            domains::name.eq(&name),
+            domains::status.eq("active"),
+            domains::quota_limit.eq(quota_limit),
+            domains::quota_used.eq(0i64),
+            domains::description.eq(&description),
+            domains::created_at.eq(t),
+            domains::updated_at.eq(t),
+            domains::created_by.eq(who.id),
+            domains::max_mailboxes.eq(max_mailboxes),
+            domains::max_aliases.eq(max_aliases),
+            domains::max_mailbox_quota.eq(max_mailbox_quota),
+            domains::transport.eq(&transport),
+        ))
+        .execute(c)?;
+    store::domains::by_name(c, &name)?.ok_or_else(|| OpError::not_found("domain", name.clone()))
 }
 
 pub fn edit(
