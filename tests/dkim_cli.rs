@@ -476,6 +476,21 @@ on_both_backends!(scoped_users_and_private_keys, |t| {
         "needs role admin",
     );
     assert!(!d.exists());
+    // A scoped user's `revoke --due` (a timer) revokes its own due keys and
+    // passes over the others'.
+    s.ok(&["dkim", "activate", &theirs]);
+    let mine2 = s.json(&["dkim", "rotate", "sign.test"])["id"].to_string();
+    s.ok_as("tenant", &["dkim", "activate", &mine2]);
+    let theirs2 = s.json(&["dkim", "rotate", "other.test"])["id"].to_string();
+    s.ok(&["dkim", "activate", &theirs2]);
+    s.config("grace_days = 0");
+    let due = s.ok_as("tenant", &["dkim", "revoke", "--due"]);
+    assert!(
+        due.starts_with("revoked sign.test:") && !due.contains("other.test"),
+        "{due}"
+    );
+    let shown = s.json(&["dkim", "show", &theirs]);
+    assert_eq!(shown["state"], "retiring", "{shown}");
     let mut c = s.conn();
     assert!(audited(&mut c, "show_private", "refused"));
     assert!(audited(&mut c, "export", "refused"));
