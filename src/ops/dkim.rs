@@ -671,7 +671,7 @@ pub fn revoke_due(
     ctx: &Ctx,
     settings: &Settings,
 ) -> OpResult<Vec<Transition>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let due: Vec<DkimKey> = store::dkim_keys::in_state(conn, State::Retiring.as_str())?
         .into_iter()
         .filter(|k| grace_ends(k, settings).is_some_and(|end| end <= now()))
