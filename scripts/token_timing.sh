@@ -11,6 +11,7 @@ d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 url="sqlite://$d/pm.db"
 printf 'admin-password-123\n' > "$d/admin.pw"
+chmod 600 "$d/admin.pw"
 pm() { POSTFIX_MANAGER_CONFIG="$d/config.toml" "$BIN" --database-url "$url" "$@" </dev/null; }
 printf '[security]\nbcrypt_cost = %s\n' "$COST" > "$d/config.toml"
 pm init --admin-password-file "$d/admin.pw" >/dev/null
