@@ -152,7 +152,8 @@ pub fn import_file(
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => Err(table.no_csv()),
+        | Entity::Ldap
+        | Entity::DkimKey => Err(table.no_csv()),
     }
 }
 
@@ -215,7 +216,8 @@ pub fn export_file(
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => return Err(table.no_csv()),
+        | Entity::Ldap
+        | Entity::DkimKey => return Err(table.no_csv()),
     };
     if path.as_os_str().is_empty() {
         return Err(OpError::invalid("file", "required"));
@@ -270,7 +272,8 @@ pub fn export_file(
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => return Err(table.no_csv()),
+        | Entity::Ldap
+        | Entity::DkimKey => return Err(table.no_csv()),
     };
     out.flush().map_err(|e| cannot(path, Doing::Writing, &e))?;
     let bytes = out.bytes;

@@ -22,10 +22,11 @@ pub enum Entity {
     Audit,
     MailServers,
     Ldap,
+    DkimKey,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 9] = [
+    pub const ALL: [Entity; 10] = [
         Entity::Domains,
         Entity::Mailboxes,
         Entity::Aliases,
@@ -35,6 +36,7 @@ impl Entity {
         Entity::Audit,
         Entity::MailServers,
         Entity::Ldap,
+        Entity::DkimKey,
     ];
 
     /// One row, in running text ("mailbox bob@example.com").
@@ -49,6 +51,7 @@ impl Entity {
             Entity::Audit => "audit entry",
             Entity::MailServers => "mail server config",
             Entity::Ldap => "LDAP server",
+            Entity::DkimKey => "DKIM key",
         }
     }
 
@@ -64,6 +67,7 @@ impl Entity {
             Entity::Audit => "audit entries",
             Entity::MailServers => "mail server configs",
             Entity::Ldap => "LDAP servers",
+            Entity::DkimKey => "DKIM keys",
         }
     }
 
@@ -79,6 +83,7 @@ impl Entity {
             Entity::Audit => "Audit log",
             Entity::MailServers => "Mail server configs",
             Entity::Ldap => "LDAP servers",
+            Entity::DkimKey => "DKIM keys",
         }
     }
 
@@ -94,6 +99,7 @@ impl Entity {
             Entity::Audit => "audit",
             Entity::MailServers => "mail-servers",
             Entity::Ldap => "ldap",
+            Entity::DkimKey => "dkim",
         }
     }
 
@@ -109,6 +115,7 @@ impl Entity {
             Entity::Audit => AuditType::AuditLog,
             Entity::MailServers => AuditType::MailConfig,
             Entity::Ldap => AuditType::LdapServer,
+            Entity::DkimKey => AuditType::DkimKey,
         }
     }
 
@@ -122,7 +129,11 @@ impl Entity {
             | Entity::Permissions
             | Entity::Audit
             | Entity::MailServers
-            | Entity::Ldap => false,
+            | Entity::Ldap
+            // Keys are generated, never typed in: nothing to import or
+            // edit as a sheet, and no bulk state change (each step of a
+            // rotation is its own decision).
+            | Entity::DkimKey => false,
         }
     }
 
@@ -587,6 +598,7 @@ mod tests {
                 "audit_log",
                 "mail_config",
                 "ldap_server",
+                "dkim_key",
             ]
         );
     }

@@ -94,7 +94,8 @@ fn layout(table: Entity) -> OpResult<&'static Layout> {
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => return Err(table.no_csv()),
+        | Entity::Ldap
+        | Entity::DkimKey => return Err(table.no_csv()),
     })
 }
 
@@ -190,7 +191,8 @@ impl Sheet {
                 | Entity::Permissions
                 | Entity::Audit
                 | Entity::MailServers
-                | Entity::Ldap => return Err(table.no_csv()),
+                | Entity::Ldap
+                | Entity::DkimKey => return Err(table.no_csv()),
             };
             if seen.insert(row.1[0].clone()) {
                 rows.push(row);

@@ -1027,7 +1027,8 @@ pub fn run(
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => Err(unsupported()),
+        | Entity::Ldap
+        | Entity::DkimKey => Err(unsupported()),
     }
 }
 

@@ -791,7 +791,8 @@ fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Entity, ch: &RowChange) -> 
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => Err(table.no_csv()),
+        | Entity::Ldap
+        | Entity::DkimKey => Err(table.no_csv()),
     }
 }
 

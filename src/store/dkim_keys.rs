@@ -141,3 +141,86 @@ pub fn names(c: &mut AnyConnection) -> QueryResult<Vec<String>> {
         .distinct()
         .load(c)
 }
+
+/// Keyset page by id in either direction (the TUI screen's cursor is the
+/// id as text); `text` matches the name or the selector, `domain_id` keeps
+/// one hosted domain's keys (its alias domains' included), `scope` as in
+/// `page`.
+pub fn page_both(
+    c: &mut AnyConnection,
+    text: Option<&str>,
+    domain_id: Option<i32>,
+    scope: Option<&[i32]>,
+    page: &crate::store::Page,
+) -> QueryResult<Vec<DkimKey>> {
+    let cursor = match page.after.as_deref() {
+        Some(a) => Some(a.parse::<i32>().map_err(|_| {
+            diesel::result::Error::QueryBuilderError(format!("bad cursor {a:?}").into())
+        })?),
+        None => None,
+    };
+    let mut q = dkim_keys::table
+        .select(DkimKey::as_select())
+        .limit(page.limit())
+        .into_boxed();
+    if let Some(t) = text {
+        let p = crate::store::like_pattern(t);
+        q = q.filter(
+            dkim_keys::domain
+                .like(p.clone())
+                .escape('\\')
+                .or(dkim_keys::selector.like(p).escape('\\')),
+        );
+    }
+    for ids in [domain_id.map(|d| vec![d]), scope.map(<[i32]>::to_vec)]
+        .into_iter()
+        .flatten()
+    {
+        let via_alias = alias_domains::table
+            .filter(alias_domains::target_domain_id.eq_any(ids.clone()))
+            .select(alias_domains::id.nullable());
+        q = q.filter(
+            dkim_keys::domain_id
+                .eq_any(ids)
+                .or(dkim_keys::alias_domain_id.eq_any(via_alias)),
+        );
+    }
+    q = match (cursor, page.backward) {
+        (None, false) => q.order(dkim_keys::id.asc()),
+        (None, true) => q.order(dkim_keys::id.desc()),
+        (Some(a), false) => q.filter(dkim_keys::id.gt(a)).order(dkim_keys::id.asc()),
+        (Some(a), true) => q.filter(dkim_keys::id.lt(a)).order(dkim_keys::id.desc()),
+    };
+    let mut rows = q.load(c)?;
+    if page.backward {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// What the Domains screen says about each listed domain's own keys:
+/// (domain id, selector, algorithm, state) of every key not revoked, for
+/// the page's domain ids in one query (no query per row), oldest first.
+pub fn states_of_domains(
+    c: &mut AnyConnection,
+    domain_ids: &[i32],
+) -> QueryResult<Vec<(i32, String, String, String)>> {
+    if domain_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Option<i32>, String, String, String)> = dkim_keys::table
+        .filter(dkim_keys::domain_id.eq_any(domain_ids.to_vec()))
+        .filter(dkim_keys::state.ne("revoked"))
+        .order(dkim_keys::id.asc())
+        .select((
+            dkim_keys::domain_id,
+            dkim_keys::selector,
+            dkim_keys::algorithm,
+            dkim_keys::state,
+        ))
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(d, s, a, st)| d.map(|d| (d, s, a, st)))
+        .collect())
+}

@@ -54,6 +54,9 @@ pub enum Action {
         text: String,
         write: Write,
     },
+    /// Run a read-only command and show its outcome in a scrollable
+    /// panel: the outcome's first line is the title, the rest the text.
+    View(Box<dyn crate::ops::command::Command>),
 }
 
 impl Action {
@@ -150,6 +153,11 @@ impl App {
                 c.text = Some(text);
                 c.rows = 1;
                 self.modal = Some(Modal::Confirm(Box::new(c)));
+                true
+            }
+            Action::View(command) => {
+                self.status = Some(("Loading…".into(), false));
+                self.send(Slot::Text, Request::Run(command));
                 true
             }
             Action::History(resource, id, title) => {

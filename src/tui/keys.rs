@@ -87,6 +87,13 @@ pub enum Cmd {
     Mailboxes,
     Aliases,
     TestLdap,
+    // DKIM keys (and, on Domains, the way there).
+    DkimKeys,
+    DkimActivate,
+    DkimRotate,
+    DkimRetire,
+    DkimRevoke,
+    DkimDns,
     // Marks.
     Mark,
     MarkRange,
@@ -205,7 +212,7 @@ pub const BINDINGS: &[Binding] = &[
     named(
         doc(
             b(Cmd::Command, &[C(':')], ":", "go to a screen", Group::Global, 8),
-            "go to a screen by name: `dashboard`, `domains`, `mailboxes`, `aliases`, `alias-domains`, `users`, `permissions`, `audit`, `mail-servers`, `ldap` (a unique prefix is enough: `:mailb`; `Tab` completes); `:q` quits",
+            "go to a screen by name: `dashboard`, `domains`, `mailboxes`, `aliases`, `alias-domains`, `users`, `permissions`, `audit`, `mail-servers`, `ldap`, `dkim` (a unique prefix is enough: `:mailb`; `Tab` completes); `:q` quits",
         ),
         "command",
     ),
@@ -333,6 +340,30 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::TestLdap, &[C('T')], "T", "test connection", Group::Rows, 3),
         "on LDAP servers (admin): test the selected server (bind, search the user base); the screen stays live while the worker waits",
+    ),
+    doc(
+        b(Cmd::DkimKeys, &[C('K')], "K", "its DKIM keys", Group::Rows, 12),
+        "on Domains: this domain's DKIM keys",
+    ),
+    doc(
+        b(Cmd::DkimDns, &[C('v')], "v", "DNS record", Group::Rows, 3),
+        "on DKIM keys: the TXT record(s) the key's domain must publish, zone-file and one-line forms, wrapped to the screen (`postfix-manager dkim dns DOMAIN` prints them for copying)",
+    ),
+    doc(
+        b(Cmd::DkimActivate, &[C('a')], "a", "activate", Group::Rows, 4),
+        "on DKIM keys: start signing with the key (publish its DNS record first); a rotation's key retires the one it replaces; asks first",
+    ),
+    doc(
+        b(Cmd::DkimRotate, &[C('R')], "R", "rotate", Group::Rows, 6),
+        "on DKIM keys: generate the next key of the selected key's domain and algorithm as pending (it takes over when activated); asks first",
+    ),
+    doc(
+        b(Cmd::DkimRetire, &[C('x')], "x", "retire", Group::Rows, 7),
+        "on DKIM keys: stop signing with an active key; its record stays published for the grace period; asks first",
+    ),
+    doc(
+        b(Cmd::DkimRevoke, &[C('X')], "X", "revoke", Group::Rows, 8),
+        "on DKIM keys: erase the private key and publish `p=` (cannot be undone); inside the grace period, or for an active key, the dialog says it revokes at once; asks first",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

@@ -81,6 +81,8 @@ pub fn run(args: &Args) -> Result<Ended, EnvError> {
         crate::worker::HostSettings {
             url: Some(env.url.clone()),
             mail: env.config.mail.clone(),
+            // TODO(dkim-cli's [dkim] section): Settings::from_config.
+            dkim: Default::default(),
         },
         tx,
     )

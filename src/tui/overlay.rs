@@ -37,6 +37,7 @@ impl Confirm {
             Write::ApplyConfig { .. } | Write::EditRows { .. } => "apply",
             Write::RollbackConfig { .. } => "roll back",
             Write::SetStatus { .. } => "suspend",
+            Write::Command { verb, .. } => verb,
             _ => "delete",
         };
         Confirm {

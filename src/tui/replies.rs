@@ -113,6 +113,14 @@ impl App {
                         self.status = None;
                         self.modal = Some(Modal::Text(overlay::TextView::new(&title, &body)));
                     }
+                    // A viewed command's outcome (`Action::View`): wrapped
+                    // to the panel, so a long line (a DKIM key) is whole.
+                    Ok(Response::Done(outcome)) => {
+                        self.status = None;
+                        let text = outcome.to_string();
+                        let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
+                        self.modal = Some(Modal::Text(overlay::TextView::wrapped(title, body)));
+                    }
                     Ok(other) => return self.unexpected(tag.slot, &other),
                     Err(e) => self.status = Some((e.message, true)),
                 }

@@ -453,14 +453,23 @@ impl TableScreen {
             Cmd::BulkDelete => marks && caps.delete,
             Cmd::BulkEdit => marks && caps.edit,
             Cmd::BulkLimits | Cmd::BulkGrant | Cmd::BulkRevoke => marks && self.role == Role::Admin,
-            Cmd::Logins | Cmd::History | Cmd::Mailboxes | Cmd::Aliases => own,
+            Cmd::Logins
+            | Cmd::History
+            | Cmd::Mailboxes
+            | Cmd::Aliases
+            | Cmd::DkimKeys
+            | Cmd::DkimDns => own,
             Cmd::TestLdap => own && caps.edit,
             Cmd::ConfigView
             | Cmd::ConfigDiffDisk
             | Cmd::ConfigDiffPrevious
             | Cmd::ConfigEdit
             | Cmd::ConfigApply
-            | Cmd::ConfigRollback => own && caps.create,
+            | Cmd::ConfigRollback
+            | Cmd::DkimActivate
+            | Cmd::DkimRotate
+            | Cmd::DkimRetire
+            | Cmd::DkimRevoke => own && caps.create,
             // The app's and the dashboard's.
             Cmd::QuitNow
             | Cmd::Stop
@@ -529,6 +538,7 @@ impl TableScreen {
             Cmd::BulkRevoke => self.ask_bulk_form(forms::BulkForm::Revoke),
             Cmd::Mailboxes => self.open_scoped(Entity::Mailboxes),
             Cmd::Aliases => self.open_scoped(Entity::Aliases),
+            Cmd::DkimKeys => self.open_scoped(Entity::DkimKey),
             Cmd::Sort => self.cycle_sort(false),
             Cmd::Reverse => self.cycle_sort(true),
             Cmd::History => match self.current() {
@@ -539,6 +549,11 @@ impl TableScreen {
                 None => Action::Ignored,
             },
             Cmd::TestLdap
+            | Cmd::DkimActivate
+            | Cmd::DkimRotate
+            | Cmd::DkimRetire
+            | Cmd::DkimRevoke
+            | Cmd::DkimDns
             | Cmd::ConfigView
             | Cmd::ConfigDiffDisk
             | Cmd::ConfigDiffPrevious

@@ -68,7 +68,8 @@ pub(super) fn delete(
         | Entity::AliasDomains
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => (
+        | Entity::Ldap
+        | Entity::DkimKey => (
             format!(
                 "Delete {} {}? 1 row will be deleted.",
                 entity.noun(),

@@ -174,7 +174,12 @@ pub struct Session {
 
 #[derive(Debug, Clone)]
 pub enum Listing {
-    Domains(Vec<crate::db::models::Domain>),
+    /// The page's domains and the DKIM marker of each that has a live key
+    /// (read for the whole page in one query).
+    Domains(
+        Vec<crate::db::models::Domain>,
+        std::collections::HashMap<i32, ops::command::dkim::Marker>,
+    ),
     Mailboxes(Vec<crate::db::models::Mailbox>),
     Aliases(Vec<crate::db::models::Alias>),
     AliasDomains(Vec<AliasDomainView>),
@@ -183,6 +188,7 @@ pub enum Listing {
     Audit(Vec<ops::audit::Named>),
     MailServers(Vec<MailServerConfig>),
     Ldap(Vec<LdapConfig>),
+    DkimKeys(Vec<ops::command::dkim::KeyRow>),
 }
 
 #[derive(Debug, Clone)]

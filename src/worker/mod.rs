@@ -46,6 +46,8 @@ pub struct HostSettings {
     pub url: Option<crate::db::DbUrl>,
     /// Stage checks and reload commands for applying mail server configs.
     pub mail: crate::config::MailConfig,
+    /// `[dkim]`: selector pattern and grace period (DKIM screen and keys).
+    pub dkim: crate::ops::dkim::Settings,
 }
 
 /// The sending end the UI holds; dropping it (or calling `shutdown`) ends

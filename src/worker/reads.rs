@@ -4,10 +4,10 @@
 use crate::db::AnyConnection;
 use crate::error::OpError;
 use crate::model::Entity;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, command::dkim, Ctx};
 use crate::store::{self, Filter, Page};
 
-use super::{impact, text, Listing, LiveToken, Request, Response};
+use super::{impact, text, HostSettings, Listing, LiveToken, Request, Response};
 
 /// Keys per `MatchingKeys` chunk: one keyset page of the largest size.
 pub const MARK_CHUNK: i64 = store::MAX_PAGE;
@@ -15,6 +15,7 @@ pub const MARK_CHUNK: i64 = store::MAX_PAGE;
 pub(super) fn read(
     c: &mut AnyConnection,
     ctx: &Ctx,
+    host: &HostSettings,
     request: Request,
 ) -> Result<Response, OpError> {
     Ok(match request {
@@ -38,8 +39,8 @@ pub(super) fn read(
             resource,
             filter,
             page,
-        } => Response::Rows(list(c, ctx, resource, &filter, &page)?),
-        Request::Row { resource, key } => Response::Rows(row(c, ctx, resource, &key)?),
+        } => Response::Rows(list(c, ctx, host, resource, &filter, &page)?),
+        Request::Row { resource, key } => Response::Rows(row(c, ctx, host, resource, &key)?),
         Request::Live {
             resource,
             filter,
@@ -52,7 +53,7 @@ pub(super) fn read(
             if token.is_some() && token == known {
                 Response::Unchanged
             } else {
-                Response::Live(token, list(c, ctx, resource, &filter, &page)?)
+                Response::Live(token, list(c, ctx, host, resource, &filter, &page)?)
             }
         }
         Request::Tail { after_id, limit } => {
@@ -92,12 +93,16 @@ pub(super) fn read(
 fn list(
     c: &mut AnyConnection,
     ctx: &Ctx,
+    host: &HostSettings,
     entity: Entity,
     f: &Filter,
     page: &Page,
 ) -> Result<Listing, OpError> {
     Ok(match entity {
-        Entity::Domains => Listing::Domains(ops::domains::list(c, ctx, f, page)?),
+        Entity::Domains => {
+            let v = ops::domains::list(c, ctx, f, page)?;
+            domains(c, v)?
+        }
         Entity::Mailboxes => Listing::Mailboxes(ops::mailboxes::list(c, ctx, f, page)?),
         Entity::Aliases => Listing::Aliases(ops::aliases::list(c, ctx, f, page)?),
         Entity::AliasDomains => Listing::AliasDomains(ops::alias_domains::list(c, ctx, f, page)?),
@@ -115,7 +120,16 @@ fn list(
             Listing::MailServers(ops::mail_configs::page(c, ctx, f.text.as_deref(), page)?)
         }
         Entity::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
+        Entity::DkimKey => Listing::DkimKeys(dkim::page(c, ctx, &host.dkim, f, page)?),
     })
+}
+
+/// Domains (already scoped by ops) with their DKIM markers, one query for
+/// the page.
+fn domains(c: &mut AnyConnection, v: Vec<crate::db::models::Domain>) -> Result<Listing, OpError> {
+    let ids: Vec<i32> = v.iter().map(|d| d.id).collect();
+    let marks = dkim::markers(c, &ids)?;
+    Ok(Listing::Domains(v, marks))
 }
 
 /// The change token of a table's rows; None for tables no trigger counts
@@ -132,8 +146,10 @@ fn live_token(
             Some(ops::quota::table_token(c, ctx, f.domain_id)?)
         }
         // The newest entry this user may see: the primary key's last
-        // entry, one index probe at any size.
-        Entity::Audit => {
+        // entry, one index probe at any size. Every DKIM change is audited
+        // (a CLI `dkim activate`, a timer's `revoke --due`), so the same
+        // probe tells the DKIM screen when to read its page again.
+        Entity::Audit | Entity::DkimKey => {
             let newest = ops::audit::newer_than(c, ctx, 0, 1)?;
             Some(((0, 0, 0), newest.first().map(|a| a.id).unwrap_or(0)))
         }
@@ -184,7 +200,8 @@ fn matching_keys(
         | Entity::Permissions
         | Entity::Audit
         | Entity::MailServers
-        | Entity::Ldap => {
+        | Entity::Ldap
+        | Entity::DkimKey => {
             return Err(OpError::invalid(
                 "marks",
                 format!("{} rows cannot be marked", entity.noun()),
@@ -200,9 +217,18 @@ fn matching_keys(
 }
 
 /// One row by key through ops' scoped `get`, as a listing of one.
-fn row(c: &mut AnyConnection, ctx: &Ctx, entity: Entity, key: &str) -> Result<Listing, OpError> {
+fn row(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    host: &HostSettings,
+    entity: Entity,
+    key: &str,
+) -> Result<Listing, OpError> {
     Ok(match entity {
-        Entity::Domains => Listing::Domains(vec![ops::domains::get(c, ctx, key)?]),
+        Entity::Domains => {
+            let d = ops::domains::get(c, ctx, key)?;
+            domains(c, vec![d])?
+        }
         Entity::Mailboxes => Listing::Mailboxes(vec![ops::mailboxes::get(c, ctx, key)?]),
         Entity::Aliases => Listing::Aliases(vec![ops::aliases::get(c, ctx, key)?]),
         Entity::AliasDomains => Listing::AliasDomains(vec![ops::alias_domains::get(c, ctx, key)?]),
@@ -216,6 +242,7 @@ fn row(c: &mut AnyConnection, ctx: &Ctx, entity: Entity, key: &str) -> Result<Li
             rows.retain(|r| r.server_name == key);
             Listing::Ldap(rows)
         }
+        Entity::DkimKey => Listing::DkimKeys(vec![dkim::row(c, ctx, &host.dkim, key)?]),
         Entity::Permissions | Entity::Audit | Entity::MailServers => {
             return Err(OpError::invalid(
                 "resource",

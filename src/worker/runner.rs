@@ -103,11 +103,12 @@ impl Runner {
                     url: shared.host.url.as_ref(),
                     directory: &shared.directory,
                     mail: &shared.host.mail,
+                    dkim: &shared.host.dkim,
                     progress: &progress,
                 };
                 Ok(Response::Done(command.run(conn, &ctx, &host)?))
             }
-            read => Ok(reads::read(conn, &ctx, read)?),
+            read => Ok(reads::read(conn, &ctx, &shared.host, read)?),
         }
     }
 

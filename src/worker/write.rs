@@ -16,6 +16,13 @@ use super::BulkAction;
 
 #[derive(Debug)]
 pub enum Write {
+    /// A typed command built directly (new tables' keys and forms): no
+    /// variant here per table. `verb` is what its confirm dialog says
+    /// ("activate", "revoke").
+    Command {
+        verb: &'static str,
+        command: Box<dyn Command>,
+    },
     Bulk {
         resource: Entity,
         keys: Vec<String>,
@@ -201,6 +208,7 @@ impl Write {
                 SetPreferences { version, edit },
             };
             { CreateMailbox, CreateUser };
+            Write::Command { command, .. } => command,
             Write::Bulk { resource, keys, action } => Box::new(cmd::Bulk {
                 entity: resource,
                 keys,

@@ -42,21 +42,29 @@ impl Tui {
 
     /// The TUI whose worker runs with `policy` (an audit seal, say).
     pub fn with_policy(db: TestDb, w: u16, h: u16, policy: postfix_manager::ops::Policy) -> Tui {
+        let host = postfix_manager::worker::HostSettings {
+            url: Some(db.url.clone()),
+            ..Default::default()
+        };
+        Tui::with_host(db, w, h, policy, Default::default(), host)
+    }
+
+    /// The TUI whose worker has this secrets key file (`directory`) and
+    /// host settings (`url` is filled in when empty).
+    pub fn with_host(
+        db: TestDb,
+        w: u16,
+        h: u16,
+        policy: postfix_manager::ops::Policy,
+        directory: postfix_manager::ops::auth::Directory,
+        mut host: postfix_manager::worker::HostSettings,
+    ) -> Tui {
         let mut conn = db.conn();
         let admin = common::admin(&mut conn);
         let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
-        let worker = Worker::spawn_with(
-            db.conn(),
-            db.conn(),
-            policy,
-            Default::default(),
-            postfix_manager::worker::HostSettings {
-                url: Some(db.url.clone()),
-                ..Default::default()
-            },
-            tx,
-        )
-        .expect("worker");
+        host.url.get_or_insert_with(|| db.url.clone());
+        let worker =
+            Worker::spawn_with(db.conn(), db.conn(), policy, directory, host, tx).expect("worker");
         let app = App::new(
             Theme {
                 color: false,

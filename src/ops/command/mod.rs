@@ -7,6 +7,7 @@
 //! the TUI's status line and the CLI print the same `Outcome`.
 
 mod accounts;
+pub mod dkim;
 mod domains;
 mod files;
 mod ldap;
@@ -26,6 +27,7 @@ use crate::error::{OpError, OpResult};
 use crate::ops::{auth::Directory, Ctx};
 
 pub use accounts::{Grant, Revoke, SetOwnPassword, SetPreferences};
+pub use dkim::{AddDkim, DkimDns, RotateDkim, StepDkim};
 pub use domains::{
     CreateAliasDomain, CreateDomain, DeleteAliasDomain, DeleteDomain, EditDomain,
     RetargetAliasDomain,
@@ -59,6 +61,8 @@ pub struct Host<'a> {
     pub directory: &'a Directory,
     /// Stage checks and reload commands for applying mail server configs.
     pub mail: &'a MailConfig,
+    /// `[dkim]`: the selector pattern and grace period.
+    pub dkim: &'a crate::ops::dkim::Settings,
     /// Where a long command reports how far it got; the one sink for every
     /// kind of progress (CSV files, backups).
     pub progress: OnProgress<'a>,

@@ -10,6 +10,7 @@
 mod alias_domains;
 mod aliases;
 mod audit;
+mod dkim;
 mod domains;
 mod ldap;
 mod mail_servers;
@@ -177,13 +178,14 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
         Entity::Audit => &audit::Audit,
         Entity::MailServers => &mail_servers::MailServers,
         Entity::Ldap => &ldap::Ldap,
+        Entity::DkimKey => &dkim::DkimKeys,
     }
 }
 
 /// The rows a listing holds, drawn by their table's spec.
 pub fn rows(l: &Listing) -> Vec<Row> {
     match l {
-        Listing::Domains(v) => v.iter().map(domains::row).collect(),
+        Listing::Domains(v, dkim) => v.iter().map(|d| domains::row(d, dkim.get(&d.id))).collect(),
         Listing::Mailboxes(v) => v.iter().map(mailboxes::row).collect(),
         Listing::Aliases(v) => v.iter().map(aliases::row).collect(),
         Listing::AliasDomains(v) => v.iter().map(alias_domains::row).collect(),
@@ -192,6 +194,7 @@ pub fn rows(l: &Listing) -> Vec<Row> {
         Listing::Audit(v) => v.iter().map(audit::row).collect(),
         Listing::MailServers(v) => v.iter().map(mail_servers::row).collect(),
         Listing::Ldap(v) => v.iter().map(ldap::row).collect(),
+        Listing::DkimKeys(v) => v.iter().map(dkim::row).collect(),
     }
 }
 
