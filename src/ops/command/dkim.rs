@@ -259,3 +259,35 @@ pub fn markers(c: &mut AnyConnection, domain_ids: &[i32]) -> OpResult<HashMap<i3
     }
     Ok(out.into_iter().map(|(id, (_, m))| (id, m)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Key generation never runs on the writer (it would hold up every
+    /// save behind it); state changes do, the record view only reads.
+    #[test]
+    fn lanes() {
+        let add = AddDkim {
+            domain: "a.test".into(),
+            selector: None,
+            algorithm: Algorithm::Rsa,
+            bits: None,
+        };
+        let rotate = RotateDkim {
+            domain: "a.test".into(),
+            algorithm: Algorithm::Rsa,
+        };
+        let step = StepDkim {
+            key: "a.test:s1".into(),
+            step: Step::Activate,
+        };
+        let dns = DkimDns {
+            domain: "a.test".into(),
+        };
+        assert_eq!(add.lane(), Lane::SlowIo);
+        assert_eq!(rotate.lane(), Lane::SlowIo);
+        assert_eq!(step.lane(), Lane::Write);
+        assert_eq!(dns.lane(), Lane::Read);
+    }
+}
