@@ -217,7 +217,7 @@ pub fn page(
     f: &Filter,
     page: &Page,
 ) -> OpResult<Vec<KeyRow>> {
-    let who = Principal::load(c, ctx.user_id)?;
+    let who = Principal::load(c, ctx)?;
     let scope = who.domain_scope();
     let rows =
         store::dkim_keys::page_both(c, f.text.as_deref(), f.domain_id, scope.as_deref(), page)?;
