@@ -81,8 +81,7 @@ pub fn run(args: &Args) -> Result<Ended, EnvError> {
         crate::worker::HostSettings {
             url: Some(env.url.clone()),
             mail: env.config.mail.clone(),
-            // TODO(dkim-cli's [dkim] section): Settings::from_config.
-            dkim: Default::default(),
+            dkim: crate::ops::dkim::Settings::from_config(&env.config.dkim),
         },
         tx,
     )
