@@ -408,6 +408,7 @@ pub fn parse_domains<R: Read>(input: R) -> OpResult<Vec<DomainRow>> {
                     max_aliases: count("max_aliases", &f[4])?,
                     max_mailbox_quota: size("max_mailbox_quota", &f[5])?,
                     transport: opt(&f[6]),
+                    password_max_age_days: None,
                 },
                 status: status(&f[7])?,
             })

@@ -178,10 +178,12 @@ pub enum AuditType {
     DkimKey,
     /// A token for scripts (issue 19); its id is the token's.
     ApiToken,
+    /// A mailbox's app password; its id is the app password's.
+    AppPassword,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 16] = [
+    pub const ALL: [AuditType; 17] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -198,6 +200,7 @@ impl AuditType {
         AuditType::LdapServer,
         AuditType::DkimKey,
         AuditType::ApiToken,
+        AuditType::AppPassword,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -218,6 +221,7 @@ impl AuditType {
             AuditType::LdapServer => "ldap_server",
             AuditType::DkimKey => "dkim_key",
             AuditType::ApiToken => "api_token",
+            AuditType::AppPassword => "app_password",
         }
     }
 
@@ -557,6 +561,7 @@ mod tests {
         "dkim_key",
         // issue 19
         "api_token",
+        "app_password",
     ];
 
     #[test]

@@ -6,6 +6,13 @@ use rand::distr::{Alphanumeric, SampleString};
 
 pub const DOVECOT_PREFIX: &str = "{BLF-CRYPT}";
 
+/// Every app password begins with this (issue 19); the generated Dovecot
+/// passdb tells app passwords from mailbox passwords by it.
+pub const APP_PREFIX: &str = "pmapp-";
+/// An app password's selector, stored in clear to find its row: the prefix
+/// and 8 random characters.
+pub const APP_SELECTOR_LEN: usize = APP_PREFIX.len() + 8;
+
 /// Length of generated passwords (about 143 bits from 62 symbols).
 pub const GENERATED_LEN: usize = 24;
 

@@ -35,6 +35,9 @@ pub struct DomainFields {
     /// Postfix transport, e.g. smtp:[relay.example.com]:587 ("" clears)
     #[arg(long)]
     pub transport: Option<String>,
+    /// Days a mailbox password lasts after each change (0 = no maximum); applies from the next change
+    #[arg(long, value_name = "DAYS")]
+    pub password_max_age: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,6 +262,7 @@ fn domain_input(f: &DomainFields) -> Result<ops::domains::DomainInput, CliError>
         max_aliases: f.max_aliases,
         max_mailbox_quota: size_opt("max_mailbox_quota", &f.max_mailbox_quota)?,
         transport: f.transport.clone(),
+        password_max_age_days: f.password_max_age,
     })
 }
 

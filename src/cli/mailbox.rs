@@ -44,13 +44,15 @@ pub enum MailboxCommand {
     },
     /// Show one mailbox with its quota, usage and version
     Show { address: String },
-    /// Change a mailbox's quota or display name
+    /// Change a mailbox's quota, display name or protocol switches
     Edit {
         address: String,
         #[arg(long, value_name = "SIZE")]
         quota: Option<String>,
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        access: super::app_password::AccessArgs,
         #[arg(long)]
         version: Option<i32>,
     },
@@ -81,6 +83,8 @@ pub enum MailboxCommand {
     },
     /// Edit many mailboxes in $EDITOR as tab-separated rows (quota, name, status), then apply in one transaction
     EditMany(EditManyArgs),
+    #[command(flatten)]
+    Access(super::app_password::MailboxAccessCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,13 +161,21 @@ pub fn run(
             address,
             quota,
             name,
+            access,
             version,
         } => {
             let e = ops::mailboxes::MailboxEdit {
                 quota: size_opt("quota", quota)?,
                 name: name.clone(),
             };
-            let m = ops::mailboxes::edit(conn, ctx, address, *version, &e)?;
+            let m = ops::mailboxes::edit_with_access(
+                conn,
+                ctx,
+                address,
+                *version,
+                &e,
+                &access.access(),
+            )?;
             if e.quota.is_some() && m.quota_limit > 0 && m.quota_used > m.quota_limit {
                 // Saved as asked, but not silently: stderr, so --json and
                 // scripts reading stdout are unaffected.
@@ -212,6 +224,7 @@ pub fn run(
         MailboxCommand::EditMany(a) => {
             return super::bulk::edit_many(Entity::Mailboxes, a, conn, ctx, j)
         }
+        MailboxCommand::Access(a) => return super::app_password::run(a, conn, ctx, j),
     })
 }
 

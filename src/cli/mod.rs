@@ -3,6 +3,7 @@
 
 pub mod alias;
 pub mod alias_domain;
+pub mod app_password;
 pub mod args;
 pub mod audit;
 mod bench;

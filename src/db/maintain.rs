@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "users",
     "domains",
     "mailboxes",
@@ -26,6 +26,7 @@ pub const TABLES: [&str; 16] = [
     "user_preferences",
     "dkim_keys",
     "api_tokens",
+    "app_passwords",
     "__diesel_schema_migrations",
 ];
 

@@ -49,6 +49,8 @@ pub struct Domain {
     pub max_mailbox_quota: i64,
     pub transport: Option<String>,
     pub version: i32,
+    /// Days a mailbox password of this domain lasts; None: no expiry.
+    pub password_max_age_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -69,6 +71,15 @@ pub struct Mailbox {
     pub local_part: String,
     pub name: Option<String>,
     pub version: i32,
+    /// Protocol switches the generated passdb honours (smtp: Postfix SASL
+    /// and submission; sieve: ManageSieve).
+    pub imap_enabled: bool,
+    pub pop3_enabled: bool,
+    pub smtp_enabled: bool,
+    pub sieve_enabled: bool,
+    /// After this the passdb refuses the mailbox password (app passwords
+    /// keep their own expiry); None: never.
+    pub password_expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

@@ -39,6 +39,7 @@ diesel::table! {
         max_mailbox_quota -> BigInt,
         transport -> Nullable<Text>,
         version -> Integer,
+        password_max_age_days -> Nullable<Integer>,
     }
 }
 
@@ -58,6 +59,11 @@ diesel::table! {
         local_part -> Text,
         name -> Nullable<Text>,
         version -> Integer,
+        imap_enabled -> Bool,
+        pop3_enabled -> Bool,
+        smtp_enabled -> Bool,
+        sieve_enabled -> Bool,
+        password_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -232,7 +238,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_passwords (id) {
+        id -> Integer,
+        mailbox_id -> Integer,
+        name -> Text,
+        selector -> Text,
+        password_hash -> Text,
+        allow_imap -> Bool,
+        allow_pop3 -> Bool,
+        allow_smtp -> Bool,
+        allow_sieve -> Bool,
+        created_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        last_used -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
+diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
 diesel::joinable!(aliases -> domains (domain_id));
 diesel::joinable!(alias_domains -> domains (target_domain_id));
 diesel::joinable!(user_domains -> domains (domain_id));
@@ -257,4 +284,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_preferences,
     dkim_keys,
     api_tokens,
+    app_passwords,
 );

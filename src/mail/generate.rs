@@ -149,6 +149,19 @@ pub fn render_all(
         ("username_chars", crate::validate::dovecot_username_chars()),
         ("quota_status_port", mail.quota_status_port.to_string()),
         ("quota_grace", mail.quota_grace_percent.to_string()),
+        // The passdb (issue 19): the SQL clock, and how an app password
+        // is told from a mailbox password (ops::app_passwords).
+        ("time", target.sql_time().0.to_string()),
+        ("now", target.sql_time().1.to_string()),
+        ("app_prefix", crate::password::APP_PREFIX.to_string()),
+        (
+            "app_prefix_len",
+            crate::password::APP_PREFIX.len().to_string(),
+        ),
+        (
+            "app_selector_len",
+            crate::password::APP_SELECTOR_LEN.to_string(),
+        ),
     ];
     TEMPLATES
         .iter()

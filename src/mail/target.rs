@@ -80,6 +80,18 @@ impl Target {
         }
     }
 
+    /// How the backend's SQL compares a TIMESTAMP column (naive UTC) with
+    /// the current time: a function to wrap the column in, and now. On
+    /// SQLite the column is text with microseconds and CURRENT_TIMESTAMP
+    /// has whole seconds, so text order would call a time later in this
+    /// second "not yet"; julianday() compares them as instants.
+    pub fn sql_time(&self) -> (&'static str, &'static str) {
+        match self {
+            Target::Sqlite(_) => ("julianday", "julianday('now')"),
+            Target::Postgres(_) => ("", "(now() AT TIME ZONE 'UTC')"),
+        }
+    }
+
     /// Dovecot's `connect =` value.
     pub fn dovecot_connect(&self) -> String {
         match self {

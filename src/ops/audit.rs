@@ -1082,6 +1082,7 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         Some(AuditType::MailConfig) => &["config_file", "file"],
         Some(AuditType::DkimKey) => &["key", "domain"],
         Some(AuditType::ApiToken) => &["token"],
+        Some(AuditType::AppPassword) => &["app_password"],
         Some(
             AuditType::Permission
             | AuditType::Database

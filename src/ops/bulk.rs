@@ -720,6 +720,7 @@ impl PartialEq for super::domains::DomainInput {
             && self.max_aliases == o.max_aliases
             && self.max_mailbox_quota == o.max_mailbox_quota
             && self.transport == o.transport
+            && self.password_max_age_days == o.password_max_age_days
     }
 }
 impl Eq for super::domains::DomainInput {}

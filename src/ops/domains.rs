@@ -23,6 +23,9 @@ pub struct DomainInput {
     pub max_mailbox_quota: Option<i64>,
     /// Some("") clears the transport.
     pub transport: Option<String>,
+    /// Days a mailbox password lasts from its change; Some(0) removes the
+    /// maximum. Applies from each mailbox's next password change.
+    pub password_max_age_days: Option<i64>,
 }
 
 impl DomainInput {
@@ -40,6 +43,21 @@ pub(crate) fn find(conn: &mut AnyConnection, field: &str, name: &str) -> OpResul
     let norm = validate::domain(field, name)?;
     store::domains::by_name(conn, &norm)?
         .ok_or_else(|| OpError::not_found_in(field, "domain", norm))
+}
+
+/// A password maximum age: 0 (none) or 1 to 3650 days.
+fn check_max_age(v: i64) -> OpResult<Option<i32>> {
+    match v {
+        0 => Ok(None),
+        1..=super::app_passwords::MAX_DAYS => Ok(i32::try_from(v).ok()),
+        _ => Err(OpError::invalid(
+            "password_max_age_days",
+            format!(
+                "must be a number of days from 1 to {} (0 removes the maximum)",
+                super::app_passwords::MAX_DAYS
+            ),
+        )),
+    }
 }
 
 fn check_quota_field(field: &str, v: i64) -> OpResult<i64> {
@@ -129,6 +147,7 @@ fn insert(
         check_quota_field("max_mailbox_quota", input.max_mailbox_quota.unwrap_or(0))?;
     let max_mailboxes = validate::count_limit("max_mailboxes", input.max_mailboxes.unwrap_or(0))?;
     let max_aliases = validate::count_limit("max_aliases", input.max_aliases.unwrap_or(0))?;
+    let max_age = check_max_age(input.password_max_age_days.unwrap_or(0))?;
     let t = now();
     diesel::insert_into(domains::table)
         .values((
@@ -144,6 +163,7 @@ fn insert(
             domains::max_aliases.eq(max_aliases),
             domains::max_mailbox_quota.eq(max_mailbox_quota),
             domains::transport.eq(&transport),
+            domains::password_max_age_days.eq(max_age),
         ))
         .execute(c)?;
     store::domains::by_name(c, &name)?.ok_or_else(|| OpError::not_found("domain", name.clone()))
@@ -185,6 +205,7 @@ pub fn edit(
                 domains::max_mailbox_quota.eq(after.max_mailbox_quota),
                 domains::max_mailboxes.eq(after.max_mailboxes),
                 domains::max_aliases.eq(after.max_aliases),
+                domains::password_max_age_days.eq(after.password_max_age_days),
                 domains::updated_at.eq(now()),
                 domains::version.eq(before.version + 1),
             ))
@@ -221,6 +242,9 @@ pub(crate) fn checked_edit(
     }
     if let Some(t) = &input.transport {
         after.transport = validate::transport("transport", t)?;
+    }
+    if let Some(a) = input.password_max_age_days {
+        after.password_max_age_days = check_max_age(a)?;
     }
     if let Some(q) = input.quota_limit {
         let q = check_quota_field("quota_limit", q)?;

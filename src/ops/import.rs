@@ -846,6 +846,7 @@ fn edit_domain_row(c: &mut AnyConnection, ctx: &Ctx, ch: &RowChange) -> OpResult
         max_aliases: ch.number("max_aliases")?,
         max_mailbox_quota: ch.number("max_mailbox_quota")?,
         transport: ch.new_value("transport").map(str::to_string),
+        password_max_age_days: None,
     };
     if input != super::domains::DomainInput::default() {
         // The sheet's column is "quota" (as in the CSV files).

@@ -32,11 +32,41 @@ pub struct MailboxEdit {
     pub name: Option<String>,
 }
 
+/// Protocol switches (None: unchanged); the generated passdb refuses a
+/// login to a protocol switched off, whatever the password.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Access {
+    pub imap: Option<bool>,
+    pub pop3: Option<bool>,
+    pub smtp: Option<bool>,
+    pub sieve: Option<bool>,
+}
+
+/// When a mailbox password stops working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PasswordExpiry {
+    /// At once: the owner needs a new password from an admin.
+    Now,
+    At(chrono::NaiveDateTime),
+    Never,
+}
+
 /// Validate and hash a new password outside any transaction; the error (if
 /// any) is reported inside the operation, after authorization, so refused
 /// attempts are audited like every other refusal.
 fn prepare_password(ctx: &Ctx, pw: &str) -> OpResult<String> {
     validate::password("password", pw, ctx.policy.min_password_length)?;
+    // The passdb hands a typed password's first characters to SQL when they
+    // look like an app password's; a mailbox password must never do so.
+    if pw.starts_with(super::app_passwords::PREFIX) {
+        return Err(OpError::invalid(
+            "password",
+            format!(
+                "must not begin with {:?}, which marks app passwords",
+                super::app_passwords::PREFIX
+            ),
+        ));
+    }
     password::hash_mailbox(pw, ctx.policy.bcrypt_cost).map_err(|e| OpError::Io(e.to_string()))
 }
 
@@ -57,7 +87,11 @@ fn domain_of(c: &mut AnyConnection, dom: &str) -> OpResult<Domain> {
 
 /// Find a mailbox by any spelling of its address, with its domain; a scoped
 /// user is told "not found" for mailboxes outside its domains.
-fn find(c: &mut AnyConnection, who: &Principal, address: &str) -> OpResult<(Mailbox, Domain)> {
+pub(crate) fn find(
+    c: &mut AnyConnection,
+    who: &Principal,
+    address: &str,
+) -> OpResult<(Mailbox, Domain)> {
     let (addr, _, _) = validate::lookup_address("address", address)?;
     let m = store::mailboxes::by_address(c, &addr)?
         .ok_or_else(|| OpError::not_found("mailbox", addr.clone()))?;
@@ -188,6 +222,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewMailbox) -> OpResult
                     mailboxes::created_by.eq(who.id),
                     mailboxes::local_part.eq(&local),
                     mailboxes::name.eq(&name),
+                    mailboxes::password_expires_at.eq(expiry_from(&d, t)),
                 ))
                 .execute(c)?;
             let m = store::mailboxes::by_address(c, &addr)?
@@ -205,7 +240,20 @@ pub fn edit(
     expected_version: Option<i32>,
     e: &MailboxEdit,
 ) -> OpResult<Mailbox> {
-    let request = json!({ "address": address, "edit": e, "version": expected_version });
+    edit_with_access(conn, ctx, address, expected_version, e, &Access::default())
+}
+
+/// `edit` that also sets protocol switches, in the same transaction.
+pub fn edit_with_access(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    address: &str,
+    expected_version: Option<i32>,
+    e: &MailboxEdit,
+    access: &Access,
+) -> OpResult<Mailbox> {
+    let request =
+        json!({ "address": address, "edit": e, "access": access, "version": expected_version });
     run_write(
         conn,
         ctx,
@@ -230,6 +278,10 @@ pub fn edit(
                 check_quota(c, &d, q, Some(before.id))?;
                 after.quota_limit = q;
             }
+            after.imap_enabled = access.imap.unwrap_or(after.imap_enabled);
+            after.pop3_enabled = access.pop3.unwrap_or(after.pop3_enabled);
+            after.smtp_enabled = access.smtp.unwrap_or(after.smtp_enabled);
+            after.sieve_enabled = access.sieve.unwrap_or(after.sieve_enabled);
             let n = diesel::update(
                 mailboxes::table
                     .find(before.id)
@@ -238,6 +290,10 @@ pub fn edit(
             .set((
                 mailboxes::name.eq(&after.name),
                 mailboxes::quota_limit.eq(after.quota_limit),
+                mailboxes::imap_enabled.eq(after.imap_enabled),
+                mailboxes::pop3_enabled.eq(after.pop3_enabled),
+                mailboxes::smtp_enabled.eq(after.smtp_enabled),
+                mailboxes::sieve_enabled.eq(after.sieve_enabled),
                 mailboxes::updated_at.eq(now()),
                 mailboxes::version.eq(before.version + 1),
             ))
@@ -285,17 +341,77 @@ pub fn set_password(
             let (before, d) = find(c, who, address)?;
             who.require_domain(&d, Perm::Mailboxes)?;
             let hash = hash?;
+            let t = now();
             diesel::update(mailboxes::table.find(before.id))
                 .set((
                     mailboxes::password_hash.eq(&hash),
-                    mailboxes::updated_at.eq(now()),
+                    mailboxes::password_expires_at.eq(expiry_from(&d, t)),
+                    mailboxes::updated_at.eq(t),
                     mailboxes::version.eq(before.version + 1),
                 ))
                 .execute(c)?;
             let after = reload(c, before.id)?;
             let done = Done::new(
                 i64::from(after.id),
-                json!({ "address": after.username, "password": "changed" }),
+                json!({ "address": after.username, "password": "changed", "password_expires_at": after.password_expires_at }),
+            );
+            Ok((after, done))
+        },
+    )
+}
+
+/// A new password's expiry under its domain's `password_max_age_days`.
+fn expiry_from(d: &Domain, t: chrono::NaiveDateTime) -> Option<chrono::NaiveDateTime> {
+    d.password_max_age_days
+        .map(|days| t + chrono::TimeDelta::days(i64::from(days)))
+}
+
+/// Set when the mailbox password stops working (`Now` forces the owner to
+/// get a new one; a password change sets it again from the domain's
+/// maximum age). App passwords keep their own expiry.
+pub fn set_password_expiry(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    address: &str,
+    expiry: PasswordExpiry,
+) -> OpResult<Mailbox> {
+    let request = json!({ "address": address, "password_expires": expiry });
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Update,
+        AuditType::Mailbox,
+        request,
+        |c, who| {
+            let (before, d) = find(c, who, address)?;
+            who.require_domain(&d, Perm::Mailboxes)?;
+            let t = now();
+            let at = match expiry {
+                PasswordExpiry::Now => Some(t),
+                PasswordExpiry::Never => None,
+                PasswordExpiry::At(at) if at <= t => {
+                    return Err(OpError::invalid(
+                        "password_expires_at",
+                        "must be in the future (use \"now\" to expire the password at once)",
+                    ))
+                }
+                PasswordExpiry::At(at) => Some(at),
+            };
+            diesel::update(mailboxes::table.find(before.id))
+                .set((
+                    mailboxes::password_expires_at.eq(at),
+                    mailboxes::updated_at.eq(t),
+                    mailboxes::version.eq(before.version + 1),
+                ))
+                .execute(c)?;
+            let after = reload(c, before.id)?;
+            let done = Done::new(
+                i64::from(after.id),
+                json!({
+                    "address": after.username,
+                    "before": { "password_expires_at": before.password_expires_at },
+                    "after": { "password_expires_at": after.password_expires_at },
+                }),
             );
             Ok((after, done))
         },

@@ -6,6 +6,7 @@
 
 pub mod alias_domains;
 pub mod aliases;
+pub mod app_passwords;
 pub mod audit;
 pub mod audit_archive;
 pub mod audit_seal;

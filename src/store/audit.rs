@@ -231,8 +231,8 @@ pub fn resource_names(
     rows: &[AuditLog],
 ) -> QueryResult<std::collections::HashMap<(AuditType, i64), String>> {
     use crate::db::schema::{
-        alias_domains, aliases, api_tokens, dkim_keys, domains, mail_server_configs, mailboxes,
-        users,
+        alias_domains, aliases, api_tokens, app_passwords, dkim_keys, domains, mail_server_configs,
+        mailboxes, users,
     };
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     let mut wanted: BTreeMap<AuditType, BTreeSet<i32>> = BTreeMap::new();
@@ -286,6 +286,14 @@ pub fn resource_names(
                 .select((
                     api_tokens::id,
                     api_tokens::name.concat(" of ").concat(users::username),
+                ))
+                .load(conn)?,
+            AuditType::AppPassword => app_passwords::table
+                .inner_join(mailboxes::table)
+                .filter(app_passwords::id.eq_any(&ids))
+                .select((
+                    app_passwords::id,
+                    mailboxes::username.concat(" ").concat(app_passwords::name),
                 ))
                 .load(conn)?,
             // No table row to name (or named in the details: a permission).

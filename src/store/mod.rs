@@ -5,6 +5,7 @@
 pub mod alias_domains;
 pub mod aliases;
 pub mod api_tokens;
+pub mod app_passwords;
 pub mod audit;
 pub mod dkim_keys;
 pub mod domains;

@@ -107,6 +107,7 @@ pub fn bulk_action(r: &mut Reader<'_>, what: BulkForm) -> BulkAction {
                 max_aliases: r.opt_count(Own::MaxAliases),
                 max_mailbox_quota: r.opt_size(Own::MaxMailboxQuota),
                 transport: r.optional(Own::Transport),
+                password_max_age_days: None,
             };
             r.check_opt(Own::Transport, validate::transport);
             if r.errors.is_empty() && input == DomainInput::default() {

@@ -233,7 +233,21 @@ impl Dovecot {
     /// Some(true) = login accepted, Some(false) = refused; panics on
     /// anything else (exit 77 also covers connection errors).
     pub fn auth(&self, user: &str, pw: &str) -> bool {
-        let out = self.doveadm(&["auth", "test", "-x", "no-penalty=1", user, pw]);
+        self.auth_with(&["-x", "no-penalty=1"], user, pw)
+    }
+
+    /// `auth` as the Dovecot service `service` (`%s` in the passdb query):
+    /// imap, pop3, smtp, submission, sieve.
+    pub fn auth_as(&self, service: &str, user: &str, pw: &str) -> bool {
+        let svc = format!("service={service}");
+        self.auth_with(&["-x", "no-penalty=1", "-x", &svc], user, pw)
+    }
+
+    fn auth_with(&self, extra: &[&str], user: &str, pw: &str) -> bool {
+        let mut args = vec!["auth", "test"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[user, pw]);
+        let out = self.doveadm(&args);
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         let log = self.log();
@@ -242,6 +256,13 @@ impl Dovecot {
             "dovecot logged errors: {log}"
         );
         if text.contains("auth succeeded") {
+            // The login is the mailbox the passdb row names (a query that
+            // returned another `user` would log in as someone else).
+            let user_field = format!("user={}", user.to_lowercase());
+            assert!(
+                text.lines().any(|l| l.trim() == user_field),
+                "doveadm auth test {user}: logged in as another user: {text}"
+            );
             true
         } else if text.contains("auth failed") {
             false

@@ -154,6 +154,7 @@ impl Spec for Domains {
                     max_aliases: r.count(F::MaxAliases),
                     max_mailbox_quota: r.size(F::MaxMailboxQuota),
                     transport: r.optional(F::Transport),
+                    password_max_age_days: None,
                 },
             },
             Some((key, version)) => Write::EditDomain {
@@ -166,6 +167,7 @@ impl Spec for Domains {
                     max_aliases: r.count(F::MaxAliases),
                     max_mailbox_quota: r.size(F::MaxMailboxQuota),
                     transport: r.changed(F::Transport),
+                    password_max_age_days: None,
                 },
             },
         })
