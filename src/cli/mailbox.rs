@@ -163,36 +163,7 @@ pub fn run(
             name,
             access,
             version,
-        } => {
-            let e = ops::mailboxes::MailboxEdit {
-                quota: size_opt("quota", quota)?,
-                name: name.clone(),
-            };
-            let m = ops::mailboxes::edit_with_access(
-                conn,
-                ctx,
-                address,
-                *version,
-                &e,
-                &access.access(),
-            )?;
-            if e.quota.is_some() && m.quota_limit > 0 && m.quota_used > m.quota_limit {
-                // Saved as asked, but not silently: stderr, so --json and
-                // scripts reading stdout are unaffected.
-                eprintln!(
-                    "warning: the quota of {} ({}) is below the {} it holds ({}%): new mail to it is refused until it shrinks",
-                    crate::sanitize::for_terminal(&m.username),
-                    crate::units::human(m.quota_limit),
-                    crate::units::human(m.quota_used),
-                    m.quota_used.saturating_mul(100) / m.quota_limit
-                );
-            }
-            said(
-                j,
-                &m,
-                format!("updated mailbox {} (version {})", m.username, m.version),
-            )
-        }
+        } => edit(conn, ctx, j, address, quota, name, access, *version)?,
         MailboxCommand::Password { address, password } => {
             let (pw, generated) = setup::new_password(password, address)?;
             let m = ops::mailboxes::set_password(conn, ctx, address, &pw)?;
@@ -226,6 +197,40 @@ pub fn run(
         }
         MailboxCommand::Access(a) => return super::app_password::run(a, conn, ctx, j),
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn edit(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    address: &str,
+    quota: &Option<String>,
+    name: &Option<String>,
+    access: &super::app_password::AccessArgs,
+    version: Option<i32>,
+) -> Result<String, CliError> {
+    let e = ops::mailboxes::MailboxEdit {
+        quota: size_opt("quota", quota)?,
+        name: name.clone(),
+    };
+    let m = ops::mailboxes::edit_with_access(conn, ctx, address, version, &e, &access.access())?;
+    if e.quota.is_some() && m.quota_limit > 0 && m.quota_used > m.quota_limit {
+        // Saved as asked, but not silently: stderr, so --json and
+        // scripts reading stdout are unaffected.
+        eprintln!(
+            "warning: the quota of {} ({}) is below the {} it holds ({}%): new mail to it is refused until it shrinks",
+            crate::sanitize::for_terminal(&m.username),
+            crate::units::human(m.quota_limit),
+            crate::units::human(m.quota_used),
+            m.quota_used.saturating_mul(100) / m.quota_limit
+        );
+    }
+    Ok(said(
+        j,
+        &m,
+        format!("updated mailbox {} (version {})", m.username, m.version),
+    ))
 }
 
 fn bulk(b: &MailboxBulk, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {
