@@ -213,7 +213,7 @@ pub fn add(
 /// Every app password of a mailbox (revoked ones too), for anyone who may
 /// read the mailbox.
 pub fn list(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Vec<AppPassword>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let (m, _) = super::mailboxes::find(conn, &who, address)?;
     Ok(store::app_passwords::for_mailbox(conn, m.id)?)
 }
