@@ -22,6 +22,91 @@ pub struct Config {
     pub ldap: LdapSettings,
     pub quota: QuotaSettings,
     pub dkim: DkimSettings,
+    pub dns: DnsSettings,
+}
+
+/// `[dns]`: what each domain's DNS should say (`domain dns --zone`) and how
+/// `domain check` asks (issue 18; see docs/dns.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DnsSettings {
+    /// The host every domain's MX, SRV and autoconfig names point at, and
+    /// the name the sending IPs' PTR records should give. Empty: `domain
+    /// dns` and `domain check` refuse, naming this field.
+    pub mail_host: String,
+    /// The addresses this host sends from (IPv4 and IPv6): the SPF record
+    /// lists them and each needs a PTR that resolves back (FCrDNS).
+    pub sending_ips: Vec<String>,
+    /// The DMARC policy published: none, quarantine or reject.
+    pub dmarc_policy: String,
+    /// Where DMARC aggregate reports go (`rua=mailto:...`); empty: none.
+    pub dmarc_rua: String,
+    /// MTA-STS mode: none (publish nothing), testing or enforce.
+    pub mta_sts_mode: String,
+    /// Where TLS-RPT reports go (`_smtp._tls`); empty: the DMARC address.
+    pub tls_rpt_rua: String,
+    /// `["system"]` (the default): /etc/resolv.conf. Otherwise IP:port
+    /// pairs asked directly, e.g. `["127.0.0.1:5353"]`.
+    pub nameservers: Vec<String>,
+    /// Longest wait for one answer before it counts as "resolver timeout".
+    pub timeout_ms: u64,
+    /// Domains `domain check --all` resolves at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        DnsSettings {
+            mail_host: String::new(),
+            sending_ips: Vec::new(),
+            dmarc_policy: "quarantine".into(),
+            dmarc_rua: String::new(),
+            mta_sts_mode: "none".into(),
+            tls_rpt_rua: String::new(),
+            nameservers: vec!["system".into()],
+            timeout_ms: 3000,
+            concurrency: 32,
+        }
+    }
+}
+
+impl DnsSettings {
+    /// The rules a loaded config must meet, as "field: rule".
+    pub fn check(&self) -> Result<(), String> {
+        if !["none", "quarantine", "reject"].contains(&self.dmarc_policy.as_str()) {
+            return Err("dns.dmarc_policy must be none, quarantine or reject".into());
+        }
+        if !["none", "testing", "enforce"].contains(&self.mta_sts_mode.as_str()) {
+            return Err("dns.mta_sts_mode must be none, testing or enforce".into());
+        }
+        for ip in &self.sending_ips {
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                return Err(format!(
+                    "dns.sending_ips: {ip:?} is not an IPv4 or IPv6 address"
+                ));
+            }
+        }
+        let system = self.nameservers.len() == 1 && self.nameservers[0] == "system";
+        if !system {
+            if self.nameservers.is_empty() {
+                return Err("dns.nameservers must be [\"system\"] or IP:port pairs".into());
+            }
+            for ns in &self.nameservers {
+                if ns.parse::<std::net::SocketAddr>().is_err() {
+                    return Err(format!(
+                        "dns.nameservers: {ns:?} is not IP:port (or use [\"system\"] alone)"
+                    ));
+                }
+            }
+        }
+        if !(50..=60_000).contains(&self.timeout_ms) {
+            return Err("dns.timeout_ms must be between 50 and 60000".into());
+        }
+        if !(1..=1024).contains(&self.concurrency) {
+            return Err("dns.concurrency must be between 1 and 1024".into());
+        }
+        Ok(())
+    }
 }
 
 /// `[dkim]`: DKIM keys (issue 17; docs/dkim.md).
@@ -450,6 +535,9 @@ impl Config {
             ));
         }
         cfg.quota
+            .check()
+            .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
+        cfg.dns
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         cfg.dkim

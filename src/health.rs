@@ -60,6 +60,8 @@ pub struct Options {
     pub replica_lag_warn_secs: f64,
     /// ... and this far behind, critical.
     pub replica_lag_crit_secs: f64,
+    /// Also summarise the cached DNS deliverability checks (`domain check`).
+    pub dns: bool,
 }
 
 impl Default for Options {
@@ -71,6 +73,7 @@ impl Default for Options {
             audit_seal: None,
             replica_lag_warn_secs: 30.0,
             replica_lag_crit_secs: 300.0,
+            dns: false,
         }
     }
 }
@@ -112,6 +115,9 @@ pub fn run(url: &DbUrl, opts: &Options) -> Report {
                             tables = table_sizes(&mut conn);
                             checks.push(last_backup(&mut conn, opts));
                             checks.extend(mail_configs(&mut conn));
+                            if opts.dns {
+                                checks.push(dns_checks(&mut conn));
+                            }
                             if opts.verify_audit {
                                 checks.push(audit_chain(&mut conn, opts.audit_seal.as_ref()));
                             }
@@ -368,6 +374,39 @@ fn table_sizes(conn: &mut AnyConnection) -> Vec<(String, i64)> {
                 .map(|r| (t.to_string(), r.n))
         })
         .collect()
+}
+
+/// The cached deliverability checks (issue 18): any domain in error is
+/// critical; warnings and never-checked domains are warnings. Reads the
+/// cache only: `domain check --all` (from a timer) is what asks DNS.
+fn dns_checks(conn: &mut AnyConnection) -> Check {
+    let s = match crate::store::dns_checks::summary(conn, None) {
+        Ok(s) => s,
+        Err(e) => return check("dns", Status::Critical, format!("query failed: {e}")),
+    };
+    let status = if s.error > 0 {
+        Status::Critical
+    } else if s.warning > 0 || s.unchecked > 0 {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    let oldest = s
+        .oldest_check
+        .map(|t| format!("; oldest check {} UTC", t.format("%Y-%m-%d %H:%M")))
+        .unwrap_or_default();
+    check(
+        "dns",
+        status,
+        format!(
+            "{}: {} ok, {} warning, {} error, {} never checked{oldest}",
+            crate::plural::s(s.domains, "domain"),
+            s.ok,
+            s.warning,
+            s.error,
+            s.unchecked
+        ),
+    )
 }
 
 fn last_backup(conn: &mut AnyConnection, opts: &Options) -> Check {

@@ -12,6 +12,7 @@ pub mod csvfile;
 pub mod csvio;
 pub mod db;
 pub mod dkim;
+pub mod dns;
 pub mod env;
 pub mod error;
 pub mod health;

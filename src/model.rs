@@ -180,10 +180,12 @@ pub enum AuditType {
     ApiToken,
     /// A mailbox's app password; its id is the app password's.
     AppPassword,
+    /// The cached deliverability check of a domain; its id is the domain's.
+    DnsCheck,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 17] = [
+    pub const ALL: [AuditType; 18] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -201,6 +203,7 @@ impl AuditType {
         AuditType::DkimKey,
         AuditType::ApiToken,
         AuditType::AppPassword,
+        AuditType::DnsCheck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -222,6 +225,7 @@ impl AuditType {
             AuditType::DkimKey => "dkim_key",
             AuditType::ApiToken => "api_token",
             AuditType::AppPassword => "app_password",
+            AuditType::DnsCheck => "dns_check",
         }
     }
 
@@ -270,10 +274,12 @@ pub enum AuditAction {
     Retire,
     ShowPrivate,
     Export,
+    /// A check of something outside the database (DNS).
+    Check,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 34] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::Create,
         AuditAction::Update,
         AuditAction::Delete,
@@ -308,6 +314,7 @@ impl AuditAction {
         AuditAction::Retire,
         AuditAction::ShowPrivate,
         AuditAction::Export,
+        AuditAction::Check,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -346,6 +353,7 @@ impl AuditAction {
             AuditAction::Retire => "retire",
             AuditAction::ShowPrivate => "show_private",
             AuditAction::Export => "export",
+            AuditAction::Check => "check",
         }
     }
 
@@ -541,6 +549,8 @@ mod tests {
         "retire",
         "show_private",
         "export",
+        // issue 18 (DNS checks)
+        "check",
     ];
     const LEGACY_TYPES: &[&str] = &[
         "domain",
@@ -562,6 +572,8 @@ mod tests {
         // issue 19
         "api_token",
         "app_password",
+        // issue 18
+        "dns_check",
     ];
 
     #[test]

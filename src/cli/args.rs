@@ -145,6 +145,9 @@ pub struct HealthArgs {
     /// ... and this far behind, critical
     #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub replica_lag_crit_secs: f64,
+    /// Also summarise the cached DNS checks of `domain check` (an error is CRITICAL; warnings and unchecked domains WARNING)
+    #[arg(long)]
+    pub dns: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -87,6 +87,8 @@ pub enum DomainCommand {
     Export,
     /// Edit many domains in $EDITOR as tab-separated rows (description, limits, transport, status), then apply in one transaction
     EditMany(EditManyArgs),
+    #[command(flatten)]
+    Dns(super::dns::DomainDns),
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +185,7 @@ pub fn run(
         DomainCommand::EditMany(a) => {
             return super::bulk::edit_many(Entity::Domains, a, conn, ctx, j)
         }
+        DomainCommand::Dns(d) => return super::dns::run(d, env, conn, ctx, j),
     })
 }
 

@@ -10,6 +10,7 @@ mod bench;
 mod bulk;
 mod demo;
 pub mod dkim;
+pub mod dns;
 pub mod domain;
 mod init;
 mod input;
@@ -212,6 +213,7 @@ fn health(cli: &Cli, h: &args::HealthArgs) -> Result<String, CliError> {
         replica_lag_warn_secs: h.replica_lag_warn_secs,
         replica_lag_crit_secs: h.replica_lag_crit_secs,
         audit_seal: Some(env.audit.clone()),
+        dns: h.dns,
         ..Default::default()
     };
     let r = crate::health::run(&env.url, &opts);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 18] = [
     "users",
     "domains",
     "mailboxes",
@@ -27,6 +27,7 @@ pub const TABLES: [&str; 17] = [
     "dkim_keys",
     "api_tokens",
     "app_passwords",
+    "dns_checks",
     "__diesel_schema_migrations",
 ];
 

@@ -255,11 +255,20 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         version -> Integer,
+    dns_checks (domain_id) {
+        domain_id -> Integer,
+        status -> Text,
+        summary -> Text,
+        findings -> Text,
+        checked_at -> Timestamp,
+        min_ttl -> Nullable<Integer>,
+        fresh_until -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
+diesel::joinable!(dns_checks -> domains (domain_id));
 diesel::joinable!(aliases -> domains (domain_id));
 diesel::joinable!(alias_domains -> domains (target_domain_id));
 diesel::joinable!(user_domains -> domains (domain_id));
@@ -285,4 +294,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     dkim_keys,
     api_tokens,
     app_passwords,
+    dns_checks,
 );

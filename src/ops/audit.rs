@@ -1075,7 +1075,9 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
     let v: Value = serde_json::from_str(details).ok()?;
     let text = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
     let keys: &[&str] = match kind {
-        Some(AuditType::Domain | AuditType::AliasDomain) => &["name", "domain"],
+        Some(AuditType::Domain | AuditType::AliasDomain | AuditType::DnsCheck) => {
+            &["name", "domain"]
+        }
         Some(AuditType::Mailbox) => &["username", "address"],
         Some(AuditType::Alias) => &["address"],
         Some(AuditType::User | AuditType::Session) => &["username"],

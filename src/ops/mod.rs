@@ -16,6 +16,7 @@ pub mod bulk;
 pub mod command;
 pub mod demo;
 pub mod dkim;
+pub mod dns;
 pub mod domains;
 pub mod import;
 pub mod ldap;

@@ -248,7 +248,8 @@ pub fn resource_names(
     for (t, ids) in wanted {
         let ids: Vec<i32> = ids.into_iter().collect();
         let found: Vec<(i32, String)> = match t {
-            AuditType::Domain => domains::table
+            // A DNS check's id is its domain's.
+            AuditType::Domain | AuditType::DnsCheck => domains::table
                 .filter(domains::id.eq_any(&ids))
                 .select((domains::id, domains::name))
                 .load(conn)?,

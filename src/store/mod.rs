@@ -8,6 +8,7 @@ pub mod api_tokens;
 pub mod app_passwords;
 pub mod audit;
 pub mod dkim_keys;
+pub mod dns_checks;
 pub mod domains;
 pub mod ldap_servers;
 pub mod mail_servers;
