@@ -386,7 +386,9 @@ on_both_backends!(every_case_is_graded_and_cached, |t| {
         ptr[0].reason
     );
     assert!(
-        ptr[1].reason.contains("does not resolve back to 192.0.2.27"),
+        ptr[1]
+            .reason
+            .contains("does not resolve back to 192.0.2.27"),
         "{}",
         ptr[1].reason
     );

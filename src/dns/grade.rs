@@ -434,12 +434,14 @@ pub fn ptr(
     };
     let a = match ptr {
         Ok(a) => a,
-        Err(Failure::NotFound) => return say(
-            Grade::Error,
-            format!(
+        Err(Failure::NotFound) => {
+            return say(
+                Grade::Error,
+                format!(
                 "no PTR record for {ip}: many receivers refuse mail from an address without one"
             ),
-        ),
+            )
+        }
         Err(f) => return say(Grade::Error, f.to_string()),
     };
     let names: Vec<String> = a.records.iter().map(|n| norm_name(n)).collect();
