@@ -77,7 +77,7 @@ fn snippet(c: &mut AnyConnection, a: &Ctx, s: &DnsSettings, domain: &str) -> Str
 fn without(zone: &str, name: &str, rtype: &str) -> String {
     zone.lines()
         .filter(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
+            let f: Vec<&str> = l.split_whitespace().collect();
             !(f.len() > 3 && f[0] == format!("{name}.") && f[3] == rtype)
         })
         .map(|l| format!("{l}\n"))
@@ -429,4 +429,134 @@ on_both_backends!(a_dead_nameserver_is_a_timeout_not_a_hang, |t| {
         .unwrap();
     assert_eq!(row.status, "error");
     assert!(row.summary.contains("resolver timeout"), "{}", row.summary);
+});
+
+const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");
+const CLI_PW: &str = "cli-admin-password-1";
+
+/// The binary with a config in its own directory.
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let pw = self.path("admin.pw");
+        std::process::Command::new(BIN)
+            .current_dir(self.dir.path())
+            .env("POSTFIX_MANAGER_CONFIG", self.path("config.toml"))
+            .env_remove("POSTFIX_MANAGER_DATABASE_URL")
+            .env_remove("SSH_CONNECTION")
+            .env_remove("SSH_CLIENT")
+            .args(["--user", "admin", "--password-file", pw.to_str().unwrap()])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Stdout of a command that must exit with `code`.
+    fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn set_dns(&self, s: &DnsSettings) {
+        let p = self.path("config.toml");
+        let mut cfg = postfix_manager::config::Config::load(&p).unwrap().unwrap();
+        cfg.dns = s.clone();
+        cfg.save(&p).unwrap();
+    }
+}
+
+on_both_backends!(cli_snippet_as_is_checks_ok_and_exit_codes_grade, |t| {
+    let site = Site {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::write(site.path("config.toml"), "[security]\nbcrypt_cost = 4\n").unwrap();
+    std::fs::write(site.path("admin.pw"), format!("{CLI_PW}\n")).unwrap();
+    let url = t.url_string();
+    let pw = site.path("admin.pw");
+    site.expect(
+        0,
+        &[
+            "init",
+            "--database-url",
+            &url,
+            "--admin-password-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    let dead = dns_server::dead_server();
+    site.set_dns(&settings(&dead.addr));
+    for d in ["good.test", "warn.test", "bare.test"] {
+        site.expect(0, &["domain", "add", d]);
+    }
+    site.expect(0, &["alias-domain", "add", "alias-good.test", "good.test"]);
+    {
+        let mut c = t.conn();
+        let a = common::login_as_cli(&mut c, site.dir.path(), "admin", CLI_PW);
+        let keys = KeyFile::new(site.path("secret.key"));
+        active_key(&mut c, &a, &keys, "good.test");
+    }
+
+    // The snippet, served exactly as printed (warn.test with p=none).
+    let good = site.expect(0, &["domain", "dns", "good.test", "--zone"]);
+    assert!(
+        good.contains("; zone alias-good.test (alias domain of good.test)"),
+        "{good}"
+    );
+    assert!(
+        good.contains("._domainkey.good.test. 3600 IN TXT \"v=DKIM1; k=ed25519; p="),
+        "{good}"
+    );
+    let warn = site.expect(0, &["domain", "dns", "warn.test", "--zone"]);
+    let warn = with_txt(&warn, "_dmarc.warn.test", "v=DMARC1; p=none");
+    let Some(nsd) = dns_server::Nsd::start(&format!("{good}\n{warn}\n{HOST_RECORDS}")) else {
+        return;
+    };
+    site.set_dns(&settings(&nsd.addr()));
+
+    let out = site.expect(0, &["domain", "check", "good.test"]);
+    assert!(out.starts_with("good.test: OK\n"), "{out}");
+    assert!(!out.contains("warning") && !out.contains("error"), "{out}");
+    let out = site.expect(1, &["domain", "check", "warn.test"]);
+    assert!(out.contains("warning  DMARC"), "{out}");
+    let out = site.expect(2, &["domain", "check", "--all"]);
+    assert!(out.contains("3 domains: 1 ok, 1 warning, 1 error"), "{out}");
+    assert!(
+        out.contains("error    MX              bare.test: no MX record"),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&site.expect(2, &["--json", "domain", "check", "--all"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(json[0]["domain"], "bare.test");
+    assert_eq!(json[0]["grade"], "error");
+
+    // The stored results, without asking DNS (the server is gone).
+    drop(nsd);
+    let out = site.expect(0, &["domain", "check", "good.test", "--cached"]);
+    assert!(
+        out.starts_with("checked ") && out.contains("good.test: OK"),
+        "{out}"
+    );
+    let out = site.expect(2, &["health", "--dns"]);
+    assert!(
+        out.contains("dns: 3 domains: 1 ok, 1 warning, 1 error, 0 never checked"),
+        "{out}"
+    );
+    let out = site.expect(2, &["domain", "check"]);
+    assert_eq!(out, "");
 });

@@ -290,7 +290,7 @@ pub fn zone_line(e: &Expected) -> String {
         Rtype::Txt => txt_strings(&e.value),
         _ => e.value.clone(),
     };
-    format!("{}.\t{ZONE_TTL}\tIN\t{}\t{data}", e.name, e.rtype.as_str())
+    format!("{}. {ZONE_TTL} IN {} {data}", e.name, e.rtype.as_str())
 }
 
 /// The BIND snippet for a domain and its alias domains: one section per
