@@ -429,6 +429,23 @@ on_both_backends!(a_dead_nameserver_is_a_timeout_not_a_hang, |t| {
         .unwrap();
     assert_eq!(row.status, "error");
     assert!(row.summary.contains("resolver timeout"), "{}", row.summary);
+
+    // A user role sees (and checks) only its granted domains.
+    let u = common::user_with_role(c, a, "tenant", "user");
+    assert!(dns_ops::check(c, &u, &s, &Target::All).unwrap().is_empty());
+    let e = dns_ops::check(c, &u, &s, &Target::One("quiet.test".into()))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "domain \"quiet.test\" not found");
+    let e = dns_ops::expected(c, &u, &s, "quiet.test")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "domain \"quiet.test\" not found");
+    // Without a mail host there is nothing to check against.
+    let e = dns_ops::check(c, a, &DnsSettings::default(), &Target::All)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("dns.mail_host: must be set"), "{e}");
 });
 
 const BIN: &str = env!("CARGO_BIN_EXE_postfix-manager");

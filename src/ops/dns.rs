@@ -148,13 +148,7 @@ pub fn check(
         Target::One(name) => vec![readable(conn, &who, name)?],
         Target::All => {
             let scope = who.domain_scope();
-            let mut out = Vec::new();
-            for (id, _) in store::dns_checks::domains_in_scope(conn, scope.as_deref())? {
-                if let Some(d) = store::domains::by_id(conn, id)? {
-                    out.push(d);
-                }
-            }
-            out
+            store::dns_checks::domains_in_scope(conn, scope.as_deref())?
         }
     };
     let mut work = Vec::with_capacity(domains.len());

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::models::Domain;
 use crate::db::schema::{alias_domains, dns_checks, domains};
 use crate::db::AnyConnection;
 
@@ -16,14 +17,11 @@ pub fn alias_names(c: &mut AnyConnection, domain_id: i32) -> QueryResult<Vec<Str
         .load(c)
 }
 
-/// Every domain in `scope` (None: all) as (id, name), by name: what
-/// `domain check --all` walks.
-pub fn domains_in_scope(
-    c: &mut AnyConnection,
-    scope: Option<&[i32]>,
-) -> QueryResult<Vec<(i32, String)>> {
+/// Every domain in `scope` (None: all), by name: what `domain check
+/// --all` walks.
+pub fn domains_in_scope(c: &mut AnyConnection, scope: Option<&[i32]>) -> QueryResult<Vec<Domain>> {
     let mut q = domains::table
-        .select((domains::id, domains::name))
+        .select(Domain::as_select())
         .order(domains::name.asc())
         .into_boxed();
     if let Some(ids) = scope {
