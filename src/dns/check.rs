@@ -30,11 +30,11 @@ pub struct Report {
 impl Report {
     pub fn new(domain: &str, findings: Vec<Finding>) -> Report {
         let grade = findings.iter().map(|f| f.grade).max().unwrap_or_default();
-        let summary = match findings
+        // The first of the worst findings, and how many others are not ok.
+        let worst = findings
             .iter()
-            .filter(|f| f.grade == grade)
-            .find(|_| grade != Grade::Ok)
-        {
+            .find(|f| f.grade == grade && grade != Grade::Ok);
+        let summary = match worst {
             Some(f) => {
                 let others = findings.iter().filter(|f| f.grade > Grade::Ok).count() - 1;
                 let more = if others > 0 {
