@@ -111,7 +111,7 @@ pub fn expected(
     domain: &str,
 ) -> OpResult<ExpectedSet> {
     expected::mail_host(s)?;
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let d = readable(conn, &who, domain)?;
     expected_of(conn, s, &d)
 }
@@ -143,7 +143,7 @@ pub fn check(
     target: &Target,
 ) -> OpResult<Vec<Checked>> {
     expected::mail_host(s)?;
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let domains: Vec<Domain> = match target {
         Target::One(name) => vec![readable(conn, &who, name)?],
         Target::All => {
@@ -261,7 +261,7 @@ pub struct Cached {
 /// `domain check --cached DOMAIN` and the TUI's detail view: what the last
 /// check found, without asking DNS.
 pub fn cached(conn: &mut AnyConnection, ctx: &Ctx, domain: &str) -> OpResult<Option<Cached>> {
-    let who = Principal::load(conn, ctx.user_id)?;
+    let who = Principal::load(conn, ctx)?;
     let d = readable(conn, &who, domain)?;
     let Some(row) = store::dns_checks::by_domain(conn, d.id)? else {
         return Ok(None);
