@@ -56,11 +56,7 @@ pub fn run(
                 .iter()
                 .flat_map(|(_, records)| records.iter().cloned().map(ExpectedRow))
                 .collect();
-            Ok(if j {
-                json_doc(&rows)
-            } else {
-                table(&rows)
-            })
+            Ok(if j { json_doc(&rows) } else { table(&rows) })
         }
         DomainDns::Check { name, all, cached } => {
             let target = match (name, all) {
