@@ -255,6 +255,10 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         version -> Integer,
+    }
+}
+
+diesel::table! {
     dns_checks (domain_id) {
         domain_id -> Integer,
         status -> Text,
