@@ -175,7 +175,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewToken) -> OpResult<C
     });
     let secret = new_secret();
     let token_hash = hash(secret.expose());
-    let id = run_write(
+    let (row, owner) = run_write(
         conn,
         ctx,
         AuditAction::Create,
@@ -222,29 +222,23 @@ pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewToken) -> OpResult<C
                     api_tokens::created_at.eq(t),
                 ))
                 .execute(c)?;
-            let id = store::api_tokens::by_owner_and_name(c, who.id, &name)?
-                .map(|r| r.id)
+            let row = store::api_tokens::by_owner_and_name(c, who.id, &name)?
                 .ok_or_else(|| OpError::not_found("token", &name))?;
             let details = json!({
                 "token": name, "owner": who.username, "role": role.as_str(),
                 "domain_ids": domain_ids, "from": allowed_from, "expires_at": new.expires_at,
             });
-            Ok((id, Done::new(i64::from(id), details)))
+            let id = row.id;
+            Ok((
+                (row, who.username.clone()),
+                Done::new(i64::from(id), details),
+            ))
         },
     )?;
-    let row = store::api_tokens::by_id(conn, id)?
-        .ok_or_else(|| OpError::not_found("token", id.to_string()))?;
-    let owner = ctx_owner_name(ctx);
     Ok(Created {
         secret,
         token: view(conn, row, owner)?,
     })
-}
-
-fn ctx_owner_name(ctx: &Ctx) -> String {
-    ctx.token
-        .as_ref()
-        .map_or_else(|| ctx.username.clone(), |t| t.owner.clone())
 }
 
 fn state(row: &ApiToken, t: NaiveDateTime) -> &'static str {
@@ -260,13 +254,14 @@ fn state(row: &ApiToken, t: NaiveDateTime) -> &'static str {
 fn view(conn: &mut AnyConnection, row: ApiToken, owner: String) -> OpResult<TokenView> {
     let domains = match row.scope() {
         None => None,
-        Some(ids) => Some(
-            crate::db::schema::domains::table
-                .filter(crate::db::schema::domains::id.eq_any(&ids))
-                .select(crate::db::schema::domains::name)
-                .order(crate::db::schema::domains::name.asc())
-                .load::<String>(conn)?,
-        ),
+        Some(ids) => {
+            let mut names: Vec<String> = store::domains::names(conn, &ids)?
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect();
+            names.sort_unstable();
+            Some(names)
+        }
     };
     Ok(TokenView {
         state: state(&row, now()),
@@ -340,18 +335,16 @@ pub fn revoke(
                     format!("token {name} is already revoked"),
                 ));
             }
+            let mut row = row;
+            row.revoked_at = Some(now());
             diesel::update(api_tokens::table.find(row.id))
-                .set(api_tokens::revoked_at.eq(Some(now())))
+                .set(api_tokens::revoked_at.eq(row.revoked_at))
                 .execute(c)?;
             let details = json!({ "token": row.name, "owner": user.username });
-            Ok((
-                (row.id, user.username),
-                Done::new(i64::from(row.id), details),
-            ))
+            let id = row.id;
+            Ok(((row, user.username), Done::new(i64::from(id), details)))
         },
     )?;
-    let row =
-        store::api_tokens::by_id(conn, row)?.ok_or_else(|| OpError::not_found("token", name))?;
     view(conn, row, owner_name)
 }
 
@@ -364,11 +357,8 @@ fn unusable(row: &ApiToken, owner: &User, client: &Client, t: NaiveDateTime) -> 
     if row.expires_at.is_some_and(|e| e <= t) {
         return Some("token expired".into());
     }
-    if owner.locked_until.is_some_and(|u| u > t) {
-        return Some(format!(
-            "owner locked until {} UTC",
-            owner.locked_until.unwrap_or(t)
-        ));
+    if let Some(until) = owner.locked_until.filter(|u| *u > t) {
+        return Some(format!("owner locked until {until} UTC"));
     }
     if owner.status != "active" || !owner.is_active {
         return Some(format!("owner account {}", owner.status));
