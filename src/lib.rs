@@ -17,6 +17,7 @@ pub mod env;
 pub mod error;
 pub mod health;
 pub mod ldap;
+pub mod lifetime;
 pub mod mail;
 pub mod model;
 pub mod num;

@@ -223,7 +223,7 @@ fn app_password(
                 name: name.clone(),
                 protocols: Protocols::parse("protocols", protocols)?,
                 lifetime: match expires {
-                    Some(e) => Some(app_passwords::parse_lifetime("expires", e)?),
+                    Some(e) => Some(crate::lifetime::parse("expires", e)?),
                     None => None,
                 },
             };

@@ -6,7 +6,6 @@ use serde_json::json;
 use super::output::{list, said, ts, Row};
 use super::CliError;
 use crate::db::AnyConnection;
-use crate::error::OpError;
 use crate::ops::tokens::{NewToken, TokenView};
 use crate::ops::{self, Ctx};
 
@@ -44,29 +43,6 @@ pub enum TokenCommand {
     },
 }
 
-/// `90d`, `12h`, `2w`, `30m`: a whole number and a unit.
-fn parse_age(s: &str) -> Result<chrono::TimeDelta, OpError> {
-    let rule = "must be a whole number and a unit: 30m, 12h, 90d or 2w";
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| OpError::invalid("expires", rule))?;
-    let minutes = match unit {
-        "m" => Some(n),
-        "h" => n.checked_mul(60),
-        "d" => n.checked_mul(24 * 60),
-        "w" => n.checked_mul(7 * 24 * 60),
-        _ => None,
-    };
-    minutes
-        .and_then(chrono::TimeDelta::try_minutes)
-        .filter(|d| *d <= chrono::TimeDelta::days(3660))
-        .ok_or_else(|| OpError::invalid("expires", format!("{rule}, at most 10 years")))
-}
-
 pub fn run(
     c: &TokenCommand,
     conn: &mut AnyConnection,
@@ -82,7 +58,9 @@ pub fn run(
             from,
         } => {
             let expires_at = match expires {
-                Some(a) => Some(chrono::Utc::now().naive_utc() + parse_age(a)?),
+                Some(a) => {
+                    Some(chrono::Utc::now().naive_utc() + crate::lifetime::parse("expires", a)?)
+                }
                 None => None,
             };
             let new = NewToken {
@@ -157,21 +135,5 @@ impl Row for TokenView {
     }
     fn key(&self) -> String {
         format!("{}/{}", self.owner, self.name)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_age;
-
-    #[test]
-    fn ages_parse_by_unit_and_refuse_the_rest() {
-        assert_eq!(parse_age("90d").unwrap(), chrono::TimeDelta::days(90));
-        assert_eq!(parse_age("12h").unwrap(), chrono::TimeDelta::hours(12));
-        assert_eq!(parse_age("2w").unwrap(), chrono::TimeDelta::days(14));
-        for bad in ["", "d", "0d", "-5d", "90", "90y", "99999999999999w"] {
-            let e = parse_age(bad).unwrap_err().to_string();
-            assert!(e.starts_with("expires: must be"), "{bad}: {e}");
-        }
     }
 }

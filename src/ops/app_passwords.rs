@@ -31,7 +31,7 @@ const SECRET_LEN: usize = 24;
 /// Longest name (the column's width).
 const MAX_NAME: usize = 64;
 /// Longest lifetime: ten years, as the domains' password_max_age_days.
-pub const MAX_DAYS: i64 = 3650;
+pub use crate::lifetime::MAX_DAYS;
 
 /// The protocols an app password may log in to; at least one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -72,31 +72,6 @@ impl Protocols {
         }
         Ok(p)
     }
-}
-
-/// A lifetime such as `90d`, `12w` or `30` (days): 1 day to `MAX_DAYS`.
-pub fn parse_lifetime(field: &str, s: &str) -> OpResult<TimeDelta> {
-    let t = s.trim().to_ascii_lowercase();
-    let (num, per) = if let Some(n) = t.strip_suffix('d') {
-        (n, 1)
-    } else if let Some(n) = t.strip_suffix('w') {
-        (n, 7)
-    } else {
-        (t.as_str(), 1)
-    };
-    let days = num
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(|n| n.checked_mul(per))
-        .filter(|d| (1..=MAX_DAYS).contains(d))
-        .ok_or_else(|| {
-            OpError::invalid(
-                field,
-                format!("must be a number of days (90d) or weeks (12w), from 1 day to {MAX_DAYS} days (got {:?})", crate::sanitize::for_terminal(s)),
-            )
-        })?;
-    Ok(TimeDelta::days(days))
 }
 
 /// An app password's name: 1-64 characters, no control characters.
@@ -303,12 +278,5 @@ mod tests {
         let e = Protocols::parse("protocols", "imap,ftp").unwrap_err();
         assert!(e.to_string().starts_with("protocols:"), "{e}");
         assert!(Protocols::parse("protocols", " , ").is_err());
-        assert_eq!(parse_lifetime("expires", "90d").unwrap().num_days(), 90);
-        assert_eq!(parse_lifetime("expires", "2w").unwrap().num_days(), 14);
-        assert_eq!(parse_lifetime("expires", "7").unwrap().num_days(), 7);
-        for bad in ["0d", "-1d", "3651d", "1y", "", "d"] {
-            let e = parse_lifetime("expires", bad).unwrap_err();
-            assert!(e.to_string().starts_with("expires:"), "{bad}: {e}");
-        }
     }
 }
