@@ -23,6 +23,8 @@ pub struct Config {
     pub quota: QuotaSettings,
     pub dkim: DkimSettings,
     pub dns: DnsSettings,
+    /// The policy service (issue 21; docs/policy-service.md).
+    pub policyd: crate::policyd::settings::PolicydSettings,
 }
 
 /// `[dns]`: what each domain's DNS should say (`domain dns --zone`) and how
@@ -541,6 +543,9 @@ impl Config {
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         cfg.dkim
+            .check()
+            .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
+        cfg.policyd
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         Ok(Some(cfg))

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod password;
 pub mod paths;
 pub mod plural;
+pub mod policyd;
 pub mod sanitize;
 pub mod secrets;
 pub mod sheet;

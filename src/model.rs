@@ -182,10 +182,15 @@ pub enum AuditType {
     AppPassword,
     /// The cached deliverability check of a domain; its id is the domain's.
     DnsCheck,
+    /// A mailbox's or domain's sending limits (issue 21); no id, the
+    /// details name the mailbox or domain.
+    SendLimit,
+    /// A mailbox's sending suspension (issue 21); its id is the mailbox's.
+    Sending,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 18] = [
+    pub const ALL: [AuditType; 20] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -204,6 +209,8 @@ impl AuditType {
         AuditType::ApiToken,
         AuditType::AppPassword,
         AuditType::DnsCheck,
+        AuditType::SendLimit,
+        AuditType::Sending,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -226,6 +233,8 @@ impl AuditType {
             AuditType::ApiToken => "api_token",
             AuditType::AppPassword => "app_password",
             AuditType::DnsCheck => "dns_check",
+            AuditType::SendLimit => "send_limit",
+            AuditType::Sending => "sending",
         }
     }
 
@@ -574,6 +583,9 @@ mod tests {
         "app_password",
         // issue 18
         "dns_check",
+        // issue 21
+        "send_limit",
+        "sending",
     ];
 
     #[test]

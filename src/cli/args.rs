@@ -107,6 +107,12 @@ pub enum Command {
     /// Mailbox usage from Dovecot
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Sending suspensions: stop a mailbox from sending, resume it, list them (issue 21)
+    #[command(subcommand)]
+    Sending(super::sending::SendingCommand),
+    /// The Postfix policy service enforcing sending limits (docs/policy-service.md)
+    #[command(subcommand)]
+    Policyd(super::policyd::PolicydCommand),
     /// LDAP servers: admin login by LDAP bind, user import, the secrets key
     #[command(subcommand)]
     Ldap(LdapCommand),

@@ -89,6 +89,8 @@ pub enum DomainCommand {
     EditMany(EditManyArgs),
     #[command(flatten)]
     Dns(super::dns::DomainDns),
+    #[command(flatten)]
+    Limits(super::limits::DomainLimits),
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +188,7 @@ pub fn run(
             return super::bulk::edit_many(Entity::Domains, a, conn, ctx, j)
         }
         DomainCommand::Dns(d) => return super::dns::run(d, env, conn, ctx, j),
+        DomainCommand::Limits(l) => return super::limits::domain(l, env, conn, ctx, j),
     })
 }
 

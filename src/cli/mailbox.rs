@@ -85,6 +85,8 @@ pub enum MailboxCommand {
     EditMany(EditManyArgs),
     #[command(flatten)]
     Access(super::app_password::MailboxAccessCommand),
+    #[command(flatten)]
+    Limits(super::limits::MailboxLimits),
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +198,8 @@ pub fn run(
             return super::bulk::edit_many(Entity::Mailboxes, a, conn, ctx, j)
         }
         MailboxCommand::Access(a) => return super::app_password::run(a, conn, ctx, j),
+        // Needs [policyd]: resources dispatches it before coming here.
+        MailboxCommand::Limits(_) => return Err(CliError::Usage("not a mailbox command".into())),
     })
 }
 

@@ -15,13 +15,16 @@ pub mod domain;
 mod init;
 mod input;
 pub mod ldap;
+pub mod limits;
 mod mail;
 pub mod mailbox;
 mod manuals;
 pub mod output;
 pub mod permission;
+mod policyd;
 pub mod preferences;
 mod resources;
+pub mod sending;
 pub mod setup;
 mod stats;
 mod token;
@@ -180,6 +183,7 @@ pub fn run(cli: &Cli) -> Result<String, CliError> {
             let (env, mut conn, ctx) = session(cli)?;
             mail::run_mail(cli, c, &env, &mut conn, &ctx)
         }
+        Command::Policyd(c) => policyd::run(cli, c),
         Command::Quota(c) => {
             let (env, mut conn, ctx) = session(cli)?;
             mail::run_quota(cli, c, &env, &mut conn, &ctx)

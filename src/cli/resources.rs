@@ -22,7 +22,11 @@ pub fn run(
     match cmd {
         Command::Preferences(c) => super::preferences::run(c, conn, ctx, j),
         Command::Domain(c) => super::domain::run(c, env, conn, ctx, j),
+        Command::Mailbox(super::mailbox::MailboxCommand::Limits(l)) => {
+            super::limits::mailbox(l, env, conn, ctx, j)
+        }
         Command::Mailbox(c) => super::mailbox::run(c, conn, ctx, j),
+        Command::Sending(c) => super::sending::run(c, conn, ctx, j),
         Command::Alias(c) => super::alias::run(c, conn, ctx, j),
         Command::AliasDomain(c) => super::alias_domain::run(c, conn, ctx, j),
         Command::User(c) => super::user::run(c, conn, ctx, j),
@@ -38,6 +42,7 @@ pub fn run(
         | Command::Dkim(_)
         | Command::Demo(_)
         | Command::Bench(_)
+        | Command::Policyd(_)
         | Command::Completions { .. }
         | Command::Man { .. } => Err(CliError::Usage("not a data command".into())),
     }

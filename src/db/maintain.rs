@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 22] = [
     "users",
     "domains",
     "mailboxes",
@@ -28,6 +28,10 @@ pub const TABLES: [&str; 18] = [
     "api_tokens",
     "app_passwords",
     "dns_checks",
+    "send_limits",
+    "send_counters",
+    "sending_suspensions",
+    "policyd_status",
     "__diesel_schema_migrations",
 ];
 

@@ -270,6 +270,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    send_limits (id) {
+        id -> Integer,
+        mailbox_id -> Nullable<Integer>,
+        domain_id -> Nullable<Integer>,
+        per_hour -> Nullable<Integer>,
+        per_day -> Nullable<Integer>,
+        rcpt_per_msg -> Nullable<Integer>,
+        rcpt_per_day -> Nullable<Integer>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    send_counters (sender, span_secs, window_start) {
+        sender -> Text,
+        span_secs -> Integer,
+        window_start -> BigInt,
+        messages -> BigInt,
+        recipients -> BigInt,
+        refused -> BigInt,
+    }
+}
+
+diesel::table! {
+    sending_suspensions (id) {
+        id -> Integer,
+        mailbox_id -> Integer,
+        reason -> Text,
+        automatic -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policyd_status (host) {
+        host -> Text,
+        started_at -> Timestamp,
+        seen_at -> Timestamp,
+        decisions -> BigInt,
+        fail_open -> BigInt,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
 diesel::joinable!(dns_checks -> domains (domain_id));
@@ -280,6 +327,7 @@ diesel::joinable!(user_domains -> users (user_id));
 diesel::joinable!(audit_logs -> users (user_id));
 diesel::joinable!(user_preferences -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(sending_suspensions -> mailboxes (mailbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -299,4 +347,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     app_passwords,
     dns_checks,
+    send_limits,
+    send_counters,
+    sending_suspensions,
+    policyd_status,
 );

@@ -1085,6 +1085,8 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         Some(AuditType::DkimKey) => &["key", "domain"],
         Some(AuditType::ApiToken) => &["token"],
         Some(AuditType::AppPassword) => &["app_password"],
+        Some(AuditType::SendLimit) => &["target"],
+        Some(AuditType::Sending) => &["address"],
         Some(
             AuditType::Permission
             | AuditType::Database

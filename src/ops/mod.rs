@@ -26,6 +26,7 @@ pub mod maintenance;
 pub mod permissions;
 pub mod preferences;
 pub mod quota;
+pub mod send_limits;
 pub mod tokens;
 pub mod users;
 

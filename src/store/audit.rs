@@ -253,7 +253,8 @@ pub fn resource_names(
                 .filter(domains::id.eq_any(&ids))
                 .select((domains::id, domains::name))
                 .load(conn)?,
-            AuditType::Mailbox => mailboxes::table
+            // A sending suspension's id is its mailbox's.
+            AuditType::Mailbox | AuditType::Sending => mailboxes::table
                 .filter(mailboxes::id.eq_any(&ids))
                 .select((mailboxes::id, mailboxes::username))
                 .load(conn)?,
@@ -304,7 +305,8 @@ pub fn resource_names(
             | AuditType::MailFiles
             | AuditType::AuditLog
             | AuditType::Preferences
-            | AuditType::LdapServer => Vec::new(),
+            | AuditType::LdapServer
+            | AuditType::SendLimit => Vec::new(),
         };
         for (id, name) in found {
             out.insert((t, i64::from(id)), name);

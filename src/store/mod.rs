@@ -15,6 +15,7 @@ pub mod mail_servers;
 pub mod mailboxes;
 pub mod permissions;
 pub mod quota;
+pub mod send_limits;
 pub mod stats;
 pub mod users;
 

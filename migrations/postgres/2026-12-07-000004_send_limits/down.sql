@@ -1,0 +1,4 @@
+DROP TABLE policyd_status;
+DROP TABLE sending_suspensions;
+DROP TABLE send_counters;
+DROP TABLE send_limits;
