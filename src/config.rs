@@ -25,6 +25,7 @@ pub struct Config {
     pub dns: DnsSettings,
     /// The policy service (issue 21; docs/policy-service.md).
     pub policyd: crate::policyd::settings::PolicydSettings,
+    pub lifecycle: LifecycleSettings,
 }
 
 /// `[dns]`: what each domain's DNS should say (`domain dns --zone`) and how
@@ -210,6 +211,49 @@ impl DkimSettings {
             &[],
         )
         .map_err(|e| format!("dkim.selector_pattern {:?}: {e}", self.selector_pattern))?;
+        Ok(())
+    }
+}
+
+/// `[lifecycle]`: what happens to a deleted mailbox (issue 20; see
+/// docs/operations.md, "Deleted mailboxes").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LifecycleSettings {
+    /// Days a deleted mailbox stays restorable before `mailbox purge --due`
+    /// removes its mail.
+    pub hold_days: u32,
+    /// Deletes one maildir (`sh -c`, as the user running the purge, which
+    /// must be able to remove the vmail files). PM_HOME is the mail home as
+    /// the generated userdb computes it (`<mail_root>/<domain>/<local
+    /// part>`), PM_ADDRESS the address: passed in the environment, never
+    /// pasted into the command, so no address can inject shell.
+    pub purge_command: String,
+}
+
+pub const DEFAULT_PURGE_COMMAND: &str = "rm -rf -- \"$PM_HOME\"";
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        LifecycleSettings {
+            hold_days: 30,
+            purge_command: DEFAULT_PURGE_COMMAND.to_string(),
+        }
+    }
+}
+
+impl LifecycleSettings {
+    /// The rules a loaded config must meet, as "field: rule".
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=3650).contains(&self.hold_days) {
+            return Err(
+                "lifecycle.hold_days must be between 1 and 3650 (use `mailbox delete --now` to skip the hold)"
+                    .into(),
+            );
+        }
+        if self.purge_command.trim().is_empty() {
+            return Err("lifecycle.purge_command must not be empty".into());
+        }
         Ok(())
     }
 }
@@ -546,6 +590,9 @@ impl Config {
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         cfg.policyd
+            .check()
+            .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
+        cfg.lifecycle
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         Ok(Some(cfg))

@@ -285,10 +285,12 @@ pub enum AuditAction {
     Export,
     /// A check of something outside the database (DNS).
     Check,
+    /// A held mailbox's maildir and row removed for good (issue 20).
+    Purge,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::Create,
         AuditAction::Update,
         AuditAction::Delete,
@@ -324,6 +326,7 @@ impl AuditAction {
         AuditAction::ShowPrivate,
         AuditAction::Export,
         AuditAction::Check,
+        AuditAction::Purge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -363,6 +366,7 @@ impl AuditAction {
             AuditAction::ShowPrivate => "show_private",
             AuditAction::Export => "export",
             AuditAction::Check => "check",
+            AuditAction::Purge => "purge",
         }
     }
 
@@ -560,6 +564,8 @@ mod tests {
         "export",
         // issue 18 (DNS checks)
         "check",
+        // issue 20 (mailbox lifecycle)
+        "purge",
     ];
     const LEGACY_TYPES: &[&str] = &[
         "domain",

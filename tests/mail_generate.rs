@@ -411,7 +411,7 @@ on_both_backends!(generated_files_use_the_lookup_url_only, |t| {
             let mut pg = diesel::PgConnection::establish(admin).unwrap();
             pg.batch_execute(&format!(
                 "CREATE ROLE {role} LOGIN PASSWORD '{pw}';
-                 GRANT SELECT ON domains, mailboxes, aliases, alias_domains, app_passwords TO {role};"
+                 GRANT SELECT ON domains, mailboxes, aliases, alias_domains, app_passwords, deleted_mailboxes TO {role};"
             ))
             .unwrap();
             let guard = RoleGuard(t.url_string(), role.clone());

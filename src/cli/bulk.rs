@@ -47,7 +47,7 @@ fn read_keys(p: &Path) -> Result<Vec<String>, CliError> {
 }
 
 /// Ask a yes/no question on the terminal with this default.
-fn ask(question: &str, default: bool) -> Result<bool, CliError> {
+pub(super) fn ask(question: &str, default: bool) -> Result<bool, CliError> {
     eprint!("{question}? {} ", if default { "[Y/n]" } else { "[y/N]" });
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

@@ -30,6 +30,9 @@ pub enum MailboxCommand {
         name: Option<String>,
         #[command(flatten)]
         password: NewPasswordArgs,
+        /// Purge a deleted mailbox held on this address first (its old mail is removed)
+        #[arg(long)]
+        force: bool,
     },
     /// List mailboxes with usage and quota, one page at a time (or --all)
     List {
@@ -66,8 +69,35 @@ pub enum MailboxCommand {
     Suspend { address: String },
     /// Let a suspended mailbox receive mail and log in again
     Activate { address: String },
-    /// Delete a mailbox (its mail on disk is left to the mail server)
-    Delete { address: String },
+    /// Delete a mailbox: held for lifecycle.hold_days (restorable), then purged with its mail
+    Delete {
+        address: String,
+        /// Skip the hold: remove the maildir at once through lifecycle.purge_command (admins)
+        #[arg(long)]
+        now: bool,
+        /// Do not ask before --now
+        #[arg(long, requires = "now")]
+        yes: bool,
+    },
+    /// Bring a deleted mailbox on hold back, with the aliases that named it
+    Restore { address: String },
+    /// Remove held mailboxes for good: the maildir (lifecycle.purge_command), then the row
+    Purge {
+        /// One held address, due or not
+        #[arg(required_unless_present = "due", conflicts_with = "due")]
+        address: Option<String>,
+        /// Every hold whose period is over (run it from a timer)
+        #[arg(long)]
+        due: bool,
+    },
+    /// List deleted mailboxes on hold, with the days left before their purge
+    Deleted {
+        /// Only holds of this domain
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
     /// Act on many mailboxes at once (one address per line in --from)
     #[command(subcommand)]
     Bulk(MailboxBulk),
@@ -118,8 +148,12 @@ pub fn run(
             quota,
             name,
             password,
+            force,
         } => {
             let quota = size_opt("quota", quota)?;
+            if *force {
+                purge_held(conn, ctx, address)?;
+            }
             let (pw, generated) = setup::new_password(password, address)?;
             let new = ops::mailboxes::NewMailbox {
                 address: address.clone(),
@@ -184,9 +218,31 @@ pub fn run(
             let m = ops::mailboxes::set_status(conn, ctx, address, Status::Active)?;
             said(j, &m, format!("activated mailbox {}", m.username))
         }
-        MailboxCommand::Delete { address } => {
-            let m = ops::mailboxes::delete(conn, ctx, address)?;
-            said(j, &m, format!("deleted mailbox {}", m.username))
+        MailboxCommand::Delete { address, now, yes } => delete(conn, ctx, j, address, *now, *yes)?,
+        MailboxCommand::Restore { address } => {
+            let r = ops::deleted::restore(conn, ctx, address)?;
+            let mut text = format!("restored mailbox {}", r.mailbox.username);
+            if !r.aliases.is_empty() {
+                text.push_str(&format!(" with aliases {}", r.aliases.join(", ")));
+            }
+            if !r.skipped.is_empty() {
+                text.push_str(&format!(
+                    "; not restored (address taken or domain gone): {}",
+                    r.skipped.join(", ")
+                ));
+            }
+            said(j, &r, text)
+        }
+        MailboxCommand::Purge { address, due } => return purge(conn, ctx, j, address, *due),
+        MailboxCommand::Deleted { domain, list: l } => {
+            let d = domain_id(conn, ctx, domain)?;
+            let pg = page(&l.page);
+            list_sorted(
+                &ops::deleted::list(conn, ctx, &filter(l, d)?, &pg)?,
+                pg.limit(),
+                j,
+                filter(l, d)?.sort,
+            )
         }
         MailboxCommand::Bulk(b) => return bulk(b, conn, ctx, j),
         MailboxCommand::Import(a) => return super::bulk::mailbox_import(a, conn, ctx, j),
@@ -201,6 +257,108 @@ pub fn run(
         // Needs [policyd]: resources dispatches it before coming here.
         MailboxCommand::Limits(_) => return Err(CliError::Usage("not a mailbox command".into())),
     })
+}
+
+/// `mailbox add --force`: purge a hold on the address first, so the new
+/// mailbox never finds the old one's mail in its home.
+fn purge_held(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> Result<(), CliError> {
+    match ops::deleted::purge(conn, ctx, address) {
+        Ok(p) => {
+            eprintln!(
+                "purged the deleted mailbox held on {} ({} removed)",
+                crate::sanitize::for_terminal(&p.address),
+                crate::sanitize::for_terminal(&p.home)
+            );
+            Ok(())
+        }
+        Err(crate::error::OpError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn delete(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    address: &str,
+    now: bool,
+    yes: bool,
+) -> Result<String, CliError> {
+    use std::io::IsTerminal;
+    let mode = if now {
+        if !yes {
+            let q = format!(
+                "delete mailbox {} and remove its mail now, with no hold to restore from",
+                crate::sanitize::for_terminal(address)
+            );
+            if !std::io::stdin().is_terminal() {
+                return Err(CliError::Usage(format!(
+                    "{q}: pass --yes to confirm (no terminal to ask on)"
+                )));
+            }
+            if !super::bulk::ask(&q, false)? {
+                return Err(CliError::Usage("cancelled; nothing was deleted".into()));
+            }
+        }
+        ops::mailboxes::DeleteMode::Now
+    } else {
+        ops::mailboxes::DeleteMode::Hold
+    };
+    let d = ops::mailboxes::delete_with(conn, ctx, address, mode)?;
+    let text = match &d.purged {
+        Some(p) => format!(
+            "deleted mailbox {} and removed {}",
+            d.mailbox.username, p.home
+        ),
+        None => format!(
+            "deleted mailbox {} (held until {}: `mailbox restore {}` brings it back)",
+            d.mailbox.username,
+            d.purge_after.format("%Y-%m-%d %H:%M UTC"),
+            d.mailbox.username
+        ),
+    };
+    Ok(said(j, &d, text))
+}
+
+/// `mailbox purge ADDRESS|--due`; --due exits non-zero if any hold failed
+/// (each failure stays on hold and is listed).
+fn purge(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    address: &Option<String>,
+    due: bool,
+) -> Result<String, CliError> {
+    if let (Some(a), false) = (address, due) {
+        let p = ops::deleted::purge(conn, ctx, a)?;
+        return Ok(said(
+            j,
+            &p,
+            format!("purged mailbox {} ({} removed)", p.address, p.home),
+        ));
+    }
+    let r = ops::deleted::purge_due(conn, ctx)?;
+    let mut text = format!(
+        "purged {}",
+        crate::plural::count(
+            i64::try_from(r.purged.len()).unwrap_or(i64::MAX),
+            "held mailbox",
+            "held mailboxes"
+        )
+    );
+    for (a, why) in &r.failed {
+        text.push_str(&format!("\nnot purged {a}: {why}"));
+    }
+    let out = said(j, &r, text);
+    if r.failed.is_empty() {
+        Ok(out)
+    } else {
+        print!("{out}");
+        Err(CliError::Op(crate::error::OpError::Io(format!(
+            "{} of the due holds could not be purged; they stay on hold for the next run",
+            r.failed.len()
+        ))))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -298,6 +456,34 @@ fn stream_mailboxes(
         w.write_all(b"\n], \"next\": null}\n").map_err(io)?;
     }
     w.flush().map_err(io)
+}
+
+impl Row for ops::deleted::HoldView {
+    const HEADERS: &'static [&'static str] = &[
+        "ADDRESS",
+        "DELETED",
+        "PURGE AFTER",
+        "DAYS LEFT",
+        "ALIASES",
+        "USED",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.row.username.clone(),
+            self.row.deleted_at.format("%Y-%m-%d").to_string(),
+            self.row.purge_after.format("%Y-%m-%d %H:%M").to_string(),
+            if self.days_left == 0 {
+                "due".into()
+            } else {
+                self.days_left.to_string()
+            },
+            self.alias_count.to_string(),
+            used(self.row.quota_used),
+        ]
+    }
+    fn key(&self) -> String {
+        self.row.username.clone()
+    }
 }
 
 impl Row for Mailbox {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 23] = [
     "users",
     "domains",
     "mailboxes",
@@ -32,6 +32,7 @@ pub const TABLES: [&str; 22] = [
     "send_counters",
     "sending_suspensions",
     "policyd_status",
+    "deleted_mailboxes",
     "__diesel_schema_migrations",
 ];
 

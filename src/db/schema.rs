@@ -317,6 +317,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deleted_mailboxes (id) {
+        id -> Integer,
+        username -> Text,
+        domain -> Text,
+        domain_id -> Nullable<Integer>,
+        local_part -> Text,
+        mailbox_id -> Integer,
+        password_hash -> Text,
+        quota_limit -> BigInt,
+        quota_used -> BigInt,
+        status -> Text,
+        name -> Nullable<Text>,
+        imap_enabled -> Bool,
+        pop3_enabled -> Bool,
+        smtp_enabled -> Bool,
+        sieve_enabled -> Bool,
+        password_expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        aliases -> Text,
+        deleted_at -> Timestamp,
+        deleted_by -> Nullable<Integer>,
+        purge_after -> Timestamp,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
 diesel::joinable!(dns_checks -> domains (domain_id));
@@ -351,4 +378,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     send_counters,
     sending_suspensions,
     policyd_status,
+    deleted_mailboxes,
 );

@@ -68,6 +68,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "postfix-manager-quota-sync.timer",
         include_str!("../../assets/mail/postfix-manager-quota-sync.timer"),
     ),
+    (
+        "postfix-manager-purge.service",
+        include_str!("../../assets/mail/postfix-manager-purge.service"),
+    ),
+    (
+        "postfix-manager-purge.timer",
+        include_str!("../../assets/mail/postfix-manager-purge.timer"),
+    ),
     ("README.md", include_str!("../../assets/mail/README.md")),
 ];
 

@@ -101,6 +101,7 @@ pub fn create(
                     format!("alias {addr} already exists"),
                 ));
             }
+            super::deleted::refuse_held(c, &addr)?;
             if d.max_aliases > 0
                 && store::domains::alias_count(c, d.id)? >= i64::from(d.max_aliases)
             {

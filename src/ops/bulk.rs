@@ -455,7 +455,9 @@ pub fn mailboxes_apply(
             for chunk in ids.chunks(CHUNK) {
                 let target = mailboxes::table.filter(mailboxes::id.eq_any(chunk));
                 written += match action {
-                    MailboxAction::Delete => diesel::delete(target).execute(c)?,
+                    MailboxAction::Delete => {
+                        super::deleted::hold_many(c, who, chunk, &ctx.policy.lifecycle)?
+                    }
                     MailboxAction::Suspend | MailboxAction::Activate => {
                         let s = if action == MailboxAction::Suspend {
                             Status::Suspended

@@ -416,12 +416,26 @@ pub fn delete(
                     ),
                 ));
             }
+            // Its mailboxes go on hold like any deleted mailbox (issue 20):
+            // restorable once the domain exists again, purged when due.
+            let ids: Vec<i32> = mailboxes::table
+                .filter(mailboxes::domain_id.eq(d.id))
+                .select(mailboxes::id)
+                .load(c)?;
+            let held = ids
+                .chunks(500)
+                .map(|chunk| super::deleted::hold_many(c, who, chunk, &ctx.policy.lifecycle))
+                .sum::<OpResult<usize>>()?;
             let summary = DeleteSummary {
                 domain: d.name.clone(),
-                mailboxes: diesel::delete(mailboxes::table.filter(mailboxes::domain_id.eq(d.id)))
-                    .execute(c)? as i64,
-                aliases: diesel::delete(aliases::table.filter(aliases::domain_id.eq(d.id)))
-                    .execute(c)? as i64,
+                mailboxes: i64::try_from(held).unwrap_or(i64::MAX),
+                // Counted before the holds: a hold removes the aliases that
+                // led only to its mailbox, and those are the domain's too.
+                aliases: {
+                    diesel::delete(aliases::table.filter(aliases::domain_id.eq(d.id)))
+                        .execute(c)?;
+                    al
+                },
                 alias_domains: diesel::delete(
                     alias_domains::table.filter(alias_domains::target_domain_id.eq(d.id)),
                 )

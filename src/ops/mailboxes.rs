@@ -105,7 +105,12 @@ pub(crate) fn find(
 
 /// The domain's quota rules for a mailbox quota `q`; `except` leaves the
 /// mailbox being edited out of the domain's allotment.
-fn check_quota(c: &mut AnyConnection, d: &Domain, q: i64, except: Option<i32>) -> OpResult<()> {
+pub(crate) fn check_quota(
+    c: &mut AnyConnection,
+    d: &Domain,
+    q: i64,
+    except: Option<i32>,
+) -> OpResult<()> {
     if q < 0 {
         return Err(OpError::invalid("quota", "must not be negative"));
     }
@@ -186,6 +191,7 @@ pub fn create(conn: &mut AnyConnection, ctx: &Ctx, new: &NewMailbox) -> OpResult
                     format!("mailbox {addr} already exists"),
                 ));
             }
+            super::deleted::refuse_held(c, &addr)?;
             if d.max_mailboxes > 0
                 && store::domains::mailbox_count(c, d.id)? >= i64::from(d.max_mailboxes)
             {
@@ -451,9 +457,44 @@ pub fn set_status(
     )
 }
 
+/// What a delete does with the mailbox's mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeleteMode {
+    /// Hold it for `lifecycle.hold_days`: restorable until purged.
+    Hold,
+    /// Purge at once (admins): the maildir through the purge command.
+    Now,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    pub mailbox: Mailbox,
+    pub mode: DeleteMode,
+    /// When `purge --due` removes its mail (Hold).
+    pub purge_after: chrono::NaiveDateTime,
+    /// The maildir removed (Now).
+    pub purged: Option<super::deleted::Purged>,
+}
+
+/// Delete a mailbox: it goes on hold (issue 20), so Postfix and Dovecot
+/// stop seeing it at once and `restore` can still bring it back.
 pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {
-    let request = json!({ "address": address });
-    run_write(
+    Ok(delete_with(conn, ctx, address, DeleteMode::Hold)?.mailbox)
+}
+
+/// `delete` choosing the mode. `Now` holds the mailbox due at once in one
+/// transaction and then purges it, so a failing purge command leaves a due
+/// hold that `purge --due` retries, never a maildir without a row.
+pub fn delete_with(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    address: &str,
+    mode: DeleteMode,
+) -> OpResult<Deleted> {
+    let request = json!({ "address": address, "mode": mode });
+    let (mailbox, held) = run_write(
         conn,
         ctx,
         AuditAction::Delete,
@@ -462,11 +503,41 @@ pub fn delete(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Ma
         |c, who| {
             let (m, d) = find(c, who, address)?;
             who.require_domain(&d, Perm::Mailboxes)?;
-            diesel::delete(mailboxes::table.find(m.id)).execute(c)?;
-            let done = Done::new(i64::from(m.id), json!({ "before": m }));
-            Ok((m, done))
+            if mode == DeleteMode::Now {
+                who.require_admin("deleting a mailbox without the hold (--now)")?;
+            }
+            let held = super::deleted::hold_one(
+                c,
+                who,
+                &m,
+                &d,
+                &ctx.policy.lifecycle,
+                mode == DeleteMode::Now,
+            )?;
+            let done = Done::new(
+                i64::from(m.id),
+                json!({ "before": m, "mode": mode, "purge_after": held.purge_after, "aliases": held.aliases }),
+            );
+            Ok(((m, held), done))
         },
-    )
+    )?;
+    let purged = match mode {
+        DeleteMode::Hold => None,
+        DeleteMode::Now => Some(
+            super::deleted::purge(conn, ctx, &mailbox.username).map_err(|e| {
+                OpError::Io(format!(
+                    "mailbox {} is deleted (held, due now) but its purge failed: {e}; `mailbox purge --due` retries",
+                    mailbox.username
+                ))
+            })?,
+        ),
+    };
+    Ok(Deleted {
+        mailbox,
+        mode,
+        purge_after: held.purge_after,
+        purged,
+    })
 }
 
 pub fn get(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Mailbox> {

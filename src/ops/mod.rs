@@ -14,6 +14,7 @@ pub mod auth;
 pub mod authz;
 pub mod bulk;
 pub mod command;
+pub mod deleted;
 pub mod demo;
 pub mod dkim;
 pub mod dns;
@@ -112,6 +113,8 @@ pub struct Policy {
     /// ends, which know where the config file is. None: unkeyed chain, no
     /// checkpoints (library use and tests that are not about the audit).
     pub audit: Option<audit_seal::Seal>,
+    /// What a delete does with a mailbox (`[lifecycle]`, issue 20).
+    pub lifecycle: deleted::Settings,
 }
 
 impl Policy {
@@ -124,6 +127,7 @@ impl Policy {
             lockout_base_seconds: cfg.security.lockout_base_seconds,
             lockout_max_seconds: cfg.security.lockout_max_seconds,
             audit: None,
+            lifecycle: deleted::Settings::from_config(cfg),
         }
     }
 }

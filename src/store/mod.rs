@@ -7,6 +7,7 @@ pub mod aliases;
 pub mod api_tokens;
 pub mod app_passwords;
 pub mod audit;
+pub mod deleted_mailboxes;
 pub mod dkim_keys;
 pub mod dns_checks;
 pub mod domains;
