@@ -440,6 +440,19 @@ pub struct SecurityConfig {
     /// Minutes without a key before the terminal UI locks and asks for the
     /// password again (0: never).
     pub idle_lock_minutes: u64,
+    /// Roles ("admin", "user", "readonly") whose users must enrol a second
+    /// factor (TOTP) before they may do anything else.
+    pub require_totp: Vec<String>,
+}
+
+impl SecurityConfig {
+    /// The roles of `require_totp` (unknown names are refused at load).
+    pub fn totp_roles(&self) -> Vec<crate::model::Role> {
+        self.require_totp
+            .iter()
+            .filter_map(|r| crate::model::Role::parse("require_totp", r).ok())
+            .collect()
+    }
 }
 
 impl Default for SecurityConfig {
@@ -451,6 +464,7 @@ impl Default for SecurityConfig {
             lockout_base_seconds: 30,
             lockout_max_seconds: 3600,
             idle_lock_minutes: 15,
+            require_totp: Vec::new(),
         }
     }
 }
@@ -572,6 +586,17 @@ impl Config {
             return Err(ConfigError::Parse(
                 path.to_path_buf(),
                 "security.bcrypt_cost must be between 4 and 31".into(),
+            ));
+        }
+        if let Some(bad) = cfg
+            .security
+            .require_totp
+            .iter()
+            .find(|r| crate::model::Role::parse("require_totp", r).is_err())
+        {
+            return Err(ConfigError::Parse(
+                path.to_path_buf(),
+                format!("security.require_totp: {bad:?} is not a role (admin, user or readonly)"),
             ));
         }
         if !(1..=300).contains(&cfg.ldap.timeout_secs) {

@@ -22,6 +22,10 @@ pub struct Args {
     pub password_file: Option<PathBuf>,
     /// A script's token instead of a password (`--token-file`).
     pub token_file: Option<PathBuf>,
+    /// The second factor's code: from this file (`--totp-file`) ...
+    pub totp_file: Option<PathBuf>,
+    /// ... or given directly (`POSTFIX_MANAGER_TOTP`).
+    pub totp_code: Option<String>,
 }
 
 /// Why start-up (or the terminal under the TUI) failed; each kind has its
@@ -65,6 +69,8 @@ pub struct Env {
     pub user: Option<String>,
     password_file: Option<PathBuf>,
     token_file: Option<PathBuf>,
+    totp_file: Option<PathBuf>,
+    totp_code: Option<String>,
 }
 
 impl Env {
@@ -95,6 +101,8 @@ impl Env {
             user: args.user.clone(),
             password_file: args.password_file.clone(),
             token_file: args.token_file.clone(),
+            totp_file: args.totp_file.clone(),
+            totp_code: args.totp_code.clone(),
         })
     }
 
@@ -133,14 +141,43 @@ impl Env {
             }
         };
         let client = Client::from_env(ClientKind::Cli);
-        Ok(ops::auth::login_with(
-            conn,
-            &user,
-            &pw,
-            &client,
-            &self.policy(),
-            &self.directory(),
-        )?)
+        let given = self.given_code()?;
+        let attempt = |conn: &mut AnyConnection, code: Option<&str>| {
+            ops::auth::login_code(
+                conn,
+                &user,
+                &pw,
+                code,
+                &client,
+                &self.policy(),
+                &self.directory(),
+            )
+        };
+        match attempt(conn, given.as_deref()) {
+            // Asked only after the right password, as the TUI does.
+            Err(OpError::CodeRequired) if given.is_none() && interactive => {
+                let code = prompt_line(&format!(
+                    "One-time code for {user} (or a recovery code): "
+                ))?;
+                Ok(attempt(conn, Some(&code))?)
+            }
+            Err(OpError::CodeRequired) => Err(EnvError::Usage(format!(
+                "{user} has a second factor: pass --totp-file FILE or set POSTFIX_MANAGER_TOTP to the current code, or run on a terminal"
+            ))),
+            r => Ok(r?),
+        }
+    }
+
+    /// The one-time code given up front (file first, then the variable).
+    fn given_code(&self) -> Result<Option<String>, EnvError> {
+        if let Some(f) = &self.totp_file {
+            return Ok(Some(read_secret_file(f, "one-time code")?));
+        }
+        Ok(self
+            .totp_code
+            .as_ref()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()))
     }
 
     /// A script's login: the token names its owner, so `--user` is only a
@@ -189,7 +226,7 @@ pub fn read_secret_file(path: &Path, what: &str) -> Result<String, EnvError> {
     Ok(first.strip_suffix('\r').unwrap_or(first).to_string())
 }
 
-fn prompt_line(prompt: &str) -> Result<String, EnvError> {
+pub(crate) fn prompt_line(prompt: &str) -> Result<String, EnvError> {
     use std::io::Write;
     let mut out = std::io::stderr();
     let _ = write!(out, "{prompt}");

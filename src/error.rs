@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Secret,
     /// Too many failed logins in this session: the wait is running.
     Throttled,
+    /// The password was right; a second-factor code must follow.
+    CodeRequired,
     /// A bug or a broken invariant in this program, not the user's input.
     Internal,
 }
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Secret => "secret",
             ErrorKind::Throttled => "throttled",
+            ErrorKind::CodeRequired => "code_required",
             ErrorKind::Internal => "internal",
         }
     }
@@ -68,6 +71,12 @@ pub enum OpError {
     /// login prompt never tells which names exist.
     #[error("login failed: unknown user, wrong password, or account not active")]
     Auth,
+    /// The password was right and the user has a second factor: log in
+    /// again with the one-time code (`ops::auth::login_code`).
+    #[error(
+        "a one-time code is required: the code from your authenticator app, or a recovery code"
+    )]
+    CodeRequired,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("{0}")]
@@ -135,6 +144,7 @@ impl OpError {
             OpError::NotFound { .. } => ErrorKind::NotFound,
             OpError::Conflict(_) => ErrorKind::Conflict,
             OpError::Auth => ErrorKind::Auth,
+            OpError::CodeRequired => ErrorKind::CodeRequired,
             OpError::Db(_) => ErrorKind::Database,
             OpError::Io(_) => ErrorKind::Io,
             OpError::Secret(_) => ErrorKind::Secret,
@@ -192,6 +202,7 @@ mod kind_tests {
             (ErrorKind::Io, "io"),
             (ErrorKind::Secret, "secret"),
             (ErrorKind::Throttled, "throttled"),
+            (ErrorKind::CodeRequired, "code_required"),
             (ErrorKind::Internal, "internal"),
         ];
         for (k, name) in all {

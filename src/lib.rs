@@ -26,6 +26,7 @@ pub mod password;
 pub mod paths;
 pub mod plural;
 pub mod policyd;
+pub mod qr;
 pub mod sanitize;
 pub mod secrets;
 pub mod sheet;

@@ -187,10 +187,12 @@ pub enum AuditType {
     SendLimit,
     /// A mailbox's sending suspension (issue 21); its id is the mailbox's.
     Sending,
+    /// A user's second factor (TOTP, recovery codes); its id is the user's.
+    Totp,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 20] = [
+    pub const ALL: [AuditType; 21] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -211,6 +213,7 @@ impl AuditType {
         AuditType::DnsCheck,
         AuditType::SendLimit,
         AuditType::Sending,
+        AuditType::Totp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -235,6 +238,7 @@ impl AuditType {
             AuditType::DnsCheck => "dns_check",
             AuditType::SendLimit => "send_limit",
             AuditType::Sending => "sending",
+            AuditType::Totp => "totp",
         }
     }
 
@@ -287,10 +291,14 @@ pub enum AuditAction {
     Check,
     /// A held mailbox's maildir and row removed for good (issue 20).
     Purge,
+    /// Issue 19: a second factor enrolled (pending its first code).
+    Enroll,
+    /// Issue 19: a second factor removed by an admin or local root.
+    Reset,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 38] = [
         AuditAction::Create,
         AuditAction::Update,
         AuditAction::Delete,
@@ -327,6 +335,8 @@ impl AuditAction {
         AuditAction::Export,
         AuditAction::Check,
         AuditAction::Purge,
+        AuditAction::Enroll,
+        AuditAction::Reset,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -367,6 +377,8 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::Check => "check",
             AuditAction::Purge => "purge",
+            AuditAction::Enroll => "enroll",
+            AuditAction::Reset => "reset",
         }
     }
 
@@ -566,6 +578,9 @@ mod tests {
         "check",
         // issue 20 (mailbox lifecycle)
         "purge",
+        // issue 19 (second factor)
+        "enroll",
+        "reset",
     ];
     const LEGACY_TYPES: &[&str] = &[
         "domain",
@@ -592,6 +607,8 @@ mod tests {
         // issue 21
         "send_limit",
         "sending",
+        // issue 19 (second factor)
+        "totp",
     ];
 
     #[test]

@@ -59,6 +59,15 @@ pub struct Cli {
         conflicts_with = "password_file"
     )]
     pub token_file: Option<PathBuf>,
+    /// Read the one-time code of your second factor from this file (or set POSTFIX_MANAGER_TOTP to the code)
+    #[arg(
+        long,
+        global = true,
+        env = "POSTFIX_MANAGER_TOTP_FILE",
+        value_name = "FILE",
+        conflicts_with = "token_file"
+    )]
+    pub totp_file: Option<PathBuf>,
     /// Machine-readable output
     #[arg(long, global = true)]
     pub json: bool,
@@ -274,6 +283,9 @@ pub struct InitArgs {
         value_name = "ADDRESS"
     )]
     pub admin_email: String,
+    /// Local root's way back in: remove USER's second factor (needs the database and the secrets key file; audited)
+    #[arg(long, value_name = "USER")]
+    pub reset_totp: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

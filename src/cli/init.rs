@@ -10,6 +10,9 @@ use crate::ops::{self, Client, ClientKind, Policy};
 use crate::validate;
 
 pub fn run(cli: &Cli, args: &InitArgs) -> Result<String, CliError> {
+    if let Some(user) = &args.reset_totp {
+        return reset_totp(cli, user);
+    }
     let path = config_path(cli.config.as_deref())?;
     let existing = Config::load(&path)?;
     let mut config = existing.clone().unwrap_or_default();
@@ -107,6 +110,19 @@ pub fn run(cli: &Cli, args: &InitArgs) -> Result<String, CliError> {
         ));
     }
     Ok(out)
+}
+
+/// `init --reset-totp USER`: no login (the admin who would log in is
+/// locked out by the lost device); what it needs instead is the host's
+/// files, the database and the secrets key, which only root can read.
+fn reset_totp(cli: &Cli, user: &str) -> Result<String, CliError> {
+    let env = crate::env::Env::load(&super::start_args(cli))?;
+    let mut conn = env.connect()?;
+    let client = Client::from_env(ClientKind::Cli);
+    ops::totp::root_reset(&mut conn, &env.key_file, &client, &env.policy(), user)?;
+    Ok(format!(
+        "removed the second factor of {user}; they log in with the password and enrol again (postfix-manager user totp enroll)\n"
+    ))
 }
 
 fn prompt_admin_password(min: usize) -> Result<String, CliError> {

@@ -28,6 +28,7 @@ pub mod sending;
 pub mod setup;
 mod stats;
 mod token;
+mod totp;
 pub mod user;
 
 use crate::config::ConfigError;
@@ -103,6 +104,8 @@ pub fn start_args(cli: &Cli) -> env::Args {
         user: cli.user.clone(),
         password_file: cli.password_file.clone(),
         token_file: cli.token_file.clone(),
+        totp_file: cli.totp_file.clone(),
+        totp_code: std::env::var("POSTFIX_MANAGER_TOTP").ok(),
     }
 }
 

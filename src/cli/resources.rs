@@ -29,7 +29,7 @@ pub fn run(
         Command::Sending(c) => super::sending::run(c, conn, ctx, j),
         Command::Alias(c) => super::alias::run(c, conn, ctx, j),
         Command::AliasDomain(c) => super::alias_domain::run(c, conn, ctx, j),
-        Command::User(c) => super::user::run(c, conn, ctx, j),
+        Command::User(c) => super::user::run(c, env, conn, ctx, j),
         Command::Permission(c) => super::permission::run(c, conn, ctx, j),
         Command::Audit(c) => super::audit::run(c, conn, ctx, j),
         Command::Stats(p) => super::stats::run(p, conn, ctx, j),

@@ -60,10 +60,14 @@ pub enum UserCommand {
     /// Tokens for scripts: create, list, revoke
     #[command(subcommand)]
     Token(super::token::TokenCommand),
+    /// Second factor (TOTP): enroll, confirm, disable, reset, status
+    #[command(subcommand)]
+    Totp(super::totp::TotpCommand),
 }
 
 pub fn run(
     c: &UserCommand,
+    env: &crate::env::Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
@@ -147,6 +151,7 @@ pub fn run(
             said(j, &u, format!("deleted user {}", u.username))
         }
         UserCommand::Token(t) => super::token::run(t, conn, ctx, j)?,
+        UserCommand::Totp(t) => super::totp::run(t, env, conn, ctx, j)?,
     })
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 23] = [
+pub const TABLES: [&str; 25] = [
     "users",
     "domains",
     "mailboxes",
@@ -33,6 +33,8 @@ pub const TABLES: [&str; 23] = [
     "sending_suspensions",
     "policyd_status",
     "deleted_mailboxes",
+    "user_totp",
+    "user_totp_recovery",
     "__diesel_schema_migrations",
 ];
 

@@ -344,6 +344,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Integer,
+        secret -> Text,
+        enabled -> Bool,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+        enabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_totp_recovery (id) {
+        id -> Integer,
+        user_id -> Integer,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
 diesel::joinable!(dns_checks -> domains (domain_id));
@@ -354,6 +375,8 @@ diesel::joinable!(user_domains -> users (user_id));
 diesel::joinable!(audit_logs -> users (user_id));
 diesel::joinable!(user_preferences -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(user_totp_recovery -> users (user_id));
 diesel::joinable!(sending_suspensions -> mailboxes (mailbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -379,4 +402,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sending_suspensions,
     policyd_status,
     deleted_mailboxes,
+    user_totp,
+    user_totp_recovery,
 );

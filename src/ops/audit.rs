@@ -1080,7 +1080,7 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         }
         Some(AuditType::Mailbox) => &["username", "address"],
         Some(AuditType::Alias) => &["address"],
-        Some(AuditType::User | AuditType::Session) => &["username"],
+        Some(AuditType::User | AuditType::Session | AuditType::Totp) => &["username"],
         Some(AuditType::MailConfig) => &["config_file", "file"],
         Some(AuditType::DkimKey) => &["key", "domain"],
         Some(AuditType::ApiToken) => &["token"],

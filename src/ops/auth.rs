@@ -54,10 +54,30 @@ pub fn login(
     login_with(conn, username, pw, client, policy, &Directory::default())
 }
 
+/// Log in with a password only: a user with a second factor gets
+/// `OpError::CodeRequired` (after the right password) and must come back
+/// through `login_code`.
 pub fn login_with(
     conn: &mut AnyConnection,
     username: &str,
     pw: &str,
+    client: &Client,
+    policy: &Policy,
+    directory: &Directory,
+) -> OpResult<Ctx> {
+    login_code(conn, username, pw, None, client, policy, directory)
+}
+
+/// Log in with a password and, for a user with a confirmed second factor,
+/// a one-time code (TOTP or recovery code; `ops::totp`). The code is only
+/// looked at after the right password. A wrong or replayed code is a
+/// failed attempt like a wrong password (it counts toward the lockout);
+/// a missing one gives the attempt back and answers `CodeRequired`.
+pub fn login_code(
+    conn: &mut AnyConnection,
+    username: &str,
+    pw: &str,
+    code: Option<&str>,
     client: &Client,
     policy: &Policy,
     directory: &Directory,
@@ -113,7 +133,9 @@ pub fn login_with(
         check.details["equalised_cost"] = json!(c);
     }
     match check.verdict {
-        Verdict::Right => right_password(conn, user, pw, client, policy, attempt, check),
+        Verdict::Right => second_factor(
+            conn, user, pw, code, client, policy, directory, attempt, check,
+        ),
         Verdict::Wrong => wrong_password(conn, &user, client, policy, attempt, check.details),
         Verdict::Unavailable => {
             // Nobody could answer: not the user's mistake, so the attempt is
@@ -131,6 +153,74 @@ pub fn login_with(
                 )
             })?;
             Err(OpError::Auth)
+        }
+    }
+}
+
+/// The password was right: an active user with a confirmed second factor
+/// must also have given a code that is right and unused. (An inactive one
+/// is refused by `right_password` without a word about codes.)
+#[allow(clippy::too_many_arguments)]
+fn second_factor(
+    conn: &mut AnyConnection,
+    user: User,
+    pw: &str,
+    code: Option<&str>,
+    client: &Client,
+    policy: &Policy,
+    directory: &Directory,
+    attempt: i32,
+    mut check: Check,
+) -> OpResult<Ctx> {
+    if !(user.status == "active" && user.is_active) {
+        return right_password(conn, user, pw, client, policy, attempt, check);
+    }
+    let factor = match super::totp::at_login(conn, &user, code, directory.key_file.as_ref()) {
+        Ok(f) => f,
+        Err(e) => {
+            // The key is missing or does not decrypt: nobody's mistake
+            // that a guess could exploit, so the attempt is given back.
+            check.details["reason"] = json!(format!("second factor not checked: {e}"));
+            write_tx(conn, |c| -> OpResult<()> {
+                release(c, &user, policy, attempt)?;
+                login_audit(
+                    c,
+                    policy,
+                    Some(user.id),
+                    &user.username,
+                    client,
+                    audit::RESULT_FAILED,
+                    check.details,
+                )
+            })?;
+            return Err(e);
+        }
+    };
+    match factor {
+        super::totp::Factor::None => right_password(conn, user, pw, client, policy, attempt, check),
+        super::totp::Factor::Missing => {
+            check.details["reason"] = json!("one-time code required");
+            write_tx(conn, |c| -> OpResult<()> {
+                release(c, &user, policy, attempt)?;
+                login_audit(
+                    c,
+                    policy,
+                    Some(user.id),
+                    &user.username,
+                    client,
+                    audit::RESULT_FAILED,
+                    check.details,
+                )
+            })?;
+            Err(OpError::CodeRequired)
+        }
+        super::totp::Factor::Checked(super::totp::Checked::Passed(d)) => {
+            check.details["second_factor"] = d;
+            right_password(conn, user, pw, client, policy, attempt, check)
+        }
+        super::totp::Factor::Checked(super::totp::Checked::Wrong(reason)) => {
+            check.details["reason"] = json!(reason);
+            wrong_password(conn, &user, client, policy, attempt, check.details)
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct Principal {
     pub role: Role,
     /// An admin required a new password: until it is set, nothing else is allowed.
     pub must_change_password: bool,
+    /// `[security] require_totp` covers this user's role and it has no
+    /// confirmed second factor: until it enrols, nothing else is allowed.
+    pub must_enrol_totp: bool,
     grants: HashMap<i32, Vec<Perm>>,
 }
 
@@ -38,6 +41,21 @@ impl Principal {
     /// grant or a revoked token takes effect on the very next operation of
     /// a session already open.
     pub fn load(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Principal> {
+        let p = Principal::load_enrolling(conn, ctx)?;
+        if p.must_enrol_totp {
+            return Err(OpError::Denied(format!(
+                "{} must enrol a second factor first: postfix-manager user totp enroll \
+                 ([security] require_totp covers role {})",
+                p.username,
+                p.role.as_str()
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Like `load`, for the second-factor operations themselves: a user
+    /// that `[security] require_totp` holds back may still enrol.
+    pub fn load_enrolling(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Principal> {
         let p = Principal::load_pending(conn, ctx)?;
         if p.must_change_password {
             return Err(OpError::Denied(format!(
@@ -51,7 +69,12 @@ impl Principal {
     /// Like `load`, but also for an account whose password change is pending
     /// (the one operation it may do is setting its own password).
     pub fn load_pending(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Principal> {
-        let p = Principal::of_user(conn, ctx.user_id)?;
+        let mut p = Principal::of_user(conn, ctx.user_id)?;
+        // A token never went through a login prompt: the second factor was
+        // its owner's business when the token was created.
+        p.must_enrol_totp = ctx.token.is_none()
+            && ctx.policy.require_totp.contains(&p.role)
+            && !crate::store::totp::enabled(conn, p.id)?;
         match &ctx.token {
             None => Ok(p),
             Some(t) => p.through_token(conn, t),
@@ -90,6 +113,7 @@ impl Principal {
             username: user.username,
             role,
             must_change_password: user.must_change_password,
+            must_enrol_totp: false,
             grants,
         })
     }

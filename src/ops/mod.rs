@@ -29,6 +29,7 @@ pub mod preferences;
 pub mod quota;
 pub mod send_limits;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 use diesel::Connection;
@@ -115,6 +116,9 @@ pub struct Policy {
     pub audit: Option<audit_seal::Seal>,
     /// What a delete does with a mailbox (`[lifecycle]`, issue 20).
     pub lifecycle: deleted::Settings,
+    /// Roles that must have a confirmed second factor (`[security]
+    /// require_totp`); until then such a user may only enrol.
+    pub require_totp: Vec<crate::model::Role>,
 }
 
 impl Policy {
@@ -128,6 +132,7 @@ impl Policy {
             lockout_max_seconds: cfg.security.lockout_max_seconds,
             audit: None,
             lifecycle: deleted::Settings::from_config(cfg),
+            require_totp: cfg.security.totp_roles(),
         }
     }
 }
@@ -209,7 +214,7 @@ pub(crate) fn run_write_pending<T>(
     )
 }
 
-fn run_write_as<T>(
+pub(crate) fn run_write_as<T>(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     load: fn(&mut AnyConnection, &Ctx) -> OpResult<Principal>,

@@ -305,6 +305,12 @@ pub fn set_password(
                         who.username
                     )));
                 }
+                if who.must_enrol_totp {
+                    return Err(OpError::Denied(format!(
+                        "{} must enrol a second factor first (postfix-manager user totp enroll)",
+                        who.username
+                    )));
+                }
                 who.require_admin("setting another user's password")?;
             }
             if target.auth_source == AUTH_LDAP {

@@ -267,7 +267,7 @@ pub fn resource_names(
                 .select((alias_domains::id, alias_domains::name))
                 .load(conn)?,
             // A login's resource is the session of that user.
-            AuditType::User | AuditType::Session => users::table
+            AuditType::User | AuditType::Session | AuditType::Totp => users::table
                 .filter(users::id.eq_any(&ids))
                 .select((users::id, users::username))
                 .load(conn)?,

@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod quota;
 pub mod send_limits;
 pub mod stats;
+pub mod totp;
 pub mod users;
 
 /// Default and largest page sizes for lists.

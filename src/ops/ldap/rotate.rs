@@ -75,7 +75,7 @@ pub fn rotate_key(conn: &mut AnyConnection, ctx: &Ctx, keys: &KeyFile) -> OpResu
                     .set(ldap_configs::bind_password.eq(Some(sealed)))
                     .execute(c)?;
             }
-            let n = rows.len();
+            let n = rows.len() + crate::ops::totp::reencrypt(c, old.as_ref(), &new, &keys.path)?;
             Ok((n, Done::new(None, json!({ "secrets_reencrypted": n }))))
         },
     );

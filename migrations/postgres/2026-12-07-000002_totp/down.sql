@@ -1,0 +1,2 @@
+DROP TABLE user_totp_recovery;
+DROP TABLE user_totp;
