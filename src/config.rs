@@ -229,6 +229,11 @@ pub struct LifecycleSettings {
     /// part>`), PM_ADDRESS the address: passed in the environment, never
     /// pasted into the command, so no address can inject shell.
     pub purge_command: String,
+    /// Local parts of the aliases `domain add` creates in a new domain
+    /// (RFC 2142 role addresses); `--no-default-aliases` skips them.
+    pub default_aliases: Vec<String>,
+    /// Where they lead. Empty: the creating admin's email address.
+    pub default_alias_target: String,
 }
 
 pub const DEFAULT_PURGE_COMMAND: &str = "rm -rf -- \"$PM_HOME\"";
@@ -238,6 +243,10 @@ impl Default for LifecycleSettings {
         LifecycleSettings {
             hold_days: 30,
             purge_command: DEFAULT_PURGE_COMMAND.to_string(),
+            default_aliases: ["postmaster", "abuse", "hostmaster", "webmaster"]
+                .map(String::from)
+                .to_vec(),
+            default_alias_target: String::new(),
         }
     }
 }
@@ -253,6 +262,20 @@ impl LifecycleSettings {
         }
         if self.purge_command.trim().is_empty() {
             return Err("lifecycle.purge_command must not be empty".into());
+        }
+        for l in &self.default_aliases {
+            crate::validate::alias_address(
+                "lifecycle.default_aliases",
+                &format!("{l}@example.com"),
+            )
+            .map_err(|e| format!("{e} (got {l:?})"))?;
+        }
+        if !self.default_alias_target.trim().is_empty() {
+            crate::validate::destinations(
+                "lifecycle.default_alias_target",
+                &self.default_alias_target,
+            )
+            .map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -607,7 +607,14 @@ on_both_backends!(demo_seed_list_all_and_bench, |t| {
 on_both_backends!(counts_are_written_with_proper_plurals, |t| {
     let s = site_for(t);
     s.init();
-    s.admin(&["domain", "add", "plural.example", "--quota", "10G"]);
+    s.admin(&[
+        "domain",
+        "add",
+        "plural.example",
+        "--quota",
+        "10G",
+        "--no-default-aliases",
+    ]);
     let mpw = s.path("mailbox.pw");
     s.admin(&[
         "mailbox",

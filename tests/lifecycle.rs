@@ -492,3 +492,54 @@ on_both_backends!(the_cli_deletes_lists_restores_and_purges, |t| {
     let list = ok(&["mailbox", "deleted"]);
     assert!(!list.contains(BOB), "{list}");
 });
+
+// RFC 2142 role aliases on `domain add`: created with the domain, led to
+// the creating admin's email (or lifecycle.default_alias_target), audited,
+// skipped with --no-default-aliases.
+on_both_backends!(domain_add_creates_the_role_aliases, |t| {
+    let mut c = t.conn();
+    let mut a = common::admin(&mut c);
+    let (d, _) =
+        ops::domains::create_with(&mut c, &a, "roles.example", &Default::default(), None, true)
+            .unwrap();
+    for role in ["postmaster", "abuse", "hostmaster", "webmaster"] {
+        assert_eq!(
+            goto(&mut c, &format!("{role}@roles.example")).as_deref(),
+            Some("admin@example.net"),
+            "{role}"
+        );
+    }
+    let details: String = audit_logs::table
+        .filter(audit_logs::action.eq("create"))
+        .filter(audit_logs::resource_type.eq("domain"))
+        .filter(audit_logs::resource_id.eq(i64::from(d.id)))
+        .select(audit_logs::details)
+        .first::<Option<String>>(&mut c)
+        .unwrap()
+        .unwrap();
+    assert!(
+        details.contains("abuse@roles.example -> admin@example.net"),
+        "{details}"
+    );
+
+    a.policy.lifecycle.default_aliases = vec!["postmaster".into(), "noc".into()];
+    a.policy.lifecycle.default_alias_target = "ops@roles.example".into();
+    ops::domains::create_with(&mut c, &a, "two.example", &Default::default(), None, true).unwrap();
+    assert_eq!(
+        goto(&mut c, "noc@two.example").as_deref(),
+        Some("ops@roles.example")
+    );
+    assert_eq!(goto(&mut c, "abuse@two.example"), None);
+
+    // Not without asking, and refused (nothing created) over the limit.
+    ops::domains::create_with(&mut c, &a, "bare.example", &Default::default(), None, false)
+        .unwrap();
+    assert_eq!(goto(&mut c, "postmaster@bare.example"), None);
+    let tight = ops::domains::DomainInput {
+        max_aliases: Some(1),
+        ..Default::default()
+    };
+    let e = ops::domains::create_with(&mut c, &a, "tight.example", &tight, None, true).unwrap_err();
+    assert!(e.to_string().starts_with("max_aliases: "), "{e}");
+    assert!(ops::domains::get(&mut c, &a, "tight.example").is_err());
+});

@@ -53,6 +53,9 @@ pub enum DomainCommand {
         /// No DKIM key even when dkim.on_domain_add is true
         #[arg(long)]
         no_dkim: bool,
+        /// Skip the role aliases (lifecycle.default_aliases: postmaster, abuse, hostmaster, webmaster)
+        #[arg(long)]
+        no_default_aliases: bool,
     },
     /// List domains with their usage and limits, one page at a time
     List(ListArgs),
@@ -135,7 +138,18 @@ pub fn run(
             fields,
             dkim,
             no_dkim,
-        } => return add(env, conn, ctx, j, name, fields, (*dkim, *no_dkim)),
+            no_default_aliases,
+        } => {
+            return add(
+                env,
+                conn,
+                ctx,
+                j,
+                name,
+                fields,
+                (*dkim, *no_dkim, !*no_default_aliases),
+            )
+        }
         DomainCommand::List(l) => {
             let pg = page(&l.page);
             list_sorted(
@@ -200,7 +214,7 @@ fn add(
     j: bool,
     name: &str,
     fields: &DomainFields,
-    (dkim, no_dkim): (bool, bool),
+    (dkim, no_dkim, default_aliases): (bool, bool, bool),
 ) -> Result<String, CliError> {
     let kind = super::dkim::on_domain_add(env, dkim, no_dkim)?;
     let settings = ops::dkim::Settings::from_config(&env.config.dkim);
@@ -210,12 +224,13 @@ fn add(
         algorithm,
         bits,
     });
-    let (d, key) = ops::domains::create_with_dkim(
+    let (d, key) = ops::domains::create_with(
         conn,
         ctx,
         name,
         &domain_input(fields)?,
         on_create.as_ref(),
+        default_aliases,
     )?;
     if j {
         let mut v = serde_json::to_value(&d).unwrap_or_default();
@@ -225,6 +240,13 @@ fn add(
         return Ok(super::output::object(&v, true));
     }
     let mut out = format!("created domain {} (id {})\n", d.name, d.id);
+    let roles = &env.config.lifecycle.default_aliases;
+    if default_aliases && !roles.is_empty() {
+        out.push_str(&format!(
+            "created aliases {} (lifecycle.default_aliases; --no-default-aliases skips them)\n",
+            roles.join(", ")
+        ));
+    }
     if let Some(k) = key {
         out.push_str(&format!(
             "created pending DKIM key {}:{} (id {}); publish {} (`dkim dns {}`), then `dkim activate {}`\n",

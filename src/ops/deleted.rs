@@ -34,6 +34,10 @@ pub struct Settings {
     pub hold_days: u32,
     pub purge_command: String,
     pub mail_root: String,
+    /// `domain add`'s aliases (local parts) and where they lead (empty:
+    /// the creating user's email).
+    pub default_aliases: Vec<String>,
+    pub default_alias_target: String,
 }
 
 impl Settings {
@@ -42,6 +46,8 @@ impl Settings {
             hold_days: cfg.lifecycle.hold_days,
             purge_command: cfg.lifecycle.purge_command.clone(),
             mail_root: cfg.mail.mail_root.clone(),
+            default_aliases: cfg.lifecycle.default_aliases.clone(),
+            default_alias_target: cfg.lifecycle.default_alias_target.clone(),
         }
     }
 

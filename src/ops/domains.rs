@@ -89,7 +89,21 @@ pub fn create_with_dkim(
     input: &DomainInput,
     dkim: Option<&super::dkim::OnCreate<'_>>,
 ) -> OpResult<(Domain, Option<super::dkim::KeyView>)> {
-    let request = json!({ "name": name, "input": input, "dkim": dkim.is_some() });
+    create_with(conn, ctx, name, input, dkim, false)
+}
+
+/// `domain add`: `create_with_dkim` that also creates the RFC 2142 role
+/// aliases (`lifecycle.default_aliases`) when `default_aliases` is set,
+/// in the same transaction.
+pub fn create_with(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    name: &str,
+    input: &DomainInput,
+    dkim: Option<&super::dkim::OnCreate<'_>>,
+    default_aliases: bool,
+) -> OpResult<(Domain, Option<super::dkim::KeyView>)> {
+    let request = json!({ "name": name, "input": input, "dkim": dkim.is_some(), "default_aliases": default_aliases });
     let pair = dkim.map(super::dkim::OnCreate::generate).transpose()?;
     run_write(
         conn,
@@ -103,13 +117,71 @@ pub fn create_with_dkim(
                 (Some(o), Some(p)) => Some(o.insert(c, ctx, who, &d, p)?),
                 _ => None,
             };
+            let aliases = if default_aliases {
+                insert_default_aliases(c, who, &ctx.policy.lifecycle, &d)?
+            } else {
+                Vec::new()
+            };
             let done = Done::new(
                 i64::from(d.id),
-                json!({ "after": d, "dkim": key.as_ref().map(|k| &k.row.selector) }),
+                json!({ "after": d, "dkim": key.as_ref().map(|k| &k.row.selector), "default_aliases": aliases }),
             );
             Ok(((d, key), done))
         },
     )
+}
+
+/// The role addresses every mail domain should answer (RFC 2142:
+/// postmaster, abuse, hostmaster, webmaster ...), as aliases of a new
+/// domain leading to `default_alias_target` or the creating user's email.
+/// Returns the "address -> target" pairs created.
+fn insert_default_aliases(
+    c: &mut AnyConnection,
+    who: &Principal,
+    s: &super::deleted::Settings,
+    d: &Domain,
+) -> OpResult<Vec<String>> {
+    if s.default_aliases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = if s.default_alias_target.trim().is_empty() {
+        crate::db::schema::users::table
+            .find(who.id)
+            .select(crate::db::schema::users::email)
+            .first::<String>(c)?
+    } else {
+        s.default_alias_target.clone()
+    };
+    let goto = validate::destinations("lifecycle.default_alias_target", &target)?.join(",");
+    let n = i32::try_from(s.default_aliases.len()).unwrap_or(i32::MAX);
+    if d.max_aliases > 0 && n > d.max_aliases {
+        return Err(OpError::invalid(
+            "max_aliases",
+            format!(
+                "{} leaves no room for the {n} default aliases; raise it or pass --no-default-aliases",
+                d.max_aliases
+            ),
+        ));
+    }
+    let t = now();
+    let mut made = Vec::new();
+    for local in &s.default_aliases {
+        let (addr, _) =
+            validate::alias_address("lifecycle.default_aliases", &format!("{local}@{}", d.name))?;
+        diesel::insert_into(aliases::table)
+            .values((
+                aliases::address.eq(&addr),
+                aliases::goto.eq(&goto),
+                aliases::domain_id.eq(d.id),
+                aliases::status.eq("active"),
+                aliases::created_at.eq(t),
+                aliases::updated_at.eq(t),
+                aliases::created_by.eq(who.id),
+            ))
+            .execute(c)?;
+        made.push(format!("{addr} -> {goto}"));
+    }
+    Ok(made)
 }
 
 fn insert(
