@@ -121,6 +121,9 @@ fn cases(c: &mut AnyConnection, a: &Ctx, keys: &KeyFile, s: &DnsSettings) -> (St
         "deepspf.test",
         "spf10.test",
         "plusall.test",
+        "spfnoip.test",
+        "spfvia.test",
+        "spfmacro.test",
         "dkimdiff.test",
         "revoked.test",
         "stale.test",
@@ -170,9 +173,24 @@ fn cases(c: &mut AnyConnection, a: &Ctx, keys: &KeyFile, s: &DnsSettings) -> (St
                         &format!("l2.{d}"),
                         &format!("v=spf1 a mx a:x.test{last} include:l3.{d} -all"),
                     )
-                    + &txt(&format!("l3.{d}"), "v=spf1 -all")
+                    // The sending IP is allowed at the bottom (an ip4 term
+                    // costs no lookup).
+                    + &txt(&format!("l3.{d}"), "v=spf1 ip4:192.0.2.25 -all")
             }
             "plusall.test" => with_txt(&z, d, "v=spf1 +all"),
+            // The sending IP 192.0.2.25 is not among the hosts allowed.
+            "spfnoip.test" => with_txt(&z, d, "v=spf1 ip4:198.51.100.0/24 a:mx.other.test ~all"),
+            // ...and here it is, two includes down, inside a network.
+            "spfvia.test" => {
+                with_txt(&z, d, &format!("v=spf1 include:a.{d} -all"))
+                    + &txt(
+                        &format!("a.{d}"),
+                        &format!("v=spf1 ip4:198.51.100.7 include:b.{d} -all"),
+                    )
+                    + &txt(&format!("b.{d}"), "v=spf1 ip4:192.0.2.0/24 -all")
+            }
+            // Only a real message's address gives the macro a meaning.
+            "spfmacro.test" => with_txt(&z, d, "v=spf1 exists:%{i}._spf.x.test -all"),
             "dkimdiff.test" => {
                 let n = dkim_name(c, d);
                 with_txt(&z, &n, &key_of["good.test"])
@@ -232,6 +250,36 @@ fn cases(c: &mut AnyConnection, a: &Ctx, keys: &KeyFile, s: &DnsSettings) -> (St
             "plusall.test",
             Error,
             vec![(Purpose::Spf, "plusall.test", Error, "+all lets every host")],
+        ),
+        case(
+            "spfnoip.test",
+            Error,
+            vec![(
+                Purpose::Spf,
+                "spfnoip.test",
+                Error,
+                "a sending IP is not authorised: 192.0.2.25 gets softfail",
+            )],
+        ),
+        case(
+            "spfvia.test",
+            Ok,
+            vec![(
+                Purpose::Spf,
+                "spfvia.test",
+                Ok,
+                "SPF present, 2 of 10 DNS lookups, authorises 192.0.2.25",
+            )],
+        ),
+        case(
+            "spfmacro.test",
+            Warning,
+            vec![(
+                Purpose::Spf,
+                "spfmacro.test",
+                Warning,
+                "cannot tell whether the sending IPs may send (192.0.2.25: it is not listed, and exists:%{i}._spf.x.test can only be evaluated",
+            )],
         ),
         case(
             "dkimdiff.test",
@@ -361,8 +409,8 @@ on_both_backends!(every_case_is_graded_and_cached, |t| {
         assert!(row.fresh_until.unwrap() > row.checked_at);
     }
     let sum = store::dns_checks::summary(c, None).unwrap();
-    assert_eq!((sum.domains, sum.unchecked), (13, 0));
-    assert_eq!((sum.ok, sum.warning, sum.error), (3, 2, 8));
+    assert_eq!((sum.domains, sum.unchecked), (16, 0));
+    assert_eq!((sum.ok, sum.warning, sum.error), (4, 3, 9));
     // One audit row for the whole run.
     assert_eq!(common::count(c, "audit_logs WHERE action = 'check'"), 1);
 

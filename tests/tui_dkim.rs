@@ -44,13 +44,23 @@ struct Fixture {
 /// Two hosted domains and an alias domain; the worker and the fixture's
 /// ops calls share one secrets key file.
 fn fixture(db: common::TestDb) -> Fixture {
+    fixture_with(db, dkim::Settings::default())
+}
+
+/// The fixture with the worker holding these `[dkim]` settings (what the
+/// TUI copies from the config at start-up).
+fn fixture_with(db: common::TestDb, settings: dkim::Settings) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = KeyFile::new(dir.path().join("secret.key"));
     let directory = Directory {
         key_file: Some(keys.clone()),
         timeout: None,
     };
-    let mut t = Tui::with_host(db, 80, 24, common::policy(), directory, Default::default());
+    let host = postfix_manager::worker::HostSettings {
+        dkim: settings,
+        ..Default::default()
+    };
+    let mut t = Tui::with_host(db, 80, 24, common::policy(), directory, host);
     for d in ["sign.test", "other.test", "plain.test"] {
         ops::domains::create(&mut t.conn, &t.admin, d, &DomainInput::default()).expect("domain");
     }
@@ -509,3 +519,118 @@ fn readonly_only_reads(db: common::TestDb) {
     assert_eq!(keys_of(t, "sign.test")[0].1, "pending");
 }
 both!(readonly_only_reads);
+
+/// `[dkim] on_domain_add`: a domain created from the Domains form gets its
+/// first key (pending, of the configured algorithm) in the same write, as
+/// `domain add` does on the command line; without it, no key.
+fn domain_form_honours_on_domain_add(db: common::TestDb) {
+    let mut f = fixture_with(
+        db,
+        dkim::Settings {
+            on_domain_add: true,
+            default_algorithm: Algorithm::Ed25519,
+            ..dkim::Settings::default()
+        },
+    );
+    let t = &mut f.t;
+    t.login_admin();
+    t.command("domains");
+    t.char('n');
+    t.text("fresh.test");
+    t.enter();
+    let s = t.screen();
+    assert!(t.app.modal.is_none(), "the form closed:\n{s}");
+    assert!(
+        s.contains("created domain fresh.test with pending DKIM key fresh.test:"),
+        "{s}"
+    );
+    let keys = keys_of(t, "fresh.test");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!((keys[0].1.as_str(), keys[0].2), ("pending", true));
+    let (alg, bits): (String, i32) = dkim_keys::table
+        .filter(dkim_keys::domain.eq("fresh.test"))
+        .select((dkim_keys::algorithm, dkim_keys::bits))
+        .first(&mut t.conn)
+        .expect("key");
+    assert_eq!((alg.as_str(), bits), ("ed25519", 256));
+    assert_eq!(audit_actions(t), [("create".into(), "ok".into())]);
+    // The Domains row says so.
+    let row = s.lines().find(|l| l.contains("fresh.test ")).expect("row");
+    assert!(row.contains("pending"), "{row}");
+}
+both!(domain_form_honours_on_domain_add);
+
+fn domain_form_without_on_domain_add_makes_no_key(db: common::TestDb) {
+    let mut f = fixture(db);
+    let t = &mut f.t;
+    t.login_admin();
+    t.command("domains");
+    t.char('n');
+    t.text("fresh.test");
+    t.enter();
+    let s = t.screen();
+    assert!(s.contains("created domain fresh.test"), "{s}");
+    assert!(!s.contains("DKIM key"), "{s}");
+    assert!(keys_of(t, "fresh.test").is_empty());
+}
+both!(domain_form_without_on_domain_add_makes_no_key);
+
+/// The value of the add form's field `name` (typed, else its default).
+fn form_value(t: &Tui, name: &str) -> String {
+    match &t.app.modal {
+        Some(Modal::Form(form)) => {
+            let f = form
+                .fields
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or_else(|| panic!("no field {name}"));
+            if f.value().is_empty() {
+                f.default.clone().unwrap_or_default()
+            } else {
+                f.value().to_string()
+            }
+        }
+        _ => panic!("no form"),
+    }
+}
+
+/// The add form starts from `[dkim] default_algorithm` and `default_bits`
+/// (told to the session by the worker), and the bits follow the picker
+/// back to the configured RSA size; an empty bits field sends it.
+fn add_form_defaults_follow_the_config(db: common::TestDb) {
+    let mut f = fixture_with(
+        db,
+        dkim::Settings {
+            default_algorithm: Algorithm::Ed25519,
+            default_bits: 3072,
+            ..dkim::Settings::default()
+        },
+    );
+    let t = &mut f.t;
+    t.login_admin();
+    t.command("dkim");
+    t.char('n');
+    assert_eq!(form_value(t, "algorithm"), "ed25519");
+    assert_eq!(form_value(t, "bits"), "256");
+    let s = t.screen();
+    assert!(beside(&s, "Bits:").contains("256 (default)"), "{s}");
+    t.text("sign.test");
+    t.tab();
+    t.tab();
+    t.char('r');
+    assert_eq!(form_value(t, "algorithm"), "rsa");
+    assert_eq!(form_value(t, "bits"), "3072");
+    let s = t.screen();
+    assert!(beside(&s, "Bits:").contains("3072 (default)"), "{s}");
+    t.char('e');
+    assert_eq!(form_value(t, "bits"), "256");
+    t.enter();
+    let s = t.screen();
+    assert!(t.app.modal.is_none(), "{s}");
+    let (alg, bits): (String, i32) = dkim_keys::table
+        .select((dkim_keys::algorithm, dkim_keys::bits))
+        .first(&mut t.conn)
+        .expect("row");
+    assert_eq!((alg.as_str(), bits), ("ed25519", 256));
+}
+both!(add_form_defaults_follow_the_config);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::expected::{self, Expected, ExpectedSet, NameFacts, Purpose};
 use super::grade::{self, Finding};
 use super::resolver::{Answer, Failure, Resolver};
-use super::{spf, Grade};
+use super::{norm_name, spf, Grade};
 use crate::config::DnsSettings;
 
 /// The result of one domain (its alias domains included).
@@ -97,7 +97,170 @@ async fn spf_lookups(r: &Resolver, record: &str) -> Result<usize, String> {
     Ok(count)
 }
 
-async fn check_spf(r: &Resolver, e: &Expected) -> Finding {
+/// Where an evaluation stands: the lookups it may still make (RFC 7208
+/// 4.6.4's 10, with room for the ones `spf_lookups` reports on), and what
+/// stopped a term from being evaluated.
+struct Walk {
+    budget: usize,
+    skipped: Vec<String>,
+}
+
+/// The record `name` publishes, if exactly one; else why not.
+async fn spf_record(r: &Resolver, name: &str) -> Result<String, String> {
+    let found: Vec<String> = match r.txt(name).await {
+        Ok(a) => a.records.into_iter().filter(|t| spf::is_spf(t)).collect(),
+        Err(Failure::NotFound) => Vec::new(),
+        Err(f) => return Err(format!("{name}: {f}")),
+    };
+    match <[String; 1]>::try_from(found) {
+        Ok([one]) => Ok(one),
+        Err(v) if v.is_empty() => Err(format!("{name} has no SPF record")),
+        Err(_) => Err(format!("{name} has more than one SPF record")),
+    }
+}
+
+/// A term as an admin wrote it (the default `+` left out).
+fn term_text(d: &spf::Directive) -> String {
+    let q = if d.qualifier == '+' {
+        String::new()
+    } else {
+        d.qualifier.to_string()
+    };
+    match &d.arg {
+        Some(a) => format!("{q}{}:{a}", d.mechanism),
+        None => format!("{q}{}", d.mechanism),
+    }
+}
+
+/// Does any address of `host` fall in the directive's network?
+async fn host_matches(
+    r: &Resolver,
+    host: &str,
+    ip: IpAddr,
+    d: &spf::Directive,
+) -> Result<bool, String> {
+    let len = if ip.is_ipv4() { d.cidr4 } else { d.cidr6 };
+    let net_of = |a: &IpAddr| {
+        let a = *a;
+        spf::in_network(ip, a, len)
+    };
+    match r.ips(host).await {
+        Ok(a) => Ok(a.records.iter().any(net_of)),
+        Err(Failure::NotFound) => Ok(false),
+        Err(f) => Err(format!("{host}: {f}")),
+    }
+}
+
+/// The qualifier of the first directive of `record` (published by
+/// `domain`) that matches `ip`, following include and redirect as a
+/// receiver would; None: nothing matched (neutral). Err: a lookup failed
+/// or the budget ran out, so no receiver gets an answer either.
+fn evaluate<'a>(
+    r: &'a Resolver,
+    domain: &'a str,
+    record: String,
+    ip: IpAddr,
+    walk: &'a mut Walk,
+) -> futures::future::LocalBoxFuture<'a, Result<Option<char>, String>> {
+    Box::pin(async move {
+        let p = spf::policy(&record);
+        for d in &p.directives {
+            let target = d
+                .arg
+                .as_deref()
+                .map_or_else(|| domain.to_string(), norm_name);
+            let queries = matches!(
+                d.mechanism.as_str(),
+                "include" | "a" | "mx" | "ptr" | "exists"
+            );
+            if queries {
+                if target.contains('%') || matches!(d.mechanism.as_str(), "ptr" | "exists") {
+                    // Only a real message gives macros and ptr their meaning.
+                    walk.skipped.push(term_text(d));
+                    continue;
+                }
+                walk.budget = walk
+                    .budget
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("more than {} DNS lookups", spf::MAX_LOOKUPS))?;
+            }
+            let hit = match d.mechanism.as_str() {
+                "all" => true,
+                "ip4" | "ip6" => {
+                    let len = if d.mechanism == "ip4" {
+                        d.cidr4
+                    } else {
+                        d.cidr6
+                    };
+                    d.arg
+                        .as_deref()
+                        .and_then(|a| a.parse::<IpAddr>().ok())
+                        .is_some_and(|net| spf::in_network(ip, net, len))
+                }
+                "a" => host_matches(r, &target, ip, d).await?,
+                "mx" => {
+                    let hosts = match r.mx(&target).await {
+                        Ok(a) => a.records,
+                        Err(Failure::NotFound) => Vec::new(),
+                        Err(f) => return Err(format!("{target}: {f}")),
+                    };
+                    let mut hit = false;
+                    for h in hosts {
+                        if host_matches(r, &norm_name(&h.exchange), ip, d).await? {
+                            hit = true;
+                            break;
+                        }
+                    }
+                    hit
+                }
+                "include" => {
+                    let inner = spf_record(r, &target).await?;
+                    evaluate(r, &target, inner, ip, walk).await? == Some('+')
+                }
+                _ => {
+                    walk.skipped.push(term_text(d));
+                    false
+                }
+            };
+            if hit {
+                return Ok(Some(d.qualifier));
+            }
+        }
+        match p.redirect.as_deref().map(norm_name) {
+            Some(t) if !t.contains('%') => {
+                walk.budget = walk
+                    .budget
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("more than {} DNS lookups", spf::MAX_LOOKUPS))?;
+                let inner = spf_record(r, &t).await?;
+                evaluate(r, &t, inner, ip, walk).await
+            }
+            _ => Ok(None),
+        }
+    })
+}
+
+/// May `ip` send as `domain` under `record`?
+async fn authorises(r: &Resolver, domain: &str, record: &str, ip: IpAddr) -> spf::Verdict {
+    let mut walk = Walk {
+        budget: SPF_FOLLOW_CAP,
+        skipped: Vec::new(),
+    };
+    match evaluate(r, domain, record.to_string(), ip, &mut walk).await {
+        Ok(Some('+')) => spf::Verdict::Pass,
+        Ok(q) if walk.skipped.is_empty() => spf::Verdict::Not(match q {
+            Some(q) => format!("{} ({q}all or a {q} term matches it)", spf::result_word(q)),
+            None => "neutral (no term matches it)".into(),
+        }),
+        Ok(_) => spf::Verdict::Unknown(format!(
+            "it is not listed, and {} can only be evaluated for a real message",
+            walk.skipped.join(", ")
+        )),
+        Err(why) => spf::Verdict::Unknown(why),
+    }
+}
+
+async fn check_spf(r: &Resolver, e: &Expected, sending: &[IpAddr]) -> Finding {
     let answer = r.txt(&e.name).await;
     let single = match &answer {
         Ok(a) => {
@@ -106,17 +269,25 @@ async fn check_spf(r: &Resolver, e: &Expected) -> Finding {
         }
         Err(_) => None,
     };
-    let count = match single {
-        Some(rec) => Some(spf_lookups(r, &rec).await),
-        None => None,
+    let (count, auth) = match single {
+        Some(rec) => {
+            let count = spf_lookups(r, &rec).await;
+            let auth = futures::future::join_all(sending.iter().map(|ip| {
+                let rec = &rec;
+                async move { (*ip, authorises(r, &e.name, rec, *ip).await) }
+            }))
+            .await;
+            (Some(count), auth)
+        }
+        None => (None, Vec::new()),
     };
-    grade::spf(e, &answer, count)
+    grade::spf(e, &answer, count, &auth)
 }
 
-async fn check_one(r: &Resolver, e: &Expected) -> Finding {
+async fn check_one(r: &Resolver, e: &Expected, sending: &[IpAddr]) -> Finding {
     match e.purpose {
         Purpose::Mx => grade::mx(e, &r.mx(&e.name).await),
-        Purpose::Spf => check_spf(r, e).await,
+        Purpose::Spf => check_spf(r, e, sending).await,
         Purpose::Dkim => grade::dkim(e, &r.txt(&e.name).await),
         Purpose::Dmarc => grade::dmarc(e, &r.txt(&e.name).await),
         Purpose::MtaSts => grade::mta_sts(e, &r.txt(&e.name).await),
@@ -148,12 +319,7 @@ pub async fn ptr_findings(r: &Resolver, s: &DnsSettings) -> Vec<Finding> {
         Ok(h) => h,
         Err(_) => return Vec::new(),
     };
-    let ips: Vec<IpAddr> = s
-        .sending_ips
-        .iter()
-        .filter_map(|i| i.parse().ok())
-        .collect();
-    let checks = ips.into_iter().map(|ip| {
+    let checks = sending_ips(s).into_iter().map(|ip| {
         let host = host.clone();
         async move {
             let names = r.ptr(ip).await;
@@ -187,16 +353,27 @@ pub async fn ptr_findings(r: &Resolver, s: &DnsSettings) -> Vec<Finding> {
     futures::future::join_all(checks).await
 }
 
+/// The configured sending IPs (`DnsSettings::check` refused bad ones).
+pub fn sending_ips(s: &DnsSettings) -> Vec<IpAddr> {
+    s.sending_ips
+        .iter()
+        .filter_map(|i| i.parse().ok())
+        .collect()
+}
+
 /// Every record of a domain and its alias domains, asked at once; `ptr`
-/// (from `ptr_findings`) is added to the domain's findings.
+/// (from `ptr_findings`) is added to the domain's findings; each name's
+/// SPF record must let every address of `sending` send.
 pub async fn domain(
     r: &Resolver,
     domain: &str,
     set: &[(NameFacts, Vec<Expected>)],
     ptr: &[Finding],
+    sending: &[IpAddr],
 ) -> Report {
     let all: Vec<&Expected> = set.iter().flat_map(|(_, records)| records).collect();
-    let mut findings = futures::future::join_all(all.into_iter().map(|e| check_one(r, e))).await;
+    let mut findings =
+        futures::future::join_all(all.into_iter().map(|e| check_one(r, e, sending))).await;
     findings.extend(ptr.iter().cloned());
     Report::new(domain, findings)
 }
@@ -209,9 +386,11 @@ pub async fn many<K: Clone>(
 ) -> Vec<(K, Report)> {
     let ptr = ptr_findings(r, s).await;
     let ptr = &ptr;
+    let sending = sending_ips(s);
+    let sending = &sending;
     let mut out: Vec<(usize, K, Report)> = futures::stream::iter(domains.into_iter().enumerate())
         .map(|(i, (key, name, set))| async move {
-            let report = domain(r, &name, &set, ptr).await;
+            let report = domain(r, &name, &set, ptr, sending).await;
             (i, key, report)
         })
         .buffer_unordered(s.concurrency.max(1))

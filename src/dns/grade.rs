@@ -110,10 +110,50 @@ pub fn mx(e: &Expected, r: &Result<Answer<super::resolver::Mx>, Failure>) -> Fin
 
 /// `count`: the DNS lookups the record costs, nested includes included
 /// (Err: why it could not be counted, e.g. an include without SPF).
+/// The sending IPs' verdicts in words, worst kind first: those the record
+/// refuses, then those it could not be followed for.
+fn unauthorised(auth: &[(std::net::IpAddr, spf::Verdict)]) -> Option<(Grade, String)> {
+    let not: Vec<String> = auth
+        .iter()
+        .filter_map(|(ip, v)| match v {
+            spf::Verdict::Not(how) => Some(format!("{ip} gets {how}")),
+            _ => None,
+        })
+        .collect();
+    if !not.is_empty() {
+        return Some((
+            Grade::Error,
+            format!(
+                "a sending IP is not authorised: {}; receivers treat this host's mail as forged (add ip4:/ip6: terms, or `domain dns --zone` for the record)",
+                not.join("; ")
+            ),
+        ));
+    }
+    let unknown: Vec<String> = auth
+        .iter()
+        .filter_map(|(ip, v)| match v {
+            spf::Verdict::Unknown(why) => Some(format!("{ip}: {why}")),
+            _ => None,
+        })
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        (
+            Grade::Warning,
+            format!(
+                "cannot tell whether the sending IPs may send ({})",
+                unknown.join("; ")
+            ),
+        )
+    })
+}
+
+/// `auth`: each configured sending IP and whether the record lets it
+/// send (empty when none are configured).
 pub fn spf(
     e: &Expected,
     r: &Result<Answer<String>, Failure>,
     count: Option<Result<usize, String>>,
+    auth: &[(std::net::IpAddr, spf::Verdict)],
 ) -> Finding {
     let a = match txt_of(r, spf::is_spf) {
         Ok(a) => a,
@@ -161,8 +201,22 @@ pub fn spf(
                 ),
             ),
             Some(Err(why)) => finding(e, Grade::Error, why),
-            Some(Ok(n)) => finding(e, Grade::Ok, format!("SPF present, {n} of {} DNS lookups", spf::MAX_LOOKUPS)),
-            None => finding(e, Grade::Ok, "SPF present"),
+            _ => match unauthorised(auth) {
+                Some((grade, why)) => finding(e, grade, why),
+                None => {
+                    let lookups = match count {
+                        Some(Ok(n)) => format!(", {n} of {} DNS lookups", spf::MAX_LOOKUPS),
+                        _ => String::new(),
+                    };
+                    let ips = if auth.is_empty() {
+                        String::new()
+                    } else {
+                        let list: Vec<String> = auth.iter().map(|(ip, _)| ip.to_string()).collect();
+                        format!(", authorises {}", list.join(", "))
+                    };
+                    finding(e, Grade::Ok, format!("SPF present{lookups}{ips}"))
+                }
+            },
         }
     };
     f.with(&a)

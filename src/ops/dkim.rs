@@ -32,13 +32,21 @@ use crate::validate;
 
 const AUDIT_TYPE: AuditType = AuditType::DkimKey;
 
-/// `[dkim]` settings the operations need.
+/// `[dkim]` settings the operations need. The TUI's worker holds a copy,
+/// so its commands follow the config without the UI thread reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `%Y`, `%m`, `%d` replaced by today's date.
     pub selector_pattern: String,
     /// How long a retiring key stays published before `revoke --due`.
     pub grace_days: i64,
+    /// What a key made without naming them gets (`default_algorithm`,
+    /// `default_bits`).
+    pub default_algorithm: Algorithm,
+    pub default_bits: u32,
+    /// A domain created from the TUI gets a pending key (`on_domain_add`;
+    /// the CLI has `--dkim` / `--no-dkim` on top).
+    pub on_domain_add: bool,
 }
 
 impl Settings {
@@ -46,7 +54,31 @@ impl Settings {
         Settings {
             selector_pattern: cfg.selector_pattern.clone(),
             grace_days: cfg.grace_days,
+            // `DkimSettings::check` refused anything else at start-up.
+            default_algorithm: Algorithm::parse("dkim.default_algorithm", &cfg.default_algorithm)
+                .unwrap_or(Algorithm::Rsa),
+            default_bits: cfg.default_bits,
+            on_domain_add: cfg.on_domain_add,
         }
+    }
+
+    /// The size of a new key of `algorithm` when none is asked for: the
+    /// configured RSA size, Ed25519's fixed one.
+    pub fn default_bits_of(&self, algorithm: Algorithm) -> u32 {
+        match algorithm {
+            Algorithm::Rsa => self.default_bits,
+            Algorithm::Ed25519 => key::ED25519_BITS,
+        }
+    }
+
+    /// The first key `domain add` makes, if the config asks for one.
+    pub fn on_create<'a>(&'a self, keys: &'a KeyFile) -> Option<OnCreate<'a>> {
+        self.on_domain_add.then(|| OnCreate {
+            keys,
+            settings: self,
+            algorithm: self.default_algorithm,
+            bits: Some(self.default_bits_of(self.default_algorithm)),
+        })
     }
 }
 
@@ -55,6 +87,9 @@ impl Default for Settings {
         Settings {
             selector_pattern: "pm%Y%m".into(),
             grace_days: 7,
+            default_algorithm: Algorithm::Rsa,
+            default_bits: key::DEFAULT_RSA_BITS,
+            on_domain_add: false,
         }
     }
 }
@@ -296,7 +331,11 @@ pub fn add(
 ) -> OpResult<KeyView> {
     let request = json!({ "domain": new.domain, "selector": new.selector,
         "algorithm": new.algorithm.as_str(), "bits": new.bits });
-    let bits = key::bits("bits", new.algorithm, new.bits);
+    // No size asked: the configured one (`[dkim] default_bits`).
+    let asked = new
+        .bits
+        .unwrap_or_else(|| settings.default_bits_of(new.algorithm));
+    let bits = key::bits("bits", new.algorithm, Some(asked));
     let pair = match &bits {
         Ok(b) => Some(key::generate(new.algorithm, *b)?),
         Err(_) => None,

@@ -61,6 +61,23 @@ pub fn states(c: &mut AnyConnection, ids: &[i32]) -> QueryResult<Vec<(i32, Strin
         .load(c)
 }
 
+/// (domain id, state, summary, checked at) of each of `ids` that has been
+/// checked: the Domains screen's marker and its row details.
+pub fn marks(
+    c: &mut AnyConnection,
+    ids: &[i32],
+) -> QueryResult<Vec<(i32, String, String, NaiveDateTime)>> {
+    dns_checks::table
+        .filter(dns_checks::domain_id.eq_any(ids.to_vec()))
+        .select((
+            dns_checks::domain_id,
+            dns_checks::status,
+            dns_checks::summary,
+            dns_checks::checked_at,
+        ))
+        .load(c)
+}
+
 /// Counts by state over the domains in `scope`, for `health --dns`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {

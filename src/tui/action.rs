@@ -94,7 +94,12 @@ impl App {
                 self.open(r, scope);
                 true
             }
-            Action::OpenForm(f) => {
+            Action::OpenForm(mut f) => {
+                if let super::forms::FormKind::Create(e) = f.kind {
+                    if let Some(s) = &self.session {
+                        super::spec::spec(e).session_defaults(&mut f, s);
+                    }
+                }
                 self.modal = Some(Modal::Form(f));
                 true
             }

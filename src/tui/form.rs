@@ -199,6 +199,9 @@ pub struct Form {
     /// The server's minimum password length (from the session), so a short
     /// password is marked with the other fields' problems.
     pub min_password: Option<usize>,
+    /// The configured RSA key size (from the session): the DKIM form's
+    /// bits default when its algorithm picker is back on rsa.
+    pub rsa_bits: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +224,7 @@ impl Form {
             used: None,
             warned_quota: None,
             min_password: None,
+            rsa_bits: None,
         }
     }
 

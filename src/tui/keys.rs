@@ -94,6 +94,9 @@ pub enum Cmd {
     DkimRetire,
     DkimRevoke,
     DkimDns,
+    // The DNS check of a domain (Domains).
+    DnsDetail,
+    DnsCheck,
     // Marks.
     Mark,
     MarkRange,
@@ -364,6 +367,14 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::DkimRevoke, &[C('X')], "X", "revoke", Group::Rows, 8),
         "on DKIM keys: erase the private key and publish `p=` (cannot be undone); inside the grace period, or for an active key, the dialog says it revokes at once; asks first",
+    ),
+    doc(
+        b(Cmd::DnsDetail, &[C('i')], "i", "DNS checks", Group::Rows, 16),
+        "on Domains: the last DNS check of the domain, every record graded ok/warning/error with the reason, what was expected and what DNS had (from the stored result: nothing is resolved; the DNS column shows the worst as ✓ ! ✗, or ok/warn/error under NO_COLOR)",
+    ),
+    doc(
+        b(Cmd::DnsCheck, &[C('c')], "c", "check DNS now", Group::Rows, 17),
+        "on Domains: ask DNS now whether the domain publishes what it must (as `postfix-manager domain check DOMAIN`, on the worker's slow lane so the screen stays live); the result is stored and the DNS column follows",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

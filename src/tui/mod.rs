@@ -82,6 +82,7 @@ pub fn run(args: &Args) -> Result<Ended, EnvError> {
             url: Some(env.url.clone()),
             mail: env.config.mail.clone(),
             dkim: crate::ops::dkim::Settings::from_config(&env.config.dkim),
+            dns: env.config.dns.clone(),
         },
         tx,
     )

@@ -458,7 +458,9 @@ impl TableScreen {
             | Cmd::Mailboxes
             | Cmd::Aliases
             | Cmd::DkimKeys
-            | Cmd::DkimDns => own,
+            | Cmd::DkimDns
+            | Cmd::DnsDetail
+            | Cmd::DnsCheck => own,
             Cmd::TestLdap => own && caps.edit,
             Cmd::ConfigView
             | Cmd::ConfigDiffDisk
@@ -554,6 +556,8 @@ impl TableScreen {
             | Cmd::DkimRetire
             | Cmd::DkimRevoke
             | Cmd::DkimDns
+            | Cmd::DnsDetail
+            | Cmd::DnsCheck
             | Cmd::ConfigView
             | Cmd::ConfigDiffDisk
             | Cmd::ConfigDiffPrevious
@@ -872,6 +876,10 @@ impl TableScreen {
             right,
         ))
         .style(theme.column_header());
+        let grades: Vec<usize> = (0..columns.len()).filter(|i| columns[*i].grade).collect();
+        let paint = |texts: &[String], cells: Vec<ratatui::widgets::Cell<'static>>| {
+            grade_cells(texts, cells, &grades, theme)
+        };
         let body = self.rows.iter().map(|r| {
             let style = match r.status.as_deref() {
                 Some("suspended") | Some("deleted") => theme.suspended(),
@@ -882,17 +890,15 @@ impl TableScreen {
                 if let Some(first) = cells.first_mut() {
                     *first = format!("* {first}");
                 }
-                return TRow::new(super::cells::fitted(
-                    cells.iter().map(String::as_str),
-                    &fit,
-                    right,
+                return TRow::new(paint(
+                    &cells,
+                    super::cells::fitted(cells.iter().map(String::as_str), &fit, right),
                 ))
                 .style(style.patch(theme.focus()));
             }
-            TRow::new(super::cells::fitted(
-                r.cells.iter().map(String::as_str),
-                &fit,
-                right,
+            TRow::new(paint(
+                &r.cells,
+                super::cells::fitted(r.cells.iter().map(String::as_str), &fit, right),
             ))
             .style(style)
         });
@@ -903,6 +909,35 @@ impl TableScreen {
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, inner, &mut state);
     }
+}
+
+/// With color, a grade column's word becomes its symbol in the grade's
+/// color (✓ green, ! yellow, ✗ red); under NO_COLOR the word stays, since
+/// a bare symbol would carry the meaning by shape alone.
+fn grade_cells(
+    texts: &[String],
+    mut cells: Vec<ratatui::widgets::Cell<'static>>,
+    columns: &[usize],
+    theme: &Theme,
+) -> Vec<ratatui::widgets::Cell<'static>> {
+    if !theme.color {
+        return cells;
+    }
+    for &i in columns {
+        let Some(text) = texts.get(i) else { continue };
+        let Some((word, symbol)) = spec::GRADE_WORDS.iter().find(|(w, _)| w == text) else {
+            continue;
+        };
+        let style = match *word {
+            "ok" => theme.ok(),
+            "warn" => theme.warn(),
+            _ => theme.crit(),
+        };
+        if let Some(c) = cells.get_mut(i) {
+            *c = ratatui::widgets::Cell::from(Span::styled(*symbol, style));
+        }
+    }
+    cells
 }
 
 #[cfg(test)]

@@ -133,10 +133,15 @@ pub enum Request {
 impl Request {
     /// The thread that runs this request.
     pub fn lane(&self) -> Lane {
+        self.lane_with(&ops::dkim::Settings::default())
+    }
+
+    /// The lane on a host with these `[dkim]` settings (`Command::lane_with`).
+    pub fn lane_with(&self, dkim: &ops::dkim::Settings) -> Lane {
         match self {
             // Logins write audit rows and count failures on the writer.
             Request::Login { .. } => Lane::Write,
-            Request::Run(c) => c.lane(),
+            Request::Run(c) => c.lane_with(dkim),
             _ => Lane::Read,
         }
     }
@@ -170,15 +175,20 @@ pub struct Session {
     pub preferences: ops::preferences::Preferences,
     /// The password policy's minimum, for the forms' own checks.
     pub min_password_length: usize,
+    /// `[dkim] default_algorithm` and `default_bits`: what the DKIM form
+    /// starts with (the worker has the config; the UI thread reads none).
+    pub dkim_algorithm: crate::dkim::key::Algorithm,
+    pub dkim_bits: u32,
 }
 
 #[derive(Debug, Clone)]
 pub enum Listing {
-    /// The page's domains and the DKIM marker of each that has a live key
-    /// (read for the whole page in one query).
+    /// The page's domains, the DKIM marker of each that has a live key and
+    /// the DNS mark of each that was checked (one query each for the page).
     Domains(
         Vec<crate::db::models::Domain>,
         std::collections::HashMap<i32, ops::command::dkim::Marker>,
+        std::collections::HashMap<i32, ops::command::dns::DnsMark>,
     ),
     Mailboxes(Vec<crate::db::models::Mailbox>),
     Aliases(Vec<crate::db::models::Alias>),

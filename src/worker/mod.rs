@@ -48,11 +48,15 @@ pub struct HostSettings {
     pub mail: crate::config::MailConfig,
     /// `[dkim]`: selector pattern and grace period (DKIM screen and keys).
     pub dkim: crate::ops::dkim::Settings,
+    /// `[dns]`: the Domains screen's DNS re-check (`c`).
+    pub dns: crate::config::DnsSettings,
 }
 
 /// The sending end the UI holds; dropping it (or calling `shutdown`) ends
 /// every lane once its current job is done.
 pub struct Worker {
+    /// `[dkim]`, for the lane of a command that depends on it.
+    dkim: ops::dkim::Settings,
     reads: Option<mpsc::Sender<Job>>,
     writes: Option<mpsc::Sender<Job>>,
     slow: Option<mpsc::Sender<Job>>,
@@ -91,6 +95,7 @@ impl Worker {
         host: HostSettings,
         replies: ReplySender,
     ) -> std::io::Result<Worker> {
+        let dkim = host.dkim.clone();
         let shared = Arc::new(Shared {
             session: Mutex::new(None),
             policy,
@@ -121,6 +126,7 @@ impl Worker {
         let writes = lane(Lane::Write, Some(writer), "pm-db-writer")?;
         let slow = lane(Lane::SlowIo, None, "pm-db-slow")?;
         Ok(Worker {
+            dkim,
             reads: Some(reads),
             writes: Some(writes),
             slow: Some(slow),
@@ -131,7 +137,7 @@ impl Worker {
     /// Queue a job on its lane; false when the worker has gone (its
     /// thread died).
     pub fn send(&self, job: Job) -> bool {
-        let ch = match job.request.lane() {
+        let ch = match job.request.lane_with(&self.dkim) {
             Lane::Read => &self.reads,
             Lane::Write => &self.writes,
             Lane::SlowIo => &self.slow,

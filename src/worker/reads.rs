@@ -124,12 +124,13 @@ fn list(
     })
 }
 
-/// Domains (already scoped by ops) with their DKIM markers, one query for
-/// the page.
+/// Domains (already scoped by ops) with their DKIM markers and cached DNS
+/// states, one query each for the page (never a DNS lookup).
 fn domains(c: &mut AnyConnection, v: Vec<crate::db::models::Domain>) -> Result<Listing, OpError> {
     let ids: Vec<i32> = v.iter().map(|d| d.id).collect();
     let marks = dkim::markers(c, &ids)?;
-    Ok(Listing::Domains(v, marks))
+    let dns = ops::command::dns::marks(c, &ids)?;
+    Ok(Listing::Domains(v, marks, dns))
 }
 
 /// The change token of a table's rows; None for tables no trigger counts

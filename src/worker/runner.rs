@@ -104,6 +104,7 @@ impl Runner {
                     directory: &shared.directory,
                     mail: &shared.host.mail,
                     dkim: &shared.host.dkim,
+                    dns: &shared.host.dns,
                     progress: &progress,
                 };
                 Ok(Response::Done(command.run(conn, &ctx, &host)?))
@@ -132,6 +133,8 @@ impl Runner {
             must_change_password: who.must_change_password,
             preferences,
             min_password_length: ctx.policy.min_password_length,
+            dkim_algorithm: shared.host.dkim.default_algorithm,
+            dkim_bits: shared.host.dkim.default_bits,
         };
         if let Ok(mut s) = shared.session.lock() {
             *s = Some(ctx);

@@ -22,7 +22,7 @@ use crate::ops::{Ctx, Principal};
 use crate::secrets::KeyFile;
 use crate::store::{self, dkim_keys::DkimKey, Filter, Page};
 
-fn key_file<'a>(host: &Host<'a>) -> OpResult<&'a KeyFile> {
+pub(super) fn key_file<'a>(host: &Host<'a>) -> OpResult<&'a KeyFile> {
     host.directory.key_file.as_ref().ok_or_else(|| {
         OpError::Io("this session has no secrets key file to seal DKIM private keys with".into())
     })

@@ -1,10 +1,13 @@
 //! Domains and alias domains.
 
-use super::{Command, Host, Outcome};
+use super::{Command, Host, Lane, Outcome};
 use crate::db::AnyConnection;
 use crate::error::OpResult;
 use crate::ops::{self, domains::DomainInput, Ctx};
 
+/// `domain add` from the TUI's form. With `[dkim] on_domain_add` the
+/// domain gets its first DKIM key (pending) in the same transaction, as
+/// `domain add` does on the command line.
 #[derive(Debug)]
 pub struct CreateDomain {
     pub name: String,
@@ -12,9 +15,41 @@ pub struct CreateDomain {
 }
 
 impl Command for CreateDomain {
-    fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let d = ops::domains::create(c, ctx, &self.name, &self.input)?;
-        Outcome::new(format!("created domain {}", d.name), &d)
+    /// Generating the key takes a while (RSA 4096: seconds): on the slow
+    /// lane, as `AddDkim`, so no other save waits behind it.
+    fn lane_with(&self, dkim: &ops::dkim::Settings) -> Lane {
+        if dkim.on_domain_add {
+            Lane::SlowIo
+        } else {
+            Lane::Write
+        }
+    }
+
+    fn run(
+        self: Box<Self>,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        host: &Host<'_>,
+    ) -> OpResult<Outcome> {
+        // Without `on_domain_add` a session with no key file creates
+        // domains as before.
+        let on_create = if host.dkim.on_domain_add {
+            host.dkim.on_create(super::dkim::key_file(host)?)
+        } else {
+            None
+        };
+        let (d, key) =
+            ops::domains::create_with_dkim(c, ctx, &self.name, &self.input, on_create.as_ref())?;
+        match key {
+            Some(k) => Outcome::new(
+                format!(
+                    "created domain {} with pending DKIM key {}:{}: publish its record (:dkim, v), then activate it (a)",
+                    d.name, k.row.domain, k.row.selector
+                ),
+                &serde_json::json!({ "domain": d, "dkim": k }),
+            ),
+            None => Outcome::new(format!("created domain {}", d.name), &d),
+        }
     }
 }
 
@@ -93,5 +128,25 @@ impl Command for DeleteAliasDomain {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
         let v = ops::alias_domains::delete(c, ctx, &self.name)?;
         Outcome::new(format!("deleted alias domain {}", v.row.name), &v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A domain create generates a DKIM key only with `on_domain_add`, and
+    /// then it leaves the writer (key generation would hold up every save).
+    #[test]
+    fn create_moves_to_the_slow_lane_with_on_domain_add() {
+        let c = CreateDomain {
+            name: "a.test".into(),
+            input: DomainInput::default(),
+        };
+        let mut s = ops::dkim::Settings::default();
+        assert_eq!(c.lane_with(&s), Lane::Write);
+        assert_eq!(c.lane(), Lane::Write);
+        s.on_domain_add = true;
+        assert_eq!(c.lane_with(&s), Lane::SlowIo);
     }
 }

@@ -8,6 +8,7 @@
 
 mod accounts;
 pub mod dkim;
+pub mod dns;
 mod domains;
 mod files;
 mod ldap;
@@ -28,6 +29,7 @@ use crate::ops::{auth::Directory, Ctx};
 
 pub use accounts::{Grant, Revoke, SetOwnPassword, SetPreferences};
 pub use dkim::{AddDkim, DkimDns, RotateDkim, StepDkim};
+pub use dns::{CheckDns, DnsDetail};
 pub use domains::{
     CreateAliasDomain, CreateDomain, DeleteAliasDomain, DeleteDomain, EditDomain,
     RetargetAliasDomain,
@@ -63,6 +65,8 @@ pub struct Host<'a> {
     pub mail: &'a MailConfig,
     /// `[dkim]`: the selector pattern and grace period.
     pub dkim: &'a crate::ops::dkim::Settings,
+    /// `[dns]`: what each domain must publish, and the resolver to ask.
+    pub dns: &'a crate::config::DnsSettings,
     /// Where a long command reports how far it got; the one sink for every
     /// kind of progress (CSV files, backups).
     pub progress: OnProgress<'a>,
@@ -79,6 +83,13 @@ impl Host<'_> {
 pub trait Command: Send + fmt::Debug {
     fn lane(&self) -> Lane {
         Lane::Write
+    }
+
+    /// The lane on a host with these `[dkim]` settings: a command whose
+    /// work grows with them (a domain create that also generates a key)
+    /// says so here; the rest keep `lane`.
+    fn lane_with(&self, _dkim: &crate::ops::dkim::Settings) -> Lane {
+        self.lane()
     }
 
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, host: &Host<'_>)

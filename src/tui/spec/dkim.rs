@@ -17,7 +17,7 @@ use crate::tui::keys::Cmd;
 use crate::tui::reader::Reader;
 use crate::tui::rows::{clean, time, Row};
 use crate::validate;
-use crate::worker::Write;
+use crate::worker::{Session, Write};
 
 fields! {
     pub enum F {
@@ -151,6 +151,19 @@ impl Spec for DkimKeys {
                 .with_default(&key::DEFAULT_RSA_BITS.to_string()),
         ])
     }
+    /// `[dkim] default_algorithm` and `default_bits`, as `dkim add` has them.
+    fn session_defaults(&self, form: &mut Form, s: &Session) {
+        form.rsa_bits = Some(s.dkim_bits);
+        if let Some(f) = form.field_mut(F::Algorithm) {
+            *f = Field::choice(
+                F::Algorithm,
+                "Algorithm",
+                s.dkim_algorithm.as_str(),
+                ALGORITHMS,
+            );
+        }
+        self.follow(form);
+    }
     fn edit(&self, _row: &Row) -> Option<Vec<Field>> {
         None
     }
@@ -178,11 +191,12 @@ impl Spec for DkimKeys {
             },
         ))
     }
-    /// Bits follow the algorithm picked (an Ed25519 key is always 256).
+    /// Bits follow the algorithm picked (an Ed25519 key is always 256;
+    /// RSA the configured size).
     fn follow(&self, form: &mut Form) {
         let default = match form.value(F::Algorithm) {
             "ed25519" => key::ED25519_BITS,
-            _ => key::DEFAULT_RSA_BITS,
+            _ => form.rsa_bits.unwrap_or(key::DEFAULT_RSA_BITS),
         };
         if let Some(f) = form.field_mut(F::Bits) {
             f.default = Some(default.to_string());

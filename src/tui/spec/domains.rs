@@ -1,7 +1,10 @@
 //! The Domains screen.
 
+use crate::dns::Grade;
 use crate::ops::command::dkim::Marker;
+use crate::ops::command::dns::{CheckDns, DnsDetail, DnsMark};
 use crate::ops::domains::DomainInput;
+use crate::tui::action::Action;
 use crate::tui::form::Field;
 use crate::tui::forms::{COUNT_HINT, SIZE_HINT};
 use crate::tui::reader::Reader;
@@ -28,6 +31,7 @@ fields! {
         MaxMailboxQuota = "max_mailbox_quota",
         Transport = "transport",
         Dkim = "dkim",
+        Dns = "dns",
         CreatedAt = "created_at",
         UpdatedAt = "updated_at",
         Version = "version",
@@ -42,14 +46,19 @@ pub struct Domains;
 /// not edit).
 const DKIM_WIDTH: u16 = 8;
 
+/// The DNS state: ✓ ! ✗ with color, "error" (the longest word) without.
+const DNS_WIDTH: u16 = 5;
+
 const COLUMNS: &[Column] = &[
     col("Domain", Fill(3)).sort(SortKey::Name),
     col("Status", Length(9)),
     col("Used", Length(6)).sort(SortKey::Used).right(),
     col("Quota", Length(9)).sort(SortKey::Quota).right(),
-    col("Mbx max", Length(9)).right(),
+    // A limit (also in the details): folds first for a long domain name.
+    col("Mbx max", Length(9)).right().gives_way(),
     col("Usage", Length(USAGE_WIDTH)).sort(SortKey::Usage),
     col("DKIM", Length(DKIM_WIDTH)),
+    col("DNS", Length(DNS_WIDTH)).grade(),
     col("Description", Fill(2)),
 ];
 
@@ -87,7 +96,22 @@ impl Spec for Domains {
             Cmd::Mailboxes,
             Cmd::Aliases,
             Cmd::DkimKeys,
+            Cmd::DnsDetail,
+            Cmd::DnsCheck,
         ]
+    }
+    /// The DNS check: the stored result (a read), or a new one (asks DNS
+    /// on the worker's slow lane; ops lets anyone who may read the domain).
+    fn run(&self, cmd: Cmd, row: &Row) -> Action {
+        let domain = row.key.clone();
+        match cmd {
+            Cmd::DnsDetail => Action::View(Box::new(DnsDetail { domain })),
+            Cmd::DnsCheck => Action::Write(Write::Command {
+                verb: "check",
+                command: Box::new(CheckDns { domain }),
+            }),
+            _ => Action::Ignored,
+        }
     }
     fn delete(&self, row: &Row) -> Option<Write> {
         Some(Write::DeleteDomain {
@@ -188,7 +212,36 @@ fn dkim_state(m: Option<&Marker>) -> String {
     m.map_or_else(|| "—".into(), |m| clean(&m.state))
 }
 
-pub fn row(d: &crate::db::models::Domain, marker: Option<&Marker>) -> Row {
+/// The DNS column: the grade's word (the table draws a symbol instead
+/// when it has color); a dash for never checked.
+fn dns_state(m: Option<&DnsMark>) -> String {
+    let word = match m.map(|m| m.grade) {
+        Some(Grade::Ok) => "ok",
+        Some(Grade::Warning) => "warn",
+        Some(Grade::Error) => "error",
+        None => "—",
+    };
+    word.into()
+}
+
+/// The DNS details: the worst finding and when it was seen.
+fn dns(m: Option<&DnsMark>) -> String {
+    match m {
+        Some(m) => format!(
+            "{}: {} (checked {}; i shows every check)",
+            m.grade.as_str(),
+            clean(&m.summary),
+            time(&m.checked_at)
+        ),
+        None => "not checked (c checks now)".into(),
+    }
+}
+
+pub fn row(
+    d: &crate::db::models::Domain,
+    marker: Option<&Marker>,
+    dns_mark: Option<&DnsMark>,
+) -> Row {
     let name = clean(&d.name);
     Row {
         usage: Some((d.quota_used, d.quota_limit)),
@@ -205,6 +258,7 @@ pub fn row(d: &crate::db::models::Domain, marker: Option<&Marker>) -> Row {
             count(d.max_mailboxes),
             usage_bar(d.quota_used, d.quota_limit),
             dkim_state(marker),
+            dns_state(dns_mark),
             opt(&d.description),
         ],
         fields: pairs(vec![
@@ -218,6 +272,7 @@ pub fn row(d: &crate::db::models::Domain, marker: Option<&Marker>) -> Row {
             (F::MaxMailboxQuota, format_size(d.max_mailbox_quota)),
             (F::Transport, opt(&d.transport)),
             (F::Dkim, dkim(marker)),
+            (F::Dns, dns(dns_mark)),
             (F::CreatedAt, time(&d.created_at)),
             (F::UpdatedAt, time(&d.updated_at)),
             (F::Version, d.version.to_string()),

@@ -29,7 +29,7 @@ use super::reader::Reader;
 use super::rows::Row;
 use crate::model::{Entity, Role};
 use crate::store::SortKey;
-use crate::worker::{Listing, Write};
+use crate::worker::{Listing, Session, Write};
 
 /// A field of a row and of its forms, by id; `name` is what ops calls it
 /// in `OpError::field()` and what the detail view shows.
@@ -66,7 +66,17 @@ pub struct Column {
     pub sort: Option<SortKey>,
     /// Numbers (sizes, counts, percents): right-aligned so they line up.
     pub right: bool,
+    /// A grade marker (`GRADE_WORDS`): drawn as a colored ✓ ! ✗ when the
+    /// theme has color, as the word itself under NO_COLOR.
+    pub grade: bool,
+    /// A fixed-width column that folds away (width 0) when the name column
+    /// would otherwise be cut: what it says is in the row's details too.
+    pub gives_way: bool,
 }
+
+/// The words a grade column's cells hold, and the symbol each becomes
+/// with color.
+pub const GRADE_WORDS: [(&str, &str); 3] = [("ok", "✓"), ("warn", "!"), ("error", "✗")];
 
 pub const fn col(label: &'static str, width: Constraint) -> Column {
     Column {
@@ -74,10 +84,20 @@ pub const fn col(label: &'static str, width: Constraint) -> Column {
         width,
         sort: None,
         right: false,
+        grade: false,
+        gives_way: false,
     }
 }
 
 impl Column {
+    pub const fn grade(mut self) -> Column {
+        self.grade = true;
+        self
+    }
+    pub const fn gives_way(mut self) -> Column {
+        self.gives_way = true;
+        self
+    }
     pub const fn sort(mut self, key: SortKey) -> Column {
         self.sort = Some(key);
         self
@@ -142,6 +162,9 @@ pub trait Spec: Sync {
     fn build(&self, r: &mut Reader<'_>, editing: Option<(&str, i32)>) -> Option<Write>;
     /// Defaults that follow a picker on the create form.
     fn follow(&self, _form: &mut Form) {}
+    /// Defaults of a new create form that come from the host's config,
+    /// as the worker told the session at login.
+    fn session_defaults(&self, _form: &mut Form, _session: &Session) {}
     /// Whether `/` filters this list.
     fn filterable(&self) -> bool {
         true
@@ -185,7 +208,10 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
 /// The rows a listing holds, drawn by their table's spec.
 pub fn rows(l: &Listing) -> Vec<Row> {
     match l {
-        Listing::Domains(v, dkim) => v.iter().map(|d| domains::row(d, dkim.get(&d.id))).collect(),
+        Listing::Domains(v, dkim, dns) => v
+            .iter()
+            .map(|d| domains::row(d, dkim.get(&d.id), dns.get(&d.id)))
+            .collect(),
         Listing::Mailboxes(v) => v.iter().map(mailboxes::row).collect(),
         Listing::Aliases(v) => v.iter().map(aliases::row).collect(),
         Listing::AliasDomains(v) => v.iter().map(alias_domains::row).collect(),
@@ -225,8 +251,18 @@ pub fn fit_columns(s: &dyn Spec, width: u16, need: usize) -> Vec<Constraint> {
             _ => 0,
         })
         .sum();
-    let room = width.saturating_sub(spacing.saturating_add(fixed));
+    let mut room = width.saturating_sub(spacing.saturating_add(fixed));
     let need = u16::try_from(need).unwrap_or(u16::MAX);
+    // Columns that give way fold, rightmost first, while the name is cut.
+    for (i, c) in s.columns().iter().enumerate().skip(1).rev() {
+        if room >= need {
+            break;
+        }
+        if let (true, Constraint::Length(n)) = (c.gives_way, c.width) {
+            cols[i] = Constraint::Length(0);
+            room = room.saturating_add(n);
+        }
+    }
     cols[0] = Constraint::Length(need.min(room).max(1));
     cols
 }
@@ -240,6 +276,24 @@ pub fn has(s: &dyn Spec, cmd: Cmd) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Domains at 80 columns: a 19-character name is whole, "Mbx max"
+    /// folding away for it; a short name leaves every column in place.
+    #[test]
+    fn a_long_name_folds_the_columns_that_give_way() {
+        let d = spec(Entity::Domains);
+        let mbx = d
+            .columns()
+            .iter()
+            .position(|c| c.label == "Mbx max")
+            .expect("Mbx max");
+        let long = fit_columns(d, 78, 21);
+        assert_eq!(long[0], Constraint::Length(21));
+        assert_eq!(long[mbx], Constraint::Length(0));
+        let short = fit_columns(d, 78, 12);
+        assert_eq!(short[0], Constraint::Length(12));
+        assert_eq!(short[mbx], Constraint::Length(9));
+    }
 
     #[test]
     fn readonly_gets_no_write_keys_anywhere() {
