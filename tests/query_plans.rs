@@ -475,7 +475,8 @@ on_both_backends!(hot_queries_use_their_indexes, |t| {
             .filter(|s| s.contains("mailbox_quota_latest"))
             .map(|s| (s.clone(), p.explain(&mut c, s)))
             .collect();
-        assert!(ranged.len() >= 4 * 3, "{} statements", ranged.len());
+        // At least the read of each of the four slices.
+        assert!(ranged.len() >= 4, "{} statements", ranged.len());
         assert_indexed(&ranged, "mailboxes", pg, false);
         assert_indexed(&ranged, "mailbox_quota_latest", pg, false);
         set_some_usage(&mut c);
@@ -532,6 +533,52 @@ on_both_backends!(alias_rollup_writes_each_domain_once, |t| {
         Ok(())
     })
     .unwrap();
+});
+
+// `quota sample` from cron every few minutes on a million mailboxes: a
+// slice where nothing changed is one read and no write transaction, so a
+// run where nothing changed takes the write lock only for the host row
+// and the pruning, and an admin's save never queues behind a slice; a
+// slice with changes writes only what changed. Each slice took the write
+// lock and ran its archive and update statements before, changed or not.
+on_both_backends!(sample_writes_only_slices_with_changes, |t| {
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    seed(&mut c, &a);
+    let pg = matches!(c, AnyConnection::Postgresql(_));
+    let p = Planner::new(&mut c);
+    let lock = if pg {
+        "pg_advisory_xact_lock"
+    } else {
+        "BEGIN IMMEDIATE"
+    };
+    // (write transactions, statements writing a mailbox sample table, mailboxes sampled)
+    let run = |c: &mut AnyConnection| {
+        let mut sampled = 0;
+        let stmts = p.statements(c, |c| {
+            sampled = ops::quota::sample_in_batches(c, &a, 30, 1000, |_| {})
+                .unwrap()
+                .mailboxes;
+        });
+        let locks = stmts.iter().filter(|s| s.contains(lock)).count();
+        let writes = stmts
+            .iter()
+            .filter(|s| s.starts_with("INSERT INTO mailbox_") || s.starts_with("UPDATE mailbox_"))
+            .count();
+        ((locks, writes, sampled), stmts.join("\n"))
+    };
+    // First sample: host, the domains' slice, each of the four mailbox
+    // slices of 1000 as one plain insert, prune.
+    let (got, sql) = run(&mut c);
+    assert_eq!(got, (1 + 1 + 4 + 1, 4, 4000), "{sql}");
+    // Nothing changed: host and prune only, nothing written to a slice.
+    let (got, sql) = run(&mut c);
+    assert_eq!(got, (2, 0, 0), "{sql}");
+    // Fifty changes, all in the first slice: that slice's archive and
+    // update, and their domains' (host, domains, one slice, prune).
+    set_some_usage(&mut c);
+    let (got, sql) = run(&mut c);
+    assert_eq!(got, (4, 2, 50), "{sql}");
 });
 
 /// Move a few mailboxes' usage, so the next sample has work to do.

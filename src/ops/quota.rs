@@ -357,9 +357,10 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
     })
 }
 
-/// Rows per write transaction of `quota sample`: a batch at 1M mailboxes
-/// holds the write lock for tens of milliseconds, so an admin's save waits
-/// at most that long behind the cron job, never for the whole run.
+/// Ids per slice of `quota sample`: a slice with changes holds the write
+/// lock for tens of milliseconds at most, so an admin's save waits at most
+/// that long behind the cron job, never for the whole run; a slice without
+/// changes does not take it at all.
 pub const SAMPLE_BATCH: i32 = 20_000;
 
 /// Record a usage sample (and prune what is older than `history_days`).
@@ -370,8 +371,8 @@ pub fn sample(conn: &mut AnyConnection, ctx: &Ctx, history_days: u32) -> OpResul
 }
 
 /// [`sample`] with the batch size given, calling `between` after each
-/// committed write transaction (outside any transaction). Each batch is a
-/// slice of `batch` ids sampled and committed on its own: a sample is a
+/// slice (outside any transaction). Each batch is a slice of `batch` ids
+/// read, and written only if something changed, on its own: a sample is a
 /// set of independent per-row facts, so a run stopped halfway leaves
 /// correct samples for the slices it finished, and the next run carries on.
 pub fn sample_in_batches(
