@@ -476,3 +476,41 @@ fn recheck_never_holds_up_a_save(db: common::TestDb) {
     assert_eq!(cached.status, "error");
 }
 both!(recheck_never_holds_up_a_save);
+
+/// A readonly admin may re-check (the rows are observations of DNS, not
+/// configuration; ops audits the run): `c` is offered and stores the
+/// result, here a resolver that never answers, said in words.
+fn readonly_may_recheck(db: common::TestDb) {
+    let dead = dns_server::dead_server();
+    let mut t = tui(
+        db,
+        DnsSettings {
+            timeout_ms: 300,
+            ..settings(&dead.addr)
+        },
+    );
+    common::user_with_role(&mut t.conn, &t.admin, "rita", "readonly");
+    t.login("rita", "rita-password-1");
+    assert!(t.app.session.is_some(), "rita logged in");
+    t.app.theme.color = false;
+    t.command("domains");
+    select(&mut t, "plain.test");
+    t.char('c');
+    let s = t.screen();
+    assert!(s.contains("DNS of plain.test: error: "), "{s}");
+    assert!(s.contains("resolver timeout"), "{s}");
+    assert_eq!(column(&s, "plain.test", "DNS", 5).trim(), "error", "{s}");
+    let id = store::domains::by_name(&mut t.conn, "plain.test")
+        .expect("read")
+        .expect("domain")
+        .id;
+    let row = store::dns_checks::by_domain(&mut t.conn, id)
+        .expect("read")
+        .expect("stored");
+    assert_eq!(row.status, "error");
+    assert_eq!(
+        common::count(&mut t.conn, "audit_logs WHERE action = 'check'"),
+        1
+    );
+}
+both!(readonly_may_recheck);
