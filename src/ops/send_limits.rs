@@ -450,6 +450,96 @@ pub fn auto_suspend(
     })
 }
 
+/// A sender's counts in the current window with its limit and state.
+#[derive(Debug, Clone, Serialize)]
+pub struct SenderView {
+    pub sender: String,
+    pub messages: i64,
+    pub recipients: i64,
+    pub refused: i64,
+    /// The effective message limit of the window (per hour or per day).
+    pub limit: Option<i32>,
+    pub suspended: bool,
+}
+
+/// The busiest senders of the current hour (or day) that the user may
+/// see: `stats senders`, `policyd senders` and the TUI.
+pub fn top_senders(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    settings: &PolicydSettings,
+    day: bool,
+    limit: i64,
+) -> OpResult<Vec<SenderView>> {
+    use store::send_limits::{DAY, HOUR};
+    let who = Principal::load(conn, ctx)?;
+    let limit = limit.clamp(1, 10_000);
+    let t = chrono::Utc::now().timestamp();
+    let (span, start) = if day {
+        (DAY, t - t.rem_euclid(86_400))
+    } else {
+        (HOUR, t - t.rem_euclid(3600))
+    };
+    // Counters are keyed by login name, not domain id: a scoped user's
+    // rows are picked by the address's domain from a larger page.
+    let names: Option<std::collections::HashSet<String>> = match who.domain_scope() {
+        None => None,
+        Some(ids) => Some(
+            crate::db::schema::domains::table
+                .filter(crate::db::schema::domains::id.eq_any(ids))
+                .select(crate::db::schema::domains::name)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect(),
+        ),
+    };
+    let fetch = if names.is_some() { 10_000 } else { limit };
+    let rows = store::send_limits::top(conn, span, start, fetch)?;
+    let mut mailboxes = std::collections::HashMap::new();
+    let mut domains = std::collections::HashMap::new();
+    for (name, is_mailbox, l) in store::send_limits::all_named(conn)? {
+        if is_mailbox {
+            mailboxes.insert(name, l);
+        } else {
+            domains.insert(name, l);
+        }
+    }
+    let suspended: std::collections::HashSet<String> =
+        store::send_limits::suspended_addresses(conn)?
+            .into_iter()
+            .collect();
+    let defaults = defaults(settings);
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            names.as_ref().is_none_or(|n| {
+                r.sender
+                    .rsplit_once('@')
+                    .is_some_and(|(_, d)| n.contains(d))
+            })
+        })
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|r| {
+            let own = mailboxes.get(&r.sender).copied().unwrap_or_default();
+            let dom = r
+                .sender
+                .rsplit_once('@')
+                .and_then(|(_, d)| domains.get(d))
+                .copied()
+                .unwrap_or_default();
+            let eff = own.or(dom).or(defaults);
+            SenderView {
+                suspended: suspended.contains(&r.sender),
+                limit: if day { eff.per_day } else { eff.per_hour },
+                sender: r.sender,
+                messages: r.messages,
+                recipients: r.recipients,
+                refused: r.refused,
+            }
+        })
+        .collect())
+}
+
 /// One row of counts to add: (sender, window length, window start, counts).
 pub type Delta = (String, i32, i64, store::send_limits::Counts);
 

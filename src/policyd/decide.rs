@@ -12,6 +12,7 @@
 //!   counted once, after Postfix accepted its data. Counting at RCPT or
 //!   DATA would count messages the client abandoned or Postfix refused.
 //!   The answer there is always DUNNO.
+//!
 //! Every other state is answered DUNNO without counting.
 
 use crate::store::send_limits::{Counts, Limits};
@@ -71,7 +72,9 @@ pub fn action(v: &Verdict, reject: bool) -> String {
     match v {
         Verdict::Dunno => "DUNNO".into(),
         Verdict::Over(why) if reject => format!("REJECT 5.7.1 Sending limit: {why}"),
-        Verdict::Over(why) => format!("DEFER_IF_PERMIT 4.7.1 Sending limit: {why}, try again later"),
+        Verdict::Over(why) => {
+            format!("DEFER_IF_PERMIT 4.7.1 Sending limit: {why}, try again later")
+        }
     }
 }
 

@@ -7,4 +7,10 @@
 //! them with the database on a coalescing window; server.rs is the tokio
 //! listener; bench.rs the load generator of `policyd bench`.
 
+pub mod bench;
+pub mod decide;
+pub mod engine;
+pub mod metrics;
+pub mod protocol;
+pub mod server;
 pub mod settings;

@@ -97,7 +97,10 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(
         if text.is_empty() {
             return Ok(req);
         }
-        match std::str::from_utf8(text).ok().and_then(|t| t.split_once('=')) {
+        match std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.split_once('='))
+        {
             Some((name, value)) if !name.is_empty() => {
                 req.attrs.push((name.to_string(), value.to_string()));
             }
@@ -163,7 +166,10 @@ mod tests {
         assert_eq!(read(big.as_bytes()).await[0], Err(End::TooLarge));
         let many = "a=1\n".repeat(20) + "\n";
         assert_eq!(read(many.as_bytes()).await[0], Err(End::TooLarge));
-        assert_eq!(read(b"\xff\xfe=1\n\n").await[0].as_ref().unwrap().malformed, 1);
+        assert_eq!(
+            read(b"\xff\xfe=1\n\n").await[0].as_ref().unwrap().malformed,
+            1
+        );
         assert_eq!(reply("DEFER x\ny"), "action=DEFER x y\n\n");
     }
 }
