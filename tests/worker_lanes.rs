@@ -48,6 +48,7 @@ impl Lanes {
             Request::Login {
                 username: "admin".into(),
                 password: common::ADMIN_PW.into(),
+                code: None,
             },
         );
         let login = lanes.next(Duration::from_secs(30));

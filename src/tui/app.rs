@@ -49,6 +49,8 @@ pub enum Modal {
     Help(u16),
     /// The `:` line.
     Command(Input),
+    /// `:totp`: enrolling a second factor (boxed: QR lines and secrets).
+    Totp(Box<super::totp::TotpScreen>),
 }
 
 pub struct App {

@@ -27,6 +27,8 @@ pub enum Command {
     },
     /// Not from the TUI: says how.
     Restore,
+    /// Enrol a second factor.
+    Totp,
     Open(Entity),
 }
 
@@ -35,6 +37,7 @@ pub enum Command {
 const WORDS: &[(&str, Command)] = &[
     ("preferences", Command::Preferences),
     ("password", Command::Password),
+    ("totp", Command::Totp),
     ("backup", Command::Backup),
     ("maintain", Command::Maintain { vacuum: false }),
     ("vacuum", Command::Maintain { vacuum: true }),
@@ -150,6 +153,15 @@ pub fn completions(prefix: &str) -> Vec<&'static str> {
 }
 
 impl App {
+    /// `:totp`: the enrolment screen, waiting for the worker's new secret.
+    pub(super) fn open_totp(&mut self) {
+        self.modal = Some(Modal::Totp(Box::default()));
+        self.send(
+            Slot::Totp,
+            Request::Run(Box::new(crate::ops::command::totp::EnrollTotp)),
+        );
+    }
+
     /// Run a `:` command: a screen name, or one of the app's own.
     pub fn command(&mut self, word: &str) {
         use super::commands::Command;
@@ -198,6 +210,7 @@ impl App {
                 self.stack.truncate(1);
                 self.open(e, None);
             }
+            Command::Totp => self.open_totp(),
         }
     }
 

@@ -43,6 +43,7 @@ impl App {
             return self.login.paste(text);
         }
         match self.modal.as_mut() {
+            Some(Modal::Totp(t)) => t.paste(text),
             Some(Modal::Form(f)) => match f.paste(text) {
                 Ok(changed) => changed,
                 Err(label) => {
@@ -92,10 +93,17 @@ impl App {
                 .as_ref()
                 .map(|s| s.username.clone())
                 .unwrap_or_default();
-            if let Some(password) = lock.on_key(key) {
+            if let Some((password, code)) = lock.on_key(key) {
                 // Unlocking is logging in again as the same user: checked,
-                // counted and audited like any login.
-                self.send(Slot::Login, Request::Login { username, password });
+                // counted and audited like any login, code included.
+                self.send(
+                    Slot::Login,
+                    Request::Login {
+                        username,
+                        password,
+                        code,
+                    },
+                );
             }
             return true;
         }

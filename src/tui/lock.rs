@@ -16,6 +16,9 @@ pub const DEFAULT_AFTER_SECS: u64 = 15 * 60;
 
 pub struct LockScreen {
     password: Input,
+    /// The password just accepted, kept while the second factor's code is
+    /// asked for (the unlock is a full login, code included).
+    code_for: Option<String>,
     error: Option<String>,
     pending: bool,
     after_secs: u64,
@@ -25,14 +28,16 @@ impl LockScreen {
     pub fn new(after_secs: u64) -> LockScreen {
         LockScreen {
             password: Input::default(),
+            code_for: None,
             error: None,
             pending: false,
             after_secs,
         }
     }
 
-    /// A key while locked; returns the password when Enter submits it.
-    pub fn on_key(&mut self, key: KeyEvent) -> Option<String> {
+    /// A key while locked; returns the password (and, once asked for, the
+    /// one-time code) when Enter submits it.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<(String, Option<String>)> {
         if self.pending {
             return None;
         }
@@ -40,12 +45,19 @@ impl LockScreen {
             KeyCode::Enter if !self.password.value().is_empty() => {
                 self.pending = true;
                 self.error = None;
-                let pw = self.password.value().to_string();
+                let typed = self.password.value().to_string();
                 self.password.reset();
-                Some(pw)
+                Some(match self.code_for.take() {
+                    Some(pw) => (pw, Some(typed)),
+                    None => {
+                        self.code_for = Some(typed.clone());
+                        (typed, None)
+                    }
+                })
             }
             KeyCode::Esc => {
                 self.password.reset();
+                self.code_for = None;
                 None
             }
             _ => {
@@ -72,7 +84,19 @@ impl LockScreen {
 
     pub fn on_failure(&mut self, message: &str) {
         self.pending = false;
+        self.code_for = None;
         self.error = Some(crate::sanitize::for_terminal(message));
+    }
+
+    /// The password was right and a second factor is on: the next line
+    /// typed is the code (the password is kept for the second try).
+    pub fn on_code_required(&mut self) {
+        self.pending = false;
+        self.error = None;
+    }
+
+    fn asking_code(&self) -> bool {
+        self.code_for.is_some() && !self.pending
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, username: &str, theme: &Theme) {
@@ -92,10 +116,14 @@ impl LockScreen {
             )),
             Line::raw(""),
             Line::styled(
-                format!(
-                    "Password for {}: {masked}",
-                    crate::sanitize::for_terminal(username)
-                ),
+                if self.asking_code() {
+                    format!("One-time code: {}", self.password.value())
+                } else {
+                    format!(
+                        "Password for {}: {masked}",
+                        crate::sanitize::for_terminal(username)
+                    )
+                },
                 theme.input(true),
             ),
         ];

@@ -20,6 +20,11 @@ pub const FAILED: &str = "Login failed: unknown user, wrong password, or account
 pub struct LoginScreen {
     pub username: Input,
     pub password: Input,
+    /// The second factor's code, asked for once the password was right.
+    pub code: Input,
+    /// The password was right and a code is wanted: only the code field
+    /// takes keys (Esc goes back to the password).
+    pub needs_code: bool,
     /// 0 = username, 1 = password.
     pub focus: usize,
     pub message: Option<String>,
@@ -46,6 +51,9 @@ impl LoginScreen {
         if self.pending {
             return LoginKey::Ignored;
         }
+        if self.needs_code {
+            return self.code_key(key);
+        }
         match key.code {
             KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
                 self.focus = 1 - self.focus;
@@ -67,6 +75,7 @@ impl LoginScreen {
                 LoginKey::Submit(Request::Login {
                     username,
                     password: self.password.value().to_string(),
+                    code: None,
                 })
             }
             _ => {
@@ -83,6 +92,40 @@ impl LoginScreen {
         }
     }
 
+    fn code_key(&mut self, key: KeyEvent) -> LoginKey {
+        match key.code {
+            KeyCode::Esc => {
+                self.back_to_password(None);
+                LoginKey::Redraw
+            }
+            KeyCode::Enter if self.code.value().trim().is_empty() => {
+                self.message = Some("Type the code from your authenticator app.".into());
+                LoginKey::Redraw
+            }
+            KeyCode::Enter => {
+                self.pending = true;
+                self.message = None;
+                LoginKey::Submit(Request::Login {
+                    username: self.username.value().trim().to_string(),
+                    password: self.password.value().to_string(),
+                    code: Some(self.code.value().trim().to_string()),
+                })
+            }
+            _ => match self.code.handle_event(&Event::Key(key)) {
+                Some(_) => LoginKey::Redraw,
+                None => LoginKey::Ignored,
+            },
+        }
+    }
+
+    fn back_to_password(&mut self, message: Option<String>) {
+        self.needs_code = false;
+        self.code.reset();
+        self.password.reset();
+        self.focus = 1;
+        self.message = message;
+    }
+
     /// Pasted text into the focused field (a password manager's paste);
     /// one with a line break is refused, never submitted.
     pub fn paste(&mut self, text: &str) -> bool {
@@ -96,7 +139,9 @@ impl LoginScreen {
             ));
             return true;
         };
-        let input = if self.focus == 0 {
+        let input = if self.needs_code {
+            &mut self.code
+        } else if self.focus == 0 {
             &mut self.username
         } else {
             &mut self.password
@@ -107,8 +152,14 @@ impl LoginScreen {
 
     pub fn on_failure(&mut self, f: &Failure) {
         self.pending = false;
-        self.password.reset();
-        self.focus = 1;
+        if f.kind == ErrorKind::CodeRequired {
+            // The password was right: keep it for the second request.
+            self.needs_code = true;
+            self.code.reset();
+            self.message = None;
+            return;
+        }
+        self.back_to_password(None);
         // Only a database problem and this session's own too-many-failures
         // wait get their own words; anything about the account itself is
         // the one generic sentence.
@@ -129,7 +180,7 @@ impl LoginScreen {
         // a split pane) the box shrinks with it and the message wraps.
         let rect = area.centered(
             Constraint::Length(area.width.min(60)),
-            Constraint::Length(area.height.min(9)),
+            Constraint::Length(area.height.min(if self.needs_code { 11 } else { 9 })),
         );
         let block = Block::bordered().title(Span::styled(" Log in ", theme.title()));
         let inner = block.inner(rect);
@@ -161,19 +212,36 @@ impl LoginScreen {
                 self.focus == 0,
             ),
             Line::default(),
-            field("Password", &stars, &self.password, self.focus == 1),
+            field(
+                "Password",
+                &stars,
+                &self.password,
+                self.focus == 1 && !self.needs_code,
+            ),
             Line::default(),
         ];
-        lines.push(match (&self.message, self.pending) {
-            (_, true) => Line::styled("Checking…", theme.dim()),
-            (Some(m), _) => Line::styled(m.clone(), theme.error()),
-            (None, _) => Line::styled("Enter to continue · Ctrl-C to quit", theme.dim()),
+        if self.needs_code {
+            lines.push(field("Code", self.code.value(), &self.code, true));
+            lines.push(Line::default());
+        }
+        lines.push(match (&self.message, self.pending, self.needs_code) {
+            (_, true, _) => Line::styled("Checking…", theme.dim()),
+            (Some(m), _, _) => Line::styled(m.clone(), theme.error()),
+            (None, _, true) => Line::styled(
+                "The app's 6-digit code, or a recovery code · Esc back",
+                theme.dim(),
+            ),
+            (None, _, false) => Line::styled("Enter to continue · Ctrl-C to quit", theme.dim()),
         });
         f.render_widget(
             Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
             inner,
         );
-        if !self.pending {
+        if !self.pending && self.needs_code {
+            let col = window(self.code.value(), self.code.cursor(), input_w).1;
+            let x = inner.x + 12 + u16::try_from(col).unwrap_or(0);
+            f.set_cursor_position((x, inner.y + 5));
+        } else if !self.pending {
             let (shown, input, row) = if self.focus == 0 {
                 (self.username.value(), &self.username, 1)
             } else {

@@ -30,6 +30,7 @@ mod table;
 mod tail;
 pub mod terminal;
 pub mod theme;
+pub mod totp;
 mod view;
 
 use std::io::IsTerminal;

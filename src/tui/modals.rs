@@ -53,6 +53,20 @@ impl App {
             Some(Modal::Confirm(_)) => self.confirm_key(key),
             Some(Modal::Form(_)) => self.form_key(key),
             Some(Modal::Command(_)) => self.command_key(key),
+            Some(Modal::Totp(t)) => match t.handle_key(key) {
+                super::totp::TotpKey::Ignored => false,
+                super::totp::TotpKey::Redraw => true,
+                super::totp::TotpKey::Close => {
+                    // Drops the secret and the recovery codes with it.
+                    self.modal = None;
+                    self.refresh_top();
+                    true
+                }
+                super::totp::TotpKey::Confirm(c) => {
+                    self.send(Slot::Totp, Request::Run(c));
+                    true
+                }
+            },
         }
     }
 

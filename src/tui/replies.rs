@@ -49,6 +49,22 @@ impl App {
         self.inflight.remove(&tag.slot);
         match tag.slot {
             Slot::Login => self.on_login(result),
+            Slot::Totp => {
+                let Some(Modal::Totp(t)) = self.modal.as_mut() else {
+                    return false;
+                };
+                match result {
+                    Ok(Response::Done(outcome)) => {
+                        t.on_outcome(&outcome);
+                        if matches!(t.stage, crate::tui::totp::Stage::Codes { .. }) {
+                            self.status = Some((outcome.to_string(), false));
+                        }
+                    }
+                    Ok(other) => return self.unexpected(tag.slot, &other),
+                    Err(f) => t.on_failure(&f.message),
+                }
+                true
+            }
             Slot::Dashboard => {
                 let Some(Screen::Dashboard(d)) = self.stack.first_mut() else {
                     return false;
@@ -197,6 +213,7 @@ impl App {
                     self.refresh_top();
                 }
                 Ok(other) => return self.unexpected(Slot::Login, &other),
+                Err(f) if f.kind == ErrorKind::CodeRequired => lock.on_code_required(),
                 Err(f) => lock.on_failure(&f.message),
             }
             return true;
@@ -205,6 +222,8 @@ impl App {
             Ok(Response::Session(s)) => {
                 self.login.pending = false;
                 self.login.password.reset();
+                self.login.code.reset();
+                self.login.needs_code = false;
                 self.status = Some((
                     format!(
                         "Logged in as {} ({}). ? shows the keys.",
@@ -216,9 +235,18 @@ impl App {
                 crate::timefmt::set_zone(s.preferences.tz());
                 self.theme = self.theme.with_preference(&s.preferences.theme);
                 let required = s.must_change_password;
+                let enrol = s.must_enrol_totp;
                 self.session = Some(s);
                 self.stack = vec![Screen::Dashboard(Dashboard::new(self.quota.clone()))];
-                if required {
+                if enrol && !required {
+                    // Nothing else would work: ops refuses every other
+                    // request until the second factor is on.
+                    self.open_totp();
+                    self.status = Some((
+                        "Your role must use a second factor: enrol it first.".into(),
+                        true,
+                    ));
+                } else if required {
                     self.modal = Some(Modal::Form(forms::own_password(true)));
                     self.status = Some((
                         "An admin requires you to set a new password first.".into(),

@@ -54,6 +54,12 @@ impl App {
             Some(Modal::Command(_)) => {
                 return fixed(&[("Tab", "complete"), ("Enter", "go"), ("Esc", "cancel")])
             }
+            Some(Modal::Totp(t)) => {
+                return match t.stage {
+                    super::totp::Stage::Codes { .. } => fixed(&[("Enter/Esc", "close")]),
+                    _ => fixed(&[("Enter", "confirm"), ("Esc", "cancel")]),
+                }
+            }
             None => {}
         }
         if let Some(Screen::Table(t)) = self.stack.last() {
@@ -165,7 +171,7 @@ impl App {
                     *scroll,
                 );
             }
-            Some(Modal::Command(_)) | None => {}
+            Some(Modal::Command(_)) | Some(Modal::Totp(_)) | None => {}
         }
         let status = match (&self.modal, &self.status) {
             (Some(Modal::Command(input)), _) => {
@@ -195,6 +201,13 @@ impl App {
         let (keys, more) = self.footer_keys();
         let line = footer_line(&keys, more, a.footer.width, &self.theme);
         f.render_widget(Paragraph::new(line), a.footer);
+        if let Some(Modal::Totp(t)) = &self.modal {
+            // Everything between the header and the footer, status line
+            // included: the QR code needs 21 of the 24 lines.
+            let top = area.y + 1;
+            let r = Rect::new(area.x, top, area.width, a.footer.y.saturating_sub(top));
+            t.draw(f, r, &self.theme);
+        }
         if let Some(lock) = &self.lock {
             let who = self
                 .session

@@ -31,6 +31,8 @@ pub enum Slot {
     /// A CSV import or export: long, with progress; the form closes when
     /// it starts, so nothing else can make its answer stale.
     Transfer,
+    /// The `:totp` enrolment: its secret, then its confirmation.
+    Totp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,9 @@ pub enum Request {
     Login {
         username: String,
         password: String,
+        /// The second factor's code, once the password alone was answered
+        /// with `CodeRequired`.
+        code: Option<String>,
     },
     Stats {
         page: Page,
@@ -172,6 +177,8 @@ pub struct Session {
     pub role: crate::model::Role,
     /// An admin required a new password: nothing else works until it is set.
     pub must_change_password: bool,
+    /// `[security] require_totp` holds this user back until it enrols.
+    pub must_enrol_totp: bool,
     pub preferences: ops::preferences::Preferences,
     /// The password policy's minimum, for the forms' own checks.
     pub min_password_length: usize,

@@ -88,9 +88,14 @@ impl Runner {
     }
 
     fn execute(&mut self, tag: Tag, request: Request) -> Result<Response, Failure> {
-        if let Request::Login { username, password } = request {
+        if let Request::Login {
+            username,
+            password,
+            code,
+        } = request
+        {
             self.logins.check()?;
-            let result = self.login(&username, &password);
+            let result = self.login(&username, &password, code.as_deref());
             return self.logins.record(&self.shared.policy, result);
         }
         let ctx = self.ctx()?;
@@ -113,14 +118,20 @@ impl Runner {
         }
     }
 
-    fn login(&mut self, username: &str, password: &str) -> Result<Response, Failure> {
+    fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+    ) -> Result<Response, Failure> {
         let shared = self.shared.clone();
         let conn = connection(&mut self.conn, &shared.host)?;
         let client = Client::from_env(ClientKind::Tui);
-        let ctx = ops::auth::login_with(
+        let ctx = ops::auth::login_code(
             conn,
             username,
             password,
+            code,
             &client,
             &shared.policy,
             &shared.directory,
@@ -131,6 +142,7 @@ impl Runner {
             username: ctx.username.clone(),
             role: who.role,
             must_change_password: who.must_change_password,
+            must_enrol_totp: who.must_enrol_totp,
             preferences,
             min_password_length: ctx.policy.min_password_length,
             dkim_algorithm: shared.host.dkim.default_algorithm,

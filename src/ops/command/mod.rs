@@ -15,6 +15,7 @@ mod ldap;
 mod mail_configs;
 mod mailboxes;
 mod status;
+pub mod totp;
 
 use std::fmt;
 use std::time::Duration;
