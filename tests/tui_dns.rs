@@ -427,6 +427,7 @@ fn recheck_never_holds_up_a_save(db: common::TestDb) {
         Request::Login {
             username: "admin".into(),
             password: common::ADMIN_PW.into(),
+            code: None,
         },
     );
     assert!(matches!(
