@@ -149,26 +149,7 @@ pub fn run(
             name,
             password,
             force,
-        } => {
-            let quota = size_opt("quota", quota)?;
-            if *force {
-                purge_held(conn, ctx, address)?;
-            }
-            let (pw, generated) = setup::new_password(password, address)?;
-            let new = ops::mailboxes::NewMailbox {
-                address: address.clone(),
-                password: pw.clone(),
-                quota,
-                name: name.clone(),
-            };
-            let m = ops::mailboxes::create(conn, ctx, &new)?;
-            let out = said(
-                j,
-                &m,
-                format!("created mailbox {} (id {})", m.username, m.id),
-            );
-            with_generated(out, generated.then_some(pw), j, &m.username)
-        }
+        } => add(conn, ctx, j, address, quota, name, password, *force)?,
         MailboxCommand::List {
             domain,
             all: true,
@@ -219,20 +200,7 @@ pub fn run(
             said(j, &m, format!("activated mailbox {}", m.username))
         }
         MailboxCommand::Delete { address, now, yes } => delete(conn, ctx, j, address, *now, *yes)?,
-        MailboxCommand::Restore { address } => {
-            let r = ops::deleted::restore(conn, ctx, address)?;
-            let mut text = format!("restored mailbox {}", r.mailbox.username);
-            if !r.aliases.is_empty() {
-                text.push_str(&format!(" with aliases {}", r.aliases.join(", ")));
-            }
-            if !r.skipped.is_empty() {
-                text.push_str(&format!(
-                    "; not restored (address taken or domain gone): {}",
-                    r.skipped.join(", ")
-                ));
-            }
-            said(j, &r, text)
-        }
+        MailboxCommand::Restore { address } => restore(conn, ctx, j, address)?,
         MailboxCommand::Purge { address, due } => return purge(conn, ctx, j, address, *due),
         MailboxCommand::Deleted { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
@@ -257,6 +225,58 @@ pub fn run(
         // Needs [policyd]: resources dispatches it before coming here.
         MailboxCommand::Limits(_) => return Err(CliError::Usage("not a mailbox command".into())),
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    address: &str,
+    quota: &Option<String>,
+    name: &Option<String>,
+    password: &NewPasswordArgs,
+    force: bool,
+) -> Result<String, CliError> {
+    let quota = size_opt("quota", quota)?;
+    if force {
+        purge_held(conn, ctx, address)?;
+    }
+    let (pw, generated) = setup::new_password(password, address)?;
+    let new = ops::mailboxes::NewMailbox {
+        address: address.to_string(),
+        password: pw.clone(),
+        quota,
+        name: name.clone(),
+    };
+    let m = ops::mailboxes::create(conn, ctx, &new)?;
+    let out = said(
+        j,
+        &m,
+        format!("created mailbox {} (id {})", m.username, m.id),
+    );
+    Ok(with_generated(out, generated.then_some(pw), j, &m.username))
+}
+
+/// `mailbox restore`: what came back, and what could not.
+fn restore(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    address: &str,
+) -> Result<String, CliError> {
+    let r = ops::deleted::restore(conn, ctx, address)?;
+    let mut text = format!("restored mailbox {}", r.mailbox.username);
+    if !r.aliases.is_empty() {
+        text.push_str(&format!(" with aliases {}", r.aliases.join(", ")));
+    }
+    if !r.skipped.is_empty() {
+        text.push_str(&format!(
+            "; not restored (address taken or domain gone): {}",
+            r.skipped.join(", ")
+        ));
+    }
+    Ok(said(j, &r, text))
 }
 
 /// `mailbox add --force`: purge a hold on the address first, so the new
