@@ -153,7 +153,8 @@ pub fn import_file(
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => Err(table.no_csv()),
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => Err(table.no_csv()),
     }
 }
 
@@ -217,7 +218,8 @@ pub fn export_file(
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => return Err(table.no_csv()),
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => return Err(table.no_csv()),
     };
     if path.as_os_str().is_empty() {
         return Err(OpError::invalid("file", "required"));
@@ -273,7 +275,8 @@ pub fn export_file(
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => return Err(table.no_csv()),
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => return Err(table.no_csv()),
     };
     out.flush().map_err(|e| cannot(path, Doing::Writing, &e))?;
     let bytes = out.bytes;

@@ -23,10 +23,12 @@ pub enum Entity {
     MailServers,
     Ldap,
     DkimKey,
+    /// Mailboxes on hold after a delete (issue 20).
+    DeletedMailboxes,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 10] = [
+    pub const ALL: [Entity; 11] = [
         Entity::Domains,
         Entity::Mailboxes,
         Entity::Aliases,
@@ -37,6 +39,7 @@ impl Entity {
         Entity::MailServers,
         Entity::Ldap,
         Entity::DkimKey,
+        Entity::DeletedMailboxes,
     ];
 
     /// One row, in running text ("mailbox bob@example.com").
@@ -52,6 +55,7 @@ impl Entity {
             Entity::MailServers => "mail server config",
             Entity::Ldap => "LDAP server",
             Entity::DkimKey => "DKIM key",
+            Entity::DeletedMailboxes => "deleted mailbox",
         }
     }
 
@@ -68,6 +72,7 @@ impl Entity {
             Entity::MailServers => "mail server configs",
             Entity::Ldap => "LDAP servers",
             Entity::DkimKey => "DKIM keys",
+            Entity::DeletedMailboxes => "deleted mailboxes",
         }
     }
 
@@ -84,6 +89,7 @@ impl Entity {
             Entity::MailServers => "Mail server configs",
             Entity::Ldap => "LDAP servers",
             Entity::DkimKey => "DKIM keys",
+            Entity::DeletedMailboxes => "Deleted mailboxes",
         }
     }
 
@@ -100,6 +106,7 @@ impl Entity {
             Entity::MailServers => "mail-servers",
             Entity::Ldap => "ldap",
             Entity::DkimKey => "dkim",
+            Entity::DeletedMailboxes => "deleted",
         }
     }
 
@@ -116,6 +123,8 @@ impl Entity {
             Entity::MailServers => AuditType::MailConfig,
             Entity::Ldap => AuditType::LdapServer,
             Entity::DkimKey => AuditType::DkimKey,
+            // Restore and purge are audited as what the row was.
+            Entity::DeletedMailboxes => AuditType::Mailbox,
         }
     }
 
@@ -133,7 +142,9 @@ impl Entity {
             // Keys are generated, never typed in: nothing to import or
             // edit as a sheet, and no bulk state change (each step of a
             // rotation is its own decision).
-            | Entity::DkimKey => false,
+            | Entity::DkimKey
+            // Held rows are restored or purged one by one, never imported.
+            | Entity::DeletedMailboxes => false,
         }
     }
 
@@ -651,6 +662,7 @@ mod tests {
                 "mail_config",
                 "ldap_server",
                 "dkim_key",
+                "mailbox",
             ]
         );
     }

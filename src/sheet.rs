@@ -95,7 +95,8 @@ fn layout(table: Entity) -> OpResult<&'static Layout> {
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => return Err(table.no_csv()),
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => return Err(table.no_csv()),
     })
 }
 
@@ -192,7 +193,8 @@ impl Sheet {
                 | Entity::Audit
                 | Entity::MailServers
                 | Entity::Ldap
-                | Entity::DkimKey => return Err(table.no_csv()),
+                | Entity::DkimKey
+                | Entity::DeletedMailboxes => return Err(table.no_csv()),
             };
             if seen.insert(row.1[0].clone()) {
                 rows.push(row);

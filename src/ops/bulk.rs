@@ -1031,7 +1031,8 @@ pub fn run(
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => Err(unsupported()),
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => Err(unsupported()),
     }
 }
 

@@ -792,7 +792,8 @@ fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Entity, ch: &RowChange) -> 
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => Err(table.no_csv()),
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => Err(table.no_csv()),
     }
 }
 

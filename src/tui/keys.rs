@@ -97,6 +97,8 @@ pub enum Cmd {
     // The DNS check of a domain (Domains).
     DnsDetail,
     DnsCheck,
+    // Deleted mailboxes (issue 20).
+    Restore,
     // Marks.
     Mark,
     MarkRange,
@@ -375,6 +377,10 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::DnsCheck, &[C('c')], "c", "check DNS now", Group::Rows, 17),
         "on Domains: ask DNS now whether the domain publishes what it must (as `postfix-manager domain check DOMAIN`, on the worker's slow lane so the screen stays live); the result is stored and the DNS column follows",
+    ),
+    doc(
+        b(Cmd::Restore, &[C('u')], "u", "restore", Group::Rows, 4),
+        "on Deleted mailboxes: bring the held mailbox back with its old password and the aliases that led to it; asks first (`d` there purges its mail now)",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

@@ -461,7 +461,7 @@ impl TableScreen {
             | Cmd::DkimDns
             | Cmd::DnsDetail
             | Cmd::DnsCheck => own,
-            Cmd::TestLdap => own && caps.edit,
+            Cmd::TestLdap | Cmd::Restore => own && caps.edit,
             Cmd::ConfigView
             | Cmd::ConfigDiffDisk
             | Cmd::ConfigDiffPrevious
@@ -551,6 +551,7 @@ impl TableScreen {
                 None => Action::Ignored,
             },
             Cmd::TestLdap
+            | Cmd::Restore
             | Cmd::DkimActivate
             | Cmd::DkimRotate
             | Cmd::DkimRetire

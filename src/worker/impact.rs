@@ -63,8 +63,27 @@ pub(super) fn delete(
             format!("Revoke permission {}? 1 row will be deleted.", shown(key)),
             1,
         ),
-        Entity::Mailboxes
-        | Entity::Aliases
+        Entity::Mailboxes => (
+            format!(
+                "Delete mailbox {}? It stops receiving mail and logging in now, and is held for {} (restorable from :deleted) before its mail is purged.",
+                shown(key),
+                counted(ctx.policy.lifecycle.hold_days, "day", "days"),
+            ),
+            1,
+        ),
+        Entity::DeletedMailboxes => {
+            let h = ops::deleted::get(c, ctx, key)?;
+            let home = ops::deleted::home(&ctx.policy.lifecycle.mail_root, &h.row.domain, &h.row.local_part)?;
+            (
+                format!(
+                    "Purge mailbox {} now? Its mail in {} is removed for good; it cannot be restored afterwards.",
+                    shown(key),
+                    shown(&home.display().to_string()),
+                ),
+                1,
+            )
+        }
+        Entity::Aliases
         | Entity::AliasDomains
         | Entity::Audit
         | Entity::MailServers

@@ -206,6 +206,7 @@ pub enum Listing {
     MailServers(Vec<MailServerConfig>),
     Ldap(Vec<LdapConfig>),
     DkimKeys(Vec<ops::command::dkim::KeyRow>),
+    DeletedMailboxes(Vec<ops::deleted::HoldView>),
 }
 
 #[derive(Debug, Clone)]

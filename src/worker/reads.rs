@@ -121,6 +121,7 @@ fn list(
         }
         Entity::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
         Entity::DkimKey => Listing::DkimKeys(dkim::page(c, ctx, &host.dkim, f, page)?),
+        Entity::DeletedMailboxes => Listing::DeletedMailboxes(ops::deleted::list(c, ctx, f, page)?),
     })
 }
 
@@ -149,8 +150,9 @@ fn live_token(
         // The newest entry this user may see: the primary key's last
         // entry, one index probe at any size. Every DKIM change is audited
         // (a CLI `dkim activate`, a timer's `revoke --due`), so the same
-        // probe tells the DKIM screen when to read its page again.
-        Entity::Audit | Entity::DkimKey => {
+        // probe tells the DKIM screen when to read its page again; so
+        // too for holds (every delete, restore and purge is audited).
+        Entity::Audit | Entity::DkimKey | Entity::DeletedMailboxes => {
             let newest = ops::audit::newer_than(c, ctx, 0, 1)?;
             Some(((0, 0, 0), newest.first().map(|a| a.id).unwrap_or(0)))
         }
@@ -202,7 +204,8 @@ fn matching_keys(
         | Entity::Audit
         | Entity::MailServers
         | Entity::Ldap
-        | Entity::DkimKey => {
+        | Entity::DkimKey
+        | Entity::DeletedMailboxes => {
             return Err(OpError::invalid(
                 "marks",
                 format!("{} rows cannot be marked", entity.noun()),
@@ -244,6 +247,9 @@ fn row(
             Listing::Ldap(rows)
         }
         Entity::DkimKey => Listing::DkimKeys(vec![dkim::row(c, ctx, &host.dkim, key)?]),
+        Entity::DeletedMailboxes => {
+            Listing::DeletedMailboxes(vec![ops::deleted::get(c, ctx, key)?])
+        }
         Entity::Permissions | Entity::Audit | Entity::MailServers => {
             return Err(OpError::invalid(
                 "resource",

@@ -7,6 +7,7 @@
 //! the TUI's status line and the CLI print the same `Outcome`.
 
 mod accounts;
+pub mod deleted;
 pub mod dkim;
 pub mod dns;
 mod domains;

@@ -47,12 +47,14 @@ impl Command for SetStatus {
                 let now = if active { "active" } else { "inactive" };
                 Outcome::new(format!("LDAP server {} is now {now}", v.server_name), &v)
             }
-            Entity::Permissions | Entity::Audit | Entity::MailServers | Entity::DkimKey => {
-                Err(OpError::invalid(
-                    "status",
-                    format!("a {} has no status to change", entity.noun()),
-                ))
-            }
+            Entity::Permissions
+            | Entity::Audit
+            | Entity::MailServers
+            | Entity::DkimKey
+            | Entity::DeletedMailboxes => Err(OpError::invalid(
+                "status",
+                format!("a {} has no status to change", entity.noun()),
+            )),
         }
     }
 }

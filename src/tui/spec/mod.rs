@@ -10,6 +10,7 @@
 mod alias_domains;
 mod aliases;
 mod audit;
+mod deleted;
 mod dkim;
 mod domains;
 mod ldap;
@@ -202,6 +203,7 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
         Entity::MailServers => &mail_servers::MailServers,
         Entity::Ldap => &ldap::Ldap,
         Entity::DkimKey => &dkim::DkimKeys,
+        Entity::DeletedMailboxes => &deleted::Deleted,
     }
 }
 
@@ -221,6 +223,7 @@ pub fn rows(l: &Listing) -> Vec<Row> {
         Listing::MailServers(v) => v.iter().map(mail_servers::row).collect(),
         Listing::Ldap(v) => v.iter().map(ldap::row).collect(),
         Listing::DkimKeys(v) => v.iter().map(dkim::row).collect(),
+        Listing::DeletedMailboxes(v) => v.iter().map(deleted::row).collect(),
     }
 }
 
