@@ -5,6 +5,7 @@ use diesel::connection::SimpleConnection;
 use diesel::migration::{Migration, MigrationSource};
 use diesel::pg::Pg;
 use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use serde::Serialize;
 
@@ -136,6 +137,32 @@ struct TableName {
 struct RowCount {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
+}
+
+/// Whether `table` exists: asked rather than tried, because a failed query
+/// would abort the surrounding transaction on PostgreSQL. For tables a
+/// `db rollback` may have removed while this binary still runs on the
+/// database (the audit chain key, second factors).
+pub fn table_exists(conn: &mut AnyConnection, table: &str) -> QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
+        }
+        AnyConnection::Postgresql(_) => {
+            "SELECT COUNT(*) AS n FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1"
+        }
+    };
+    Ok(diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(table)
+        .get_result::<N>(conn)?
+        .n
+        > 0)
 }
 
 /// Tables with their row counts.

@@ -154,32 +154,13 @@ fn anchor(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
 /// None too on a schema from before keying (the login and audit row of the
 /// `db migrate` that brings the table are written on the old schema).
 fn keyed_state(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
-    if !key_table_exists(conn)? {
+    if !crate::db::migrate::table_exists(conn, "audit_chain_key")? {
         return Ok(None);
     }
     audit_chain_key::table
         .select((audit_chain_key::keyed_from, audit_chain_key::key_id))
         .first(conn)
         .optional()
-}
-
-/// Asked rather than tried: a failed query would abort the surrounding
-/// transaction on PostgreSQL.
-fn key_table_exists(conn: &mut AnyConnection) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let sql = match conn {
-        AnyConnection::Sqlite(_) => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_chain_key'"
-        }
-        AnyConnection::Postgresql(_) => {
-            "SELECT COUNT(*) AS n FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'audit_chain_key'"
-        }
-    };
-    Ok(diesel::sql_query(sql).get_result::<N>(conn)?.n > 0)
 }
 
 /// On PostgreSQL, the transaction-scoped lock that serialises appends to
@@ -270,7 +251,7 @@ pub(crate) fn begin_append(
         }
         return Ok((next, prev, Hasher::Plain));
     };
-    if keyed.is_none() && !key_table_exists(conn)? {
+    if keyed.is_none() && !crate::db::migrate::table_exists(conn, "audit_chain_key")? {
         // The schema predates keying (see keyed_state): the next write
         // after `db migrate` starts it.
         return Ok((next, prev, Hasher::Plain));

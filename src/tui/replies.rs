@@ -49,22 +49,7 @@ impl App {
         self.inflight.remove(&tag.slot);
         match tag.slot {
             Slot::Login => self.on_login(result),
-            Slot::Totp => {
-                let Some(Modal::Totp(t)) = self.modal.as_mut() else {
-                    return false;
-                };
-                match result {
-                    Ok(Response::Done(outcome)) => {
-                        t.on_outcome(&outcome);
-                        if matches!(t.stage, crate::tui::totp::Stage::Codes { .. }) {
-                            self.status = Some((outcome.to_string(), false));
-                        }
-                    }
-                    Ok(other) => return self.unexpected(tag.slot, &other),
-                    Err(f) => t.on_failure(&f.message),
-                }
-                true
-            }
+            Slot::Totp => self.on_totp(result),
             Slot::Dashboard => {
                 let Some(Screen::Dashboard(d)) = self.stack.first_mut() else {
                     return false;
@@ -161,6 +146,25 @@ impl App {
             Slot::Impact => self.on_impact(result),
             Slot::Marks => self.on_keys(result),
         }
+    }
+
+    /// A step of `:totp` enrolment; the recovery codes' outcome also goes
+    /// to the status line.
+    fn on_totp(&mut self, result: Result<Response, Failure>) -> bool {
+        let Some(Modal::Totp(t)) = self.modal.as_mut() else {
+            return false;
+        };
+        match result {
+            Ok(Response::Done(outcome)) => {
+                t.on_outcome(&outcome);
+                if matches!(t.stage, crate::tui::totp::Stage::Codes { .. }) {
+                    self.status = Some((outcome.to_string(), false));
+                }
+            }
+            Ok(other) => return self.unexpected(Slot::Totp, &other),
+            Err(f) => t.on_failure(&f.message),
+        }
+        true
     }
 
     /// A chunk of "mark all matching": mark it, ask for the next. The
