@@ -130,14 +130,14 @@ pub fn import_file(
     match table {
         Entity::Mailboxes => {
             let hashing = rows_progress("hashing passwords");
-            let rows = crate::csvio::parse_mailboxes(
+            let (rows, access) = crate::csvio::parse_mailboxes_access(
                 input,
                 ctx.policy.min_password_length,
                 ctx.policy.bcrypt_cost,
                 &hashing,
             )?;
             let mut writing = rows_progress("importing mailboxes");
-            ops::import::mailboxes(conn, ctx, &rows, dry_run, &mut writing)
+            ops::import::mailboxes_with_access(conn, ctx, &rows, &access, dry_run, &mut writing)
         }
         Entity::Domains => {
             let rows = crate::csvio::parse_domains(input)?;

@@ -26,6 +26,10 @@ use crate::validate;
 pub const PAGE: i64 = 1000;
 
 pub const MAILBOX_HEADER: [&str; 5] = ["address", "password", "quota", "name", "status"];
+/// The mailbox's protocol switches (issue 19): optional on import (an
+/// older file without them imports with every protocol on), always
+/// exported, as yes/no.
+pub const MAILBOX_ACCESS: [&str; 4] = ["imap", "pop3", "smtp", "sieve"];
 pub const DOMAIN_HEADER: [&str; 8] = [
     "name",
     "description",
@@ -102,6 +106,16 @@ const VERBATIM: [&str; 1] = ["password"];
 /// `header`'s columns (in any order). Returns, for each record, its line
 /// and its fields in `header`'s order.
 fn records<R: Read>(input: R, header: &[&str]) -> OpResult<Vec<(u64, Vec<String>)>> {
+    records_opt(input, header, &[])
+}
+
+/// `records` with `optional` columns after `header`'s: a file may leave
+/// them out (their fields are then empty).
+fn records_opt<R: Read>(
+    input: R,
+    header: &[&str],
+    optional: &[&str],
+) -> OpResult<Vec<(u64, Vec<String>)>> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -127,7 +141,14 @@ fn records<R: Read>(input: R, header: &[&str]) -> OpResult<Vec<(u64, Vec<String>
             }
         }
     }
-    if let Some(extra) = got.iter().find(|g| !header.contains(&g.as_str())) {
+    let opt_idx: Vec<Option<usize>> = optional
+        .iter()
+        .map(|h| got.iter().position(|g| g == h))
+        .collect();
+    if let Some(extra) = got
+        .iter()
+        .find(|g| !header.contains(&g.as_str()) && !optional.contains(&g.as_str()))
+    {
         return Err(OpError::invalid(
             "file",
             format!(
@@ -152,19 +173,22 @@ fn records<R: Read>(input: R, header: &[&str]) -> OpResult<Vec<(u64, Vec<String>
                 if r.iter().all(|f| f.trim().is_empty()) {
                     continue;
                 }
-                out.push((
-                    line,
-                    idx.iter()
-                        .zip(header)
-                        .map(|(&i, h)| {
-                            if VERBATIM.contains(h) {
-                                r[i].to_string()
-                            } else {
-                                unneutralize(&r[i]).to_string()
-                            }
-                        })
-                        .collect(),
-                ));
+                let mut fields: Vec<String> = idx
+                    .iter()
+                    .zip(header)
+                    .map(|(&i, h)| {
+                        if VERBATIM.contains(h) {
+                            r[i].to_string()
+                        } else {
+                            unneutralize(&r[i]).to_string()
+                        }
+                    })
+                    .collect();
+                fields.extend(opt_idx.iter().map(|i| {
+                    i.map(|i| unneutralize(&r[i]).to_string())
+                        .unwrap_or_default()
+                }));
+                out.push((line, fields));
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -176,6 +200,20 @@ fn records<R: Read>(input: R, header: &[&str]) -> OpResult<Vec<(u64, Vec<String>
         return Err(line_errors(errs));
     }
     Ok(out)
+}
+
+/// A protocol switch: yes/no (also true/false, on/off, 1/0); empty: the
+/// default (on).
+fn switch(field: &str, s: &str) -> OpResult<Option<bool>> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "yes" | "y" | "true" | "on" | "1" => Ok(Some(true)),
+        "no" | "n" | "false" | "off" | "0" => Ok(Some(false)),
+        _ => Err(OpError::invalid(
+            field,
+            "must be yes or no (or empty for yes)",
+        )),
+    }
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -286,12 +324,24 @@ pub fn parse_mailboxes<R: Read>(
     bcrypt_cost: u32,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> OpResult<Vec<MailboxRow>> {
-    let recs = records(input, &MAILBOX_HEADER)?;
+    Ok(parse_mailboxes_access(input, min_password_length, bcrypt_cost, progress)?.0)
+}
+
+/// `parse_mailboxes` with each row's protocol switches (the optional
+/// `imap,pop3,smtp,sieve` columns), in the rows' order.
+pub fn parse_mailboxes_access<R: Read>(
+    input: R,
+    min_password_length: usize,
+    bcrypt_cost: u32,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> OpResult<(Vec<MailboxRow>, Vec<ops::mailboxes::Access>)> {
+    let recs = records_opt(input, &MAILBOX_HEADER, &MAILBOX_ACCESS)?;
     let mut errs = Vec::new();
     let mut rows = Vec::with_capacity(recs.len());
     let mut pws = Vec::with_capacity(recs.len());
+    let mut access = Vec::with_capacity(recs.len());
     for (line, f) in recs {
-        let parsed = (|| -> OpResult<(MailboxRow, Pw)> {
+        let parsed = (|| -> OpResult<(MailboxRow, Pw, ops::mailboxes::Access)> {
             validate::mailbox_address("address", &f[0])?;
             let pw = f[1].trim();
             let pw = if crate::password::looks_hashed(pw) {
@@ -318,12 +368,19 @@ pub fn parse_mailboxes<R: Read>(
                     status: status(&f[4])?,
                 },
                 pw,
+                ops::mailboxes::Access {
+                    imap: switch("imap", &f[5])?,
+                    pop3: switch("pop3", &f[6])?,
+                    smtp: switch("smtp", &f[7])?,
+                    sieve: switch("sieve", &f[8])?,
+                },
             ))
         })();
         match parsed {
-            Ok((r, p)) => {
+            Ok((r, p, a)) => {
                 rows.push(r);
                 pws.push(p);
+                access.push(a);
             }
             Err(e) => errs.push((line, without_values(&e.to_string(), &f[1]))),
         }
@@ -335,7 +392,7 @@ pub fn parse_mailboxes<R: Read>(
     for (r, h) in rows.iter_mut().zip(hashes) {
         r.password_hash = h;
     }
-    Ok(rows)
+    Ok((rows, access))
 }
 
 /// bcrypt every plaintext on all cores (std scoped threads over contiguous
@@ -500,9 +557,15 @@ pub fn export_mailboxes<W: Write>(
         None => None,
     };
     let hashes = ops::mailboxes::export_hashes(conn, ctx, with_hashes, domain.as_deref())?;
+    let header: Vec<&str> = MAILBOX_HEADER
+        .iter()
+        .chain(&MAILBOX_ACCESS)
+        .copied()
+        .collect();
+    let yn = |b: bool| if b { "yes" } else { "no" };
     export_pages(
         out,
-        &MAILBOX_HEADER,
+        &header,
         |page| ops::mailboxes::list(conn, ctx, filter, page),
         |m| m.username.as_str(),
         |w, m| {
@@ -514,6 +577,10 @@ pub fn export_mailboxes<W: Write>(
                     &m.quota_limit.to_string(),
                     m.name.as_deref().unwrap_or(""),
                     m.status.as_str(),
+                    yn(m.imap_enabled),
+                    yn(m.pop3_enabled),
+                    yn(m.smtp_enabled),
+                    yn(m.sieve_enabled),
                 ],
             )
         },

@@ -236,7 +236,7 @@ on_both_backends!(bulk_import_export_and_edit_many_through_the_binary, |t| {
     // import -> same export.
     let exported = s.ok(&["mailbox", "export", "--with-hashes"]);
     assert_eq!(exported.lines().count(), 31);
-    assert!(exported.starts_with("address,password,quota,name,status\n"));
+    assert!(exported.starts_with("address,password,quota,name,status,imap,pop3,smtp,sieve\n"));
     let only_b = s.ok(&["mailbox", "export", "--domain", "b.example"]);
     assert_eq!(only_b.lines().count(), 11);
     let all: String = exported

@@ -365,7 +365,7 @@ fn csv_import_and_export_from_the_command_line() {
     assert!(!failed && msg.contains("exported 3 mailboxes"), "{msg}");
     let csv = std::fs::read_to_string(&out).expect("export");
     assert!(
-        csv.starts_with("address,password,quota,name,status\n"),
+        csv.starts_with("address,password,quota,name,status,imap,pop3,smtp,sieve\n"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 4);

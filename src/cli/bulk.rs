@@ -176,14 +176,17 @@ pub fn mailbox_import(
     j: bool,
 ) -> Result<String, CliError> {
     let hashing = Progress::new("hashing passwords");
-    let rows = csvio::parse_mailboxes(
+    let (rows, access) = csvio::parse_mailboxes_access(
         read_input(&a.file)?,
         ctx.policy.min_password_length,
         ctx.policy.bcrypt_cost,
         &|d, t| hashing.tick(d, t),
     )?;
     let writing = Progress::new("importing mailboxes");
-    let r = ops::import::mailboxes(conn, ctx, &rows, a.dry_run, &mut |d, t| writing.tick(d, t))?;
+    let r =
+        ops::import::mailboxes_with_access(conn, ctx, &rows, &access, a.dry_run, &mut |d, t| {
+            writing.tick(d, t)
+        })?;
     Ok(import_report(&r, j))
 }
 

@@ -130,12 +130,65 @@ pub fn mailboxes(
     dry_run: bool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> OpResult<ImportReport> {
+    mailboxes_with_access(conn, ctx, rows, &[], dry_run, progress)
+}
+
+/// `mailboxes` with each row's protocol switches (`access[i]` for
+/// `rows[i]`; missing entries: every protocol on).
+pub fn mailboxes_with_access(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    rows: &[MailboxRow],
+    access: &[super::mailboxes::Access],
+    dry_run: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> OpResult<ImportReport> {
     if dry_run {
-        let mut r = dry(conn, |c| import_mailboxes(c, ctx, rows, progress))?;
+        let mut r = dry(conn, |c| import_mailboxes(c, ctx, rows, access, progress))?;
         r.dry_run = true;
         return Ok(r);
     }
-    import_mailboxes(conn, ctx, rows, progress)
+    import_mailboxes(conn, ctx, rows, access, progress)
+}
+
+/// Switch protocols off where the file said so (new rows start with every
+/// protocol on), one UPDATE per combination, in the import's transaction.
+fn apply_access(
+    c: &mut AnyConnection,
+    rows: &[MailboxRow],
+    access: &[super::mailboxes::Access],
+    prepared: &[Prepared],
+) -> OpResult<()> {
+    let by_line: HashMap<u64, &super::mailboxes::Access> =
+        rows.iter().map(|r| r.line).zip(access).collect();
+    let mut by_combo: HashMap<(bool, bool, bool, bool), Vec<String>> = HashMap::new();
+    for p in prepared {
+        let Some(a) = by_line.get(&p.row.line) else {
+            continue;
+        };
+        let combo = (
+            a.imap.unwrap_or(true),
+            a.pop3.unwrap_or(true),
+            a.smtp.unwrap_or(true),
+            a.sieve.unwrap_or(true),
+        );
+        if combo != (true, true, true, true) {
+            by_combo.entry(combo).or_default().push(p.addr.clone());
+        }
+    }
+    for ((imap, pop3, smtp, sieve), addrs) in by_combo {
+        for chunk in addrs.chunks(CHUNK) {
+            diesel::update(mailboxes::table.filter(mailboxes::username.eq_any(chunk)))
+                .set((
+                    mailboxes::imap_enabled.eq(imap),
+                    mailboxes::pop3_enabled.eq(pop3),
+                    mailboxes::smtp_enabled.eq(smtp),
+                    mailboxes::sieve_enabled.eq(sieve),
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(())
 }
 
 struct Prepared<'a> {
@@ -151,6 +204,7 @@ fn import_mailboxes(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     rows: &[MailboxRow],
+    access: &[super::mailboxes::Access],
     progress: &mut dyn FnMut(usize, usize),
 ) -> OpResult<ImportReport> {
     let request = json!({ "rows": rows.len() });
@@ -197,6 +251,7 @@ fn import_mailboxes(
             if let AnyConnection::Sqlite(s) = c {
                 s.batch_execute("DELETE FROM bulk_insert_mode")?;
             }
+            apply_access(c, rows, access, &prepared)?;
             for p in &prepared {
                 domain_names.insert(
                     p.addr
