@@ -529,3 +529,70 @@ pub fn ptr(
     };
     f.with(a)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::expected::Rtype;
+
+    fn spf_expected() -> Expected {
+        Expected {
+            name: "a.test".into(),
+            rtype: Rtype::Txt,
+            value: "v=spf1 mx ip4:192.0.2.25 -all".into(),
+            purpose: Purpose::Spf,
+            dkim_state: None,
+        }
+    }
+
+    fn found(txt: &str) -> Result<Answer<String>, Failure> {
+        Ok(Answer {
+            records: vec![txt.into()],
+            ttl: Some(300),
+        })
+    }
+
+    /// A sending IP the record does not let send is an error naming the
+    /// IP and what it gets; one it cannot be followed for, a warning; all
+    /// passing, ok with the IPs listed.
+    #[test]
+    fn sending_ips_against_the_record() {
+        let e = spf_expected();
+        let r = found("v=spf1 ip4:198.51.100.0/24 ~all");
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let not = [(
+            ip("192.0.2.25"),
+            spf::Verdict::Not("softfail (~all or a ~ term matches it)".into()),
+        )];
+        let f = spf(&e, &r, Some(Ok(0)), &not);
+        assert_eq!(f.grade, Grade::Error);
+        assert!(
+            f.reason
+                .starts_with("a sending IP is not authorised: 192.0.2.25 gets softfail"),
+            "{}",
+            f.reason
+        );
+        let unknown = [(
+            ip("192.0.2.25"),
+            spf::Verdict::Unknown("x.test: resolver timeout".into()),
+        )];
+        let f = spf(&e, &r, Some(Ok(0)), &unknown);
+        assert_eq!(f.grade, Grade::Warning, "{}", f.reason);
+        let pass = [
+            (ip("192.0.2.25"), spf::Verdict::Pass),
+            (ip("2001:db8::25"), spf::Verdict::Pass),
+        ];
+        let f = spf(&e, &r, Some(Ok(1)), &pass);
+        assert_eq!(f.grade, Grade::Ok);
+        assert_eq!(
+            f.reason,
+            "SPF present, 1 of 10 DNS lookups, authorises 192.0.2.25, 2001:db8::25"
+        );
+        // No sending IPs configured: nothing to authorise.
+        let f = spf(&e, &r, Some(Ok(0)), &[]);
+        assert_eq!(f.reason, "SPF present, 0 of 10 DNS lookups");
+        // The other SPF errors still come first.
+        let f = spf(&e, &found("v=spf1 +all"), Some(Ok(0)), &pass);
+        assert!(f.reason.starts_with("+all"), "{}", f.reason);
+    }
+}
