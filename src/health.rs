@@ -115,6 +115,7 @@ pub fn run(url: &DbUrl, opts: &Options) -> Report {
                             tables = table_sizes(&mut conn);
                             checks.push(last_backup(&mut conn, opts));
                             checks.extend(mail_configs(&mut conn));
+                            checks.extend(policyd(&mut conn));
                             if opts.dns {
                                 checks.push(dns_checks(&mut conn));
                             }
@@ -379,6 +380,82 @@ fn table_sizes(conn: &mut AnyConnection) -> Vec<(String, i64)> {
 /// The cached deliverability checks (issue 18): any domain in error is
 /// critical; warnings and never-checked domains are warnings. Reads the
 /// cache only: `domain check --all` (from a timer) is what asks DNS.
+/// A policy service host not heard from in this long is a warning.
+const POLICYD_STALE_SECS: i64 = 60;
+/// Database trouble a host reported this recently is a warning.
+const POLICYD_TROUBLE_SECS: i64 = 600;
+
+/// The policy service hosts (issue 21): each one's heartbeat and last
+/// database trouble (it answered DUNNO meanwhile), and mailboxes it
+/// suspended. Nothing when no host ever reported.
+fn policyd(conn: &mut AnyConnection) -> Option<Check> {
+    let hosts = match crate::store::send_limits::hosts(conn) {
+        Ok(h) => h,
+        Err(e) => {
+            return Some(check(
+                "policyd",
+                Status::Critical,
+                format!("query failed: {e}"),
+            ))
+        }
+    };
+    if hosts.is_empty() {
+        return None;
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let mut status = Status::Ok;
+    let mut parts = Vec::new();
+    for h in &hosts {
+        let age = (now - h.seen_at).num_seconds();
+        let mut text = format!(
+            "{} seen {age} s ago, {} decisions, {} failed open",
+            h.host, h.decisions, h.fail_open
+        );
+        if age > POLICYD_STALE_SECS {
+            status = status.max(Status::Warning);
+            text.push_str(" (not running?)");
+        }
+        if let (Some(e), Some(at)) = (&h.last_error, h.last_error_at) {
+            if (now - at).num_seconds() <= POLICYD_TROUBLE_SECS {
+                status = status.max(Status::Warning);
+                text.push_str(&format!(
+                    "; database trouble at {} UTC: {e}",
+                    at.format("%H:%M:%S")
+                ));
+            }
+        }
+        parts.push(text);
+    }
+    match crate::store::send_limits::suspensions(conn, None) {
+        Ok(s) => {
+            let auto: Vec<&str> = s
+                .iter()
+                .filter(|s| s.automatic)
+                .map(|s| s.address.as_str())
+                .collect();
+            if !auto.is_empty() {
+                status = status.max(Status::Warning);
+                parts.push(format!(
+                    "suspended for sending by the service: {}",
+                    auto.join(", ")
+                ));
+            }
+        }
+        Err(e) => {
+            return Some(check(
+                "policyd",
+                Status::Critical,
+                format!("query failed: {e}"),
+            ))
+        }
+    }
+    Some(check(
+        "policyd",
+        status,
+        crate::sanitize::for_terminal(&parts.join("; ")),
+    ))
+}
+
 fn dns_checks(conn: &mut AnyConnection) -> Check {
     let s = match crate::store::dns_checks::summary(conn, None) {
         Ok(s) => s,

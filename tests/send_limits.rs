@@ -3,6 +3,7 @@
 //! CLI, on both backends.
 
 mod common;
+mod mail_harness;
 
 use diesel::prelude::*;
 use postfix_manager::db::schema::audit_logs;
@@ -324,4 +325,114 @@ on_both_backends!(cli_sets_shows_suspends_and_resumes, |t| {
     ok(&["sending", "resume", ALICE]);
     let j: serde_json::Value = serde_json::from_str(&ok(&["--json", "sending", "list"])).unwrap();
     assert_eq!(j["items"].as_array().unwrap().len(), 0);
+});
+
+// Containment reaches the mail servers: the generated Dovecot passdb
+// refuses smtp/submission logins of a suspended mailbox (other protocols
+// still work), the sender login map stops naming it; resuming restores
+// both. Against the real programs reading the generated files.
+on_both_backends!(suspension_reaches_dovecot_and_the_sender_map, |t| {
+    use std::os::unix::fs::PermissionsExt;
+    if !mail_harness::have(&["dovecot", "doveadm", "doveconf", "postmap"]) {
+        common::skip("dovecot/doveadm/postmap not installed");
+        return;
+    }
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    fixture(&mut c, &a);
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let homes = mail_harness::shared_dir(root.path(), "vmail");
+    let out = root.path().join("generated");
+    mail_harness::generate_files(t, &a, &mut c, &out, &mail_harness::mail_config(&homes));
+    let dc = mail_harness::Dovecot::start(&out);
+    let kind = match t.url {
+        postfix_manager::db::DbUrl::Sqlite(_) => "sqlite",
+        postfix_manager::db::DbUrl::Postgres(_) => "pgsql",
+    };
+    let pf = mail_harness::Postfix::new(kind, &out);
+    const PW: &str = "mailbox-password-1";
+    for svc in ["smtp", "submission", "imap"] {
+        assert!(dc.auth_as(svc, ALICE, PW), "{svc} before");
+    }
+    if let Some(pf) = &pf {
+        assert_eq!(
+            pf.query("sender_login_maps.cf", ALICE).as_deref(),
+            Some(ALICE)
+        );
+    }
+
+    sl::suspend(&mut c, &a, ALICE, "phished").unwrap();
+    assert!(!dc.auth_as("smtp", ALICE, PW), "smtp while suspended");
+    assert!(
+        !dc.auth_as("submission", ALICE, PW),
+        "submission while suspended"
+    );
+    assert!(dc.auth_as("imap", ALICE, PW), "imap is not about sending");
+    assert!(dc.auth_as("smtp", BOB, PW), "bob still sends");
+    if let Some(pf) = &pf {
+        assert_eq!(pf.query("sender_login_maps.cf", ALICE), None);
+        assert_eq!(pf.query("sender_login_maps.cf", BOB).as_deref(), Some(BOB));
+    }
+
+    sl::resume(&mut c, &a, ALICE).unwrap();
+    assert!(dc.auth_as("smtp", ALICE, PW), "smtp after resume");
+    if let Some(pf) = &pf {
+        assert_eq!(
+            pf.query("sender_login_maps.cf", ALICE).as_deref(),
+            Some(ALICE)
+        );
+    }
+});
+
+// `health` reports each policy service host and its trouble.
+on_both_backends!(health_reports_the_policy_service, |t| {
+    use postfix_manager::health::{self, Status};
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    fixture(&mut c, &a);
+    let opts = health::Options::default();
+    let find = |r: &health::Report| r.checks.iter().find(|c| c.name == "policyd").cloned();
+    assert!(
+        find(&health::run(&t.url, &opts)).is_none(),
+        "no host reported yet"
+    );
+    let started = chrono::Utc::now().naive_utc();
+    sl::heartbeat(
+        &mut c,
+        &sl::Heartbeat {
+            host: "mx1",
+            started_at: started,
+            decisions: 42,
+            fail_open: 0,
+            last_error: None,
+        },
+    )
+    .unwrap();
+    let ch = find(&health::run(&t.url, &opts)).unwrap();
+    assert_eq!(ch.status, Status::Ok, "{ch:?}");
+    assert!(
+        ch.message.contains("mx1") && ch.message.contains("42 decisions"),
+        "{ch:?}"
+    );
+    sl::heartbeat(
+        &mut c,
+        &sl::Heartbeat {
+            host: "mx1",
+            started_at: started,
+            decisions: 50,
+            fail_open: 3,
+            last_error: Some((
+                "cannot connect to the database",
+                chrono::Utc::now().naive_utc(),
+            )),
+        },
+    )
+    .unwrap();
+    let ch = find(&health::run(&t.url, &opts)).unwrap();
+    assert_eq!(ch.status, Status::Warning, "{ch:?}");
+    assert!(
+        ch.message.contains("3 failed open") && ch.message.contains("cannot connect"),
+        "{ch:?}"
+    );
 });

@@ -31,7 +31,7 @@ pub fn run_mail(
                 .with_lookup_hosts(&env.config.mail.lookup_hosts)?;
             let g =
                 ops::mail_configs::generate_files(conn, ctx, &out.display().to_string(), || {
-                    generate::generate(&target, &env.config.mail, out)
+                    generate::generate_with(&target, &env.config.mail, &env.config.policyd, out)
                 })?;
             // Mailboxes stored before the login-character rule exist in
             // Postfix's maps but cannot log in to Dovecot: say which.

@@ -9,6 +9,7 @@ use super::target::Target;
 use crate::config::MailConfig;
 use crate::db::DbUrl;
 use crate::error::{OpError, OpResult};
+use crate::policyd::settings::PolicydSettings;
 
 /// Generated files are readable by the mail servers' group, never by all:
 /// they hold the database credentials.
@@ -76,6 +77,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "postfix-manager-purge.timer",
         include_str!("../../assets/mail/postfix-manager-purge.timer"),
     ),
+    (
+        "postfix-manager-policyd.service",
+        include_str!("../../assets/mail/postfix-manager-policyd.service"),
+    ),
     ("README.md", include_str!("../../assets/mail/README.md")),
 ];
 
@@ -119,10 +124,43 @@ fn check_path_setting(field: &str, v: &str) -> OpResult<()> {
     Ok(())
 }
 
-/// The files for `target`, naming `dir` as where they live.
+/// The files for `target`, naming `dir` as where they live, with the
+/// default `[policyd]`.
 pub fn render_all(
     target: &Target,
     mail: &MailConfig,
+    dir: &Path,
+) -> OpResult<Vec<(String, String)>> {
+    render_with(target, mail, &PolicydSettings::default(), dir)
+}
+
+/// The policy service's lines: its address as Postfix names it, and what
+/// its systemd unit may write (the SQLite database's directory).
+fn policyd_vars(
+    target: &Target,
+    policyd: &PolicydSettings,
+) -> OpResult<[(&'static str, String); 2]> {
+    let listen = policyd.listen().map_err(|m| {
+        OpError::invalid(
+            "policyd.listen",
+            m.trim_start_matches("policyd.listen ").to_string(),
+        )
+    })?;
+    let rw = match target {
+        Target::Sqlite(p) => match p.parent() {
+            Some(d) => format!("ReadWritePaths={}", d.display()),
+            None => String::new(),
+        },
+        Target::Postgres(_) => "# PostgreSQL: nothing to write locally.".to_string(),
+    };
+    Ok([("policyd", listen.postfix()), ("policyd_rw", rw)])
+}
+
+/// `render_all` with the config's `[policyd]`.
+pub fn render_with(
+    target: &Target,
+    mail: &MailConfig,
+    policyd: &PolicydSettings,
     dir: &Path,
 ) -> OpResult<Vec<(String, String)>> {
     let dir_s = dir.display().to_string();
@@ -171,6 +209,10 @@ pub fn render_all(
             crate::password::APP_SELECTOR_LEN.to_string(),
         ),
     ];
+    let vars: Vec<(&str, String)> = vars
+        .into_iter()
+        .chain(policyd_vars(target, policyd)?)
+        .collect();
     TEMPLATES
         .iter()
         .map(|(name, t)| Ok((name.to_string(), render(name, t, &vars)?)))
@@ -180,8 +222,19 @@ pub fn render_all(
 /// Render and write everything into `out` (made absolute: the files name
 /// each other by absolute path, as Postfix requires).
 pub fn generate(target: &Target, mail: &MailConfig, out: &Path) -> OpResult<Generated> {
+    generate_with(target, mail, &PolicydSettings::default(), out)
+}
+
+/// `generate` with the config's `[policyd]` (its address in the main.cf
+/// lines, the unit's writable directory).
+pub fn generate_with(
+    target: &Target,
+    mail: &MailConfig,
+    policyd: &PolicydSettings,
+    out: &Path,
+) -> OpResult<Generated> {
     let out = absolute(out)?;
-    let files = render_all(target, mail, &out)?;
+    let files = render_with(target, mail, policyd, &out)?;
     let gid = file_group(&mail.file_group)?;
     atomic::write_dir(&out, &files, FILE_MODE, gid)
         .map_err(|e| OpError::Io(format!("writing {}: {e}", out.display())))?;
@@ -291,6 +344,40 @@ mod tests {
         let ours = main_cf_block(readme, "## Postfix (main.cf)");
         assert!(ours.contains("recipient_access.cf") && ours.contains("check_policy_service"));
         assert_eq!(main_cf_block(doc, "## 5. Postfix"), ours);
+    }
+
+    /// The policy service's lines name the configured address, and the
+    /// maps honour sending suspensions (issue 21).
+    #[test]
+    fn policyd_lines_follow_the_config() {
+        let t = Target::Sqlite("/var/lib/pm/pm.db".into());
+        let p = PolicydSettings {
+            listen: "127.0.0.1:10099".into(),
+            ..Default::default()
+        };
+        let files = render_with(&t, &MailConfig::default(), &p, Path::new("/etc/pm")).unwrap();
+        let get = |n: &str| &files.iter().find(|(f, _)| f == n).unwrap().1;
+        let readme = get("README.md");
+        assert!(
+            readme.contains(
+                "smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:10099\n"
+            ),
+            "{readme}"
+        );
+        assert!(!readme.contains("10040"));
+        let unit = get("postfix-manager-policyd.service");
+        assert!(unit.contains("ExecStart=/usr/local/bin/postfix-manager policyd run"));
+        assert!(
+            unit.contains("ReadWritePaths=/var/lib/pm\n") && unit.contains("NoNewPrivileges=yes")
+        );
+        assert!(get("sender_login_maps.cf").contains("sending_suspensions"));
+        assert!(get("dovecot-sql.conf.ext").contains("sending_suspensions"));
+        let bad = PolicydSettings {
+            listen: "nowhere".into(),
+            ..Default::default()
+        };
+        let e = render_with(&t, &MailConfig::default(), &bad, Path::new("/etc/pm")).unwrap_err();
+        assert!(e.to_string().starts_with("policyd.listen:"), "{e}");
     }
 
     #[test]
