@@ -121,6 +121,11 @@ pub fn run(cli: &Cli, cmd: &PolicydCommand) -> Result<String, CliError> {
                     let a = r
                         .addr
                         .ok_or_else(|| OpError::Io("no address bound".into()))?;
+                    // Measure decisions, not the start-up's fail-open answers.
+                    let t0 = std::time::Instant::now();
+                    while !r.engine.ready() && t0.elapsed() < std::time::Duration::from_secs(30) {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
                     (a, Some(r))
                 }
             };
