@@ -803,3 +803,32 @@ on_both_backends!(rotation_walks_the_exported_opendkim_files, |t| {
         assert!(steps.iter().any(|x| x == step), "{step}: {steps:?}");
     }
 });
+
+// `ldap rotate-key` replaces the secrets key: DKIM private keys sealed
+// under the old one must come out the same under the new one (they were
+// once left behind, undecryptable after the rotation).
+on_both_backends!(secrets_key_rotation_reseals_dkim_keys, |t| {
+    let s = Site::new(t);
+    let added = s.json(&["dkim", "add", "sign.test"]);
+    let id = added["id"].to_string();
+    let before = s.json(&["dkim", "show", &id, "--show-private"])["private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rotated = s.json(&["ldap", "rotate-key"]);
+    assert!(
+        rotated["secrets_reencrypted"].as_u64().unwrap() >= 1,
+        "{rotated}"
+    );
+    let after = s.json(&["dkim", "show", &id, "--show-private"])["private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        after, before,
+        "the same key, sealed under the new secrets key"
+    );
+    let out = s.path("signers");
+    s.ok(&["dkim", "activate", &id]);
+    s.ok(&["dkim", "export", "--opendkim", out.to_str().unwrap()]);
+});

@@ -791,6 +791,40 @@ fn open(keys: &KeyFile, row: &DkimKey) -> OpResult<SecretString> {
         .decrypt(Slot::dkim_private_key(row.id), sealed)?)
 }
 
+/// Part of `ldap rotate-key`: every private key still held, decrypted with
+/// the old secrets key and sealed with the new one, in the rotation's
+/// transaction. Missing this would leave every DKIM key undecryptable the
+/// moment the new key file is renamed into place.
+pub(crate) fn reencrypt(
+    c: &mut AnyConnection,
+    old: Option<&crate::secrets::SecretKey>,
+    new: &crate::secrets::SecretKey,
+    key_path: &Path,
+) -> OpResult<usize> {
+    let rows: Vec<(i32, String)> = dkim_keys::table
+        .filter(dkim_keys::private_key.is_not_null())
+        .select((dkim_keys::id, dkim_keys::private_key.assume_not_null()))
+        .load(c)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let Some(old) = old else {
+        return Err(OpError::Secret(format!(
+            "{} DKIM private keys are stored encrypted but the key file {} does not exist; restore it from backup",
+            rows.len(),
+            key_path.display()
+        )));
+    };
+    for (id, sealed) in &rows {
+        let plain = old.decrypt(Slot::dkim_private_key(*id), sealed)?;
+        let resealed = new.encrypt(Slot::dkim_private_key(*id), &plain)?;
+        diesel::update(dkim_keys::table.find(*id))
+            .set(dkim_keys::private_key.eq(Some(resealed)))
+            .execute(c)?;
+    }
+    Ok(rows.len())
+}
+
 /// `dkim dns DOMAIN`: every record the name must publish. An alias domain
 /// with no keys of its own publishes its target's keys under its own name.
 pub fn dns(conn: &mut AnyConnection, ctx: &Ctx, domain: &str) -> OpResult<Vec<TxtRecord>> {

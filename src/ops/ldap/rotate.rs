@@ -1,7 +1,8 @@
 //! Replacing the secrets key. Order matters so that no step can leave a
 //! secret that nothing decrypts:
 //! 1. the new key is written beside the old one (`<key>.next`, 0600);
-//! 2. one transaction decrypts every stored secret with the old key
+//! 2. one transaction decrypts every stored secret (LDAP bind passwords,
+//!    TOTP secrets, DKIM private keys) with the old key
 //!    (any failure: nothing changes) and re-encrypts it with the new one;
 //! 3. after the commit, the old key is kept as `<key>.old-<UTC time>` and
 //!    the new one renamed over the key file (atomic).
@@ -75,7 +76,9 @@ pub fn rotate_key(conn: &mut AnyConnection, ctx: &Ctx, keys: &KeyFile) -> OpResu
                     .set(ldap_configs::bind_password.eq(Some(sealed)))
                     .execute(c)?;
             }
-            let n = rows.len() + crate::ops::totp::reencrypt(c, old.as_ref(), &new, &keys.path)?;
+            let n = rows.len()
+                + crate::ops::totp::reencrypt(c, old.as_ref(), &new, &keys.path)?
+                + crate::ops::dkim::reencrypt(c, old.as_ref(), &new, &keys.path)?;
             Ok((n, Done::new(None, json!({ "secrets_reencrypted": n }))))
         },
     );
