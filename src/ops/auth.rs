@@ -140,18 +140,7 @@ pub fn login_code(
         Verdict::Unavailable => {
             // Nobody could answer: not the user's mistake, so the attempt is
             // given back instead of counted.
-            write_tx(conn, |c| -> OpResult<()> {
-                release(c, &user, policy, attempt)?;
-                login_audit(
-                    c,
-                    policy,
-                    Some(user.id),
-                    &user.username,
-                    client,
-                    audit::RESULT_FAILED,
-                    check.details,
-                )
-            })?;
+            give_back(conn, &user, client, policy, attempt, check.details)?;
             Err(OpError::Auth)
         }
     }
@@ -181,18 +170,7 @@ fn second_factor(
             // The key is missing or does not decrypt: nobody's mistake
             // that a guess could exploit, so the attempt is given back.
             check.details["reason"] = json!(format!("second factor not checked: {e}"));
-            write_tx(conn, |c| -> OpResult<()> {
-                release(c, &user, policy, attempt)?;
-                login_audit(
-                    c,
-                    policy,
-                    Some(user.id),
-                    &user.username,
-                    client,
-                    audit::RESULT_FAILED,
-                    check.details,
-                )
-            })?;
+            give_back(conn, &user, client, policy, attempt, check.details)?;
             return Err(e);
         }
     };
@@ -200,18 +178,7 @@ fn second_factor(
         super::totp::Factor::None => right_password(conn, user, pw, client, policy, attempt, check),
         super::totp::Factor::Missing => {
             check.details["reason"] = json!("one-time code required");
-            write_tx(conn, |c| -> OpResult<()> {
-                release(c, &user, policy, attempt)?;
-                login_audit(
-                    c,
-                    policy,
-                    Some(user.id),
-                    &user.username,
-                    client,
-                    audit::RESULT_FAILED,
-                    check.details,
-                )
-            })?;
+            give_back(conn, &user, client, policy, attempt, check.details)?;
             Err(OpError::CodeRequired)
         }
         super::totp::Factor::Checked(super::totp::Checked::Passed(d)) => {
@@ -223,6 +190,31 @@ fn second_factor(
             wrong_password(conn, &user, client, policy, attempt, check.details)
         }
     }
+}
+
+/// A refusal that is not the user's guess (nobody could check, or the code
+/// is still to come): the counted attempt is given back and the failure
+/// audited with `details` saying why.
+fn give_back(
+    conn: &mut AnyConnection,
+    user: &User,
+    client: &Client,
+    policy: &Policy,
+    attempt: i32,
+    details: serde_json::Value,
+) -> OpResult<()> {
+    write_tx(conn, |c| -> OpResult<()> {
+        release(c, user, policy, attempt)?;
+        login_audit(
+            c,
+            policy,
+            Some(user.id),
+            &user.username,
+            client,
+            audit::RESULT_FAILED,
+            details,
+        )
+    })
 }
 
 /// The password was right: the counted attempt is cleared, the login recorded
