@@ -503,3 +503,64 @@ fn a_form_field_of_wide_characters_keeps_the_cursor_on_its_character() {
         t.screen()
     );
 }
+
+/// Issue 19: the mailbox form switches protocols (imap, pop3, smtp,
+/// sieve) like `mailbox access`; a bad list is marked beside the field and
+/// changes nothing.
+fn protocols_switch_from_the_mailbox_form(db: common::TestDb) {
+    let mut t = seeded(db, 80, 24);
+    t.login_admin();
+    t.command("mailboxes");
+    t.enter(); // edit ann@alpha.example
+    t.tab();
+    t.tab();
+    t.tab(); // Protocols
+    let s = t.screen();
+    assert!(s.contains("imap,pop3,smtp,sieve"), "all on at first:\n{s}");
+    t.clear_field();
+    t.text("imap,ftp");
+    t.enter();
+    let s = t.screen();
+    assert!(s.contains("must list imap, pop3, smtp, sieve"), "{s}");
+    let m = ops::mailboxes::get(&mut t.conn, &t.admin, "ann@alpha.example").expect("mailbox");
+    assert!(m.pop3_enabled && m.smtp_enabled, "nothing changed yet");
+    t.clear_field();
+    t.text("imap,sieve");
+    t.enter();
+    let m = ops::mailboxes::get(&mut t.conn, &t.admin, "ann@alpha.example").expect("mailbox");
+    assert_eq!(
+        (
+            m.imap_enabled,
+            m.pop3_enabled,
+            m.smtp_enabled,
+            m.sieve_enabled
+        ),
+        (true, false, false, true),
+        "{}",
+        t.screen()
+    );
+    // "none" switches every protocol off; the form shows it back.
+    t.enter();
+    t.tab();
+    t.tab();
+    t.tab();
+    t.clear_field();
+    t.text("none");
+    t.enter();
+    let m = ops::mailboxes::get(&mut t.conn, &t.admin, "ann@alpha.example").expect("mailbox");
+    assert!(!(m.imap_enabled || m.pop3_enabled || m.smtp_enabled || m.sieve_enabled));
+    t.enter();
+    assert!(t.screen().contains("none"), "{}", t.screen());
+}
+
+#[test]
+fn protocols_switch_from_the_mailbox_form_sqlite() {
+    protocols_switch_from_the_mailbox_form(common::TestDb::sqlite());
+}
+
+#[test]
+fn protocols_switch_from_the_mailbox_form_postgres() {
+    if let Some(db) = common::TestDb::postgres() {
+        protocols_switch_from_the_mailbox_form(db);
+    }
+}

@@ -42,6 +42,55 @@ pub struct Access {
     pub sieve: Option<bool>,
 }
 
+impl Access {
+    /// The protocols a form or a file names, comma separated ("imap,smtp";
+    /// "none" switches every one off): each switch set, on or off.
+    pub fn from_list(field: &str, s: &str) -> OpResult<Access> {
+        let t = s.trim().to_ascii_lowercase();
+        if t == "none" {
+            return Ok(Access {
+                imap: Some(false),
+                pop3: Some(false),
+                smtp: Some(false),
+                sieve: Some(false),
+            });
+        }
+        let p = super::app_passwords::Protocols::parse(field, &t).map_err(|_| {
+            OpError::invalid(
+                field,
+                format!(
+                    "must list imap, pop3, smtp, sieve separated by commas, or say none (got {:?})",
+                    crate::sanitize::for_terminal(s.trim())
+                ),
+            )
+        })?;
+        Ok(Access {
+            imap: Some(p.imap),
+            pop3: Some(p.pop3),
+            smtp: Some(p.smtp),
+            sieve: Some(p.sieve),
+        })
+    }
+
+    /// A mailbox's switched-on protocols as `from_list` reads them back.
+    pub fn list_of(m: &Mailbox) -> String {
+        let on: Vec<&str> = [
+            (m.imap_enabled, "imap"),
+            (m.pop3_enabled, "pop3"),
+            (m.smtp_enabled, "smtp"),
+            (m.sieve_enabled, "sieve"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if on.is_empty() {
+            "none".into()
+        } else {
+            on.join(",")
+        }
+    }
+}
+
 /// When a mailbox password stops working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PasswordExpiry {

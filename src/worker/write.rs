@@ -61,6 +61,7 @@ pub enum Write {
         address: String,
         version: i32,
         edit: MailboxEdit,
+        access: crate::ops::mailboxes::Access,
         password: Option<String>,
     },
     DeleteMailbox {
@@ -182,7 +183,7 @@ impl Write {
                 CreateDomain { name, input },
                 EditDomain { name, version, input },
                 DeleteDomain { name, cascade },
-                EditMailbox { address, version, edit, password },
+                EditMailbox { address, version, edit, access, password },
                 DeleteMailbox { address },
                 CreateAlias { address, goto, description },
                 EditAlias { address, version, edit },

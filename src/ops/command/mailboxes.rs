@@ -25,12 +25,20 @@ pub struct EditMailbox {
     pub address: String,
     pub version: i32,
     pub edit: MailboxEdit,
+    pub access: ops::mailboxes::Access,
     pub password: Option<String>,
 }
 
 impl Command for EditMailbox {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let m = ops::mailboxes::edit(c, ctx, &self.address, Some(self.version), &self.edit)?;
+        let m = ops::mailboxes::edit_with_access(
+            c,
+            ctx,
+            &self.address,
+            Some(self.version),
+            &self.edit,
+            &self.access,
+        )?;
         match self.password {
             Some(pw) => {
                 let m = ops::mailboxes::set_password(c, ctx, &m.username, &pw)?;

@@ -1,13 +1,13 @@
 //! The Mailboxes screen.
 
-use crate::ops::mailboxes::{MailboxEdit, NewMailbox};
+use crate::ops::mailboxes::{Access, MailboxEdit, NewMailbox};
 use crate::tui::form::Field;
 use crate::tui::forms::SIZE_HINT;
 use crate::tui::reader::Reader;
 use crate::validate;
 use ratatui::layout::Constraint::{Fill, Length};
 
-use super::{col, fields, pairs, Caps, Column, Spec, USAGE_WIDTH};
+use super::{col, fields, pairs, Caps, Column, FieldId, Spec, USAGE_WIDTH};
 use crate::model::Role;
 use crate::store::SortKey;
 use crate::tui::keys::Cmd;
@@ -23,6 +23,7 @@ fields! {
         QuotaUsed = "quota_used",
         Quota = "quota",
         Password = "password",
+        Protocols = "protocols",
         LastLogin = "last_login",
         CreatedAt = "created_at",
         UpdatedAt = "updated_at",
@@ -87,6 +88,12 @@ impl Spec for Mailboxes {
             Field::new(F::Name, "Full name", row.field(F::Name), ""),
             Field::new(F::Quota, "Quota", row.field(F::Quota), SIZE_HINT),
             Field::secret(F::Password, "New password", "empty = keep"),
+            Field::new(
+                F::Protocols,
+                "Protocols",
+                row.field(F::Protocols),
+                "imap,pop3,smtp,sieve or none",
+            ),
         ])
     }
     fn build(&self, r: &mut Reader<'_>, editing: Option<(&str, i32)>) -> Option<Write> {
@@ -112,6 +119,16 @@ impl Spec for Mailboxes {
                 edit: MailboxEdit {
                     quota: r.size(F::Quota),
                     name: r.changed(F::Name),
+                },
+                access: match r.changed(F::Protocols) {
+                    Some(list) => match Access::from_list(F::Protocols.name(), &list) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            r.push(F::Protocols.name(), &e);
+                            Access::default()
+                        }
+                    },
+                    None => Access::default(),
                 },
                 password: r.password(F::Password, false),
             },
@@ -142,6 +159,7 @@ pub fn row(m: &crate::db::models::Mailbox) -> Row {
             (F::Status, clean(&m.status)),
             (F::QuotaUsed, used(m.quota_used)),
             (F::Quota, format_size(m.quota_limit)),
+            (F::Protocols, Access::list_of(m)),
             (F::LastLogin, opt_time(&m.last_login)),
             (F::CreatedAt, time(&m.created_at)),
             (F::UpdatedAt, time(&m.updated_at)),
