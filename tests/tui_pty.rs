@@ -802,3 +802,68 @@ fn an_idle_dashboard_writes_only_its_age_label() {
     t.send("q");
     assert!(t.wait_exit().success());
 }
+
+/// Issue 19: an admin with a second factor types the password, is asked
+/// for the code in the real terminal, and a wrong code is refused before
+/// the right one logs in. The secret comes from the binary's own `user
+/// totp enroll`, so nothing here reaches around the product.
+#[test]
+fn login_with_a_second_factor_asks_for_the_code() {
+    use postfix_manager::ops::totp;
+    let host = Host::new();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(host.config())
+            .args(["--user", "admin", "--password-file"])
+            .arg(host.dir.path().join("pw"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let shown = run(&["user", "totp", "enroll"]);
+    let b32 = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the enrolment prints the secret")
+        .to_string();
+    let secret = totp::base32_decode(&b32).expect("base32");
+    // Stay inside one 30 s step for the codes below.
+    let into_step = chrono::Utc::now()
+        .timestamp()
+        .rem_euclid(totp::STEP_SECONDS);
+    if into_step > totp::STEP_SECONDS - 12 {
+        std::thread::sleep(Duration::from_secs(
+            u64::try_from(totp::STEP_SECONDS - into_step + 1).expect("secs"),
+        ));
+    }
+    let step = totp::step_at(chrono::Utc::now().timestamp());
+    let code = |s: i64| totp::code_for_step(&secret, s);
+    // Confirm with the previous step's code, keeping this step's for login.
+    run(&["user", "totp", "confirm", &code(step - 1)]);
+
+    let mut t = Pty::spawn(&host.config());
+    t.wait_for("Log in");
+    t.send("admin\r");
+    t.send(&format!("{PW}\r"));
+    t.wait_for("6-digit code");
+    let wrong = format!(
+        "{:06}",
+        (code(step).parse::<u32>().expect("digits") + 1) % 1_000_000
+    );
+    t.send(&format!("{wrong}\r"));
+    // A wrong code fails the whole login (it counts toward the lockout
+    // like a wrong password): the password is asked again.
+    t.wait_for("Login failed");
+    assert!(!t.screen().contains("Logged in as admin"), "{}", t.screen());
+    t.send(&format!("{PW}\r"));
+    t.wait_for("6-digit code");
+    t.send(&format!("{}\r", code(step)));
+    t.wait_for("Logged in as admin");
+    t.send(":q\r");
+    t.wait_exit();
+    t.assert_restored();
+}
