@@ -543,3 +543,36 @@ on_both_backends!(domain_add_creates_the_role_aliases, |t| {
     assert!(e.to_string().starts_with("max_aliases: "), "{e}");
     assert!(ops::domains::get(&mut c, &a, "tight.example").is_err());
 });
+
+// An import is refused a held address, by line, like `mailbox add`
+// without --force; the other lines of the file change nothing either.
+on_both_backends!(an_import_is_refused_a_held_address, |t| {
+    let mut c = t.conn();
+    let root = tempfile::tempdir().unwrap();
+    let a = admin_with(&mut c, root.path(), "rm -rf -- \"$PM_HOME\"");
+    world(&mut c, &a);
+    ops::mailboxes::delete(&mut c, &a, BOB).unwrap();
+    let hash = postfix_manager::password::hash_mailbox("imported-password-1", 4).unwrap();
+    let row = |line: u64, address: &str| ops::import::MailboxRow {
+        line,
+        address: address.into(),
+        password_hash: hash.clone(),
+        quota: None,
+        name: None,
+        status: postfix_manager::model::Status::Active,
+    };
+    let rows = [row(2, "new@example.com"), row(3, BOB)];
+    let e = ops::import::mailboxes(&mut c, &a, &rows, false, &mut |_, _| {}).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("line 3") && text.contains("is deleted and held until"),
+        "{text}"
+    );
+    let live: i64 = mailboxes::table
+        .filter(mailboxes::username.eq_any(["new@example.com", BOB]))
+        .count()
+        .get_result(&mut c)
+        .unwrap();
+    assert_eq!(live, 0, "nothing imported");
+    assert_eq!(held(&mut c), vec![BOB], "the hold stays");
+});

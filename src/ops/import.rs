@@ -20,7 +20,7 @@ use serde_json::json;
 use super::bulk::{thousands, CHUNK};
 use super::{audit, now, run_write, Ctx, Done, Principal};
 use crate::db::models::Domain;
-use crate::db::schema::{domains, mailboxes};
+use crate::db::schema::{deleted_mailboxes, domains, mailboxes};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
 use crate::model::{AuditAction, AuditType, Entity, Perm, Status};
@@ -537,6 +537,19 @@ fn check_mailboxes<'a>(
             .load(c)?;
         existing.extend(got);
     }
+    // Addresses on the deletion hold: a new mailbox there would find the
+    // held one's mail in its home, and its purge would then be refused.
+    let mut held: HashMap<String, String> = HashMap::new();
+    for chunk in addrs.chunks(CHUNK) {
+        let got: Vec<(String, NaiveDateTime)> = deleted_mailboxes::table
+            .filter(deleted_mailboxes::username.eq_any(chunk))
+            .select((deleted_mailboxes::username, deleted_mailboxes::purge_after))
+            .load(c)?;
+        held.extend(
+            got.into_iter()
+                .map(|(a, until)| (a, until.format("%Y-%m-%d").to_string())),
+        );
+    }
     // Per-domain counters: mailboxes and allotted bytes so far.
     let mut counts: HashMap<i32, (i64, i64)> = HashMap::new();
     let mut out = Vec::with_capacity(parsed.len());
@@ -554,6 +567,13 @@ fn check_mailboxes<'a>(
         }
         if existing.contains(&addr) {
             errs.push((r.line, format!("address: mailbox {addr} already exists")));
+            continue;
+        }
+        if let Some(until) = held.get(&addr) {
+            errs.push((
+                r.line,
+                format!("address: {addr} is deleted and held until {until}; restore it (`mailbox restore`) or purge it (`mailbox purge {addr}`) first"),
+            ));
             continue;
         }
         let quota = match mailbox_quota(ctx, d, r.quota) {
