@@ -493,6 +493,33 @@ fn mailbox_quota(ctx: &Ctx, d: &Domain, asked: Option<i64>) -> Result<i64, Strin
     Ok(quota)
 }
 
+/// Which of `addrs` are live mailboxes, and which are on the deletion hold
+/// (with the day the hold ends). A new mailbox on a held address would
+/// find the held one's mail in its home, and its purge would be refused.
+fn taken(
+    c: &mut AnyConnection,
+    addrs: &[String],
+) -> OpResult<(BTreeSet<String>, HashMap<String, String>)> {
+    let mut existing = BTreeSet::new();
+    let mut held: HashMap<String, String> = HashMap::new();
+    for chunk in addrs.chunks(CHUNK) {
+        let got: Vec<String> = mailboxes::table
+            .filter(mailboxes::username.eq_any(chunk))
+            .select(mailboxes::username)
+            .load(c)?;
+        existing.extend(got);
+        let got: Vec<(String, NaiveDateTime)> = deleted_mailboxes::table
+            .filter(deleted_mailboxes::username.eq_any(chunk))
+            .select((deleted_mailboxes::username, deleted_mailboxes::purge_after))
+            .load(c)?;
+        held.extend(
+            got.into_iter()
+                .map(|(a, until)| (a, until.format("%Y-%m-%d").to_string())),
+        );
+    }
+    Ok((existing, held))
+}
+
 /// Every rule of `mailboxes::create`, for all rows at once; every bad line
 /// is collected, then reported together.
 fn check_mailboxes<'a>(
@@ -527,29 +554,8 @@ fn check_mailboxes<'a>(
             refused.insert(d.name.clone(), e.to_string());
         }
     }
-    // Addresses that exist already.
     let addrs: Vec<String> = parsed.iter().map(|p| p.1.clone()).collect();
-    let mut existing = BTreeSet::new();
-    for chunk in addrs.chunks(CHUNK) {
-        let got: Vec<String> = mailboxes::table
-            .filter(mailboxes::username.eq_any(chunk))
-            .select(mailboxes::username)
-            .load(c)?;
-        existing.extend(got);
-    }
-    // Addresses on the deletion hold: a new mailbox there would find the
-    // held one's mail in its home, and its purge would then be refused.
-    let mut held: HashMap<String, String> = HashMap::new();
-    for chunk in addrs.chunks(CHUNK) {
-        let got: Vec<(String, NaiveDateTime)> = deleted_mailboxes::table
-            .filter(deleted_mailboxes::username.eq_any(chunk))
-            .select((deleted_mailboxes::username, deleted_mailboxes::purge_after))
-            .load(c)?;
-        held.extend(
-            got.into_iter()
-                .map(|(a, until)| (a, until.format("%Y-%m-%d").to_string())),
-        );
-    }
+    let (existing, held) = taken(c, &addrs)?;
     // Per-domain counters: mailboxes and allotted bytes so far.
     let mut counts: HashMap<i32, (i64, i64)> = HashMap::new();
     let mut out = Vec::with_capacity(parsed.len());
