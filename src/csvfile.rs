@@ -16,7 +16,7 @@ use crate::ops::{self, import::ImportReport, Ctx};
 use crate::paths::Doing;
 use crate::store::Filter;
 
-use crate::model::Entity;
+use crate::model::{CsvTable, Entity};
 
 /// How far a long job has got: `done` of `total` (None: not known ahead,
 /// as for an export's bytes) in `unit`s.
@@ -127,8 +127,8 @@ pub fn import_file(
             })
         }
     };
-    match table {
-        Entity::Mailboxes => {
+    match table.csv_table().ok_or_else(|| table.no_csv())? {
+        CsvTable::Mailboxes => {
             let hashing = rows_progress("hashing passwords");
             let (rows, access) = crate::csvio::parse_mailboxes_access(
                 input,
@@ -139,22 +139,14 @@ pub fn import_file(
             let mut writing = rows_progress("importing mailboxes");
             ops::import::mailboxes_with_access(conn, ctx, &rows, &access, dry_run, &mut writing)
         }
-        Entity::Domains => {
+        CsvTable::Domains => {
             let rows = crate::csvio::parse_domains(input)?;
             ops::import::domains(conn, ctx, &rows, dry_run)
         }
-        Entity::Aliases => {
+        CsvTable::Aliases => {
             let rows = crate::csvio::parse_aliases(input)?;
             ops::import::aliases(conn, ctx, &rows, dry_run)
         }
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => Err(table.no_csv()),
     }
 }
 
@@ -208,18 +200,10 @@ pub fn export_file(
     path: &Path,
     progress: OnProgress<'_>,
 ) -> OpResult<Exported> {
-    let stage = match table {
-        Entity::Domains => "exporting domains",
-        Entity::Mailboxes => "exporting mailboxes",
-        Entity::Aliases => "exporting aliases",
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => return Err(table.no_csv()),
+    let stage = match table.csv_table().ok_or_else(|| table.no_csv())? {
+        CsvTable::Domains => "exporting domains",
+        CsvTable::Mailboxes => "exporting mailboxes",
+        CsvTable::Aliases => "exporting aliases",
     };
     if path.as_os_str().is_empty() {
         return Err(OpError::invalid("file", "required"));
@@ -263,20 +247,12 @@ pub fn export_file(
         sort: Default::default(),
         ..filter.clone()
     };
-    let rows = match table {
-        Entity::Mailboxes => {
+    let rows = match table.csv_table().ok_or_else(|| table.no_csv())? {
+        CsvTable::Mailboxes => {
             crate::csvio::export_mailboxes(conn, ctx, &filter, with_hashes, &mut out)?
         }
-        Entity::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
-        Entity::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => return Err(table.no_csv()),
+        CsvTable::Aliases => crate::csvio::export_aliases(conn, ctx, &filter, &mut out)?,
+        CsvTable::Domains => crate::csvio::export_domains(conn, ctx, &filter, &mut out)?,
     };
     out.flush().map_err(|e| cannot(path, Doing::Writing, &e))?;
     let bytes = out.bytes;

@@ -18,6 +18,7 @@ pub mod error;
 pub mod health;
 pub mod ldap;
 pub mod lifetime;
+pub mod listing;
 pub mod mail;
 pub mod model;
 pub mod num;

@@ -128,11 +128,15 @@ impl Entity {
         }
     }
 
-    /// Whether rows import from and export to CSV, and edit in `$EDITOR`
-    /// as a sheet.
-    pub fn csv(self) -> bool {
+    /// The table's CSV form, if it has one: rows import from and export
+    /// to CSV, edit in `$EDITOR` as a sheet and take bulk actions. The
+    /// CSV code matches on `CsvTable`, so a table without one touches none
+    /// of it.
+    pub fn csv_table(self) -> Option<CsvTable> {
         match self {
-            Entity::Domains | Entity::Mailboxes | Entity::Aliases => true,
+            Entity::Domains => Some(CsvTable::Domains),
+            Entity::Mailboxes => Some(CsvTable::Mailboxes),
+            Entity::Aliases => Some(CsvTable::Aliases),
             Entity::AliasDomains
             | Entity::Users
             | Entity::Permissions
@@ -144,8 +148,14 @@ impl Entity {
             // rotation is its own decision).
             | Entity::DkimKey
             // Held rows are restored or purged one by one, never imported.
-            | Entity::DeletedMailboxes => false,
+            | Entity::DeletedMailboxes => None,
         }
+    }
+
+    /// Whether rows import from and export to CSV, and edit in `$EDITOR`
+    /// as a sheet.
+    pub fn csv(self) -> bool {
+        self.csv_table().is_some()
     }
 
     /// Whether marked rows take bulk actions (suspend, delete, ...).
@@ -162,6 +172,24 @@ impl Entity {
                 self.plural()
             ),
         )
+    }
+}
+
+/// The tables with a CSV form (see `Entity::csv_table`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CsvTable {
+    Domains,
+    Mailboxes,
+    Aliases,
+}
+
+impl From<CsvTable> for Entity {
+    fn from(t: CsvTable) -> Entity {
+        match t {
+            CsvTable::Domains => Entity::Domains,
+            CsvTable::Mailboxes => Entity::Mailboxes,
+            CsvTable::Aliases => Entity::Aliases,
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{Entity, Status};
+use crate::model::{CsvTable, Entity, Status};
 use crate::ops::import::{line_errors, FieldChange, RowChange};
 use crate::ops::{self, Ctx};
 use crate::validate;
@@ -76,27 +76,19 @@ struct Layout {
 }
 
 fn layout(table: Entity) -> OpResult<&'static Layout> {
-    Ok(match table {
-        Entity::Mailboxes => &Layout {
+    Ok(match table.csv_table().ok_or_else(|| table.no_csv())? {
+        CsvTable::Mailboxes => &Layout {
             cols: MAILBOX,
             how: "# Edit quota (bytes, 500M, 2G, 0 = unlimited), name and status (active|suspended).\n",
         },
-        Entity::Aliases => &Layout {
+        CsvTable::Aliases => &Layout {
             cols: ALIAS,
             how: "# Edit goto (addresses, comma-separated), description and status (active|suspended).\n",
         },
-        Entity::Domains => &Layout {
+        CsvTable::Domains => &Layout {
             cols: DOMAIN,
             how: "# Edit description, quota and max_mailbox_quota (bytes, 500M, 2G, 0 = unlimited),\n# max_mailboxes and max_aliases (0 = unlimited), transport and status (active|suspended).\n",
         },
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => return Err(table.no_csv()),
     })
 }
 
@@ -157,8 +149,8 @@ impl Sheet {
         // A row named twice (or spelled two ways) appears once.
         let mut seen = HashSet::new();
         for k in keys {
-            let row = match table {
-                Entity::Mailboxes => {
+            let row = match table.csv_table().ok_or_else(|| table.no_csv())? {
+                CsvTable::Mailboxes => {
                     let m = ops::mailboxes::get(conn, ctx, k)?;
                     let cells = vec![
                         m.username,
@@ -168,12 +160,12 @@ impl Sheet {
                     ];
                     (m.version, cells)
                 }
-                Entity::Aliases => {
+                CsvTable::Aliases => {
                     let a = ops::aliases::get(conn, ctx, k)?;
                     let cells = vec![a.address, a.goto, opt(&a.description), a.status];
                     (a.version, cells)
                 }
-                Entity::Domains => {
+                CsvTable::Domains => {
                     let d = ops::domains::get(conn, ctx, k)?;
                     let cells = vec![
                         d.name,
@@ -187,14 +179,6 @@ impl Sheet {
                     ];
                     (d.version, cells)
                 }
-                Entity::AliasDomains
-                | Entity::Users
-                | Entity::Permissions
-                | Entity::Audit
-                | Entity::MailServers
-                | Entity::Ldap
-                | Entity::DkimKey
-                | Entity::DeletedMailboxes => return Err(table.no_csv()),
             };
             if seen.insert(row.1[0].clone()) {
                 rows.push(row);

@@ -29,7 +29,7 @@ use crate::db::models::Domain;
 use crate::db::schema::{aliases, domains, mailboxes};
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
-use crate::model::{AuditAction, AuditType, Entity, Perm, Status};
+use crate::model::{AuditAction, AuditType, CsvTable, Entity, Perm, Status};
 use crate::validate::{self, format_size};
 
 /// Rows per `eq_any` query and per UPDATE/DELETE statement: well under the
@@ -977,8 +977,8 @@ pub fn run(
             ),
         )
     };
-    match table {
-        Entity::Mailboxes => {
+    match table.csv_table().ok_or_else(unsupported)? {
+        CsvTable::Mailboxes => {
             let a = match action {
                 Action::Suspend => MailboxAction::Suspend,
                 Action::Activate => MailboxAction::Activate,
@@ -992,7 +992,7 @@ pub fn run(
                 mailboxes_preview(conn, ctx, keys, a)
             }
         }
-        Entity::Aliases => {
+        CsvTable::Aliases => {
             let a = match action {
                 Action::Suspend => AliasAction::Suspend,
                 Action::Activate => AliasAction::Activate,
@@ -1005,7 +1005,7 @@ pub fn run(
                 aliases_preview(conn, ctx, keys, a)
             }
         }
-        Entity::Domains => {
+        CsvTable::Domains => {
             let a = match action {
                 Action::Suspend => DomainAction::Suspend,
                 Action::Activate => DomainAction::Activate,
@@ -1025,14 +1025,6 @@ pub fn run(
                 domains_preview(conn, ctx, keys, &a)
             }
         }
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => Err(unsupported()),
     }
 }
 

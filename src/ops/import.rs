@@ -23,7 +23,7 @@ use crate::db::models::Domain;
 use crate::db::schema::{deleted_mailboxes, domains, mailboxes};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
-use crate::model::{AuditAction, AuditType, Entity, Perm, Status};
+use crate::model::{AuditAction, AuditType, CsvTable, Entity, Perm, Status};
 use crate::validate::{self, format_size};
 
 /// A mailbox row of an import, password already hashed (by the caller,
@@ -863,18 +863,10 @@ fn stale(ch: &RowChange, now: i32) -> OpError {
 }
 
 fn edit_row(c: &mut AnyConnection, ctx: &Ctx, table: Entity, ch: &RowChange) -> OpResult<()> {
-    match table {
-        Entity::Mailboxes => edit_mailbox_row(c, ctx, ch),
-        Entity::Aliases => edit_alias_row(c, ctx, ch),
-        Entity::Domains => edit_domain_row(c, ctx, ch),
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => Err(table.no_csv()),
+    match table.csv_table().ok_or_else(|| table.no_csv())? {
+        CsvTable::Mailboxes => edit_mailbox_row(c, ctx, ch),
+        CsvTable::Aliases => edit_alias_row(c, ctx, ch),
+        CsvTable::Domains => edit_domain_row(c, ctx, ch),
     }
 }
 

@@ -6,7 +6,7 @@ use super::{App, EditorJob, Modal, Screen};
 use crate::error::ErrorKind;
 use crate::tui::dashboard::Dashboard;
 use crate::tui::form::Form;
-use crate::tui::{forms, overlay, rows};
+use crate::tui::{forms, overlay};
 use crate::worker::{Failure, Reply, Request, Response, Slot, Tag};
 
 impl App {
@@ -72,14 +72,12 @@ impl App {
                     return false;
                 };
                 match result {
-                    Ok(Response::Rows(l)) => t.on_rows(rows::from_listing(&l)),
-                    Ok(Response::Live(token, l)) => {
-                        match t.on_live(token, rows::from_listing(&l)) {
-                            crate::tui::table::Refreshed::Same => return false,
-                            crate::tui::table::Refreshed::Redraw => {}
-                            crate::tui::table::Refreshed::Refetch(r) => self.send(tag.slot, r),
-                        }
-                    }
+                    Ok(Response::Rows(l)) => t.on_rows(l.rows()),
+                    Ok(Response::Live(token, l)) => match t.on_live(token, l.rows()) {
+                        crate::tui::table::Refreshed::Same => return false,
+                        crate::tui::table::Refreshed::Redraw => {}
+                        crate::tui::table::Refreshed::Refetch(r) => self.send(tag.slot, r),
+                    },
                     // A change check found nothing new: not a byte to draw.
                     Ok(Response::Unchanged) => return false,
                     Ok(other) => return self.unexpected(tag.slot, &other),
@@ -279,7 +277,7 @@ impl App {
             // The row as the other writer left it, after a conflict.
             Ok(Response::Rows(listing)) => {
                 if let Some(Modal::Form(f)) = self.modal.as_mut() {
-                    let rows = crate::tui::rows::from_listing(&listing);
+                    let rows = listing.rows();
                     forms::rebase(f, rows.first());
                 }
             }

@@ -1,12 +1,11 @@
 //! What the UI sends the worker and what it gets back: jobs tagged with
 //! their slot and generation, and replies on the same tag.
 
-use crate::db::models::{LdapConfig, MailServerConfig, User};
 use crate::error::{ErrorKind, OpError};
 use crate::model::Entity;
+use crate::ops;
 use crate::ops::command::{Command, Lane, Outcome};
-use crate::ops::{self, alias_domains::AliasDomainView};
-use crate::store::{permissions::Grant, stats, Filter, Page};
+use crate::store::{stats, Filter, Page};
 
 /// Who asked: one pending request per slot, newer replaces older.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,26 +187,7 @@ pub struct Session {
     pub dkim_bits: u32,
 }
 
-#[derive(Debug, Clone)]
-pub enum Listing {
-    /// The page's domains, the DKIM marker of each that has a live key and
-    /// the DNS mark of each that was checked (one query each for the page).
-    Domains(
-        Vec<crate::db::models::Domain>,
-        std::collections::HashMap<i32, ops::command::dkim::Marker>,
-        std::collections::HashMap<i32, ops::command::dns::DnsMark>,
-    ),
-    Mailboxes(Vec<crate::db::models::Mailbox>),
-    Aliases(Vec<crate::db::models::Alias>),
-    AliasDomains(Vec<AliasDomainView>),
-    Users(Vec<User>),
-    Permissions(Vec<Grant>),
-    Audit(Vec<ops::audit::Named>),
-    MailServers(Vec<MailServerConfig>),
-    Ldap(Vec<LdapConfig>),
-    DkimKeys(Vec<ops::command::dkim::KeyRow>),
-    DeletedMailboxes(Vec<ops::deleted::HoldView>),
-}
+pub use crate::listing::Listing;
 
 #[derive(Debug, Clone)]
 pub enum Response {

@@ -19,6 +19,7 @@ mod impact;
 mod job;
 mod reads;
 mod runner;
+pub mod source;
 mod text;
 mod throttle;
 mod write;

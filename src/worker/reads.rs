@@ -4,9 +4,10 @@
 use crate::db::AnyConnection;
 use crate::error::OpError;
 use crate::model::Entity;
-use crate::ops::{self, command::dkim, Ctx};
+use crate::ops::{self, Ctx};
 use crate::store::{self, Filter, Page};
 
+use super::source::source;
 use super::{impact, text, HostSettings, Listing, LiveToken, Request, Response};
 
 /// Keys per `MatchingKeys` chunk: one keyset page of the largest size.
@@ -98,70 +99,16 @@ fn list(
     f: &Filter,
     page: &Page,
 ) -> Result<Listing, OpError> {
-    Ok(match entity {
-        Entity::Domains => {
-            let v = ops::domains::list(c, ctx, f, page)?;
-            domains(c, v)?
-        }
-        Entity::Mailboxes => Listing::Mailboxes(ops::mailboxes::list(c, ctx, f, page)?),
-        Entity::Aliases => Listing::Aliases(ops::aliases::list(c, ctx, f, page)?),
-        Entity::AliasDomains => Listing::AliasDomains(ops::alias_domains::list(c, ctx, f, page)?),
-        Entity::Users => Listing::Users(ops::users::list(c, ctx, f, page)?),
-        Entity::Permissions => {
-            Listing::Permissions(ops::permissions::list(c, ctx, None, None, page)?)
-        }
-        Entity::Audit => Listing::Audit(ops::audit::search(
-            c,
-            ctx,
-            &ops::audit::parse_query(f.text.as_deref(), f.show_hidden),
-            page,
-        )?),
-        Entity::MailServers => {
-            Listing::MailServers(ops::mail_configs::page(c, ctx, f.text.as_deref(), page)?)
-        }
-        Entity::Ldap => Listing::Ldap(ops::ldap::page(c, ctx, f.text.as_deref(), page)?),
-        Entity::DkimKey => Listing::DkimKeys(dkim::page(c, ctx, &host.dkim, f, page)?),
-        Entity::DeletedMailboxes => Listing::DeletedMailboxes(ops::deleted::list(c, ctx, f, page)?),
-    })
+    source(entity).list(c, ctx, host, f, page)
 }
 
-/// Domains (already scoped by ops) with their DKIM markers and cached DNS
-/// states, one query each for the page (never a DNS lookup).
-fn domains(c: &mut AnyConnection, v: Vec<crate::db::models::Domain>) -> Result<Listing, OpError> {
-    let ids: Vec<i32> = v.iter().map(|d| d.id).collect();
-    let marks = dkim::markers(c, &ids)?;
-    let dns = ops::command::dns::marks(c, &ids)?;
-    Ok(Listing::Domains(v, marks, dns))
-}
-
-/// The change token of a table's rows; None for tables no trigger counts
-/// changes of (users, grants, alias domains, mail configs, LDAP servers),
-/// which refresh on `r` and after this session's own writes.
 fn live_token(
     c: &mut AnyConnection,
     ctx: &Ctx,
     entity: Entity,
     f: &Filter,
 ) -> Result<Option<LiveToken>, OpError> {
-    Ok(match entity {
-        Entity::Domains | Entity::Mailboxes | Entity::Aliases => {
-            Some(ops::quota::table_token(c, ctx, f.domain_id)?)
-        }
-        // The newest entry this user may see: the primary key's last
-        // entry, one index probe at any size. Every DKIM change is audited
-        // (a CLI `dkim activate`, a timer's `revoke --due`), so the same
-        // probe tells the DKIM screen when to read its page again; so
-        // too for holds (every delete, restore and purge is audited).
-        Entity::Audit | Entity::DkimKey | Entity::DeletedMailboxes => {
-            let newest = ops::audit::newer_than(c, ctx, 0, 1)?;
-            Some(((0, 0, 0), newest.first().map(|a| a.id).unwrap_or(0)))
-        }
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::MailServers
-        | Entity::Ldap => None,
-    })
+    source(entity).token(c, ctx, f)
 }
 
 /// One chunk of the keys matching the filter, for "mark all matching", and
@@ -185,33 +132,7 @@ fn matching_keys(
         limit: Some(MARK_CHUNK),
         backward: false,
     };
-    let keys: Vec<String> = match entity {
-        Entity::Mailboxes => ops::mailboxes::list(c, ctx, &filter, &page)?
-            .into_iter()
-            .map(|m| m.username)
-            .collect(),
-        Entity::Aliases => ops::aliases::list(c, ctx, &filter, &page)?
-            .into_iter()
-            .map(|a| a.address)
-            .collect(),
-        Entity::Domains => ops::domains::list(c, ctx, &filter, &page)?
-            .into_iter()
-            .map(|d| d.name)
-            .collect(),
-        Entity::AliasDomains
-        | Entity::Users
-        | Entity::Permissions
-        | Entity::Audit
-        | Entity::MailServers
-        | Entity::Ldap
-        | Entity::DkimKey
-        | Entity::DeletedMailboxes => {
-            return Err(OpError::invalid(
-                "marks",
-                format!("{} rows cannot be marked", entity.noun()),
-            ))
-        }
-    };
+    let keys = source(entity).keys(c, ctx, &filter, &page)?;
     let next = if keys.len() as i64 >= MARK_CHUNK {
         keys.last().cloned()
     } else {
@@ -228,33 +149,5 @@ fn row(
     entity: Entity,
     key: &str,
 ) -> Result<Listing, OpError> {
-    Ok(match entity {
-        Entity::Domains => {
-            let d = ops::domains::get(c, ctx, key)?;
-            domains(c, vec![d])?
-        }
-        Entity::Mailboxes => Listing::Mailboxes(vec![ops::mailboxes::get(c, ctx, key)?]),
-        Entity::Aliases => Listing::Aliases(vec![ops::aliases::get(c, ctx, key)?]),
-        Entity::AliasDomains => Listing::AliasDomains(vec![ops::alias_domains::get(c, ctx, key)?]),
-        Entity::Users => Listing::Users(vec![ops::users::get(c, ctx, key)?]),
-        Entity::Ldap => {
-            let page = Page {
-                limit: Some(50),
-                ..Default::default()
-            };
-            let mut rows = ops::ldap::page(c, ctx, Some(key), &page)?;
-            rows.retain(|r| r.server_name == key);
-            Listing::Ldap(rows)
-        }
-        Entity::DkimKey => Listing::DkimKeys(vec![dkim::row(c, ctx, &host.dkim, key)?]),
-        Entity::DeletedMailboxes => {
-            Listing::DeletedMailboxes(vec![ops::deleted::get(c, ctx, key)?])
-        }
-        Entity::Permissions | Entity::Audit | Entity::MailServers => {
-            return Err(OpError::invalid(
-                "resource",
-                format!("{} rows are not read one by one", entity.noun()),
-            ))
-        }
-    })
+    source(entity).row(c, ctx, host, key)
 }

@@ -110,3 +110,6 @@ pub fn row(a: &crate::ops::alias_domains::AliasDomainView) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::ops::alias_domains::AliasDomainView, row);

@@ -127,3 +127,6 @@ pub fn row(a: &crate::db::models::Alias) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::db::models::Alias, row);

@@ -102,3 +102,6 @@ pub fn row(n: &crate::ops::audit::Named) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::ops::audit::Named, row);

@@ -133,3 +133,6 @@ pub fn row(h: &HoldView) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::ops::deleted::HoldView, row);

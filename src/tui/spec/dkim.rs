@@ -310,3 +310,6 @@ pub fn row(k: &KeyRow) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::ops::command::dkim::KeyRow, row);

@@ -279,3 +279,12 @@ pub fn row(
         ]),
     }
 }
+
+impl crate::listing::Records for crate::worker::source::DomainPage {
+    fn rows(&self) -> Vec<Row> {
+        self.domains
+            .iter()
+            .map(|d| row(d, self.dkim.get(&d.id), self.dns.get(&d.id)))
+            .collect()
+    }
+}

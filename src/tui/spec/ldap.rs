@@ -246,3 +246,6 @@ pub fn row(l: &crate::db::models::LdapConfig) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::db::models::LdapConfig, row);

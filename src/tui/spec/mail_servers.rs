@@ -156,3 +156,6 @@ pub fn row(m: &crate::db::models::MailServerConfig) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::db::models::MailServerConfig, row);

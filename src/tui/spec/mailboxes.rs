@@ -167,3 +167,6 @@ pub fn row(m: &crate::db::models::Mailbox) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::db::models::Mailbox, row);

@@ -30,13 +30,9 @@ use super::reader::Reader;
 use super::rows::Row;
 use crate::model::{Entity, Role};
 use crate::store::SortKey;
-use crate::worker::{Listing, Session, Write};
+use crate::worker::{Session, Write};
 
-/// A field of a row and of its forms, by id; `name` is what ops calls it
-/// in `OpError::field()` and what the detail view shows.
-pub trait FieldId: Copy {
-    fn name(self) -> &'static str;
-}
+pub use crate::listing::FieldId;
 
 /// An enum of field ids and the name each stands for.
 macro_rules! fields {
@@ -204,26 +200,6 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
         Entity::Ldap => &ldap::Ldap,
         Entity::DkimKey => &dkim::DkimKeys,
         Entity::DeletedMailboxes => &deleted::Deleted,
-    }
-}
-
-/// The rows a listing holds, drawn by their table's spec.
-pub fn rows(l: &Listing) -> Vec<Row> {
-    match l {
-        Listing::Domains(v, dkim, dns) => v
-            .iter()
-            .map(|d| domains::row(d, dkim.get(&d.id), dns.get(&d.id)))
-            .collect(),
-        Listing::Mailboxes(v) => v.iter().map(mailboxes::row).collect(),
-        Listing::Aliases(v) => v.iter().map(aliases::row).collect(),
-        Listing::AliasDomains(v) => v.iter().map(alias_domains::row).collect(),
-        Listing::Users(v) => v.iter().map(users::row).collect(),
-        Listing::Permissions(v) => v.iter().map(permissions::row).collect(),
-        Listing::Audit(v) => v.iter().map(audit::row).collect(),
-        Listing::MailServers(v) => v.iter().map(mail_servers::row).collect(),
-        Listing::Ldap(v) => v.iter().map(ldap::row).collect(),
-        Listing::DkimKeys(v) => v.iter().map(dkim::row).collect(),
-        Listing::DeletedMailboxes(v) => v.iter().map(deleted::row).collect(),
     }
 }
 

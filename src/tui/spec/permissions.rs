@@ -117,3 +117,6 @@ pub fn row(g: &crate::store::permissions::Grant) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::store::permissions::Grant, row);

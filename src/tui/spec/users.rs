@@ -128,3 +128,6 @@ pub fn row(u: &crate::db::models::User) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(crate::db::models::User, row);
