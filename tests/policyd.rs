@@ -139,8 +139,12 @@ impl Client {
     }
 
     fn ask(&mut self, state: &str, sender: &str, instance: &str) -> String {
+        self.ask_to(state, sender, instance, "x@example.net")
+    }
+
+    fn ask_to(&mut self, state: &str, sender: &str, instance: &str, rcpt: &str) -> String {
         let req = format!(
-            "request=smtpd_access_policy\nprotocol_state={state}\nprotocol_name=ESMTP\nsender={sender}\nrecipient=x@example.net\ninstance={instance}\nsasl_method=PLAIN\nsasl_username={sender}\n\n"
+            "request=smtpd_access_policy\nprotocol_state={state}\nprotocol_name=ESMTP\nsender={sender}\nrecipient={rcpt}\ninstance={instance}\nsasl_method=PLAIN\nsasl_username={sender}\n\n"
         );
         self.send_raw(req.as_bytes()).unwrap();
         self.answer().expect("an answer")
@@ -290,11 +294,138 @@ on_both_backends!(abuse_suspends_and_an_admin_resumes, |t| {
     assert!(x.contains("suspended"), "{x}");
     assert_eq!(cl.message(BOB, "b", 1), ["DUNNO"], "bob is not affected");
 
-    // The admin resumes and raises the limit: ALICE sends again.
+    // The admin resumes: the refusals before it no longer count, so the
+    // next one (still over the hourly limit) is not a new suspension.
     sl::resume(&mut c, &a, ALICE).unwrap();
+    settle();
+    let x = cl.ask("RCPT", ALICE, "resumed");
+    assert!(x.contains("hourly message limit (2)"), "{x}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        sl::suspensions(&mut c, &a).unwrap().is_empty(),
+        "suspended again by the first refusal after the resume"
+    );
+    // Raising the limit: ALICE sends again.
     mailbox_limits(&mut c, &a, ALICE, 1000, None);
     settle();
     assert_eq!(cl.message(ALICE, "again", 1), ["DUNNO"]);
+});
+
+/// Wait until `addr` has a sending suspension; its reason.
+fn suspended_reason(c: &mut AnyConnection, a: &Ctx, addr: &str) -> String {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = sl::suspensions(c, a)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.address == addr)
+        {
+            return s.reason;
+        }
+        assert!(t0.elapsed() < READ, "no suspension of {addr} written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// The second containment rule: a sender asking for abuse_domains distinct
+// recipient domains within ten minutes is suspended, even under every
+// limit; audited with the reason; an admin's resume starts it over.
+on_both_backends!(abuse_domains_suspend_a_sender_spreading_out, |t| {
+    let mut c = t.conn();
+    let a = fixture(&mut c);
+    let r = start(
+        t,
+        PolicydSettings {
+            abuse_domains: 5,
+            abuse_factor: 0,
+            ..settings()
+        },
+        "mx1",
+    );
+    ready(&r);
+    let mut cl = Client::connect(r.addr.unwrap());
+    // Four domains, each asked for twice (and once in capitals): under.
+    for round in 0..2 {
+        for d in ["a.example", "b.example", "C.Example", "d.example"] {
+            let x = cl.ask_to(
+                "RCPT",
+                ALICE,
+                &format!("m{round}"),
+                &format!("u{round}@{d}"),
+            );
+            assert_eq!(x, "DUNNO", "{d}");
+        }
+        assert_eq!(
+            cl.ask("END-OF-MESSAGE", ALICE, &format!("m{round}")),
+            "DUNNO"
+        );
+    }
+    assert_eq!(cl.ask_to("RCPT", ALICE, "m2", "u@c.example"), "DUNNO");
+    // The fifth distinct domain: refused, and the sender suspended.
+    let x = cl.ask_to("RCPT", ALICE, "m2", "u@e.example");
+    assert!(
+        x.starts_with("DEFER_IF_PERMIT 4.7.1 ")
+            && x.contains("5 recipient domains within 10 minutes"),
+        "{x}"
+    );
+    let why = suspended_reason(&mut c, &a, ALICE);
+    assert!(
+        why.contains("5 distinct recipient domains within 10 minutes"),
+        "{why}"
+    );
+    let (actor, details): (Option<String>, Option<String>) = audit_logs::table
+        .filter(audit_logs::resource_type.eq("sending"))
+        .order(audit_logs::id.desc())
+        .select((audit_logs::actor, audit_logs::details))
+        .first(&mut c)
+        .unwrap();
+    assert_eq!(actor.as_deref(), Some("policyd@mx1"));
+    assert!(
+        details
+            .unwrap_or_default()
+            .contains("distinct recipient domains"),
+        "the audit row carries the reason"
+    );
+    settle();
+    let x = cl.ask_to("RCPT", ALICE, "m3", "u@a.example");
+    assert!(x.contains("suspended"), "{x}");
+    // Bob, spreading less, is not affected.
+    for d in ["a.example", "b.example", "c.example"] {
+        assert_eq!(cl.ask_to("RCPT", BOB, "b1", &format!("x@{d}")), "DUNNO");
+    }
+
+    // Resumed: the domains seen before no longer count.
+    sl::resume(&mut c, &a, ALICE).unwrap();
+    settle();
+    for d in ["f.example", "g.example", "a.example"] {
+        assert_eq!(
+            cl.ask_to("RCPT", ALICE, "m4", &format!("u@{d}")),
+            "DUNNO",
+            "{d}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(sl::suspensions(&mut c, &a).unwrap().is_empty());
+    r.stop();
+
+    // abuse_domains = 0: off.
+    let r = start(
+        t,
+        PolicydSettings {
+            abuse_domains: 0,
+            abuse_factor: 0,
+            ..settings()
+        },
+        "mx1",
+    );
+    ready(&r);
+    let mut cl = Client::connect(r.addr.unwrap());
+    for i in 0..12 {
+        let x = cl.ask_to("RCPT", BOB, "b2", &format!("x@d{i}.example"));
+        assert_eq!(x, "DUNNO", "domain {i}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(sl::suspensions(&mut c, &a).unwrap().is_empty());
 });
 
 on_both_backends!(malformed_oversized_and_stalled_requests_end_cleanly, |t| {

@@ -322,6 +322,57 @@ on_both_backends!(cli_sets_shows_suspends_and_resumes, |t| {
     );
     let text = ok(&["mailbox", "limits", ALICE]);
     assert!(text.contains("sending suspended"), "{text}");
+
+    // `stats senders` (and its other name `policyd senders`): the shared
+    // counters with each sender's limit and state, for monitoring.
+    let now = chrono::Utc::now().timestamp();
+    let counts = |m| postfix_manager::store::send_limits::Counts {
+        messages: m,
+        recipients: m * 2,
+        refused: 1,
+    };
+    sl::add_counts(
+        &mut t.conn(),
+        &[
+            (ALICE.into(), 3600, now - now.rem_euclid(3600), counts(4)),
+            (
+                ALICE.into(),
+                86_400,
+                now - now.rem_euclid(86_400),
+                counts(9),
+            ),
+        ],
+    )
+    .unwrap();
+    let j: serde_json::Value = serde_json::from_str(&ok(&["--json", "stats", "senders"])).unwrap();
+    let row = &j["items"][0];
+    assert_eq!(row["sender"], ALICE, "{j}");
+    assert_eq!(row["messages"], 4, "{j}");
+    assert_eq!(row["recipients"], 8, "{j}");
+    assert_eq!(row["limit"], 5, "the effective hourly limit: {j}");
+    assert_eq!(row["suspended"], true, "{j}");
+    let day: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "stats", "senders", "--day"])).unwrap();
+    assert_eq!(day["items"][0]["messages"], 9, "{day}");
+    assert_eq!(
+        day["items"][0]["limit"], 70,
+        "the domain's daily limit: {day}"
+    );
+    assert_eq!(
+        ok(&["--json", "policyd", "senders"]),
+        ok(&["--json", "stats", "senders"]),
+        "one implementation, two names"
+    );
+    let text = ok(&["stats", "senders"]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(ALICE))
+        .unwrap_or_default();
+    assert!(line.contains("suspended") && line.contains(" 5 "), "{text}");
+    // Plain `stats` is unchanged.
+    let j: serde_json::Value = serde_json::from_str(&ok(&["--json", "stats"])).unwrap();
+    assert!(j["totals"].is_object(), "{j}");
+
     ok(&["sending", "resume", ALICE]);
     let j: serde_json::Value = serde_json::from_str(&ok(&["--json", "sending", "list"])).unwrap();
     assert_eq!(j["items"].as_array().unwrap().len(), 0);

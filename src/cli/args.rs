@@ -103,8 +103,8 @@ pub enum Command {
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Mailbox totals and per-domain usage
-    Stats(PageArgs),
+    /// Mailbox totals and per-domain usage; `stats senders`: who is sending how much
+    Stats(super::stats::StatsArgs),
     /// Your own preferences: theme, language, time zone (they follow you to every host)
     #[command(subcommand)]
     Preferences(PreferencesCommand),

@@ -24,14 +24,8 @@ pub enum PolicydCommand {
     },
     /// The [policyd] settings in force (defaults for every mailbox without its own or its domain's limits)
     Defaults,
-    /// Busiest senders of the current hour or day, with their counts (what every host counted)
-    Senders {
-        /// The day's window instead of the hour's
-        #[arg(long)]
-        day: bool,
-        #[arg(long, default_value_t = 20)]
-        limit: i64,
-    },
+    /// Busiest senders of the current hour or day, with their counts (the same as `stats senders`)
+    Senders(super::stats::SendersArgs),
     /// Load test: decisions per second and latency with N concurrent connections (see docs/performance.md)
     Bench {
         #[arg(long, default_value_t = 64)]
@@ -84,17 +78,10 @@ pub fn run(cli: &Cli, cmd: &PolicydCommand) -> Result<String, CliError> {
             eprintln!("policyd: stopped");
             Ok(String::new())
         }
-        PolicydCommand::Senders { day, limit } => {
+        PolicydCommand::Senders(a) => {
             let mut conn = env.connect()?;
             let ctx = env.login(&mut conn)?;
-            let rows = crate::ops::send_limits::top_senders(
-                &mut conn,
-                &ctx,
-                &env.config.policyd,
-                *day,
-                *limit,
-            )?;
-            Ok(senders_text(&rows, cli.json))
+            super::stats::senders(a, &env, &mut conn, &ctx, cli.json)
         }
         PolicydCommand::Bench {
             connections,
@@ -152,29 +139,4 @@ pub fn run(cli: &Cli, cmd: &PolicydCommand) -> Result<String, CliError> {
             })
         }
     }
-}
-
-pub fn senders_text(rows: &[crate::ops::send_limits::SenderView], json: bool) -> String {
-    if json {
-        return format!(
-            "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({ "items": rows })).unwrap_or_default()
-        );
-    }
-    let mut out = format!(
-        "{:<40} {:>9} {:>11} {:>8} {:>9}  STATE\n",
-        "SENDER", "MESSAGES", "RECIPIENTS", "REFUSED", "LIMIT"
-    );
-    for r in rows {
-        out.push_str(&format!(
-            "{:<40} {:>9} {:>11} {:>8} {:>9}  {}\n",
-            crate::sanitize::for_terminal(&r.sender),
-            r.messages,
-            r.recipients,
-            r.refused,
-            r.limit.map_or_else(|| "-".into(), |n| n.to_string()),
-            if r.suspended { "suspended" } else { "" }
-        ));
-    }
-    out
 }

@@ -32,7 +32,7 @@ pub fn run(
         Command::User(c) => super::user::run(c, env, conn, ctx, j),
         Command::Permission(c) => super::permission::run(c, conn, ctx, j),
         Command::Audit(c) => super::audit::run(c, conn, ctx, j),
-        Command::Stats(p) => super::stats::run(p, conn, ctx, j),
+        Command::Stats(p) => super::stats::run(p, env, conn, ctx, j),
         Command::Init(_)
         | Command::Db(_)
         | Command::Health(_)

@@ -462,8 +462,77 @@ pub struct SenderView {
     pub suspended: bool,
 }
 
+/// What a listing of senders needs to know besides the counts: who the
+/// user may see, each sender's effective limits, who is suspended.
+struct SenderIndex {
+    /// The domains the user may see; None: all.
+    scope: Option<std::collections::HashSet<String>>,
+    mailboxes: std::collections::HashMap<String, Limits>,
+    domains: std::collections::HashMap<String, Limits>,
+    suspended: std::collections::HashSet<String>,
+    defaults: Limits,
+}
+
+impl SenderIndex {
+    fn load(c: &mut AnyConnection, who: &Principal, settings: &PolicydSettings) -> OpResult<Self> {
+        use crate::db::schema::domains;
+        // Counters are keyed by login name, not domain id: a scoped user's
+        // rows are picked by the address's domain.
+        let scope = match who.domain_scope() {
+            None => None,
+            Some(ids) => Some(
+                domains::table
+                    .filter(domains::id.eq_any(ids))
+                    .select(domains::name)
+                    .load::<String>(c)?
+                    .into_iter()
+                    .collect(),
+            ),
+        };
+        let mut ix = SenderIndex {
+            scope,
+            mailboxes: Default::default(),
+            domains: Default::default(),
+            suspended: store::send_limits::suspended_addresses(c)?
+                .into_iter()
+                .collect(),
+            defaults: defaults(settings),
+        };
+        for (name, is_mailbox, l) in store::send_limits::all_named(c)? {
+            if is_mailbox {
+                ix.mailboxes.insert(name, l);
+            } else {
+                ix.domains.insert(name, l);
+            }
+        }
+        Ok(ix)
+    }
+
+    fn visible(&self, sender: &str) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|n| sender.rsplit_once('@').is_some_and(|(_, d)| n.contains(d)))
+    }
+
+    fn effective(&self, sender: &str) -> Limits {
+        let own = self.mailboxes.get(sender).copied().unwrap_or_default();
+        let dom = sender
+            .rsplit_once('@')
+            .and_then(|(_, d)| self.domains.get(d))
+            .copied()
+            .unwrap_or_default();
+        own.or(dom).or(self.defaults)
+    }
+}
+
+/// Unix seconds of the current hour's and UTC day's starts.
+fn windows() -> (i64, i64) {
+    let t = chrono::Utc::now().timestamp();
+    (t - t.rem_euclid(3600), t - t.rem_euclid(86_400))
+}
+
 /// The busiest senders of the current hour (or day) that the user may
-/// see: `stats senders`, `policyd senders` and the TUI.
+/// see: `stats senders` and `policyd senders`.
 pub fn top_senders(
     conn: &mut AnyConnection,
     ctx: &Ctx,
@@ -474,62 +543,23 @@ pub fn top_senders(
     use store::send_limits::{DAY, HOUR};
     let who = Principal::load(conn, ctx)?;
     let limit = limit.clamp(1, 10_000);
-    let t = chrono::Utc::now().timestamp();
+    let (hour_start, day_start) = windows();
     let (span, start) = if day {
-        (DAY, t - t.rem_euclid(86_400))
+        (DAY, day_start)
     } else {
-        (HOUR, t - t.rem_euclid(3600))
+        (HOUR, hour_start)
     };
-    // Counters are keyed by login name, not domain id: a scoped user's
-    // rows are picked by the address's domain from a larger page.
-    let names: Option<std::collections::HashSet<String>> = match who.domain_scope() {
-        None => None,
-        Some(ids) => Some(
-            crate::db::schema::domains::table
-                .filter(crate::db::schema::domains::id.eq_any(ids))
-                .select(crate::db::schema::domains::name)
-                .load::<String>(conn)?
-                .into_iter()
-                .collect(),
-        ),
-    };
-    let fetch = if names.is_some() { 10_000 } else { limit };
+    let ix = SenderIndex::load(conn, &who, settings)?;
+    let fetch = if ix.scope.is_some() { 10_000 } else { limit };
     let rows = store::send_limits::top(conn, span, start, fetch)?;
-    let mut mailboxes = std::collections::HashMap::new();
-    let mut domains = std::collections::HashMap::new();
-    for (name, is_mailbox, l) in store::send_limits::all_named(conn)? {
-        if is_mailbox {
-            mailboxes.insert(name, l);
-        } else {
-            domains.insert(name, l);
-        }
-    }
-    let suspended: std::collections::HashSet<String> =
-        store::send_limits::suspended_addresses(conn)?
-            .into_iter()
-            .collect();
-    let defaults = defaults(settings);
     Ok(rows
         .into_iter()
-        .filter(|r| {
-            names.as_ref().is_none_or(|n| {
-                r.sender
-                    .rsplit_once('@')
-                    .is_some_and(|(_, d)| n.contains(d))
-            })
-        })
+        .filter(|r| ix.visible(&r.sender))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .map(|r| {
-            let own = mailboxes.get(&r.sender).copied().unwrap_or_default();
-            let dom = r
-                .sender
-                .rsplit_once('@')
-                .and_then(|(_, d)| domains.get(d))
-                .copied()
-                .unwrap_or_default();
-            let eff = own.or(dom).or(defaults);
+            let eff = ix.effective(&r.sender);
             SenderView {
-                suspended: suspended.contains(&r.sender),
+                suspended: ix.suspended.contains(&r.sender),
                 limit: if day { eff.per_day } else { eff.per_hour },
                 sender: r.sender,
                 messages: r.messages,
@@ -538,6 +568,119 @@ pub fn top_senders(
             }
         })
         .collect())
+}
+
+/// One row of the Senders screen: a sender's counts this hour and today,
+/// the limits that apply to it, and whether it is suspended for sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SenderLine {
+    pub sender: String,
+    pub hour: store::send_limits::Counts,
+    pub day: store::send_limits::Counts,
+    pub limits: Limits,
+    pub suspended: bool,
+}
+
+/// The Senders screen: the busiest senders of this hour and of today,
+/// busiest first (messages this hour, then today), and every suspended
+/// mailbox the user may see even when it sent nothing (an automatic
+/// suspension is an alert to act on). At most `limit` rows.
+pub fn sender_lines(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    settings: &PolicydSettings,
+    limit: i64,
+) -> OpResult<Vec<SenderLine>> {
+    use store::send_limits::{DAY, HOUR};
+    let who = Principal::load(conn, ctx)?;
+    let limit = limit.clamp(1, 1000);
+    let ix = SenderIndex::load(conn, &who, settings)?;
+    let (hour, day) = windows();
+    let fetch = if ix.scope.is_some() { 10_000 } else { limit };
+    let mut names: Vec<String> = store::send_limits::top(conn, HOUR, hour, fetch)?
+        .into_iter()
+        .chain(store::send_limits::top(conn, DAY, day, fetch)?)
+        .map(|r| r.sender)
+        .chain(ix.suspended.iter().cloned())
+        .filter(|s| ix.visible(s))
+        .collect();
+    names.sort();
+    names.dedup();
+    lines_of(conn, &ix, names, limit)
+}
+
+/// One sender's line (the screen's row after a write), for whoever may
+/// see its domain.
+pub fn sender_line(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    settings: &PolicydSettings,
+    sender: &str,
+) -> OpResult<SenderLine> {
+    let who = Principal::load(conn, ctx)?;
+    let ix = SenderIndex::load(conn, &who, settings)?;
+    let sender = sender.trim().to_lowercase();
+    if !ix.visible(&sender) {
+        return Err(OpError::not_found("sender", sender));
+    }
+    lines_of(conn, &ix, vec![sender.clone()], 1)?
+        .pop()
+        .ok_or_else(|| OpError::not_found("sender", sender))
+}
+
+fn lines_of(
+    conn: &mut AnyConnection,
+    ix: &SenderIndex,
+    names: Vec<String>,
+    limit: i64,
+) -> OpResult<Vec<SenderLine>> {
+    use store::send_limits::HOUR;
+    let (hour, day) = windows();
+    let mut lines: std::collections::HashMap<String, SenderLine> = names
+        .into_iter()
+        .map(|n| {
+            let l = SenderLine {
+                hour: Default::default(),
+                day: Default::default(),
+                limits: ix.effective(&n),
+                suspended: ix.suspended.contains(&n),
+                sender: n.clone(),
+            };
+            (n, l)
+        })
+        .collect();
+    let keys: Vec<String> = lines.keys().cloned().collect();
+    for chunk in keys.chunks(500) {
+        for (sender, span, n) in store::send_limits::counts(conn, chunk, hour, day)? {
+            if let Some(l) = lines.get_mut(&sender) {
+                if span == HOUR {
+                    l.hour = n;
+                } else {
+                    l.day = n;
+                }
+            }
+        }
+    }
+    let mut out: Vec<SenderLine> = lines.into_values().collect();
+    out.sort_by(|a, b| {
+        (b.hour.messages, b.day.messages, b.hour.recipients)
+            .cmp(&(a.hour.messages, a.day.messages, a.hour.recipients))
+            .then_with(|| a.sender.cmp(&b.sender))
+    });
+    out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(out)
+}
+
+/// The Senders screen's change token: the current windows' counters, and
+/// the newest audit entry (suspensions and resumes are audited).
+pub fn senders_token(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+) -> OpResult<(store::quota::ChangeToken, i64)> {
+    Principal::load(conn, ctx)?;
+    let (hour, day) = windows();
+    let t = store::send_limits::window_token(conn, hour, day)?;
+    Ok((t, store::audit::newest_id(conn)?))
 }
 
 /// One row of counts to add: (sender, window length, window start, counts).

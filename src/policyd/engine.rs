@@ -40,6 +40,8 @@ const FORGET_AFTER: Duration = Duration::from_secs(3 * 3600);
 const ACTIVE: Duration = Duration::from_secs(120);
 /// Counter windows are kept this long (for `stats senders`), then pruned.
 const KEEP_SECS: i64 = 2 * 86_400;
+/// The window of `abuse_domains`: distinct recipient domains this recent.
+const SPREAD_WINDOW: Duration = Duration::from_secs(600);
 
 /// What the service needs to run.
 #[derive(Clone)]
@@ -69,6 +71,16 @@ struct Sender {
     loaded: bool,
     last_seen: Option<Instant>,
     suspending: bool,
+    /// Refused recipients of this hour that no longer count towards
+    /// `abuse_factor`: those from before an admin resumed the sender, so a
+    /// resumed account is not suspended again by its first refusal.
+    refused_base: i64,
+    /// Recipient domains asked for within SPREAD_WINDOW, each with when it
+    /// was last asked for (`abuse_domains`); at most that many entries.
+    domains: HashMap<String, Instant>,
+    /// When this host wrote the sender's suspension (a read of the
+    /// suspensions begun before that cannot show it yet).
+    suspended_at: Option<Instant>,
 }
 
 impl Sender {
@@ -76,6 +88,7 @@ impl Sender {
     fn roll(&mut self, hour: i64, day: i64) {
         if self.hour_start != hour {
             self.hour_start = hour;
+            self.refused_base = 0;
             self.db.hour = Counts::default();
             self.unacked.hour = Counts::default();
         }
@@ -91,6 +104,32 @@ impl Sender {
             hour: add(self.db.hour, self.unacked.hour),
             day: add(self.db.day, self.unacked.day),
         }
+    }
+
+    /// Note `recipient`'s domain; true when the sender has now asked for
+    /// `max` distinct domains within SPREAD_WINDOW.
+    fn spread(&mut self, recipient: &str, max: u32) -> bool {
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        let Some((_, d)) = recipient.trim().rsplit_once('@') else {
+            return self.domains.len() >= max;
+        };
+        let d = d.trim_end_matches(['>', '.']).to_ascii_lowercase();
+        let now = Instant::now();
+        if let Some(cut) = now.checked_sub(SPREAD_WINDOW) {
+            self.domains.retain(|_, t| *t > cut);
+        }
+        // Bounded: past `max` the sender is being suspended anyway.
+        if !d.is_empty() && (self.domains.len() < max || self.domains.contains_key(&d)) {
+            self.domains.insert(d, now);
+        }
+        self.domains.len() >= max
+    }
+
+    /// An admin resumed the sender: containment starts over.
+    fn resumed(&mut self) {
+        self.suspending = false;
+        self.refused_base = self.now().hour.refused;
+        self.domains.clear();
     }
 }
 
@@ -273,8 +312,20 @@ impl Engine {
             drop(st);
             return self.counted(loaded, Verdict::Dunno);
         }
+        let spread_max = self.cfg.settings.abuse_domains;
+        let spread = spread_max > 0
+            && st
+                .senders
+                .get_mut(&sender)
+                .is_some_and(|s| s.spread(req.get("recipient").unwrap_or(""), spread_max));
         let now = st.senders.get(&sender).map(Sender::now).unwrap_or_default();
-        let verdict = decide::rcpt(&limits, &now, cs.rcpts);
+        let verdict = if spread {
+            Verdict::Over(format!(
+                "sending suspended for this account ({spread_max} recipient domains within 10 minutes)"
+            ))
+        } else {
+            decide::rcpt(&limits, &now, cs.rcpts)
+        };
         if matches!(verdict, Verdict::Dunno) {
             cs.rcpts += 1;
             bump(&mut st, &sender, hour, day, |c| c.recipients += 1);
@@ -282,25 +333,47 @@ impl Engine {
             return self.counted(loaded, verdict);
         }
         bump(&mut st, &sender, hour, day, |c| c.refused += 1);
-        let now = st.senders.get(&sender).map(Sender::now).unwrap_or_default();
-        let abuse = decide::abusive(&limits, &now, self.cfg.settings.abuse_factor);
-        let first = match st.senders.get_mut(&sender) {
-            Some(s) if abuse && !s.suspending => {
-                s.suspending = true;
-                true
-            }
-            _ => false,
-        };
+        let why = self.containment(&mut st, &sender, &limits, spread);
         drop(st);
-        if first {
-            let why = format!(
-                "automatic: {} refused recipients within the hour (abuse_factor {} x its limit)",
-                now.hour.refused, self.cfg.settings.abuse_factor
-            );
+        if let Some(why) = why {
             self.log(&format!("suspending sending of {sender}: {why}"));
             self.send(Job::Suspend(sender, why));
         }
         self.counted(loaded, verdict)
+    }
+
+    /// After a refusal: the reason to suspend `sender` when it crossed a
+    /// containment threshold for the first time (`abuse_domains`, seen by
+    /// the caller as `spread`, or `abuse_factor`), else None.
+    fn containment(
+        &self,
+        st: &mut State,
+        sender: &str,
+        limits: &Limits,
+        spread: bool,
+    ) -> Option<String> {
+        let s = st.senders.get_mut(sender)?;
+        if s.suspending {
+            return None;
+        }
+        let factor = self.cfg.settings.abuse_factor;
+        let mut now = s.now();
+        now.hour.refused -= s.refused_base.min(now.hour.refused);
+        let why = if spread {
+            let n = self.cfg.settings.abuse_domains;
+            format!(
+                "automatic: {n} distinct recipient domains within 10 minutes (abuse_domains {n})"
+            )
+        } else if decide::abusive(limits, &now, factor) {
+            format!(
+                "automatic: {} refused recipients within the hour (abuse_factor {factor} x its limit)",
+                now.hour.refused
+            )
+        } else {
+            return None;
+        };
+        s.suspending = true;
+        Some(why)
     }
 
     /// Without the database's counts only a refusal is sure (this host's
@@ -452,7 +525,11 @@ impl Engine {
                     self.metrics
                         .auto_suspensions
                         .fetch_add(1, Ordering::Relaxed);
-                    self.lock().suspended.insert(sender.clone());
+                    let mut st = self.lock();
+                    st.suspended.insert(sender.clone());
+                    if let Some(s) = st.senders.get_mut(sender) {
+                        s.suspended_at = Some(Instant::now());
+                    }
                 }
                 Err(e) => {
                     // Let a later refusal try again.
@@ -518,6 +595,7 @@ impl Engine {
     }
 
     fn refresh(&self, c: &mut AnyConnection) -> bool {
+        let began = Instant::now();
         let limits = store::all_named(c);
         let suspended = store::suspended_addresses(c);
         match (limits, suspended) {
@@ -530,11 +608,19 @@ impl Engine {
                         t.domains.insert(name, l);
                     }
                 }
-                let susp: HashSet<String> = susp.into_iter().collect();
+                let mut susp: HashSet<String> = susp.into_iter().collect();
                 let mut st = self.lock();
-                // A resumed sender starts over: no leftover "suspending".
+                let was = std::mem::take(&mut st.suspended);
                 for (name, s) in st.senders.iter_mut() {
-                    if !susp.contains(name) {
+                    if was.contains(name) && !susp.contains(name) {
+                        if s.suspended_at.is_some_and(|t| t >= began) {
+                            // Written by this host after the read began.
+                            susp.insert(name.clone());
+                        } else {
+                            s.resumed();
+                        }
+                    } else if !susp.contains(name) {
+                        // A suspension still being written, or one that failed.
                         s.suspending = false;
                     }
                 }

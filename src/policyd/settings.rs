@@ -32,6 +32,10 @@ pub struct PolicydSettings {
     /// times the sender's hourly message limit (or, without one, its
     /// recipients-per-message limit) suspend its sending. 0: never.
     pub abuse_factor: u32,
+    /// Containment by spread: this many distinct recipient domains within
+    /// ten minutes suspend the sender's sending (a phished account
+    /// spamming the world, even under its message limits). 0: never.
+    pub abuse_domains: u32,
     /// Largest request accepted, in bytes (Postfix's are well under 2 KiB).
     pub max_request_bytes: usize,
     /// Time a client has to finish a request once it started sending one.
@@ -58,6 +62,7 @@ impl Default for PolicydSettings {
             rcpt_per_msg: 50,
             rcpt_per_day: 2000,
             abuse_factor: 5,
+            abuse_domains: 100,
             max_request_bytes: 16 * 1024,
             request_timeout_ms: 10_000,
             idle_timeout_secs: 310,
@@ -134,6 +139,9 @@ impl PolicydSettings {
         if self.abuse_factor > 1000 {
             return Err("policyd.abuse_factor must be between 0 (off) and 1000".into());
         }
+        if self.abuse_domains > 100_000 {
+            return Err("policyd.abuse_domains must be between 0 (off) and 100000".into());
+        }
         if !self.metrics_listen.is_empty() {
             match self.metrics_listen.parse::<std::net::SocketAddr>() {
                 Ok(a) if a.ip().is_loopback() => {}
@@ -194,6 +202,10 @@ mod tests {
                 metrics_listen: "0.0.0.0:9140".into(),
                 ..Default::default()
             },
+            PolicydSettings {
+                abuse_domains: 100_001,
+                ..Default::default()
+            },
         ];
         let fields = [
             "policyd.listen",
@@ -201,6 +213,7 @@ mod tests {
             "policyd.action",
             "policyd.db_timeout_ms",
             "policyd.metrics_listen",
+            "policyd.abuse_domains",
         ];
         for (s, f) in bad.iter().zip(fields) {
             let e = s.check().unwrap_err();

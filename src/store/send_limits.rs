@@ -271,3 +271,29 @@ pub fn hosts(c: &mut AnyConnection) -> QueryResult<Vec<HostStatus>> {
         .select(HostStatus::as_select())
         .load(c)
 }
+
+/// What changes when any sender's counts in the current hour or day
+/// change: (rows, messages, recipients + refused) over the two windows'
+/// rows (one row per active sender and window, so a small sum). The
+/// Senders screen's live check.
+pub fn window_token(c: &mut AnyConnection, hour: i64, day: i64) -> QueryResult<(i64, i64, i64)> {
+    let rows: Vec<(i64, i64, i64)> = send_counters::table
+        .filter(
+            send_counters::span_secs
+                .eq(HOUR)
+                .and(send_counters::window_start.eq(hour))
+                .or(send_counters::span_secs
+                    .eq(DAY)
+                    .and(send_counters::window_start.eq(day))),
+        )
+        .select((
+            send_counters::messages,
+            send_counters::recipients,
+            send_counters::refused,
+        ))
+        .load(c)?;
+    let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    Ok(rows.iter().fold((n, 0, 0), |(n, m, r), (a, b, f)| {
+        (n, m.saturating_add(*a), r.saturating_add(b + f))
+    }))
+}
