@@ -84,21 +84,8 @@ pub enum Cmd {
     Sort,
     Reverse,
     History,
-    Mailboxes,
-    Aliases,
-    TestLdap,
-    // DKIM keys (and, on Domains, the way there).
-    DkimKeys,
-    DkimActivate,
-    DkimRotate,
-    DkimRetire,
-    DkimRevoke,
-    DkimDns,
-    // The DNS check of a domain (Domains).
-    DnsDetail,
-    DnsCheck,
-    // Deleted mailboxes (issue 20).
-    Restore,
+    /// A key only some tables have (see `RowCmd`).
+    Row(RowCmd),
     // Marks.
     Mark,
     MarkRange,
@@ -112,6 +99,34 @@ pub enum Cmd {
     BulkLimits,
     BulkGrant,
     BulkRevoke,
+    // Dashboard.
+    Pause,
+    DashReload,
+}
+
+/// A key only some tables have, acting on the row under the cursor. The
+/// table screen offers it where its spec lists it and the role has the
+/// right it `needs`, and hands it to the spec's `run`: a new one is a
+/// variant here and a binding below, and nothing in the table screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowCmd {
+    // Domains: the way to its rows elsewhere.
+    Mailboxes,
+    Aliases,
+    DkimKeys,
+    // LDAP servers.
+    TestLdap,
+    // DKIM keys.
+    DkimActivate,
+    DkimRotate,
+    DkimRetire,
+    DkimRevoke,
+    DkimDns,
+    // The DNS check of a domain (Domains).
+    DnsDetail,
+    DnsCheck,
+    // Deleted mailboxes (issue 20).
+    Restore,
     // Mail server configs.
     ConfigView,
     ConfigDiffDisk,
@@ -119,9 +134,39 @@ pub enum Cmd {
     ConfigEdit,
     ConfigApply,
     ConfigRollback,
-    // Dashboard.
-    Pause,
-    DashReload,
+}
+
+/// The right a `RowCmd` asks of the role on its screen (ops still checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Whoever sees the row.
+    View,
+    Edit,
+    Create,
+}
+
+impl RowCmd {
+    pub fn needs(self) -> Needs {
+        match self {
+            RowCmd::Mailboxes
+            | RowCmd::Aliases
+            | RowCmd::DkimKeys
+            | RowCmd::DkimDns
+            | RowCmd::DnsDetail
+            | RowCmd::DnsCheck => Needs::View,
+            RowCmd::TestLdap | RowCmd::Restore => Needs::Edit,
+            RowCmd::ConfigView
+            | RowCmd::ConfigDiffDisk
+            | RowCmd::ConfigDiffPrevious
+            | RowCmd::ConfigEdit
+            | RowCmd::ConfigApply
+            | RowCmd::ConfigRollback
+            | RowCmd::DkimActivate
+            | RowCmd::DkimRotate
+            | RowCmd::DkimRetire
+            | RowCmd::DkimRevoke => Needs::Create,
+        }
+    }
 }
 
 pub struct Binding {
@@ -330,56 +375,56 @@ pub const BINDINGS: &[Binding] = &[
     ),
     named(
         doc(
-            b(Cmd::Mailboxes, &[C('m')], "m", "its mailboxes", Group::Rows, 10),
+            b(Cmd::Row(RowCmd::Mailboxes), &[C('m')], "m", "its mailboxes", Group::Rows, 10),
             "on Domains: this domain's mailboxes",
         ),
         "mailboxes",
     ),
     named(
         doc(
-            b(Cmd::Aliases, &[C('a')], "a", "its aliases", Group::Rows, 11),
+            b(Cmd::Row(RowCmd::Aliases), &[C('a')], "a", "its aliases", Group::Rows, 11),
             "on Domains: this domain's aliases",
         ),
         "aliases",
     ),
     doc(
-        b(Cmd::TestLdap, &[C('T')], "T", "test connection", Group::Rows, 3),
+        b(Cmd::Row(RowCmd::TestLdap), &[C('T')], "T", "test connection", Group::Rows, 3),
         "on LDAP servers (admin): test the selected server (bind, search the user base); the screen stays live while the worker waits",
     ),
     doc(
-        b(Cmd::DkimKeys, &[C('K')], "K", "its DKIM keys", Group::Rows, 12),
+        b(Cmd::Row(RowCmd::DkimKeys), &[C('K')], "K", "its DKIM keys", Group::Rows, 12),
         "on Domains: this domain's DKIM keys",
     ),
     doc(
-        b(Cmd::DkimDns, &[C('v')], "v", "DNS record", Group::Rows, 3),
+        b(Cmd::Row(RowCmd::DkimDns), &[C('v')], "v", "DNS record", Group::Rows, 3),
         "on DKIM keys: the TXT record(s) the key's domain must publish, zone-file and one-line forms, wrapped to the screen (`postfix-manager dkim dns DOMAIN` prints them for copying)",
     ),
     doc(
-        b(Cmd::DkimActivate, &[C('a')], "a", "activate", Group::Rows, 4),
+        b(Cmd::Row(RowCmd::DkimActivate), &[C('a')], "a", "activate", Group::Rows, 4),
         "on DKIM keys: start signing with the key (publish its DNS record first); a rotation's key retires the one it replaces; asks first",
     ),
     doc(
-        b(Cmd::DkimRotate, &[C('R')], "R", "rotate", Group::Rows, 6),
+        b(Cmd::Row(RowCmd::DkimRotate), &[C('R')], "R", "rotate", Group::Rows, 6),
         "on DKIM keys: generate the next key of the selected key's domain and algorithm as pending (it takes over when activated); asks first",
     ),
     doc(
-        b(Cmd::DkimRetire, &[C('x')], "x", "retire", Group::Rows, 7),
+        b(Cmd::Row(RowCmd::DkimRetire), &[C('x')], "x", "retire", Group::Rows, 7),
         "on DKIM keys: stop signing with an active key; its record stays published for the grace period; asks first",
     ),
     doc(
-        b(Cmd::DkimRevoke, &[C('X')], "X", "revoke", Group::Rows, 8),
+        b(Cmd::Row(RowCmd::DkimRevoke), &[C('X')], "X", "revoke", Group::Rows, 8),
         "on DKIM keys: erase the private key and publish `p=` (cannot be undone); inside the grace period, or for an active key, the dialog says it revokes at once; asks first",
     ),
     doc(
-        b(Cmd::DnsDetail, &[C('i')], "i", "DNS checks", Group::Rows, 16),
+        b(Cmd::Row(RowCmd::DnsDetail), &[C('i')], "i", "DNS checks", Group::Rows, 16),
         "on Domains: the last DNS check of the domain, every record graded ok/warning/error with the reason, what was expected and what DNS had (from the stored result: nothing is resolved; the DNS column shows the worst as ✓ ! ✗, or ok/warn/error under NO_COLOR)",
     ),
     doc(
-        b(Cmd::DnsCheck, &[C('c')], "c", "check DNS now", Group::Rows, 17),
+        b(Cmd::Row(RowCmd::DnsCheck), &[C('c')], "c", "check DNS now", Group::Rows, 17),
         "on Domains: ask DNS now whether the domain publishes what it must (as `postfix-manager domain check DOMAIN`, on the worker's slow lane so the screen stays live); the result is stored and the DNS column follows",
     ),
     doc(
-        b(Cmd::Restore, &[C('u')], "u", "restore", Group::Rows, 4),
+        b(Cmd::Row(RowCmd::Restore), &[C('u')], "u", "restore", Group::Rows, 4),
         "on Deleted mailboxes: bring the held mailbox back with its old password and the aliases that led to it; asks first (`d` there purges its mail now)",
     ),
     // Marks (Mailboxes, Aliases, Domains).
@@ -445,16 +490,16 @@ pub const BINDINGS: &[Binding] = &[
     ),
     // Mail server configs (admin).
     doc(
-        b(Cmd::ConfigView, &[C('v')], "v", "view version", Group::Configs, 3),
+        b(Cmd::Row(RowCmd::ConfigView), &[C('v')], "v", "view version", Group::Configs, 3),
         "view the version",
     ),
     doc(
-        b(Cmd::ConfigDiffDisk, &[C('D')], "D", "diff with disk", Group::Configs, 6),
+        b(Cmd::Row(RowCmd::ConfigDiffDisk), &[C('D')], "D", "diff with disk", Group::Configs, 6),
         "diff the version against the file on disk",
     ),
     doc(
         b(
-            Cmd::ConfigDiffPrevious,
+            Cmd::Row(RowCmd::ConfigDiffPrevious),
             &[C('P')],
             "P",
             "diff with previous",
@@ -464,15 +509,15 @@ pub const BINDINGS: &[Binding] = &[
         "diff the version against the previous one",
     ),
     doc(
-        b(Cmd::ConfigEdit, &[C('e')], "e", "edit in $EDITOR", Group::Configs, 4),
+        b(Cmd::Row(RowCmd::ConfigEdit), &[C('e')], "e", "edit in $EDITOR", Group::Configs, 4),
         "edit the version in `$VISUAL`/`$EDITOR` (the terminal is handed over and taken back); a change is stored as a new version",
     ),
     doc(
-        b(Cmd::ConfigApply, &[C('A')], "A", "apply", Group::Configs, 5),
+        b(Cmd::Row(RowCmd::ConfigApply), &[C('A')], "A", "apply", Group::Configs, 5),
         "apply the version (staged check with `mail.postfix_stage_check`/`dovecot_stage_check`, backup, atomic replace, `mail.*_reload`; rolls back on failure); asks first, default No",
     ),
     doc(
-        b(Cmd::ConfigRollback, &[C('R')], "R", "roll back", Group::Configs, 8),
+        b(Cmd::Row(RowCmd::ConfigRollback), &[C('R')], "R", "roll back", Group::Configs, 8),
         "roll the file back to the backup taken when this version was applied; asks first",
     ),
     // Dashboard.

@@ -13,7 +13,7 @@ use tui_input::Input;
 
 use super::action::Action;
 use super::forms;
-use super::keys::{self, Cmd, Offer};
+use super::keys::{self, Cmd, Needs, Offer};
 use super::rows::Row;
 use super::spec::{self, Caps, Spec};
 use super::theme::Theme;
@@ -453,25 +453,14 @@ impl TableScreen {
             Cmd::BulkDelete => marks && caps.delete,
             Cmd::BulkEdit => marks && caps.edit,
             Cmd::BulkLimits | Cmd::BulkGrant | Cmd::BulkRevoke => marks && self.role == Role::Admin,
-            Cmd::Logins
-            | Cmd::History
-            | Cmd::Mailboxes
-            | Cmd::Aliases
-            | Cmd::DkimKeys
-            | Cmd::DkimDns
-            | Cmd::DnsDetail
-            | Cmd::DnsCheck => own,
-            Cmd::TestLdap | Cmd::Restore => own && caps.edit,
-            Cmd::ConfigView
-            | Cmd::ConfigDiffDisk
-            | Cmd::ConfigDiffPrevious
-            | Cmd::ConfigEdit
-            | Cmd::ConfigApply
-            | Cmd::ConfigRollback
-            | Cmd::DkimActivate
-            | Cmd::DkimRotate
-            | Cmd::DkimRetire
-            | Cmd::DkimRevoke => own && caps.create,
+            Cmd::Logins | Cmd::History => own,
+            Cmd::Row(rc) => {
+                own && match rc.needs() {
+                    Needs::View => true,
+                    Needs::Edit => caps.edit,
+                    Needs::Create => caps.create,
+                }
+            }
             // The app's and the dashboard's.
             Cmd::QuitNow
             | Cmd::Stop
@@ -538,9 +527,6 @@ impl TableScreen {
             Cmd::BulkLimits => self.ask_bulk_form(forms::BulkForm::Limits),
             Cmd::BulkGrant => self.ask_bulk_form(forms::BulkForm::Grant),
             Cmd::BulkRevoke => self.ask_bulk_form(forms::BulkForm::Revoke),
-            Cmd::Mailboxes => self.open_scoped(Entity::Mailboxes),
-            Cmd::Aliases => self.open_scoped(Entity::Aliases),
-            Cmd::DkimKeys => self.open_scoped(Entity::DkimKey),
             Cmd::Sort => self.cycle_sort(false),
             Cmd::Reverse => self.cycle_sort(true),
             Cmd::History => match self.current() {
@@ -550,22 +536,8 @@ impl TableScreen {
                 },
                 None => Action::Ignored,
             },
-            Cmd::TestLdap
-            | Cmd::Restore
-            | Cmd::DkimActivate
-            | Cmd::DkimRotate
-            | Cmd::DkimRetire
-            | Cmd::DkimRevoke
-            | Cmd::DkimDns
-            | Cmd::DnsDetail
-            | Cmd::DnsCheck
-            | Cmd::ConfigView
-            | Cmd::ConfigDiffDisk
-            | Cmd::ConfigDiffPrevious
-            | Cmd::ConfigEdit
-            | Cmd::ConfigApply
-            | Cmd::ConfigRollback => match self.current() {
-                Some(row) => self.spec().run(cmd, row),
+            Cmd::Row(rc) => match self.current() {
+                Some(row) => self.spec().run(rc, row),
                 None => Action::Ignored,
             },
             Cmd::Unmark
@@ -714,16 +686,6 @@ impl TableScreen {
             };
         }
         Action::Write(write)
-    }
-
-    fn open_scoped(&self, target: Entity) -> Action {
-        match self.current() {
-            Some(row) => match row.id32() {
-                Ok(id) => Action::Open(target, Some((id, row.key.clone()))),
-                Err(e) => Action::Fail(e.to_string()),
-            },
-            None => Action::Ignored,
-        }
     }
 
     /// The keys that do something here, for the footer and `?`: the key
@@ -944,6 +906,7 @@ fn grade_cells(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::keys::RowCmd;
 
     fn screen(e: Entity, id: i64) -> TableScreen {
         let mut t = TableScreen::new(e, None, Role::Admin);
@@ -964,13 +927,13 @@ mod tests {
     #[test]
     fn an_out_of_range_id_is_an_error_not_row_zero() {
         let big = i64::from(i32::MAX) + 1;
-        for cmd in [Cmd::History, Cmd::Mailboxes] {
+        for cmd in [Cmd::History, Cmd::Row(RowCmd::Mailboxes)] {
             match screen(Entity::Domains, big).run(cmd) {
                 Action::Fail(m) => assert!(m.contains(&big.to_string()), "{m}"),
                 other => panic!("{cmd:?}: {other:?}"),
             }
         }
-        match screen(Entity::MailServers, big).run(Cmd::ConfigView) {
+        match screen(Entity::MailServers, big).run(Cmd::Row(RowCmd::ConfigView)) {
             Action::Fail(_) => {}
             other => panic!("{other:?}"),
         }

@@ -10,7 +10,7 @@ use crate::ops::command::deleted::{PurgeMailbox, RestoreMailbox};
 use crate::ops::deleted::HoldView;
 use crate::tui::action::Action;
 use crate::tui::form::Field;
-use crate::tui::keys::Cmd;
+use crate::tui::keys::{Cmd, RowCmd};
 use crate::tui::reader::Reader;
 use crate::tui::rows::{clean, time, Row};
 use crate::units::human;
@@ -59,7 +59,7 @@ impl Spec for Deleted {
         }
     }
     fn commands(&self) -> &'static [Cmd] {
-        &[Cmd::Restore]
+        &[Cmd::Row(RowCmd::Restore)]
     }
     /// `d` here purges: the maildir through the purge command, then the row.
     fn delete(&self, row: &Row) -> Option<Write> {
@@ -70,9 +70,9 @@ impl Spec for Deleted {
             }),
         })
     }
-    fn run(&self, cmd: Cmd, row: &Row) -> Action {
+    fn run(&self, cmd: RowCmd, row: &Row) -> Action {
         match cmd {
-            Cmd::Restore => Action::AskConfirm {
+            RowCmd::Restore => Action::AskConfirm {
                 text: format!(
                     "Restore mailbox {}? It receives mail and logs in again with its old password, \
                      and the aliases that led to it ({}) come back where their address is free.",

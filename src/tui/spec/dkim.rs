@@ -13,7 +13,7 @@ use crate::ops::command::dkim::{AddDkim, DkimDns, KeyRow, RotateDkim, Step, Step
 use crate::ops::command::Command;
 use crate::tui::action::Action;
 use crate::tui::form::{Field, Form};
-use crate::tui::keys::Cmd;
+use crate::tui::keys::{Cmd, RowCmd};
 use crate::tui::reader::Reader;
 use crate::tui::rows::{clean, time, Row};
 use crate::validate;
@@ -75,18 +75,18 @@ impl Spec for DkimKeys {
     }
     fn commands(&self) -> &'static [Cmd] {
         &[
-            Cmd::DkimDns,
-            Cmd::DkimActivate,
-            Cmd::DkimRotate,
-            Cmd::DkimRetire,
-            Cmd::DkimRevoke,
+            Cmd::Row(RowCmd::DkimDns),
+            Cmd::Row(RowCmd::DkimActivate),
+            Cmd::Row(RowCmd::DkimRotate),
+            Cmd::Row(RowCmd::DkimRetire),
+            Cmd::Row(RowCmd::DkimRevoke),
         ]
     }
     /// Keys are revoked, never deleted: their row is the record's history.
     fn delete(&self, _row: &Row) -> Option<Write> {
         None
     }
-    fn run(&self, cmd: Cmd, row: &Row) -> Action {
+    fn run(&self, cmd: RowCmd, row: &Row) -> Action {
         let name = row.key.clone();
         let domain = row.field(F::Domain).to_string();
         let state = row.field(F::State);
@@ -101,8 +101,8 @@ impl Spec for DkimKeys {
             ),
         };
         match cmd {
-            Cmd::DkimDns => Action::View(Box::new(DkimDns { domain })),
-            Cmd::DkimActivate => step(
+            RowCmd::DkimDns => Action::View(Box::new(DkimDns { domain })),
+            RowCmd::DkimActivate => step(
                 "activate",
                 format!(
                     "Activate DKIM key {name}? It signs mail for {domain} from now on, so its DNS \
@@ -111,7 +111,7 @@ impl Spec for DkimKeys {
                 ),
                 Step::Activate,
             ),
-            Cmd::DkimRetire => step(
+            RowCmd::DkimRetire => step(
                 "retire",
                 format!(
                     "Retire DKIM key {name}? It stops signing; its record stays published until \
@@ -119,11 +119,11 @@ impl Spec for DkimKeys {
                 ),
                 Step::Retire,
             ),
-            Cmd::DkimRevoke => {
+            RowCmd::DkimRevoke => {
                 let (text, now) = revoke_text(&name, state, row.field(F::GraceEnd));
                 step("revoke", text, Step::Revoke { now })
             }
-            Cmd::DkimRotate => match Algorithm::parse("algorithm", row.field(F::Algorithm)) {
+            RowCmd::DkimRotate => match Algorithm::parse("algorithm", row.field(F::Algorithm)) {
                 Ok(algorithm) => Action::AskConfirm {
                     text: format!(
                         "Rotate the {} key of {domain}? A new key is generated as pending beside \

@@ -12,9 +12,9 @@ use crate::validate;
 use ratatui::layout::Constraint::{Fill, Length};
 
 use super::{col, fields, pairs, Caps, Column, Spec, USAGE_WIDTH};
-use crate::model::Role;
+use crate::model::{Entity, Role};
 use crate::store::SortKey;
-use crate::tui::keys::Cmd;
+use crate::tui::keys::{Cmd, RowCmd};
 use crate::tui::rows::{clean, count, opt, time, usage_bar, used, Row};
 use crate::validate::format_size;
 use crate::worker::Write;
@@ -93,20 +93,24 @@ impl Spec for Domains {
             Cmd::BulkGrant,
             Cmd::BulkRevoke,
             Cmd::History,
-            Cmd::Mailboxes,
-            Cmd::Aliases,
-            Cmd::DkimKeys,
-            Cmd::DnsDetail,
-            Cmd::DnsCheck,
+            Cmd::Row(RowCmd::Mailboxes),
+            Cmd::Row(RowCmd::Aliases),
+            Cmd::Row(RowCmd::DkimKeys),
+            Cmd::Row(RowCmd::DnsDetail),
+            Cmd::Row(RowCmd::DnsCheck),
         ]
     }
-    /// The DNS check: the stored result (a read), or a new one (asks DNS
-    /// on the worker's slow lane; ops lets anyone who may read the domain).
-    fn run(&self, cmd: Cmd, row: &Row) -> Action {
+    /// The domain's rows elsewhere; the DNS check: the stored result (a
+    /// read), or a new one (asks DNS on the worker's slow lane; ops lets
+    /// anyone who may read the domain).
+    fn run(&self, cmd: RowCmd, row: &Row) -> Action {
         let domain = row.key.clone();
         match cmd {
-            Cmd::DnsDetail => Action::View(Box::new(DnsDetail { domain })),
-            Cmd::DnsCheck => Action::Write(Write::Command {
+            RowCmd::Mailboxes => super::open_scoped(row, Entity::Mailboxes),
+            RowCmd::Aliases => super::open_scoped(row, Entity::Aliases),
+            RowCmd::DkimKeys => super::open_scoped(row, Entity::DkimKey),
+            RowCmd::DnsDetail => Action::View(Box::new(DnsDetail { domain })),
+            RowCmd::DnsCheck => Action::Write(Write::Command {
                 verb: "check",
                 command: Box::new(CheckDns { domain }),
             }),

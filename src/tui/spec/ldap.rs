@@ -9,7 +9,7 @@ use ratatui::layout::Constraint::{Fill, Length};
 use super::{col, fields, pairs, Caps, Column, Spec};
 use crate::model::Role;
 use crate::tui::action::Action;
-use crate::tui::keys::Cmd;
+use crate::tui::keys::{Cmd, RowCmd};
 use crate::tui::rows::{clean, opt, yes_no, Row};
 use crate::worker::Write;
 
@@ -58,7 +58,7 @@ impl Spec for Ldap {
         }
     }
     fn commands(&self) -> &'static [Cmd] {
-        &[Cmd::TestLdap]
+        &[Cmd::Row(RowCmd::TestLdap)]
     }
     fn delete(&self, row: &Row) -> Option<Write> {
         Some(Write::DeleteLdap {
@@ -67,9 +67,9 @@ impl Spec for Ldap {
     }
     /// T: the worker binds and searches; the screen keeps answering keys
     /// meanwhile.
-    fn run(&self, cmd: Cmd, row: &Row) -> Action {
+    fn run(&self, cmd: RowCmd, row: &Row) -> Action {
         match cmd {
-            Cmd::TestLdap => Action::Write(Write::TestLdap {
+            RowCmd::TestLdap => Action::Write(Write::TestLdap {
                 name: row.key.clone(),
             }),
             _ => Action::Ignored,

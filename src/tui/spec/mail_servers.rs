@@ -9,7 +9,7 @@ use ratatui::layout::Constraint::{Fill, Length};
 use super::{col, fields, pairs, Caps, Column, Spec};
 use crate::model::Role;
 use crate::tui::action::Action;
-use crate::tui::keys::Cmd;
+use crate::tui::keys::{Cmd, RowCmd};
 use crate::tui::rows::{clean, opt, time, yes_no, Row};
 use crate::worker::{TextMode, Write};
 
@@ -57,12 +57,12 @@ impl Spec for MailServers {
     }
     fn commands(&self) -> &'static [Cmd] {
         &[
-            Cmd::ConfigView,
-            Cmd::ConfigDiffDisk,
-            Cmd::ConfigDiffPrevious,
-            Cmd::ConfigEdit,
-            Cmd::ConfigApply,
-            Cmd::ConfigRollback,
+            Cmd::Row(RowCmd::ConfigView),
+            Cmd::Row(RowCmd::ConfigDiffDisk),
+            Cmd::Row(RowCmd::ConfigDiffPrevious),
+            Cmd::Row(RowCmd::ConfigEdit),
+            Cmd::Row(RowCmd::ConfigApply),
+            Cmd::Row(RowCmd::ConfigRollback),
         ]
     }
     fn delete(&self, _row: &Row) -> Option<Write> {
@@ -70,7 +70,7 @@ impl Spec for MailServers {
     }
     /// v view, D diff against disk, P against the previous version, e edit
     /// in $EDITOR, A apply, R roll back.
-    fn run(&self, cmd: Cmd, row: &Row) -> Action {
+    fn run(&self, cmd: RowCmd, row: &Row) -> Action {
         let id = match row.id32() {
             Ok(id) => id,
             Err(e) => return Action::Fail(e.to_string()),
@@ -78,17 +78,17 @@ impl Spec for MailServers {
         let file = row.field(F::ConfigFile);
         let version = row.field(F::Version);
         match cmd {
-            Cmd::ConfigView => Action::ConfigText(id, TextMode::Content),
-            Cmd::ConfigDiffDisk => Action::ConfigText(id, TextMode::DiffDisk),
-            Cmd::ConfigDiffPrevious => Action::ConfigText(id, TextMode::DiffPrevious),
-            Cmd::ConfigEdit => Action::ConfigText(id, TextMode::ForEdit),
-            Cmd::ConfigApply => Action::AskConfirm {
+            RowCmd::ConfigView => Action::ConfigText(id, TextMode::Content),
+            RowCmd::ConfigDiffDisk => Action::ConfigText(id, TextMode::DiffDisk),
+            RowCmd::ConfigDiffPrevious => Action::ConfigText(id, TextMode::DiffPrevious),
+            RowCmd::ConfigEdit => Action::ConfigText(id, TextMode::ForEdit),
+            RowCmd::ConfigApply => Action::AskConfirm {
                 text: format!(
                     "Apply version {version} of {file}? A staged copy is checked first, the current file is backed up, then replaced."
                 ),
                 write: Write::ApplyConfig { id },
             },
-            Cmd::ConfigRollback => Action::AskConfirm {
+            RowCmd::ConfigRollback => Action::AskConfirm {
                 text: format!(
                     "Put back {file} as it was before version {version} was applied (its backup)?"
                 ),

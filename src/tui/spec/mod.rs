@@ -25,7 +25,7 @@ use ratatui::layout::Constraint;
 
 use super::action::Action;
 use super::form::{Field, Form};
-use super::keys::Cmd;
+use super::keys::{Cmd, RowCmd};
 use super::reader::Reader;
 use super::rows::Row;
 use crate::model::{Entity, Role};
@@ -181,7 +181,7 @@ pub trait Spec: Sync {
     }
     /// One of `commands()` that acts on the row under the cursor and that
     /// the table screen does not run itself.
-    fn run(&self, _cmd: Cmd, _row: &Row) -> Action {
+    fn run(&self, _cmd: RowCmd, _row: &Row) -> Action {
         Action::Ignored
     }
 }
@@ -200,6 +200,15 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
         Entity::Ldap => &ldap::Ldap,
         Entity::DkimKey => &dkim::DkimKeys,
         Entity::DeletedMailboxes => &deleted::Deleted,
+    }
+}
+
+/// Opens another table scoped to the row under the cursor (a domain's
+/// mailboxes, aliases or DKIM keys).
+pub fn open_scoped(row: &Row, target: Entity) -> Action {
+    match row.id32() {
+        Ok(id) => Action::Open(target, Some((id, row.key.clone()))),
+        Err(e) => Action::Fail(e.to_string()),
     }
 }
 
