@@ -95,13 +95,14 @@ fn cannot(path: &Path, doing: crate::paths::Doing, e: &std::io::Error) -> OpErro
 
 /// Parse `path` (hashing plaintext passwords on every core) and import it
 /// in one transaction; `dry_run` checks and writes everything, then rolls
-/// back. Every bad line is reported with its number and nothing changes.
+/// back. `default_aliases`: new domains get their role aliases. Every bad line is reported with its number and nothing changes.
 pub fn import_file(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     table: Entity,
     path: &Path,
     dry_run: bool,
+    default_aliases: bool,
     progress: OnProgress<'_>,
 ) -> OpResult<ImportReport> {
     let expanded = crate::paths::expand_tilde(&path.to_string_lossy());
@@ -141,7 +142,7 @@ pub fn import_file(
         }
         CsvTable::Domains => {
             let rows = crate::csvio::parse_domains(input)?;
-            ops::import::domains(conn, ctx, &rows, dry_run)
+            ops::import::domains(conn, ctx, &rows, dry_run, default_aliases)
         }
         CsvTable::Aliases => {
             let rows = crate::csvio::parse_aliases(input)?;

@@ -228,10 +228,12 @@ pub enum AuditType {
     Sending,
     /// A user's second factor (TOTP, recovery codes); its id is the user's.
     Totp,
+    /// A send-as grant (issue 20); its id is the grant's.
+    SenderGrant,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 21] = [
+    pub const ALL: [AuditType; 22] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -253,6 +255,7 @@ impl AuditType {
         AuditType::SendLimit,
         AuditType::Sending,
         AuditType::Totp,
+        AuditType::SenderGrant,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -278,6 +281,7 @@ impl AuditType {
             AuditType::SendLimit => "send_limit",
             AuditType::Sending => "sending",
             AuditType::Totp => "totp",
+            AuditType::SenderGrant => "sender_grant",
         }
     }
 
@@ -648,6 +652,8 @@ mod tests {
         "sending",
         // issue 19 (second factor)
         "totp",
+        // issue 20 (send-as)
+        "sender_grant",
     ];
 
     #[test]

@@ -406,7 +406,7 @@ on_both_backends!(imports_report_every_bad_line_and_change_nothing, |t| {
     assert!(e.to_string().contains("line 5: quota"), "{e}");
     let dcsv = dcsv.replace("lots", "1G");
     let drows = csvio::parse_domains(dcsv.as_bytes()).unwrap();
-    let e = import::domains(&mut c, &admin, &drows, false).unwrap_err();
+    let e = import::domains(&mut c, &admin, &drows, false, false).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("line 3:") && msg.contains("line 4:"), "{msg}");
     assert!(
@@ -481,7 +481,7 @@ on_both_backends!(export_then_import_round_trips, |t| {
     let mut c2 = t2.conn();
     let admin2 = common::admin(&mut c2);
     let d = csvio::parse_domains(dcsv.as_slice()).unwrap();
-    import::domains(&mut c2, &admin2, &d, false).unwrap();
+    import::domains(&mut c2, &admin2, &d, false, false).unwrap();
     let m = csvio::parse_mailboxes(mcsv.as_slice(), 12, 4, &|_, _| {}).unwrap();
     import::mailboxes(&mut c2, &admin2, &m, false, &mut |_, _| {}).unwrap();
     let a = csvio::parse_aliases(acsv.as_slice()).unwrap();

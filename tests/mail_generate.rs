@@ -411,7 +411,8 @@ on_both_backends!(generated_files_use_the_lookup_url_only, |t| {
             let mut pg = diesel::PgConnection::establish(admin).unwrap();
             pg.batch_execute(&format!(
                 "CREATE ROLE {role} LOGIN PASSWORD '{pw}';
-                 GRANT SELECT ON domains, mailboxes, aliases, alias_domains, app_passwords, deleted_mailboxes TO {role};"
+                 GRANT SELECT ON domains, mailboxes, aliases, alias_domains, app_passwords, deleted_mailboxes,
+                     sending_suspensions, sender_grants TO {role};"
             ))
             .unwrap();
             let guard = RoleGuard(t.url_string(), role.clone());
@@ -463,6 +464,13 @@ on_both_backends!(generated_files_use_the_lookup_url_only, |t| {
         Some("example.com/alice/")
     );
     assert!(pf.query("recipient_access.cf", "bob@example.com").is_some());
+    // The sender login map reads sending_suspensions and sender_grants:
+    // the GRANT in docs/mail-server-setup.md section 3 covers them.
+    assert_eq!(
+        pf.query("sender_login_maps.cf", "alice@example.com")
+            .as_deref(),
+        Some("alice@example.com")
+    );
     let dc = Dovecot::start(&out);
     assert!(
         dc.auth("alice@example.com", PW),

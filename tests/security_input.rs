@@ -371,7 +371,7 @@ on_both_backends!(item09_formula_cells_neutralized_and_round_trip, |t| {
     let mut c2 = t2.conn();
     let admin2 = common::admin(&mut c2);
     let d = csvio::parse_domains(first.domains.as_slice()).unwrap();
-    import::domains(&mut c2, &admin2, &d, false).unwrap();
+    import::domains(&mut c2, &admin2, &d, false, false).unwrap();
     let m = csvio::parse_mailboxes(first.mailboxes.as_slice(), 12, 4, &|_, _| {}).unwrap();
     import::mailboxes(&mut c2, &admin2, &m, false, &mut |_, _| {}).unwrap();
     let a = csvio::parse_aliases(first.aliases.as_slice()).unwrap();
@@ -405,7 +405,7 @@ on_both_backends!(item09_formula_cells_neutralized_and_round_trip, |t| {
         );
         let rows = csvio::parse_domains(csv.as_bytes()).unwrap();
         assert_eq!(rows[0].input.max_mailboxes, Some(-1), "{q}");
-        let err = import::domains(&mut c2, &admin2, &rows, true).unwrap_err();
+        let err = import::domains(&mut c2, &admin2, &rows, true, false).unwrap_err();
         assert!(
             err.to_string().contains("must not be negative"),
             "{q}: {err}"
@@ -473,6 +473,7 @@ on_both_backends!(item10_password_column_values_never_echoed, |t| {
         Entity::Mailboxes,
         Path::new(file),
         true,
+        false,
         &|_| {},
     )
     .unwrap_err()

@@ -450,6 +450,7 @@ fn recheck_never_holds_up_a_save(db: common::TestDb) {
         Request::Run(Box::new(command::CreateDomain {
             name: "fast.test".into(),
             input: Default::default(),
+            default_aliases: false,
         })),
     );
     let first = next(Duration::from_secs(60));

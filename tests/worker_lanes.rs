@@ -120,6 +120,7 @@ fn a_save_is_answered_while_an_ldap_test_waits(db: TestDb) {
     let save = command::CreateDomain {
         name: "fast.example".into(),
         input: Default::default(),
+        default_aliases: false,
     };
     lanes.send(Slot::Form, Request::Run(Box::new(save)));
 

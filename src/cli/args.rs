@@ -119,6 +119,9 @@ pub enum Command {
     /// Sending suspensions: stop a mailbox from sending, resume it, list them (issue 21)
     #[command(subcommand)]
     Sending(super::sending::SendingCommand),
+    /// Send-as grants: let a mailbox send as another address or @domain (issue 20)
+    #[command(subcommand)]
+    Sender(super::sender::SenderCommand),
     /// The Postfix policy service enforcing sending limits (docs/policy-service.md)
     #[command(subcommand)]
     Policyd(super::policyd::PolicydCommand),

@@ -192,12 +192,13 @@ pub fn mailbox_import(
 
 pub fn domain_import(
     a: &ImportArgs,
+    default_aliases: bool,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
 ) -> Result<String, CliError> {
     let rows = csvio::parse_domains(read_input(&a.file)?)?;
-    let r = ops::import::domains(conn, ctx, &rows, a.dry_run)?;
+    let r = ops::import::domains(conn, ctx, &rows, a.dry_run, default_aliases)?;
     Ok(import_report(&r, j))
 }
 

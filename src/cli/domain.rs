@@ -85,7 +85,13 @@ pub enum DomainCommand {
     #[command(subcommand)]
     Bulk(DomainBulk),
     /// Create domains from a CSV file (header: name,description,quota,max_mailboxes,max_aliases,max_mailbox_quota,transport,status); all or nothing
-    Import(ImportArgs),
+    Import {
+        #[command(flatten)]
+        args: ImportArgs,
+        /// Skip the role aliases of each new domain (lifecycle.default_aliases: postmaster, abuse, hostmaster, webmaster), e.g. when the aliases file of an export follows
+        #[arg(long)]
+        no_default_aliases: bool,
+    },
     /// Write domains as CSV to stdout
     Export,
     /// Edit many domains in $EDITOR as tab-separated rows (description, limits, transport, status), then apply in one transaction
@@ -196,7 +202,10 @@ pub fn run(
             )
         }
         DomainCommand::Bulk(b) => return bulk(b, conn, ctx, j),
-        DomainCommand::Import(a) => return super::bulk::domain_import(a, conn, ctx, j),
+        DomainCommand::Import {
+            args,
+            no_default_aliases,
+        } => return super::bulk::domain_import(args, !*no_default_aliases, conn, ctx, j),
         DomainCommand::Export => return super::bulk::domain_export(conn, ctx),
         DomainCommand::EditMany(a) => {
             return super::bulk::edit_many(Entity::Domains, a, conn, ctx, j)

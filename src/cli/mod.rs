@@ -24,6 +24,7 @@ pub mod permission;
 mod policyd;
 pub mod preferences;
 mod resources;
+pub mod sender;
 pub mod sending;
 pub mod setup;
 mod stats;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 25] = [
+pub const TABLES: [&str; 26] = [
     "users",
     "domains",
     "mailboxes",
@@ -35,6 +35,7 @@ pub const TABLES: [&str; 25] = [
     "deleted_mailboxes",
     "user_totp",
     "user_totp_recovery",
+    "sender_grants",
     "__diesel_schema_migrations",
 ];
 

@@ -345,6 +345,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    sender_grants (id) {
+        id -> Integer,
+        mailbox_id -> Nullable<Integer>,
+        held_id -> Nullable<Integer>,
+        address -> Text,
+        domain_id -> Integer,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     user_totp (user_id) {
         user_id -> Integer,
         secret -> Text,
@@ -378,6 +390,7 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(user_totp_recovery -> users (user_id));
 diesel::joinable!(sending_suspensions -> mailboxes (mailbox_id));
+diesel::joinable!(sender_grants -> mailboxes (mailbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -404,4 +417,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deleted_mailboxes,
     user_totp,
     user_totp_recovery,
+    sender_grants,
 );

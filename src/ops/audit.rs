@@ -1068,6 +1068,7 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         Some(AuditType::AppPassword) => &["app_password"],
         Some(AuditType::SendLimit) => &["target"],
         Some(AuditType::Sending) => &["address"],
+        Some(AuditType::SenderGrant) => &["grant", "mailbox"],
         Some(
             AuditType::Permission
             | AuditType::Database

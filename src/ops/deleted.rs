@@ -2,9 +2,10 @@
 //! `deleted_mailboxes` in the same transaction, so Postfix and Dovecot stop
 //! seeing it at once, while its maildir stays on disk for
 //! `lifecycle.hold_days`. `restore` puts the row and the aliases that named
-//! it back; `purge` runs the purge command on the maildir and only then
-//! deletes the held row, so a failed or interrupted purge leaves a hold
-//! that the next `purge --due` retries, never a maildir nobody knows of.
+//! it back, and its send-as grants (which wait with the hold); `purge` runs
+//! the purge command on the maildir and only then deletes the held row, so
+//! a failed or interrupted purge leaves a hold that the next `purge --due`
+//! retries, never a maildir nobody knows of.
 
 use std::path::PathBuf;
 
@@ -195,9 +196,11 @@ pub(crate) fn hold(
             deleted_mailboxes::purge_after.eq(purge_after),
         ))
         .execute(c)?;
+    let h = store::deleted_mailboxes::by_username(c, &m.username)?
+        .ok_or_else(|| OpError::not_found("deleted mailbox", m.username.clone()))?;
+    super::sender_grants::hold(c, m.id, h.id)?;
     diesel::delete(mailboxes::table.find(m.id)).execute(c)?;
-    store::deleted_mailboxes::by_username(c, &m.username)?
-        .ok_or_else(|| OpError::not_found("deleted mailbox", m.username.clone()))
+    Ok(h)
 }
 
 /// Hold every mailbox of `ids` (a bulk delete, a domain's cascade);
@@ -397,12 +400,14 @@ pub fn restore(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<R
                 ))
                 .execute(c)?;
             let (restored, skipped) = restore_aliases(c, who, &h, t)?;
-            diesel::delete(deleted_mailboxes::table.find(h.id)).execute(c)?;
             let m = store::mailboxes::by_address(c, &h.username)?
                 .ok_or_else(|| OpError::not_found("mailbox", h.username.clone()))?;
+            // Before the hold row goes: its delete would cascade them.
+            let grants = super::sender_grants::restore(c, h.id, m.id)?;
+            diesel::delete(deleted_mailboxes::table.find(h.id)).execute(c)?;
             let done = Done::new(
                 i64::from(m.id),
-                json!({ "address": m.username, "held_since": h.deleted_at, "previous_id": h.mailbox_id, "aliases": restored, "skipped": skipped }),
+                json!({ "address": m.username, "held_since": h.deleted_at, "previous_id": h.mailbox_id, "aliases": restored, "skipped": skipped, "sender_grants": grants }),
             );
             Ok((
                 Restored {

@@ -695,11 +695,16 @@ fn each<R>(
     )
 }
 
+/// Each domain through `domains::create_with`, the function `domain add`
+/// uses: with `default_aliases` it gets its RFC 2142 role aliases
+/// (`[lifecycle] default_aliases`) in the same transaction. Re-importing an
+/// export that also has an aliases file skips them (the file has them).
 pub fn domains(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     rows: &[DomainRow],
     dry_run: bool,
+    default_aliases: bool,
 ) -> OpResult<ImportReport> {
     let run = |c: &mut AnyConnection| {
         each(
@@ -709,7 +714,8 @@ pub fn domains(
             rows,
             |r| r.line,
             |c, r| {
-                let d = super::domains::create(c, ctx, &r.name, &r.input)?;
+                let (d, _) =
+                    super::domains::create_with(c, ctx, &r.name, &r.input, None, default_aliases)?;
                 if r.status == Status::Suspended {
                     super::domains::set_status(c, ctx, &d.name, Status::Suspended)?;
                 }

@@ -28,6 +28,7 @@ pub mod permissions;
 pub mod preferences;
 pub mod quota;
 pub mod send_limits;
+pub mod sender_grants;
 pub mod tokens;
 pub mod totp;
 pub mod users;

@@ -232,7 +232,7 @@ pub fn resource_names(
 ) -> QueryResult<std::collections::HashMap<(AuditType, i64), String>> {
     use crate::db::schema::{
         alias_domains, aliases, api_tokens, app_passwords, dkim_keys, domains, mail_server_configs,
-        mailboxes, users,
+        mailboxes, sender_grants, users,
     };
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     let mut wanted: BTreeMap<AuditType, BTreeSet<i32>> = BTreeMap::new();
@@ -296,6 +296,16 @@ pub fn resource_names(
                 .select((
                     app_passwords::id,
                     mailboxes::username.concat(" ").concat(app_passwords::name),
+                ))
+                .load(conn)?,
+            AuditType::SenderGrant => sender_grants::table
+                .inner_join(mailboxes::table)
+                .filter(sender_grants::id.eq_any(&ids))
+                .select((
+                    sender_grants::id,
+                    mailboxes::username
+                        .concat(" as ")
+                        .concat(sender_grants::address),
                 ))
                 .load(conn)?,
             // No table row to name (or named in the details: a permission).

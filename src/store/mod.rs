@@ -17,6 +17,7 @@ pub mod mailboxes;
 pub mod permissions;
 pub mod quota;
 pub mod send_limits;
+pub mod sender_grants;
 pub mod stats;
 pub mod totp;
 pub mod users;

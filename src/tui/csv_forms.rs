@@ -11,13 +11,23 @@ use crate::worker::Write;
 /// Import a CSV file: its header row names the columns
 /// (`postfix-manager mailbox export` writes one to start from).
 pub fn import(table: Entity, file: &str) -> Form {
+    let mut fields = vec![
+        Field::new(Own::File, "CSV file", file, "with a header row"),
+        Field::choice(Own::DryRun, "Dry run (check all)", "no", YES_NO),
+    ];
+    if table == Entity::Domains {
+        // As `domain import`; "no" when an aliases file of an export follows.
+        fields.push(Field::choice(
+            Own::DefaultAliases,
+            "Role aliases",
+            "yes",
+            YES_NO,
+        ));
+    }
     Form::new(
         format!("Import {} from CSV", table.plural()),
         FormKind::Import(table),
-        vec![
-            Field::new(Own::File, "CSV file", file, "with a header row"),
-            Field::choice(Own::DryRun, "Dry run (check all)", "no", YES_NO),
-        ],
+        fields,
     )
 }
 
@@ -58,6 +68,7 @@ pub fn export(
 
 pub fn import_write(r: &mut Reader<'_>, table: Entity) -> Write {
     let dry_run = r.yes_no(Own::DryRun);
+    let default_aliases = table == Entity::Domains && r.yes_no(Own::DefaultAliases);
     let file = r.required(Own::File);
     // Caught here, the form stays open to fix it; the worker checks
     // again when it opens the file.
@@ -80,6 +91,7 @@ pub fn import_write(r: &mut Reader<'_>, table: Entity) -> Write {
         table,
         file: file.into(),
         dry_run,
+        default_aliases,
     }
 }
 

@@ -59,6 +59,7 @@ fields! {
         File = "file",
         DryRun = "dry_run",
         WithHashes = "with_hashes",
+        DefaultAliases = "default_aliases",
         Password = "password",
         Repeat = "repeat",
         Theme = "theme",

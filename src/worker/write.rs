@@ -32,6 +32,7 @@ pub enum Write {
         table: Entity,
         file: PathBuf,
         dry_run: bool,
+        default_aliases: bool,
     },
     ExportCsv {
         table: Entity,
@@ -46,6 +47,7 @@ pub enum Write {
     CreateDomain {
         name: String,
         input: DomainInput,
+        default_aliases: bool,
     },
     EditDomain {
         name: String,
@@ -177,10 +179,10 @@ impl Write {
     pub fn into_command(self) -> Box<dyn Command> {
         same_shape!(self;
             {
-                ImportCsv { table, file, dry_run },
+                ImportCsv { table, file, dry_run, default_aliases },
                 ExportCsv { table, filter, with_hashes, file },
                 EditRows { table, changes },
-                CreateDomain { name, input },
+                CreateDomain { name, input, default_aliases },
                 EditDomain { name, version, input },
                 DeleteDomain { name, cascade },
                 EditMailbox { address, version, edit, access, password },

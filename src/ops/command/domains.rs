@@ -7,11 +7,13 @@ use crate::ops::{self, domains::DomainInput, Ctx};
 
 /// `domain add` from the TUI's form. With `[dkim] on_domain_add` the
 /// domain gets its first DKIM key (pending) in the same transaction, as
-/// `domain add` does on the command line.
+/// `domain add` does on the command line; with `default_aliases` its RFC
+/// 2142 role aliases (`[lifecycle] default_aliases`), also as there.
 #[derive(Debug)]
 pub struct CreateDomain {
     pub name: String,
     pub input: DomainInput,
+    pub default_aliases: bool,
 }
 
 impl Command for CreateDomain {
@@ -38,8 +40,14 @@ impl Command for CreateDomain {
         } else {
             None
         };
-        let (d, key) =
-            ops::domains::create_with_dkim(c, ctx, &self.name, &self.input, on_create.as_ref())?;
+        let (d, key) = ops::domains::create_with(
+            c,
+            ctx,
+            &self.name,
+            &self.input,
+            on_create.as_ref(),
+            self.default_aliases,
+        )?;
         match key {
             Some(k) => Outcome::new(
                 format!(
@@ -142,6 +150,7 @@ mod tests {
         let c = CreateDomain {
             name: "a.test".into(),
             input: DomainInput::default(),
+            default_aliases: false,
         };
         let mut s = ops::dkim::Settings::default();
         assert_eq!(c.lane_with(&s), Lane::Write);

@@ -68,6 +68,8 @@ pub struct ImportCsv {
     pub table: Entity,
     pub file: PathBuf,
     pub dry_run: bool,
+    /// Domains: each new one gets its role aliases (as `domain import`).
+    pub default_aliases: bool,
 }
 
 impl Command for ImportCsv {
@@ -87,6 +89,7 @@ impl Command for ImportCsv {
             self.table,
             &self.file,
             self.dry_run,
+            self.default_aliases,
             host.progress,
         )?;
         Outcome::new(crate::sanitize::for_terminal(&report.sentence()), &report)

@@ -6,7 +6,7 @@ use crate::ops::command::dns::{CheckDns, DnsDetail, DnsMark};
 use crate::ops::domains::DomainInput;
 use crate::tui::action::Action;
 use crate::tui::form::Field;
-use crate::tui::forms::{COUNT_HINT, SIZE_HINT};
+use crate::tui::forms::{COUNT_HINT, SIZE_HINT, YES_NO};
 use crate::tui::reader::Reader;
 use crate::validate;
 use ratatui::layout::Constraint::{Fill, Length};
@@ -32,6 +32,7 @@ fields! {
         Transport = "transport",
         Dkim = "dkim",
         Dns = "dns",
+        DefaultAliases = "default_aliases",
         CreatedAt = "created_at",
         UpdatedAt = "updated_at",
         Version = "version",
@@ -138,6 +139,9 @@ impl Spec for Domains {
             Field::new(F::MaxMailboxQuota, "Max per mailbox", "", "e.g. 2G")
                 .with_default("unlimited"),
             Field::new(F::Transport, "Transport", "", "empty = default"),
+            // As `domain add` ([lifecycle] default_aliases); "no" is
+            // `--no-default-aliases`.
+            Field::choice(F::DefaultAliases, "Role aliases", "yes", YES_NO),
         ])
     }
     fn edit(&self, row: &Row) -> Option<Vec<Field>> {
@@ -184,6 +188,7 @@ impl Spec for Domains {
                     transport: r.optional(F::Transport),
                     password_max_age_days: None,
                 },
+                default_aliases: r.yes_no(F::DefaultAliases),
             },
             Some((key, version)) => Write::EditDomain {
                 name: key.to_string(),
