@@ -452,7 +452,9 @@ fn bulk_insert_mode(c: &mut AnyConnection, on: bool) -> OpResult<()> {
 
 /// What SQLite's mailbox insert triggers would have done for the seeded
 /// mailboxes (ids from `first_new` on, all in the seed's own domains): one
-/// pass into the search index, one grouped update of the domain counters.
+/// pass into the search index, one grouped update of the domain counters
+/// (whose own triggers move the domains' per-percent counts), one grouped
+/// upsert of the mailboxes' per-percent counts.
 fn sqlite_rollups(c: &mut AnyConnection, first_new: i32) -> OpResult<()> {
     if let AnyConnection::Sqlite(s) = c {
         s.batch_execute(&format!(
@@ -467,6 +469,7 @@ fn sqlite_rollups(c: &mut AnyConnection, first_new: i32) -> OpResult<()> {
                    FROM mailboxes WHERE id >= {first_new} GROUP BY domain_id) AS t \
              WHERE domains.id = t.domain_id"
         ))?;
+        crate::store::quota::add_percent_counts_sqlite(s, &format!("id >= {first_new}"))?;
     }
     Ok(())
 }

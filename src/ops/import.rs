@@ -387,7 +387,9 @@ fn reserve_mailbox_ids(pg: &mut diesel::PgConnection, n: usize) -> OpResult<Vec<
 /// What SQLite's insert triggers do per row, once for a chunk of new
 /// mailboxes: their search-index entries in one INSERT ... SELECT, and per
 /// domain one update of its counters. New mailboxes use 0 bytes, so only
-/// the counts, the allotted quota and the change sequence move.
+/// the counts, the allotted quota and the change sequence move (and the
+/// per-percent counts, which hold no row under 1 %, are added all the
+/// same, so they stay right whatever a row carries).
 fn sqlite_rollups(
     s: &mut diesel::SqliteConnection,
     chunk: &[Prepared<'_>],
@@ -400,6 +402,7 @@ fn sqlite_rollups(
             "INSERT INTO mailboxes_fts(rowid, username, name) SELECT id, username, name FROM mailboxes WHERE id IN ({})",
             list.join(",")
         ))?;
+        crate::store::quota::add_percent_counts_sqlite(s, &format!("id IN ({})", list.join(",")))?;
     }
     let mut per_domain: HashMap<i32, (i64, i64)> = HashMap::new();
     for p in chunk {

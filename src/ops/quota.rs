@@ -309,8 +309,18 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
     let scope = who.domain_scope();
     let scope = scope.as_deref();
     let min = i64::from(warn) * 10;
+    let (cm, cd) = store::count_over(conn, scope, i64::from(crit) * 10)?;
+    let (wm, wd) = store::count_over(conn, scope, min)?;
+    // With none over, the lists would be empty: skip their reads (on
+    // PostgreSQL the domains' is a scan of every domain row, no permille
+    // index there).
     let mut rows = Vec::new();
-    for d in store::domains_over(conn, scope, min, CHECK_LIMIT)? {
+    let domains = if wd > 0 {
+        store::domains_over(conn, scope, min, CHECK_LIMIT)?
+    } else {
+        Vec::new()
+    };
+    for d in domains {
         if let Some(l) = level(d.permille, warn, crit) {
             rows.push(Flagged {
                 kind: "domain",
@@ -322,7 +332,12 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
             });
         }
     }
-    for m in store::mailboxes_by_usage(conn, scope, Some(min), None, CHECK_LIMIT)? {
+    let mailboxes = if wm > 0 {
+        store::mailboxes_by_usage(conn, scope, Some(min), None, CHECK_LIMIT)?
+    } else {
+        Vec::new()
+    };
+    for m in mailboxes {
         if let Some(l) = level(m.permille, warn, crit) {
             rows.push(Flagged {
                 kind: "mailbox",
@@ -334,8 +349,6 @@ pub fn check(conn: &mut AnyConnection, ctx: &Ctx, warn: u32, crit: u32) -> OpRes
             });
         }
     }
-    let (cm, cd) = store::count_over(conn, scope, i64::from(crit) * 10)?;
-    let (wm, wd) = store::count_over(conn, scope, min)?;
     let critical = cm + cd;
     let warning = wm + wd - critical;
     let truncated = (rows.len() as i64) < wm + wd;

@@ -1,0 +1,11 @@
+DROP TRIGGER domains_percent_update ON domains;
+DROP TRIGGER domains_percent_delete ON domains;
+DROP TRIGGER domains_percent_insert ON domains;
+DROP TRIGGER mailboxes_percent_update ON mailboxes;
+DROP TRIGGER mailboxes_percent_delete ON mailboxes;
+DROP TRIGGER mailboxes_percent_insert ON mailboxes;
+DROP FUNCTION mailboxes_percent_delete();
+DROP FUNCTION mailboxes_percent_insert();
+DROP FUNCTION quota_percent_move();
+DROP FUNCTION quota_percent(BIGINT, BIGINT);
+DROP TABLE quota_percent_counts;
