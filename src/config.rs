@@ -26,6 +26,8 @@ pub struct Config {
     /// The policy service (issue 21; docs/policy-service.md).
     pub policyd: crate::policyd::settings::PolicydSettings,
     pub lifecycle: LifecycleSettings,
+    /// Vacation replies as Pigeonhole Sieve (issue 20; src/sieve.rs).
+    pub vacation: crate::sieve::VacationSettings,
 }
 
 /// `[dns]`: what each domain's DNS should say (`domain dns --zone`) and how
@@ -535,6 +537,10 @@ pub struct MailConfig {
     /// all). Empty: the URL's host. See docs/operations.md, "One database,
     /// many mail hosts".
     pub lookup_hosts: Vec<String>,
+    /// The Pigeonhole setting the generated dovecot-sieve.conf points at
+    /// each mailbox's vacation script: `sieve_before`, or `sieve_before2`..
+    /// when the host already uses the lower ones (issue 20).
+    pub sieve_before_setting: String,
 }
 
 pub const DEFAULT_QUOTA_COMMAND: &str = "doveadm -f tab quota get -A";
@@ -556,6 +562,7 @@ impl Default for MailConfig {
             quota_status_port: 12340,
             quota_grace_percent: 0,
             lookup_hosts: Vec::new(),
+            sieve_before_setting: "sieve_before".to_string(),
         }
     }
 }
@@ -641,6 +648,9 @@ impl Config {
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         cfg.lifecycle
+            .check()
+            .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
+        cfg.vacation
             .check()
             .map_err(|m| ConfigError::Parse(path.to_path_buf(), m))?;
         Ok(Some(cfg))

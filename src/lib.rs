@@ -31,6 +31,7 @@ pub mod qr;
 pub mod sanitize;
 pub mod secrets;
 pub mod sheet;
+pub mod sieve;
 pub mod store;
 pub mod timefmt;
 // Pending (issue 16): the TUI is being restructured; its owner drops this

@@ -230,10 +230,12 @@ pub enum AuditType {
     Totp,
     /// A send-as grant (issue 20); its id is the grant's.
     SenderGrant,
+    /// A mailbox's vacation auto-reply (issue 20); its id is the mailbox's.
+    Vacation,
 }
 
 impl AuditType {
-    pub const ALL: [AuditType; 22] = [
+    pub const ALL: [AuditType; 23] = [
         AuditType::Domain,
         AuditType::Mailbox,
         AuditType::Alias,
@@ -256,6 +258,7 @@ impl AuditType {
         AuditType::Sending,
         AuditType::Totp,
         AuditType::SenderGrant,
+        AuditType::Vacation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -282,6 +285,7 @@ impl AuditType {
             AuditType::Sending => "sending",
             AuditType::Totp => "totp",
             AuditType::SenderGrant => "sender_grant",
+            AuditType::Vacation => "vacation",
         }
     }
 
@@ -654,6 +658,8 @@ mod tests {
         "totp",
         // issue 20 (send-as)
         "sender_grant",
+        // issue 20 (vacation)
+        "vacation",
     ];
 
     #[test]
@@ -674,7 +680,7 @@ mod tests {
         for t in AuditType::ALL {
             assert_eq!(AuditType::parse(t.as_str()), Some(t));
         }
-        assert_eq!(AuditType::parse("vacation"), None, "a newer version's type");
+        assert_eq!(AuditType::parse("hologram"), None, "a newer version's type");
     }
 
     #[test]

@@ -48,12 +48,15 @@ pub fn run_mail(
                 );
             }
             let dkim = dkim_sets(env, conn, ctx, &g.dir)?;
+            let dir = for_terminal(&g.dir.display().to_string());
+            // Vacation replies need lines the generated files cannot carry
+            // (the LMTP plugin list is the admin's): say so every time.
             let text = format!(
-                "wrote {} files for {} into {}; see {}/README.md\n",
+                "wrote {} files for {} into {dir}; see {dir}/README.md\n\
+                 vacation replies (mailbox vacation): install dovecot-sieve, then `!include {dir}/dovecot-sieve.conf` and \
+                 `protocol lmtp {{ mail_plugins = $mail_plugins sieve }}` in dovecot.conf (README, \"Vacation replies\")\n",
                 g.files.len(),
                 g.backend,
-                for_terminal(&g.dir.display().to_string()),
-                for_terminal(&g.dir.display().to_string()),
             );
             dkim_said(j, &g, &dkim, text)
         }

@@ -117,6 +117,9 @@ pub enum MailboxCommand {
     Access(super::app_password::MailboxAccessCommand),
     #[command(flatten)]
     Limits(super::limits::MailboxLimits),
+    /// The mailbox's auto-reply (a Pigeonhole Sieve vacation script)
+    #[command(subcommand)]
+    Vacation(super::vacation::VacationCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +225,7 @@ pub fn run(
             return super::bulk::edit_many(Entity::Mailboxes, a, conn, ctx, j)
         }
         MailboxCommand::Access(a) => return super::app_password::run(a, conn, ctx, j),
+        MailboxCommand::Vacation(v) => return super::vacation::run(v, conn, ctx, j),
         // Needs [policyd]: resources dispatches it before coming here.
         MailboxCommand::Limits(_) => return Err(CliError::Usage("not a mailbox command".into())),
     })

@@ -31,6 +31,7 @@ mod stats;
 mod token;
 mod totp;
 pub mod user;
+pub mod vacation;
 
 use crate::config::ConfigError;
 use crate::db::{self, migrate, AnyConnection, DbError};

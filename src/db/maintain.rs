@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 26] = [
+pub const TABLES: [&str; 27] = [
     "users",
     "domains",
     "mailboxes",
@@ -36,6 +36,7 @@ pub const TABLES: [&str; 26] = [
     "user_totp",
     "user_totp_recovery",
     "sender_grants",
+    "vacations",
     "__diesel_schema_migrations",
 ];
 

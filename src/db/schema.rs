@@ -377,6 +377,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vacations (id) {
+        id -> Integer,
+        mailbox_id -> Integer,
+        enabled -> Bool,
+        subject -> Text,
+        body -> Text,
+        from_date -> Nullable<Date>,
+        until_date -> Nullable<Date>,
+        days -> Integer,
+        excludes -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Integer>,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
 diesel::joinable!(dns_checks -> domains (domain_id));
@@ -391,6 +408,7 @@ diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(user_totp_recovery -> users (user_id));
 diesel::joinable!(sending_suspensions -> mailboxes (mailbox_id));
 diesel::joinable!(sender_grants -> mailboxes (mailbox_id));
+diesel::joinable!(vacations -> mailboxes (mailbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -418,4 +436,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_totp,
     user_totp_recovery,
     sender_grants,
+    vacations,
 );

@@ -295,13 +295,34 @@ pub(crate) fn run_hook_within(
     envs: &[(&str, &Path)],
     timeout: std::time::Duration,
 ) -> Result<(), String> {
+    run_hook_io(what, cmd, envs, timeout, None, true)
+}
+
+/// `run_hook_within` with `stdin` read from a file, and with
+/// `complaints_fail` false judging by the exit status alone (for commands
+/// such as `doveadm` that log "Error:" for a case the command line then
+/// accepts, e.g. deleting a script that is already gone).
+pub(crate) fn run_hook_io(
+    what: &str,
+    cmd: &str,
+    envs: &[(&str, &Path)],
+    timeout: std::time::Duration,
+    stdin: Option<&Path>,
+    complaints_fail: bool,
+) -> Result<(), String> {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
+    let input = match stdin {
+        Some(p) => std::process::Stdio::from(
+            std::fs::File::open(p).map_err(|e| format!("{what}: {}: {e}", p.display()))?,
+        ),
+        None => std::process::Stdio::null(),
+    };
     let mut command = Command::new("sh");
     command
         .arg("-c")
         .arg(cmd)
-        .stdin(std::process::Stdio::null())
+        .stdin(input)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         // Its own group, so a timeout kills what the shell started too.
@@ -355,7 +376,7 @@ pub(crate) fn run_hook_within(
         let l = l.to_ascii_lowercase();
         l.contains("warning:") || l.contains("error:") || l.contains("fatal:")
     });
-    if !out.status.success() || complaint.is_some() {
+    if !out.status.success() || (complaints_fail && complaint.is_some()) {
         let detail = complaint
             .map(str::to_string)
             .unwrap_or_else(|| stderr.lines().last().unwrap_or("").to_string());

@@ -58,6 +58,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/mail/dovecot-postfix-manager.conf"),
     ),
     (
+        "dovecot-sieve.conf",
+        include_str!("../../assets/mail/dovecot-sieve.conf"),
+    ),
+    (
         "dovecot-quota-status.conf",
         include_str!("../../assets/mail/dovecot-quota-status.conf"),
     ),
@@ -182,6 +186,8 @@ pub fn render_with(
             ),
         ));
     }
+    crate::sieve::check_sieve_before_setting(&mail.sieve_before_setting)
+        .map_err(|m| OpError::invalid("mail.sieve_before_setting", m))?;
     let vars = [
         ("header", target.postfix_header().trim_end().to_string()),
         ("kind", target.kind().to_string()),
@@ -195,6 +201,8 @@ pub fn render_with(
         ("username_chars", crate::validate::dovecot_username_chars()),
         ("quota_status_port", mail.quota_status_port.to_string()),
         ("quota_grace", mail.quota_grace_percent.to_string()),
+        ("sieve_before", mail.sieve_before_setting.clone()),
+        ("vacation_script", crate::sieve::SCRIPT_NAME.to_string()),
         // The passdb (issue 19): the SQL clock, and how an app password
         // is told from a mailbox password (ops::app_passwords).
         ("time", target.sql_time().0.to_string()),

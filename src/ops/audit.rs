@@ -1067,7 +1067,7 @@ fn recorded_name(details: &str, kind: Option<AuditType>) -> Option<String> {
         Some(AuditType::ApiToken) => &["token"],
         Some(AuditType::AppPassword) => &["app_password"],
         Some(AuditType::SendLimit) => &["target"],
-        Some(AuditType::Sending) => &["address"],
+        Some(AuditType::Sending | AuditType::Vacation) => &["address"],
         Some(AuditType::SenderGrant) => &["grant", "mailbox"],
         Some(
             AuditType::Permission

@@ -32,6 +32,7 @@ pub mod sender_grants;
 pub mod tokens;
 pub mod totp;
 pub mod users;
+pub mod vacation;
 
 use diesel::Connection;
 use serde_json::Value;
@@ -120,6 +121,8 @@ pub struct Policy {
     /// Roles that must have a confirmed second factor (`[security]
     /// require_totp`); until then such a user may only enrol.
     pub require_totp: Vec<crate::model::Role>,
+    /// How vacation scripts reach Dovecot (`[vacation]`, issue 20).
+    pub vacation: crate::sieve::VacationSettings,
 }
 
 impl Policy {
@@ -134,6 +137,7 @@ impl Policy {
             audit: None,
             lifecycle: deleted::Settings::from_config(cfg),
             require_totp: cfg.security.totp_roles(),
+            vacation: cfg.vacation.clone(),
         }
     }
 }

@@ -254,7 +254,7 @@ pub fn resource_names(
                 .select((domains::id, domains::name))
                 .load(conn)?,
             // A sending suspension's id is its mailbox's.
-            AuditType::Mailbox | AuditType::Sending => mailboxes::table
+            AuditType::Mailbox | AuditType::Sending | AuditType::Vacation => mailboxes::table
                 .filter(mailboxes::id.eq_any(&ids))
                 .select((mailboxes::id, mailboxes::username))
                 .load(conn)?,

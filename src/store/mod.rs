@@ -21,6 +21,7 @@ pub mod sender_grants;
 pub mod stats;
 pub mod totp;
 pub mod users;
+pub mod vacations;
 
 /// Default and largest page sizes for lists.
 pub const DEFAULT_PAGE: i64 = 100;

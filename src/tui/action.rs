@@ -57,6 +57,12 @@ pub enum Action {
     /// Run a read-only command and show its outcome in a scrollable
     /// panel: the outcome's first line is the title, the rest the text.
     View(Box<dyn crate::ops::command::Command>),
+    /// Run a read-only command and open the form `open` builds from its
+    /// outcome (a mailbox's vacation form on what is stored now).
+    FormFrom(
+        Box<dyn crate::ops::command::Command>,
+        fn(&crate::ops::command::Outcome) -> Option<Form>,
+    ),
 }
 
 impl Action {
@@ -162,6 +168,13 @@ impl App {
             }
             Action::View(command) => {
                 self.status = Some(("Loading…".into(), false));
+                self.form_from = None;
+                self.send(Slot::Text, Request::Run(command));
+                true
+            }
+            Action::FormFrom(command, open) => {
+                self.status = Some(("Loading…".into(), false));
+                self.form_from = Some(open);
                 self.send(Slot::Text, Request::Run(command));
                 true
             }

@@ -99,6 +99,8 @@ pub struct App {
     pub(super) marking: Option<(Entity, crate::store::Filter)>,
     /// A confirmed bulk write is out: its success clears the marks.
     pub(super) bulk_writing: bool,
+    /// `Action::FormFrom`: the form the awaited `Slot::Text` outcome opens.
+    pub(super) form_from: Option<fn(&crate::ops::command::Outcome) -> Option<super::form::Form>>,
 }
 
 /// What the event loop opens in $EDITOR.
@@ -173,6 +175,7 @@ impl App {
             completing: None,
             marking: None,
             bulk_writing: false,
+            form_from: None,
         }
     }
 

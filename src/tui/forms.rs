@@ -51,6 +51,12 @@ pub enum FormKind {
         keys: Vec<String>,
         what: BulkForm,
     },
+    /// A mailbox's vacation (`V`, issue 20), as read at `version` (None:
+    /// none was set).
+    Vacation {
+        address: String,
+        version: Option<i32>,
+    },
 }
 
 fields! {
@@ -291,6 +297,9 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
             keys: keys.clone(),
             action: super::bulk_forms::bulk_action(&mut r, *what),
         }),
+        FormKind::Vacation { address, version } => {
+            Some(super::vacation::write(&mut r, address, *version))
+        }
     };
     let Some(write) = write else {
         let e = match &form.kind {

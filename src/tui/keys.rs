@@ -127,6 +127,8 @@ pub enum RowCmd {
     DnsCheck,
     // Deleted mailboxes (issue 20).
     Restore,
+    // A mailbox's vacation reply (issue 20).
+    Vacation,
     // Mail server configs.
     ConfigView,
     ConfigDiffDisk,
@@ -154,7 +156,7 @@ impl RowCmd {
             | RowCmd::DkimDns
             | RowCmd::DnsDetail
             | RowCmd::DnsCheck => Needs::View,
-            RowCmd::TestLdap | RowCmd::Restore => Needs::Edit,
+            RowCmd::TestLdap | RowCmd::Restore | RowCmd::Vacation => Needs::Edit,
             RowCmd::ConfigView
             | RowCmd::ConfigDiffDisk
             | RowCmd::ConfigDiffPrevious
@@ -426,6 +428,10 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::Row(RowCmd::Restore), &[C('u')], "u", "restore", Group::Rows, 4),
         "on Deleted mailboxes: bring the held mailbox back with its old password and the aliases that led to it; asks first (`d` there purges its mail now)",
+    ),
+    doc(
+        b(Cmd::Row(RowCmd::Vacation), &[C('V')], "V", "vacation reply", Group::Rows, 9),
+        "on Mailboxes: the mailbox's vacation auto-reply (on/off, subject, body with `\\n` for a line break, first and last day, days between replies to one sender, senders never answered); saving installs or removes its Sieve script on the worker's slow lane (as `postfix-manager mailbox vacation set|off`)",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

@@ -31,6 +31,7 @@ mod tail;
 pub mod terminal;
 pub mod theme;
 pub mod totp;
+mod vacation;
 mod view;
 
 use std::io::IsTerminal;

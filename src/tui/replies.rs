@@ -93,38 +93,7 @@ impl App {
                     true
                 }
             },
-            Slot::Text => {
-                match result {
-                    Ok(Response::Text {
-                        id,
-                        mode: crate::worker::TextMode::ForEdit,
-                        title,
-                        body,
-                    }) => {
-                        self.status = None;
-                        self.editor = Some(EditorJob::Config(id, title, body));
-                    }
-                    Ok(Response::Sheet(sheet)) => {
-                        self.status = None;
-                        self.editor = Some(EditorJob::Rows(sheet, None));
-                    }
-                    Ok(Response::Text { title, body, .. }) => {
-                        self.status = None;
-                        self.modal = Some(Modal::Text(overlay::TextView::new(&title, &body)));
-                    }
-                    // A viewed command's outcome (`Action::View`): wrapped
-                    // to the panel, so a long line (a DKIM key) is whole.
-                    Ok(Response::Done(outcome)) => {
-                        self.status = None;
-                        let text = outcome.to_string();
-                        let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
-                        self.modal = Some(Modal::Text(overlay::TextView::wrapped(title, body)));
-                    }
-                    Ok(other) => return self.unexpected(tag.slot, &other),
-                    Err(e) => self.status = Some((e.message, true)),
-                }
-                true
-            }
+            Slot::Text => self.on_text(tag.slot, result),
             Slot::History => {
                 if !matches!(self.modal, Some(Modal::Detail(_))) {
                     return false;
@@ -144,6 +113,53 @@ impl App {
             Slot::Impact => self.on_impact(result),
             Slot::Marks => self.on_keys(result),
         }
+    }
+
+    /// A text, sheet or viewed command's outcome for `Slot::Text`; with
+    /// `form_from` set, the outcome opens that form instead.
+    fn on_text(&mut self, slot: Slot, result: Result<Response, Failure>) -> bool {
+        match result {
+            Ok(Response::Text {
+                id,
+                mode: crate::worker::TextMode::ForEdit,
+                title,
+                body,
+            }) => {
+                self.status = None;
+                self.editor = Some(EditorJob::Config(id, title, body));
+            }
+            Ok(Response::Sheet(sheet)) => {
+                self.status = None;
+                self.editor = Some(EditorJob::Rows(sheet, None));
+            }
+            Ok(Response::Text { title, body, .. }) => {
+                self.status = None;
+                self.modal = Some(Modal::Text(overlay::TextView::new(&title, &body)));
+            }
+            // `Action::FormFrom`: the outcome fills the form it opens.
+            Ok(Response::Done(outcome)) if self.form_from.is_some() => {
+                self.status = None;
+                let open = self.form_from.take();
+                match open.and_then(|open| open(&outcome)) {
+                    Some(f) => self.modal = Some(Modal::Form(f)),
+                    None => self.status = Some((format!("cannot open a form on: {outcome}"), true)),
+                }
+            }
+            // A viewed command's outcome (`Action::View`): wrapped
+            // to the panel, so a long line (a DKIM key) is whole.
+            Ok(Response::Done(outcome)) => {
+                self.status = None;
+                let text = outcome.to_string();
+                let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
+                self.modal = Some(Modal::Text(overlay::TextView::wrapped(title, body)));
+            }
+            Ok(other) => return self.unexpected(slot, &other),
+            Err(e) => {
+                self.form_from = None;
+                self.status = Some((e.message, true));
+            }
+        }
+        true
     }
 
     /// A step of `:totp` enrolment; the recovery codes' outcome also goes

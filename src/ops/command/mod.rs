@@ -17,6 +17,7 @@ mod mail_configs;
 mod mailboxes;
 mod status;
 pub mod totp;
+pub mod vacation;
 
 use std::fmt;
 use std::time::Duration;

@@ -10,7 +10,7 @@ use ratatui::layout::Constraint::{Fill, Length};
 use super::{col, fields, pairs, Caps, Column, FieldId, Spec, USAGE_WIDTH};
 use crate::model::Role;
 use crate::store::SortKey;
-use crate::tui::keys::Cmd;
+use crate::tui::keys::{Cmd, RowCmd};
 use crate::tui::rows::{clean, opt, opt_time, time, usage_bar, used, Row};
 use crate::validate::format_size;
 use crate::worker::Write;
@@ -67,7 +67,22 @@ impl Spec for Mailboxes {
             Cmd::BulkEdit,
             Cmd::BulkQuota,
             Cmd::History,
+            Cmd::Row(RowCmd::Vacation),
         ]
+    }
+    /// `V`: read the vacation, then open its form on what was read.
+    fn run(&self, cmd: RowCmd, row: &Row) -> crate::tui::action::Action {
+        use crate::ops::command::vacation::ShowVacation;
+        use crate::tui::action::Action;
+        match cmd {
+            RowCmd::Vacation => Action::FormFrom(
+                Box::new(ShowVacation {
+                    address: row.key.clone(),
+                }),
+                crate::tui::vacation::form,
+            ),
+            _ => Action::Ignored,
+        }
     }
     fn delete(&self, row: &Row) -> Option<Write> {
         Some(Write::DeleteMailbox {
