@@ -742,3 +742,58 @@ on_both_backends!(mail_generate_writes_the_lookup_url_not_the_admin_one, |t| {
         "the flag wins over the setting"
     );
 });
+
+// Issue 16: the CLI runs the terminal UI's commands and prints their
+// outcomes, so a change is said in one sentence wherever it is made (the
+// TUI's status line says "alias ... is now suspended" for `s`; tui_keys).
+on_both_backends!(the_cli_says_what_the_status_line_says, |t| {
+    let s = site_for(t);
+    s.init();
+    s.admin(&["domain", "add", "said.example", "--no-default-aliases"]);
+    let out = s.admin(&["alias", "add", "a@said.example", "x@elsewhere.example"]);
+    assert_eq!(out, "created alias a@said.example -> x@elsewhere.example\n");
+    let out = s.admin(&[
+        "alias",
+        "edit",
+        "a@said.example",
+        "--goto",
+        "y@elsewhere.example",
+    ]);
+    assert_eq!(out, "saved alias a@said.example -> y@elsewhere.example\n");
+    let out = s.admin(&["alias", "suspend", "a@said.example"]);
+    assert_eq!(out, "alias a@said.example is now suspended\n");
+    let out = s.admin(&["alias-domain", "add", "twin.example", "said.example"]);
+    assert_eq!(out, "created alias domain twin.example -> said.example\n");
+    let out = s.admin(&["alias-domain", "activate", "twin.example"]);
+    assert_eq!(out, "alias domain twin.example is now active\n");
+    let pw = s.path("mailbox.pw");
+    let out = s.admin(&[
+        "user",
+        "add",
+        "helper",
+        "--email",
+        "helper@said.example",
+        "--role",
+        "user",
+        "--new-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(
+        out.starts_with("created user helper with role user (id "),
+        "{out}"
+    );
+    let out = s.admin(&["user", "suspend", "helper"]);
+    assert_eq!(out, "user helper is now suspended\n");
+    let out = s.admin(&[
+        "permission",
+        "grant",
+        "helper",
+        "said.example",
+        "--permissions",
+        "mailboxes",
+    ]);
+    assert_eq!(out, "granted helper on said.example: mailboxes\n");
+    let out = s.admin(&["--json", "alias", "delete", "a@said.example"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["address"], "a@said.example", "{out}");
+});

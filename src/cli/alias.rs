@@ -6,12 +6,14 @@ use clap::Subcommand;
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs};
 use super::input::{by_name_only, domain_id, filter, page};
-use super::output::{list, object, said, Row};
+use super::output::{list, object, run_command, Row};
 use super::CliError;
 use crate::db::models::Alias;
 use crate::db::AnyConnection;
+use crate::env::Env;
 use crate::model::{Entity, Status};
 use crate::ops::bulk::Action;
+use crate::ops::command::{CreateAlias, DeleteAlias, EditAlias, SetStatus};
 use crate::ops::{self, Ctx};
 
 #[derive(Debug, Subcommand)]
@@ -74,8 +76,25 @@ pub enum AliasBulk {
     Delete(BulkArgs),
 }
 
+fn status(
+    address: &str,
+    status: Status,
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let cmd = SetStatus {
+        entity: Entity::Aliases,
+        key: address.to_string(),
+        status,
+    };
+    run_command(cmd, env, conn, ctx, j)
+}
+
 pub fn run(
     c: &AliasCommand,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
@@ -86,14 +105,12 @@ pub fn run(
             destinations,
             description,
         } => {
-            let a = ops::aliases::create(
-                conn,
-                ctx,
-                address,
-                &destinations.join(","),
-                description.as_deref(),
-            )?;
-            said(j, &a, format!("created alias {} -> {}", a.address, a.goto))
+            let cmd = CreateAlias {
+                address: address.clone(),
+                goto: destinations.join(","),
+                description: description.clone(),
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         AliasCommand::List { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
@@ -112,24 +129,28 @@ pub fn run(
             description,
             version,
         } => {
-            let e = ops::aliases::AliasEdit {
+            let edit = ops::aliases::AliasEdit {
                 goto: goto.clone(),
                 description: description.clone(),
             };
-            let a = ops::aliases::edit(conn, ctx, address, *version, &e)?;
-            said(j, &a, format!("updated alias {} -> {}", a.address, a.goto))
+            let cmd = EditAlias {
+                address: address.clone(),
+                version: *version,
+                edit,
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         AliasCommand::Suspend { address } => {
-            let a = ops::aliases::set_status(conn, ctx, address, Status::Suspended)?;
-            said(j, &a, format!("suspended alias {}", a.address))
+            return status(address, Status::Suspended, env, conn, ctx, j)
         }
         AliasCommand::Activate { address } => {
-            let a = ops::aliases::set_status(conn, ctx, address, Status::Active)?;
-            said(j, &a, format!("activated alias {}", a.address))
+            return status(address, Status::Active, env, conn, ctx, j)
         }
         AliasCommand::Delete { address } => {
-            let a = ops::aliases::delete(conn, ctx, address)?;
-            said(j, &a, format!("deleted alias {}", a.address))
+            let cmd = DeleteAlias {
+                address: address.clone(),
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         AliasCommand::Bulk(b) => return bulk(b, conn, ctx, j),
         AliasCommand::Import(a) => return super::bulk::alias_import(a, conn, ctx, j),

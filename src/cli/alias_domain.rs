@@ -5,11 +5,13 @@ use clap::Subcommand;
 
 use super::args::ListArgs;
 use super::input::{by_name_only, domain_id, filter, page};
-use super::output::{list, object, said, Row};
+use super::output::{list, object, run_command, Row};
 use super::CliError;
 use crate::db::AnyConnection;
-use crate::model::Status;
+use crate::env::Env;
+use crate::model::{Entity, Status};
 use crate::ops::alias_domains::AliasDomainView;
+use crate::ops::command::{CreateAliasDomain, DeleteAliasDomain, RetargetAliasDomain, SetStatus};
 use crate::ops::{self, Ctx};
 
 #[derive(Debug, Subcommand)]
@@ -44,55 +46,60 @@ pub enum AliasDomainCommand {
 
 pub fn run(
     c: &AliasDomainCommand,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
 ) -> Result<String, CliError> {
-    Ok(match c {
+    let status = |name: &String, status| SetStatus {
+        entity: Entity::AliasDomains,
+        key: name.clone(),
+        status,
+    };
+    match c {
         AliasDomainCommand::Add { name, target } => {
-            let a = ops::alias_domains::create(conn, ctx, name, target)?;
-            said(
-                j,
-                &a,
-                format!("created alias domain {} -> {}", a.row.name, a.target),
-            )
+            let cmd = CreateAliasDomain {
+                name: name.clone(),
+                target: target.clone(),
+            };
+            run_command(cmd, env, conn, ctx, j)
         }
         AliasDomainCommand::List { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
             by_name_only(l)?;
             let pg = page(&l.page);
-            list(
+            Ok(list(
                 &ops::alias_domains::list(conn, ctx, &filter(l, d)?, &pg)?,
                 pg.limit(),
                 j,
-            )
+            ))
         }
-        AliasDomainCommand::Show { name } => object(&ops::alias_domains::get(conn, ctx, name)?, j),
+        AliasDomainCommand::Show { name } => {
+            Ok(object(&ops::alias_domains::get(conn, ctx, name)?, j))
+        }
         AliasDomainCommand::Edit {
             name,
             target,
             version,
         } => {
-            let a = ops::alias_domains::retarget(conn, ctx, name, *version, target)?;
-            said(
-                j,
-                &a,
-                format!("alias domain {} now points at {}", a.row.name, a.target),
-            )
+            let cmd = RetargetAliasDomain {
+                name: name.clone(),
+                version: *version,
+                target: target.clone(),
+            };
+            run_command(cmd, env, conn, ctx, j)
         }
         AliasDomainCommand::Suspend { name } => {
-            let a = ops::alias_domains::set_status(conn, ctx, name, Status::Suspended)?;
-            said(j, &a, format!("suspended alias domain {}", a.row.name))
+            run_command(status(name, Status::Suspended), env, conn, ctx, j)
         }
         AliasDomainCommand::Activate { name } => {
-            let a = ops::alias_domains::set_status(conn, ctx, name, Status::Active)?;
-            said(j, &a, format!("activated alias domain {}", a.row.name))
+            run_command(status(name, Status::Active), env, conn, ctx, j)
         }
         AliasDomainCommand::Delete { name } => {
-            let a = ops::alias_domains::delete(conn, ctx, name)?;
-            said(j, &a, format!("deleted alias domain {}", a.row.name))
+            let cmd = DeleteAliasDomain { name: name.clone() };
+            run_command(cmd, env, conn, ctx, j)
         }
-    })
+    }
 }
 
 impl Row for AliasDomainView {

@@ -194,3 +194,33 @@ pub(super) fn with_generated(
     }
     out
 }
+
+/// Runs a typed command as the terminal UI's worker runs it, and prints
+/// what it did: the outcome's sentence (the TUI's status line says the
+/// same), or its data with `--json`. One sentence per change, written
+/// once in `ops::command`.
+pub(super) fn run_command(
+    cmd: impl crate::ops::command::Command + 'static,
+    env: &crate::env::Env,
+    conn: &mut crate::db::AnyConnection,
+    ctx: &crate::ops::Ctx,
+    json: bool,
+) -> Result<String, super::CliError> {
+    let directory = env.directory();
+    let dkim = crate::ops::dkim::Settings::from_config(&env.config.dkim);
+    let quiet = |_: crate::csvfile::Progress| {};
+    let host = crate::ops::command::Host {
+        url: Some(&env.url),
+        directory: &directory,
+        mail: &env.config.mail,
+        dkim: &dkim,
+        dns: &env.config.dns,
+        progress: &quiet,
+    };
+    let out = Box::new(cmd).run(conn, ctx, &host)?;
+    Ok(if json {
+        object(&out, true)
+    } else {
+        out.to_string() + "\n"
+    })
+}

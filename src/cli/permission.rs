@@ -5,10 +5,12 @@ use clap::Subcommand;
 
 use super::args::PageArgs;
 use super::input::page;
-use super::output::{list, said, Row};
+use super::output::{list, run_command, Row};
 use super::CliError;
 use crate::db::AnyConnection;
+use crate::env::Env;
 use crate::model::Perm;
+use crate::ops::command::{Grant as GrantPerms, Revoke};
 use crate::ops::{self, Ctx};
 use crate::store::permissions::Grant;
 
@@ -37,6 +39,7 @@ pub enum PermissionCommand {
 
 pub fn run(
     c: &PermissionCommand,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
@@ -47,23 +50,19 @@ pub fn run(
             domain,
             permissions,
         } => {
-            let perms = Perm::parse_list("permissions", permissions)?;
-            let g = ops::permissions::grant(conn, ctx, username, domain, &perms)?;
-            let names: Vec<&str> = g.permissions.iter().map(|p| p.as_str()).collect();
-            said(
-                j,
-                &g,
-                format!(
-                    "granted {} on {}: {}",
-                    g.username,
-                    g.domain,
-                    names.join(",")
-                ),
-            )
+            let cmd = GrantPerms {
+                username: username.clone(),
+                domain: domain.clone(),
+                perms: Perm::parse_list("permissions", permissions)?,
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         PermissionCommand::Revoke { username, domain } => {
-            let g = ops::permissions::revoke(conn, ctx, username, domain)?;
-            said(j, &g, format!("revoked {} on {}", g.username, g.domain))
+            let cmd = Revoke {
+                username: username.clone(),
+                domain: domain.clone(),
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         PermissionCommand::List {
             for_user,

@@ -28,10 +28,10 @@ pub fn run(
         Command::Mailbox(c) => super::mailbox::run(c, conn, ctx, j),
         Command::Sending(c) => super::sending::run(c, conn, ctx, j),
         Command::Sender(c) => super::sender::run(c, conn, ctx, j),
-        Command::Alias(c) => super::alias::run(c, conn, ctx, j),
-        Command::AliasDomain(c) => super::alias_domain::run(c, conn, ctx, j),
+        Command::Alias(c) => super::alias::run(c, env, conn, ctx, j),
+        Command::AliasDomain(c) => super::alias_domain::run(c, env, conn, ctx, j),
         Command::User(c) => super::user::run(c, env, conn, ctx, j),
-        Command::Permission(c) => super::permission::run(c, conn, ctx, j),
+        Command::Permission(c) => super::permission::run(c, env, conn, ctx, j),
         Command::Audit(c) => super::audit::run(c, conn, ctx, j),
         Command::Stats(p) => super::stats::run(p, env, conn, ctx, j),
         Command::Init(_)

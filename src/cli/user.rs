@@ -5,11 +5,12 @@ use clap::Subcommand;
 
 use super::args::{ListArgs, NewPasswordArgs};
 use super::input::{by_name_only, filter, page};
-use super::output::{list, object, said, ts, with_generated, Row};
+use super::output::{list, object, run_command, said, ts, with_generated, Row};
 use super::{setup, CliError};
 use crate::db::models::User;
 use crate::db::AnyConnection;
-use crate::model::Status;
+use crate::model::{Entity, Status};
+use crate::ops::command::{CreateUser, DeleteUser, EditUser, SetStatus};
 use crate::ops::{self, Ctx};
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +66,14 @@ pub enum UserCommand {
     Totp(super::totp::TotpCommand),
 }
 
+fn status(username: &str, status: Status) -> SetStatus {
+    SetStatus {
+        entity: Entity::Users,
+        key: username.to_string(),
+        status,
+    }
+}
+
 pub fn run(
     c: &UserCommand,
     env: &crate::env::Env,
@@ -86,16 +95,8 @@ pub fn run(
                 role: role.clone(),
                 password: pw.clone(),
             };
-            let u = ops::users::create(conn, ctx, &new)?;
-            let out = said(
-                j,
-                &u,
-                format!(
-                    "created user {} with role {} (id {})",
-                    u.username, u.role, u.id
-                ),
-            );
-            with_generated(out, generated.then_some(pw), j, &u.username)
+            let out = run_command(CreateUser(new), env, conn, ctx, j)?;
+            with_generated(out, generated.then_some(pw), j, username)
         }
         UserCommand::List(l) => {
             by_name_only(l)?;
@@ -121,12 +122,13 @@ pub fn run(
                 must_change_password: *require_password_change,
                 auth_source: auth_source.clone(),
             };
-            let u = ops::users::edit(conn, ctx, username, *version, &e)?;
-            said(
-                j,
-                &u,
-                format!("updated user {} (version {})", u.username, u.version),
-            )
+            let cmd = EditUser {
+                username: username.clone(),
+                version: *version,
+                edit: e,
+                password: None,
+            };
+            run_command(cmd, env, conn, ctx, j)?
         }
         UserCommand::Password { username, password } => {
             let (pw, generated) = setup::new_password(password, username)?;
@@ -139,16 +141,16 @@ pub fn run(
             with_generated(out, generated.then_some(pw), j, &u.username)
         }
         UserCommand::Suspend { username } => {
-            let u = ops::users::set_status(conn, ctx, username, Status::Suspended)?;
-            said(j, &u, format!("suspended user {}", u.username))
+            run_command(status(username, Status::Suspended), env, conn, ctx, j)?
         }
         UserCommand::Activate { username } => {
-            let u = ops::users::set_status(conn, ctx, username, Status::Active)?;
-            said(j, &u, format!("activated user {}", u.username))
+            run_command(status(username, Status::Active), env, conn, ctx, j)?
         }
         UserCommand::Delete { username } => {
-            let u = ops::users::delete(conn, ctx, username)?;
-            said(j, &u, format!("deleted user {}", u.username))
+            let cmd = DeleteUser {
+                username: username.clone(),
+            };
+            run_command(cmd, env, conn, ctx, j)?
         }
         UserCommand::Token(t) => super::token::run(t, conn, ctx, j)?,
         UserCommand::Totp(t) => super::totp::run(t, env, conn, ctx, j)?,

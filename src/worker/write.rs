@@ -76,7 +76,7 @@ pub enum Write {
     },
     EditAlias {
         address: String,
-        version: i32,
+        version: Option<i32>,
         edit: AliasEdit,
     },
     DeleteAlias {
@@ -88,7 +88,7 @@ pub enum Write {
     },
     RetargetAliasDomain {
         name: String,
-        version: i32,
+        version: Option<i32>,
         target: String,
     },
     DeleteAliasDomain {
@@ -97,7 +97,7 @@ pub enum Write {
     CreateUser(NewUser),
     EditUser {
         username: String,
-        version: i32,
+        version: Option<i32>,
         edit: UserEdit,
         password: Option<String>,
     },

@@ -16,7 +16,16 @@ pub struct Grant {
 impl Command for Grant {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
         let g = ops::permissions::grant(c, ctx, &self.username, &self.domain, &self.perms)?;
-        Outcome::new(format!("granted {} on {}", g.username, g.domain), &g)
+        let names: Vec<&str> = g.permissions.iter().map(|p| p.as_str()).collect();
+        Outcome::new(
+            format!(
+                "granted {} on {}: {}",
+                g.username,
+                g.domain,
+                names.join(",")
+            ),
+            &g,
+        )
     }
 }
 

@@ -113,13 +113,14 @@ impl Command for CreateAliasDomain {
 #[derive(Debug)]
 pub struct RetargetAliasDomain {
     pub name: String,
-    pub version: i32,
+    /// None: whatever the row holds now (the CLI without `--version`).
+    pub version: Option<i32>,
     pub target: String,
 }
 
 impl Command for RetargetAliasDomain {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let v = ops::alias_domains::retarget(c, ctx, &self.name, Some(self.version), &self.target)?;
+        let v = ops::alias_domains::retarget(c, ctx, &self.name, self.version, &self.target)?;
         Outcome::new(
             format!("alias domain {} now points at {}", v.row.name, v.target),
             &v,

@@ -80,21 +80,22 @@ impl Command for CreateAlias {
             &self.goto,
             self.description.as_deref(),
         )?;
-        Outcome::new(format!("created alias {}", a.address), &a)
+        Outcome::new(format!("created alias {} -> {}", a.address, a.goto), &a)
     }
 }
 
 #[derive(Debug)]
 pub struct EditAlias {
     pub address: String,
-    pub version: i32,
+    /// None: whatever the row holds now (the CLI without `--version`).
+    pub version: Option<i32>,
     pub edit: AliasEdit,
 }
 
 impl Command for EditAlias {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let a = ops::aliases::edit(c, ctx, &self.address, Some(self.version), &self.edit)?;
-        Outcome::new(format!("saved alias {}", a.address), &a)
+        let a = ops::aliases::edit(c, ctx, &self.address, self.version, &self.edit)?;
+        Outcome::new(format!("saved alias {} -> {}", a.address, a.goto), &a)
     }
 }
 
@@ -116,7 +117,13 @@ pub struct CreateUser(pub NewUser);
 impl Command for CreateUser {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
         let u = ops::users::create(c, ctx, &self.0)?;
-        Outcome::new(format!("created user {}", u.username), &u)
+        Outcome::new(
+            format!(
+                "created user {} with role {} (id {})",
+                u.username, u.role, u.id
+            ),
+            &u,
+        )
     }
 }
 
@@ -124,14 +131,15 @@ impl Command for CreateUser {
 #[derive(Debug)]
 pub struct EditUser {
     pub username: String,
-    pub version: i32,
+    /// None: whatever the row holds now (the CLI without `--version`).
+    pub version: Option<i32>,
     pub edit: UserEdit,
     pub password: Option<String>,
 }
 
 impl Command for EditUser {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let u = ops::users::edit(c, ctx, &self.username, Some(self.version), &self.edit)?;
+        let u = ops::users::edit(c, ctx, &self.username, self.version, &self.edit)?;
         match self.password {
             Some(pw) => {
                 let u = ops::users::set_password(c, ctx, &u.username, &pw)?;
@@ -140,7 +148,10 @@ impl Command for EditUser {
                     &u,
                 )
             }
-            None => Outcome::new(format!("saved user {}", u.username), &u),
+            None => Outcome::new(
+                format!("saved user {} (version {})", u.username, u.version),
+                &u,
+            ),
         }
     }
 }

@@ -84,7 +84,7 @@ impl Spec for AliasDomains {
             },
             Some((key, version)) => Write::RetargetAliasDomain {
                 name: key.to_string(),
-                version,
+                version: Some(version),
                 target: r.text(F::Target),
             },
         })

@@ -95,7 +95,7 @@ impl Spec for Aliases {
             },
             Some((key, version)) => Write::EditAlias {
                 address: key.to_string(),
-                version,
+                version: Some(version),
                 edit: AliasEdit {
                     goto: r.changed(F::Goto),
                     description: r.changed(F::Description),

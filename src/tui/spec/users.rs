@@ -88,7 +88,7 @@ impl Spec for Users {
             }),
             Some((key, version)) => Write::EditUser {
                 username: key.to_string(),
-                version,
+                version: Some(version),
                 edit: UserEdit {
                     email: r.changed(F::Email),
                     role: r.changed(F::Role),
