@@ -25,10 +25,12 @@ pub enum Entity {
     DkimKey,
     /// Mailboxes on hold after a delete (issue 20).
     DeletedMailboxes,
+    /// Send-as grants (issue 20).
+    SenderGrants,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 11] = [
+    pub const ALL: [Entity; 12] = [
         Entity::Domains,
         Entity::Mailboxes,
         Entity::Aliases,
@@ -40,6 +42,7 @@ impl Entity {
         Entity::Ldap,
         Entity::DkimKey,
         Entity::DeletedMailboxes,
+        Entity::SenderGrants,
     ];
 
     /// One row, in running text ("mailbox bob@example.com").
@@ -56,6 +59,7 @@ impl Entity {
             Entity::Ldap => "LDAP server",
             Entity::DkimKey => "DKIM key",
             Entity::DeletedMailboxes => "deleted mailbox",
+            Entity::SenderGrants => "send-as grant",
         }
     }
 
@@ -73,6 +77,7 @@ impl Entity {
             Entity::Ldap => "LDAP servers",
             Entity::DkimKey => "DKIM keys",
             Entity::DeletedMailboxes => "deleted mailboxes",
+            Entity::SenderGrants => "send-as grants",
         }
     }
 
@@ -90,6 +95,7 @@ impl Entity {
             Entity::Ldap => "LDAP servers",
             Entity::DkimKey => "DKIM keys",
             Entity::DeletedMailboxes => "Deleted mailboxes",
+            Entity::SenderGrants => "Send-as grants",
         }
     }
 
@@ -107,6 +113,7 @@ impl Entity {
             Entity::Ldap => "ldap",
             Entity::DkimKey => "dkim",
             Entity::DeletedMailboxes => "deleted",
+            Entity::SenderGrants => "sendas",
         }
     }
 
@@ -125,6 +132,7 @@ impl Entity {
             Entity::DkimKey => AuditType::DkimKey,
             // Restore and purge are audited as what the row was.
             Entity::DeletedMailboxes => AuditType::Mailbox,
+            Entity::SenderGrants => AuditType::SenderGrant,
         }
     }
 
@@ -148,7 +156,9 @@ impl Entity {
             // rotation is its own decision).
             | Entity::DkimKey
             // Held rows are restored or purged one by one, never imported.
-            | Entity::DeletedMailboxes => None,
+            | Entity::DeletedMailboxes
+            // Granted one by one, each checked against two domains.
+            | Entity::SenderGrants => None,
         }
     }
 
@@ -703,6 +713,7 @@ mod tests {
                 "ldap_server",
                 "dkim_key",
                 "mailbox",
+                "sender_grant",
             ]
         );
     }

@@ -51,7 +51,8 @@ impl Command for SetStatus {
             | Entity::Audit
             | Entity::MailServers
             | Entity::DkimKey
-            | Entity::DeletedMailboxes => Err(OpError::invalid(
+            | Entity::DeletedMailboxes
+            | Entity::SenderGrants => Err(OpError::invalid(
                 "status",
                 format!("a {} has no status to change", entity.noun()),
             )),

@@ -17,6 +17,7 @@ mod ldap;
 mod mail_servers;
 mod mailboxes;
 mod permissions;
+mod sender_grants;
 mod users;
 
 pub use audit::{row as audit_row, F as AuditField};
@@ -200,6 +201,7 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
         Entity::Ldap => &ldap::Ldap,
         Entity::DkimKey => &dkim::DkimKeys,
         Entity::DeletedMailboxes => &deleted::Deleted,
+        Entity::SenderGrants => &sender_grants::SenderGrants,
     }
 }
 

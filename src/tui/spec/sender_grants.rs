@@ -108,3 +108,6 @@ pub fn row(g: &SenderGrant) -> Row {
         ]),
     }
 }
+
+// The worker's pages of this table, drawn by `row`.
+crate::records!(SenderGrant, row);

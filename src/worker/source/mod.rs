@@ -17,6 +17,7 @@ mod ldap;
 mod mail_servers;
 mod mailboxes;
 mod permissions;
+mod sender_grants;
 mod users;
 
 pub use domains::DomainPage;
@@ -134,6 +135,7 @@ pub fn source(e: Entity) -> &'static dyn Source {
         Entity::Ldap => &ldap::Ldap,
         Entity::DkimKey => &dkim::DkimKeys,
         Entity::DeletedMailboxes => &deleted::Deleted,
+        Entity::SenderGrants => &sender_grants::SenderGrants,
     }
 }
 
