@@ -206,6 +206,44 @@ on_both_backends!(set_show_off_install_and_remove_the_script, |t| {
     assert_eq!(row(&mut c), None);
 });
 
+// The hold takes the vacation row with the mailbox; a restore must not
+// leave its script in the home, where sieve_before would keep replying
+// while `vacation show` says none is set. A failing remove command undoes
+// the restore.
+on_both_backends!(a_restore_removes_the_held_mailbox_s_vacation_script, |t| {
+    let mut c = t.conn();
+    let root = tempfile::tempdir().unwrap();
+    let mut a = common::admin(&mut c);
+    a.policy.lifecycle.mail_root = root.path().display().to_string();
+    a.policy.vacation.install_command = "true".into();
+    a.policy.vacation.remove_command = "rm -f \"$PM_HOME/sieve/$PM_SCRIPT_NAME.sieve\"".into();
+    world(&mut c, &a);
+    vacation::set(&mut c, &a, &req("Away", "Back soon")).unwrap();
+    let home = ops::deleted::home(&a.policy.lifecycle.mail_root, "example.com", "alice").unwrap();
+    let script = home.join("sieve").join("postfix-manager-vacation.sieve");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(&script, "# as doveadm sieve put left it\n").unwrap();
+
+    ops::mailboxes::delete(&mut c, &a, ALICE).unwrap();
+    assert!(row(&mut c).is_none(), "the row follows the mailbox");
+    let mut failing = a.clone();
+    failing.policy.vacation.remove_command = "echo cannot >&2; exit 3".into();
+    let e = ops::deleted::restore(&mut c, &failing, ALICE).unwrap_err();
+    assert!(e.to_string().contains("vacation.remove_command"), "{e}");
+    assert!(
+        ops::mailboxes::get(&mut c, &a, ALICE).is_err(),
+        "still held"
+    );
+    assert!(script.exists());
+
+    ops::deleted::restore(&mut c, &a, ALICE).unwrap();
+    assert!(!script.exists(), "the restored mailbox answers no mail");
+    assert!(vacation::show(&mut c, &a, ALICE).unwrap().is_none());
+    // A mailbox without a script restores without running anything.
+    ops::mailboxes::delete(&mut c, &a, ALICE).unwrap();
+    ops::deleted::restore(&mut c, &failing, ALICE).unwrap();
+});
+
 on_both_backends!(a_failing_command_changes_nothing_and_says_why, |t| {
     let mut c = t.conn();
     let dir = tempfile::tempdir().unwrap();

@@ -404,6 +404,7 @@ pub fn restore(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<R
                 .ok_or_else(|| OpError::not_found("mailbox", h.username.clone()))?;
             // Before the hold row goes: its delete would cascade them.
             let grants = super::sender_grants::restore(c, h.id, m.id)?;
+            super::vacation::clear_restored(ctx, &m, &d)?;
             diesel::delete(deleted_mailboxes::table.find(h.id)).execute(c)?;
             let done = Done::new(
                 i64::from(m.id),

@@ -380,6 +380,28 @@ pub fn off(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Optio
     )
 }
 
+/// After a restore. The hold took the mailbox's vacation row with it (the
+/// row follows the mailbox), but the script may still sit in the home,
+/// where the generated `sieve_before` (`~/sieve/<name>.sieve`) would go on
+/// answering mail while `vacation show` says none is set. Removed through
+/// the remove command, in the restore's transaction, so a failure undoes
+/// the restore and says why; nothing runs when no script is there.
+pub(crate) fn clear_restored(ctx: &Ctx, m: &Mailbox, d: &Domain) -> OpResult<()> {
+    let home = super::deleted::home(&ctx.policy.lifecycle.mail_root, &d.name, &m.local_part)?;
+    let script = home.join("sieve").join(format!("{SCRIPT_NAME}.sieve"));
+    if !script.exists() {
+        return Ok(());
+    }
+    run(
+        &ctx.policy.vacation,
+        &ctx.policy.lifecycle,
+        false,
+        m,
+        d,
+        None,
+    )
+}
+
 /// A mailbox's vacation (None: never set), for anyone who may read it.
 pub fn show(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Option<VacationView>> {
     let who = Principal::load(conn, ctx)?;
