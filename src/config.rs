@@ -231,6 +231,13 @@ pub struct LifecycleSettings {
     /// part>`), PM_ADDRESS the address: passed in the environment, never
     /// pasted into the command, so no address can inject shell.
     pub purge_command: String,
+    /// Moves one mail home for `mailbox rename` (`sh -c`, as the user
+    /// running the rename). PM_OLD_HOME and PM_NEW_HOME are the homes as
+    /// the generated userdb computes them before and after; PM_OLD_ADDRESS
+    /// and PM_NEW_ADDRESS the addresses; all in the environment, never
+    /// pasted into the command. It must leave either the old home or the
+    /// new one, never both (see docs/operations.md, "Renaming").
+    pub rename_command: String,
     /// Local parts of the aliases `domain add` creates in a new domain
     /// (RFC 2142 role addresses); `--no-default-aliases` skips them.
     pub default_aliases: Vec<String>,
@@ -240,11 +247,21 @@ pub struct LifecycleSettings {
 
 pub const DEFAULT_PURGE_COMMAND: &str = "rm -rf -- \"$PM_HOME\"";
 
+/// A home that was never created (no mail yet) needs no move; a new
+/// domain directory gets the owner of the old one, so Dovecot can still
+/// create homes in it; `mv -T` is one rename(2) on one file system, and
+/// refuses to move into an existing non-empty directory.
+pub const DEFAULT_RENAME_COMMAND: &str = "set -e; [ -e \"$PM_OLD_HOME\" ] || exit 0; \
+p=$(dirname -- \"$PM_NEW_HOME\"); \
+if [ ! -d \"$p\" ]; then mkdir -p -- \"$p\"; chown --reference=\"$(dirname -- \"$PM_OLD_HOME\")\" -- \"$p\"; fi; \
+mv -T -- \"$PM_OLD_HOME\" \"$PM_NEW_HOME\"";
+
 impl Default for LifecycleSettings {
     fn default() -> Self {
         LifecycleSettings {
             hold_days: 30,
             purge_command: DEFAULT_PURGE_COMMAND.to_string(),
+            rename_command: DEFAULT_RENAME_COMMAND.to_string(),
             default_aliases: ["postmaster", "abuse", "hostmaster", "webmaster"]
                 .map(String::from)
                 .to_vec(),
@@ -264,6 +281,9 @@ impl LifecycleSettings {
         }
         if self.purge_command.trim().is_empty() {
             return Err("lifecycle.purge_command must not be empty".into());
+        }
+        if self.rename_command.trim().is_empty() {
+            return Err("lifecycle.rename_command must not be empty".into());
         }
         for l in &self.default_aliases {
             crate::validate::alias_address(

@@ -352,10 +352,12 @@ pub enum AuditAction {
     Enroll,
     /// Issue 19: a second factor removed by an admin or local root.
     Reset,
+    /// Issue 20: a mailbox's address changed (and its home moved).
+    Rename,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 38] = [
+    pub const ALL: [AuditAction; 39] = [
         AuditAction::Create,
         AuditAction::Update,
         AuditAction::Delete,
@@ -394,6 +396,7 @@ impl AuditAction {
         AuditAction::Purge,
         AuditAction::Enroll,
         AuditAction::Reset,
+        AuditAction::Rename,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -436,6 +439,7 @@ impl AuditAction {
             AuditAction::Purge => "purge",
             AuditAction::Enroll => "enroll",
             AuditAction::Reset => "reset",
+            AuditAction::Rename => "rename",
         }
     }
 
@@ -638,6 +642,8 @@ mod tests {
         // issue 19 (second factor)
         "enroll",
         "reset",
+        // issue 20 (mailbox rename)
+        "rename",
     ];
     const LEGACY_TYPES: &[&str] = &[
         "domain",

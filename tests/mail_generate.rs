@@ -412,7 +412,7 @@ on_both_backends!(generated_files_use_the_lookup_url_only, |t| {
             pg.batch_execute(&format!(
                 "CREATE ROLE {role} LOGIN PASSWORD '{pw}';
                  GRANT SELECT ON domains, mailboxes, aliases, alias_domains, app_passwords, deleted_mailboxes,
-                     sending_suspensions, sender_grants TO {role};"
+                     sending_suspensions, sender_grants, mailbox_renames TO {role};"
             ))
             .unwrap();
             let guard = RoleGuard(t.url_string(), role.clone());

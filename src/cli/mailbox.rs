@@ -90,6 +90,21 @@ pub enum MailboxCommand {
         #[arg(long)]
         due: bool,
     },
+    /// Rename a mailbox or move it to another domain: its address, the aliases naming it, then its maildir (lifecycle.rename_command)
+    Rename {
+        /// The mailbox's current address
+        #[arg(required_unless_present = "resume")]
+        old: Option<String>,
+        /// The new address (another domain within your rights and its limits)
+        #[arg(required_unless_present = "resume")]
+        new: Option<String>,
+        /// Keep the old address as an alias to the new one
+        #[arg(long)]
+        keep_alias: bool,
+        /// Finish or roll back renames an interruption left pending (decided by which home is on disk)
+        #[arg(long)]
+        resume: bool,
+    },
     /// List deleted mailboxes on hold, with the days left before their purge
     Deleted {
         /// Only holds of this domain
@@ -205,6 +220,21 @@ pub fn run(
         MailboxCommand::Delete { address, now, yes } => delete(conn, ctx, j, address, *now, *yes)?,
         MailboxCommand::Restore { address } => restore(conn, ctx, j, address)?,
         MailboxCommand::Purge { address, due } => return purge(conn, ctx, j, address, *due),
+        MailboxCommand::Rename {
+            old,
+            new,
+            keep_alias,
+            resume,
+        } => {
+            return rename(
+                conn,
+                ctx,
+                j,
+                old.as_deref().zip(new.as_deref()),
+                *keep_alias,
+                *resume,
+            )
+        }
         MailboxCommand::Deleted { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
             let pg = page(&l.page);
@@ -281,6 +311,70 @@ fn restore(
         ));
     }
     Ok(said(j, &r, text))
+}
+
+/// `mailbox rename OLD NEW` and/or `--resume`: what moved, and what an
+/// earlier interrupted rename became. A rename left pending fails the run.
+fn rename(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+    names: Option<(&str, &str)>,
+    keep_alias: bool,
+    resume: bool,
+) -> Result<String, CliError> {
+    let (resumed, renamed) = match names {
+        Some((old, new)) => {
+            let r = ops::rename::rename(conn, ctx, old, new, keep_alias)?;
+            (r.resumed.clone(), Some(r))
+        }
+        None => (ops::rename::resume(conn, ctx)?, None),
+    };
+    let mut lines: Vec<String> = resumed
+        .iter()
+        .map(|r| {
+            format!(
+                "{} the pending rename {} -> {}: {}",
+                r.outcome,
+                r.old_address,
+                r.new_address,
+                crate::sanitize::for_terminal(&r.detail)
+            )
+        })
+        .collect();
+    if resume && resumed.is_empty() && renamed.is_none() {
+        lines.push("no rename was pending".into());
+    }
+    if let Some(r) = &renamed {
+        let mut text = format!(
+            "renamed mailbox {} to {} (home {} -> {}; {} re-pointed)",
+            r.old_address,
+            r.new_address,
+            r.old_home,
+            r.new_home,
+            crate::plural::count(
+                i64::try_from(r.aliases).unwrap_or(i64::MAX),
+                "alias",
+                "aliases"
+            )
+        );
+        if r.kept_alias {
+            text.push_str(&format!("; {} is now an alias of it", r.old_address));
+        }
+        lines.push(text);
+    }
+    let out = match &renamed {
+        Some(r) => said(j, r, lines.join("\n")),
+        None => said(j, &resumed, lines.join("\n")),
+    };
+    let stuck = resumed.iter().filter(|r| r.outcome == "pending").count();
+    if stuck == 0 {
+        return Ok(out);
+    }
+    print!("{out}");
+    Err(CliError::Op(crate::error::OpError::Io(format!(
+        "{stuck} rename(s) stay pending; see above"
+    ))))
 }
 
 /// `mailbox add --force`: purge a hold on the address first, so the new

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AnyConnection, DbError, DbUrl};
 
 /// Tables this product owns (and so may vacuum).
-pub const TABLES: [&str; 27] = [
+pub const TABLES: [&str; 28] = [
     "users",
     "domains",
     "mailboxes",
@@ -37,6 +37,7 @@ pub const TABLES: [&str; 27] = [
     "user_totp_recovery",
     "sender_grants",
     "vacations",
+    "mailbox_renames",
     "__diesel_schema_migrations",
 ];
 

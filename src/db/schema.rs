@@ -394,6 +394,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mailbox_renames (id) {
+        id -> Integer,
+        mailbox_id -> Integer,
+        old_username -> Text,
+        new_username -> Text,
+        old_domain_id -> Integer,
+        old_local_part -> Text,
+        old_home -> Text,
+        new_home -> Text,
+        old_status -> Text,
+        keep_alias -> Bool,
+        started_at -> Timestamp,
+        started_by -> Nullable<Integer>,
+    }
+}
+
 diesel::joinable!(mailboxes -> domains (domain_id));
 diesel::joinable!(app_passwords -> mailboxes (mailbox_id));
 diesel::joinable!(dns_checks -> domains (domain_id));
@@ -437,4 +454,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_totp_recovery,
     sender_grants,
     vacations,
+    mailbox_renames,
 );

@@ -34,6 +34,7 @@ const PURGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 pub struct Settings {
     pub hold_days: u32,
     pub purge_command: String,
+    pub rename_command: String,
     pub mail_root: String,
     /// `domain add`'s aliases (local parts) and where they lead (empty:
     /// the creating user's email).
@@ -46,6 +47,7 @@ impl Settings {
         Settings {
             hold_days: cfg.lifecycle.hold_days,
             purge_command: cfg.lifecycle.purge_command.clone(),
+            rename_command: cfg.lifecycle.rename_command.clone(),
             mail_root: cfg.mail.mail_root.clone(),
             default_aliases: cfg.lifecycle.default_aliases.clone(),
             default_alias_target: cfg.lifecycle.default_alias_target.clone(),
@@ -105,6 +107,16 @@ pub(crate) fn refuse_held(c: &mut AnyConnection, address: &str) -> OpResult<()> 
             ),
         ));
     }
+    // A pending rename's old home still holds its mail until the move.
+    if let Some(p) = store::mailbox_renames::naming(c, address)? {
+        return Err(OpError::duplicate(
+            "address",
+            format!(
+                "{address} is part of the pending rename {} -> {}; run `mailbox rename --resume` first",
+                p.old_username, p.new_username
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -144,6 +156,14 @@ pub(crate) fn hold(
         return Err(OpError::Conflict(format!(
             "an earlier deletion of {} is still held; purge it first (`mailbox purge {}`)",
             m.username, m.username
+        )));
+    }
+    // Its home may still be at the old name's path: a hold would purge
+    // the wrong one.
+    if let Some(p) = store::mailbox_renames::for_mailbox(c, m.id)? {
+        return Err(OpError::Conflict(format!(
+            "{} is being renamed from {}; run `mailbox rename --resume` first",
+            m.username, p.old_username
         )));
     }
     let t = now();

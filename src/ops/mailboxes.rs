@@ -489,6 +489,14 @@ pub fn set_status(
         |c, who| {
             let (before, d) = find(c, who, address)?;
             who.require_domain(&d, Perm::Mailboxes)?;
+            // A pending rename keeps the mailbox suspended until its home
+            // has moved; activating it now would deliver into a new home.
+            if let Some(p) = store::mailbox_renames::for_mailbox(c, before.id)? {
+                return Err(OpError::Conflict(format!(
+                    "{} is being renamed from {}; run `mailbox rename --resume` first",
+                    before.username, p.old_username
+                )));
+            }
             diesel::update(mailboxes::table.find(before.id))
                 .set((
                     mailboxes::status.eq(status.as_str()),

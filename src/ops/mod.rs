@@ -27,6 +27,7 @@ pub mod maintenance;
 pub mod permissions;
 pub mod preferences;
 pub mod quota;
+pub mod rename;
 pub mod send_limits;
 pub mod sender_grants;
 pub mod tokens;

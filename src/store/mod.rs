@@ -13,6 +13,7 @@ pub mod dns_checks;
 pub mod domains;
 pub mod ldap_servers;
 pub mod mail_servers;
+pub mod mailbox_renames;
 pub mod mailboxes;
 pub mod permissions;
 pub mod quota;

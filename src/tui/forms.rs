@@ -57,6 +57,10 @@ pub enum FormKind {
         address: String,
         version: Option<i32>,
     },
+    /// Rename or move this mailbox (issue 20).
+    RenameMailbox {
+        address: String,
+    },
 }
 
 fields! {
@@ -79,6 +83,8 @@ fields! {
         Transport = "transport",
         Username = "username",
         Permissions = "permissions",
+        NewAddress = "new_address",
+        KeepAlias = "keep_alias",
     }
 }
 
@@ -108,6 +114,26 @@ pub fn backup(default_file: &str) -> Form {
             "a new file; never overwritten",
         )
         .with_default(default_file)],
+    )
+}
+
+/// Rename or move a mailbox: the new address (another domain is fine)
+/// and whether the old one stays as an alias to it.
+pub fn rename_mailbox(address: &str) -> Form {
+    Form::new(
+        format!("Rename mailbox {address}"),
+        FormKind::RenameMailbox {
+            address: address.to_string(),
+        },
+        vec![
+            Field::new(
+                Own::NewAddress,
+                "New address",
+                address,
+                "user@domain; another domain moves it",
+            ),
+            Field::choice(Own::KeepAlias, "Keep old as alias", "no", YES_NO),
+        ],
     )
 }
 
@@ -287,6 +313,17 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         FormKind::Import(table) => Some(super::csv_forms::import_write(&mut r, *table)),
         FormKind::Export { table, filter } => {
             Some(super::csv_forms::export_write(&mut r, *table, filter))
+        }
+        FormKind::RenameMailbox { address } => {
+            r.check(Own::NewAddress, crate::validate::mailbox_address);
+            Some(Write::Command {
+                verb: "rename",
+                command: Box::new(crate::ops::command::rename::RenameMailbox {
+                    address: address.clone(),
+                    new_address: r.text(Own::NewAddress),
+                    keep_alias: r.yes_no(Own::KeepAlias),
+                }),
+            })
         }
         FormKind::Bulk {
             resource,

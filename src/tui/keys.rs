@@ -129,6 +129,8 @@ pub enum RowCmd {
     Restore,
     // A mailbox's vacation reply (issue 20).
     Vacation,
+    // Mailboxes: rename / move (issue 20).
+    Rename,
     // Mail server configs.
     ConfigView,
     ConfigDiffDisk,
@@ -156,7 +158,7 @@ impl RowCmd {
             | RowCmd::DkimDns
             | RowCmd::DnsDetail
             | RowCmd::DnsCheck => Needs::View,
-            RowCmd::TestLdap | RowCmd::Restore | RowCmd::Vacation => Needs::Edit,
+            RowCmd::TestLdap | RowCmd::Restore | RowCmd::Vacation | RowCmd::Rename => Needs::Edit,
             RowCmd::ConfigView
             | RowCmd::ConfigDiffDisk
             | RowCmd::ConfigDiffPrevious
@@ -432,6 +434,10 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::Row(RowCmd::Vacation), &[C('V')], "V", "vacation reply", Group::Rows, 9),
         "on Mailboxes: the mailbox's vacation auto-reply (on/off, subject, body with `\\n` for a line break, first and last day, days between replies to one sender, senders never answered); saving installs or removes its Sieve script on the worker's slow lane (as `postfix-manager mailbox vacation set|off`)",
+    ),
+    doc(
+        b(Cmd::Row(RowCmd::Rename), &[C('R')], "R", "rename / move", Group::Rows, 16),
+        "on Mailboxes: rename the mailbox or move it to another domain (a form: the new address, and whether to keep the old one as an alias); its aliases follow and its mail is moved by `lifecycle.rename_command` on the worker's slow lane; the status line says how it went",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

@@ -15,6 +15,7 @@ mod files;
 mod ldap;
 mod mail_configs;
 mod mailboxes;
+pub mod rename;
 pub mod sender_grants;
 mod status;
 pub mod totp;

@@ -68,6 +68,7 @@ impl Spec for Mailboxes {
             Cmd::BulkQuota,
             Cmd::History,
             Cmd::Row(RowCmd::Vacation),
+            Cmd::Row(RowCmd::Rename),
         ]
     }
     /// `V`: read the vacation, then open its form on what was read.
@@ -81,6 +82,7 @@ impl Spec for Mailboxes {
                 }),
                 crate::tui::vacation::form,
             ),
+            RowCmd::Rename => Action::OpenForm(crate::tui::forms::rename_mailbox(&row.key)),
             _ => Action::Ignored,
         }
     }
