@@ -420,3 +420,84 @@ on_both_backends!(sender_cli, |t| {
     let out = run(&["sender", "revoke", ALICE, BOB]);
     assert_ne!(out.status.code(), Some(0), "a second revoke finds nothing");
 });
+
+// The proof with the real programs: a private Postfix (smtpd with the
+// generated README's reject_sender_login_mismatch and Dovecot SASL) on
+// loopback. An authenticated MAIL FROM is accepted as granted (exact and
+// @domain), refused without a grant, for another login, and after the
+// revoke. Postfix answers the sender check at RCPT (smtpd_delay_reject).
+on_both_backends!(smtp_mail_from_follows_the_grants, |t| {
+    use mail_harness::servers::{self, Smtp};
+    let mut c = t.conn();
+    let a = common::admin(&mut c);
+    fixture(&mut c, &a);
+    let Some(s) = servers::setup(t) else {
+        return;
+    };
+    mail_harness::generate_files(t, &a, &mut c, &s.gen, &s.mail);
+    let srv = servers::start(&s.gen, s.root(), &s.ports);
+    let port = s.ports.smtp;
+    let login = |user: &str| {
+        let mut smtp = Smtp::open(port);
+        assert_eq!(smtp.auth(user, PW), 235, "SMTP AUTH {user}\n{}", srv.logs());
+        smtp
+    };
+    // (sender, accepted) for alice, then for carol, over one session each.
+    let check = |smtp: &mut Smtp, who: &str, cases: &[(&str, bool)], when: &str| {
+        for (from, ok) in cases {
+            let (code, l) = smtp.rcpt(from, None, OLGA);
+            eprintln!("{}: {when}: {who} MAIL FROM:<{from}> -> {l}", t.name);
+            if *ok {
+                assert_eq!(code, 250, "{when}: {who} as {from}: {l}\n{}", srv.logs());
+            } else {
+                assert!(
+                    l.starts_with("553") && l.contains("not owned by user"),
+                    "{when}: {who} as {from}: {l}\n{}",
+                    srv.logs()
+                );
+            }
+        }
+    };
+    let mut alice = login(ALICE);
+    check(
+        &mut alice,
+        ALICE,
+        &[(ALICE, true), (BOB, false), ("anyone@other.example", false)],
+        "before",
+    );
+    sg::grant(&mut c, &a, ALICE, BOB).unwrap();
+    sg::grant(&mut c, &a, ALICE, "@other.example").unwrap();
+    check(
+        &mut alice,
+        ALICE,
+        &[
+            (ALICE, true),
+            (BOB, true),
+            ("anyone@other.example", true),
+            (OLGA, true),
+            (CAROL, false),
+            ("x@third.example", false),
+        ],
+        "granted",
+    );
+    let mut carol = login(CAROL);
+    check(
+        &mut carol,
+        CAROL,
+        &[(BOB, false), ("anyone@other.example", false)],
+        "not carol's grant",
+    );
+    let mut bob = login(BOB);
+    check(&mut bob, BOB, &[(BOB, true)], "the owner still sends");
+    sg::revoke(&mut c, &a, ALICE, BOB).unwrap();
+    sg::revoke(&mut c, &a, ALICE, "@other.example").unwrap();
+    check(
+        &mut alice,
+        ALICE,
+        &[(ALICE, true), (BOB, false), ("anyone@other.example", false)],
+        "revoked",
+    );
+    for s in [&mut alice, &mut carol, &mut bob] {
+        s.0.smtp("QUIT");
+    }
+});

@@ -1,7 +1,8 @@
 //! A private Postfix and Dovecot on loopback ports (LMTP + IMAP + SASL),
 //! wired with the generated files and the README's main.cf lines, and the
 //! plain SMTP/IMAP clients that talk to them (moved out of mail_e2e.rs so
-//! the rename test drives the same servers). Socket reads time out.
+//! the rename and send-as tests drive the same servers; `setup` checks the
+//! programs and prepares one instance). Socket reads time out.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,6 +11,101 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use postfix_manager::config::MailConfig;
+use postfix_manager::db::DbUrl;
+
+use crate::common::{self, TestDb};
+
+/// A private instance's directory, ports and mail config, before
+/// `mail generate`.
+pub struct Setup {
+    pub tmp: tempfile::TempDir,
+    pub gen: PathBuf,
+    pub ports: Ports,
+    pub mail: MailConfig,
+}
+
+impl Setup {
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+}
+
+/// Check the programs (skip, or fail under CI=true, without them), make
+/// the directories, pick the ports and let Postfix read the SQLite
+/// database. Call it once the test database's files exist (their group
+/// and mode are changed here).
+pub fn setup(t: &TestDb) -> Option<Setup> {
+    if !super::have(&[
+        "postfix",
+        "postconf",
+        "postqueue",
+        "dovecot",
+        "doveadm",
+        "doveconf",
+    ]) {
+        return None;
+    }
+    if !is_root() {
+        common::skip("Postfix's master must start as root");
+        return None;
+    }
+    for bin in ["imap", "lmtp", "quota-status"] {
+        if !Path::new("/usr/lib/dovecot").join(bin).exists() {
+            common::skip(&format!(
+                "/usr/lib/dovecot/{bin} missing (dovecot-imapd, dovecot-lmtpd); run .ci/install-mail-servers"
+            ));
+            return None;
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::Builder::new()
+        .prefix("pm-e2e")
+        .tempdir()
+        .expect("tempdir");
+    let root = tmp.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let homes = super::shared_dir(root, "vmail");
+    let gen = root.join("generated");
+    let p = free_ports(4);
+    let ports = Ports {
+        smtp: p[0],
+        lmtp: p[1],
+        imap: p[2],
+        quota: p[3],
+    };
+    let mail = MailConfig {
+        quota_status_port: ports.quota,
+        file_group: "postfix".into(),
+        ..super::mail_config(&homes)
+    };
+    let kind = if t.name == "sqlite" {
+        "sqlite"
+    } else {
+        "pgsql"
+    };
+    super::Postfix::new(kind, root)?;
+    if let DbUrl::Sqlite(db) = &t.url {
+        // Postfix's proxymap reads the database as user postfix; WAL
+        // readers also write the -shm file (docs/mail-server-setup.md §3).
+        let dir = db.parent().expect("db dir");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "chgrp -R postfix '{0}' && chmod -R g+rwX '{0}'",
+                dir.display()
+            ))
+            .status()
+            .expect("chgrp");
+        assert!(st.success());
+    }
+    Some(Setup {
+        tmp,
+        gen,
+        ports,
+        mail,
+    })
+}
 
 pub fn sh(cmd: &mut Command) -> std::process::Output {
     cmd.output().expect("run")
@@ -444,4 +540,8 @@ pub fn inbox_subjects(port: u16, user: &str, pw: &str) -> Vec<String> {
     c.imap("a4", "LOGOUT");
     subjects.sort();
     subjects
+}
+
+pub fn is_root() -> bool {
+    String::from_utf8_lossy(&sh(Command::new("id").arg("-u")).stdout).trim() == "0"
 }
