@@ -88,9 +88,22 @@ pub fn generate_files(
     out: &Path,
     mail: &MailConfig,
 ) {
+    generate_files_with(t, ctx, conn, out, mail, &Default::default());
+}
+
+/// `generate_files` with a `[policyd]` (the policy service's address in
+/// the README's main.cf lines).
+pub fn generate_files_with(
+    t: &TestDb,
+    ctx: &Ctx,
+    conn: &mut postfix_manager::db::AnyConnection,
+    out: &Path,
+    mail: &MailConfig,
+    policyd: &postfix_manager::policyd::settings::PolicydSettings,
+) {
     let target = Target::from_url(&t.url).expect("target");
     let g = ops::mail_configs::generate_files(conn, ctx, &out.display().to_string(), || {
-        generate::generate(&target, mail, out)
+        generate::generate_with(&target, mail, policyd, out)
     })
     .expect("generate");
     let files: Vec<PathBuf> = g.files.iter().map(|f| out.join(f)).collect();

@@ -227,9 +227,17 @@ impl Drop for Servers {
 /// The main.cf lines of the generated README's "Postfix (main.cf)" section,
 /// continuation lines joined: the test runs what the README tells admins.
 pub fn readme_main_cf(readme: &str) -> Vec<String> {
+    let lines = readme_section(readme, "## Postfix (main.cf)");
+    assert!(lines.len() > 5, "README main.cf lines: {lines:?}");
+    lines
+}
+
+/// The main.cf lines of one section of the generated README, continuation
+/// lines joined.
+pub fn readme_section(readme: &str, section: &str) -> Vec<String> {
     let start = readme
-        .find("## Postfix (main.cf)")
-        .expect("README has a main.cf section");
+        .find(section)
+        .unwrap_or_else(|| panic!("README has no section {section:?}"));
     let mut lines: Vec<String> = Vec::new();
     let mut in_block = false;
     for l in readme[start..].lines().skip(1) {
@@ -246,11 +254,25 @@ pub fn readme_main_cf(readme: &str) -> Vec<String> {
             break;
         }
     }
-    assert!(lines.len() > 5, "README main.cf lines: {lines:?}");
+    assert!(!lines.is_empty(), "README {section}: no main.cf lines");
     lines
 }
 
 pub fn start(gen: &Path, root: &Path, ports: &Ports) -> Servers {
+    start_with(gen, root, ports, &Extra::default())
+}
+
+/// What a test adds to the private instance: main.cf lines after the
+/// README's (later lines win), master.cf services, ports to wait for.
+#[derive(Default)]
+pub struct Extra {
+    pub main_cf: Vec<String>,
+    pub master_cf: Vec<String>,
+    pub ports: Vec<u16>,
+}
+
+/// `start` with `extra` lines and services.
+pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Servers {
     let pf = root.join("postfix");
     let dc = root.join("dovecot");
     for d in ["conf", "queue", "data"] {
@@ -321,8 +343,8 @@ pub fn start(gen: &Path, root: &Path, ports: &Ports) -> Servers {
          default_transport = error:no mail leaves this test\nbiff = no\n\
          smtpd_sasl_auth_enable = yes\nsmtpd_error_sleep_time = 0\n"
     );
-    for l in readme_main_cf(&readme) {
-        main.push_str(&l);
+    for l in readme_main_cf(&readme).iter().chain(&extra.main_cf) {
+        main.push_str(l);
         main.push('\n');
     }
     main.push_str(&format!(
@@ -331,8 +353,13 @@ pub fn start(gen: &Path, root: &Path, ports: &Ports) -> Servers {
     ));
     std::fs::write(pf.join("conf/main.cf"), main).expect("main.cf");
     let master = format!(
-        "127.0.0.1:{} inet n - n - - smtpd\n{}",
+        "127.0.0.1:{} inet n - n - - smtpd\n{}{}",
         ports.smtp,
+        extra
+            .master_cf
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
         [
             "pickup unix n - n 60 1 pickup",
             "cleanup unix n - n - 0 cleanup",
@@ -371,6 +398,9 @@ pub fn start(gen: &Path, root: &Path, ports: &Ports) -> Servers {
     wait_port(ports.smtp, "postfix", || servers.logs());
     wait_port(ports.imap, "dovecot imap", || servers.logs());
     wait_port(ports.quota, "dovecot quota-status", || servers.logs());
+    for p in &extra.ports {
+        wait_port(*p, "postfix (extra service)", || servers.logs());
+    }
     servers
 }
 
@@ -391,6 +421,8 @@ pub struct Client {
 impl Client {
     pub fn connect(port: u16) -> Client {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_write_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
         s.set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
         let w = s.try_clone().expect("clone");
