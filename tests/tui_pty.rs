@@ -257,7 +257,8 @@ fn log_in_create_filter_suspend_delete_and_quit() {
     t.send("\r");
     t.send("s");
     // it asks first (default No), with what goes down with it
-    t.wait_for("1 mailbox and 0 aliases");
+    // The domain form creates the RFC 2142 role aliases by default.
+    t.wait_for("1 mailbox and 4 aliases");
     t.send("\x1b[C");
     t.send("\r");
     t.wait_for("domain e2e.example is now suspended");
@@ -274,7 +275,7 @@ fn log_in_create_filter_suspend_delete_and_quit() {
     assert_eq!(m.quota_limit, 500 << 20);
 
     t.send("d");
-    t.wait_for("2 rows will be deleted");
+    t.wait_for("6 rows will be deleted"); // the domain, its mailbox and role aliases
     t.send("\x1b[C"); // Right: from No to Yes
     t.send("\r");
     t.wait_for("deleted domain e2e.example");
