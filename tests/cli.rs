@@ -793,7 +793,27 @@ on_both_backends!(the_cli_says_what_the_status_line_says, |t| {
         "mailboxes",
     ]);
     assert_eq!(out, "granted helper on said.example: mailboxes\n");
+    let out = s.admin(&["domain", "edit", "said.example", "--description", "kept"]);
+    assert!(
+        out.starts_with("saved domain said.example (version "),
+        "{out}"
+    );
+    let out = s.admin(&[
+        "mailbox",
+        "add",
+        "m@said.example",
+        "--new-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(
+        out.starts_with("created mailbox m@said.example (id "),
+        "{out}"
+    );
+    let out = s.admin(&["mailbox", "suspend", "m@said.example"]);
+    assert_eq!(out, "mailbox m@said.example is now suspended\n");
     let out = s.admin(&["--json", "alias", "delete", "a@said.example"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["address"], "a@said.example", "{out}");
+    let out = s.admin(&["domain", "suspend", "said.example"]);
+    assert_eq!(out, "domain said.example is now suspended\n");
 });

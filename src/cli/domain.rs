@@ -6,13 +6,14 @@ use clap::{Args, Subcommand};
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs};
 use super::input::{filter, page, size_opt};
-use super::output::{limit, list_sorted, object, said, Row};
+use super::output::{limit, list_sorted, object, run_command, Row};
 use super::CliError;
 use crate::db::models::Domain;
 use crate::db::AnyConnection;
 use crate::env::Env;
 use crate::model::{Entity, Perm, Status};
 use crate::ops::bulk::Action;
+use crate::ops::command::{DeleteDomain, EditDomain, SetStatus};
 use crate::ops::{self, Ctx};
 use crate::units::{human, human_limit};
 
@@ -171,35 +172,23 @@ pub fn run(
             fields,
             version,
         } => {
-            let d = ops::domains::edit(conn, ctx, name, *version, &domain_input(fields)?)?;
-            said(
-                j,
-                &d,
-                format!("updated domain {} (version {})", d.name, d.version),
-            )
+            let cmd = EditDomain {
+                name: name.clone(),
+                version: *version,
+                input: domain_input(fields)?,
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         DomainCommand::Suspend { name } => {
-            let d = ops::domains::set_status(conn, ctx, name, Status::Suspended)?;
-            said(j, &d, format!("suspended domain {}", d.name))
+            return status(name, Status::Suspended, env, conn, ctx, j)
         }
-        DomainCommand::Activate { name } => {
-            let d = ops::domains::set_status(conn, ctx, name, Status::Active)?;
-            said(j, &d, format!("activated domain {}", d.name))
-        }
+        DomainCommand::Activate { name } => return status(name, Status::Active, env, conn, ctx, j),
         DomainCommand::Delete { name, cascade } => {
-            let s = ops::domains::delete(conn, ctx, name, *cascade)?;
-            said(
-                j,
-                &s,
-                format!(
-                    "deleted domain {} with {}, {}, {}, {}",
-                    s.domain,
-                    crate::plural::count(s.mailboxes, "mailbox", "mailboxes"),
-                    crate::plural::count(s.aliases, "alias", "aliases"),
-                    crate::plural::s(s.alias_domains, "alias domain"),
-                    crate::plural::s(s.permissions, "permission")
-                ),
-            )
+            let cmd = DeleteDomain {
+                name: name.clone(),
+                cascade: *cascade,
+            };
+            return run_command(cmd, env, conn, ctx, j);
         }
         DomainCommand::Bulk(b) => return bulk(b, conn, ctx, j),
         DomainCommand::Import {
@@ -213,6 +202,22 @@ pub fn run(
         DomainCommand::Dns(d) => return super::dns::run(d, env, conn, ctx, j),
         DomainCommand::Limits(l) => return super::limits::domain(l, env, conn, ctx, j),
     })
+}
+
+fn status(
+    name: &str,
+    status: Status,
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    let cmd = SetStatus {
+        entity: Entity::Domains,
+        key: name.to_string(),
+        status,
+    };
+    run_command(cmd, env, conn, ctx, j)
 }
 
 /// `domain add`, with the first DKIM key when asked or configured.

@@ -6,12 +6,14 @@ use clap::Subcommand;
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs, NewPasswordArgs};
 use super::input::{domain_id, filter, page, size_opt};
-use super::output::{list_sorted, object, said, used, with_generated, Row};
+use super::output::{list_sorted, object, run_command, said, used, with_generated, Row};
 use super::{setup, CliError};
 use crate::db::models::Mailbox;
 use crate::db::AnyConnection;
+use crate::env::Env;
 use crate::model::{Entity, Status};
 use crate::ops::bulk::Action;
+use crate::ops::command::{CreateMailbox, SetStatus};
 use crate::ops::{self, Ctx};
 use crate::store::{Filter, Page};
 use crate::units::human_limit;
@@ -154,8 +156,17 @@ pub enum MailboxBulk {
     },
 }
 
+fn status(address: &str, status: Status) -> SetStatus {
+    SetStatus {
+        entity: Entity::Mailboxes,
+        key: address.to_string(),
+        status,
+    }
+}
+
 pub fn run(
     c: &MailboxCommand,
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
@@ -167,7 +178,7 @@ pub fn run(
             name,
             password,
             force,
-        } => add(conn, ctx, j, address, quota, name, password, *force)?,
+        } => add(env, conn, ctx, j, address, quota, name, password, *force)?,
         MailboxCommand::List {
             domain,
             all: true,
@@ -210,12 +221,10 @@ pub fn run(
             with_generated(out, generated.then_some(pw), j, &m.username)
         }
         MailboxCommand::Suspend { address } => {
-            let m = ops::mailboxes::set_status(conn, ctx, address, Status::Suspended)?;
-            said(j, &m, format!("suspended mailbox {}", m.username))
+            run_command(status(address, Status::Suspended), env, conn, ctx, j)?
         }
         MailboxCommand::Activate { address } => {
-            let m = ops::mailboxes::set_status(conn, ctx, address, Status::Active)?;
-            said(j, &m, format!("activated mailbox {}", m.username))
+            run_command(status(address, Status::Active), env, conn, ctx, j)?
         }
         MailboxCommand::Delete { address, now, yes } => delete(conn, ctx, j, address, *now, *yes)?,
         MailboxCommand::Restore { address } => restore(conn, ctx, j, address)?,
@@ -263,6 +272,7 @@ pub fn run(
 
 #[allow(clippy::too_many_arguments)]
 fn add(
+    env: &Env,
     conn: &mut AnyConnection,
     ctx: &Ctx,
     j: bool,
@@ -283,13 +293,8 @@ fn add(
         quota,
         name: name.clone(),
     };
-    let m = ops::mailboxes::create(conn, ctx, &new)?;
-    let out = said(
-        j,
-        &m,
-        format!("created mailbox {} (id {})", m.username, m.id),
-    );
-    Ok(with_generated(out, generated.then_some(pw), j, &m.username))
+    let out = run_command(CreateMailbox(new), env, conn, ctx, j)?;
+    Ok(with_generated(out, generated.then_some(pw), j, address))
 }
 
 /// `mailbox restore`: what came back, and what could not.

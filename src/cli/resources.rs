@@ -25,7 +25,7 @@ pub fn run(
         Command::Mailbox(super::mailbox::MailboxCommand::Limits(l)) => {
             super::limits::mailbox(l, env, conn, ctx, j)
         }
-        Command::Mailbox(c) => super::mailbox::run(c, conn, ctx, j),
+        Command::Mailbox(c) => super::mailbox::run(c, env, conn, ctx, j),
         Command::Sending(c) => super::sending::run(c, conn, ctx, j),
         Command::Sender(c) => super::sender::run(c, conn, ctx, j),
         Command::Alias(c) => super::alias::run(c, env, conn, ctx, j),

@@ -413,7 +413,7 @@ mod tests {
                 input,
             } => {
                 assert_eq!(name, "example.com");
-                assert_eq!(version, 3);
+                assert_eq!(version, Some(3));
                 assert_eq!(input.description.as_deref(), Some("new text"));
                 assert!(input.quota_limit.is_none() && input.max_mailboxes.is_none());
                 assert!(input.transport.is_none());

@@ -51,7 +51,7 @@ pub enum Write {
     },
     EditDomain {
         name: String,
-        version: i32,
+        version: Option<i32>,
         input: DomainInput,
     },
     DeleteDomain {

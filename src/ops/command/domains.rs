@@ -64,14 +64,18 @@ impl Command for CreateDomain {
 #[derive(Debug)]
 pub struct EditDomain {
     pub name: String,
-    pub version: i32,
+    /// None: whatever the row holds now (the CLI without `--version`).
+    pub version: Option<i32>,
     pub input: DomainInput,
 }
 
 impl Command for EditDomain {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let d = ops::domains::edit(c, ctx, &self.name, Some(self.version), &self.input)?;
-        Outcome::new(format!("saved domain {}", d.name), &d)
+        let d = ops::domains::edit(c, ctx, &self.name, self.version, &self.input)?;
+        Outcome::new(
+            format!("saved domain {} (version {})", d.name, d.version),
+            &d,
+        )
     }
 }
 
@@ -86,8 +90,12 @@ impl Command for DeleteDomain {
         let s = ops::domains::delete(c, ctx, &self.name, self.cascade)?;
         Outcome::new(
             format!(
-                "deleted domain {} ({} mailboxes, {} aliases, {} alias domains)",
-                s.domain, s.mailboxes, s.aliases, s.alias_domains
+                "deleted domain {} with {}, {}, {}, {}",
+                s.domain,
+                crate::plural::count(s.mailboxes, "mailbox", "mailboxes"),
+                crate::plural::count(s.aliases, "alias", "aliases"),
+                crate::plural::s(s.alias_domains, "alias domain"),
+                crate::plural::s(s.permissions, "permission")
             ),
             &s,
         )

@@ -15,7 +15,7 @@ pub struct CreateMailbox(pub NewMailbox);
 impl Command for CreateMailbox {
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
         let m = ops::mailboxes::create(c, ctx, &self.0)?;
-        Outcome::new(format!("created mailbox {}", m.username), &m)
+        Outcome::new(format!("created mailbox {} (id {})", m.username, m.id), &m)
     }
 }
 

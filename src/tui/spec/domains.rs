@@ -192,7 +192,7 @@ impl Spec for Domains {
             },
             Some((key, version)) => Write::EditDomain {
                 name: key.to_string(),
-                version,
+                version: Some(version),
                 input: DomainInput {
                     description: r.changed(F::Description),
                     quota_limit: r.size(F::QuotaLimit),
