@@ -372,6 +372,72 @@ fn a_dumb_terminal_is_refused_without_escape_sequences() {
     }
 }
 
+/// A panic under the TUI is a bug, and its report must be readable: the
+/// terminal is restored (main screen, cursor shown, no raw mode or paste
+/// brackets) before color-eyre's report prints, so the report stays on
+/// the main screen instead of vanishing with the alternate one. The panic
+/// comes from the debug-only `POSTFIX_MANAGER_TEST_PANIC` trigger.
+#[test]
+fn a_panic_restores_the_terminal_before_its_report() {
+    let host = Host::new();
+    let mut t = Pty::spawn_with(
+        &host.config(),
+        &[("POSTFIX_MANAGER_TEST_PANIC", "1"), ("RUST_BACKTRACE", "")],
+    );
+    let status = t.wait_exit();
+    assert_eq!(status.exit_code(), 101, "{status:?}");
+    let parser = t.parser.lock().expect("parser");
+    let screen = parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "cursor left hidden");
+    assert!(!screen.bracketed_paste(), "bracketed paste left on");
+    let text = screen.contents();
+    for want in [
+        "The application panicked (crashed).",
+        "POSTFIX_MANAGER_TEST_PANIC is set",
+        "src/tui/mod.rs",
+        "This is a bug in postfix-manager",
+    ] {
+        assert!(text.contains(want), "{want:?} not on the screen:\n{text}");
+    }
+    // Raw mode was off when the report printed: its line breaks came out
+    // as the terminal's own CR LF (onlcr), not bare line feeds, and the
+    // alternate screen had been left before it.
+    let raw = t.raw.lock().expect("raw");
+    let raw = String::from_utf8_lossy(&raw);
+    let report = raw.find("The application panicked").expect("report");
+    let left = raw[..report].rfind("\x1b[?1049l");
+    let entered = raw
+        .rfind("\x1b[?1049h")
+        .expect("the TUI entered the alternate screen");
+    assert!(
+        left.is_some_and(|l| l > entered),
+        "the report was written before the terminal was restored"
+    );
+    let written = &raw[report..];
+    assert!(
+        written.contains("\r\n") && !written.replace("\r\n", "").contains('\n'),
+        "the report was written in raw mode: {written:?}"
+    );
+    // Restored once: a second leave-alternate-screen after the report
+    // would put the cursor back where the TUI started, and the shell's
+    // prompt would be drawn over the report.
+    assert!(
+        !written.contains("\x1b[?1049l"),
+        "the terminal was restored again after the report: {written:?}"
+    );
+    let (row, _) = screen.cursor_position();
+    let rows: Vec<String> = screen.rows(0, 80).collect();
+    let last = rows
+        .iter()
+        .rposition(|l| l.contains("RUST_BACKTRACE"))
+        .expect("the report's last lines");
+    assert!(
+        usize::from(row) > last,
+        "the cursor (row {row}) is above the report's end (row {last}):\n{text}"
+    );
+}
+
 #[test]
 fn ctrl_z_suspends_and_fg_redraws() {
     let host = Host::new();

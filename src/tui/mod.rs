@@ -121,6 +121,17 @@ pub fn run(args: &Args) -> Result<Ended, EnvError> {
     Ok(ended)
 }
 
+/// Debug builds only: with `POSTFIX_MANAGER_TEST_PANIC` set the TUI panics
+/// once a frame is on the screen, so tests/panic_report.rs can check that a
+/// panic leaves the terminal restored before its report. Release builds
+/// have no such trigger.
+#[cfg(debug_assertions)]
+fn test_panic() {
+    if std::env::var_os("POSTFIX_MANAGER_TEST_PANIC").is_some() {
+        panic!("POSTFIX_MANAGER_TEST_PANIC is set: a panic under the TUI");
+    }
+}
+
 /// How the event loop ended.
 pub enum Ended {
     Quit,
@@ -194,6 +205,8 @@ async fn event_loop(
         if dirty {
             guard.terminal.draw(|f| app.draw(f))?;
             frames += 1;
+            #[cfg(debug_assertions)]
+            test_panic();
         }
         tokio::select! {
             ev = events.next() => match ev {

@@ -5,7 +5,7 @@
 //! shell is never left in raw mode or with paste brackets on.
 
 use std::io::{self, Stdout, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossterm::cursor::Show;
@@ -41,9 +41,18 @@ pub struct Guard {
     pub bytes: Arc<AtomicU64>,
 }
 
+/// Whether the app's modes are on: `restore` undoes them once. A second
+/// leave-alternate-screen would restore the cursor saved on entering, so
+/// after a panic (hook, then the guard's drop) the shell's prompt would be
+/// drawn over the panic report.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
 /// Put the terminal back as the shell expects it. Errors are ignored: after
 /// a hang-up there is no terminal left to restore, and nothing to tell.
 pub fn restore() {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = io::stdout();
     let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
@@ -92,6 +101,7 @@ impl Guard {
 
 /// Raw mode, the alternate screen and bracketed paste: what the app runs in.
 fn enter_modes() -> io::Result<()> {
+    ENTERED.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)
 }
