@@ -351,7 +351,7 @@ pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Serv
         "virtual_transport = lmtp:inet:127.0.0.1:{}\nsmtpd_sasl_path = {d}/auth-postfix\n",
         ports.lmtp
     ));
-    std::fs::write(pf.join("conf/main.cf"), main).expect("main.cf");
+    std::fs::write(pf.join("conf/main.cf"), last_wins(&main)).expect("main.cf");
     let master = format!(
         "127.0.0.1:{} inet n - n - - smtpd\n{}{}",
         ports.smtp,
@@ -386,6 +386,16 @@ pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Serv
             + "\n"
     );
     std::fs::write(pf.join("conf/master.cf"), master).expect("master.cf");
+    // A warning here is logged by every daemon at start: see last_wins.
+    let check = sh(Command::new("postconf")
+        .arg("-c")
+        .arg(pf.join("conf"))
+        .arg("-n"));
+    let warned = String::from_utf8_lossy(&check.stderr).to_string();
+    assert!(
+        check.status.success() && warned.is_empty(),
+        "main.cf: {warned}"
+    );
     super::backdate(&[pf.join("conf/main.cf"), pf.join("conf/master.cf")]);
     servers.pf_started = true;
     let st = daemon_start(
@@ -402,6 +412,41 @@ pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Serv
         wait_port(*p, "postfix (extra service)", || servers.logs());
     }
     servers
+}
+
+/// `main` with one assignment per parameter, the last one's value in the
+/// first one's place. Postfix takes the last too, but every process that
+/// reads a main.cf with a repeated parameter logs "overriding earlier
+/// entry", postlogd included, which sends its own warnings through the
+/// postlog socket it reads: with a dozen processes starting at once the
+/// datagram queue (net.unix.max_dgram_qlen, 10) fills while postlogd waits
+/// on itself, and every daemon then blocks in its next log call (smtpd
+/// before its greeting). Written for issue 21's policyd_mail, whose extra
+/// lines repeat the README's.
+pub fn last_wins(main: &str) -> String {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for line in main.lines() {
+        let continues = line.starts_with([' ', '\t']);
+        match (continues, entries.last_mut()) {
+            (true, Some(last)) => {
+                last.1.push('\n');
+                last.1.push_str(line);
+            }
+            _ => {
+                let name = line.split('=').next().unwrap_or("").trim().to_string();
+                entries.push((name, line.to_string()));
+            }
+        }
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, text) in entries {
+        let named = !name.is_empty() && !name.starts_with('#');
+        match out.iter_mut().find(|(n, _)| named && *n == name) {
+            Some(slot) => slot.1 = text,
+            None => out.push((name, text)),
+        }
+    }
+    out.into_iter().map(|(_, t)| t + "\n").collect()
 }
 
 pub struct Ports {
