@@ -89,6 +89,27 @@ impl Site {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Rewrite the `key = ...` line the config `init` wrote (the first
+    /// line starting with `key = `) to `key = value` (TOML).
+    fn set(&self, key: &str, value: &str) {
+        let file = self.path("config.toml");
+        let conf = std::fs::read_to_string(&file).unwrap();
+        let mut found = false;
+        let lines: Vec<String> = conf
+            .lines()
+            .map(|l| {
+                if !found && l.starts_with(&format!("{key} = ")) {
+                    found = true;
+                    format!("{key} = {value}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        assert!(found, "no {key} in {conf}");
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    }
+
     fn conn(&self) -> postfix_manager::db::AnyConnection {
         db::connect(&DbUrl::parse(&self.url).unwrap(), false).unwrap()
     }
@@ -814,6 +835,138 @@ on_both_backends!(the_cli_says_what_the_status_line_says, |t| {
     let out = s.admin(&["--json", "alias", "delete", "a@said.example"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["address"], "a@said.example", "{out}");
+    // The rest of the mailbox changes, and `domain add` with its role
+    // aliases: the same commands the TUI's forms and keys send.
+    s.set("mail_root", &format!("{:?}", s.path("vmail")));
+    s.set("purge_command", "\"true\"");
+    s.set("rename_command", "\"true\"");
+    let out = s.admin(&["domain", "add", "roles.example"]);
+    assert_eq!(
+        out,
+        "created domain roles.example with role aliases postmaster, abuse, hostmaster, webmaster\n"
+    );
+    s.admin(&[
+        "mailbox",
+        "add",
+        "r@said.example",
+        "--new-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    let out = s.admin(&["mailbox", "edit", "r@said.example", "--name", "Arr"]);
+    assert!(
+        out.starts_with("saved mailbox r@said.example (version "),
+        "{out}"
+    );
+    let out = s.admin(&[
+        "mailbox",
+        "password",
+        "r@said.example",
+        "--new-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "changed the password of mailbox r@said.example\n");
+    let out = s.admin(&["mailbox", "rename", "r@said.example", "q@said.example"]);
+    let home = s.path("vmail").join("said.example");
+    assert_eq!(
+        out,
+        format!(
+            "renamed mailbox r@said.example to q@said.example (home {} -> {}; 0 aliases re-pointed)\n",
+            home.join("r").display(),
+            home.join("q").display()
+        )
+    );
+    let out = s.admin(&["mailbox", "rename", "--resume"]);
+    assert_eq!(out, "no rename was pending\n");
+    let out = s.admin(&["mailbox", "delete", "q@said.example"]);
+    assert!(
+        out.starts_with("deleted mailbox q@said.example (held until ")
+            && out.ends_with(" UTC; `mailbox restore` or :deleted brings it back)\n"),
+        "{out}"
+    );
+    let out = s.admin(&["mailbox", "restore", "q@said.example"]);
+    assert_eq!(out, "restored mailbox q@said.example\n");
+    s.admin(&["mailbox", "delete", "q@said.example"]);
+    let out = s.admin(&["mailbox", "purge", "q@said.example"]);
+    assert_eq!(
+        out,
+        format!(
+            "purged mailbox q@said.example ({} removed)\n",
+            home.join("q").display()
+        )
+    );
+    let out = s.admin(&["mailbox", "purge", "--due"]);
+    assert_eq!(out, "purged 0 held mailboxes\n");
     let out = s.admin(&["domain", "suspend", "said.example"]);
     assert_eq!(out, "domain said.example is now suspended\n");
+});
+
+// A quota set below what a mailbox holds is saved, with a warning on
+// stderr (stdout stays the result, for scripts and --json); a purge of
+// due holds that fails for one prints what it did and exits 1.
+on_both_backends!(mailbox_outcomes_warn_on_stderr_and_fail_with_exit_1, |t| {
+    let s = site_for(t);
+    s.init();
+    s.set("purge_command", "\"exit 3\"");
+    s.admin(&["domain", "add", "w.example", "--no-default-aliases"]);
+    let pw = s.path("mailbox.pw");
+    s.admin(&[
+        "mailbox",
+        "add",
+        "full@w.example",
+        "--quota",
+        "10M",
+        "--new-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    {
+        use diesel::RunQueryDsl;
+        let mut c = s.conn();
+        diesel::sql_query(
+            "UPDATE mailboxes SET quota_used = 5242880 WHERE username = 'full@w.example'",
+        )
+        .execute(&mut c)
+        .unwrap();
+    }
+    let admin = |args: &[&str]| {
+        let pw = s.path("admin.pw");
+        let mut full = vec!["--user", "admin", "--password-file", pw.to_str().unwrap()];
+        full.extend_from_slice(args);
+        s.run(&full)
+    };
+    let out = admin(&[
+        "--json",
+        "mailbox",
+        "edit",
+        "full@w.example",
+        "--quota",
+        "1M",
+    ]);
+    assert_eq!(code(&out), 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quota_limit"], 1 << 20, "{v}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "\nwarning: the quota of full@w.example ({}) is below the {} it holds (500%)",
+            postfix_manager::units::human(1 << 20),
+            postfix_manager::units::human(5 << 20)
+        )),
+        "{err}"
+    );
+    // A hold that is due at once (--now) whose purge command fails stays
+    // due; `purge --due` then says so and exits 1.
+    let out = admin(&["mailbox", "delete", "full@w.example", "--now", "--yes"]);
+    assert_ne!(code(&out), 0, "{out:?}");
+    let out = admin(&["mailbox", "purge", "--due"]);
+    assert_eq!(code(&out), 1, "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("purged 0 held mailboxes\nnot purged full@w.example: "),
+        "{stdout}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: 1 of the due holds could not be purged"),
+        "{err}"
+    );
 });

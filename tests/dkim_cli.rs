@@ -500,7 +500,10 @@ on_both_backends!(scoped_users_and_private_keys, |t| {
 on_both_backends!(domain_add_dkim_is_one_transaction, |t| {
     let s = Site::new(t);
     let out = s.ok(&["domain", "add", "a.test", "--dkim"]);
-    assert!(out.contains("created pending DKIM key a.test:pm"), "{out}");
+    assert!(
+        out.contains("created domain a.test with pending DKIM key a.test:pm"),
+        "{out}"
+    );
     s.ok(&["domain", "add", "b.test"]);
     s.config("on_domain_add = true\ndefault_algorithm = \"ed25519\"");
     let j = s.json(&["domain", "add", "c.test"]);

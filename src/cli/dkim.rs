@@ -505,16 +505,3 @@ fn bench(count: usize, j: bool) -> Result<String, CliError> {
     }
     Ok(out)
 }
-
-/// `--dkim` / `--no-dkim` on `domain add`, against `dkim.on_domain_add`:
-/// the algorithm and size of the key to create with the domain, if any.
-pub fn on_domain_add(
-    env: &Env,
-    dkim: bool,
-    no_dkim: bool,
-) -> Result<Option<(Algorithm, Option<u32>)>, CliError> {
-    if no_dkim || !(dkim || env.config.dkim.on_domain_add) {
-        return Ok(None);
-    }
-    kind_of(env, &KeyKind::default()).map(Some)
-}

@@ -13,7 +13,7 @@ use crate::db::AnyConnection;
 use crate::env::Env;
 use crate::model::{Entity, Perm, Status};
 use crate::ops::bulk::Action;
-use crate::ops::command::{DeleteDomain, EditDomain, SetStatus};
+use crate::ops::command::{CreateDomain, DeleteDomain, EditDomain, SetStatus};
 use crate::ops::{self, Ctx};
 use crate::units::{human, human_limit};
 
@@ -220,7 +220,9 @@ fn status(
     run_command(cmd, env, conn, ctx, j)
 }
 
-/// `domain add`, with the first DKIM key when asked or configured.
+/// `domain add`, with the first DKIM key when asked (`--dkim`) or
+/// configured (`dkim.on_domain_add`, unless `--no-dkim`): the TUI's
+/// `CreateDomain` under those settings.
 fn add(
     env: &Env,
     conn: &mut AnyConnection,
@@ -230,44 +232,14 @@ fn add(
     fields: &DomainFields,
     (dkim, no_dkim, default_aliases): (bool, bool, bool),
 ) -> Result<String, CliError> {
-    let kind = super::dkim::on_domain_add(env, dkim, no_dkim)?;
-    let settings = ops::dkim::Settings::from_config(&env.config.dkim);
-    let on_create = kind.map(|(algorithm, bits)| ops::dkim::OnCreate {
-        keys: &env.key_file,
-        settings: &settings,
-        algorithm,
-        bits,
-    });
-    let (d, key) = ops::domains::create_with(
-        conn,
-        ctx,
-        name,
-        &domain_input(fields)?,
-        on_create.as_ref(),
+    let mut settings = ops::dkim::Settings::from_config(&env.config.dkim);
+    settings.on_domain_add = !no_dkim && (dkim || settings.on_domain_add);
+    let create = CreateDomain {
+        name: name.to_string(),
+        input: domain_input(fields)?,
         default_aliases,
-    )?;
-    if j {
-        let mut v = serde_json::to_value(&d).unwrap_or_default();
-        if let Some(k) = &key {
-            v["dkim"] = serde_json::to_value(k).unwrap_or_default();
-        }
-        return Ok(super::output::object(&v, true));
-    }
-    let mut out = format!("created domain {} (id {})\n", d.name, d.id);
-    let roles = &env.config.lifecycle.default_aliases;
-    if default_aliases && !roles.is_empty() {
-        out.push_str(&format!(
-            "created aliases {} (lifecycle.default_aliases; --no-default-aliases skips them)\n",
-            roles.join(", ")
-        ));
-    }
-    if let Some(k) = key {
-        out.push_str(&format!(
-            "created pending DKIM key {}:{} (id {}); publish {} (`dkim dns {}`), then `dkim activate {}`\n",
-            k.row.domain, k.row.selector, k.row.id, k.record.name, d.name, k.row.id
-        ));
-    }
-    Ok(crate::sanitize::lines_for_terminal(&out) + "\n")
+    };
+    super::output::run_command_with(create, env, &settings, conn, ctx, j)
 }
 
 fn bulk(b: &DomainBulk, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {

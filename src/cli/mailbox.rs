@@ -6,14 +6,18 @@ use clap::Subcommand;
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs, NewPasswordArgs};
 use super::input::{domain_id, filter, page, size_opt};
-use super::output::{list_sorted, object, run_command, said, used, with_generated, Row};
+use super::output::{list_sorted, object, run_command, used, with_generated, Row};
 use super::{setup, CliError};
 use crate::db::models::Mailbox;
 use crate::db::AnyConnection;
 use crate::env::Env;
 use crate::model::{Entity, Status};
 use crate::ops::bulk::Action;
-use crate::ops::command::{CreateMailbox, SetStatus};
+use crate::ops::command::deleted::{PurgeDue, PurgeMailbox, RestoreMailbox};
+use crate::ops::command::rename::{RenameMailbox, ResumeRenames};
+use crate::ops::command::{
+    CreateMailbox, DeleteMailbox, EditMailbox, SetMailboxPassword, SetStatus,
+};
 use crate::ops::{self, Ctx};
 use crate::store::{Filter, Page};
 use crate::units::human_limit;
@@ -209,16 +213,27 @@ pub fn run(
             name,
             access,
             version,
-        } => edit(conn, ctx, j, address, quota, name, access, *version)?,
+        } => {
+            let edit = EditMailbox {
+                address: address.clone(),
+                version: *version,
+                edit: ops::mailboxes::MailboxEdit {
+                    quota: size_opt("quota", quota)?,
+                    name: name.clone(),
+                },
+                access: access.access(),
+                password: None,
+            };
+            run_command(edit, env, conn, ctx, j)?
+        }
         MailboxCommand::Password { address, password } => {
             let (pw, generated) = setup::new_password(password, address)?;
-            let m = ops::mailboxes::set_password(conn, ctx, address, &pw)?;
-            let out = said(
-                j,
-                &m,
-                format!("changed the password of mailbox {}", m.username),
-            );
-            with_generated(out, generated.then_some(pw), j, &m.username)
+            let set = SetMailboxPassword {
+                address: address.clone(),
+                password: pw.clone(),
+            };
+            let out = run_command(set, env, conn, ctx, j)?;
+            with_generated(out, generated.then_some(pw), j, address)
         }
         MailboxCommand::Suspend { address } => {
             run_command(status(address, Status::Suspended), env, conn, ctx, j)?
@@ -226,24 +241,10 @@ pub fn run(
         MailboxCommand::Activate { address } => {
             run_command(status(address, Status::Active), env, conn, ctx, j)?
         }
-        MailboxCommand::Delete { address, now, yes } => delete(conn, ctx, j, address, *now, *yes)?,
-        MailboxCommand::Restore { address } => restore(conn, ctx, j, address)?,
-        MailboxCommand::Purge { address, due } => return purge(conn, ctx, j, address, *due),
-        MailboxCommand::Rename {
-            old,
-            new,
-            keep_alias,
-            resume,
-        } => {
-            return rename(
-                conn,
-                ctx,
-                j,
-                old.as_deref().zip(new.as_deref()),
-                *keep_alias,
-                *resume,
-            )
-        }
+        MailboxCommand::Delete { .. }
+        | MailboxCommand::Restore { .. }
+        | MailboxCommand::Purge { .. }
+        | MailboxCommand::Rename { .. } => return lifecycle(c, env, conn, ctx, j),
         MailboxCommand::Deleted { domain, list: l } => {
             let d = domain_id(conn, ctx, domain)?;
             let pg = page(&l.page);
@@ -268,6 +269,55 @@ pub fn run(
         // Needs [policyd]: resources dispatches it before coming here.
         MailboxCommand::Limits(_) => return Err(CliError::Usage("not a mailbox command".into())),
     })
+}
+
+/// Delete (held, or `--now`), restore, purge and rename: the commands the
+/// Mailboxes and Deleted screens send.
+fn lifecycle(
+    c: &MailboxCommand,
+    env: &Env,
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    j: bool,
+) -> Result<String, CliError> {
+    match c {
+        MailboxCommand::Delete { address, now, yes } => {
+            if *now && !*yes {
+                confirm_now(address)?;
+            }
+            let delete = DeleteMailbox {
+                address: address.clone(),
+                now: *now,
+            };
+            run_command(delete, env, conn, ctx, j)
+        }
+        MailboxCommand::Restore { address } => {
+            let restore = RestoreMailbox {
+                address: address.clone(),
+            };
+            run_command(restore, env, conn, ctx, j)
+        }
+        MailboxCommand::Purge {
+            address: Some(a),
+            due: false,
+        } => run_command(PurgeMailbox { address: a.clone() }, env, conn, ctx, j),
+        MailboxCommand::Purge { .. } => run_command(PurgeDue, env, conn, ctx, j),
+        MailboxCommand::Rename {
+            old: Some(old),
+            new: Some(new),
+            keep_alias,
+            ..
+        } => {
+            let rename = RenameMailbox {
+                address: old.clone(),
+                new_address: new.clone(),
+                keep_alias: *keep_alias,
+            };
+            run_command(rename, env, conn, ctx, j)
+        }
+        MailboxCommand::Rename { .. } => run_command(ResumeRenames, env, conn, ctx, j),
+        _ => Err(CliError::Usage("not a lifecycle command".into())),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -297,91 +347,6 @@ fn add(
     Ok(with_generated(out, generated.then_some(pw), j, address))
 }
 
-/// `mailbox restore`: what came back, and what could not.
-fn restore(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-    address: &str,
-) -> Result<String, CliError> {
-    let r = ops::deleted::restore(conn, ctx, address)?;
-    let mut text = format!("restored mailbox {}", r.mailbox.username);
-    if !r.aliases.is_empty() {
-        text.push_str(&format!(" with aliases {}", r.aliases.join(", ")));
-    }
-    if !r.skipped.is_empty() {
-        text.push_str(&format!(
-            "; not restored (address taken or domain gone): {}",
-            r.skipped.join(", ")
-        ));
-    }
-    Ok(said(j, &r, text))
-}
-
-/// `mailbox rename OLD NEW` and/or `--resume`: what moved, and what an
-/// earlier interrupted rename became. A rename left pending fails the run.
-fn rename(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-    names: Option<(&str, &str)>,
-    keep_alias: bool,
-    resume: bool,
-) -> Result<String, CliError> {
-    let (resumed, renamed) = match names {
-        Some((old, new)) => {
-            let r = ops::rename::rename(conn, ctx, old, new, keep_alias)?;
-            (r.resumed.clone(), Some(r))
-        }
-        None => (ops::rename::resume(conn, ctx)?, None),
-    };
-    let mut lines: Vec<String> = resumed
-        .iter()
-        .map(|r| {
-            format!(
-                "{} the pending rename {} -> {}: {}",
-                r.outcome,
-                r.old_address,
-                r.new_address,
-                crate::sanitize::for_terminal(&r.detail)
-            )
-        })
-        .collect();
-    if resume && resumed.is_empty() && renamed.is_none() {
-        lines.push("no rename was pending".into());
-    }
-    if let Some(r) = &renamed {
-        let mut text = format!(
-            "renamed mailbox {} to {} (home {} -> {}; {} re-pointed)",
-            r.old_address,
-            r.new_address,
-            r.old_home,
-            r.new_home,
-            crate::plural::count(
-                i64::try_from(r.aliases).unwrap_or(i64::MAX),
-                "alias",
-                "aliases"
-            )
-        );
-        if r.kept_alias {
-            text.push_str(&format!("; {} is now an alias of it", r.old_address));
-        }
-        lines.push(text);
-    }
-    let out = match &renamed {
-        Some(r) => said(j, r, lines.join("\n")),
-        None => said(j, &resumed, lines.join("\n")),
-    };
-    let stuck = resumed.iter().filter(|r| r.outcome == "pending").count();
-    if stuck == 0 {
-        return Ok(out);
-    }
-    print!("{out}");
-    Err(CliError::Op(crate::error::OpError::Io(format!(
-        "{stuck} rename(s) stay pending; see above"
-    ))))
-}
-
 /// `mailbox add --force`: purge a hold on the address first, so the new
 /// mailbox never finds the old one's mail in its home.
 fn purge_held(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> Result<(), CliError> {
@@ -399,123 +364,23 @@ fn purge_held(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> Result<(), 
     }
 }
 
-fn delete(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-    address: &str,
-    now: bool,
-    yes: bool,
-) -> Result<String, CliError> {
+/// `mailbox delete --now` without `--yes`: asked on a terminal (default
+/// No), refused without one.
+fn confirm_now(address: &str) -> Result<(), CliError> {
     use std::io::IsTerminal;
-    let mode = if now {
-        if !yes {
-            let q = format!(
-                "delete mailbox {} and remove its mail now, with no hold to restore from",
-                crate::sanitize::for_terminal(address)
-            );
-            if !std::io::stdin().is_terminal() {
-                return Err(CliError::Usage(format!(
-                    "{q}: pass --yes to confirm (no terminal to ask on)"
-                )));
-            }
-            if !super::bulk::ask(&q, false)? {
-                return Err(CliError::Usage("cancelled; nothing was deleted".into()));
-            }
-        }
-        ops::mailboxes::DeleteMode::Now
-    } else {
-        ops::mailboxes::DeleteMode::Hold
-    };
-    let d = ops::mailboxes::delete_with(conn, ctx, address, mode)?;
-    let text = match &d.purged {
-        Some(p) => format!(
-            "deleted mailbox {} and removed {}",
-            d.mailbox.username, p.home
-        ),
-        None => format!(
-            "deleted mailbox {} (held until {}: `mailbox restore {}` brings it back)",
-            d.mailbox.username,
-            d.purge_after.format("%Y-%m-%d %H:%M UTC"),
-            d.mailbox.username
-        ),
-    };
-    Ok(said(j, &d, text))
-}
-
-/// `mailbox purge ADDRESS|--due`; --due exits non-zero if any hold failed
-/// (each failure stays on hold and is listed).
-fn purge(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-    address: &Option<String>,
-    due: bool,
-) -> Result<String, CliError> {
-    if let (Some(a), false) = (address, due) {
-        let p = ops::deleted::purge(conn, ctx, a)?;
-        return Ok(said(
-            j,
-            &p,
-            format!("purged mailbox {} ({} removed)", p.address, p.home),
-        ));
-    }
-    let r = ops::deleted::purge_due(conn, ctx)?;
-    let mut text = format!(
-        "purged {}",
-        crate::plural::count(
-            i64::try_from(r.purged.len()).unwrap_or(i64::MAX),
-            "held mailbox",
-            "held mailboxes"
-        )
+    let q = format!(
+        "delete mailbox {} and remove its mail now, with no hold to restore from",
+        crate::sanitize::for_terminal(address)
     );
-    for (a, why) in &r.failed {
-        text.push_str(&format!("\nnot purged {a}: {why}"));
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "{q}: pass --yes to confirm (no terminal to ask on)"
+        )));
     }
-    let out = said(j, &r, text);
-    if r.failed.is_empty() {
-        Ok(out)
-    } else {
-        print!("{out}");
-        Err(CliError::Op(crate::error::OpError::Io(format!(
-            "{} of the due holds could not be purged; they stay on hold for the next run",
-            r.failed.len()
-        ))))
+    if !super::bulk::ask(&q, false)? {
+        return Err(CliError::Usage("cancelled; nothing was deleted".into()));
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn edit(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-    address: &str,
-    quota: &Option<String>,
-    name: &Option<String>,
-    access: &super::app_password::AccessArgs,
-    version: Option<i32>,
-) -> Result<String, CliError> {
-    let e = ops::mailboxes::MailboxEdit {
-        quota: size_opt("quota", quota)?,
-        name: name.clone(),
-    };
-    let m = ops::mailboxes::edit_with_access(conn, ctx, address, version, &e, &access.access())?;
-    if e.quota.is_some() && m.quota_limit > 0 && m.quota_used > m.quota_limit {
-        // Saved as asked, but not silently: stderr, so --json and
-        // scripts reading stdout are unaffected.
-        eprintln!(
-            "warning: the quota of {} ({}) is below the {} it holds ({}%): new mail to it is refused until it shrinks",
-            crate::sanitize::for_terminal(&m.username),
-            crate::units::human(m.quota_limit),
-            crate::units::human(m.quota_used),
-            m.quota_used.saturating_mul(100) / m.quota_limit
-        );
-    }
-    Ok(said(
-        j,
-        &m,
-        format!("updated mailbox {} (version {})", m.username, m.version),
-    ))
+    Ok(())
 }
 
 fn bulk(b: &MailboxBulk, conn: &mut AnyConnection, ctx: &Ctx, j: bool) -> Result<String, CliError> {

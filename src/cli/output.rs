@@ -198,7 +198,8 @@ pub(super) fn with_generated(
 /// Runs a typed command as the terminal UI's worker runs it, and prints
 /// what it did: the outcome's sentence (the TUI's status line says the
 /// same), or its data with `--json`. One sentence per change, written
-/// once in `ops::command`.
+/// once in `ops::command`. A warning goes to stderr (stdout stays the
+/// result); a partial failure prints the outcome and exits 1.
 pub(super) fn run_command(
     cmd: impl crate::ops::command::Command + 'static,
     env: &crate::env::Env,
@@ -206,21 +207,45 @@ pub(super) fn run_command(
     ctx: &crate::ops::Ctx,
     json: bool,
 ) -> Result<String, super::CliError> {
-    let directory = env.directory();
     let dkim = crate::ops::dkim::Settings::from_config(&env.config.dkim);
+    run_command_with(cmd, env, &dkim, conn, ctx, json)
+}
+
+/// `run_command` under these `[dkim]` settings (`domain add --dkim` and
+/// `--no-dkim` decide `on_domain_add` for one run).
+pub(super) fn run_command_with(
+    cmd: impl crate::ops::command::Command + 'static,
+    env: &crate::env::Env,
+    dkim: &crate::ops::dkim::Settings,
+    conn: &mut crate::db::AnyConnection,
+    ctx: &crate::ops::Ctx,
+    json: bool,
+) -> Result<String, super::CliError> {
+    let directory = env.directory();
     let quiet = |_: crate::csvfile::Progress| {};
     let host = crate::ops::command::Host {
         url: Some(&env.url),
         directory: &directory,
         mail: &env.config.mail,
-        dkim: &dkim,
+        dkim,
         dns: &env.config.dns,
         progress: &quiet,
     };
-    let out = Box::new(cmd).run(conn, ctx, &host)?;
-    Ok(if json {
-        object(&out, true)
+    let done = Box::new(cmd).run(conn, ctx, &host)?;
+    if let Some(w) = done.warning() {
+        eprintln!("warning: {}", for_terminal(w));
+    }
+    let out = if json {
+        object(&done, true)
     } else {
-        out.to_string() + "\n"
-    })
+        crate::sanitize::lines_for_terminal(&done.to_string()) + "\n"
+    };
+    match done.failure() {
+        None => Ok(out),
+        Some(f) => Err(super::CliError::Report {
+            out,
+            code: 1,
+            message: f.to_string(),
+        }),
+    }
 }

@@ -185,8 +185,6 @@ impl Write {
                 CreateDomain { name, input, default_aliases },
                 EditDomain { name, version, input },
                 DeleteDomain { name, cascade },
-                EditMailbox { address, version, edit, access, password },
-                DeleteMailbox { address },
                 CreateAlias { address, goto, description },
                 EditAlias { address, version, edit },
                 DeleteAlias { address },
@@ -217,6 +215,17 @@ impl Write {
                 keys,
                 action,
             }),
+            Write::EditMailbox { address, version, edit, access, password } => {
+                Box::new(cmd::EditMailbox {
+                    address,
+                    version: Some(version),
+                    edit,
+                    access,
+                    password,
+                })
+            }
+            // The TUI's delete holds the mailbox; purging is on :deleted.
+            Write::DeleteMailbox { address } => Box::new(cmd::DeleteMailbox { address, now: false }),
             Write::SetStatus { resource, key, status } => Box::new(cmd::SetStatus {
                 entity: resource,
                 key,

@@ -48,16 +48,31 @@ impl Command for CreateDomain {
             on_create.as_ref(),
             self.default_aliases,
         )?;
-        match key {
-            Some(k) => Outcome::new(
-                format!(
-                    "created domain {} with pending DKIM key {}:{}: publish its record (:dkim, v), then activate it (a)",
-                    d.name, k.row.domain, k.row.selector
-                ),
-                &serde_json::json!({ "domain": d, "dkim": k }),
-            ),
-            None => Outcome::new(format!("created domain {}", d.name), &d),
+        let mut text = format!("created domain {}", d.name);
+        if let Some(k) = &key {
+            text.push_str(&format!(
+                " with pending DKIM key {}:{} (id {}): publish its record, then activate it",
+                k.row.domain, k.row.selector, k.row.id
+            ));
         }
+        let roles = &ctx.policy.lifecycle.default_aliases;
+        if self.default_aliases && !roles.is_empty() {
+            let joint = if key.is_some() { ";" } else { " with" };
+            text.push_str(&format!("{joint} role aliases {}", roles.join(", ")));
+        }
+        // The domain's fields, with its key (if any) beside them.
+        #[derive(serde::Serialize)]
+        struct Created<'a> {
+            #[serde(flatten)]
+            domain: &'a crate::db::models::Domain,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            dkim: Option<&'a ops::dkim::KeyView>,
+        }
+        let data = Created {
+            domain: &d,
+            dkim: key.as_ref(),
+        };
+        Outcome::new(text, &data)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Mailboxes, aliases and admin users: the rows with an address or a name
 //! and, for mailboxes and users, a password.
 
-use super::{Command, Host, Outcome};
+use super::{Command, Host, Lane, Outcome};
 use crate::db::AnyConnection;
 use crate::error::OpResult;
 use crate::ops::{
@@ -23,7 +23,8 @@ impl Command for CreateMailbox {
 #[derive(Debug)]
 pub struct EditMailbox {
     pub address: String,
-    pub version: i32,
+    /// None: whatever the row holds now (the CLI without `--version`).
+    pub version: Option<i32>,
     pub edit: MailboxEdit,
     pub access: ops::mailboxes::Access,
     pub password: Option<String>,
@@ -35,32 +36,95 @@ impl Command for EditMailbox {
             c,
             ctx,
             &self.address,
-            Some(self.version),
+            self.version,
             &self.edit,
             &self.access,
         )?;
-        match self.password {
+        let below = self.edit.quota.is_some() && m.quota_limit > 0 && m.quota_used > m.quota_limit;
+        let outcome = match self.password {
             Some(pw) => {
                 let m = ops::mailboxes::set_password(c, ctx, &m.username, &pw)?;
                 Outcome::new(
-                    format!("saved mailbox {} and its new password", m.username),
+                    format!(
+                        "saved mailbox {} (version {}) and its new password",
+                        m.username, m.version
+                    ),
                     &m,
-                )
+                )?
             }
-            None => Outcome::new(format!("saved mailbox {}", m.username), &m),
+            None => Outcome::new(
+                format!("saved mailbox {} (version {})", m.username, m.version),
+                &m,
+            )?,
+        };
+        if !below {
+            return Ok(outcome);
         }
+        // Saved as asked, but not silently.
+        Ok(outcome.with_warning(format!(
+            "the quota of {} ({}) is below the {} it holds ({}%): new mail to it is refused until it shrinks",
+            m.username,
+            crate::units::human(m.quota_limit),
+            crate::units::human(m.quota_used),
+            m.quota_used.saturating_mul(100) / m.quota_limit
+        )))
     }
 }
 
+/// `mailbox password`: a new password, nothing else.
+#[derive(Debug)]
+pub struct SetMailboxPassword {
+    pub address: String,
+    pub password: String,
+}
+
+impl Command for SetMailboxPassword {
+    fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
+        let m = ops::mailboxes::set_password(c, ctx, &self.address, &self.password)?;
+        Outcome::new(
+            format!("changed the password of mailbox {}", m.username),
+            &m,
+        )
+    }
+}
+
+/// A delete: on hold for `[lifecycle] hold_days` (restorable), or with
+/// `now` purged at once (the maildir removed by the purge command).
 #[derive(Debug)]
 pub struct DeleteMailbox {
     pub address: String,
+    pub now: bool,
 }
 
 impl Command for DeleteMailbox {
+    /// `now` runs the purge command, which may take minutes.
+    fn lane(&self) -> Lane {
+        if self.now {
+            Lane::SlowIo
+        } else {
+            Lane::Write
+        }
+    }
+
     fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
-        let m = ops::mailboxes::delete(c, ctx, &self.address)?;
-        Outcome::new(format!("deleted mailbox {}", m.username), &m)
+        let mode = if self.now {
+            ops::mailboxes::DeleteMode::Now
+        } else {
+            ops::mailboxes::DeleteMode::Hold
+        };
+        let d = ops::mailboxes::delete_with(c, ctx, &self.address, mode)?;
+        let text = match &d.purged {
+            Some(p) => format!(
+                "deleted mailbox {} and removed {}",
+                d.mailbox.username, p.home
+            ),
+            None => format!(
+                "deleted mailbox {} (held until {}; `mailbox restore` or :deleted brings it back)",
+                d.mailbox.username,
+                d.purge_after.format("%Y-%m-%d %H:%M UTC"),
+            ),
+        };
+        Outcome::new(text, &d)
     }
 }
 

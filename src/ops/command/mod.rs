@@ -44,7 +44,7 @@ pub use ldap::{CreateLdap, DeleteLdap, EditLdap, TestLdap};
 pub use mail_configs::{ApplyConfig, EditConfig, ImportConfig, RollbackConfig};
 pub use mailboxes::{
     CreateAlias, CreateMailbox, CreateUser, DeleteAlias, DeleteMailbox, DeleteUser, EditAlias,
-    EditMailbox, EditUser,
+    EditMailbox, EditUser, SetMailboxPassword,
 };
 pub use status::SetStatus;
 
@@ -107,6 +107,8 @@ pub trait Command: Send + fmt::Debug {
 pub struct Outcome {
     text: String,
     data: serde_json::Value,
+    warning: Option<String>,
+    failure: Option<String>,
 }
 
 impl Outcome {
@@ -116,12 +118,37 @@ impl Outcome {
         Ok(Outcome {
             text: text.into(),
             data,
+            warning: None,
+            failure: None,
         })
+    }
+
+    /// Done as asked, but worth a second look (a quota set below what the
+    /// mailbox holds): the CLI says it on stderr, apart from the result.
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Outcome {
+        self.warning = Some(warning.into());
+        self
+    }
+
+    /// Part of the work failed and stays to be done (a due hold whose
+    /// purge failed, a rename left pending): the CLI prints the outcome,
+    /// then this as its error, and exits 1.
+    pub fn with_failure(mut self, failure: impl Into<String>) -> Outcome {
+        self.failure = Some(failure.into());
+        self
     }
 
     /// The data behind the sentence (what `--json` prints).
     pub fn data(&self) -> &serde_json::Value {
         &self.data
+    }
+
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 }
 
