@@ -647,3 +647,28 @@ fn metrics_are_served_on_loopback() {
     );
     assert!(body.contains("postfix_manager_policyd_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
 }
+
+/// `policyd bench --rate`: the connections share one schedule, so one
+/// second at 400 decisions a second asks for about 400 (200 messages),
+/// however fast the service answers; without it the same second asks for
+/// as many as are answered. A count, not a timing: the schedule bounds it
+/// from above, and a service that answers only a quarter of 400 a second
+/// would be broken, not slow.
+#[test]
+fn the_bench_keeps_to_its_rate() {
+    let t = common::TestDb::sqlite();
+    let mut c = t.conn();
+    fixture(&mut c);
+    let r = start(&t, settings(), "bench");
+    ready(&r);
+    let addr = r.addr.unwrap();
+    let paced = postfix_manager::policyd::bench::run(addr, 16, 1, 100, Some(400)).unwrap();
+    assert_eq!(paced.errors, 0, "{paced:?}");
+    assert_eq!(paced.rate, Some(400));
+    assert!(
+        (100..=400).contains(&paced.decisions),
+        "{} decisions asked for at 400/s in 1 s: {paced:?}",
+        paced.decisions
+    );
+    assert_eq!(paced.decisions % 2, 0, "RCPT and END-OF-MESSAGE pairs");
+}

@@ -35,6 +35,9 @@ pub enum PolicydCommand {
         /// Distinct sending accounts the requests cycle through
         #[arg(long, default_value_t = 1000)]
         senders: usize,
+        /// Decisions per second in all, on a fixed schedule timed from when each was due (default: as fast as answered)
+        #[arg(long)]
+        rate: Option<u32>,
         /// A running service to measure; default: start one here on a free loopback port, on the configured database
         #[arg(long, value_name = "IP:PORT")]
         addr: Option<String>,
@@ -87,11 +90,17 @@ pub fn run(cli: &Cli, cmd: &PolicydCommand) -> Result<String, CliError> {
             connections,
             seconds,
             senders,
+            rate,
             addr,
         } => {
             if !(1..=10_000).contains(connections) || !(1..=3600).contains(seconds) {
                 return Err(CliError::Usage(
                     "--connections must be 1-10000 and --seconds 1-3600".into(),
+                ));
+            }
+            if rate.is_some_and(|r| !(1..=1_000_000).contains(&r)) {
+                return Err(CliError::Usage(
+                    "--rate must be 1-1000000 decisions a second".into(),
                 ));
             }
             let (addr, running) = match addr {
@@ -117,7 +126,7 @@ pub fn run(cli: &Cli, cmd: &PolicydCommand) -> Result<String, CliError> {
                 }
             };
             let mut rep =
-                bench::run(addr, *connections, *seconds, *senders).map_err(OpError::Io)?;
+                bench::run(addr, *connections, *seconds, *senders, *rate).map_err(OpError::Io)?;
             if let Some(r) = running {
                 rep.fail_open = Some(
                     r.engine
@@ -130,8 +139,11 @@ pub fn run(cli: &Cli, cmd: &PolicydCommand) -> Result<String, CliError> {
             Ok(if cli.json {
                 super::output::object(&rep, true)
             } else {
+                let rate = rep
+                    .rate
+                    .map_or_else(|| "as fast as answered".into(), |r| format!("at {r}/s"));
                 format!(
-                    "{} connections, {:.1} s: {} decisions, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} refused, {} errors, fail-open {}\n",
+                    "{} connections {rate}, {:.1} s: {} decisions, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} refused, {} errors, fail-open {}\n",
                     rep.connections, rep.seconds, rep.decisions, rep.per_second, rep.p50_ms,
                     rep.p99_ms, rep.max_ms, rep.refused, rep.errors,
                     rep.fail_open.map_or_else(|| "n/a".into(), |n| n.to_string())
