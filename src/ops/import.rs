@@ -3,11 +3,12 @@
 //!
 //! Every row is checked before anything is written and every bad row is
 //! reported with its line number in one error; one bad line changes nothing.
-//! Mailboxes take a fast path (batched reads, multi-row INSERTs on SQLite,
-//! binary COPY with ids reserved from the sequence on PostgreSQL, batched
-//! audit rows) because imports of 100,000 of them are expected; domains and
-//! aliases, at most a few thousand, run the single-row operations inside the
-//! import's transaction so every rule of `create` applies unchanged.
+//! Mailboxes and aliases take a fast path (batched reads, every rule of the
+//! single-row `create` checked for all rows at once, multi-row INSERTs on
+//! SQLite, binary COPY with ids reserved from the sequence on PostgreSQL,
+//! batched audit rows) because imports of 100,000 of them are expected;
+//! domains, at most a few thousand, run the single-row operations inside
+//! the import's transaction so every rule of `create` applies unchanged.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,8 +20,10 @@ use serde_json::json;
 
 use super::bulk::{thousands, CHUNK};
 use super::{audit, now, run_write, Ctx, Done, Principal};
-use crate::db::models::Domain;
-use crate::db::schema::{deleted_mailboxes, domains, mailboxes};
+use crate::db::models::{Alias, Domain};
+use crate::db::schema::{
+    alias_domains, aliases, deleted_mailboxes, domains, mailbox_renames, mailboxes,
+};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{OpError, OpResult};
 use crate::model::{AuditAction, AuditType, CsvTable, Entity, Perm, Status};
@@ -328,7 +331,7 @@ fn insert_chunk(
         // rollup triggers (migration 000021) fire once per COPY
         // with the batch as their transition table.
         AnyConnection::Postgresql(pg) => {
-            let ids = reserve_mailbox_ids(pg, chunk.len())?;
+            let ids = reserve_ids(pg, "mailboxes", chunk.len())?;
             let rows: Vec<_> = chunk
                 .iter()
                 .zip(&ids)
@@ -370,15 +373,16 @@ struct ReservedId {
     id: i32,
 }
 
-/// `n` fresh ids from the mailboxes' own sequence, so rows written by COPY
-/// (which cannot return the ids it assigns) never collide with rows
-/// inserted later through the column default.
-fn reserve_mailbox_ids(pg: &mut diesel::PgConnection, n: usize) -> OpResult<Vec<i32>> {
+/// `n` fresh ids from `table`'s own sequence (`table` is one of ours, never
+/// user text), so rows written by COPY (which cannot return the ids it
+/// assigns) never collide with rows inserted later through the column
+/// default.
+fn reserve_ids(pg: &mut diesel::PgConnection, table: &str, n: usize) -> OpResult<Vec<i32>> {
     let n = i32::try_from(n).map_err(|_| OpError::invalid("file", "too many rows"))?;
-    let ids = diesel::sql_query(
-        "SELECT nextval(pg_get_serial_sequence('mailboxes', 'id'))::integer AS id \
-         FROM generate_series(1, $1)",
-    )
+    let ids = diesel::sql_query(format!(
+        "SELECT nextval(pg_get_serial_sequence('{table}', 'id'))::integer AS id \
+         FROM generate_series(1, $1)"
+    ))
     .bind::<diesel::sql_types::Integer, _>(n)
     .load::<ReservedId>(pg)?;
     Ok(ids.into_iter().map(|r| r.id).collect())
@@ -734,38 +738,564 @@ pub fn domains(
     run(conn)
 }
 
+/// Import aliases: every rule of `aliases::create` (and of `set_status`
+/// for the suspended rows) checked for all rows at once, then the rows
+/// written set-wise (multi-row INSERTs on SQLite, COPY with ids reserved
+/// from the sequence on PostgreSQL) with the audit rows the single-row
+/// operations would have written, in the same order: per row its create
+/// (and, when suspended, its suspend), then the import's own row.
+///
+/// The single-row route this replaces was quadratic: each create counted
+/// the domain's aliases (`COUNT(*)`, growing with every row already
+/// imported) and rewrote the domain's row twice (its lock, its alias
+/// counter), on PostgreSQL one more version of the same row per alias
+/// inside the one transaction, which every later read of the domain had to
+/// step over (docs/performance.md, "Alias import").
 pub fn aliases(
     conn: &mut AnyConnection,
     ctx: &Ctx,
     rows: &[AliasRow],
     dry_run: bool,
 ) -> OpResult<ImportReport> {
-    let run = |c: &mut AnyConnection| {
-        each(
-            c,
-            ctx,
-            Entity::Aliases,
-            rows,
-            |r| r.line,
-            |c, r| {
-                let a =
-                    super::aliases::create(c, ctx, &r.address, &r.goto, r.description.as_deref())?;
-                if r.status == Status::Suspended {
-                    super::aliases::set_status(c, ctx, &a.address, Status::Suspended)?;
-                }
-                Ok(a.address
-                    .rsplit_once('@')
-                    .map(|x| x.1.to_string())
-                    .unwrap_or_default())
-            },
-        )
-    };
     if dry_run {
-        let mut r = dry(conn, run)?;
+        let mut r = dry(conn, |c| import_aliases(c, ctx, rows))?;
         r.dry_run = true;
         return Ok(r);
     }
-    run(conn)
+    import_aliases(conn, ctx, rows)
+}
+
+/// Alias rows per multi-row INSERT on SQLite: 9 columns x 1,000 rows stays
+/// under its 32,766 bind parameters.
+const ALIAS_CHUNK: usize = 1_000;
+
+/// An alias row that passed every rule: what `aliases::create` would insert.
+struct AliasPrepared<'a> {
+    row: &'a AliasRow,
+    addr: String,
+    domain: String,
+    domain_id: i32,
+    goto: String,
+    description: Option<String>,
+}
+
+fn import_aliases(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    rows: &[AliasRow],
+) -> OpResult<ImportReport> {
+    let request = json!({ "rows": rows.len() });
+    run_write(
+        conn,
+        ctx,
+        AuditAction::Import,
+        AuditType::Alias,
+        request,
+        |c, who| {
+            let prepared = check_aliases(c, who, rows)?;
+            let t = now();
+            let batch = match c {
+                AnyConnection::Sqlite(_) => ALIAS_CHUNK,
+                AnyConnection::Postgresql(_) => COPY_BATCH,
+            };
+            let mut domain_names = BTreeSet::new();
+            for chunk in prepared.chunks(batch) {
+                let created = insert_alias_chunk(c, who.id, t, chunk)?;
+                let mut entries = Vec::with_capacity(created.len());
+                for (p, a) in chunk.iter().zip(created) {
+                    domain_names.insert(p.domain.clone());
+                    let id = i64::from(a.id);
+                    entries.push(audit::Entry {
+                        action: AuditAction::Create,
+                        resource_type: AuditType::Alias,
+                        resource_id: Some(id),
+                        details: json!({ "after": a }),
+                        result: audit::RESULT_OK,
+                    });
+                    if p.row.status == Status::Suspended {
+                        // What `aliases::set_status` records after the create.
+                        entries.push(audit::Entry {
+                            action: Status::Suspended.action(),
+                            resource_type: AuditType::Alias,
+                            resource_id: Some(id),
+                            details: json!({ "address": a.address, "before": { "status": "active" }, "after": { "status": "suspended" } }),
+                            result: audit::RESULT_OK,
+                        });
+                    }
+                }
+                audit::record_many(c, ctx, entries)?;
+            }
+            let n = prepared.len();
+            let report = ImportReport {
+                kind: Entity::Aliases.noun().into(),
+                rows: n,
+                summary: format!(
+                    "import {} {}",
+                    thousands(n),
+                    if n == 1 {
+                        Entity::Aliases.noun()
+                    } else {
+                        Entity::Aliases.plural()
+                    }
+                ),
+                domains: domain_names.into_iter().collect(),
+                dry_run: false,
+            };
+            let d = Done::new(None, json!({ "summary": report.summary, "rows": n }));
+            Ok((report, d))
+        },
+    )
+}
+
+/// Insert one chunk of checked aliases; the rows as `aliases::create`
+/// returned them (status active, version 1), in chunk order. A suspended
+/// row is written as `set_status` leaves it (suspended, version 2).
+fn insert_alias_chunk(
+    c: &mut AnyConnection,
+    who: i32,
+    t: NaiveDateTime,
+    chunk: &[AliasPrepared<'_>],
+) -> OpResult<Vec<Alias>> {
+    let stored = |p: &AliasPrepared<'_>| match p.row.status {
+        Status::Suspended => (Status::Suspended.as_str(), 2),
+        Status::Active => (Status::Active.as_str(), 1),
+    };
+    let ids: Vec<i32> = match c {
+        AnyConnection::Sqlite(s) => {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|p| {
+                    let (status, version) = stored(p);
+                    (
+                        aliases::address.eq(p.addr.clone()),
+                        aliases::goto.eq(p.goto.clone()),
+                        aliases::domain_id.eq(p.domain_id),
+                        aliases::status.eq(status),
+                        aliases::description.eq(p.description.clone()),
+                        aliases::created_at.eq(t),
+                        aliases::updated_at.eq(t),
+                        aliases::created_by.eq(Some(who)),
+                        aliases::version.eq(version),
+                    )
+                })
+                .collect();
+            diesel::insert_into(aliases::table)
+                .values(values)
+                .execute(s)?;
+            let keys: Vec<&str> = chunk.iter().map(|p| p.addr.as_str()).collect();
+            let by_addr: HashMap<String, i32> = aliases::table
+                .filter(aliases::address.eq_any(keys))
+                .select((aliases::address, aliases::id))
+                .load::<(String, i32)>(s)?
+                .into_iter()
+                .collect();
+            chunk
+                .iter()
+                .map(|p| {
+                    by_addr
+                        .get(&p.addr)
+                        .copied()
+                        .ok_or_else(|| OpError::not_found("alias", p.addr.clone()))
+                })
+                .collect::<OpResult<_>>()?
+        }
+        // Binary COPY, ids reserved first (COPY returns none); the
+        // statement-level alias counter trigger (migration
+        // 2026-12-02-000010) runs once per COPY.
+        AnyConnection::Postgresql(pg) => {
+            let ids = reserve_ids(pg, "aliases", chunk.len())?;
+            let rows: Vec<_> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|(p, id)| {
+                    let (status, version) = stored(p);
+                    (
+                        aliases::id.eq(*id),
+                        aliases::address.eq(p.addr.as_str()),
+                        aliases::goto.eq(p.goto.as_str()),
+                        aliases::domain_id.eq(p.domain_id),
+                        aliases::status.eq(status),
+                        aliases::description.eq(p.description.as_deref()),
+                        aliases::created_at.eq(t),
+                        aliases::updated_at.eq(t),
+                        aliases::created_by.eq(Some(who)),
+                        aliases::version.eq(version),
+                    )
+                })
+                .collect();
+            diesel::copy_from(aliases::table)
+                .from_insertable(rows)
+                .execute(pg)?;
+            ids
+        }
+    };
+    Ok(chunk
+        .iter()
+        .zip(ids)
+        .map(|(p, id)| Alias {
+            id,
+            address: p.addr.clone(),
+            goto: p.goto.clone(),
+            domain_id: p.domain_id,
+            status: Status::Active.as_str().to_string(),
+            description: p.description.clone(),
+            created_at: t,
+            updated_at: t,
+            created_by: Some(who),
+            version: 1,
+        })
+        .collect())
+}
+
+/// A row's fields checked on their own (no database), each kept as its
+/// result so the row reports the same first failure `create` would.
+struct AliasParsed<'a> {
+    row: &'a AliasRow,
+    addr: String,
+    domain: String,
+    goto: OpResult<Vec<String>>,
+    description: OpResult<Option<String>>,
+}
+
+/// Every rule of `aliases::create`, in its order, for all rows at once:
+/// the address; its domain exists (an alias domain is named as such); the
+/// user's `aliases` permission on it; the destinations (a scoped user's
+/// stay in domains it may read); the description; not an existing alias,
+/// nor twice in the file; not a held (deleted) mailbox's address nor part
+/// of a pending rename; the domain's alias limit, counting the rows of the
+/// file before it. Every bad line is collected, then reported together.
+fn check_aliases<'a>(
+    c: &mut AnyConnection,
+    who: &Principal,
+    rows: &'a [AliasRow],
+) -> OpResult<Vec<AliasPrepared<'a>>> {
+    if rows.is_empty() {
+        return Err(OpError::invalid("file", "has no rows"));
+    }
+    let mut errs: Vec<(u64, String)> = Vec::new();
+    let parsed = parse_alias_rows(rows, &mut errs);
+    let hosted = Hosted::load(c, who, &parsed)?;
+    let ready = check_before_lock(who, &hosted, parsed, &mut errs);
+    // `create` locks the domain's row before it counts; once per domain.
+    let ids: Vec<i32> = ready
+        .iter()
+        .map(|x| x.domain.id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in ids.chunks(CHUNK) {
+        diesel::update(domains::table.filter(domains::id.eq_any(chunk)))
+            .set(domains::version.eq(domains::version))
+            .execute(c)?;
+    }
+    let out = check_after_lock(c, ready, &mut errs)?;
+    if !errs.is_empty() {
+        return Err(line_errors(errs));
+    }
+    Ok(out)
+}
+
+/// The per-row checks that need no database. A bad address is refused
+/// here; the other fields keep their results for `check_before_lock`.
+fn parse_alias_rows<'a>(
+    rows: &'a [AliasRow],
+    errs: &mut Vec<(u64, String)>,
+) -> Vec<AliasParsed<'a>> {
+    let mut parsed = Vec::with_capacity(rows.len());
+    for r in rows {
+        match validate::alias_address("address", &r.address) {
+            Ok((addr, domain)) => parsed.push(AliasParsed {
+                row: r,
+                addr,
+                domain,
+                goto: validate::destinations("goto", &r.goto),
+                description: match &r.description {
+                    Some(t) => validate::description("description", t),
+                    None => Ok(None),
+                },
+            }),
+            Err(e) => errs.push((r.line, e.to_string())),
+        }
+    }
+    parsed
+}
+
+/// The domains and alias domains the rows name: their own, and for a
+/// scoped user also those of the destinations.
+struct Hosted {
+    scoped: bool,
+    doms: HashMap<String, Domain>,
+    alias_doms: HashMap<String, i32>,
+}
+
+impl Hosted {
+    fn load(c: &mut AnyConnection, who: &Principal, parsed: &[AliasParsed<'_>]) -> OpResult<Self> {
+        // An admin (or readonly user) may read every domain: no
+        // destination needs looking up.
+        let scoped = who.domain_scope().is_some();
+        let mut names: BTreeSet<&str> = parsed.iter().map(|p| p.domain.as_str()).collect();
+        if scoped {
+            for p in parsed {
+                if let Ok(list) = &p.goto {
+                    names.extend(list.iter().map(|a| destination_domain(a)));
+                }
+            }
+        }
+        let names: Vec<&str> = names.into_iter().collect();
+        let mut doms: HashMap<String, Domain> = HashMap::new();
+        let mut alias_doms: HashMap<String, i32> = HashMap::new();
+        for chunk in names.chunks(CHUNK) {
+            let ds: Vec<Domain> = domains::table
+                .filter(domains::name.eq_any(chunk))
+                .select(Domain::as_select())
+                .load(c)?;
+            doms.extend(ds.into_iter().map(|d| (d.name.clone(), d)));
+            let ads: Vec<(String, i32)> = alias_domains::table
+                .filter(alias_domains::name.eq_any(chunk))
+                .select((alias_domains::name, alias_domains::target_domain_id))
+                .load(c)?;
+            alias_doms.extend(ads);
+        }
+        Ok(Hosted {
+            scoped,
+            doms,
+            alias_doms,
+        })
+    }
+
+    /// The domain (id) a destination's domain is hosted as, if any.
+    fn hosting(&self, dom: &str) -> Option<i32> {
+        self.doms
+            .get(dom)
+            .map(|d| d.id)
+            .or_else(|| self.alias_doms.get(dom).copied())
+    }
+
+    /// `aliases::checked_destinations`' refusal for a scoped user.
+    fn outside(&self, who: &Principal, list: &[String]) -> Option<OpError> {
+        if !self.scoped {
+            return None;
+        }
+        let a = list.iter().find(|a| {
+            self.hosting(destination_domain(a))
+                .is_some_and(|id| !who.can_read_domain(id))
+        })?;
+        Some(OpError::Denied(format!(
+            "goto: {a} is in a domain hosted here that {} has no access to",
+            who.username
+        )))
+    }
+}
+
+/// A row past the checks `create` makes before its lock.
+struct AliasReady<'a, 'h> {
+    parsed: AliasParsed<'a>,
+    domain: &'h Domain,
+    goto: String,
+    description: Option<String>,
+}
+
+/// `create`'s checks before the lock, in its order: the domain, the
+/// permission, the destinations, the description.
+fn check_before_lock<'a, 'h>(
+    who: &Principal,
+    hosted: &'h Hosted,
+    parsed: Vec<AliasParsed<'a>>,
+    errs: &mut Vec<(u64, String)>,
+) -> Vec<AliasReady<'a, 'h>> {
+    let mut refused: HashMap<i32, Option<String>> = HashMap::new();
+    let mut ready = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        let line = p.row.line;
+        let Some(d) = hosted.doms.get(&p.domain) else {
+            let why = if hosted.alias_doms.contains_key(&p.domain) {
+                format!(
+                    "{} is an alias domain; create the alias in its target domain",
+                    p.domain
+                )
+            } else {
+                format!("domain {} does not exist; add it first", p.domain)
+            };
+            errs.push((line, OpError::invalid("address", why).to_string()));
+            continue;
+        };
+        let denied = refused.entry(d.id).or_insert_with(|| {
+            who.require_domain(d, Perm::Aliases)
+                .err()
+                .map(|e| e.to_string())
+        });
+        if let Some(why) = denied {
+            errs.push((line, format!("address: {why}")));
+            continue;
+        }
+        let list = match &p.goto {
+            Ok(l) => l,
+            Err(e) => {
+                errs.push((line, e.to_string()));
+                continue;
+            }
+        };
+        if let Some(e) = hosted.outside(who, list) {
+            errs.push((line, e.to_string()));
+            continue;
+        }
+        let goto = list.join(",");
+        let description = match &p.description {
+            Ok(t) => t.clone(),
+            Err(e) => {
+                errs.push((line, e.to_string()));
+                continue;
+            }
+        };
+        ready.push(AliasReady {
+            parsed: p,
+            domain: d,
+            goto,
+            description,
+        });
+    }
+    ready
+}
+
+/// `create`'s checks after the lock: not taken (an existing alias, an
+/// earlier line, a held address, a pending rename), and the domain's alias
+/// limit with the accepted rows before it counted.
+fn check_after_lock<'a>(
+    c: &mut AnyConnection,
+    ready: Vec<AliasReady<'a, '_>>,
+    errs: &mut Vec<(u64, String)>,
+) -> OpResult<Vec<AliasPrepared<'a>>> {
+    let addrs: Vec<&str> = ready.iter().map(|x| x.parsed.addr.as_str()).collect();
+    let taken = aliases_taken(c, &addrs)?;
+    // (aliases there now, accepted on earlier lines) per limited domain.
+    let limited: Vec<i32> = ready
+        .iter()
+        .filter(|x| x.domain.max_aliases > 0)
+        .map(|x| x.domain.id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut counts: HashMap<i32, (i64, i64)> = HashMap::new();
+    for chunk in limited.chunks(CHUNK) {
+        let got: Vec<(i32, i64)> = aliases::table
+            .filter(aliases::domain_id.eq_any(chunk))
+            .group_by(aliases::domain_id)
+            .select((aliases::domain_id, diesel::dsl::count_star()))
+            .load(c)?;
+        counts.extend(got.into_iter().map(|(id, n)| (id, (n, 0))));
+    }
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut out = Vec::with_capacity(ready.len());
+    for x in ready {
+        let (p, d) = (x.parsed, x.domain);
+        let line = p.row.line;
+        if taken.existing.contains(&p.addr) {
+            let why = format!("alias {} already exists", p.addr);
+            errs.push((line, OpError::duplicate("address", why).to_string()));
+            continue;
+        }
+        if let Some(l) = first_line.get(&p.addr) {
+            let why = format!("alias {} is also on line {l}", p.addr);
+            errs.push((line, OpError::duplicate("address", why).to_string()));
+            continue;
+        }
+        first_line.insert(p.addr.clone(), line);
+        if let Some(why) = taken.held.get(&p.addr) {
+            errs.push((line, OpError::duplicate("address", why.clone()).to_string()));
+            continue;
+        }
+        if d.max_aliases > 0 {
+            let (now, before) = counts.entry(d.id).or_insert((0, 0));
+            if *now + *before >= i64::from(d.max_aliases) {
+                let why = if *before == 0 {
+                    format!(
+                        "domain {} already has its maximum of {} aliases",
+                        d.name, d.max_aliases
+                    )
+                } else {
+                    format!(
+                        "domain {} would exceed its maximum of {} aliases ({now} there now, {before} on earlier lines of this file)",
+                        d.name, d.max_aliases
+                    )
+                };
+                errs.push((line, OpError::invalid("address", why).to_string()));
+                continue;
+            }
+            *before += 1;
+        }
+        out.push(AliasPrepared {
+            row: p.row,
+            addr: p.addr,
+            domain: p.domain,
+            domain_id: d.id,
+            goto: x.goto,
+            description: x.description,
+        });
+    }
+    Ok(out)
+}
+
+/// The domain part of a checked destination address.
+fn destination_domain(addr: &str) -> &str {
+    addr.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+}
+
+/// Which addresses an alias may not take: existing aliases, and held or
+/// pending-rename addresses (with `deleted::refuse_held`'s message).
+struct AliasesTaken {
+    existing: BTreeSet<String>,
+    held: HashMap<String, String>,
+}
+
+fn aliases_taken(c: &mut AnyConnection, addrs: &[&str]) -> OpResult<AliasesTaken> {
+    let mut existing = BTreeSet::new();
+    let mut held = HashMap::new();
+    for chunk in addrs.chunks(CHUNK) {
+        let got: Vec<String> = aliases::table
+            .filter(aliases::address.eq_any(chunk))
+            .select(aliases::address)
+            .load(c)?;
+        existing.extend(got);
+        let got: Vec<(String, NaiveDateTime, NaiveDateTime)> = deleted_mailboxes::table
+            .filter(deleted_mailboxes::username.eq_any(chunk))
+            .order(deleted_mailboxes::id.asc())
+            .select((
+                deleted_mailboxes::username,
+                deleted_mailboxes::deleted_at,
+                deleted_mailboxes::purge_after,
+            ))
+            .load(c)?;
+        for (a, at, until) in got {
+            let why = format!(
+                "{a} was deleted on {} and is held until {}; restore it (`mailbox restore`), purge it (`mailbox purge {a}`) or pass --force",
+                at.format("%Y-%m-%d"),
+                until.format("%Y-%m-%d")
+            );
+            held.entry(a).or_insert(why);
+        }
+        let got: Vec<(String, String)> = mailbox_renames::table
+            .filter(
+                mailbox_renames::old_username
+                    .eq_any(chunk)
+                    .or(mailbox_renames::new_username.eq_any(chunk)),
+            )
+            .order(mailbox_renames::id.asc())
+            .select((mailbox_renames::old_username, mailbox_renames::new_username))
+            .load(c)?;
+        for (old, new) in got {
+            for a in [&old, &new] {
+                if chunk.contains(&a.as_str()) && !held.contains_key(a) {
+                    held.insert(
+                        a.clone(),
+                        format!(
+                            "{a} is part of the pending rename {old} -> {new}; run `mailbox rename --resume` first"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(AliasesTaken { existing, held })
 }
 
 /// One row changed in the $EDITOR round trip (`crate::sheet` builds them):
