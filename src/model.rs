@@ -27,10 +27,12 @@ pub enum Entity {
     DeletedMailboxes,
     /// Send-as grants (issue 20).
     SenderGrants,
+    /// The policy service's busiest senders, live (issue 21).
+    Senders,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 12] = [
+    pub const ALL: [Entity; 13] = [
         Entity::Domains,
         Entity::Mailboxes,
         Entity::Aliases,
@@ -43,6 +45,7 @@ impl Entity {
         Entity::DkimKey,
         Entity::DeletedMailboxes,
         Entity::SenderGrants,
+        Entity::Senders,
     ];
 
     /// One row, in running text ("mailbox bob@example.com").
@@ -60,6 +63,7 @@ impl Entity {
             Entity::DkimKey => "DKIM key",
             Entity::DeletedMailboxes => "deleted mailbox",
             Entity::SenderGrants => "send-as grant",
+            Entity::Senders => "sender",
         }
     }
 
@@ -78,6 +82,7 @@ impl Entity {
             Entity::DkimKey => "DKIM keys",
             Entity::DeletedMailboxes => "deleted mailboxes",
             Entity::SenderGrants => "send-as grants",
+            Entity::Senders => "senders",
         }
     }
 
@@ -96,6 +101,7 @@ impl Entity {
             Entity::DkimKey => "DKIM keys",
             Entity::DeletedMailboxes => "Deleted mailboxes",
             Entity::SenderGrants => "Send-as grants",
+            Entity::Senders => "Senders",
         }
     }
 
@@ -114,6 +120,7 @@ impl Entity {
             Entity::DkimKey => "dkim",
             Entity::DeletedMailboxes => "deleted",
             Entity::SenderGrants => "sendas",
+            Entity::Senders => "senders",
         }
     }
 
@@ -133,6 +140,8 @@ impl Entity {
             // Restore and purge are audited as what the row was.
             Entity::DeletedMailboxes => AuditType::Mailbox,
             Entity::SenderGrants => AuditType::SenderGrant,
+            // Suspend and resume are audited as the mailbox's sending.
+            Entity::Senders => AuditType::Sending,
         }
     }
 
@@ -158,7 +167,9 @@ impl Entity {
             // Held rows are restored or purged one by one, never imported.
             | Entity::DeletedMailboxes
             // Granted one by one, each checked against two domains.
-            | Entity::SenderGrants => None,
+            | Entity::SenderGrants
+            // Counted by the policy service, never typed in.
+            | Entity::Senders => None,
         }
     }
 
@@ -720,6 +731,7 @@ mod tests {
                 "dkim_key",
                 "mailbox",
                 "sender_grant",
+                "sending",
             ]
         );
     }

@@ -229,6 +229,7 @@ pub(super) fn run_command_with(
         mail: &env.config.mail,
         dkim,
         dns: &env.config.dns,
+        policyd: &env.config.policyd,
         progress: &quiet,
     };
     let done = Box::new(cmd).run(conn, ctx, &host)?;

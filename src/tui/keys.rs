@@ -131,6 +131,8 @@ pub enum RowCmd {
     Vacation,
     // Mailboxes: rename / move (issue 20).
     Rename,
+    // Senders: everything about the sender (issue 21).
+    SenderDetail,
     // Mail server configs.
     ConfigView,
     ConfigDiffDisk,
@@ -157,7 +159,8 @@ impl RowCmd {
             | RowCmd::DkimKeys
             | RowCmd::DkimDns
             | RowCmd::DnsDetail
-            | RowCmd::DnsCheck => Needs::View,
+            | RowCmd::DnsCheck
+            | RowCmd::SenderDetail => Needs::View,
             RowCmd::TestLdap | RowCmd::Restore | RowCmd::Vacation | RowCmd::Rename => Needs::Edit,
             RowCmd::ConfigView
             | RowCmd::ConfigDiffDisk
@@ -266,7 +269,7 @@ pub const BINDINGS: &[Binding] = &[
     named(
         doc(
             b(Cmd::Command, &[C(':')], ":", "go to a screen", Group::Global, 8),
-            "go to a screen by name: `dashboard`, `domains`, `mailboxes`, `aliases`, `alias-domains`, `users`, `permissions`, `audit`, `mail-servers`, `ldap`, `dkim` (a unique prefix is enough: `:mailb`; `Tab` completes); `:q` quits",
+            "go to a screen by name: `dashboard`, `domains`, `mailboxes`, `aliases`, `alias-domains`, `users`, `permissions`, `audit`, `mail-servers`, `ldap`, `dkim`, `deleted`, `sendas`, `senders` (a unique prefix is enough: `:mailb`; `Tab` completes); `:q` quits",
         ),
         "command",
     ),
@@ -345,7 +348,7 @@ pub const BINDINGS: &[Binding] = &[
     named(
         doc(
             b(Cmd::Suspend, &[C('s')], "s", "suspend", Group::Rows, 6),
-            "suspend an active row, activate a suspended one",
+            "suspend an active row, activate a suspended one; on Senders: stop the mailbox's sending (a form asks the reason; mailbox managers) or resume a suspended one (asks first; admins)",
         ),
         "suspend",
     ),
@@ -438,6 +441,10 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::Row(RowCmd::Rename), &[C('R')], "R", "rename / move", Group::Rows, 16),
         "on Mailboxes: rename the mailbox or move it to another domain (a form: the new address, and whether to keep the old one as an alias); its aliases follow and its mail is moved by `lifecycle.rename_command` on the worker's slow lane; the status line says how it went",
+    ),
+    doc(
+        b(Cmd::Row(RowCmd::SenderDetail), &[C('i')], "i", "details", Group::Rows, 3),
+        "on Senders: everything about the sender: this hour's and today's messages, recipients and refused recipients, each limit and where it comes from (own, domain, `[policyd]` default), and a suspension's reason, author and time",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

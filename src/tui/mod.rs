@@ -85,6 +85,7 @@ pub fn run(args: &Args) -> Result<Ended, EnvError> {
             mail: env.config.mail.clone(),
             dkim: crate::ops::dkim::Settings::from_config(&env.config.dkim),
             dns: env.config.dns.clone(),
+            policyd: env.config.policyd.clone(),
         },
         tx,
     )

@@ -664,6 +664,9 @@ impl TableScreen {
         let Some(row) = self.current() else {
             return Action::Ignored;
         };
+        if let Some((_, action)) = self.spec().status_key(row) {
+            return action;
+        }
         let status = match row.status.as_deref() {
             Some("active") => Status::Suspended,
             Some(_) => Status::Active,
@@ -717,9 +720,13 @@ impl TableScreen {
                         Some((_, short)) => o.what(short),
                         None => o,
                     },
-                    Cmd::Suspend => match self.current().and_then(|r| r.status.as_deref()) {
-                        Some("active") | None => o,
-                        Some(_) => o.what("activate"),
+                    Cmd::Suspend => match self.current() {
+                        Some(r) => match (self.spec().status_key(r), r.status.as_deref()) {
+                            (Some((word, _)), _) => o.what(word),
+                            (None, Some("active") | None) => o,
+                            (None, Some(_)) => o.what("activate"),
+                        },
+                        None => o,
                     },
                     // Bulk keys crowd the footer only while something is
                     // marked; `?` lists them always.
@@ -806,7 +813,7 @@ impl TableScreen {
             .iter()
             .find(|(k, _)| *k == self.sort.key)
             .map(|(_, i)| *i)
-            .unwrap_or(0);
+            .unwrap_or(self.spec().ordered_by());
         let mark = if self.sortable().is_empty() {
             if self.spec().newest_first() {
                 "▼"

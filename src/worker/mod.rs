@@ -51,6 +51,8 @@ pub struct HostSettings {
     pub dkim: crate::ops::dkim::Settings,
     /// `[dns]`: the Domains screen's DNS re-check (`c`).
     pub dns: crate::config::DnsSettings,
+    /// `[policyd]`: the default sending limits the Senders screen shows.
+    pub policyd: crate::policyd::settings::PolicydSettings,
 }
 
 /// The sending end the UI holds; dropping it (or calling `shutdown`) ends

@@ -110,6 +110,7 @@ impl Runner {
                     mail: &shared.host.mail,
                     dkim: &shared.host.dkim,
                     dns: &shared.host.dns,
+                    policyd: &shared.host.policyd,
                     progress: &progress,
                 };
                 Ok(Response::Done(command.run(conn, &ctx, &host)?))

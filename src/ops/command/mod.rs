@@ -16,6 +16,7 @@ mod ldap;
 mod mail_configs;
 mod mailboxes;
 pub mod rename;
+pub mod send_limits;
 pub mod sender_grants;
 mod status;
 pub mod totp;
@@ -72,6 +73,8 @@ pub struct Host<'a> {
     pub dkim: &'a crate::ops::dkim::Settings,
     /// `[dns]`: what each domain must publish, and the resolver to ask.
     pub dns: &'a crate::config::DnsSettings,
+    /// `[policyd]`: the default sending limits (issue 21).
+    pub policyd: &'a crate::policyd::settings::PolicydSettings,
     /// Where a long command reports how far it got; the one sink for every
     /// kind of progress (CSV files, backups).
     pub progress: OnProgress<'a>,

@@ -52,7 +52,10 @@ impl Command for SetStatus {
             | Entity::MailServers
             | Entity::DkimKey
             | Entity::DeletedMailboxes
-            | Entity::SenderGrants => Err(OpError::invalid(
+            | Entity::SenderGrants
+            // Sending is stopped and resumed by its own commands
+            // (ops::command::send_limits), with a reason.
+            | Entity::Senders => Err(OpError::invalid(
                 "status",
                 format!("a {} has no status to change", entity.noun()),
             )),

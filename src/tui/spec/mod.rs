@@ -18,6 +18,7 @@ mod mail_servers;
 mod mailboxes;
 mod permissions;
 mod sender_grants;
+mod senders;
 mod users;
 
 pub use audit::{row as audit_row, F as AuditField};
@@ -180,6 +181,17 @@ pub trait Spec: Sync {
     fn suspend_asks(&self) -> bool {
         false
     }
+    /// `s` on a row whose state is not the active/suspended switch of
+    /// `Write::SetStatus` (a sender's sending, issue 21): the footer's word
+    /// for it on this row and what it does. None: the generic switch.
+    fn status_key(&self, _row: &Row) -> Option<(&'static str, Action)> {
+        None
+    }
+    /// The column whose header carries the mark of the list's one fixed
+    /// order, for a list without sortable columns.
+    fn ordered_by(&self) -> usize {
+        0
+    }
     /// One of `commands()` that acts on the row under the cursor and that
     /// the table screen does not run itself.
     fn run(&self, _cmd: RowCmd, _row: &Row) -> Action {
@@ -202,6 +214,7 @@ pub fn spec(e: Entity) -> &'static dyn Spec {
         Entity::DkimKey => &dkim::DkimKeys,
         Entity::DeletedMailboxes => &deleted::Deleted,
         Entity::SenderGrants => &sender_grants::SenderGrants,
+        Entity::Senders => &senders::Senders,
     }
 }
 

@@ -18,9 +18,11 @@ mod mail_servers;
 mod mailboxes;
 mod permissions;
 mod sender_grants;
+mod senders;
 mod users;
 
 pub use domains::DomainPage;
+pub use senders::{cursor as sender_cursor, SenderEntry};
 
 use crate::db::AnyConnection;
 use crate::error::OpError;
@@ -136,6 +138,7 @@ pub fn source(e: Entity) -> &'static dyn Source {
         Entity::DkimKey => &dkim::DkimKeys,
         Entity::DeletedMailboxes => &deleted::Deleted,
         Entity::SenderGrants => &sender_grants::SenderGrants,
+        Entity::Senders => &senders::Senders,
     }
 }
 
