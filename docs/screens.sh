@@ -16,7 +16,7 @@ for f in login login_failed login_40x12 login_failed_40x12 lock_40x12 dashboard 
     mail_config_form_new_80x24 permission_form_new_80x24 ldap_form_new_80x24 \
     user_form_new_80x24 domain_form_conflict_theirs_80x24 \
     audit_named_80x24 audit_filtered_80x24 audit_named_200x50 audit_filtered_200x50 \
-    senders_80x24; do
+    senders_80x24 dashboard_sending_alert_80x24; do
     echo
     echo "## $f" | tr _ ' '
     echo

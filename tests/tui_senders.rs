@@ -1,4 +1,5 @@
-//! Issue 21, the Senders screen (`:senders`), through the real app and worker on both backends: counters
+//! Issue 21, the Senders screen (`:senders`) and the dashboard's sending
+//! alert, through the real app and worker on both backends: counters
 //! written with `ops::send_limits::add_counts` (what the policy service's
 //! flusher calls) and suspensions made by `auto_suspend` (its containment)
 //! show up at 80x24, live; `s` resumes (after the dialog) or stops a
@@ -300,6 +301,50 @@ fn enter_edits_the_limits(db: common::TestDb) {
     );
 }
 
+/// The dashboard: no alert on a quiet host; containment's suspension
+/// shows within one refresh, naming `:senders`; a suspension by hand is no
+/// alert; the resume takes it away again.
+fn the_dashboard_alerts_on_automatic_suspensions(db: common::TestDb) {
+    let mut t = host(db);
+    t.login_admin();
+    let alert = |s: &str| s.lines().any(|l| l.contains("suspended for sending"));
+    assert!(!alert(&t.screen()), "{}", t.screen());
+    let mut other = t.db.conn();
+    sl::suspend(&mut other, &t.admin, BOB, "by hand").unwrap();
+    tick(&mut t);
+    tick(&mut t);
+    assert!(!alert(&t.screen()), "by hand: {}", t.screen());
+    sl::auto_suspend(&mut other, None, "mx1", CAROL, "automatic: spread").unwrap();
+    tick(&mut t);
+    tick(&mut t);
+    let s = t.screen();
+    assert!(
+        s.contains("!! carol@example.com suspended for sending (automatic) — :senders"),
+        "{s}"
+    );
+    sl::auto_suspend(&mut other, None, "mx2", ALICE, "automatic: spread").unwrap();
+    tick(&mut t);
+    tick(&mut t);
+    let s = t.screen();
+    assert!(s.contains("!! 2 mailboxes suspended for sending"), "{s}");
+    snap!("dashboard_sending_alert_80x24", s);
+    // `:senders` from the alert, and back.
+    t.command("senders");
+    assert_eq!(
+        t.rows(),
+        [ALICE, BOB, CAROL],
+        "suspended senders listed: {}",
+        t.screen()
+    );
+    t.esc();
+    for a in [ALICE, CAROL] {
+        sl::resume(&mut other, &t.admin, a).unwrap();
+    }
+    tick(&mut t);
+    tick(&mut t);
+    assert!(!alert(&t.screen()), "after the resumes: {}", t.screen());
+}
+
 /// A readonly user sees the list and the details but no key that writes;
 /// ops refuses a domain manager's resume.
 fn readonly_only_looks(db: common::TestDb) {
@@ -341,5 +386,6 @@ both!(
     s_resumes_after_the_dialog,
     s_stops_a_sender_with_a_reason,
     enter_edits_the_limits,
+    the_dashboard_alerts_on_automatic_suspensions,
     readonly_only_looks,
 );

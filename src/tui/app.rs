@@ -267,6 +267,15 @@ impl App {
         if let (Some(slot), Some(r)) = (self.top_slot(), request) {
             self.send(slot, r);
         }
+        self.check_alerts();
+    }
+
+    /// The dashboard's sending alert, asked whenever the dashboard is
+    /// (re)loaded or checked, one at a time.
+    fn check_alerts(&mut self) {
+        if matches!(self.stack.last(), Some(Screen::Dashboard(_))) && !self.waiting(Slot::Alerts) {
+            self.send(Slot::Alerts, Dashboard::alert_check());
+        }
     }
 
     pub(super) fn open(&mut self, resource: Entity, scope: Option<(i32, String)>) {
@@ -340,6 +349,7 @@ impl App {
             let (redraw, check) = d.tick(may_check);
             if let Some(r) = check {
                 self.send(Slot::Dashboard, r);
+                self.check_alerts();
             }
             return redraw;
         }

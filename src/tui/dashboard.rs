@@ -7,6 +7,11 @@
 //! a single aggregate over the domain rows, and only a changed snapshot is
 //! redrawn. Between changes the one thing that moves is the age label, once
 //! a second. `p` pauses and resumes the checks.
+//!
+//! The sending alert (issue 21): with every check the dashboard asks how
+//! many mailboxes the policy service suspended for sending (one small
+//! table, on its own slot so it never makes the quota answer stale); while
+//! any are, the summary box's bottom border says so, naming `:senders`.
 
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,6 +26,8 @@ use super::keys::{self, Cmd, Offer};
 use super::theme::Theme;
 use crate::config::QuotaSettings;
 use crate::num::float_to_usize;
+use crate::ops::command::send_limits::SendingAlerts;
+use crate::ops::command::Outcome;
 use crate::ops::quota::{level, Snapshot};
 use crate::sanitize::for_terminal as clean;
 use crate::store::quota::{DomainRow, MailboxRow};
@@ -43,6 +50,9 @@ pub struct Dashboard {
     age: u64,
     /// Seconds since the last check was sent.
     since_check: u64,
+    /// Mailboxes suspended for sending by the policy service's
+    /// containment: the sentence to show, None while there are none.
+    pub alert: Option<String>,
 }
 
 impl Default for Dashboard {
@@ -62,7 +72,30 @@ impl Dashboard {
             capacity: 0,
             age: 0,
             since_check: 0,
+            alert: None,
         }
+    }
+
+    /// The sending alert's check: automatic suspensions in the user's
+    /// scope (`Slot::Alerts`, sent with every reload and quota check).
+    pub fn alert_check() -> Request {
+        Request::Run(Box::new(SendingAlerts))
+    }
+
+    /// The alert check's answer; true when the alert line changed.
+    pub fn on_alert(&mut self, result: Result<&Outcome, String>) -> bool {
+        let alert = match result {
+            Ok(o) => {
+                let automatic = o.data().get("automatic").and_then(|n| n.as_u64());
+                automatic.is_some_and(|n| n > 0).then(|| o.to_string())
+            }
+            Err(e) => Some(format!("sending alerts unknown: {e}")),
+        };
+        if alert == self.alert {
+            return false;
+        }
+        self.alert = alert;
+        true
     }
 
     pub fn set_capacity(&mut self, rows: usize) -> Option<Request> {
@@ -186,12 +219,16 @@ impl Dashboard {
         let [top, rest] =
             Layout::vertical([Constraint::Length(SUMMARY_HEIGHT), Constraint::Min(0)]).areas(area);
         let [doms, mbxs] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(rest);
-        let block = Block::bordered()
+        let mut block = Block::bordered()
             .title(Span::styled(" Dashboard ", theme.title()))
             .title(
                 Line::from(Span::styled(format!(" {} ", self.age_label()), theme.dim()))
                     .right_aligned(),
             );
+        if let Some(a) = &self.alert {
+            // `!!` carries it without color (NO_COLOR, screen readers).
+            block = block.title_bottom(Line::from(Span::styled(format!(" !! {a} "), theme.crit())));
+        }
         let lines = match (&self.snapshot, &self.error) {
             (_, Some(e)) => vec![Line::styled(e.clone(), theme.error())],
             (Some(s), None) => self.summary(s, top.width.saturating_sub(2), theme),

@@ -63,6 +63,16 @@ impl App {
                     }
                 }
             }
+            Slot::Alerts => {
+                let Some(Screen::Dashboard(d)) = self.stack.first_mut() else {
+                    return false;
+                };
+                match result {
+                    Ok(Response::Done(o)) => d.on_alert(Ok(&o)),
+                    Ok(other) => self.unexpected(tag.slot, &other),
+                    Err(e) => d.on_alert(Err(e.message)),
+                }
+            }
             Slot::Table(r) => {
                 let screen = self.stack.iter_mut().rev().find_map(|s| match s {
                     Screen::Table(t) if t.resource == r => Some(t),

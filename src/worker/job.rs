@@ -32,6 +32,9 @@ pub enum Slot {
     Transfer,
     /// The `:totp` enrolment: its secret, then its confirmation.
     Totp,
+    /// The dashboard's sending alert (issue 21): apart from `Dashboard`
+    /// so neither check makes the other's answer stale.
+    Alerts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,10 @@
-//! The Senders screen's writes (issue 21): stop a mailbox's sending,
-//! resume it, change its limits.
+//! The Senders screen's writes and the dashboard's sending alert (issue
+//! 21): stop a mailbox's sending, resume it, change its limits; and the
+//! count of automatic suspensions the dashboard shows.
 
-use super::{Command, Host, Outcome};
+use serde::Serialize;
+
+use super::{Command, Host, Lane, Outcome};
 use crate::db::AnyConnection;
 use crate::error::OpResult;
 use crate::ops::send_limits::{self, LimitsEdit};
@@ -83,4 +86,45 @@ pub fn limits_sentence(l: &Limits) -> String {
         one(l.rcpt_per_msg, "recipients a message"),
         one(l.rcpt_per_day, "recipients a day")
     )
+}
+
+/// How many mailbox suspensions the user may see: the dashboard's alert.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SendingAlert {
+    /// Suspended by the policy service's containment.
+    pub automatic: usize,
+    /// Suspended by an admin or a domain manager.
+    pub by_hand: usize,
+}
+
+/// Count the sending suspensions in the user's scope (reader lane; one
+/// small table, no counters read).
+#[derive(Debug)]
+pub struct SendingAlerts;
+
+impl Command for SendingAlerts {
+    fn lane(&self) -> Lane {
+        Lane::Read
+    }
+
+    fn run(self: Box<Self>, c: &mut AnyConnection, ctx: &Ctx, _: &Host<'_>) -> OpResult<Outcome> {
+        let all = send_limits::suspensions(c, ctx)?;
+        let automatic = all.iter().filter(|s| s.automatic).count();
+        let a = SendingAlert {
+            automatic,
+            by_hand: all.len() - automatic,
+        };
+        let text = match all.iter().find(|s| s.automatic) {
+            None => String::new(),
+            Some(s) if automatic == 1 => format!(
+                "{} suspended for sending (automatic) — :senders",
+                clean(&s.address)
+            ),
+            Some(_) => format!(
+                "{} mailboxes suspended for sending (automatic) — :senders",
+                crate::ops::bulk::thousands(automatic)
+            ),
+        };
+        Outcome::new(text, &a)
+    }
 }
