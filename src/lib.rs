@@ -40,3 +40,4 @@ pub mod tui;
 pub mod units;
 pub mod validate;
 pub mod worker;
+pub mod wrap;

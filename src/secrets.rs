@@ -48,6 +48,13 @@ pub enum SecretError {
     Encrypt { what: String },
     #[error("the stored {what} is not in a known encrypted format")]
     Format { what: String },
+    /// Secrets to move to a new key, and no old key to open them with.
+    #[error("{count} {what} are stored encrypted but the key file {} does not exist; restore it from backup", path.display())]
+    KeyMissing {
+        count: usize,
+        what: &'static str,
+        path: PathBuf,
+    },
 }
 
 /// A secret in memory: wiped on drop, never printed. There is deliberately
@@ -112,6 +119,37 @@ impl Slot<'_> {
     fn what(&self) -> String {
         format!("{}.{} of row {}", self.table, self.column, self.row_id)
     }
+}
+
+/// Stored secrets moved to a new key (`ldap rotate-key`, inside its
+/// transaction): each value opened with `old`, sealed with `new` in the
+/// same slot and handed to `save` with its row's key; the number moved. With secrets to move
+/// and no old key (its file is missing) nothing is moved: they could not
+/// be opened, and the new key would lose them for good. `what` names them
+/// then ("DKIM private keys").
+pub fn reseal<K: Copy, E: From<SecretError>>(
+    what: &'static str,
+    sealed: &[(K, Slot<'_>, &str)],
+    (old, new): (Option<&SecretKey>, &SecretKey),
+    key_path: &Path,
+    mut save: impl FnMut(K, String) -> Result<(), E>,
+) -> Result<usize, E> {
+    if sealed.is_empty() {
+        return Ok(0);
+    }
+    let Some(old) = old else {
+        return Err(SecretError::KeyMissing {
+            count: sealed.len(),
+            what,
+            path: key_path.to_path_buf(),
+        }
+        .into());
+    };
+    for (key, slot, stored) in sealed {
+        let plain = old.decrypt(*slot, stored)?;
+        save(*key, new.encrypt(*slot, &plain)?)?;
+    }
+    Ok(sealed.len())
 }
 
 /// The 32-byte key, wiped on drop.
@@ -338,6 +376,56 @@ impl KeyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ldap rotate-key` moves every sealed value to the new key in its
+    /// own slot; with values to move and no old key it moves none.
+    #[test]
+    fn reseal_moves_each_value_to_the_new_key_or_none() {
+        let (old, new) = (SecretKey::generate(), SecretKey::generate());
+        let pw = SecretString::new("bind-pw");
+        let a = old.encrypt(Slot::ldap_bind_password(1), &pw).unwrap();
+        let b = old.encrypt(Slot::ldap_bind_password(2), &pw).unwrap();
+        let sealed = [
+            (1, Slot::ldap_bind_password(1), a.as_str()),
+            (2, Slot::ldap_bind_password(2), b.as_str()),
+        ];
+        let mut saved = Vec::new();
+        let n = reseal::<_, SecretError>(
+            "LDAP bind passwords",
+            &sealed,
+            (Some(&old), &new),
+            Path::new("k"),
+            |id, v| {
+                saved.push((id, v));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(n, 2);
+        for (id, v) in &saved {
+            let plain = new.decrypt(Slot::ldap_bind_password(*id), v).unwrap();
+            assert_eq!(plain.expose(), "bind-pw");
+            assert!(old.decrypt(Slot::ldap_bind_password(*id), v).is_err());
+        }
+        let none = reseal::<_, SecretError>(
+            "LDAP bind passwords",
+            &sealed,
+            (None, &new),
+            Path::new("/etc/pm/secret.key"),
+            |_, _| panic!("nothing is saved without the old key"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            none.to_string(),
+            "2 LDAP bind passwords are stored encrypted but the key file /etc/pm/secret.key does not exist; restore it from backup"
+        );
+        let empty: [(i32, Slot<'_>, &str); 0] = [];
+        assert_eq!(
+            reseal::<_, SecretError>("x", &empty, (None, &new), Path::new("k"), |_, _| Ok(()))
+                .unwrap(),
+            0
+        );
+    }
 
     #[test]
     fn round_trip_and_row_binding() {

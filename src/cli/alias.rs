@@ -6,14 +6,14 @@ use clap::Subcommand;
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs};
 use super::input::{by_name_only, domain_id, filter, page};
-use super::output::{list, object, run_command, Row};
+use super::output::{list, object, run_command, run_status, Row};
 use super::CliError;
 use crate::db::models::Alias;
 use crate::db::AnyConnection;
 use crate::env::Env;
 use crate::model::{Entity, Status};
 use crate::ops::bulk::Action;
-use crate::ops::command::{CreateAlias, DeleteAlias, EditAlias, SetStatus};
+use crate::ops::command::{CreateAlias, DeleteAlias, EditAlias};
 use crate::ops::{self, Ctx};
 
 #[derive(Debug, Subcommand)]
@@ -76,22 +76,6 @@ pub enum AliasBulk {
     Delete(BulkArgs),
 }
 
-fn status(
-    address: &str,
-    status: Status,
-    env: &Env,
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-) -> Result<String, CliError> {
-    let cmd = SetStatus {
-        entity: Entity::Aliases,
-        key: address.to_string(),
-        status,
-    };
-    run_command(cmd, env, conn, ctx, j)
-}
-
 pub fn run(
     c: &AliasCommand,
     env: &Env,
@@ -141,10 +125,18 @@ pub fn run(
             return run_command(cmd, env, conn, ctx, j);
         }
         AliasCommand::Suspend { address } => {
-            return status(address, Status::Suspended, env, conn, ctx, j)
+            return run_status(
+                Entity::Aliases,
+                address,
+                Status::Suspended,
+                env,
+                conn,
+                ctx,
+                j,
+            )
         }
         AliasCommand::Activate { address } => {
-            return status(address, Status::Active, env, conn, ctx, j)
+            return run_status(Entity::Aliases, address, Status::Active, env, conn, ctx, j)
         }
         AliasCommand::Delete { address } => {
             let cmd = DeleteAlias {

@@ -5,13 +5,13 @@ use clap::Subcommand;
 
 use super::args::ListArgs;
 use super::input::{by_name_only, domain_id, filter, page};
-use super::output::{list, object, run_command, Row};
+use super::output::{list, object, run_command, run_status, Row};
 use super::CliError;
 use crate::db::AnyConnection;
 use crate::env::Env;
 use crate::model::{Entity, Status};
 use crate::ops::alias_domains::AliasDomainView;
-use crate::ops::command::{CreateAliasDomain, DeleteAliasDomain, RetargetAliasDomain, SetStatus};
+use crate::ops::command::{CreateAliasDomain, DeleteAliasDomain, RetargetAliasDomain};
 use crate::ops::{self, Ctx};
 
 #[derive(Debug, Subcommand)]
@@ -51,11 +51,6 @@ pub fn run(
     ctx: &Ctx,
     j: bool,
 ) -> Result<String, CliError> {
-    let status = |name: &String, status| SetStatus {
-        entity: Entity::AliasDomains,
-        key: name.clone(),
-        status,
-    };
     match c {
         AliasDomainCommand::Add { name, target } => {
             let cmd = CreateAliasDomain {
@@ -89,12 +84,24 @@ pub fn run(
             };
             run_command(cmd, env, conn, ctx, j)
         }
-        AliasDomainCommand::Suspend { name } => {
-            run_command(status(name, Status::Suspended), env, conn, ctx, j)
-        }
-        AliasDomainCommand::Activate { name } => {
-            run_command(status(name, Status::Active), env, conn, ctx, j)
-        }
+        AliasDomainCommand::Suspend { name } => run_status(
+            Entity::AliasDomains,
+            name,
+            Status::Suspended,
+            env,
+            conn,
+            ctx,
+            j,
+        ),
+        AliasDomainCommand::Activate { name } => run_status(
+            Entity::AliasDomains,
+            name,
+            Status::Active,
+            env,
+            conn,
+            ctx,
+            j,
+        ),
         AliasDomainCommand::Delete { name } => {
             let cmd = DeleteAliasDomain { name: name.clone() };
             run_command(cmd, env, conn, ctx, j)

@@ -6,14 +6,14 @@ use clap::{Args, Subcommand};
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs};
 use super::input::{filter, page, size_opt};
-use super::output::{limit, list_sorted, object, run_command, Row};
+use super::output::{limit, list_sorted, object, run_command, run_status, Row};
 use super::CliError;
 use crate::db::models::Domain;
 use crate::db::AnyConnection;
 use crate::env::Env;
 use crate::model::{Entity, Perm, Status};
 use crate::ops::bulk::Action;
-use crate::ops::command::{CreateDomain, DeleteDomain, EditDomain, SetStatus};
+use crate::ops::command::{CreateDomain, DeleteDomain, EditDomain};
 use crate::ops::{self, Ctx};
 use crate::units::{human, human_limit};
 
@@ -180,9 +180,11 @@ pub fn run(
             return run_command(cmd, env, conn, ctx, j);
         }
         DomainCommand::Suspend { name } => {
-            return status(name, Status::Suspended, env, conn, ctx, j)
+            return run_status(Entity::Domains, name, Status::Suspended, env, conn, ctx, j)
         }
-        DomainCommand::Activate { name } => return status(name, Status::Active, env, conn, ctx, j),
+        DomainCommand::Activate { name } => {
+            return run_status(Entity::Domains, name, Status::Active, env, conn, ctx, j)
+        }
         DomainCommand::Delete { name, cascade } => {
             let cmd = DeleteDomain {
                 name: name.clone(),
@@ -202,22 +204,6 @@ pub fn run(
         DomainCommand::Dns(d) => return super::dns::run(d, env, conn, ctx, j),
         DomainCommand::Limits(l) => return super::limits::domain(l, env, conn, ctx, j),
     })
-}
-
-fn status(
-    name: &str,
-    status: Status,
-    env: &Env,
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    j: bool,
-) -> Result<String, CliError> {
-    let cmd = SetStatus {
-        entity: Entity::Domains,
-        key: name.to_string(),
-        status,
-    };
-    run_command(cmd, env, conn, ctx, j)
 }
 
 /// `domain add`, with the first DKIM key when asked (`--dkim`) or

@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::args::{BulkArgs, EditManyArgs, ImportArgs, ListArgs, NewPasswordArgs};
 use super::input::{domain_id, filter, page, size_opt};
-use super::output::{list_sorted, object, run_command, used, with_generated, Row};
+use super::output::{list_sorted, object, run_command, run_status, used, with_generated, Row};
 use super::{setup, CliError};
 use crate::db::models::Mailbox;
 use crate::db::AnyConnection;
@@ -15,9 +15,7 @@ use crate::model::{Entity, Status};
 use crate::ops::bulk::Action;
 use crate::ops::command::deleted::{PurgeDue, PurgeMailbox, RestoreMailbox};
 use crate::ops::command::rename::{RenameMailbox, ResumeRenames};
-use crate::ops::command::{
-    CreateMailbox, DeleteMailbox, EditMailbox, SetMailboxPassword, SetStatus,
-};
+use crate::ops::command::{CreateMailbox, DeleteMailbox, EditMailbox, SetMailboxPassword};
 use crate::ops::{self, Ctx};
 use crate::store::{Filter, Page};
 use crate::units::human_limit;
@@ -160,14 +158,6 @@ pub enum MailboxBulk {
     },
 }
 
-fn status(address: &str, status: Status) -> SetStatus {
-    SetStatus {
-        entity: Entity::Mailboxes,
-        key: address.to_string(),
-        status,
-    }
-}
-
 pub fn run(
     c: &MailboxCommand,
     env: &Env,
@@ -235,12 +225,24 @@ pub fn run(
             let out = run_command(set, env, conn, ctx, j)?;
             with_generated(out, generated.then_some(pw), j, address)
         }
-        MailboxCommand::Suspend { address } => {
-            run_command(status(address, Status::Suspended), env, conn, ctx, j)?
-        }
-        MailboxCommand::Activate { address } => {
-            run_command(status(address, Status::Active), env, conn, ctx, j)?
-        }
+        MailboxCommand::Suspend { address } => run_status(
+            Entity::Mailboxes,
+            address,
+            Status::Suspended,
+            env,
+            conn,
+            ctx,
+            j,
+        )?,
+        MailboxCommand::Activate { address } => run_status(
+            Entity::Mailboxes,
+            address,
+            Status::Active,
+            env,
+            conn,
+            ctx,
+            j,
+        )?,
         MailboxCommand::Delete { .. }
         | MailboxCommand::Restore { .. }
         | MailboxCommand::Purge { .. }

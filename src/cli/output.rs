@@ -250,3 +250,22 @@ pub(super) fn run_command_with(
         }),
     }
 }
+
+/// `suspend` / `activate` of one row: the TUI's `SetStatus` (`s` on a
+/// table screen), printed as its outcome.
+pub(super) fn run_status(
+    entity: crate::model::Entity,
+    key: &str,
+    status: crate::model::Status,
+    env: &crate::env::Env,
+    conn: &mut crate::db::AnyConnection,
+    ctx: &crate::ops::Ctx,
+    json: bool,
+) -> Result<String, super::CliError> {
+    let cmd = crate::ops::command::SetStatus {
+        entity,
+        key: key.to_string(),
+        status,
+    };
+    run_command(cmd, env, conn, ctx, json)
+}

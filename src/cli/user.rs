@@ -5,12 +5,12 @@ use clap::Subcommand;
 
 use super::args::{ListArgs, NewPasswordArgs};
 use super::input::{by_name_only, filter, page};
-use super::output::{list, object, run_command, said, ts, with_generated, Row};
+use super::output::{list, object, run_command, run_status, said, ts, with_generated, Row};
 use super::{setup, CliError};
 use crate::db::models::User;
 use crate::db::AnyConnection;
 use crate::model::{Entity, Status};
-use crate::ops::command::{CreateUser, DeleteUser, EditUser, SetStatus};
+use crate::ops::command::{CreateUser, DeleteUser, EditUser};
 use crate::ops::{self, Ctx};
 
 #[derive(Debug, Subcommand)]
@@ -64,14 +64,6 @@ pub enum UserCommand {
     /// Second factor (TOTP): enroll, confirm, disable, reset, status
     #[command(subcommand)]
     Totp(super::totp::TotpCommand),
-}
-
-fn status(username: &str, status: Status) -> SetStatus {
-    SetStatus {
-        entity: Entity::Users,
-        key: username.to_string(),
-        status,
-    }
 }
 
 pub fn run(
@@ -140,11 +132,17 @@ pub fn run(
             );
             with_generated(out, generated.then_some(pw), j, &u.username)
         }
-        UserCommand::Suspend { username } => {
-            run_command(status(username, Status::Suspended), env, conn, ctx, j)?
-        }
+        UserCommand::Suspend { username } => run_status(
+            Entity::Users,
+            username,
+            Status::Suspended,
+            env,
+            conn,
+            ctx,
+            j,
+        )?,
         UserCommand::Activate { username } => {
-            run_command(status(username, Status::Active), env, conn, ctx, j)?
+            run_status(Entity::Users, username, Status::Active, env, conn, ctx, j)?
         }
         UserCommand::Delete { username } => {
             let cmd = DeleteUser {

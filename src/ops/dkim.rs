@@ -805,24 +805,23 @@ pub(crate) fn reencrypt(
         .filter(dkim_keys::private_key.is_not_null())
         .select((dkim_keys::id, dkim_keys::private_key.assume_not_null()))
         .load(c)?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let Some(old) = old else {
-        return Err(OpError::Secret(format!(
-            "{} DKIM private keys are stored encrypted but the key file {} does not exist; restore it from backup",
-            rows.len(),
-            key_path.display()
-        )));
-    };
-    for (id, sealed) in &rows {
-        let plain = old.decrypt(Slot::dkim_private_key(*id), sealed)?;
-        let resealed = new.encrypt(Slot::dkim_private_key(*id), &plain)?;
-        diesel::update(dkim_keys::table.find(*id))
-            .set(dkim_keys::private_key.eq(Some(resealed)))
-            .execute(c)?;
-    }
-    Ok(rows.len())
+    let sealed: Vec<_> = rows
+        .iter()
+        .map(|(id, s)| (*id, Slot::dkim_private_key(*id), s.as_str()))
+        .collect();
+    crate::secrets::reseal(
+        "DKIM private keys",
+        &sealed,
+        (old, new),
+        key_path,
+        |id, resealed| {
+            diesel::update(dkim_keys::table.find(id))
+                .set(dkim_keys::private_key.eq(Some(resealed)))
+                .execute(c)
+                .map(drop)
+                .map_err(OpError::from)
+        },
+    )
 }
 
 /// `dkim dns DOMAIN`: every record the name must publish. An alias domain

@@ -727,24 +727,23 @@ pub(crate) fn reencrypt(
     let rows: Vec<store::totp::UserTotp> = user_totp::table
         .select(store::totp::UserTotp::as_select())
         .load(c)?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let Some(old) = old else {
-        return Err(OpError::Secret(format!(
-            "{} second factors are stored encrypted but the key file {} does not exist; restore it from backup",
-            rows.len(),
-            key_path.display()
-        )));
-    };
-    for row in &rows {
-        let plain = old.decrypt(slot(row.user_id), &row.secret)?;
-        let sealed = new.encrypt(slot(row.user_id), &plain)?;
-        diesel::update(user_totp::table.find(row.user_id))
-            .set(user_totp::secret.eq(sealed))
-            .execute(c)?;
-    }
-    Ok(rows.len())
+    let sealed: Vec<_> = rows
+        .iter()
+        .map(|r| (r.user_id, slot(r.user_id), r.secret.as_str()))
+        .collect();
+    crate::secrets::reseal(
+        "second factors",
+        &sealed,
+        (old, new),
+        key_path,
+        |user_id, resealed| {
+            diesel::update(user_totp::table.find(user_id))
+                .set(user_totp::secret.eq(resealed))
+                .execute(c)
+                .map(drop)
+                .map_err(OpError::from)
+        },
+    )
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use crate::db::schema::vacations;
 use crate::db::AnyConnection;
 use crate::error::{OpError, OpResult};
 use crate::model::{AuditAction, AuditType, Perm};
-use crate::sieve::{self, VacationSettings, SCRIPT_NAME};
+use crate::sieve::{self, SCRIPT_NAME};
 use crate::store::{self, vacations::Vacation};
 use crate::validate;
 
@@ -200,15 +200,8 @@ fn editable(c: &mut AnyConnection, who: &Principal, address: &str) -> OpResult<(
 
 /// Run `command` with the mailbox's variables; `script` on stdin and in
 /// PM_SCRIPT. A failure is a refusal naming the command and its stderr.
-fn run(
-    s: &VacationSettings,
-    lifecycle: &super::deleted::Settings,
-    install: bool,
-    m: &Mailbox,
-    d: &Domain,
-    script: Option<&str>,
-) -> OpResult<()> {
-    let home = super::deleted::home(&lifecycle.mail_root, &d.name, &m.local_part)?;
+fn run(ctx: &Ctx, home: &Path, install: bool, m: &Mailbox, script: Option<&str>) -> OpResult<()> {
+    let s = &ctx.policy.vacation;
     let file = tempfile::Builder::new()
         .prefix("pm-vacation")
         .suffix(".sieve")
@@ -234,7 +227,7 @@ fn run(
             ("PM_USER", Path::new(&m.username)),
             ("PM_SCRIPT", file.path()),
             ("PM_SCRIPT_NAME", Path::new(SCRIPT_NAME)),
-            ("PM_HOME", home.as_path()),
+            ("PM_HOME", home),
         ],
         crate::mail::configs::HOOK_TIMEOUT,
         Some(file.path()),
@@ -312,14 +305,7 @@ pub fn set(conn: &mut AnyConnection, ctx: &Ctx, v: &SetVacation) -> OpResult<Vac
                 }
             }
             let script = script_for(c, &m, v, &ck)?;
-            run(
-                &ctx.policy.vacation,
-                &ctx.policy.lifecycle,
-                true,
-                &m,
-                &d,
-                Some(&script),
-            )?;
+            run(ctx, &home_of(ctx, &m, &d)?, true, &m, Some(&script))?;
             let after = store::vacations::for_mailbox(c, m.id)?
                 .ok_or_else(|| OpError::not_found("vacation", m.username.clone()))?;
             let done = Done::new(
@@ -358,14 +344,7 @@ pub fn off(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Optio
                     ))
                     .execute(c)?;
             }
-            run(
-                &ctx.policy.vacation,
-                &ctx.policy.lifecycle,
-                false,
-                &m,
-                &d,
-                None,
-            )?;
+            run(ctx, &home_of(ctx, &m, &d)?, false, &m, None)?;
             let after = store::vacations::for_mailbox(c, m.id)?;
             let done = Done::new(
                 i64::from(m.id),
@@ -387,19 +366,17 @@ pub fn off(conn: &mut AnyConnection, ctx: &Ctx, address: &str) -> OpResult<Optio
 /// the remove command, in the restore's transaction, so a failure undoes
 /// the restore and says why; nothing runs when no script is there.
 pub(crate) fn clear_restored(ctx: &Ctx, m: &Mailbox, d: &Domain) -> OpResult<()> {
-    let home = super::deleted::home(&ctx.policy.lifecycle.mail_root, &d.name, &m.local_part)?;
+    let home = home_of(ctx, m, d)?;
     let script = home.join("sieve").join(format!("{SCRIPT_NAME}.sieve"));
     if !script.exists() {
         return Ok(());
     }
-    run(
-        &ctx.policy.vacation,
-        &ctx.policy.lifecycle,
-        false,
-        m,
-        d,
-        None,
-    )
+    run(ctx, &home, false, m, None)
+}
+
+/// The mailbox's home as the generated userdb computes it.
+fn home_of(ctx: &Ctx, m: &Mailbox, d: &Domain) -> OpResult<std::path::PathBuf> {
+    super::deleted::home(&ctx.policy.lifecycle.mail_root, &d.name, &m.local_part)
 }
 
 /// A mailbox's vacation (None: never set), for anyone who may read it.

@@ -339,21 +339,7 @@ impl TextView {
         t.lines = t
             .lines
             .iter()
-            .flat_map(|l| {
-                let mut out = vec![String::new()];
-                for word in l.split(' ') {
-                    let last = out.len() - 1;
-                    let len = out[last].chars().count();
-                    if len > 0 && len + 1 + word.chars().count() > WRAP {
-                        out.push(String::new());
-                    } else if len > 0 {
-                        out[last].push(' ');
-                    }
-                    let last = out.len() - 1;
-                    out[last].push_str(word);
-                }
-                out
-            })
+            .flat_map(|l| crate::wrap::at_spaces(l, WRAP))
             .collect();
         t
     }

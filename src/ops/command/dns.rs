@@ -53,26 +53,14 @@ pub fn marks(c: &mut AnyConnection, domain_ids: &[i32]) -> OpResult<HashMap<i32,
 /// `indent` (the text panel would cut a longer line mid-word). A word
 /// longer than a line (a key, a record) is left for the panel to wrap.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(indent);
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return String::new();
     }
-    if !line.is_empty() {
-        out.push_str(indent);
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
+    crate::wrap::at_spaces(&text, width)
+        .iter()
+        .map(|l| format!("{indent}{l}\n"))
+        .collect()
 }
 
 /// Prose lines of the panel: under its 76 columns with the indent.

@@ -58,25 +58,27 @@ pub fn rotate_key(conn: &mut AnyConnection, ctx: &Ctx, keys: &KeyFile) -> OpResu
         |c, who| {
             who.require_admin("rotating the secrets key")?;
             let rows = store::ldap_servers::with_bind_password(c)?;
-            if !rows.is_empty() && old.is_none() {
-                return Err(OpError::Secret(format!(
-                "{} rows hold encrypted secrets but the key file {} does not exist; restore it from backup",
-                rows.len(),
-                keys.path.display()
-            )));
-            }
-            for row in &rows {
-                let (Some(stored), Some(old)) = (&row.bind_password, &old) else {
-                    continue;
-                };
-                let slot = Slot::ldap_bind_password(row.id);
-                let plain = old.decrypt(slot, stored)?;
-                let sealed = new.encrypt(slot, &plain)?;
-                diesel::update(ldap_configs::table.find(row.id))
-                    .set(ldap_configs::bind_password.eq(Some(sealed)))
-                    .execute(c)?;
-            }
-            let n = rows.len()
+            let sealed: Vec<_> = rows
+                .iter()
+                .filter_map(|r| {
+                    let stored = r.bind_password.as_deref()?;
+                    Some((r.id, Slot::ldap_bind_password(r.id), stored))
+                })
+                .collect();
+            let ldap = crate::secrets::reseal(
+                "LDAP bind passwords",
+                &sealed,
+                (old.as_ref(), &new),
+                &keys.path,
+                |id, resealed| {
+                    diesel::update(ldap_configs::table.find(id))
+                        .set(ldap_configs::bind_password.eq(Some(resealed)))
+                        .execute(c)
+                        .map(drop)
+                        .map_err(OpError::from)
+                },
+            )?;
+            let n = ldap
                 + crate::ops::totp::reencrypt(c, old.as_ref(), &new, &keys.path)?
                 + crate::ops::dkim::reencrypt(c, old.as_ref(), &new, &keys.path)?;
             Ok((n, Done::new(None, json!({ "secrets_reencrypted": n }))))
