@@ -388,4 +388,90 @@ both!(
     enter_edits_the_limits,
     the_dashboard_alerts_on_automatic_suspensions,
     readonly_only_looks,
+    counts_keep_only_the_listed_senders,
 );
+
+/// Not a check: the figures in docs/policy-service.md ("The Senders
+/// screen"), the best of five reads of what one live page costs the
+/// reader lane (the change token, then the 1,000 busiest senders) at
+/// 1,000 and 10,000 active senders on each backend:
+/// `cargo test --test tui_senders senders_page_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn senders_page_cost() {
+    let mut dbs = vec![("sqlite", common::TestDb::sqlite())];
+    dbs.extend(common::TestDb::postgres().map(|d| ("postgres", d)));
+    for (label, db) in dbs {
+        let mut c = db.conn();
+        let admin = common::admin(&mut c);
+        let (h, d) = windows();
+        let mut seeded = 0;
+        for n in [1_000, 10_000] {
+            let rows: Vec<sl::Delta> = (seeded..n)
+                .flat_map(|i: i64| {
+                    let s = format!("user{i:05}@example.com");
+                    let k = Counts {
+                        messages: i % 997,
+                        recipients: 2,
+                        refused: 0,
+                    };
+                    [(s.clone(), HOUR, h, k), (s, DAY, d, k)]
+                })
+                .collect();
+            sl::add_counts(&mut c, &rows).unwrap();
+            seeded = n;
+            let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1000.0;
+            let (mut token, mut page) = (f64::MAX, f64::MAX);
+            for _ in 0..5 {
+                let t = std::time::Instant::now();
+                sl::senders_token(&mut c, &admin).unwrap();
+                token = token.min(ms(t));
+                let t = std::time::Instant::now();
+                let lines = sl::sender_lines(&mut c, &admin, &Default::default(), 1000).unwrap();
+                page = page.min(ms(t));
+                assert_eq!(lines.len(), 1000);
+            }
+            println!("{label} {n} senders: token {token:.1} ms, 1,000 busiest {page:.1} ms");
+        }
+    }
+}
+
+/// `store::send_limits::counts` reads both windows whole and keeps only
+/// the senders asked for, each window's counts under its span; older
+/// windows and other senders stay out.
+fn counts_keep_only_the_listed_senders(db: common::TestDb) {
+    let mut c = db.conn();
+    let (h, d) = windows();
+    let k = |m| Counts {
+        messages: m,
+        recipients: m,
+        refused: 0,
+    };
+    sl::add_counts(
+        &mut c,
+        &[
+            (ALICE.into(), HOUR, h, k(1)),
+            (ALICE.into(), DAY, d, k(2)),
+            (ALICE.into(), HOUR, h - 3600, k(50)),
+            (BOB.into(), HOUR, h, k(3)),
+            (CAROL.into(), DAY, d, k(4)),
+        ],
+    )
+    .unwrap();
+    let names = [ALICE.to_string(), CAROL.to_string()];
+    let mut got: Vec<(String, i32, i64)> =
+        postfix_manager::store::send_limits::counts(&mut c, &names, h, d)
+            .unwrap()
+            .into_iter()
+            .map(|(s, span, n)| (s, span, n.messages))
+            .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (ALICE.to_string(), HOUR, 1),
+            (ALICE.to_string(), DAY, 2),
+            (CAROL.to_string(), DAY, 4),
+        ]
+    );
+}

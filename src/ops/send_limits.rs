@@ -650,14 +650,12 @@ fn lines_of(
         })
         .collect();
     let keys: Vec<String> = lines.keys().cloned().collect();
-    for chunk in keys.chunks(500) {
-        for (sender, span, n) in store::send_limits::counts(conn, chunk, hour, day)? {
-            if let Some(l) = lines.get_mut(&sender) {
-                if span == HOUR {
-                    l.hour = n;
-                } else {
-                    l.day = n;
-                }
+    for (sender, span, n) in store::send_limits::counts(conn, &keys, hour, day)? {
+        if let Some(l) = lines.get_mut(&sender) {
+            if span == HOUR {
+                l.hour = n;
+            } else {
+                l.day = n;
             }
         }
     }
