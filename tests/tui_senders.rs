@@ -365,6 +365,48 @@ fn readonly_only_looks(db: common::TestDb) {
     assert!(t.screen().contains("messages_today"), "Enter shows details");
 }
 
+/// A domain manager (role `user`, mailboxes on example.com) sees only its
+/// domain's senders, may stop one of them at once (a phished account
+/// should not wait for an admin), but not resume it: ops refuses and the
+/// status line says so; Enter shows details, not the admins' limits form.
+fn a_domain_manager_stops_but_does_not_resume(db: common::TestDb) {
+    let mut t = host(db);
+    ops::domains::create(&mut t.conn, &t.admin, "other.example", &Default::default()).unwrap();
+    count(&mut t.conn, ALICE, 2, 2, 0);
+    count(&mut t.conn, "dave@other.example", 9, 9, 0);
+    let _ = common::user_with_role(&mut t.conn, &t.admin, "tenant", "user");
+    ops::permissions::grant(
+        &mut t.conn,
+        &t.admin,
+        "tenant",
+        "example.com",
+        &[postfix_manager::model::Perm::Mailboxes],
+    )
+    .unwrap();
+    t.login("tenant", "tenant-password-1");
+    t.command("senders");
+    assert_eq!(t.rows(), [ALICE], "{}", t.screen());
+    t.enter();
+    assert!(
+        t.screen().contains("messages_today"),
+        "details: {}",
+        t.screen()
+    );
+    t.esc();
+    t.char('s');
+    t.text("phished");
+    t.enter();
+    assert_eq!(
+        suspended(&mut t),
+        vec![(ALICE.to_string(), false, "phished".to_string())]
+    );
+    t.char('s');
+    t.press(KeyCode::Right);
+    t.enter();
+    assert_eq!(suspended(&mut t).len(), 1, "not resumed: {}", t.screen());
+    assert!(t.screen().contains("admin"), "{}", t.screen());
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -389,6 +431,7 @@ both!(
     the_dashboard_alerts_on_automatic_suspensions,
     readonly_only_looks,
     counts_keep_only_the_listed_senders,
+    a_domain_manager_stops_but_does_not_resume,
 );
 
 /// Not a check: the figures in docs/policy-service.md ("The Senders
