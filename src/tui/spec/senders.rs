@@ -30,9 +30,9 @@ fields! {
     pub enum F {
         Address = "address",
         State = "state",
-        HourMessages = "messages_this_hour",
-        HourRecipients = "recipients_this_hour",
-        HourRefused = "refused_this_hour",
+        HourMessages = "messages_hour",
+        HourRecipients = "recipients_hour",
+        HourRefused = "refused_hour",
         DayMessages = "messages_today",
         DayRecipients = "recipients_today",
         DayRefused = "refused_today",
