@@ -142,16 +142,9 @@ impl Env {
         };
         let client = Client::from_env(ClientKind::Cli);
         let given = self.given_code()?;
+        let policy = self.session_policy(conn)?;
         let attempt = |conn: &mut AnyConnection, code: Option<&str>| {
-            ops::auth::login_code(
-                conn,
-                &user,
-                &pw,
-                code,
-                &client,
-                &self.policy(),
-                &self.directory(),
-            )
+            ops::auth::login_code(conn, &user, &pw, code, &client, &policy, &self.directory())
         };
         match attempt(conn, given.as_deref()) {
             // Asked only after the right password, as the TUI does.
@@ -185,7 +178,8 @@ impl Env {
     fn token_login(&self, conn: &mut AnyConnection, file: &Path) -> Result<Ctx, EnvError> {
         let secret = read_secret_file(file, "token")?;
         let client = Client::from_env(ClientKind::Cli);
-        let ctx = ops::tokens::login(conn, &secret, &client, &self.policy())?;
+        let policy = self.session_policy(conn)?;
+        let ctx = ops::tokens::login(conn, &secret, &client, &policy)?;
         let owner = ctx.token.as_ref().map(|t| t.owner.as_str());
         match (&self.user, owner) {
             (Some(u), Some(o)) if u != o => Err(EnvError::Usage(format!(
@@ -202,6 +196,18 @@ impl Env {
             audit: Some(self.audit.clone()),
             ..Policy::from_config(&self.config)
         }
+    }
+
+    /// `policy` with the tables this connection's schema has, read once at
+    /// login: the session's writes then ask no catalog. A connection from
+    /// `connect` is current; `db migrate` and `db rollback` log in on
+    /// whatever schema the database has.
+    fn session_policy(&self, conn: &mut AnyConnection) -> Result<Policy, EnvError> {
+        let tables = migrate::Tables::read(conn).map_err(DbError::from)?;
+        Ok(Policy {
+            tables,
+            ..self.policy()
+        })
     }
 
     /// What an LDAP login needs from the config: the secrets key and the

@@ -139,30 +139,51 @@ struct RowCount {
     n: i64,
 }
 
-/// Whether `table` exists: asked rather than tried, because a failed query
-/// would abort the surrounding transaction on PostgreSQL. For tables a
-/// `db rollback` may have removed while this binary still runs on the
-/// database (the audit chain key, second factors).
-pub fn table_exists(conn: &mut AnyConnection, table: &str) -> QueryResult<bool> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let sql = match conn {
-        AnyConnection::Sqlite(_) => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
-        }
-        AnyConnection::Postgresql(_) => {
-            "SELECT COUNT(*) AS n FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1"
-        }
+/// Which tables that came with later migrations a database has: read once
+/// when a session logs in (`ops::auth`), so writes ask no catalog. Only
+/// the maintenance commands (`db migrate`, `db rollback`) work on a schema
+/// that is not current; every other session's connection was checked
+/// current at start-up (`env::Env::connect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tables {
+    /// `audit_chain_key`: the audit chain can be keyed (HMAC).
+    pub audit_chain_key: bool,
+    /// `user_totp`: second factors.
+    pub user_totp: bool,
+}
+
+impl Tables {
+    /// A current schema has every table.
+    pub const CURRENT: Tables = Tables {
+        audit_chain_key: true,
+        user_totp: true,
     };
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Text, _>(table)
-        .get_result::<N>(conn)?
-        .n
-        > 0)
+
+    /// One catalog query for all of them: asked rather than tried, since a
+    /// failed query would abort the surrounding transaction on PostgreSQL.
+    pub fn read(conn: &mut AnyConnection) -> QueryResult<Tables> {
+        use diesel::RunQueryDsl;
+        let sql = match conn {
+            AnyConnection::Sqlite(_) => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('audit_chain_key', 'user_totp')"
+            }
+            AnyConnection::Postgresql(_) => {
+                "SELECT tablename::text AS name FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename IN ('audit_chain_key', 'user_totp')"
+            }
+        };
+        let names: Vec<TableName> = diesel::sql_query(sql).load(conn)?;
+        let has = |t: &str| names.iter().any(|n| n.name == t);
+        Ok(Tables {
+            audit_chain_key: has("audit_chain_key"),
+            user_totp: has("user_totp"),
+        })
+    }
+}
+
+impl Default for Tables {
+    fn default() -> Tables {
+        Tables::CURRENT
+    }
 }
 
 /// Tables with their row counts.

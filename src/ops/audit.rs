@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::audit_seal::{self, Checkpoint, Event, Seal};
 use super::{now, run_write, Client, Ctx, Done, Principal};
+use crate::db::migrate::Tables;
 use crate::db::models::AuditLog;
 use crate::db::schema::{audit_chain_anchor, audit_chain_key, audit_logs, audit_prune_guard};
 use crate::db::AnyConnection;
@@ -50,7 +51,7 @@ pub struct Entry<'a> {
 pub(crate) fn record(conn: &mut AnyConnection, ctx: &Ctx, e: Entry<'_>) -> OpResult<()> {
     insert(
         conn,
-        ctx.policy.audit.as_ref(),
+        ctx.policy.chain(),
         Some(ctx.user_id),
         &ctx.username,
         &ctx.client,
@@ -153,14 +154,21 @@ fn anchor(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
 /// From which id rows are keyed, and with which key (`audit_seal::key_id`).
 /// None too on a schema from before keying (the login and audit row of the
 /// `db migrate` that brings the table are written on the old schema).
-fn keyed_state(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
-    if !crate::db::migrate::table_exists(conn, "audit_chain_key")? {
+fn keyed_state(conn: &mut AnyConnection, tables: Tables) -> QueryResult<Option<(i64, String)>> {
+    if !tables.audit_chain_key {
         return Ok(None);
     }
     audit_chain_key::table
         .select((audit_chain_key::keyed_from, audit_chain_key::key_id))
         .first(conn)
         .optional()
+}
+
+/// `keyed_state` for a reader outside any session (verify, status): the
+/// schema is asked first.
+fn keyed_now(conn: &mut AnyConnection) -> QueryResult<Option<(i64, String)>> {
+    let tables = Tables::read(conn)?;
+    keyed_state(conn, tables)
 }
 
 /// On PostgreSQL, the transaction-scoped lock that serialises appends to
@@ -199,7 +207,8 @@ pub(crate) fn checkpoint_before_commit(conn: &mut AnyConnection) {
     let state = (|| -> QueryResult<Checkpoint> {
         let (next, hash) = chain_head(conn)?;
         let first = anchor(conn)?.map_or(1, |a| a.0);
-        let keyed_from = keyed_state(conn)?.map_or(next, |k| k.0);
+        // Pending only after a keyed append: the table is there.
+        let keyed_from = keyed_state(conn, Tables::CURRENT)?.map_or(next, |k| k.0);
         Ok(Checkpoint::new(
             &key,
             now(),
@@ -239,10 +248,11 @@ pub(crate) fn checkpoint_discard() {
 pub(crate) fn begin_append(
     conn: &mut AnyConnection,
     seal: Option<&Seal>,
+    tables: Tables,
 ) -> OpResult<(i64, String, Hasher)> {
     lock_chain(conn)?;
     let (next, prev) = chain_head(conn)?;
-    let keyed = keyed_state(conn)?;
+    let keyed = keyed_state(conn, tables)?;
     let Some(seal) = seal else {
         if let Some((from, _)) = keyed {
             return Err(OpError::Secret(format!(
@@ -251,7 +261,7 @@ pub(crate) fn begin_append(
         }
         return Ok((next, prev, Hasher::Plain));
     };
-    if keyed.is_none() && !crate::db::migrate::table_exists(conn, "audit_chain_key")? {
+    if keyed.is_none() && !tables.audit_chain_key {
         // The schema predates keying (see keyed_state): the next write
         // after `db migrate` starts it.
         return Ok((next, prev, Hasher::Plain));
@@ -298,13 +308,13 @@ pub(crate) fn begin_append(
 /// lock keeps two sessions from linking to the same previous row.
 pub(crate) fn insert(
     conn: &mut AnyConnection,
-    seal: Option<&Seal>,
+    (seal, tables): (Option<&Seal>, Tables),
     user_id: Option<i32>,
     actor: &str,
     client: &Client,
     e: Entry<'_>,
 ) -> OpResult<()> {
-    let (id, prev_hash, hasher) = begin_append(conn, seal)?;
+    let (id, prev_hash, hasher) = begin_append(conn, seal, tables)?;
     let ts = now();
     let details = e.details.to_string();
     let ua = client.user_agent();
@@ -355,7 +365,8 @@ pub(crate) fn record_many(
     if entries.is_empty() {
         return Ok(());
     }
-    let (mut id, mut prev_hash, hasher) = begin_append(conn, ctx.policy.audit.as_ref())?;
+    let (mut id, mut prev_hash, hasher) =
+        begin_append(conn, ctx.policy.audit.as_ref(), ctx.policy.tables)?;
     let ts = now();
     let ua = ctx.client.user_agent();
     let ip = ctx.client.ip.clone();
@@ -526,7 +537,7 @@ pub fn verify_with(
     checkpoint_file: Option<&Path>,
 ) -> OpResult<ChainReport> {
     let (chain_first, anchor_prev) = anchor(conn)?.unwrap_or((1, GENESIS.to_string()));
-    let keyed = keyed_state(conn)?;
+    let keyed = keyed_now(conn)?;
     let table_last: Option<i64> = audit_logs::table
         .select(diesel::dsl::max(audit_logs::id))
         .first(conn)?;
@@ -922,7 +933,7 @@ pub(crate) fn keyed_row_hash_of(r: &AuditLog, key: &SecretKey) -> String {
 
 /// From which id the chain is keyed (None: no row is).
 pub fn keyed_from(conn: &mut AnyConnection) -> OpResult<Option<i64>> {
-    Ok(keyed_state(conn)?.map(|k| k.0))
+    Ok(keyed_now(conn)?.map(|k| k.0))
 }
 
 /// The user id a reader of the log is limited to: None for admins and

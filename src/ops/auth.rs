@@ -164,7 +164,13 @@ fn second_factor(
     if !(user.status == "active" && user.is_active) {
         return right_password(conn, user, pw, client, policy, attempt, check);
     }
-    let factor = match super::totp::at_login(conn, &user, code, directory.key_file.as_ref()) {
+    let factor = match super::totp::at_login(
+        conn,
+        policy.tables,
+        &user,
+        code,
+        directory.key_file.as_ref(),
+    ) {
         Ok(f) => f,
         Err(e) => {
             // The key is missing or does not decrypt: nobody's mistake
@@ -603,7 +609,7 @@ pub(super) fn login_audit(
 ) -> OpResult<()> {
     audit::insert(
         c,
-        policy.audit.as_ref(),
+        policy.chain(),
         user_id,
         name,
         client,

@@ -74,6 +74,7 @@ impl Principal {
         // its owner's business when the token was created.
         p.must_enrol_totp = ctx.token.is_none()
             && ctx.policy.require_totp.contains(&p.role)
+            && ctx.policy.tables.user_totp
             && !crate::store::totp::enabled(conn, p.id)?;
         match &ctx.token {
             None => Ok(p),

@@ -703,7 +703,8 @@ fn seed_audit(
     if o.audit == 0 {
         return Ok(());
     }
-    let (mut id, mut prev, hasher) = audit::begin_append(c, ctx.policy.audit.as_ref())?;
+    let (mut id, mut prev, hasher) =
+        audit::begin_append(c, ctx.policy.audit.as_ref(), ctx.policy.tables)?;
     let ua = ctx.client.user_agent();
     let ip = ctx.client.ip.clone();
     let actor = ctx.username.clone();

@@ -117,7 +117,7 @@ pub fn restore(
             audit::note_event(audit_seal::Event::Restore);
             audit::insert(
                 c,
-                ctx.policy.audit.as_ref(),
+                ctx.policy.chain(),
                 user_id,
                 &ctx.username,
                 &ctx.client,
@@ -254,9 +254,13 @@ pub fn migrate(conn: &mut AnyConnection, ctx: &Ctx) -> OpResult<Vec<String>> {
         "migrating the database",
     )?;
     let applied = crate::db::migrate::run_pending(conn)?;
+    // The login read the schema before; the audit row goes on the new one
+    // (and starts keying the chain if this run brought its table).
+    let mut ctx = ctx.clone();
+    ctx.policy.tables = crate::db::migrate::Tables::read(conn)?;
     run_write(
         conn,
-        ctx,
+        &ctx,
         AuditAction::Migrate,
         AuditType::Database,
         request,

@@ -124,6 +124,10 @@ pub struct Policy {
     pub require_totp: Vec<crate::model::Role>,
     /// How vacation scripts reach Dovecot (`[vacation]`, issue 20).
     pub vacation: crate::sieve::VacationSettings,
+    /// Which later tables the schema has: all of them (a session's schema
+    /// is checked current at start-up) unless the login read otherwise
+    /// (`db migrate` / `db rollback` on an older schema).
+    pub tables: crate::db::migrate::Tables,
 }
 
 impl Policy {
@@ -139,7 +143,15 @@ impl Policy {
             lifecycle: deleted::Settings::from_config(cfg),
             require_totp: cfg.security.totp_roles(),
             vacation: cfg.vacation.clone(),
+            tables: crate::db::migrate::Tables::CURRENT,
         }
+    }
+}
+
+impl Policy {
+    /// What an audit append needs: the audit key and which tables exist.
+    pub(crate) fn chain(&self) -> (Option<&audit_seal::Seal>, crate::db::migrate::Tables) {
+        (self.audit.as_ref(), self.tables)
     }
 }
 

@@ -434,7 +434,7 @@ pub fn auto_suspend(
         let s = store::send_limits::suspension(c, m.id)?;
         audit::insert(
             c,
-            seal,
+            (seal, crate::db::migrate::Tables::CURRENT),
             None,
             &actor,
             &client,

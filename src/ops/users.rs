@@ -177,7 +177,7 @@ pub fn bootstrap_admin(
         let u = insert_user(c, BOOTSTRAP_ADMIN, &email, Role::Admin, &hash)?;
         audit::insert(
             c,
-            policy.audit.as_ref(),
+            policy.chain(),
             Some(u.id),
             "init",
             client,
