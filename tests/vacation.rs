@@ -17,13 +17,14 @@ mod mail_harness;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeDelta, Utc};
 use diesel::prelude::*;
+use mail_harness::servers::{daemon_start as quiet, free_ports, wait_port, Servers};
 use postfix_manager::db::schema::{audit_logs, vacations};
 use postfix_manager::db::AnyConnection;
 use postfix_manager::error::OpError;
@@ -648,109 +649,6 @@ fn sink_session(s: TcpStream, got: &Mutex<Vec<Captured>>) -> std::io::Result<()>
     }
 }
 
-fn free_ports(n: usize) -> Vec<u16> {
-    let ls: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
-
-fn wait_port(port: u16, what: &str, log: impl Fn() -> String) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < until {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what} did not listen on {port}: {}", log());
-}
-
-fn quiet(cmd: &mut Command) -> bool {
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn pid_alive(pid: i32) -> bool {
-    quiet(Command::new("kill").args(["-0", &pid.to_string()]))
-}
-
-/// Both daemons; Drop stops them even when a check panics.
-struct Servers {
-    root: PathBuf,
-    pf_conf: PathBuf,
-    dc_conf: PathBuf,
-    dc_pid: Option<i32>,
-    pf_started: bool,
-    smtp: u16,
-}
-
-impl Servers {
-    fn logs(&self) -> String {
-        let r = |p: &str| std::fs::read_to_string(self.root.join(p)).unwrap_or_default();
-        format!(
-            "--- postfix\n{}\n--- dovecot\n{}",
-            r("postfix/maillog"),
-            r("dovecot/dovecot.log")
-        )
-    }
-
-    fn doveadm(&self) -> String {
-        format!("doveadm -c {}", self.dc_conf.display())
-    }
-
-    fn queue_is_empty(&self) -> bool {
-        let out = Command::new("postqueue")
-            .arg("-c")
-            .arg(&self.pf_conf)
-            .arg("-p")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty")
-    }
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        if self.pf_started {
-            quiet(
-                Command::new("postfix")
-                    .arg("-c")
-                    .arg(&self.pf_conf)
-                    .arg("stop"),
-            );
-            let pidfile = self.root.join("postfix/queue/pid/master.pid");
-            if let Some(pid) = std::fs::read_to_string(pidfile)
-                .ok()
-                .and_then(|p| p.trim().parse::<i32>().ok())
-            {
-                for _ in 0..100 {
-                    if !pid_alive(pid) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                if pid_alive(pid) {
-                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                }
-            }
-        }
-        if let Some(pid) = self.dc_pid.take() {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-            for _ in 0..100 {
-                if !pid_alive(pid) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
 /// The indented lines of a generated README section (its config block).
 fn readme_block(readme: &str, heading: &str) -> String {
     let start = readme
@@ -770,7 +668,11 @@ fn readme_block(readme: &str, heading: &str) -> String {
     out
 }
 
-fn start(gen: &Path, root: &Path, sink: u16) -> Servers {
+/// Postfix and Dovecot (LMTP with Pigeonhole) on loopback, and the port
+/// Postfix takes mail on. The daemons and their stop are the shared
+/// harness's (`mail_harness::servers::Servers`); the configs are this
+/// test's: replies leave through Postfix to the sink.
+fn start(gen: &Path, root: &Path, sink: u16) -> (Servers, u16) {
     let ports = free_ports(2);
     let (smtp, lmtp) = (ports[0], ports[1]);
     let pf = root.join("postfix");
@@ -793,7 +695,6 @@ fn start(gen: &Path, root: &Path, sink: u16) -> Servers {
         dc_conf: dc.join("dovecot.conf"),
         dc_pid: None,
         pf_started: false,
-        smtp,
     };
     // Dovecot: LMTP on loopback, the generated user and Sieve includes with
     // the README's lines; replies go out through Postfix.
@@ -886,7 +787,7 @@ fn start(gen: &Path, root: &Path, sink: u16) -> Servers {
     );
     wait_port(smtp, "postfix", || s.logs());
     wait_port(lmtp, "dovecot lmtp", || s.logs());
-    s
+    (s, smtp)
 }
 
 /// A line-oriented SMTP client with read timeouts.
@@ -984,8 +885,8 @@ on_both_backends!(
         let gen = root.path().join("generated");
         mail_harness::generate_files(t, &a, &mut c, &gen, &mail_harness::mail_config(&homes));
         let sink = Sink::start();
-        let s = start(&gen, root.path(), sink.port);
-        let doveadm = s.doveadm();
+        let (s, smtp_port) = start(&gen, root.path(), sink.port);
+        let doveadm = format!("doveadm -c {}", s.dc_conf.display());
         a.policy.vacation.install_command =
             format!("{doveadm} sieve put -u \"$PM_USER\" \"$PM_SCRIPT_NAME\"");
         a.policy.vacation.remove_command =
@@ -998,7 +899,7 @@ on_both_backends!(
                 .unwrap();
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
-        let mut smtp = Smtp::open(s.smtp);
+        let mut smtp = Smtp::open(smtp_port);
         let mut send = |from: &str, to: &str, headers: &[&str]| {
             smtp.send(from, to, headers);
             settle(&s);
