@@ -299,27 +299,6 @@ fn secondary_indexes(c: &mut AnyConnection) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Statements sent while `f` runs.
-fn statements(c: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection)) -> Vec<String> {
-    use diesel::connection::{Instrumentation, InstrumentationEvent};
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<String>>>);
-    impl Instrumentation for Captured {
-        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                self.0.lock().unwrap().push(query.to_string());
-            }
-        }
-    }
-    let captured = Captured::default();
-    c.set_instrumentation(captured.clone());
-    f(c);
-    c.set_instrumentation(diesel::connection::get_default_instrumentation());
-    let v = captured.0.lock().unwrap().clone();
-    v
-}
-
 // A seed into an empty database loads the rows first and builds the
 // secondary indexes after (one sort each instead of a descent into every
 // index per row: 54 s -> 15 s plus the builds for 1M mailboxes on
@@ -330,7 +309,7 @@ on_both_backends!(seed_builds_secondary_indexes_after_the_load, |t| {
     let admin = common::admin(&mut c);
     let before = secondary_indexes(&mut c);
     assert!(before.len() >= 10, "{before:?}");
-    let sent = statements(&mut c, |c| {
+    let sent = common::statements(&mut c, |c| {
         seed(c, &admin, &opts(3, 500, 30, 200));
     });
     let at = |p: &dyn Fn(&str) -> bool| -> Vec<usize> {
@@ -376,7 +355,7 @@ on_both_backends!(seed_builds_secondary_indexes_after_the_load, |t| {
 
     let mut again = opts(1, 50, 5, 5);
     again.force = true;
-    let sent = statements(&mut c, |c| {
+    let sent = common::statements(&mut c, |c| {
         seed(c, &admin, &again);
     });
     assert!(

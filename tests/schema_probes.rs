@@ -6,29 +6,7 @@
 
 mod common;
 
-use diesel::connection::{Connection, Instrumentation, InstrumentationEvent};
-use postfix_manager::db::AnyConnection;
 use postfix_manager::ops;
-use std::sync::{Arc, Mutex};
-
-/// Statements sent while `f` runs.
-fn statements(c: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection)) -> Vec<String> {
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<String>>>);
-    impl Instrumentation for Captured {
-        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                self.0.lock().unwrap().push(query.to_string());
-            }
-        }
-    }
-    let captured = Captured::default();
-    c.set_instrumentation(captured.clone());
-    f(c);
-    c.set_instrumentation(diesel::connection::get_default_instrumentation());
-    let v = captured.0.lock().unwrap().clone();
-    v
-}
 
 fn probes(sent: &[String]) -> Vec<&String> {
     sent.iter()
@@ -44,7 +22,7 @@ on_both_backends!(audited_writes_ask_no_catalog, |t| {
     // path that used to probe is on.
     let mut ctx = common::login_as_cli(&mut c, dir.path(), "admin", common::ADMIN_PW);
     ctx.policy.require_totp = vec![postfix_manager::model::Role::User];
-    let sent = statements(&mut c, |c| {
+    let sent = common::statements(&mut c, |c| {
         ops::domains::create(c, &ctx, "probe.example", &Default::default()).unwrap();
         ops::aliases::create(c, &ctx, "a@probe.example", "x@elsewhere.example", None).unwrap();
         ops::aliases::delete(c, &ctx, "a@probe.example").unwrap();
@@ -61,7 +39,7 @@ on_both_backends!(audited_writes_ask_no_catalog, |t| {
 on_both_backends!(a_login_reads_the_schema_once, |t| {
     let mut c = t.conn();
     common::admin(&mut c);
-    let sent = statements(&mut c, |c| {
+    let sent = common::statements(&mut c, |c| {
         postfix_manager::db::migrate::Tables::read(c).unwrap();
     });
     assert_eq!(probes(&sent).len(), 1, "{sent:?}");

@@ -285,3 +285,24 @@ pub fn database_text(t: &TestDb, c: &mut AnyConnection, tables: &[&str]) -> Vec<
         }
     }
 }
+
+/// The SQL statements sent on `c` while `f` runs (diesel's instrumentation).
+pub fn statements(c: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection)) -> Vec<String> {
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<String>>>);
+    impl Instrumentation for Captured {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                self.0.lock().expect("captured").push(query.to_string());
+            }
+        }
+    }
+    let captured = Captured::default();
+    c.set_instrumentation(captured.clone());
+    f(c);
+    c.set_instrumentation(diesel::connection::get_default_instrumentation());
+    let v = captured.0.lock().expect("captured").clone();
+    v
+}
