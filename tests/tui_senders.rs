@@ -3,8 +3,8 @@
 //! written with `ops::send_limits::add_counts` (what the policy service's
 //! flusher calls) and suspensions made by `auto_suspend` (its containment)
 //! show up at 80x24, live; `s` resumes (after the dialog) or stops a
-//! sender, Enter edits a mailbox's limits, each checked in the database and
-//! the audit log.
+//! sender, Enter edits a mailbox's limits and `D` its domain's, each
+//! checked in the database and the audit log.
 
 mod common;
 mod tui_common;
@@ -407,6 +407,158 @@ fn a_domain_manager_stops_but_does_not_resume(db: common::TestDb) {
     assert!(t.screen().contains("admin"), "{}", t.screen());
 }
 
+/// The domain's own limits as stored (None: it has none).
+fn domain_own(t: &mut Tui) -> (Option<i32>, Option<i32>, Option<i32>, Option<i32>) {
+    let o = sl::domain_limits(&mut t.conn, &t.admin, &Default::default(), "example.com")
+        .unwrap()
+        .own;
+    (o.per_hour, o.per_day, o.rcpt_per_msg, o.rcpt_per_day)
+}
+
+/// `D` edits the selected sender's domain's limits: the form names the
+/// domain and shows its own limits (none yet: empty); saving writes only
+/// the changed field, audited as the admin's update of a send_limit; bob
+/// (no limit of his own) now counts against the domain's, alice keeps her
+/// own; `i` says where bob's comes from; `D` again shows what was saved.
+fn d_edits_the_domain_limits(db: common::TestDb) {
+    let mut t = host(db);
+    count(&mut t.conn, ALICE, 5, 5, 0);
+    count(&mut t.conn, BOB, 3, 3, 0);
+    t.login_admin();
+    t.command("senders");
+    t.char('?');
+    assert!(t.screen().contains("domain limits"), "{}", t.screen());
+    t.esc();
+    t.press(KeyCode::Char('j'));
+    assert_eq!(t.selected().as_deref(), Some(BOB));
+    t.char('D');
+    let s = t.screen();
+    assert!(s.contains("Sending limits of domain example.com"), "{s}");
+    assert!(s.contains("empty = the [policyd] default"), "{s}");
+    t.text("30");
+    t.enter();
+    assert_eq!(
+        domain_own(&mut t),
+        (Some(30), None, None, None),
+        "{}",
+        t.screen()
+    );
+    let (action, kind, actor, result) = last_audit(&mut t.conn);
+    assert_eq!(
+        (
+            action.as_str(),
+            kind.as_deref(),
+            actor.as_deref(),
+            result.as_str()
+        ),
+        ("update", Some("send_limit"), Some("admin"), "ok")
+    );
+    let s = t.screen();
+    assert!(
+        s.contains("sending limits of domain example.com now 30 an hour"),
+        "{s}"
+    );
+    assert!(line_with(&s, BOB).contains("3/30"), "the domain's: {s}");
+    assert!(line_with(&s, ALICE).contains("5/100"), "her own: {s}");
+    let own = sl::mailbox(&mut t.conn, &t.admin, &Default::default(), BOB)
+        .unwrap()
+        .own;
+    assert_eq!(own.per_hour, None, "bob has no limit of his own");
+    assert_eq!(t.selected().as_deref(), Some(BOB));
+    t.char('i');
+    let d = t.screen();
+    assert!(line_with(&d, "per_hour_from").contains("domain"), "{d}");
+    assert!(!d.contains("domain_per_hour"), "not in the details: {d}");
+    t.esc();
+    t.char('D');
+    assert!(
+        line_with(&t.screen(), "Per hour").contains("30"),
+        "{}",
+        t.screen()
+    );
+}
+
+/// A bad value in `D`'s form is marked beside its field, the form stays
+/// open, and nothing is saved, not even the good field typed with it.
+fn a_bad_domain_limit_names_the_field(db: common::TestDb) {
+    let mut t = host(db);
+    count(&mut t.conn, BOB, 3, 3, 0);
+    t.login_admin();
+    t.command("senders");
+    t.char('D');
+    t.text("30");
+    t.tab();
+    t.text("lots");
+    t.enter();
+    let s = t.screen();
+    assert!(
+        s.contains("Sending limits of domain example.com"),
+        "open: {s}"
+    );
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("must be a number"))
+        .unwrap_or_else(|| panic!("no error in {s}"));
+    assert!(
+        lines[at].contains("Per day") || lines[at - 1].contains("Per day"),
+        "beside Per day: {s}"
+    );
+    assert_eq!(domain_own(&mut t), (None, None, None, None));
+}
+
+/// Domain limits are the admins': a domain manager of example.com is not
+/// offered `D` (no form opens), and ops refuses it the change with a
+/// message saying so, audited as refused; nothing is stored.
+fn a_domain_manager_cannot_set_domain_limits(db: common::TestDb) {
+    let mut t = host(db);
+    count(&mut t.conn, ALICE, 2, 2, 0);
+    let tenant = common::user_with_role(&mut t.conn, &t.admin, "tenant", "user");
+    ops::permissions::grant(
+        &mut t.conn,
+        &t.admin,
+        "tenant",
+        "example.com",
+        &[
+            postfix_manager::model::Perm::Mailboxes,
+            postfix_manager::model::Perm::Domain,
+        ],
+    )
+    .unwrap();
+    t.login("tenant", "tenant-password-1");
+    t.command("senders");
+    assert_eq!(t.rows(), [ALICE], "{}", t.screen());
+    t.char('?');
+    assert!(!t.screen().contains("domain limits"), "{}", t.screen());
+    t.esc();
+    t.char('D');
+    assert!(
+        !t.screen().contains("Sending limits of domain"),
+        "{}",
+        t.screen()
+    );
+    let edit = LimitsEdit {
+        per_hour: Some(Change::Set(5)),
+        ..Default::default()
+    };
+    let e = sl::set_domain(
+        &mut t.conn,
+        &tenant,
+        &Default::default(),
+        "example.com",
+        &edit,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("admin"), "{e}");
+    assert_eq!(domain_own(&mut t), (None, None, None, None));
+    let (action, kind, actor, result) = last_audit(&mut t.conn);
+    assert_eq!(
+        (action.as_str(), kind.as_deref(), actor.as_deref()),
+        ("update", Some("send_limit"), Some("tenant"))
+    );
+    assert_ne!(result, "ok");
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -432,6 +584,9 @@ both!(
     readonly_only_looks,
     counts_keep_only_the_listed_senders,
     a_domain_manager_stops_but_does_not_resume,
+    d_edits_the_domain_limits,
+    a_bad_domain_limit_names_the_field,
+    a_domain_manager_cannot_set_domain_limits,
 );
 
 /// Not a check: the figures in docs/policy-service.md ("The Senders

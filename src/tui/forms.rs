@@ -61,6 +61,10 @@ pub enum FormKind {
     RenameMailbox {
         address: String,
     },
+    /// The sending limits of this domain (Senders, `D`; issue 21).
+    DomainSendLimits {
+        domain: String,
+    },
 }
 
 fields! {
@@ -337,6 +341,7 @@ pub fn build(form: &Form) -> Result<Write, FieldErrors> {
         FormKind::Vacation { address, version } => {
             Some(super::vacation::write(&mut r, address, *version))
         }
+        FormKind::DomainSendLimits { domain } => Some(spec::domain_limits_write(&mut r, domain)),
     };
     let Some(write) = write else {
         let e = match &form.kind {

@@ -133,6 +133,8 @@ pub enum RowCmd {
     Rename,
     // Senders: everything about the sender (issue 21).
     SenderDetail,
+    // Senders: the sending limits of the sender's domain (issue 21).
+    DomainLimits,
     // Mail server configs.
     ConfigView,
     ConfigDiffDisk,
@@ -161,7 +163,11 @@ impl RowCmd {
             | RowCmd::DnsDetail
             | RowCmd::DnsCheck
             | RowCmd::SenderDetail => Needs::View,
-            RowCmd::TestLdap | RowCmd::Restore | RowCmd::Vacation | RowCmd::Rename => Needs::Edit,
+            RowCmd::TestLdap
+            | RowCmd::Restore
+            | RowCmd::Vacation
+            | RowCmd::Rename
+            | RowCmd::DomainLimits => Needs::Edit,
             RowCmd::ConfigView
             | RowCmd::ConfigDiffDisk
             | RowCmd::ConfigDiffPrevious
@@ -445,6 +451,10 @@ pub const BINDINGS: &[Binding] = &[
     doc(
         b(Cmd::Row(RowCmd::SenderDetail), &[C('i')], "i", "details", Group::Rows, 3),
         "on Senders: everything about the sender: this hour's and today's messages, recipients and refused recipients, each limit and where it comes from (own, domain, `[policyd]` default), and a suspension's reason, author and time",
+    ),
+    doc(
+        b(Cmd::Row(RowCmd::DomainLimits), &[C('D')], "D", "domain limits", Group::Rows, 7),
+        "on Senders (admins): the sending limits of the selected sender's domain, which apply to each of its mailboxes without a limit of its own: a form filled with the domain's own limits (empty = the `[policyd]` default); only the fields you change are saved, `none` (or empty) gives a field back to the default (as `postfix-manager domain limits DOMAIN --per-hour N`); audited",
     ),
     // Marks (Mailboxes, Aliases, Domains).
     named(

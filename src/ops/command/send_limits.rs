@@ -1,6 +1,6 @@
 //! The Senders screen's writes and the dashboard's sending alert (issue
-//! 21): stop a mailbox's sending, resume it, change its limits; and the
-//! count of automatic suspensions the dashboard shows.
+//! 21): stop a mailbox's sending, resume it, change its limits or its
+//! domain's; and the count of automatic suspensions the dashboard shows.
 
 use serde::Serialize;
 
@@ -64,6 +64,34 @@ impl Command for SetSendLimits {
         Outcome::new(
             format!(
                 "sending limits of {} now {}",
+                clean(&v.target),
+                limits_sentence(&v.effective)
+            ),
+            &v,
+        )
+    }
+}
+
+/// Change a domain's sending limits, the default of its mailboxes without
+/// their own (admins); fields not in `edit` keep what they were, an
+/// inherited field takes the `[policyd]` default.
+#[derive(Debug)]
+pub struct SetDomainSendLimits {
+    pub domain: String,
+    pub edit: LimitsEdit,
+}
+
+impl Command for SetDomainSendLimits {
+    fn run(
+        self: Box<Self>,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        host: &Host<'_>,
+    ) -> OpResult<Outcome> {
+        let v = send_limits::set_domain(c, ctx, host.policyd, &self.domain, &self.edit)?;
+        Outcome::new(
+            format!(
+                "sending limits of domain {} now {} (its mailboxes without their own follow)",
                 clean(&v.target),
                 limits_sentence(&v.effective)
             ),

@@ -22,6 +22,7 @@ mod senders;
 mod users;
 
 pub use audit::{row as audit_row, F as AuditField};
+pub use senders::domain_limits_write;
 
 use ratatui::layout::Constraint;
 

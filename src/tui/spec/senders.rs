@@ -2,8 +2,8 @@
 //! hour and of today as the policy service counted them on every host,
 //! with their limits and state, busiest first and live. `s` stops a
 //! mailbox's sending (a form asks the reason) or resumes a suspended one
-//! (after the dialog); Enter edits its own limits (admins); `i` shows
-//! everything about it.
+//! (after the dialog); Enter edits its own limits, `D` its domain's
+//! (admins); `i` shows everything about it.
 //!
 //! The worker's side is `worker/source/senders.rs`: pages over the
 //! `ops::send_limits::sender_lines` set, which is put together from the
@@ -13,7 +13,9 @@ use ratatui::layout::Constraint::{Fill, Length};
 
 use super::{col, fields, pairs, Caps, Column, FieldId, Spec};
 use crate::model::{Entity, Role};
-use crate::ops::command::send_limits::{ResumeSending, SetSendLimits, SuspendSending};
+use crate::ops::command::send_limits::{
+    ResumeSending, SetDomainSendLimits, SetSendLimits, SuspendSending,
+};
 use crate::ops::send_limits::{Change, LimitsEdit};
 use crate::store::send_limits::Limits;
 use crate::tui::action::Action;
@@ -47,6 +49,13 @@ fields! {
         Suspended = "suspended",
         SuspendedAt = "suspended_at",
         Reason = "reason",
+        // The domain's own limits, for `D`'s form (not in `i`: the
+        // `*_from` fields already say when the domain's apply).
+        Domain = "domain",
+        DomainPerHour = "domain_per_hour",
+        DomainPerDay = "domain_per_day",
+        DomainRcptPerMsg = "domain_rcpt_per_msg",
+        DomainRcptPerDay = "domain_rcpt_per_day",
     }
 }
 
@@ -70,6 +79,23 @@ const LIMITS: [(F, &str, F); 4] = [
     (F::PerDay, "Per day", F::PerDayFrom),
     (F::RcptPerMsg, "Rcpt per msg", F::RcptPerMsgFrom),
     (F::RcptPerDay, "Rcpt per day", F::RcptPerDayFrom),
+];
+
+/// The domain's own limits behind each form field of `D`.
+const DOMAIN_LIMITS: [(F, F); 4] = [
+    (F::PerHour, F::DomainPerHour),
+    (F::PerDay, F::DomainPerDay),
+    (F::RcptPerMsg, F::DomainRcptPerMsg),
+    (F::RcptPerDay, F::DomainRcptPerDay),
+];
+
+/// The row's fields `i` leaves out.
+const HIDDEN: [F; 5] = [
+    F::Domain,
+    F::DomainPerHour,
+    F::DomainPerDay,
+    F::DomainRcptPerMsg,
+    F::DomainRcptPerDay,
 ];
 
 const SUSPENDED: &str = "suspended";
@@ -99,7 +125,10 @@ impl Spec for Senders {
         }
     }
     fn commands(&self) -> &'static [Cmd] {
-        &[Cmd::Row(RowCmd::SenderDetail)]
+        &[
+            Cmd::Row(RowCmd::SenderDetail),
+            Cmd::Row(RowCmd::DomainLimits),
+        ]
     }
     fn delete(&self, _row: &Row) -> Option<Write> {
         None
@@ -127,7 +156,12 @@ impl Spec for Senders {
             // Limits carry no version: only the changed fields are sent,
             // each a value of its own, so two admins' edits of different
             // limits both stand.
-            Some((address, _)) => Some(limits_write(r, address)),
+            Some((address, _)) => Some(limits_write(r, |edit| {
+                Box::new(SetSendLimits {
+                    address: address.to_string(),
+                    edit,
+                })
+            })),
             None => {
                 r.check(F::Address, validate::lookup_address);
                 let address = r.required(F::Address);
@@ -175,9 +209,14 @@ impl Spec for Senders {
                 format!("sender {}", row.key),
                 row.fields
                     .iter()
+                    .filter(|(k, _)| !HIDDEN.iter().any(|h| h.name() == *k))
                     .map(|(k, v)| (k.to_string(), v.clone()))
                     .collect(),
             ),
+            RowCmd::DomainLimits => match row.field(F::Domain) {
+                "" => Action::Status(format!("{} has no domain part", row.key)),
+                _ => Action::OpenForm(domain_form(row)),
+            },
             _ => Action::Ignored,
         }
     }
@@ -198,7 +237,42 @@ fn suspend_form(address: &str) -> Form {
     f
 }
 
-fn limits_write(r: &mut Reader<'_>, address: &str) -> Write {
+/// `D`: the sending limits of the sender's domain, filled with the
+/// domain's own (empty: it has none and the `[policyd]` default applies).
+/// Only the changed fields are saved, as with a mailbox's.
+fn domain_form(row: &Row) -> Form {
+    let domain = row.field(F::Domain).to_string();
+    Form::new(
+        format!("Sending limits of domain {domain}"),
+        FormKind::DomainSendLimits {
+            domain: domain.clone(),
+        },
+        LIMITS
+            .iter()
+            .zip(DOMAIN_LIMITS)
+            .map(|((id, label, _), (_, own))| {
+                Field::new(*id, label, row.field(own), "empty = the [policyd] default")
+            })
+            .collect(),
+    )
+}
+
+/// `D`'s form, saved through `SetDomainSendLimits` (admins; ops decides).
+pub fn domain_limits_write(r: &mut Reader<'_>, domain: &str) -> Write {
+    limits_write(r, |edit| {
+        Box::new(SetDomainSendLimits {
+            domain: domain.to_string(),
+            edit,
+        })
+    })
+}
+
+/// The changed limit fields as an edit, each checked as ops checks it
+/// (a bad one is marked beside its field), and the command saving it.
+fn limits_write(
+    r: &mut Reader<'_>,
+    command: impl FnOnce(LimitsEdit) -> Box<dyn crate::ops::command::Command>,
+) -> Write {
     let mut edit = LimitsEdit::default();
     for (id, _, _) in LIMITS {
         let Some(typed) = r.changed(id) else { continue };
@@ -221,10 +295,7 @@ fn limits_write(r: &mut Reader<'_>, address: &str) -> Write {
     }
     Write::Command {
         verb: "save",
-        command: Box::new(SetSendLimits {
-            address: address.to_string(),
-            edit,
-        }),
+        command: command(edit),
     }
 }
 
@@ -288,6 +359,11 @@ pub fn row(e: &SenderEntry) -> Row {
     let sender = clean(&l.sender);
     let suspended = e.suspension.is_some() || l.suspended;
     let limit = |n: Option<i32>| n.map_or_else(|| "none".to_string(), |n| count(i64::from(n)));
+    let domain_own = |n: Option<i32>| n.map_or_else(String::new, |n| count(i64::from(n)));
+    let domain = l
+        .sender
+        .rsplit_once('@')
+        .map_or_else(String::new, |(_, d)| clean(d));
     let (by, at, reason) = match &e.suspension {
         Some(s) if s.automatic => (
             format!("automatically by {}", clean(&s.created_by)),
@@ -339,6 +415,11 @@ pub fn row(e: &SenderEntry) -> Row {
             (F::Suspended, by),
             (F::SuspendedAt, at),
             (F::Reason, reason),
+            (F::Domain, domain),
+            (F::DomainPerHour, domain_own(e.domain.per_hour)),
+            (F::DomainPerDay, domain_own(e.domain.per_day)),
+            (F::DomainRcptPerMsg, domain_own(e.domain.rcpt_per_msg)),
+            (F::DomainRcptPerDay, domain_own(e.domain.rcpt_per_day)),
         ]),
     }
 }
