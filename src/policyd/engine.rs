@@ -646,14 +646,20 @@ impl Engine {
             let mut st = self.lock();
             let batch = std::mem::take(&mut st.pending);
             let cutoff = Instant::now().checked_sub(ACTIVE);
-            let active: Vec<String> = st
-                .senders
-                .iter()
-                .filter(|(_, s)| {
-                    s.loaded && cutoff.is_none_or(|c| s.last_seen.is_some_and(|t| t > c))
-                })
-                .map(|(n, _)| n.clone())
-                .collect();
+            let counted: HashSet<&str> = batch.keys().map(|k| k.0.as_str()).collect();
+            let active: Vec<String> =
+                st.senders
+                    .iter()
+                    .filter(|(n, s)| {
+                        s.loaded
+                            && cutoff.is_none_or(|c| s.last_seen.is_some_and(|t| t > c))
+                            && (counted.contains(n.as_str())
+                                || st.limits.as_ref().is_some_and(|t| {
+                                    near(&effective(t, n, self.defaults), &s.now())
+                                }))
+                    })
+                    .map(|(n, _)| n.clone())
+                    .collect();
             (batch, active)
         };
         let rows: Vec<ops_limits::Delta> = batch
@@ -671,6 +677,10 @@ impl Engine {
             return false;
         }
         let mut read = Vec::new();
+        self.metrics.read_back.fetch_add(
+            u64::try_from(active.len()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         for chunk in active.chunks(500) {
             match store::counts(c, chunk, hour, day) {
                 Ok(r) => read.extend(r),
@@ -738,6 +748,22 @@ fn effective(t: &LimitTable, sender: &str, defaults: Limits) -> Limits {
         .copied()
         .unwrap_or_default();
     own.or(domain).or(defaults)
+}
+
+/// Whether a sender's counts as this host knows them are at or past half
+/// of one of its limits, or refused something this hour: then the other
+/// hosts' counts can decide its next answer, and each flush reads them
+/// back. A sender further from its limits is read back only when this host
+/// counted it in the flush (so once it sends through this host again);
+/// reading back every active sender made each flush cost in proportion to
+/// all senders of the last two minutes (100,000 distinct senders at 5,000
+/// decisions a second on PostgreSQL: 3,300 answered a second, p99 3.4 s).
+fn near(l: &Limits, n: &Now) -> bool {
+    let half = |count: i64, limit: Option<i32>| limit.is_some_and(|l| count * 2 >= i64::from(l));
+    n.hour.refused > 0
+        || half(n.hour.messages, l.per_hour)
+        || half(n.day.messages, l.per_day)
+        || half(n.day.recipients, l.rcpt_per_day)
 }
 
 /// Count `f` for `sender` in both windows, locally and for the next flush.

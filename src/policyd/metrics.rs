@@ -22,6 +22,8 @@ pub struct Metrics {
     pub connections: AtomicU64,
     /// Connections closed for a bad request (too large, stalled, truncated).
     pub bad_connections: AtomicU64,
+    /// Senders whose shared totals the flushes read back.
+    pub read_back: AtomicU64,
     buckets: [AtomicU64; BUCKETS_US.len()],
     latency_sum_us: AtomicU64,
 }
@@ -82,6 +84,11 @@ impl Metrics {
                 "bad_connections_total",
                 "Connections closed for a bad or stalled request",
                 &self.bad_connections,
+            ),
+            (
+                "read_back_senders_total",
+                "Senders whose shared counters a flush read back",
+                &self.read_back,
             ),
         ];
         for (name, help, v) in counters {
