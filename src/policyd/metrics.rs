@@ -24,6 +24,8 @@ pub struct Metrics {
     pub bad_connections: AtomicU64,
     /// Senders whose shared totals the flushes read back.
     pub read_back: AtomicU64,
+    /// ANALYZE runs of the counters table (PostgreSQL).
+    pub analyzes: AtomicU64,
     buckets: [AtomicU64; BUCKETS_US.len()],
     latency_sum_us: AtomicU64,
 }
@@ -84,6 +86,11 @@ impl Metrics {
                 "bad_connections_total",
                 "Connections closed for a bad or stalled request",
                 &self.bad_connections,
+            ),
+            (
+                "counter_analyzes_total",
+                "ANALYZE runs of the counters table after many new senders",
+                &self.analyzes,
             ),
             (
                 "read_back_senders_total",
