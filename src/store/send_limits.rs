@@ -228,20 +228,14 @@ const COUNT_COLUMNS: CountColumns = (
     send_counters::refused,
 );
 
+/// One window: its length and start.
+type InWindow = diesel::dsl::And<
+    diesel::dsl::Eq<send_counters::span_secs, i32>,
+    diesel::dsl::Eq<send_counters::window_start, i64>,
+>;
+
 /// The hour window starting at `hour` or the day window starting at `day`.
-fn in_windows(
-    hour: i64,
-    day: i64,
-) -> diesel::dsl::Or<
-    diesel::dsl::And<
-        diesel::dsl::Eq<send_counters::span_secs, i32>,
-        diesel::dsl::Eq<send_counters::window_start, i64>,
-    >,
-    diesel::dsl::And<
-        diesel::dsl::Eq<send_counters::span_secs, i32>,
-        diesel::dsl::Eq<send_counters::window_start, i64>,
-    >,
-> {
+fn in_windows(hour: i64, day: i64) -> diesel::dsl::Or<InWindow, InWindow> {
     send_counters::span_secs
         .eq(HOUR)
         .and(send_counters::window_start.eq(hour))
