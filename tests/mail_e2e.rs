@@ -388,3 +388,17 @@ on_both_backends!(
     postfix_and_dovecot_deliver_and_refuse_as_the_database_says,
     |t| { run(t) }
 );
+
+/// The harness waits for a pid it can parse: a pid file that exists but
+/// is still empty is no pid yet (the cause of "dovecot did not come up"
+/// failing within seconds, with the master running).
+#[test]
+fn an_empty_pid_file_is_no_pid_yet() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("master.pid");
+    assert_eq!(mail_harness::servers::read_pid(&f), None);
+    std::fs::write(&f, "").unwrap();
+    assert_eq!(mail_harness::servers::read_pid(&f), None);
+    std::fs::write(&f, "4242\n").unwrap();
+    assert_eq!(mail_harness::servers::read_pid(&f), Some(4242));
+}

@@ -721,8 +721,8 @@ fn start(gen: &Path, root: &Path, sink: u16) -> (Servers, u16) {
         s.logs()
     );
     for _ in 0..1200 {
-        if let Ok(p) = std::fs::read_to_string(dc.join("run/master.pid")) {
-            s.dc_pid = p.trim().parse().ok();
+        s.dc_pid = mail_harness::servers::read_pid(&dc.join("run/master.pid"));
+        if s.dc_pid.is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(25));

@@ -220,9 +220,9 @@ impl Dovecot {
         // listeners; a slow start is not a failure, a dead master is.
         let mut pid = None;
         for _ in 0..600 {
-            if let Ok(p) = std::fs::read_to_string(d.join("run/master.pid")) {
+            if let Some(p) = servers::read_pid(&d.join("run/master.pid")) {
                 if d.join("run/auth-client").exists() {
-                    pid = p.trim().parse().ok();
+                    pid = Some(p);
                     break;
                 }
             }

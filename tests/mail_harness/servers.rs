@@ -322,8 +322,8 @@ pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Serv
     assert!(st, "dovecot did not start: {}", servers.dovecot_log());
     // Up to 30 s: a slow start under a loaded CI machine is not a failure.
     for _ in 0..1200 {
-        if let Ok(p) = std::fs::read_to_string(dc.join("run/master.pid")) {
-            servers.dc_pid = p.trim().parse().ok();
+        servers.dc_pid = read_pid(&dc.join("run/master.pid"));
+        if servers.dc_pid.is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -447,6 +447,16 @@ pub fn last_wins(main: &str) -> String {
         }
     }
     out.into_iter().map(|(_, t)| t + "\n").collect()
+}
+
+/// The pid in a daemon's pid file, once there is one. The file can exist
+/// and still be empty (Dovecot writes it in place): taking such a read as
+/// the answer made "dovecot did not come up" fail CI now and then within
+/// seconds of the start, with the master running.
+pub fn read_pid(file: &Path) -> Option<i32> {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
 }
 
 pub struct Ports {
