@@ -12,15 +12,12 @@
 mod common;
 mod mail_harness;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use mail_harness::servers::{free_ports, imap_login, inbox_subjects, sh, start, Ports, Smtp};
+use mail_harness::servers::{imap_login, inbox_subjects, start, Smtp};
 use postfix_manager::db::schema::mailboxes;
-use postfix_manager::db::{AnyConnection, DbUrl};
+use postfix_manager::db::AnyConnection;
 use postfix_manager::mail::quota;
 use postfix_manager::model::Status;
 use postfix_manager::ops::{self, mailboxes::NewMailbox, Ctx};
@@ -87,77 +84,16 @@ impl Checks {
 }
 
 fn run(t: &common::TestDb) {
-    if !mail_harness::have(&[
-        "postfix",
-        "postconf",
-        "postqueue",
-        "dovecot",
-        "doveadm",
-        "doveconf",
-    ]) {
-        return;
-    }
-    if !nix_is_root() {
-        common::skip("Postfix's master must start as root");
-        return;
-    }
-    for bin in ["imap", "lmtp", "quota-status"] {
-        if !Path::new("/usr/lib/dovecot").join(bin).exists() {
-            common::skip(&format!(
-                "/usr/lib/dovecot/{bin} missing (dovecot-imapd, dovecot-lmtpd); run .ci/install-mail-servers"
-            ));
-            return;
-        }
-    }
     let began = Instant::now();
     let mut c = t.conn();
     let a = common::admin(&mut c);
     fixture(&mut c, &a);
-
-    let tmp = tempfile::Builder::new()
-        .prefix("pm-e2e")
-        .tempdir()
-        .expect("tempdir");
-    let root = tmp.path();
-    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let homes = mail_harness::shared_dir(root, "vmail");
-    let gen = root.join("generated");
-    let p = free_ports(4);
-    let ports = Ports {
-        smtp: p[0],
-        lmtp: p[1],
-        imap: p[2],
-        quota: p[3],
-    };
-    let mail = postfix_manager::config::MailConfig {
-        quota_status_port: ports.quota,
-        file_group: "postfix".into(),
-        ..mail_harness::mail_config(&homes)
-    };
-    let kind = if t.name == "sqlite" {
-        "sqlite"
-    } else {
-        "pgsql"
-    };
-    if mail_harness::Postfix::new(kind, root).is_none() {
+    let Some(setup) = mail_harness::servers::setup(t) else {
         return;
-    }
-    if let DbUrl::Sqlite(db) = &t.url {
-        // Postfix's proxymap reads the database as user postfix; WAL
-        // readers also write the -shm file (docs/mail-server-setup.md §3).
-        let dir = db.parent().expect("db dir");
-        let st = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "chgrp -R postfix '{0}' && chmod -R g+rwX '{0}'",
-                dir.display()
-            ))
-            .status()
-            .expect("chgrp");
-        assert!(st.success());
-    }
-    mail_harness::generate_files(t, &a, &mut c, &gen, &mail);
-    let s = start(&gen, root, &ports);
+    };
+    let ports = &setup.ports;
+    mail_harness::generate_files(t, &a, &mut c, &setup.gen, &setup.mail);
+    let s = start(&setup.gen, setup.root(), ports);
     let logs = || s.logs();
     let mut ck = Checks(0);
     let outside = "someone@outside.example";
@@ -378,10 +314,6 @@ fn run(t: &common::TestDb) {
         began.elapsed().as_secs_f64()
     );
     drop(s);
-}
-
-fn nix_is_root() -> bool {
-    String::from_utf8_lossy(&sh(Command::new("id").arg("-u")).stdout).trim() == "0"
 }
 
 on_both_backends!(

@@ -747,30 +747,7 @@ fn start(gen: &Path, root: &Path, sink: u16) -> (Servers, u16) {
     std::fs::write(pf.join("conf/main.cf"), main).unwrap();
     let master = format!(
         "127.0.0.1:{smtp} inet n - n - - smtpd\n{}",
-        [
-            "pickup unix n - n 60 1 pickup",
-            "cleanup unix n - n - 0 cleanup",
-            "qmgr unix n - n 300 1 qmgr",
-            "rewrite unix - - n - - trivial-rewrite",
-            "bounce unix - - n - 0 bounce",
-            "defer unix - - n - 0 bounce",
-            "trace unix - - n - 0 bounce",
-            "verify unix - - n - 1 verify",
-            "flush unix n - n 1000? 0 flush",
-            "proxymap unix - - n - - proxymap",
-            "smtp unix - - n - - smtp",
-            "relay unix - - n - - smtp",
-            "showq unix n - n - - showq",
-            "error unix - - n - - error",
-            "retry unix - - n - - error",
-            "discard unix - - n - - discard",
-            "lmtp unix - - n - - lmtp",
-            "anvil unix - - n - 1 anvil",
-            "scache unix - - n - 1 scache",
-            "postlog unix-dgram n - n - 1 postlogd",
-        ]
-        .join("\n")
-            + "\n"
+        mail_harness::servers::MASTER_SERVICES
     );
     std::fs::write(pf.join("conf/master.cf"), master).unwrap();
     mail_harness::backdate(&[pf.join("conf/main.cf"), pf.join("conf/master.cf")]);

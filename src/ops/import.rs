@@ -678,26 +678,7 @@ fn each<R>(
             if !errs.is_empty() {
                 return Err(line_errors(errs));
             }
-            let report = ImportReport {
-                kind: table.noun().into(),
-                rows: rows.len(),
-                summary: format!(
-                    "import {} {}",
-                    thousands(rows.len()),
-                    if rows.len() == 1 {
-                        table.noun()
-                    } else {
-                        table.plural()
-                    }
-                ),
-                domains: doms.into_iter().collect(),
-                dry_run: false,
-            };
-            let d = Done::new(
-                None,
-                json!({ "summary": report.summary, "rows": rows.len() }),
-            );
-            Ok((report, d))
+            Ok(imported(table, rows.len(), doms))
         },
     )
 }
@@ -825,24 +806,7 @@ fn import_aliases(
                 }
                 audit::record_many(c, ctx, entries)?;
             }
-            let n = prepared.len();
-            let report = ImportReport {
-                kind: Entity::Aliases.noun().into(),
-                rows: n,
-                summary: format!(
-                    "import {} {}",
-                    thousands(n),
-                    if n == 1 {
-                        Entity::Aliases.noun()
-                    } else {
-                        Entity::Aliases.plural()
-                    }
-                ),
-                domains: domain_names.into_iter().collect(),
-                dry_run: false,
-            };
-            let d = Done::new(None, json!({ "summary": report.summary, "rows": n }));
-            Ok((report, d))
+            Ok(imported(Entity::Aliases, prepared.len(), domain_names))
         },
     )
 }
@@ -1338,6 +1302,28 @@ impl RowChange {
             .map(|s| Status::parse("status", s))
             .transpose()
     }
+}
+
+/// The report and the audit's summary of an import of `rows` rows of
+/// `table` into `domains`.
+fn imported(table: Entity, rows: usize, domains: BTreeSet<String>) -> (ImportReport, Done) {
+    let report = ImportReport {
+        kind: table.noun().into(),
+        rows,
+        summary: format!(
+            "import {} {}",
+            thousands(rows),
+            if rows == 1 {
+                table.noun()
+            } else {
+                table.plural()
+            }
+        ),
+        domains: domains.into_iter().collect(),
+        dry_run: false,
+    };
+    let d = Done::new(None, json!({ "summary": report.summary, "rows": rows }));
+    (report, d)
 }
 
 /// Apply edited rows in one transaction through the single-row operations

@@ -360,30 +360,7 @@ pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Serv
             .iter()
             .map(|l| format!("{l}\n"))
             .collect::<String>(),
-        [
-            "pickup unix n - n 60 1 pickup",
-            "cleanup unix n - n - 0 cleanup",
-            "qmgr unix n - n 300 1 qmgr",
-            "rewrite unix - - n - - trivial-rewrite",
-            "bounce unix - - n - 0 bounce",
-            "defer unix - - n - 0 bounce",
-            "trace unix - - n - 0 bounce",
-            "verify unix - - n - 1 verify",
-            "flush unix n - n 1000? 0 flush",
-            "proxymap unix - - n - - proxymap",
-            "smtp unix - - n - - smtp",
-            "relay unix - - n - - smtp",
-            "showq unix n - n - - showq",
-            "error unix - - n - - error",
-            "retry unix - - n - - error",
-            "discard unix - - n - - discard",
-            "lmtp unix - - n - - lmtp",
-            "anvil unix - - n - 1 anvil",
-            "scache unix - - n - 1 scache",
-            "postlog unix-dgram n - n - 1 postlogd",
-        ]
-        .join("\n")
-            + "\n"
+        MASTER_SERVICES
     );
     std::fs::write(pf.join("conf/master.cf"), master).expect("master.cf");
     // A warning here is logged by every daemon at start: see last_wins.
@@ -413,6 +390,31 @@ pub fn start_with(gen: &Path, root: &Path, ports: &Ports, extra: &Extra) -> Serv
     }
     servers
 }
+
+/// A private instance's master.cf after its smtpd lines: the services
+/// Postfix needs, run unchrooted, logging through postlogd.
+pub const MASTER_SERVICES: &str = "\
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+lmtp unix - - n - - lmtp
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+";
 
 /// `main` with one assignment per parameter, the last one's value in the
 /// first one's place. Postfix takes the last too, but every process that

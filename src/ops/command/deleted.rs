@@ -62,11 +62,7 @@ impl Command for PurgeDue {
         let r = ops::deleted::purge_due(c, ctx)?;
         let mut text = format!(
             "purged {}",
-            crate::plural::count(
-                i64::try_from(r.purged.len()).unwrap_or(i64::MAX),
-                "held mailbox",
-                "held mailboxes"
-            )
+            crate::plural::count(r.purged.len(), "held mailbox", "held mailboxes")
         );
         for (a, why) in &r.failed {
             text.push_str(&format!("\nnot purged {a}: {why}"));

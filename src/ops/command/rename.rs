@@ -28,11 +28,7 @@ impl Command for RenameMailbox {
             r.new_address,
             r.old_home,
             r.new_home,
-            crate::plural::count(
-                i64::try_from(r.aliases).unwrap_or(i64::MAX),
-                "alias",
-                "aliases"
-            )
+            crate::plural::count(r.aliases, "alias", "aliases")
         );
         if r.kept_alias {
             text.push_str(&format!("; {} is now an alias of it", r.old_address));
